@@ -1,0 +1,35 @@
+"""The three realms, password hashing, rate limiting, SASL PLAIN/LOGIN decoding."""
+
+from swissbox.auth.hashing import HashParams, hash_secret, needs_rehash, verify_secret
+from swissbox.auth.policy import WeakPassword, check_ddns_password, check_password
+from swissbox.auth.ratelimit import RateLimiter
+from swissbox.auth.realms import FAILURE_MESSAGE, REALMS, Authenticator, AuthResult
+from swissbox.auth.sasl import (
+    LoginExchange,
+    SaslCredentials,
+    SaslError,
+    decode_base64,
+    decode_plain,
+    decode_plain_b64,
+)
+
+__all__ = [
+    "FAILURE_MESSAGE",
+    "REALMS",
+    "AuthResult",
+    "Authenticator",
+    "HashParams",
+    "LoginExchange",
+    "RateLimiter",
+    "SaslCredentials",
+    "SaslError",
+    "WeakPassword",
+    "check_ddns_password",
+    "check_password",
+    "decode_base64",
+    "decode_plain",
+    "decode_plain_b64",
+    "hash_secret",
+    "needs_rehash",
+    "verify_secret",
+]

@@ -1,0 +1,98 @@
+"""The three credential realms of DESIGN.md: each protocol asks only its own.
+
+`authenticate` answers the same way for an unknown identifier and a wrong secret (an
+Argon2 verification runs either way), counts failures per (realm, identifier) and per client
+address, and upgrades a hash made with old parameters after a successful login.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Protocol
+
+from swissbox.auth.hashing import HashParams, hash_secret, needs_rehash, verify_secret
+from swissbox.auth.ratelimit import RateLimiter
+
+log = logging.getLogger("swissbox.auth")
+
+REALMS = ("account", "mailbox", "ddns")
+FAILURE_MESSAGE = "authentication failed"
+
+
+class SecretStore(Protocol):
+    def secret_hash(self, realm: str, identifier: str) -> tuple[str, str] | None: ...
+
+    def set_secret_hash(self, realm: str, identifier: str, password_hash: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class AuthResult:
+    ok: bool
+    identifier: str | None = None  # canonical form when ok
+    delay: float = 0.0  # seconds the caller should wait before answering a failure
+    locked: bool = False  # for logs only; clients get the same FAILURE_MESSAGE
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+class Authenticator:
+    """Checks secrets against one realm of the store. Blocking: call it off the event loop."""
+
+    def __init__(
+        self,
+        store: SecretStore,
+        params: HashParams | None = None,
+        limiter: RateLimiter | None = None,
+    ) -> None:
+        self.store = store
+        self.params = params or HashParams()
+        self.limiter = limiter or RateLimiter()
+        self._dummy: str | None = None
+        self._dummy_lock = threading.Lock()
+
+    def _dummy_hash(self) -> str:
+        with self._dummy_lock:
+            if self._dummy is None:
+                self._dummy = hash_secret("swissbox-no-such-identifier", self.params)
+            return self._dummy
+
+    def authenticate(
+        self, realm: str, identifier: str, secret: str, client_address: str | None = None
+    ) -> AuthResult:
+        if realm not in REALMS:
+            raise ValueError(f"unknown realm {realm!r}")
+        if self.limiter.locked(realm, identifier, client_address):
+            log.warning("auth %s: locked out (client %s)", realm, client_address)
+            return AuthResult(False, delay=self.limiter.delay_max, locked=True)
+        found = self.store.secret_hash(realm, identifier) if identifier else None
+        stored = found[1] if found else self._dummy_hash()
+        ok = verify_secret(secret, stored) and found is not None
+        if not ok:
+            delay = self.limiter.failure(realm, identifier, client_address)
+            log.info("auth %s: failure for %r from %s", realm, identifier[:100], client_address)
+            return AuthResult(False, delay=delay)
+        assert found is not None
+        canonical = found[0]
+        self.limiter.success(realm, identifier, client_address)
+        if needs_rehash(stored, self.params):
+            try:
+                self.store.set_secret_hash(realm, canonical, hash_secret(secret, self.params))
+            except Exception:  # an upgrade failure must not fail the login
+                log.exception("auth %s: could not upgrade the hash of %r", realm, canonical)
+        return AuthResult(True, identifier=canonical)
+
+    async def authenticate_async(
+        self, realm: str, identifier: str, secret: str, client_address: str | None = None
+    ) -> AuthResult:
+        """Runs the check in the default executor, then waits out the failure delay."""
+        loop = asyncio.get_running_loop()
+        result = await loop.run_in_executor(
+            None, self.authenticate, realm, identifier, secret, client_address
+        )
+        if not result.ok and result.delay:
+            await asyncio.sleep(result.delay)
+        return result

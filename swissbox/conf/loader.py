@@ -1,0 +1,228 @@
+"""Load `swissbox.toml` into `Settings`: every unknown key and bad value reported at once."""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+import tomllib
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from swissbox.conf.schema import Settings
+
+CONFIG_NAME = "swissbox.toml"
+DATA_ENV = "SWISSBOX_DATA"
+DEFAULT_DATA = "var"
+
+
+class ConfigError(Exception):
+    """One or more configuration problems; `problems` lists each as 'key: what is wrong'."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        lines = "\n".join(f"  {p}" for p in problems)
+        super().__init__(f"{source}: {len(problems)} problem(s) in the configuration:\n{lines}")
+
+
+@dataclass
+class Config:
+    """Validated settings plus the resolved locations they came from."""
+
+    settings: Settings
+    data_dir: Path
+    config_path: Path | None
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "swissbox.db"
+
+    @property
+    def tls_dir(self) -> Path:
+        return self.data_dir / "tls"
+
+
+def _type_name(tp: Any) -> str:
+    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}.get(
+        tp, str(tp)
+    )
+
+
+def _check_scalar(key: str, tp: Any, value: Any, meta: Any, problems: list[str]) -> Any:
+    if tp is bool:
+        if not isinstance(value, bool):
+            problems.append(f"{key}: expected a boolean (true/false), got {value!r}")
+            return None
+    elif tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            problems.append(f"{key}: expected an integer, got {value!r}")
+            return None
+    elif tp is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            problems.append(f"{key}: expected a number, got {value!r}")
+            return None
+        value = float(value)
+    elif tp is str and not isinstance(value, str):
+        problems.append(f"{key}: expected a string, got {value!r}")
+        return None
+    lo, hi = meta.get("min"), meta.get("max")
+    if lo is not None and value < lo or hi is not None and value > hi:
+        problems.append(f"{key}: {value!r} is out of range ({lo}..{hi})")
+        return None
+    choices = meta.get("choices")
+    if choices and value not in choices:
+        problems.append(f"{key}: {value!r} is not one of {', '.join(map(repr, choices))}")
+        return None
+    return value
+
+
+def _build(cls: Any, raw: Any, prefix: str, problems: list[str]) -> Any:
+    if not isinstance(raw, dict):
+        problems.append(f"{prefix or 'top level'}: expected a table, got {raw!r}")
+        return cls()
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    values: dict[str, Any] = {}
+    for name in raw:
+        if name not in fields:
+            known = ", ".join(sorted(fields))
+            problems.append(f"{prefix}{name}: unknown key (known here: {known})")
+    for name, f in fields.items():
+        if name not in raw:
+            continue
+        key, tp, value = prefix + name, hints[name], raw[name]
+        if dataclasses.is_dataclass(tp):
+            values[name] = _build(tp, value, key + ".", problems)
+        elif typing.get_origin(tp) is list:
+            (item_tp,) = typing.get_args(tp)
+            if not isinstance(value, list):
+                problems.append(f"{key}: expected a list of strings, got {value!r}")
+                continue
+            items = [
+                _check_scalar(f"{key}[{i}]", item_tp, v, {}, problems) for i, v in enumerate(value)
+            ]
+            if None not in items:
+                values[name] = items
+        else:
+            checked = _check_scalar(key, tp, value, f.metadata, problems)
+            if checked is not None:
+                values[name] = checked
+    return cls(**values)
+
+
+def _cross_checks(s: Settings, problems: list[str]) -> None:
+    for i, addr in enumerate(s.server.listen):
+        try:
+            ipaddress.ip_address(addr)
+        except ValueError:
+            problems.append(f"server.listen[{i}]: {addr!r} is not an IP address")
+    if not s.server.listen:
+        problems.append("server.listen: at least one address is needed")
+    ports: dict[int, str] = {}
+    enabled = {
+        "smtp": s.smtp.enabled,
+        "imap": s.imap.enabled,
+        "dns": s.dns.enabled,
+        "http": s.http.enabled,
+    }
+    for section, names in (
+        ("smtp", ("mx_port", "submission_port", "submissions_port")),
+        ("imap", ("port", "tls_port")),
+        ("dns", ("port",)),
+        ("http", ("port", "tls_port")),
+    ):
+        if not enabled[section]:
+            continue
+        for name in names:
+            value = getattr(getattr(s, section), name)
+            key = f"{section}.{name}"
+            if value in ports:
+                problems.append(f"{key}: port {value} is also used by {ports[value]}")
+            else:
+                ports[value] = key
+    if bool(s.tls.cert) != bool(s.tls.key):
+        problems.append("tls.cert, tls.key: give both files or neither")
+    for i, entry in enumerate(s.dns.allow_transfer):
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            problems.append(f"dns.allow_transfer[{i}]: {entry!r} is not an address or network")
+    for i, entry in enumerate(s.dns.notify):
+        if parse_hostport(entry, 53) is None:
+            problems.append(f"dns.notify[{i}]: {entry!r} is not 'address' or 'address:port'")
+    for i, entry in enumerate(s.http.trusted_proxies):
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            problems.append(f"http.trusted_proxies[{i}]: {entry!r} is not an address or network")
+
+
+def parse_hostport(entry: str, default_port: int) -> tuple[str, int] | None:
+    """'192.0.2.1', '192.0.2.1:5300', '[2001:db8::1]:5300' or '2001:db8::1' -> (ip, port)."""
+    host, port_text = entry, ""
+    if entry.startswith("["):
+        host, _, rest = entry[1:].partition("]")
+        port_text = rest[1:] if rest.startswith(":") else rest
+    elif entry.count(":") == 1:
+        host, port_text = entry.split(":")
+    try:
+        ipaddress.ip_address(host)
+        port = int(port_text) if port_text else default_port
+    except ValueError:
+        return None
+    return (host, port) if 0 < port < 65536 else None
+
+
+def settings_from_dict(raw: dict[str, Any], source: str = "<settings>") -> Settings:
+    """Validate a parsed TOML document; raise ConfigError listing every problem."""
+    problems: list[str] = []
+    settings = _build(Settings, raw, "", problems)
+    if not problems:
+        _cross_checks(settings, problems)
+    if problems:
+        raise ConfigError(source, problems)
+    return settings
+
+
+def resolve_data_dir(data: str | None, env: dict[str, str] | None = None) -> Path:
+    """--data beats SWISSBOX_DATA beats ./var."""
+    env = os.environ if env is None else env
+    return Path(data or env.get(DATA_ENV) or DEFAULT_DATA)
+
+
+def load(
+    data: str | None = None, config: str | None = None, env: dict[str, str] | None = None
+) -> Config:
+    """Settings for a command: --config FILE, else <data>/swissbox.toml, else the defaults.
+
+    The data folder is --data, else SWISSBOX_DATA, else the config's `server.data_dir`
+    (relative to the config file), else the config file's folder, else ./var.
+    """
+    env = os.environ if env is None else env
+    path: Path | None
+    if config:
+        path = Path(config)
+        if not path.is_file():
+            raise ConfigError(str(path), ["config file not found"])
+    else:
+        candidate = resolve_data_dir(data, env) / CONFIG_NAME
+        path = candidate if candidate.is_file() else None
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(str(path), [f"cannot read: {exc}"]) from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(str(path), [f"not valid TOML: {exc}"]) from exc
+    settings = settings_from_dict(raw, str(path or "<defaults>"))
+    if data or env.get(DATA_ENV) or path is None or not config:
+        data_dir = resolve_data_dir(data, env)
+    elif settings.server.data_dir:
+        data_dir = path.parent / settings.server.data_dir
+    else:
+        data_dir = path.parent
+    return Config(settings=settings, data_dir=data_dir.resolve(), config_path=path)

@@ -1,0 +1,121 @@
+"""The settings schema: typed sections with defaults, and the checks each value must pass.
+
+Defaults make swissbox run without root and without a config file: every service on
+127.0.0.1 at its standard port + 10000 (DESIGN.md, "Running it").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def port_field(default: int) -> Any:
+    return field(default=default, metadata={"min": 1, "max": 65535})
+
+
+def bounded(default: int | float, lo: float, hi: float) -> Any:
+    return field(default=default, metadata={"min": lo, "max": hi})
+
+
+def choice(default: str, *options: str) -> Any:
+    return field(default=default, metadata={"choices": options})
+
+
+@dataclass
+class ServerSettings:
+    hostname: str = "localhost"
+    # Where listeners bind; every service uses these addresses (IPv6 literals allowed).
+    listen: list[str] = field(default_factory=lambda: ["127.0.0.1"])
+    # Relative paths are resolved against the config file's folder.
+    data_dir: str = ""
+    log_level: str = choice("info", "debug", "info", "warning", "error")
+
+
+@dataclass
+class TlsSettings:
+    # PEM files; empty means the local CA and certificate that `swissbox init` made in <data>/tls.
+    cert: str = ""
+    key: str = ""
+
+
+@dataclass
+class AuthSettings:
+    # Argon2id cost for new hashes; stored hashes with other parameters are upgraded at next login.
+    argon2_memory_kib: int = bounded(65536, 8, 4 * 1024 * 1024)
+    argon2_iterations: int = bounded(3, 1, 100)
+    argon2_lanes: int = bounded(4, 1, 64)
+    # Failures before a temporary lockout, per (realm, identifier) and per client address.
+    max_failures_per_identifier: int = bounded(5, 1, 1000)
+    max_failures_per_address: int = bounded(20, 1, 100000)
+    lockout_seconds: float = bounded(300.0, 0, 86400)
+    # Delay added to each failed attempt: base * 2**(failures-1), capped.
+    failure_delay_base: float = bounded(0.25, 0, 60)
+    failure_delay_max: float = bounded(4.0, 0, 600)
+
+
+@dataclass
+class SmtpSettings:
+    enabled: bool = True
+    mx_port: int = port_field(10025)
+    submission_port: int = port_field(10587)
+    submissions_port: int = port_field(10465)
+    max_message_size: int = bounded(32 * 1024 * 1024, 1024, 2**31)
+    max_recipients: int = bounded(100, 1, 100000)
+    max_errors: int = bounded(10, 1, 1000)
+    idle_timeout: float = bounded(300.0, 1, 86400)
+    session_timeout: float = bounded(1800.0, 1, 86400)
+    max_connections_per_address: int = bounded(20, 1, 100000)
+
+
+@dataclass
+class ImapSettings:
+    enabled: bool = True
+    port: int = port_field(10143)
+    tls_port: int = port_field(10993)
+    allow_plaintext_loopback: bool = False
+    max_literal: int = bounded(64 * 1024 * 1024, 1024, 2**31)
+    idle_timeout: float = bounded(1800.0, 1, 86400)
+    expunged_retention_days: int = bounded(30, 0, 3650)
+
+
+@dataclass
+class DnsSettings:
+    enabled: bool = True
+    port: int = port_field(10053)
+    # Zone transfer and NOTIFY: addresses allowed to AXFR, and secondaries to notify ("ip" or "ip:port").
+    allow_transfer: list[str] = field(default_factory=list)
+    notify: list[str] = field(default_factory=list)
+    tcp_idle_timeout: float = bounded(10.0, 0.1, 3600)
+
+
+@dataclass
+class HttpSettings:
+    enabled: bool = True
+    port: int = port_field(10080)
+    tls_port: int = port_field(10443)
+    trusted_proxies: list[str] = field(default_factory=list)
+
+
+@dataclass
+class DdnsSettings:
+    default_ttl: int = bounded(60, 1, 86400)
+    allow_private_addresses: bool = True
+
+
+@dataclass
+class TnefSettings:
+    mode: str = choice("replace", "replace", "keep", "off")
+
+
+@dataclass
+class Settings:
+    server: ServerSettings = field(default_factory=ServerSettings)
+    tls: TlsSettings = field(default_factory=TlsSettings)
+    auth: AuthSettings = field(default_factory=AuthSettings)
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    imap: ImapSettings = field(default_factory=ImapSettings)
+    dns: DnsSettings = field(default_factory=DnsSettings)
+    http: HttpSettings = field(default_factory=HttpSettings)
+    ddns: DdnsSettings = field(default_factory=DdnsSettings)
+    tnef: TnefSettings = field(default_factory=TnefSettings)

@@ -1,0 +1,46 @@
+"""The DNS records an Email Service publishes: MX, SPF, DMARC, autoconfig and RFC 6186/6764 SRV."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dnslib import RR
+
+
+@dataclass(frozen=True)
+class MailPorts:
+    submission: int = 587
+    submissions: int = 465
+    imap: int = 143
+    imaps: int = 993
+    https: int = 443
+
+
+def canonical(name: str, rtype: str, ttl: int, value: str) -> tuple[str, str, int, str]:
+    """(name without final dot, TYPE, ttl, rdata as dnslib prints it) for an absolute record."""
+    rr = RR.fromZone(f"{name}. {ttl} IN {rtype} {value}")[0]
+    return name, rtype, ttl, rr.rdata.toZone()
+
+
+def mail_records(
+    domain: str, hostname: str, ports: MailPorts = MailPorts(), ttl: int = 3600
+) -> list[tuple[str, str, int, str]]:
+    """Records for mail on `domain` served by `hostname` (both normalised, no final dot)."""
+    host = hostname.rstrip(".") + "."
+    wanted = [
+        (domain, "MX", f"10 {host}"),
+        (domain, "TXT", '"v=spf1 mx -all"'),
+        (f"_dmarc.{domain}", "TXT", f'"v=DMARC1; p=quarantine; rua=mailto:postmaster@{domain}"'),
+        (f"_submission._tcp.{domain}", "SRV", f"0 1 {ports.submission} {host}"),
+        (f"_submissions._tcp.{domain}", "SRV", f"0 1 {ports.submissions} {host}"),
+        (f"_imap._tcp.{domain}", "SRV", f"0 1 {ports.imap} {host}"),
+        (f"_imaps._tcp.{domain}", "SRV", f"0 1 {ports.imaps} {host}"),
+        (f"_caldavs._tcp.{domain}", "SRV", f"0 1 {ports.https} {host}"),
+        (f"_carddavs._tcp.{domain}", "SRV", f"0 1 {ports.https} {host}"),
+        (f"_caldavs._tcp.{domain}", "TXT", '"path=/dav/"'),
+        (f"_carddavs._tcp.{domain}", "TXT", '"path=/dav/"'),
+    ]
+    if host.rstrip(".") != f"autoconfig.{domain}":
+        wanted.append((f"autoconfig.{domain}", "CNAME", host))
+        wanted.append((f"autodiscover.{domain}", "CNAME", host))
+    return [canonical(name, rtype, ttl, value) for name, rtype, value in wanted]

@@ -1,0 +1,140 @@
+"""Versioned migrations of the directory database; `migrate` brings any file to the newest."""
+
+from __future__ import annotations
+
+import sqlite3
+
+MIGRATIONS: list[str] = [
+    # 1: the domain model of DESIGN.md.
+    """
+    CREATE TABLE orgs (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        created INTEGER NOT NULL
+    );
+    CREATE TABLE accounts (
+        id INTEGER PRIMARY KEY,
+        login TEXT NOT NULL UNIQUE,
+        display_name TEXT NOT NULL DEFAULT '',
+        phone TEXT NOT NULL DEFAULT '',
+        password_hash TEXT NOT NULL,
+        created INTEGER NOT NULL,
+        updated INTEGER NOT NULL
+    );
+    CREATE TABLE memberships (
+        org_id INTEGER NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+        account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        role TEXT NOT NULL CHECK (role IN ('legal', 'admin', 'collaborator', 'external')),
+        private INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (org_id, account_id)
+    );
+    CREATE TABLE teams (
+        id INTEGER PRIMARY KEY,
+        org_id INTEGER NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+        name TEXT NOT NULL COLLATE NOCASE,
+        UNIQUE (org_id, name)
+    );
+    CREATE TABLE team_members (
+        team_id INTEGER NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+        account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        PRIMARY KEY (team_id, account_id)
+    );
+    CREATE TABLE domains (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        org_id INTEGER NOT NULL REFERENCES orgs(id) ON DELETE RESTRICT,
+        serial INTEGER NOT NULL,
+        soa_mname TEXT NOT NULL,
+        soa_rname TEXT NOT NULL,
+        soa_refresh INTEGER NOT NULL DEFAULT 3600,
+        soa_retry INTEGER NOT NULL DEFAULT 600,
+        soa_expire INTEGER NOT NULL DEFAULT 1209600,
+        soa_minimum INTEGER NOT NULL DEFAULT 300,
+        default_ttl INTEGER NOT NULL DEFAULT 3600,
+        created INTEGER NOT NULL
+    );
+    -- DNS records of hosted zones, in presentation form, name absolute, lower case, no final dot.
+    CREATE TABLE records (
+        id INTEGER PRIMARY KEY,
+        domain_id INTEGER NOT NULL REFERENCES domains(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        type TEXT NOT NULL,
+        ttl INTEGER NOT NULL,
+        rdata TEXT NOT NULL,
+        UNIQUE (domain_id, name, type, rdata)
+    );
+    CREATE INDEX records_by_name ON records (domain_id, name);
+    CREATE TABLE email_services (
+        domain_id INTEGER PRIMARY KEY REFERENCES domains(id) ON DELETE CASCADE,
+        max_addresses INTEGER,
+        created INTEGER NOT NULL
+    );
+    CREATE TABLE mailboxes (
+        id INTEGER PRIMARY KEY,
+        domain_id INTEGER NOT NULL REFERENCES email_services(domain_id) ON DELETE RESTRICT,
+        local_part TEXT NOT NULL COLLATE NOCASE,
+        password_hash TEXT NOT NULL,
+        quota_bytes INTEGER,
+        created INTEGER NOT NULL,
+        UNIQUE (domain_id, local_part)
+    );
+    CREATE TABLE mailbox_grants (
+        mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+        account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        PRIMARY KEY (mailbox_id, account_id)
+    );
+    CREATE TABLE ddns_users (
+        id INTEGER PRIMARY KEY,
+        username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        password_hash TEXT NOT NULL,
+        owner_account_id INTEGER REFERENCES accounts(id) ON DELETE SET NULL,
+        created INTEGER NOT NULL
+    );
+    CREATE TABLE ddns_hosts (
+        id INTEGER PRIMARY KEY,
+        hostname TEXT NOT NULL UNIQUE,
+        domain_id INTEGER NOT NULL REFERENCES domains(id) ON DELETE CASCADE,
+        user_id INTEGER NOT NULL REFERENCES ddns_users(id) ON DELETE CASCADE,
+        offline INTEGER NOT NULL DEFAULT 0,
+        updated INTEGER
+    );
+    CREATE TABLE tsig_keys (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        algorithm TEXT NOT NULL DEFAULT 'hmac-sha256',
+        secret TEXT NOT NULL,
+        domain_id INTEGER NOT NULL REFERENCES domains(id) ON DELETE CASCADE,
+        name_pattern TEXT NOT NULL DEFAULT '',
+        created INTEGER NOT NULL
+    );
+    """,
+]
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Apply pending migrations, each in its own transaction; returns the new version."""
+    version = schema_version(conn)
+    if version > len(MIGRATIONS):
+        raise RuntimeError(
+            f"database schema version {version} is newer than this swissbox "
+            f"({len(MIGRATIONS)}); upgrade swissbox"
+        )
+    for number in range(version + 1, len(MIGRATIONS) + 1):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if schema_version(conn) >= number:  # another process migrated meanwhile
+                conn.execute("ROLLBACK")
+                continue
+            for statement in MIGRATIONS[number - 1].split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return schema_version(conn)

@@ -1,0 +1,759 @@
+"""The directory database: one SQLite file (WAL, foreign keys) shared by the CLI and the server.
+
+Every write runs in one IMMEDIATE transaction, so a concurrent reader (the running server)
+sees either all of a CLI command or none of it. `generation()` changes whenever any
+connection has committed, which is how a running server notices CLI edits without restart.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from swissbox.directory.model import (
+    ROLE_NAMES,
+    ROLES,
+    Account,
+    Conflict,
+    DdnsHost,
+    DirectoryError,
+    Domain,
+    EmailService,
+    Mailbox,
+    Member,
+    NotFound,
+    Org,
+    Record,
+    TsigKey,
+)
+from swissbox.directory.names import (
+    InvalidName,
+    normalize_domain,
+    normalize_login,
+    split_address,
+)
+from swissbox.directory.schema import migrate
+
+REALMS = ("account", "mailbox", "ddns")
+
+
+def next_serial(old: int, now: float | None = None) -> int:
+    """Date-based SOA serial (YYYYMMDDnn) that never goes backwards."""
+    today = int(time.strftime("%Y%m%d", time.gmtime(now))) * 100
+    return max(old + 1, today) % 2**32
+
+
+class Directory:
+    """Thread-safe access to the directory; one connection guarded by a lock."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(
+            str(self.path), isolation_level=None, check_same_thread=False, timeout=10.0
+        )
+        self._conn.row_factory = sqlite3.Row
+        self._lock = threading.RLock()
+        self._local_writes = 0
+        with self._lock:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA foreign_keys=ON")
+            self._conn.execute("PRAGMA synchronous=FULL")
+            self._conn.execute("PRAGMA busy_timeout=10000")
+            migrate(self._conn)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> Directory:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def generation(self) -> tuple[int, int]:
+        """Changes after any commit, by this connection or any other process."""
+        with self._lock:
+            other = int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+            return other, self._local_writes
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+            self._local_writes += 1
+
+    def _one(self, sql: str, args: tuple[Any, ...] = ()) -> sqlite3.Row | None:
+        with self._lock:
+            row: sqlite3.Row | None = self._conn.execute(sql, args).fetchone()
+            return row
+
+    def _all(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return list(self._conn.execute(sql, args).fetchall())
+
+    @staticmethod
+    def _now() -> int:
+        return int(time.time())
+
+    # -- organizations ----------------------------------------------------------------------
+
+    def add_org(self, name: str) -> Org:
+        name = name.strip()
+        if not name or len(name) > 100 or any(c in name for c in "/\\\n\r\t"):
+            raise DirectoryError(f"{name!r}: an organization name is 1-100 characters, no / or \\")
+        with self._write() as c:
+            if c.execute("SELECT 1 FROM orgs WHERE name = ?", (name,)).fetchone():
+                raise Conflict(f"organization {name!r} already exists")
+            cur = c.execute("INSERT INTO orgs (name, created) VALUES (?, ?)", (name, self._now()))
+        return Org(int(cur.lastrowid or 0), name)
+
+    def org(self, name: str) -> Org:
+        row = self._one("SELECT id, name FROM orgs WHERE name = ?", (name.strip(),))
+        if row is None:
+            raise NotFound(f"no organization {name!r}")
+        return Org(row["id"], row["name"])
+
+    def orgs(self) -> list[Org]:
+        return [
+            Org(r["id"], r["name"]) for r in self._all("SELECT id, name FROM orgs ORDER BY name")
+        ]
+
+    def remove_org(self, name: str) -> None:
+        org = self.org(name)
+        with self._write() as c:
+            if c.execute("SELECT 1 FROM domains WHERE org_id = ?", (org.id,)).fetchone():
+                raise Conflict(f"organization {name!r} still has domains; remove them first")
+            c.execute("DELETE FROM orgs WHERE id = ?", (org.id,))
+
+    # -- accounts and memberships -----------------------------------------------------------
+
+    @staticmethod
+    def _account(row: sqlite3.Row) -> Account:
+        return Account(row["id"], row["login"], row["display_name"], row["phone"], row["updated"])
+
+    def add_account(
+        self,
+        login: str,
+        password_hash: str,
+        org: str,
+        role: str = "collaborator",
+        display_name: str = "",
+        phone: str = "",
+    ) -> Account:
+        login = self._login(login)
+        if role not in ROLES:
+            raise DirectoryError(f"role {role!r}: use one of {', '.join(ROLES)}")
+        org_row = self.org(org)
+        now = self._now()
+        with self._write() as c:
+            if c.execute("SELECT 1 FROM accounts WHERE login = ?", (login,)).fetchone():
+                raise Conflict(f"account {login!r} already exists")
+            cur = c.execute(
+                "INSERT INTO accounts (login, display_name, phone, password_hash, created, updated)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (login, display_name.strip(), phone.strip(), password_hash, now, now),
+            )
+            account_id = int(cur.lastrowid or 0)
+            c.execute(
+                "INSERT INTO memberships (org_id, account_id, role) VALUES (?, ?, ?)",
+                (org_row.id, account_id, role),
+            )
+        return self.account(login)
+
+    @staticmethod
+    def _login(login: str) -> str:
+        try:
+            return normalize_login(login)
+        except InvalidName as exc:
+            raise DirectoryError(f"login {exc}") from None
+
+    def account(self, login: str) -> Account:
+        row = self._one("SELECT * FROM accounts WHERE login = ?", (self._login(login),))
+        if row is None:
+            raise NotFound(f"no account {login!r}")
+        return self._account(row)
+
+    def update_account(
+        self,
+        login: str,
+        *,
+        display_name: str | None = None,
+        phone: str | None = None,
+        password_hash: str | None = None,
+    ) -> Account:
+        account = self.account(login)
+        with self._write() as c:
+            for column, value in (
+                ("display_name", display_name),
+                ("phone", phone),
+                ("password_hash", password_hash),
+            ):
+                if value is not None:
+                    c.execute(f"UPDATE accounts SET {column} = ? WHERE id = ?", (value, account.id))
+            c.execute("UPDATE accounts SET updated = ? WHERE id = ?", (self._now(), account.id))
+        return self.account(login)
+
+    def remove_account(self, login: str) -> None:
+        """Deletes the account with its memberships, team places and mailbox grants."""
+        account = self.account(login)
+        with self._write() as c:
+            c.execute("DELETE FROM accounts WHERE id = ?", (account.id,))
+
+    def members(self, org: str) -> list[Member]:
+        org_row = self.org(org)
+        rows = self._all(
+            "SELECT a.*, m.role, m.private FROM memberships m JOIN accounts a ON a.id = m.account_id"
+            " WHERE m.org_id = ? ORDER BY a.login",
+            (org_row.id,),
+        )
+        return [Member(self._account(r), org_row.name, r["role"], bool(r["private"])) for r in rows]
+
+    def memberships(self, login: str) -> list[Member]:
+        account = self.account(login)
+        rows = self._all(
+            "SELECT o.name, m.role, m.private FROM memberships m JOIN orgs o ON o.id = m.org_id"
+            " WHERE m.account_id = ? ORDER BY o.name",
+            (account.id,),
+        )
+        return [Member(account, r["name"], r["role"], bool(r["private"])) for r in rows]
+
+    def set_role(self, org: str, login: str, role: str) -> str:
+        """Changes a member's role; returns the previous one. A legal representative remains."""
+        if role not in ROLES:
+            raise DirectoryError(f"role {role!r}: use one of {', '.join(ROLES)}")
+        org_row, account = self.org(org), self.account(login)
+        with self._write() as c:
+            row = c.execute(
+                "SELECT role FROM memberships WHERE org_id = ? AND account_id = ?",
+                (org_row.id, account.id),
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"{login!r} is not a member of {org!r}")
+            if row["role"] == "legal" and role != "legal":
+                self._keep_legal(c, org_row.id, account.id)
+            c.execute(
+                "UPDATE memberships SET role = ? WHERE org_id = ? AND account_id = ?",
+                (role, org_row.id, account.id),
+            )
+        return str(row["role"])
+
+    @staticmethod
+    def _keep_legal(c: sqlite3.Connection, org_id: int, account_id: int) -> None:
+        others = c.execute(
+            "SELECT COUNT(*) FROM memberships WHERE org_id = ? AND role = 'legal' AND account_id != ?",
+            (org_id, account_id),
+        ).fetchone()[0]
+        if not others:
+            raise Conflict(
+                f"this member is the organization's only {ROLE_NAMES['legal']}; "
+                "name another one first"
+            )
+
+    # -- domains and zones ------------------------------------------------------------------
+
+    @staticmethod
+    def _domain_name(name: str) -> str:
+        try:
+            return normalize_domain(name)
+        except InvalidName as exc:
+            raise DirectoryError(f"domain {exc}") from None
+
+    @staticmethod
+    def _domain(row: sqlite3.Row) -> Domain:
+        return Domain(
+            row["id"],
+            row["name"],
+            row["org"],
+            row["serial"],
+            row["soa_mname"],
+            row["soa_rname"],
+            row["soa_refresh"],
+            row["soa_retry"],
+            row["soa_expire"],
+            row["soa_minimum"],
+            row["default_ttl"],
+        )
+
+    _DOMAIN_SQL = "SELECT d.*, o.name AS org FROM domains d JOIN orgs o ON o.id = d.org_id"
+
+    def add_domain(self, name: str, org: str, nameserver: str, hostmaster: str = "") -> Domain:
+        """A hosted zone with its SOA (kept in the domain row) and one NS record."""
+        name = self._domain_name(name)
+        ns = self._domain_name(nameserver)
+        rname = self._domain_name(hostmaster or f"hostmaster.{name}")
+        org_row = self.org(org)
+        with self._write() as c:
+            if c.execute("SELECT 1 FROM domains WHERE name = ?", (name,)).fetchone():
+                raise Conflict(f"domain {name!r} is already hosted here")
+            cur = c.execute(
+                "INSERT INTO domains (name, org_id, serial, soa_mname, soa_rname, created)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (name, org_row.id, next_serial(0), ns, rname, self._now()),
+            )
+            c.execute(
+                "INSERT INTO records (domain_id, name, type, ttl, rdata) VALUES (?, ?, 'NS', ?, ?)",
+                (cur.lastrowid, name, 86400, ns + "."),
+            )
+        return self.domain(name)
+
+    def domain(self, name: str) -> Domain:
+        row = self._one(self._DOMAIN_SQL + " WHERE d.name = ?", (self._domain_name(name),))
+        if row is None:
+            raise NotFound(f"domain {name!r} is not hosted here")
+        return self._domain(row)
+
+    def domains(self, org: str | None = None) -> list[Domain]:
+        if org is None:
+            rows = self._all(self._DOMAIN_SQL + " ORDER BY d.name")
+        else:
+            rows = self._all(self._DOMAIN_SQL + " WHERE o.name = ? ORDER BY d.name", (org,))
+        return [self._domain(r) for r in rows]
+
+    def zone_for(self, name: str) -> Domain | None:
+        """The hosted zone that contains `name` (the longest matching suffix), if any."""
+        try:
+            labels = self._domain_name(name).split(".")
+        except DirectoryError:
+            return None
+        candidates = [".".join(labels[i:]) for i in range(len(labels))]
+        marks = ",".join("?" * len(candidates))
+        rows = self._all(
+            self._DOMAIN_SQL + f" WHERE d.name IN ({marks}) ORDER BY length(d.name) DESC LIMIT 1",
+            tuple(candidates),
+        )
+        return self._domain(rows[0]) if rows else None
+
+    def remove_domain(self, name: str) -> None:
+        domain = self.domain(name)
+        with self._write() as c:
+            if c.execute("SELECT 1 FROM mailboxes WHERE domain_id = ?", (domain.id,)).fetchone():
+                raise Conflict(f"domain {domain.name!r} still has mailboxes; remove them first")
+            c.execute("DELETE FROM domains WHERE id = ?", (domain.id,))
+
+    def records(self, zone: str, name: str | None = None) -> list[Record]:
+        domain = self.domain(zone)
+        sql = "SELECT id, name, type, ttl, rdata FROM records WHERE domain_id = ?"
+        args: tuple[Any, ...] = (domain.id,)
+        if name is not None:
+            sql, args = sql + " AND name = ?", (domain.id, name)
+        rows = self._all(sql + " ORDER BY name, type, id", args)
+        return [Record(r["id"], r["name"], r["type"], r["ttl"], r["rdata"]) for r in rows]
+
+    def change_records(
+        self,
+        zone: str,
+        delete: list[tuple[str, str | None, str | None]] = (),  # type: ignore[assignment]
+        add: list[tuple[str, str, int, str]] = (),  # type: ignore[assignment]
+        *,
+        bump: bool = True,
+    ) -> int:
+        """Deletes (name, type|None, rdata|None) matches, then adds (name, type, ttl, rdata)
+        records, in one transaction with one serial bump when anything changed.
+
+        Names must already be absolute and normalised (the dns package validates them).
+        Adding an identical record is a no-op; records of an RRset share its TTL.
+        Returns the number of records deleted plus added.
+        """
+        domain = self.domain(zone)
+        changed = 0
+        with self._write() as c:
+            for name, rtype, rdata in delete:
+                sql, args = (
+                    "DELETE FROM records WHERE domain_id = ? AND name = ?",
+                    [domain.id, name],
+                )
+                if rtype is not None:
+                    sql, args = sql + " AND type = ?", [*args, rtype]
+                if rdata is not None:
+                    sql, args = sql + " AND rdata = ?", [*args, rdata]
+                changed += c.execute(sql, tuple(args)).rowcount
+            for name, rtype, ttl, rdata in add:
+                cur = c.execute(
+                    "INSERT OR IGNORE INTO records (domain_id, name, type, ttl, rdata)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (domain.id, name, rtype, ttl, rdata),
+                )
+                changed += cur.rowcount
+                ttl_changed = c.execute(
+                    "UPDATE records SET ttl = ? WHERE domain_id = ? AND name = ? AND type = ?"
+                    " AND ttl != ?",
+                    (ttl, domain.id, name, rtype, ttl),
+                ).rowcount
+                changed += ttl_changed
+            if changed and bump:
+                self._bump(c, domain.id)
+        return changed
+
+    def bump_serial(self, zone: str) -> int:
+        domain = self.domain(zone)
+        with self._write() as c:
+            return self._bump(c, domain.id)
+
+    @staticmethod
+    def _bump(c: sqlite3.Connection, domain_id: int) -> int:
+        old = c.execute("SELECT serial FROM domains WHERE id = ?", (domain_id,)).fetchone()[0]
+        new = next_serial(int(old))
+        c.execute("UPDATE domains SET serial = ? WHERE id = ?", (new, domain_id))
+        return new
+
+    def set_soa(self, zone: str, **fields: int | str) -> Domain:
+        """Changes SOA fields (mname, rname, refresh, retry, expire, minimum, default_ttl)."""
+        domain = self.domain(zone)
+        allowed = {"mname", "rname", "refresh", "retry", "expire", "minimum"}
+        with self._write() as c:
+            for key, value in fields.items():
+                column = f"soa_{key}" if key in allowed else key
+                if key not in allowed and key != "default_ttl":
+                    raise DirectoryError(f"unknown SOA field {key!r}")
+                c.execute(f"UPDATE domains SET {column} = ? WHERE id = ?", (value, domain.id))
+            self._bump(c, domain.id)
+        return self.domain(zone)
+
+    # -- email services and mailboxes -------------------------------------------------------
+
+    def enable_email(
+        self,
+        domain: str,
+        max_addresses: int | None = None,
+        records: list[tuple[str, str, int, str]] = (),  # type: ignore[assignment]
+    ) -> EmailService:
+        """Creates (or updates the limit of) the Email Service and publishes `records`."""
+        d = self.domain(domain)
+        if max_addresses is not None and max_addresses < 0:
+            raise DirectoryError("--max-addresses must be 0 or more")
+        with self._write() as c:
+            used = c.execute(
+                "SELECT COUNT(*) FROM mailboxes WHERE domain_id = ?", (d.id,)
+            ).fetchone()[0]
+            if max_addresses is not None and used > max_addresses:
+                raise Conflict(
+                    f"{d.name} already has {used} addresses, more than --max-addresses {max_addresses}"
+                )
+            c.execute(
+                "INSERT INTO email_services (domain_id, max_addresses, created) VALUES (?, ?, ?)"
+                " ON CONFLICT (domain_id) DO UPDATE SET max_addresses = excluded.max_addresses",
+                (d.id, max_addresses, self._now()),
+            )
+        if records:
+            self.change_records(d.name, add=list(records))
+        return self.email_service(d.name)
+
+    def email_service(self, domain: str) -> EmailService:
+        d = self.domain(domain)
+        row = self._one(
+            "SELECT max_addresses, (SELECT COUNT(*) FROM mailboxes WHERE domain_id = ?) AS used"
+            " FROM email_services WHERE domain_id = ?",
+            (d.id, d.id),
+        )
+        if row is None:
+            raise NotFound(f"{d.name} has no Email Service (swissbox mail enable {d.name})")
+        return EmailService(d.name, row["max_addresses"], row["used"])
+
+    def is_mail_domain(self, domain: str) -> bool:
+        try:
+            name = normalize_domain(domain)
+        except InvalidName:
+            return False
+        return (
+            self._one(
+                "SELECT 1 FROM email_services e JOIN domains d ON d.id = e.domain_id WHERE d.name = ?",
+                (name,),
+            )
+            is not None
+        )
+
+    _MAILBOX_SQL = (
+        "SELECT m.id, m.local_part, m.quota_bytes, d.name AS domain"
+        " FROM mailboxes m JOIN domains d ON d.id = m.domain_id"
+    )
+
+    @staticmethod
+    def _mailbox(row: sqlite3.Row) -> Mailbox:
+        address = f"{row['local_part']}@{row['domain']}"
+        return Mailbox(row["id"], address, row["local_part"], row["domain"], row["quota_bytes"])
+
+    def add_mailbox(
+        self, address: str, password_hash: str, quota_bytes: int | None = None
+    ) -> Mailbox:
+        try:
+            local, domain_name = split_address(address)
+        except InvalidName as exc:
+            raise DirectoryError(str(exc)) from None
+        service = self.email_service(domain_name)
+        d = self.domain(domain_name)
+        with self._write() as c:
+            exists = c.execute(
+                "SELECT 1 FROM mailboxes WHERE domain_id = ? AND local_part = ?", (d.id, local)
+            ).fetchone()
+            if exists:
+                raise Conflict(f"mailbox {local}@{d.name} already exists")
+            used = c.execute(
+                "SELECT COUNT(*) FROM mailboxes WHERE domain_id = ?", (d.id,)
+            ).fetchone()[0]
+            if service.max_addresses is not None and used >= service.max_addresses:
+                raise Conflict(
+                    f"{d.name} has reached its limit of {service.max_addresses} addresses"
+                )
+            c.execute(
+                "INSERT INTO mailboxes (domain_id, local_part, password_hash, quota_bytes, created)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (d.id, local, password_hash, quota_bytes, self._now()),
+            )
+        mailbox = self.mailbox(f"{local}@{d.name}")
+        assert mailbox is not None
+        return mailbox
+
+    def mailbox(self, address: str) -> Mailbox | None:
+        """The hosted mailbox for an address (local part matched case-insensitively), or None."""
+        try:
+            local, domain = split_address(address)
+        except InvalidName:
+            return None
+        row = self._one(
+            self._MAILBOX_SQL + " WHERE d.name = ? AND m.local_part = ?", (domain, local)
+        )
+        return self._mailbox(row) if row else None
+
+    def mailboxes(self, domain: str | None = None) -> list[Mailbox]:
+        if domain is None:
+            rows = self._all(self._MAILBOX_SQL + " ORDER BY d.name, m.local_part")
+        else:
+            rows = self._all(
+                self._MAILBOX_SQL + " WHERE d.name = ? ORDER BY m.local_part",
+                (self._domain_name(domain),),
+            )
+        return [self._mailbox(r) for r in rows]
+
+    def remove_mailbox(self, address: str) -> None:
+        mailbox = self.mailbox(address)
+        if mailbox is None:
+            raise NotFound(f"no mailbox {address!r}")
+        with self._write() as c:
+            c.execute("DELETE FROM mailboxes WHERE id = ?", (mailbox.id,))
+
+    def set_mailbox_quota(self, address: str, quota_bytes: int | None) -> None:
+        mailbox = self.mailbox(address)
+        if mailbox is None:
+            raise NotFound(f"no mailbox {address!r}")
+        with self._write() as c:
+            c.execute(
+                "UPDATE mailboxes SET quota_bytes = ? WHERE id = ?", (quota_bytes, mailbox.id)
+            )
+
+    def grant(self, address: str, login: str) -> None:
+        mailbox, account = self.mailbox(address), self.account(login)
+        if mailbox is None:
+            raise NotFound(f"no mailbox {address!r}")
+        with self._write() as c:
+            c.execute(
+                "INSERT OR IGNORE INTO mailbox_grants (mailbox_id, account_id) VALUES (?, ?)",
+                (mailbox.id, account.id),
+            )
+
+    def revoke(self, address: str, login: str) -> None:
+        mailbox, account = self.mailbox(address), self.account(login)
+        if mailbox is None:
+            raise NotFound(f"no mailbox {address!r}")
+        with self._write() as c:
+            c.execute(
+                "DELETE FROM mailbox_grants WHERE mailbox_id = ? AND account_id = ?",
+                (mailbox.id, account.id),
+            )
+
+    def granted_mailboxes(self, login: str) -> list[Mailbox]:
+        account = self.account(login)
+        rows = self._all(
+            self._MAILBOX_SQL + " JOIN mailbox_grants g ON g.mailbox_id = m.id"
+            " WHERE g.account_id = ? ORDER BY d.name, m.local_part",
+            (account.id,),
+        )
+        return [self._mailbox(r) for r in rows]
+
+    # -- dynamic DNS ------------------------------------------------------------------------
+
+    def add_ddns_user(self, username: str, password_hash: str, owner: str | None = None) -> None:
+        username = username.strip()
+        if not username or len(username) > 64 or any(c.isspace() or c == ":" for c in username):
+            raise DirectoryError(f"DDNS user {username!r}: 1-64 characters without spaces or ':'")
+        owner_id = self.account(owner).id if owner else None
+        with self._write() as c:
+            if c.execute("SELECT 1 FROM ddns_users WHERE username = ?", (username,)).fetchone():
+                raise Conflict(f"DDNS user {username!r} already exists")
+            c.execute(
+                "INSERT INTO ddns_users (username, password_hash, owner_account_id, created)"
+                " VALUES (?, ?, ?, ?)",
+                (username, password_hash, owner_id, self._now()),
+            )
+
+    def ddns_user_exists(self, username: str) -> bool:
+        return (
+            self._one("SELECT 1 FROM ddns_users WHERE username = ?", (username.strip(),))
+            is not None
+        )
+
+    _HOST_SQL = (
+        "SELECT h.id, h.hostname, h.offline, d.name AS zone, u.username FROM ddns_hosts h"
+        " JOIN domains d ON d.id = h.domain_id JOIN ddns_users u ON u.id = h.user_id"
+    )
+
+    @staticmethod
+    def _host(row: sqlite3.Row) -> DdnsHost:
+        return DdnsHost(
+            row["id"], row["hostname"], row["zone"], row["username"], bool(row["offline"])
+        )
+
+    def add_ddns_host(self, hostname: str, username: str) -> DdnsHost:
+        """Lets an existing DDNS user update the address records of `hostname`."""
+        name = self._domain_name(hostname)
+        zone = self.zone_for(name)
+        if zone is None:
+            raise DirectoryError(f"{name!r} is not inside any domain hosted here")
+        user = self._one("SELECT id FROM ddns_users WHERE username = ?", (username.strip(),))
+        if user is None:
+            raise NotFound(f"no DDNS user {username!r}")
+        with self._write() as c:
+            if c.execute("SELECT 1 FROM ddns_hosts WHERE hostname = ?", (name,)).fetchone():
+                raise Conflict(f"{name!r} is already a DDNS host")
+            c.execute(
+                "INSERT INTO ddns_hosts (hostname, domain_id, user_id) VALUES (?, ?, ?)",
+                (name, zone.id, user["id"]),
+            )
+        host = self.ddns_host(name)
+        assert host is not None
+        return host
+
+    def ddns_host(self, hostname: str) -> DdnsHost | None:
+        try:
+            name = normalize_domain(hostname)
+        except InvalidName:
+            return None
+        row = self._one(self._HOST_SQL + " WHERE h.hostname = ?", (name,))
+        return self._host(row) if row else None
+
+    def ddns_hosts(self, username: str | None = None) -> list[DdnsHost]:
+        if username is None:
+            rows = self._all(self._HOST_SQL + " ORDER BY h.hostname")
+        else:
+            rows = self._all(
+                self._HOST_SQL + " WHERE u.username = ? ORDER BY h.hostname", (username,)
+            )
+        return [self._host(r) for r in rows]
+
+    def set_ddns_offline(self, hostname: str, offline: bool) -> None:
+        with self._write() as c:
+            c.execute(
+                "UPDATE ddns_hosts SET offline = ?, updated = ? WHERE hostname = ?",
+                (int(offline), self._now(), hostname),
+            )
+
+    # -- TSIG keys --------------------------------------------------------------------------
+
+    def add_tsig_key(
+        self,
+        name: str,
+        secret: str,
+        zone: str,
+        name_pattern: str = "",
+        algorithm: str = "hmac-sha256",
+    ) -> TsigKey:
+        key_name = self._domain_name(name)
+        d = self.domain(zone)
+        with self._write() as c:
+            if c.execute("SELECT 1 FROM tsig_keys WHERE name = ?", (key_name,)).fetchone():
+                raise Conflict(f"TSIG key {key_name!r} already exists")
+            c.execute(
+                "INSERT INTO tsig_keys (name, algorithm, secret, domain_id, name_pattern, created)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (key_name, algorithm, secret, d.id, name_pattern, self._now()),
+            )
+        key = self.tsig_key(key_name)
+        assert key is not None
+        return key
+
+    def tsig_key(self, name: str) -> TsigKey | None:
+        row = self._one(
+            "SELECT k.*, d.name AS zone FROM tsig_keys k JOIN domains d ON d.id = k.domain_id"
+            " WHERE k.name = ?",
+            (name.rstrip(".").lower(),),
+        )
+        if row is None:
+            return None
+        return TsigKey(
+            row["name"], row["algorithm"], row["secret"], row["zone"], row["name_pattern"]
+        )
+
+    def tsig_keys(self) -> list[TsigKey]:
+        rows = self._all(
+            "SELECT k.*, d.name AS zone FROM tsig_keys k JOIN domains d ON d.id = k.domain_id"
+            " ORDER BY k.name"
+        )
+        return [
+            TsigKey(r["name"], r["algorithm"], r["secret"], r["zone"], r["name_pattern"])
+            for r in rows
+        ]
+
+    # -- secrets of the three realms --------------------------------------------------------
+
+    def secret_hash(self, realm: str, identifier: str) -> tuple[str, str] | None:
+        """(canonical identifier, stored hash) of one realm, or None when it does not exist."""
+        try:
+            if realm == "account":
+                login = normalize_login(identifier)
+                row = self._one(
+                    "SELECT login AS ident, password_hash FROM accounts WHERE login = ?", (login,)
+                )
+            elif realm == "mailbox":
+                local, domain = split_address(identifier)
+                row = self._one(
+                    "SELECT m.local_part || '@' || d.name AS ident, m.password_hash FROM mailboxes m"
+                    " JOIN domains d ON d.id = m.domain_id WHERE d.name = ? AND m.local_part = ?",
+                    (domain, local),
+                )
+            elif realm == "ddns":
+                row = self._one(
+                    "SELECT username AS ident, password_hash FROM ddns_users WHERE username = ?",
+                    (identifier.strip(),),
+                )
+            else:
+                raise ValueError(f"unknown realm {realm!r}")
+        except InvalidName:
+            return None
+        return (row["ident"], row["password_hash"]) if row else None
+
+    def set_secret_hash(self, realm: str, identifier: str, password_hash: str) -> None:
+        found = self.secret_hash(realm, identifier)
+        if found is None:
+            raise NotFound(f"no {realm} {identifier!r}")
+        ident = found[0]
+        with self._write() as c:
+            if realm == "account":
+                c.execute(
+                    "UPDATE accounts SET password_hash = ? WHERE login = ?", (password_hash, ident)
+                )
+            elif realm == "mailbox":
+                local, domain = ident.rsplit("@", 1)
+                c.execute(
+                    "UPDATE mailboxes SET password_hash = ? WHERE local_part = ?"
+                    " AND domain_id = (SELECT id FROM domains WHERE name = ?)",
+                    (password_hash, local, domain),
+                )
+            else:
+                c.execute(
+                    "UPDATE ddns_users SET password_hash = ? WHERE username = ?",
+                    (password_hash, ident),
+                )

@@ -1,0 +1,98 @@
+"""What the composition root hands every service, and the service contract itself.
+
+A service is built from a `Context`, then `await start()` opens its listeners and returns
+one description per listener ("smtp-mx 127.0.0.1:10025"), `await stop()` closes them.
+A port that cannot be bound raises `BindError` naming the address, port and config key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from swissbox.auth import Authenticator
+from swissbox.conf import Config
+from swissbox.directory import Directory
+from swissbox.tls import CertPaths
+
+
+class BindError(Exception):
+    """A listener that could not be opened: one line naming address, port and config key."""
+
+    def __init__(self, address: str, port: int, key: str, reason: str) -> None:
+        self.address, self.port, self.key = address, port, key
+        super().__init__(f"cannot listen on {fmt_addr(address, port)} ({key}): {reason}")
+
+
+def fmt_addr(address: str, port: int) -> str:
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+
+
+@dataclass
+class Context:
+    """Shared core objects; protocols reach each other only through these."""
+
+    config: Config
+    directory: Directory
+    authenticator: Authenticator
+    tls: CertPaths
+    loop: asyncio.AbstractEventLoop
+    # Hooks the composition root wires between services, e.g. zone changed -> DNS NOTIFY.
+    hooks: dict[str, list[Callable[..., Any]]] = field(default_factory=dict)
+
+    @property
+    def settings(self) -> Any:
+        return self.config.settings
+
+    def on(self, event: str, callback: Callable[..., Any]) -> None:
+        self.hooks.setdefault(event, []).append(callback)
+
+    def emit(self, event: str, *args: Any) -> None:
+        for callback in self.hooks.get(event, []):
+            callback(*args)
+
+
+class Service(Protocol):
+    name: str
+
+    async def start(self) -> list[str]: ...
+
+    async def stop(self) -> None: ...
+
+
+async def listen_tcp(
+    loop: asyncio.AbstractEventLoop,
+    factory: Callable[[], asyncio.BaseProtocol],
+    addresses: list[str],
+    port: int,
+    key: str,
+    **kwargs: Any,
+) -> list[asyncio.Server]:
+    """One asyncio server per address; BindError (after closing the others) on failure."""
+    servers: list[asyncio.Server] = []
+    for address in addresses:
+        try:
+            servers.append(
+                await loop.create_server(factory, address, port, reuse_address=True, **kwargs)
+            )
+        except OSError as exc:
+            for server in servers:
+                server.close()
+            raise BindError(address, port, key, exc.strerror or str(exc)) from None
+    return servers
+
+
+def udp_socket(address: str, port: int, key: str) -> socket.socket:
+    """A bound, non-blocking UDP socket (for DNS); BindError on failure."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    try:
+        sock.bind((address, port))
+    except OSError as exc:
+        sock.close()
+        raise BindError(address, port, key, exc.strerror or str(exc)) from None
+    sock.setblocking(False)
+    return sock

@@ -1,0 +1,37 @@
+"""Shared test fixtures: repository paths, the shared corpus, and tool lookup."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("SWISSBOX_SHARED", ROOT.parent / "shared"))
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def require_path(path: Path) -> Path:
+    """The path, or skip (fail under CI) when it is missing."""
+    if not path.exists():
+        if IN_CI:
+            pytest.fail(f"required test data missing: {path}")
+        pytest.skip(f"test data missing: {path}")
+    return path
+
+
+def require_tool(name: str) -> str:
+    """Absolute path of a client tool; skip locally, fail under CI=true when absent."""
+    found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
+    if found is None:
+        if IN_CI:
+            pytest.fail(f"tool {name!r} missing (make test-tools)")
+        pytest.skip(f"tool {name!r} not installed (make test-tools)")
+    return found
+
+
+@pytest.fixture(scope="session")
+def corpus_dir() -> Path:
+    return require_path(SHARED / "corpus")
