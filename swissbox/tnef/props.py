@@ -104,6 +104,7 @@ PR_DISPLAY_NAME = 0x3001
 PR_ADDRTYPE = 0x3002
 PR_EMAIL_ADDRESS = 0x3003
 PR_CREATION_TIME = 0x3007
+PR_ATTACH_CREATION_TIME_ALIAS = PR_CREATION_TIME
 PR_LAST_MODIFICATION_TIME = 0x3008
 PR_SMTP_ADDRESS = 0x39FE
 PR_ATTACH_SIZE = 0x0E20
@@ -296,13 +297,14 @@ def _one(reader: _Reader, budget: Budget) -> Property:
         values = reader.u32("value count")
         if values > budget.limits.max_values or values * 4 > len(reader.data) - reader.pos:
             raise TnefError(f"absurd value count {values} for tag 0x{tag:08X}", reader.offset)
-        if not multi and values != 1:
+        if not multi and values == 0:
             # Single-valued variable types carry a count that must be 1; tolerate 0 as empty.
-            if values == 0:
-                return Property(pid, base_type, False, b"" if base_type != PT_UNICODE else "", b"")
+            return Property(pid, base_type, False, b"" if base_type != PT_UNICODE else "", b"")
         items = [_variable(reader, base_type) for _ in range(values)]
         if multi:
-            return Property(pid, base_type, True, [v for v, _ in items], [r for _, r in items], named)
+            return Property(
+                pid, base_type, True, [v for v, _ in items], [r for _, r in items], named
+            )
         value, raw = items[0]
         return Property(pid, base_type, False, value, raw, named)
     if multi:
@@ -310,7 +312,9 @@ def _one(reader: _Reader, budget: Budget) -> Property:
         size = max(4, (_FIXED[base_type][0] + 3) & ~3)
         if values > budget.limits.max_values or values * size > len(reader.data) - reader.pos:
             raise TnefError(f"absurd value count {values} for tag 0x{tag:08X}", reader.offset)
-        return Property(pid, base_type, True, [_fixed(reader, base_type) for _ in range(values)], None, named)
+        return Property(
+            pid, base_type, True, [_fixed(reader, base_type) for _ in range(values)], None, named
+        )
     return Property(pid, base_type, False, _fixed(reader, base_type), None, named)
 
 
@@ -351,3 +355,36 @@ class PropMap:
     def named(self, guid: uuid.UUID, key: int | str) -> Any:
         prop = self.by_name.get((guid, key))
         return None if prop is None else prop.value
+
+
+def parse_rows(
+    data: bytes, base: int, budget: Budget, *, lenient: bool = False
+) -> list[list[Property]]:
+    """Parse attRecipTable: a row count, then one property list per row."""
+    reader = _Reader(data, base)
+    rows = reader.u32("row count")
+    if rows > (len(data) - 4) // 4:
+        message = f"absurd recipient row count {rows} for {len(data)} bytes"
+        if not lenient:
+            raise TnefError(message, base)
+        budget.warnings.append(f"{message} at offset {base}")
+    result: list[list[Property]] = []
+    try:
+        for _ in range(rows):
+            count = reader.u32("property count")
+            if count > (len(data) - reader.pos) // 8 + 1:
+                raise TnefError(f"absurd property count {count}", reader.offset - 4)
+            row: list[Property] = []
+            for _ in range(count):
+                budget.properties += 1
+                if budget.properties > budget.limits.max_properties:
+                    raise TnefError(
+                        f"more than {budget.limits.max_properties} properties", reader.offset
+                    )
+                row.append(_one(reader, budget))
+            result.append(row)
+    except TnefError as exc:
+        if not lenient:
+            raise
+        budget.warnings.append(f"recipient table truncated: {exc}")
+    return result

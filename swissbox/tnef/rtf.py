@@ -76,7 +76,15 @@ _SKIP_DESTINATIONS = frozenset(
     }
 )
 
-_SYMBOLS = {b"\\": "\\", b"{": "{", b"}": "}", b"~": "\u00a0", b"_": "\u2011", b"\n": "\n", b"\r": "\n"}
+_SYMBOLS = {
+    b"\\": "\\",
+    b"{": "{",
+    b"}": "}",
+    b"~": "\u00a0",
+    b"_": "\u2011",
+    b"\n": "\n",
+    b"\r": "\n",
+}
 _WORD_TEXT = {
     b"par": "\n",
     b"line": "\n",
@@ -149,7 +157,7 @@ class _Out:
         return "".join(self.parts)
 
 
-def _walk(rtf: bytes, mode: str) -> str:
+def _walk(rtf: bytes, mode: str, honour_htmlrtf: bool = True) -> str:
     """Shared RTF walker; ``mode`` is "html" (de-encapsulate) or "text"."""
     out = _Out()
     ansi = "cp1252"
@@ -225,7 +233,12 @@ def _walk(rtf: bytes, mode: str) -> str:
                 ansi = codec_for(int(param))
                 continue
             if word == b"htmlrtf":
-                htmlrtf = param != b"0"
+                htmlrtf = honour_htmlrtf and param != b"0"
+                continue
+            if word in (b"ansi", b"mac", b"pc", b"pca"):
+                ansi = {b"ansi": "cp1252", b"mac": "mac-roman", b"pc": "cp437", b"pca": "cp850"}[
+                    word
+                ]
                 continue
             if word == b"f" and param is not None:
                 font_codec = fonts.get(int(param))
@@ -293,7 +306,7 @@ def deencapsulate_html(rtf: bytes) -> str | None:
 
 def rtf_to_text(rtf: bytes) -> str:
     """Plain text from RTF: the encapsulated text for ``\\fromtext``, else the visible text."""
-    text = _walk(rtf, "text")
+    text = _walk(rtf, "text", honour_htmlrtf=is_text_encapsulated(rtf))
     lines = [line.rstrip() for line in text.replace("\r\n", "\n").split("\n")]
     while lines and not lines[-1]:
         lines.pop()

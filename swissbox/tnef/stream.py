@@ -169,9 +169,7 @@ def read_stream(
         budget.attributes += 1
         if len(attributes) >= max_attributes or budget.attributes > max_attributes * 4:
             raise TnefError(f"more than {max_attributes} attributes", base + offset)
-        attributes.append(
-            Attribute(level, attr_id & 0xFFFF, attr_id >> 16, payload, base + offset)
-        )
+        attributes.append(Attribute(level, attr_id & 0xFFFF, attr_id >> 16, payload, base + offset))
         offset = end + 2
     return key, attributes
 
