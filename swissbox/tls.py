@@ -88,7 +88,9 @@ def make_local_ca(tls_dir: Path, hostname: str, days: int = 3650) -> CertPaths:
             ),
             critical=True,
         )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False
+        )
         .sign(ca_key, hashes.SHA256())
     )
     key = ec.generate_private_key(ec.SECP256R1())
@@ -134,7 +136,8 @@ def make_local_ca(tls_dir: Path, hostname: str, days: int = 3650) -> CertPaths:
     _write_private(paths.key, _key_pem(key))
     # The chain: leaf first, then the CA, so clients that were given the CA can build the path.
     paths.cert.write_bytes(
-        cert.public_bytes(serialization.Encoding.PEM) + ca_cert.public_bytes(serialization.Encoding.PEM)
+        cert.public_bytes(serialization.Encoding.PEM)
+        + ca_cert.public_bytes(serialization.Encoding.PEM)
     )
     return paths
 
@@ -161,11 +164,13 @@ def check_certificate(paths: CertPaths, now: dt.datetime | None = None) -> x509.
     if cert.not_valid_after_utc < now:
         raise TlsError(f"certificate {paths.cert}: expired on {cert.not_valid_after_utc:%Y-%m-%d}")
     if cert.not_valid_before_utc > now + dt.timedelta(days=1):
-        raise TlsError(f"certificate {paths.cert}: not valid before {cert.not_valid_before_utc:%Y-%m-%d}")
+        raise TlsError(
+            f"certificate {paths.cert}: not valid before {cert.not_valid_before_utc:%Y-%m-%d}"
+        )
     pub = serialization.PublicFormat.SubjectPublicKeyInfo
-    if key.public_key().public_bytes(serialization.Encoding.DER, pub) != cert.public_key().public_bytes(
+    if key.public_key().public_bytes(
         serialization.Encoding.DER, pub
-    ):
+    ) != cert.public_key().public_bytes(serialization.Encoding.DER, pub):
         raise TlsError(f"private key {paths.key} does not belong to certificate {paths.cert}")
     return cert
 

@@ -35,3 +35,12 @@ def require_tool(name: str) -> str:
 @pytest.fixture(scope="session")
 def corpus_dir() -> Path:
     return require_path(SHARED / "corpus")
+
+
+@pytest.fixture
+def stack(tmp_path: Path):
+    """An initialised (not yet started) stack on free ports; killed after the test."""
+    from tests.support.stack import Stack
+
+    with Stack(tmp_path) as s:
+        yield s

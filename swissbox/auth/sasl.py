@@ -46,7 +46,9 @@ def decode_plain(message: bytes) -> SaslCredentials:
     parts = message.split(b"\0")
     if len(parts) != 3:
         raise SaslError("PLAIN needs exactly two NUL separators")
-    authzid, authcid, secret = (_text(p, n) for p, n in zip(parts, ("authzid", "authcid", "password"), strict=True))
+    authzid, authcid, secret = (
+        _text(p, n) for p, n in zip(parts, ("authzid", "authcid", "password"), strict=True)
+    )
     if not authcid:
         raise SaslError("empty authentication identity")
     if not secret:

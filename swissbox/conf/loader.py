@@ -7,6 +7,7 @@ import ipaddress
 import os
 import tomllib
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -81,7 +82,7 @@ def _check_scalar(key: str, tp: Any, value: Any, meta: Any, problems: list[str])
 
 def _build(cls: Any, raw: Any, prefix: str, problems: list[str]) -> Any:
     if not isinstance(raw, dict):
-        problems.append(f"{prefix or 'top level'}: expected a table, got {raw!r}")
+        problems.append(f"{prefix.rstrip('.') or 'top level'}: expected a table, got {raw!r}")
         return cls()
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
@@ -187,28 +188,28 @@ def settings_from_dict(raw: dict[str, Any], source: str = "<settings>") -> Setti
     return settings
 
 
-def resolve_data_dir(data: str | None, env: dict[str, str] | None = None) -> Path:
+def resolve_data_dir(data: str | None, env: Mapping[str, str] | None = None) -> Path:
     """--data beats SWISSBOX_DATA beats ./var."""
-    env = os.environ if env is None else env
-    return Path(data or env.get(DATA_ENV) or DEFAULT_DATA)
+    found = (os.environ if env is None else env).get(DATA_ENV)
+    return Path(data or found or DEFAULT_DATA)
 
 
 def load(
-    data: str | None = None, config: str | None = None, env: dict[str, str] | None = None
+    data: str | None = None, config: str | None = None, env: Mapping[str, str] | None = None
 ) -> Config:
     """Settings for a command: --config FILE, else <data>/swissbox.toml, else the defaults.
 
     The data folder is --data, else SWISSBOX_DATA, else the config's `server.data_dir`
     (relative to the config file), else the config file's folder, else ./var.
     """
-    env = os.environ if env is None else env
+    environ: Mapping[str, str] = os.environ if env is None else env
     path: Path | None
     if config:
         path = Path(config)
         if not path.is_file():
             raise ConfigError(str(path), ["config file not found"])
     else:
-        candidate = resolve_data_dir(data, env) / CONFIG_NAME
+        candidate = resolve_data_dir(data, environ) / CONFIG_NAME
         path = candidate if candidate.is_file() else None
     raw: dict[str, Any] = {}
     if path is not None:
@@ -219,8 +220,8 @@ def load(
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(str(path), [f"not valid TOML: {exc}"]) from exc
     settings = settings_from_dict(raw, str(path or "<defaults>"))
-    if data or env.get(DATA_ENV) or path is None or not config:
-        data_dir = resolve_data_dir(data, env)
+    if data or environ.get(DATA_ENV) or path is None or not config:
+        data_dir = resolve_data_dir(data, environ)
     elif settings.server.data_dir:
         data_dir = path.parent / settings.server.data_dir
     else:

@@ -1,0 +1,198 @@
+"""The whole stack as its users meet it: `swissbox init` + `swissbox serve` in a subprocess,
+on free loopback ports, with cheap Argon2 parameters so tests stay fast.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+PORT_KEYS = {
+    "smtp_mx": ("smtp", "mx_port"),
+    "submission": ("smtp", "submission_port"),
+    "submissions": ("smtp", "submissions_port"),
+    "imap": ("imap", "port"),
+    "imaps": ("imap", "tls_port"),
+    "dns": ("dns", "port"),
+    "http": ("http", "port"),
+    "https": ("http", "tls_port"),
+}
+CHEAP_ARGON2 = {"argon2_memory_kib": 8, "argon2_iterations": 1, "argon2_lanes": 1}
+
+
+def free_port(kind: int = socket.SOCK_STREAM, host: str = "127.0.0.1") -> int:
+    """A port free for both TCP and UDP on `host` right now."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, kind) as s:
+            s.bind((host, 0))
+            port = int(s.getsockname()[1])
+        other = socket.SOCK_DGRAM if kind == socket.SOCK_STREAM else socket.SOCK_STREAM
+        with socket.socket(socket.AF_INET, other) as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free port")
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return repr(value)
+
+
+class Stack:
+    """A data folder with its own config; `start()` runs `swissbox serve` on it."""
+
+    def __init__(self, tmp_path: Path, hostname: str = "mx.example.test", **overrides: Any) -> None:
+        self.data = tmp_path / "data"
+        self.hostname = hostname
+        self.ports = {name: free_port() for name in PORT_KEYS}
+        self.settings: dict[str, dict[str, Any]] = {"auth": dict(CHEAP_ARGON2)}
+        for name, (section, key) in PORT_KEYS.items():
+            self.settings.setdefault(section, {})[key] = self.ports[name]
+        for section, values in overrides.items():
+            self.settings.setdefault(section, {}).update(values)
+        self.proc: subprocess.Popen[str] | None = None
+        self.log_path = tmp_path / "serve.log"
+        self._initialized = False
+
+    @property
+    def ca_file(self) -> Path:
+        return self.data / "tls" / "ca.pem"
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.pop("SWISSBOX_DATA", None)
+        env["PYTHONUNBUFFERED"] = "1"
+        return env
+
+    def write_config(self) -> None:
+        lines = ["[server]", f'hostname = "{self.hostname}"']
+        for key, value in self.settings.get("server", {}).items():
+            lines.append(f"{key} = {_toml(value)}")
+        for section, values in self.settings.items():
+            if section == "server":
+                continue
+            lines.append(f"[{section}]")
+            lines += [f"{k} = {_toml(v)}" for k, v in values.items()]
+        self.data.mkdir(parents=True, exist_ok=True)
+        (self.data / "swissbox.toml").write_text("\n".join(lines) + "\n")
+
+    def init(self) -> None:
+        if not self._initialized:
+            self.write_config()
+            self.cli("init", check=True)
+            self._initialized = True
+
+    def cli(
+        self, *args: str, stdin: str | None = None, check: bool = False, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
+        """Runs `swissbox ARGS --data DATA` and returns the finished process."""
+        result = subprocess.run(
+            [sys.executable, "-m", "swissbox.cli", *args, "--data", str(self.data)],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=self.env(),
+            timeout=timeout,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"swissbox {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
+            )
+        return result
+
+    def provision(
+        self,
+        org: str = "acme",
+        domain: str = "example.test",
+        mailboxes: dict[str, str] | None = None,
+        accounts: dict[str, str] | None = None,
+    ) -> None:
+        """An organization with a hosted mail domain, mailboxes and accounts (address: password)."""
+        self.init()
+        self.cli("org", "add", org, check=True)
+        for login, password in (accounts or {}).items():
+            self.cli(
+                "account",
+                "add",
+                login,
+                "--org",
+                org,
+                "--password-stdin",
+                stdin=password + "\n",
+                check=True,
+            )
+        self.cli("domain", "add", domain, "--org", org, check=True)
+        self.cli("mail", "enable", domain, check=True)
+        for address, password in (mailboxes or {}).items():
+            self.cli(
+                "mailbox", "add", address, "--password-stdin", stdin=password + "\n", check=True
+            )
+
+    def start(self, timeout: float = 20.0) -> str:
+        """Starts `swissbox serve`; returns its log once it says 'ready'."""
+        self.init()
+        log = self.log_path.open("w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "swissbox.cli", "serve", "--data", str(self.data)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=self.env(),
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.log_path.read_text()
+            if re.search(r"\bready\b", text):
+                return text
+            if self.proc.poll() is not None:
+                raise AssertionError(f"swissbox serve exited {self.proc.returncode}:\n{text}")
+            time.sleep(0.05)
+        self.kill()
+        raise AssertionError(
+            f"swissbox serve not ready after {timeout}s:\n{self.log_path.read_text()}"
+        )
+
+    def log(self) -> str:
+        return self.log_path.read_text() if self.log_path.exists() else ""
+
+    def stop(self, timeout: float = 10.0) -> int:
+        """SIGTERM and wait; returns the exit status."""
+        if self.proc is None:
+            return 0
+        proc, self.proc = self.proc, None
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        try:
+            return proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            raise
+
+    def kill(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+    def __enter__(self) -> Stack:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is not None:
+            self.kill()
