@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import ipaddress
 import sys
 from collections.abc import Callable, Sequence
@@ -19,9 +20,15 @@ from swissbox.directory.mailrecords import MailPorts, mail_records
 from swissbox.tls import CertPaths, TlsError, check_certificate, make_local_ca
 
 Handler = Callable[[argparse.Namespace, CliEnv], int]
+VERB_GROUPS: dict[str, Any] = {}
 
 # Protocol packages that contribute verbs through `<package>.command.add_commands`.
-PLUGIN_COMMANDS = ("swissbox.dns.command", "swissbox.ddns.command", "swissbox.imap.command")
+PLUGIN_COMMANDS = (
+    "swissbox.dns.command",
+    "swissbox.ddns.command",
+    "swissbox.imap.command",
+    "swissbox.dav.command",
+)
 
 
 def _new_secret(args: argparse.Namespace, env: CliEnv, realm: str) -> str:
@@ -273,7 +280,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     def group(name: str, help: str) -> Any:
         p = sub.add_parser(name, help=help)
-        return p.add_subparsers(dest="verb", metavar="VERB", required=True)
+        verbs = p.add_subparsers(dest="verb", metavar="VERB", required=True)
+        p.set_defaults(_verbs=verbs)  # lets plugin packages add verbs (cliutil.verbs_of)
+        VERB_GROUPS[name] = verbs
+        return verbs
 
     p = verb(
         sub, "init", cmd_init, "make the data folder, swissbox.toml, TLS certificate, database"
@@ -351,7 +361,11 @@ def build_parser() -> argparse.ArgumentParser:
             if exc.name and module_name.startswith(exc.name):
                 continue  # that protocol package has no verbs (yet)
             raise
-        module.add_commands(sub, common)
+        add = module.add_commands
+        if len(inspect.signature(add).parameters) >= 3:
+            add(sub, common, VERB_GROUPS)
+        else:
+            add(sub, common)
     return parser
 
 

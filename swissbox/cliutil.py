@@ -1,8 +1,9 @@
 """What every admin verb shares: the environment it runs in and how it reports.
 
-A protocol package contributes verbs with `add_commands(sub, common)` in its `command.py`:
-it adds parsers (with `parents=[common]` for --data/--config/--json) and sets
-`func=handler`, where `handler(args, env) -> int`. Handlers raise CommandError (or a
+A protocol package contributes verbs with `add_commands(sub, common, groups)` in its
+`command.py`: it adds parsers to `sub` (new top-level groups) or to `groups["org"]` etc.
+(the verb lists of the core's groups), with `parents=[common]` for --data/--config/--json,
+and sets `func=handler`, where `handler(args, env) -> int`. Handlers raise CommandError (or a
 DirectoryError) with a message a person understands; cli.main prints it and exits 1.
 """
 

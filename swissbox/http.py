@@ -53,9 +53,17 @@ class HttpService:
         self.site.displayTracebacks = False
         self._ports: list[Any] = []
 
-    def mount(self, name: str, resource: IResource) -> None:
-        """Serves `resource` at /<name>/ (before start)."""
-        self.root.putChild(name.encode("ascii"), resource)
+    def mount(self, path: str, resource: IResource) -> None:
+        """Serves `resource` at /<path> (before start); 'a/b' nests under a plain container."""
+        *parents, leaf = path.strip("/").split("/")
+        node: Resource = self.root
+        for name in parents:
+            child = node.children.get(name.encode("ascii"))
+            if child is None:
+                child = Resource()
+                node.putChild(name.encode("ascii"), child)
+            node = child  # type: ignore[assignment]
+        node.putChild(leaf.encode("ascii"), resource)
 
     async def start(self) -> list[str]:
         from twisted.internet import reactor as _reactor

@@ -28,6 +28,9 @@ SERVICES = (
     ("dns", "swissbox.dns.service", "DnsService"),
     ("smtp", "swissbox.smtp.service", "SmtpService"),
     ("imap", "swissbox.imap.service", "ImapService"),
+    # HTTP applications: no listeners of their own, they offer `http_resources()`.
+    ("http", "swissbox.ddns.service", "DdnsService"),
+    ("http", "swissbox.dav.service", "DavService"),
 )
 
 
@@ -75,8 +78,8 @@ def build_services(ctx: Context) -> list[Service]:
     if ctx.settings.http.enabled:
         http = HttpService(ctx)
         for service in services:  # protocols that offer HTTP resources mount them here
-            for name, resource in getattr(service, "http_resources", dict)().items():
-                http.mount(name, resource)
+            for path, resource in getattr(service, "http_resources", dict)().items():
+                http.mount(path, resource)
         services.append(http)
     return services
 
