@@ -1,0 +1,38 @@
+"""Maildir++ folders plus a SQLite index per mailbox; the one delivery path (see README.md)."""
+
+from swissbox.mailstore.index import FolderInfo, MessageInfo
+from swissbox.mailstore.meta import Summary, summarize
+from swissbox.mailstore.paths import DEFAULT_FOLDERS, INBOX, SEPARATOR, SPECIAL_USE
+from swissbox.mailstore.store import (
+    Delivered,
+    Delivery,
+    FolderView,
+    MailboxStore,
+    MailStore,
+    MailStoreError,
+    NoSuchFolder,
+    QuotaExceeded,
+    release_store,
+    shared_store,
+)
+
+__all__ = [
+    "DEFAULT_FOLDERS",
+    "INBOX",
+    "SEPARATOR",
+    "SPECIAL_USE",
+    "Delivered",
+    "Delivery",
+    "FolderInfo",
+    "FolderView",
+    "MailStore",
+    "MailStoreError",
+    "MailboxStore",
+    "MessageInfo",
+    "NoSuchFolder",
+    "QuotaExceeded",
+    "Summary",
+    "release_store",
+    "shared_store",
+    "summarize",
+]

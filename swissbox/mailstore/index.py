@@ -1,0 +1,285 @@
+"""The SQLite index of one mailbox: folders (UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ) and messages.
+
+One file per mailbox (`<mailbox>/swissbox-index.sqlite`, WAL, synchronous=FULL). Callers hold
+`lock` around every method; write methods run inside `transaction()`.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from swissbox.mailstore.meta import Summary
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS folders (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    uidvalidity INTEGER NOT NULL,
+    uidnext INTEGER NOT NULL,
+    highestmodseq INTEGER NOT NULL,
+    subscribed INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE IF NOT EXISTS messages (
+    folder_id INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
+    uid INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    subdir TEXT NOT NULL,
+    filename TEXT NOT NULL,
+    flags TEXT NOT NULL,
+    modseq INTEGER NOT NULL,
+    internaldate INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    envelope TEXT NOT NULL,
+    bodystructure TEXT NOT NULL,
+    headers BLOB NOT NULL,
+    PRIMARY KEY (folder_id, uid)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS messages_key ON messages (folder_id, key);
+"""
+
+
+@dataclass(frozen=True)
+class FolderInfo:
+    id: int
+    name: str
+    uidvalidity: int
+    uidnext: int
+    highestmodseq: int
+    subscribed: bool
+
+
+@dataclass(frozen=True)
+class MessageInfo:
+    """One index row. `envelope`/`bodystructure` are decoded lazily by their properties."""
+
+    uid: int
+    key: str
+    subdir: str
+    filename: str
+    flags: frozenset[str]
+    modseq: int
+    internaldate: int
+    size: int
+    envelope_json: str = "null"
+    bodystructure_json: str = "null"
+    headers: bytes = b""
+
+    @property
+    def envelope(self) -> list[Any]:
+        value: list[Any] = json.loads(self.envelope_json)
+        return value
+
+    @property
+    def bodystructure(self) -> dict[str, Any]:
+        value: dict[str, Any] = json.loads(self.bodystructure_json)
+        return value
+
+
+def encode_flags(flags: Iterable[str]) -> str:
+    return " ".join(sorted(set(flags)))
+
+
+def decode_flags(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_COLUMNS = "uid, key, subdir, filename, flags, modseq, internaldate, size"
+_ALL_COLUMNS = _COLUMNS + ", envelope, bodystructure, headers"
+
+
+def _row(row: tuple[Any, ...]) -> MessageInfo:
+    if len(row) > 8:
+        return MessageInfo(
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            decode_flags(row[4]),
+            row[5],
+            row[6],
+            row[7],
+            row[8],
+            row[9],
+            row[10],
+        )
+    return MessageInfo(row[0], row[1], row[2], row[3], decode_flags(row[4]), row[5], row[6], row[7])
+
+
+class Index:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.lock = threading.RLock()
+        self.conn = sqlite3.connect(
+            str(path), isolation_level=None, check_same_thread=False, timeout=30.0
+        )
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=FULL")
+        self.conn.execute("PRAGMA foreign_keys=ON")
+        self.conn.executescript(SCHEMA)
+        self._folders: dict[str, FolderInfo] | None = None
+
+    def close(self) -> None:
+        with self.lock:
+            self.conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        with self.lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                self._folders = None
+                raise
+            self.conn.execute("COMMIT")
+
+    # -- folders ------------------------------------------------------------------------
+
+    def folders(self) -> dict[str, FolderInfo]:
+        with self.lock:
+            if self._folders is None:
+                rows = self.conn.execute(
+                    "SELECT id, name, uidvalidity, uidnext, highestmodseq, subscribed FROM folders"
+                ).fetchall()
+                self._folders = {
+                    r[1]: FolderInfo(r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in rows
+                }
+            return dict(self._folders)
+
+    def folder(self, name: str) -> FolderInfo | None:
+        return self.folders().get(name)
+
+    def create_folder(self, name: str) -> FolderInfo:
+        """Inside a transaction. UIDVALIDITY: the clock, strictly above any existing one."""
+        row = self.conn.execute("SELECT MAX(uidvalidity) FROM folders").fetchone()
+        uidvalidity = max(int(time.time()), (row[0] or 0) + 1) % 2**32 or 1
+        self.conn.execute(
+            "INSERT INTO folders (name, uidvalidity, uidnext, highestmodseq) VALUES (?, ?, 1, 1)",
+            (name, uidvalidity),
+        )
+        self._folders = None
+        info = self.folder(name)
+        assert info is not None
+        return info
+
+    def delete_folder(self, name: str) -> None:
+        self.conn.execute("DELETE FROM folders WHERE name = ?", (name,))
+        self._folders = None
+
+    def rename_folder(self, old: str, new: str) -> None:
+        self.conn.execute("UPDATE folders SET name = ? WHERE name = ?", (new, old))
+        self._folders = None
+
+    def set_subscribed(self, name: str, subscribed: bool) -> None:
+        self.conn.execute(
+            "UPDATE folders SET subscribed = ? WHERE name = ?", (int(subscribed), name)
+        )
+        self._folders = None
+
+    def bump(self, folder_id: int, uids: int = 0) -> tuple[int, int]:
+        """Inside a transaction: reserves `uids` UIDs and one MODSEQ; returns (first uid, modseq)."""
+        first, modseq = self.conn.execute(
+            "UPDATE folders SET uidnext = uidnext + ?, highestmodseq = highestmodseq + 1"
+            " WHERE id = ? RETURNING uidnext - ?, highestmodseq",
+            (uids, folder_id, uids),
+        ).fetchone()
+        self._folders = None
+        return int(first), int(modseq)
+
+    # -- messages -----------------------------------------------------------------------
+
+    def insert(
+        self,
+        folder_id: int,
+        uid: int,
+        key: str,
+        subdir: str,
+        filename: str,
+        flags: Iterable[str],
+        modseq: int,
+        internaldate: int,
+        summary: Summary,
+    ) -> None:
+        self.conn.execute(
+            "INSERT INTO messages (folder_id, uid, key, subdir, filename, flags, modseq,"
+            " internaldate, size, envelope, bodystructure, headers)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                folder_id,
+                uid,
+                key,
+                subdir,
+                filename,
+                encode_flags(flags),
+                modseq,
+                internaldate,
+                summary.size,
+                json.dumps(summary.envelope),
+                json.dumps(summary.bodystructure),
+                summary.headers,
+            ),
+        )
+
+    def messages(
+        self, folder_id: int, uids: Iterable[int] | None = None, full: bool = False
+    ) -> list[MessageInfo]:
+        cols = _ALL_COLUMNS if full else _COLUMNS
+        with self.lock:
+            if uids is None:
+                rows = self.conn.execute(
+                    f"SELECT {cols} FROM messages WHERE folder_id = ? ORDER BY uid", (folder_id,)
+                ).fetchall()
+            else:
+                wanted = sorted(set(uids))
+                rows = []
+                for i in range(0, len(wanted), 500):
+                    chunk = wanted[i : i + 500]
+                    marks = ",".join("?" * len(chunk))
+                    rows += self.conn.execute(
+                        f"SELECT {cols} FROM messages WHERE folder_id = ? AND uid IN ({marks})"
+                        " ORDER BY uid",
+                        (folder_id, *chunk),
+                    ).fetchall()
+        return [_row(r) for r in rows]
+
+    def update_file(
+        self,
+        folder_id: int,
+        uid: int,
+        subdir: str,
+        filename: str,
+        flags: Iterable[str],
+        modseq: int,
+    ) -> None:
+        self.conn.execute(
+            "UPDATE messages SET subdir = ?, filename = ?, flags = ?, modseq = ?"
+            " WHERE folder_id = ? AND uid = ?",
+            (subdir, filename, encode_flags(flags), modseq, folder_id, uid),
+        )
+
+    def delete(self, folder_id: int, uids: Iterable[int]) -> None:
+        self.conn.executemany(
+            "DELETE FROM messages WHERE folder_id = ? AND uid = ?",
+            [(folder_id, uid) for uid in uids],
+        )
+
+    def usage(self) -> int:
+        with self.lock:
+            row = self.conn.execute("SELECT COALESCE(SUM(size), 0) FROM messages").fetchone()
+        return int(row[0])
+
+    def count(self, folder_id: int) -> int:
+        with self.lock:
+            row = self.conn.execute(
+                "SELECT COUNT(*) FROM messages WHERE folder_id = ?", (folder_id,)
+            ).fetchone()
+        return int(row[0])

@@ -1,0 +1,155 @@
+"""What IMAP needs from a message without opening its file, computed once at delivery.
+
+`summarize(raw)` -> `Summary`: the raw header block (for HEADER/SUBJECT/FROM searches), the
+ENVELOPE fields (RFC 3501 order, raw header text as sent) and a BODYSTRUCTURE tree as plain
+JSON-able dicts. Pure; never raises for malformed mail (it degrades to text/plain).
+"""
+
+from __future__ import annotations
+
+import email.parser
+import email.policy
+import email.utils
+import re
+from dataclasses import dataclass
+from email.message import Message
+from typing import Any
+
+ENVELOPE_FIELDS = (
+    "date",
+    "subject",
+    "from",
+    "sender",
+    "reply-to",
+    "to",
+    "cc",
+    "bcc",
+    "in-reply-to",
+    "message-id",
+)
+_ADDRESS_FIELDS = {"from", "sender", "reply-to", "to", "cc", "bcc"}
+_BLANK = re.compile(rb"\r?\n\r?\n")
+_parser = email.parser.BytesParser(policy=email.policy.compat32)
+
+
+@dataclass(frozen=True)
+class Summary:
+    size: int
+    headers: bytes  # the header block, up to and including the blank line
+    envelope: list[Any]  # 10 entries: str | None, or address lists [[name, adl, mailbox, host]]
+    bodystructure: dict[str, Any]
+
+
+def header_block(raw: bytes) -> bytes:
+    m = _BLANK.search(raw)
+    return raw[: m.end()] if m else raw
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    s = str(value)
+    return re.sub(r"\r?\n[ \t]", " ", s).strip() or None
+
+
+def _addresses(values: list[str]) -> list[list[str | None]] | None:
+    out: list[list[str | None]] = []
+    for name, addr in email.utils.getaddresses([_text(v) or "" for v in values]):
+        if not name and not addr:
+            continue
+        local, at, host = addr.rpartition("@")
+        if not at:
+            local, host = addr, ""
+        out.append([name or None, None, local or None, host or None])
+    return out or None
+
+
+def envelope(msg: Message) -> list[Any]:
+    env: list[Any] = []
+    for name in ENVELOPE_FIELDS:
+        if name in _ADDRESS_FIELDS:
+            env.append(_addresses(msg.get_all(name, [])))
+        else:
+            env.append(_text(msg.get(name)))
+    # RFC 3501: sender and reply-to default to from.
+    if env[3] is None:
+        env[3] = env[2]
+    if env[4] is None:
+        env[4] = env[2]
+    return env
+
+
+def _params(msg: Message, header: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in msg.get_params(header=header, failobj=[])[1:]:
+        if isinstance(value, tuple):
+            value = email.utils.collapse_rfc2231_value(value)
+        out[str(key).lower()] = str(value)
+    return out
+
+
+def _payload_bytes(msg: Message) -> bytes:
+    payload = msg.get_payload(decode=False)
+    if isinstance(payload, str):
+        return payload.encode("ascii", "surrogateescape")
+    return b""
+
+
+def bodystructure(msg: Message, depth: int = 0) -> dict[str, Any]:
+    ctype = msg.get_content_type()
+    maintype, _, subtype = ctype.partition("/")
+    disposition = msg.get("content-disposition")
+    disp = None
+    if disposition:
+        disp = [str(disposition).split(";")[0].strip().lower(), _params(msg, "content-disposition")]
+    node: dict[str, Any] = {
+        "type": maintype,
+        "subtype": subtype,
+        "params": _params(msg, "content-type"),
+        "disposition": disp,
+        "language": _text(msg.get("content-language")),
+        "location": _text(msg.get("content-location")),
+    }
+    if msg.is_multipart() and depth < 50:
+        parts = msg.get_payload()
+        node["parts"] = [bodystructure(p, depth + 1) for p in parts if isinstance(p, Message)]
+        return node
+    body = _payload_bytes(msg)
+    node.update(
+        id=_text(msg.get("content-id")),
+        description=_text(msg.get("content-description")),
+        encoding=(_text(msg.get("content-transfer-encoding")) or "7bit").lower(),
+        size=len(body),
+        md5=None,
+    )
+    if maintype == "text":
+        node["lines"] = body.count(b"\n")
+    elif ctype == "message/rfc822" and depth < 50:
+        inner = _parser.parsebytes(body)
+        node["envelope"] = envelope(inner)
+        node["body"] = bodystructure(inner, depth + 1)
+        node["lines"] = body.count(b"\n")
+    return node
+
+
+def summarize(raw: bytes) -> Summary:
+    try:
+        msg = _parser.parsebytes(raw)
+        return Summary(len(raw), header_block(raw), envelope(msg), bodystructure(msg))
+    except Exception:  # malformed beyond the parser's tolerance: still deliverable
+        body = raw[len(header_block(raw)) :]
+        plain = {
+            "type": "text",
+            "subtype": "plain",
+            "params": {"charset": "us-ascii"},
+            "disposition": None,
+            "language": None,
+            "location": None,
+            "id": None,
+            "description": None,
+            "encoding": "7bit",
+            "size": len(body),
+            "md5": None,
+            "lines": body.count(b"\n"),
+        }
+        return Summary(len(raw), header_block(raw), [None] * 10, plain)

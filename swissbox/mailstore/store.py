@@ -1,0 +1,781 @@
+"""The mail store: Maildir++ folders per mailbox plus a SQLite index; the one delivery path.
+
+Delivery is two-phase: `begin()` -> `add_recipient()` -> `write()` -> `commit()` / `abort()`.
+Nothing reaches the disk before `commit()`. A commit writes `tmp/<key>`, fsyncs it, renames it
+into `new/` (or `cur/` when it has flags), fsyncs the directory, then commits the index; only
+then does it return (and SMTP answer 250). Commits from many sessions are grouped by a single
+writer thread (one directory fsync and one index transaction per mailbox per batch).
+
+On first open in a process every mailbox is reconciled with its files: a file without an index
+row gets a UID, a row without a file goes, so a crash at any point loses no acknowledged message.
+See README.md in this folder for the API the IMAP server builds on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import errno
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from swissbox.mailstore.index import FolderInfo, Index, MessageInfo
+from swissbox.mailstore.meta import Summary, summarize
+from swissbox.mailstore.paths import (
+    DEFAULT_FOLDERS,
+    INBOX,
+    INDEX_NAME,
+    SEPARATOR,
+    check_folder_name,
+    file_name,
+    flags_from_info,
+    folder_dir,
+    folder_name_from_dir,
+    mailbox_dir,
+    new_key,
+    split_name,
+)
+
+log = logging.getLogger("swissbox.mailstore")
+
+Callback = Callable[[str, str, list[int]], None]  # (address, folder, new uids)
+TMP_MAX_AGE = 3600.0  # seconds before a leftover tmp/ file counts as a dead delivery
+
+
+class MailStoreError(Exception):
+    """A store operation that cannot be done; the message says why."""
+
+
+class QuotaExceeded(MailStoreError):
+    def __init__(self, address: str, usage: int, size: int, quota: int) -> None:
+        self.address, self.usage, self.size, self.quota = address, usage, size, quota
+        super().__init__(f"{address}: {usage} + {size} bytes exceeds the quota of {quota} bytes")
+
+
+class NoSuchFolder(MailStoreError):
+    pass
+
+
+@dataclass(frozen=True)
+class Delivered:
+    address: str
+    folder: str
+    uid: int
+    uidvalidity: int
+    key: str
+
+
+@dataclass
+class FolderView:
+    """What SELECT needs: the folder's counters and its messages in UID order (no bodies)."""
+
+    info: FolderInfo
+    messages: list[MessageInfo]
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_durable(path: Path, data: bytes, mtime: float | None = None) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+        if mtime is not None:
+            os.utime(fd, (mtime, mtime))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _make_maildir(path: Path) -> None:
+    for sub in ("cur", "new", "tmp"):
+        (path / sub).mkdir(parents=True, exist_ok=True, mode=0o700)
+
+
+class MailboxStore:
+    """One mailbox: its Maildir++ folders and its index. Get it from `MailStore.mailbox()`."""
+
+    def __init__(self, store: MailStore, address: str, path: Path) -> None:
+        self.store = store
+        self.address = address
+        self.path = path
+        _make_maildir(path)
+        self.index = Index(path / INDEX_NAME)
+        self._usage: int | None = None
+
+    # -- folders ------------------------------------------------------------------------
+
+    def folders(self) -> list[FolderInfo]:
+        """All folders, INBOX first, then by name."""
+        return sorted(self.index.folders().values(), key=lambda f: (f.name != INBOX, f.name))
+
+    def folder(self, name: str) -> FolderInfo:
+        info = self.index.folder(check_folder_name(name))
+        if info is None:
+            raise NoSuchFolder(f"no folder {name!r} in {self.address}")
+        return info
+
+    def create_folder(self, name: str) -> FolderInfo:
+        """Creates the folder (and missing parents); an existing folder is an error."""
+        name = check_folder_name(name)
+        with self.index.transaction():
+            if self.index.folder(name) is not None:
+                raise MailStoreError(f"folder {name!r} already exists")
+            parts = name.split(SEPARATOR)
+            for i in range(1, len(parts)):
+                parent = SEPARATOR.join(parts[:i])
+                if self.index.folder(parent) is None:
+                    _make_maildir(folder_dir(self.path, parent))
+                    self.index.create_folder(parent)
+            _make_maildir(folder_dir(self.path, name))
+            return self.index.create_folder(name)
+
+    def _ensure_folder(self, name: str) -> None:
+        """Inside a transaction: an index row and the Maildir for `name`."""
+        _make_maildir(folder_dir(self.path, name))
+        if self.index.folder(name) is None:
+            self.index.create_folder(name)
+
+    # -- reading ------------------------------------------------------------------------
+
+    def select(self, folder: str) -> FolderView:
+        info = self.folder(folder)
+        return FolderView(info, self.index.messages(info.id))
+
+    def messages(
+        self, folder: str, uids: Iterable[int] | None = None, full: bool = False
+    ) -> list[MessageInfo]:
+        """Index rows in UID order; `full=True` adds envelope, bodystructure and headers."""
+        return self.index.messages(self.folder(folder).id, uids, full=full)
+
+    def path_of(self, folder: str, message: MessageInfo) -> Path:
+        return folder_dir(self.path, folder) / message.subdir / message.filename
+
+    def fetch(self, folder: str, uid: int) -> bytes:
+        """The raw message as stored (RFC 5322 bytes with CRLF line ends)."""
+        rows = self.messages(folder, [uid])
+        if not rows:
+            raise MailStoreError(f"no message with UID {uid} in {folder!r}")
+        return self.path_of(folder, rows[0]).read_bytes()
+
+    def search_header(self, folder: str, name: str, needle: str) -> list[int]:
+        """UIDs whose header `name` contains `needle` (case-insensitive), from the index only."""
+        target = name.lower().encode("ascii") + b":"
+        wanted = needle.lower().encode("utf-8")
+        hits = []
+        for m in self.messages(folder, full=True):
+            for line in _unfold(m.headers):
+                if line[: len(target)].lower() == target and wanted in line[len(target) :].lower():
+                    hits.append(m.uid)
+                    break
+        return hits
+
+    def usage(self) -> int:
+        """Bytes used by all folders (the quota counts every folder)."""
+        with self.index.lock:
+            if self._usage is None:
+                self._usage = self.index.usage()
+            return self._usage
+
+    def _add_usage(self, delta: int) -> None:
+        with self.index.lock:
+            if self._usage is not None:
+                self._usage += delta
+
+    # -- changing -----------------------------------------------------------------------
+
+    def set_flags(
+        self,
+        folder: str,
+        uids: Iterable[int],
+        flags: Iterable[str],
+        mode: str = "set",
+        unchanged_since: int | None = None,
+    ) -> tuple[list[MessageInfo], list[int]]:
+        """STORE: mode "set" | "add" | "remove". Changed messages get one new MODSEQ and their
+        file is renamed to carry the Maildir flag letters. Returns (rows after the change,
+        UIDs refused because their MODSEQ > unchanged_since)."""
+        if mode not in ("set", "add", "remove"):
+            raise ValueError(f"mode {mode!r}")
+        wanted = frozenset(flags)
+        info = self.folder(folder)
+        fdir = folder_dir(self.path, info.name)
+        refused: list[int] = []
+        with self.index.transaction():
+            rows = self.index.messages(info.id, uids)
+            _, modseq = self.index.bump(info.id)
+            out = []
+            for m in rows:
+                if unchanged_since is not None and m.modseq > unchanged_since:
+                    refused.append(m.uid)
+                    out.append(m)
+                    continue
+                if mode == "set":
+                    new = wanted
+                elif mode == "add":
+                    new = m.flags | wanted
+                else:
+                    new = m.flags - wanted
+                if new == m.flags:
+                    out.append(m)
+                    continue
+                name = file_name(m.key, new, "cur")
+                if (m.subdir, m.filename) != ("cur", name):
+                    try:
+                        os.rename(fdir / m.subdir / m.filename, fdir / "cur" / name)
+                    except FileNotFoundError:
+                        log.warning("%s: file of UID %d vanished", self.address, m.uid)
+                self.index.update_file(info.id, m.uid, "cur", name, new, modseq)
+                out.append(
+                    MessageInfo(m.uid, m.key, "cur", name, new, modseq, m.internaldate, m.size)
+                )
+        return out, refused
+
+    def expunge(self, folder: str, uids: Iterable[int] | None = None) -> list[int]:
+        """Removes messages flagged \\Deleted (only those in `uids` when given); returns their
+        UIDs. Files go first, then rows (a crash in between leaves rows that recovery drops)."""
+        info = self.folder(folder)
+        fdir = folder_dir(self.path, info.name)
+        rows = [m for m in self.index.messages(info.id, uids) if "\\Deleted" in m.flags]
+        return self._remove(info, fdir, rows)
+
+    def _remove(self, info: FolderInfo, fdir: Path, rows: list[MessageInfo]) -> list[int]:
+        if not rows:
+            return []
+        for m in rows:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(fdir / m.subdir / m.filename)
+        with self.index.transaction():
+            self.index.delete(info.id, [m.uid for m in rows])
+            self.index.bump(info.id)
+        self._add_usage(-sum(m.size for m in rows))
+        return [m.uid for m in rows]
+
+    def append(
+        self,
+        folder: str,
+        data: bytes,
+        flags: Iterable[str] = (),
+        internal_date: float | None = None,
+    ) -> Delivered:
+        """APPEND: stores `data` durably in `folder`; blocking (call it off the event loop)."""
+        delivery = self.store.begin()
+        delivery.add_recipient(self.address, folder, flags=flags, internal_date=internal_date)
+        delivery.write(data)
+        return delivery.commit_sync()[0]
+
+    def copy(self, folder: str, uids: Iterable[int], dest: str) -> dict[int, int]:
+        """COPY (hard links, flags kept); returns {source uid: new uid} (for COPYUID)."""
+        src = self.folder(folder)
+        dst = self.folder(dest)
+        sdir, ddir = folder_dir(self.path, src.name), folder_dir(self.path, dst.name)
+        rows = self.index.messages(src.id, uids, full=True)
+        mapping: dict[int, int] = {}
+        placed: list[Path] = []
+        try:
+            with self.index.transaction():
+                first, modseq = self.index.bump(dst.id, len(rows))
+                for i, m in enumerate(rows):
+                    key = new_key(m.size)
+                    subdir = "cur" if m.flags else "new"
+                    name = file_name(key, m.flags, subdir)
+                    os.link(sdir / m.subdir / m.filename, ddir / subdir / name)
+                    placed.append(ddir / subdir / name)
+                    summary = Summary(m.size, m.headers, m.envelope, m.bodystructure)
+                    self.index.insert(
+                        dst.id,
+                        first + i,
+                        key,
+                        subdir,
+                        name,
+                        m.flags,
+                        modseq,
+                        m.internaldate,
+                        summary,
+                    )
+                    mapping[m.uid] = first + i
+                for sub in {p.parent for p in placed}:
+                    _fsync_dir(sub)
+        except BaseException:
+            for p in placed:
+                p.unlink(missing_ok=True)
+            raise
+        self._add_usage(sum(m.size for m in rows))
+        if mapping:
+            self.store._notify(self.address, dst.name, sorted(mapping.values()))
+        return mapping
+
+    def move(self, folder: str, uids: Iterable[int], dest: str) -> dict[int, int]:
+        """MOVE = COPY + remove from the source (not atomic across a crash: worst case both)."""
+        uid_list = list(uids)
+        mapping = self.copy(folder, uid_list, dest)
+        info = self.folder(folder)
+        rows = self.index.messages(info.id, mapping)
+        self._remove(info, folder_dir(self.path, info.name), rows)
+        return mapping
+
+    # -- recovery -----------------------------------------------------------------------
+
+    def reconcile(self) -> dict[str, int]:
+        """Makes index and files agree; returns counts {"added", "removed", "renamed"}."""
+        counts = {"added": 0, "removed": 0, "renamed": 0}
+        names = set(DEFAULT_FOLDERS)
+        for entry in os.scandir(self.path):
+            name = folder_name_from_dir(entry.name) if entry.is_dir() else None
+            if name is not None and os.path.isdir(os.path.join(entry.path, "cur")):
+                names.add(name)
+        with self.index.transaction():
+            for name in self.index.folders():
+                if name not in names:
+                    self.index.delete_folder(name)
+            for name in names:
+                self._ensure_folder(name)
+        for info in self.index.folders().values():
+            for k, v in self._reconcile_folder(info).items():
+                counts[k] += v
+        return counts
+
+    def _reconcile_folder(self, info: FolderInfo) -> dict[str, int]:
+        fdir = folder_dir(self.path, info.name)
+        now = time.time()
+        for entry in os.scandir(fdir / "tmp"):
+            try:
+                if now - entry.stat().st_mtime > TMP_MAX_AGE:
+                    os.unlink(entry.path)
+            except OSError:
+                pass
+        files: dict[str, tuple[str, str, float]] = {}
+        for subdir in ("new", "cur"):
+            for entry in os.scandir(fdir / subdir):
+                if entry.name.startswith(".") or not entry.is_file():
+                    continue
+                key, _ = split_name(entry.name)
+                files[key] = (subdir, entry.name, entry.stat().st_mtime)
+        rows = {m.key: m for m in self.index.messages(info.id)}
+        gone = [m.uid for k, m in rows.items() if k not in files]
+        renamed = [
+            (m, files[k])
+            for k, m in rows.items()
+            if k in files and files[k][:2] != (m.subdir, m.filename)
+        ]
+        new = sorted((v[2], k) for k, v in files.items() if k not in rows)
+        counts = {"added": len(new), "removed": len(gone), "renamed": len(renamed)}
+        if not (gone or renamed or new):
+            return counts
+        with self.index.transaction():
+            if gone:
+                self.index.delete(info.id, gone)
+            first, modseq = self.index.bump(info.id, len(new))
+            for m, (subdir, name, _) in renamed:
+                _, info_letters = split_name(name)
+                keywords = {f for f in m.flags if not f.startswith("\\")}
+                flags = flags_from_info(info_letters) | keywords
+                self.index.update_file(info.id, m.uid, subdir, name, flags, modseq)
+            for i, (mtime, key) in enumerate(new):
+                subdir, name, _ = files[key]
+                try:
+                    raw = (fdir / subdir / name).read_bytes()
+                except OSError:
+                    continue
+                flags = flags_from_info(split_name(name)[1])
+                self.index.insert(
+                    info.id, first + i, key, subdir, name, flags, modseq, int(mtime), summarize(raw)
+                )
+        if gone or new:
+            log.info(
+                "%s/%s: recovery added %d and removed %d index entries",
+                self.address,
+                info.name,
+                len(new),
+                len(gone),
+            )
+        with self.index.lock:
+            self._usage = None
+        return counts
+
+
+def _unfold(headers: bytes) -> list[bytes]:
+    lines: list[bytes] = []
+    for line in headers.splitlines():
+        if line[:1] in (b" ", b"\t") and lines:
+            lines[-1] += b" " + line.strip()
+        elif line:
+            lines.append(line)
+    return lines
+
+
+@dataclass
+class _Target:
+    mailbox: MailboxStore
+    folder: str
+    flags: frozenset[str]
+    internal_date: float | None
+    quota_bytes: int | None
+
+
+@dataclass
+class _Job:
+    targets: list[_Target]
+    data: bytes
+    future: concurrent.futures.Future[list[Delivered]]
+    placed: list[tuple[_Target, str, str, str, Path]] = field(default_factory=list)
+    error: BaseException | None = None
+
+
+class Delivery:
+    """One message on its way in. Nothing is persistent until `commit()` returns."""
+
+    def __init__(self, store: MailStore) -> None:
+        self.store = store
+        self.targets: list[_Target] = []
+        self._chunks: list[bytes] = []
+        self._done = False
+
+    def add_recipient(
+        self,
+        address: str,
+        folder: str = INBOX,
+        flags: Iterable[str] = (),
+        internal_date: float | None = None,
+        quota_bytes: int | None = None,
+    ) -> None:
+        """`quota_bytes`: the mailbox's quota (from the directory), checked at commit."""
+        mailbox = self.store.mailbox(address)
+        folder = check_folder_name(folder)
+        mailbox.folder(folder)  # raises NoSuchFolder now rather than at commit
+        self.targets.append(_Target(mailbox, folder, frozenset(flags), internal_date, quota_bytes))
+
+    def write(self, data: bytes) -> None:
+        self._chunks.append(data)
+
+    def abort(self) -> None:
+        self._chunks.clear()
+        self.targets.clear()
+        self._done = True
+
+    def _job(self) -> _Job:
+        if self._done:
+            raise MailStoreError("delivery already committed or aborted")
+        if not self.targets:
+            raise MailStoreError("delivery without recipients")
+        self._done = True
+        data = b"".join(self._chunks)
+        self._chunks.clear()
+        return _Job(self.targets, data, concurrent.futures.Future())
+
+    async def commit(self) -> list[Delivered]:
+        """Durable in every recipient's folder when this returns; raises QuotaExceeded or
+        MailStoreError/OSError (nothing delivered to that recipient then)."""
+        job = self._job()
+        self.store._submit(job)
+        return await asyncio.wrap_future(job.future)
+
+    def commit_sync(self) -> list[Delivered]:
+        job = self._job()
+        self.store._submit(job)
+        return job.future.result()
+
+
+class MailStore:
+    """All mailboxes under `root` (`<data>/mail`). Thread-safe; share one per process
+    (see `shared_store`)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._mailboxes: dict[str, MailboxStore] = {}
+        self._lock = threading.Lock()
+        self._subscribers: dict[str, list[tuple[Callback, asyncio.AbstractEventLoop | None]]] = {}
+        self._jobs: list[_Job] = []
+        self._cond = threading.Condition()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        self.batches = 0  # commit batches run (for tests and the benchmark)
+
+    # -- mailboxes ----------------------------------------------------------------------
+
+    @staticmethod
+    def _key(address: str) -> str:
+        local, _, domain = address.rpartition("@")
+        return f"{local.lower()}@{domain.lower().rstrip('.')}"
+
+    def mailbox(self, address: str) -> MailboxStore:
+        """Opens (creating folders on first use, reconciling on first open) a mailbox."""
+        key = self._key(address)
+        with self._lock:
+            box = self._mailboxes.get(key)
+            if box is None:
+                box = MailboxStore(self, address, mailbox_dir(self.root, address))
+                box.reconcile()
+                self._mailboxes[key] = box
+            return box
+
+    def existing_addresses(self) -> list[str]:
+        out = []
+        for domain in sorted(os.listdir(self.root)):
+            ddir = self.root / domain
+            if not ddir.is_dir():
+                continue
+            for local in sorted(os.listdir(ddir)):
+                if (ddir / local / INDEX_NAME).exists() or (ddir / local / "cur").is_dir():
+                    out.append(f"{_unescape_local(local)}@{domain}")
+        return out
+
+    def recover(self) -> dict[str, int]:
+        """Opens and reconciles every mailbox on disk (run at start, off the event loop)."""
+        total = {"mailboxes": 0, "added": 0, "removed": 0, "renamed": 0}
+        for address in self.existing_addresses():
+            key = self._key(address)
+            with self._lock:
+                if key in self._mailboxes:
+                    continue
+                box = MailboxStore(self, address, mailbox_dir(self.root, address))
+                counts = box.reconcile()
+                self._mailboxes[key] = box
+            total["mailboxes"] += 1
+            for k, v in counts.items():
+                total[k] += v
+        return total
+
+    def usage(self, address: str) -> int:
+        return self.mailbox(address).usage()
+
+    def begin(self) -> Delivery:
+        return Delivery(self)
+
+    # -- events -------------------------------------------------------------------------
+
+    def subscribe(self, address: str, callback: Callback) -> Callable[[], None]:
+        """`callback(address, folder, uids)` after each commit of new messages to the mailbox,
+        on the event loop that was running when subscribing (else on the writer thread).
+        Returns the function that unsubscribes."""
+        try:
+            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        entry = (callback, loop)
+        key = self._key(address)
+        with self._lock:
+            self._subscribers.setdefault(key, []).append(entry)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                subs = self._subscribers.get(key, [])
+                if entry in subs:
+                    subs.remove(entry)
+
+        return unsubscribe
+
+    def _notify(self, address: str, folder: str, uids: list[int]) -> None:
+        with self._lock:
+            subs = list(self._subscribers.get(self._key(address), []))
+        for callback, loop in subs:
+            try:
+                if loop is None:
+                    callback(address, folder, uids)
+                elif not loop.is_closed():
+                    loop.call_soon_threadsafe(callback, address, folder, uids)
+            except Exception:
+                log.exception("mail arrival callback failed")
+
+    # -- the writer thread --------------------------------------------------------------
+
+    def _submit(self, job: _Job) -> None:
+        with self._cond:
+            if self._stopping:
+                raise MailStoreError("the mail store is closed")
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="mailstore-writer", daemon=True
+                )
+                self._thread.start()
+            self._jobs.append(job)
+            self._cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._jobs and not self._stopping:
+                    self._cond.wait()
+                if not self._jobs and self._stopping:
+                    return
+                batch, self._jobs = self._jobs, []
+            try:
+                self._commit_batch(batch)
+            except BaseException as exc:  # never let the writer die silently
+                log.exception("mail store batch failed")
+                for job in batch:
+                    if not job.future.done():
+                        job.future.set_exception(exc)
+
+    def _commit_batch(self, batch: list[_Job]) -> None:
+        self.batches += 1
+        summaries: dict[int, Summary] = {}
+        dirs: set[Path] = set()
+        # Quota: checked here, in the only thread that adds mail, against pending batch sizes.
+        pending: dict[int, int] = {}
+        for job in batch:
+            size = len(job.data)
+            try:
+                for t in job.targets:
+                    if t.quota_bytes is not None:
+                        used = t.mailbox.usage() + pending.get(id(t.mailbox), 0)
+                        if used + size > t.quota_bytes:
+                            raise QuotaExceeded(t.mailbox.address, used, size, t.quota_bytes)
+                for t in job.targets:
+                    pending[id(t.mailbox)] = pending.get(id(t.mailbox), 0) + size
+                summaries[id(job)] = summarize(job.data)
+                for t in job.targets:
+                    key = new_key(size)
+                    subdir = "cur" if t.flags else "new"
+                    name = file_name(key, t.flags, subdir)
+                    fdir = folder_dir(t.mailbox.path, t.folder)
+                    tmp = fdir / "tmp" / key
+                    _write_durable(tmp, job.data, t.internal_date)
+                    final = fdir / subdir / name
+                    os.rename(tmp, final)
+                    job.placed.append((t, key, subdir, name, final))
+                    dirs.add(fdir / subdir)
+            except BaseException as exc:
+                job.error = exc
+                self._unplace(job)
+        try:
+            for d in dirs:
+                _fsync_dir(d)
+        except OSError as exc:
+            for job in batch:
+                if job.error is None:
+                    job.error = exc
+                    self._unplace(job)
+        # Index: one transaction per mailbox for the whole batch.
+        by_box: dict[int, list[tuple[_Job, int]]] = {}
+        for job in batch:
+            if job.error is None:
+                for i, (t, *_rest) in enumerate(job.placed):
+                    by_box.setdefault(id(t.mailbox), []).append((job, i))
+        results: dict[int, list[Delivered | None]] = {
+            id(job): [None] * len(job.placed) for job in batch
+        }
+        arrivals: list[tuple[str, str, int]] = []
+        for entries in by_box.values():
+            box = entries[0][0].placed[entries[0][1]][0].mailbox
+            try:
+                added = 0
+                rows: list[tuple[_Job, int, Delivered]] = []
+                with box.index.transaction():
+                    for job, i in entries:
+                        t, key, subdir, name, _path = job.placed[i]
+                        info = box.folder(t.folder)
+                        uid, modseq = box.index.bump(info.id, 1)
+                        idate = int(t.internal_date if t.internal_date is not None else time.time())
+                        box.index.insert(
+                            info.id,
+                            uid,
+                            key,
+                            subdir,
+                            name,
+                            t.flags,
+                            modseq,
+                            idate,
+                            summaries[id(job)],
+                        )
+                        rows.append(
+                            (job, i, Delivered(box.address, info.name, uid, info.uidvalidity, key))
+                        )
+                        added += len(job.data)
+                box._add_usage(added)
+                for job, i, delivered in rows:
+                    results[id(job)][i] = delivered
+                    arrivals.append((box.address, delivered.folder, delivered.uid))
+            except BaseException as exc:
+                for job, _i in entries:
+                    if job.error is None:
+                        job.error = exc
+                    # files of this mailbox stay; recovery indexes them (never acknowledged,
+                    # so at worst a duplicate after the sender retries, never a loss)
+        for job in batch:
+            if job.error is not None:
+                job.future.set_exception(job.error)
+            else:
+                done = results[id(job)]
+                job.future.set_result([d for d in done if d is not None])
+        grouped: dict[tuple[str, str], list[int]] = {}
+        for address, folder, uid in arrivals:
+            grouped.setdefault((address, folder), []).append(uid)
+        for (address, folder), uids in grouped.items():
+            self._notify(address, folder, uids)
+
+    @staticmethod
+    def _unplace(job: _Job) -> None:
+        for *_rest, path in job.placed:
+            try:
+                os.unlink(path)
+            except OSError as exc:
+                if exc.errno != errno.ENOENT:
+                    log.warning("could not remove %s: %s", path, exc)
+        job.placed.clear()
+
+    def close(self) -> None:
+        """Finishes pending commits, stops the writer thread, closes the indexes."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+            thread = self._thread
+        if thread is not None:
+            thread.join(timeout=30)
+        with self._lock:
+            for box in self._mailboxes.values():
+                box.index.close()
+            self._mailboxes.clear()
+
+
+def _unescape_local(name: str) -> str:
+    from swissbox.mailstore.paths import _unescape
+
+    try:
+        return _unescape(name)
+    except ValueError:
+        return name
+
+
+_shared: dict[Path, tuple[MailStore, int]] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_store(root: Path) -> MailStore:
+    """The process-wide store for `root` (SMTP and IMAP must share one, for arrival events).
+    Pair every call with `release_store(root)`."""
+    root = Path(root).resolve()
+    with _shared_lock:
+        entry = _shared.get(root)
+        store, refs = entry if entry else (MailStore(root), 0)
+        _shared[root] = (store, refs + 1)
+        return store
+
+
+def release_store(root: Path) -> None:
+    root = Path(root).resolve()
+    with _shared_lock:
+        entry = _shared.get(root)
+        if entry is None:
+            return
+        store, refs = entry
+        if refs <= 1:
+            del _shared[root]
+            store.close()
+        else:
+            _shared[root] = (store, refs - 1)
