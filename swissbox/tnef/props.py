@@ -254,7 +254,9 @@ def parse_props(data: bytes, base: int, budget: Budget, *, lenient: bool = False
     count = reader.u32("property count")
     limits = budget.limits
     # Each property takes at least 8 bytes, so a count beyond that is a lie.
-    if count > (len(data) - 4) // 8 + 1 or count > limits.max_properties:
+    if count > limits.max_properties:
+        raise TnefError(f"more than {limits.max_properties} properties", base)
+    if count > (len(data) - 4) // 8 + 1:
         message = f"absurd property count {count} for {len(data)} bytes"
         if not lenient:
             raise TnefError(message, base)

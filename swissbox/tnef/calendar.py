@@ -1,0 +1,268 @@
+"""Calendar items ([MS-OXOCAL], [MS-OXOTASK]) -> iCalendar (RFC 5545 / iTIP RFC 5546).
+
+``to_icalendar(message)`` returns ``(method, bytes)`` for meeting requests, replies,
+cancellations, appointments and tasks, or None for anything else.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from .model import Message
+from .props import PR_IMPORTANCE, PropMap
+
+PSETID_APPOINTMENT = uuid.UUID("00062002-0000-0000-c000-000000000046")
+PSETID_TASK = uuid.UUID("00062003-0000-0000-c000-000000000046")
+PSETID_COMMON = uuid.UUID("00062008-0000-0000-c000-000000000046")
+PSETID_MEETING = uuid.UUID("6ed8da90-450b-101b-98da-00aa003f1305")
+
+LID_BUSY_STATUS = 0x8205
+LID_LOCATION = 0x8208
+LID_APPOINTMENT_SEQUENCE = 0x8201
+LID_START_WHOLE = 0x820D
+LID_END_WHOLE = 0x820E
+LID_SUB_TYPE = 0x8215  # all-day event
+LID_COMMON_START = 0x8516
+LID_COMMON_END = 0x8517
+LID_WHERE = 0x0002
+LID_GLOBAL_OBJECT_ID = 0x0003
+LID_CLEAN_GLOBAL_OBJECT_ID = 0x0023
+LID_TASK_STATUS = 0x8101
+LID_PERCENT_COMPLETE = 0x8102
+LID_TASK_START = 0x8104
+LID_TASK_DUE = 0x8105
+LID_TASK_DATE_COMPLETED = 0x810F
+LID_TASK_COMPLETE = 0x811C
+
+_VCAL_UID = b"vCal-Uid\x01\x00\x00\x00"
+_BUSY = {0: "FREE", 1: "TENTATIVE", 2: "BUSY", 3: "OOF", 4: "WORKINGELSEWHERE"}
+_PARTSTAT = {"pos": "ACCEPTED", "neg": "DECLINED", "tent": "TENTATIVE"}
+_ROLE = {1: "REQ-PARTICIPANT", 2: "OPT-PARTICIPANT", 3: "NON-PARTICIPANT"}
+_TASK_STATUS = {
+    0: "NEEDS-ACTION",
+    1: "IN-PROCESS",
+    2: "COMPLETED",
+    3: "NEEDS-ACTION",
+    4: "CANCELLED",
+}
+
+
+def method_for(message_class: str | None) -> str | None:
+    """The iTIP method for a message class, or None when it is not a calendar item."""
+    cls = (message_class or "").lower()
+    if cls.startswith("ipm.schedule.meeting.request"):
+        return "REQUEST"
+    if cls.startswith("ipm.schedule.meeting.canceled") or cls.startswith(
+        "ipm.schedule.meeting.cancelled"
+    ):
+        return "CANCEL"
+    if cls.startswith("ipm.schedule.meeting.resp"):
+        return "REPLY"
+    if cls.startswith(("ipm.appointment", "ipm.task")):
+        return "PUBLISH"
+    return None
+
+
+def uid_from_goid(goid: bytes) -> str:
+    """The iCalendar UID for a PidLidGlobalObjectId ([MS-OXOCAL] 2.2.1.27)."""
+    if len(goid) >= 40:
+        size = int.from_bytes(goid[36:40], "little")
+        data = goid[40 : 40 + size]
+        if data.startswith(_VCAL_UID):
+            uid = data[len(_VCAL_UID) :].split(b"\0", 1)[0]
+            if uid:
+                return uid.decode("utf-8", errors="replace")
+        goid = goid[:16] + b"\0\0\0\0" + goid[20:]  # the clean id: instance date zeroed
+    return goid.hex().upper()
+
+
+def _escape(text: str) -> str:
+    return (
+        text.replace("\\", "\\\\")
+        .replace(";", "\\;")
+        .replace(",", "\\,")
+        .replace("\r\n", "\\n")
+        .replace("\n", "\\n")
+        .replace("\r", "\\n")
+    )
+
+
+def _param(text: str) -> str:
+    text = text.replace('"', "'").replace("\r", " ").replace("\n", " ")
+    return f'"{text}"' if any(c in text for c in ":;,") else text
+
+
+def _fold(line: str) -> str:
+    """Fold a content line at 75 octets, never inside a UTF-8 sequence."""
+    raw = line.encode("utf-8")
+    if len(raw) <= 75:
+        return line
+    parts: list[str] = []
+    current = ""
+    size = 0
+    limit = 75
+    for char in line:
+        width = len(char.encode("utf-8"))
+        if size + width > limit:
+            parts.append(current)
+            current, size, limit = "", 0, 74
+        current += char
+        size += width
+    parts.append(current)
+    return "\r\n ".join(parts)
+
+
+def _utc(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _date(value: datetime) -> str:
+    # All-day items are stored as local midnights in UTC; noon shifts them onto the right day.
+    return (value.astimezone(UTC) + timedelta(hours=12)).strftime("%Y%m%d")
+
+
+def _when(value: Any) -> datetime | None:
+    return value if isinstance(value, datetime) else None
+
+
+def _address(name: str | None, email: str | None) -> str | None:
+    if not email:
+        return None
+    cn = f";CN={_param(name)}" if name else ""
+    return f"{cn}:mailto:{email}"
+
+
+def to_icalendar(message: Message, now: datetime | None = None) -> tuple[str, bytes] | None:
+    """An iCalendar object for a calendar item, or None when the message is not one."""
+    method = method_for(message.message_class)
+    if method is None:
+        return None
+    props = PropMap(message.props)
+    stamp = now or message.date_sent or datetime.now(UTC)
+    lines = ["BEGIN:VCALENDAR", "PRODID:-//swissbox//TNEF decoder//EN", "VERSION:2.0"]
+    lines.append(f"METHOD:{method}")
+    cls = (message.message_class or "").lower()
+    if cls.startswith("ipm.task"):
+        lines += _vtodo(message, props, stamp)
+    else:
+        lines += _vevent(message, props, method, cls, stamp)
+    lines.append("END:VCALENDAR")
+    text = "".join(_fold(line) + "\r\n" for line in lines)
+    return method, text.encode("utf-8")
+
+
+def _uid(props: PropMap, message: Message) -> str:
+    for lid in (LID_CLEAN_GLOBAL_OBJECT_ID, LID_GLOBAL_OBJECT_ID):
+        goid = props.named(PSETID_MEETING, lid)
+        if isinstance(goid, bytes) and goid:
+            return uid_from_goid(goid)
+    seed = f"{message.message_id}|{message.subject}|{message.date_sent}"
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, seed)).upper()
+
+
+def _vevent(message: Message, props: PropMap, method: str, cls: str, stamp: datetime) -> list[str]:
+    lines = ["BEGIN:VEVENT", f"UID:{_uid(props, message)}", f"DTSTAMP:{_utc(stamp)}"]
+    start = _when(props.named(PSETID_APPOINTMENT, LID_START_WHOLE)) or _when(
+        props.named(PSETID_COMMON, LID_COMMON_START)
+    )
+    end = _when(props.named(PSETID_APPOINTMENT, LID_END_WHOLE)) or _when(
+        props.named(PSETID_COMMON, LID_COMMON_END)
+    )
+    start = start or _attribute_date(message, 0x0006)
+    end = end or _attribute_date(message, 0x0007)
+    all_day = bool(props.named(PSETID_APPOINTMENT, LID_SUB_TYPE))
+    if start is not None:
+        lines.append(f"DTSTART;VALUE=DATE:{_date(start)}" if all_day else f"DTSTART:{_utc(start)}")
+    if end is not None:
+        lines.append(f"DTEND;VALUE=DATE:{_date(end)}" if all_day else f"DTEND:{_utc(end)}")
+    if message.subject:
+        lines.append(f"SUMMARY:{_escape(message.subject)}")
+    location = props.named(PSETID_APPOINTMENT, LID_LOCATION) or props.named(
+        PSETID_MEETING, LID_WHERE
+    )
+    if isinstance(location, str) and location:
+        lines.append(f"LOCATION:{_escape(location)}")
+    if message.body_text and message.body_text.strip():
+        lines.append(f"DESCRIPTION:{_escape(message.body_text.strip())}")
+    sequence = props.named(PSETID_APPOINTMENT, LID_APPOINTMENT_SEQUENCE)
+    if isinstance(sequence, int):
+        lines.append(f"SEQUENCE:{sequence}")
+    sender = _address(message.sender_name, message.sender_email)
+    if method == "REPLY":
+        organizer = next((r for r in message.recipients if r.email and r.type == 1), None)
+        if organizer is not None:
+            lines.append(f"ORGANIZER{_address(organizer.name, organizer.email)}")
+        answer = cls.rsplit(".", 1)[-1]
+        partstat = _PARTSTAT.get(answer, "NEEDS-ACTION")
+        if sender:
+            lines.append(f"ATTENDEE;PARTSTAT={partstat}{sender}")
+    else:
+        if sender:
+            lines.append(f"ORGANIZER{sender}")
+        for recipient in message.recipients:
+            address = _address(recipient.name, recipient.email)
+            if address is None:
+                continue
+            role = _ROLE.get(recipient.type, "REQ-PARTICIPANT")
+            cutype = ";CUTYPE=RESOURCE" if recipient.type == 3 else ""
+            rsvp = ";RSVP=TRUE" if method == "REQUEST" else ""
+            lines.append(f"ATTENDEE;ROLE={role}{cutype};PARTSTAT=NEEDS-ACTION{rsvp}{address}")
+    if method == "CANCEL":
+        lines.append("STATUS:CANCELLED")
+    elif method == "REQUEST":
+        lines.append("STATUS:CONFIRMED")
+    busy = props.named(PSETID_APPOINTMENT, LID_BUSY_STATUS)
+    if isinstance(busy, int) and busy in _BUSY:
+        lines.append("TRANSP:TRANSPARENT" if busy == 0 else "TRANSP:OPAQUE")
+        lines.append(f"X-MICROSOFT-CDO-BUSYSTATUS:{_BUSY[busy]}")
+    if message.priority in (1, 3):
+        lines.append(f"PRIORITY:{1 if message.priority == 1 else 9}")
+    lines.append("END:VEVENT")
+    return lines
+
+
+def _vtodo(message: Message, props: PropMap, stamp: datetime) -> list[str]:
+    lines = ["BEGIN:VTODO", f"UID:{_uid(props, message)}", f"DTSTAMP:{_utc(stamp)}"]
+    if message.subject:
+        lines.append(f"SUMMARY:{_escape(message.subject)}")
+    start = _when(props.named(PSETID_TASK, LID_TASK_START))
+    due = _when(props.named(PSETID_TASK, LID_TASK_DUE))
+    if start is not None:
+        lines.append(f"DTSTART;VALUE=DATE:{_date(start)}")
+    if due is not None:
+        lines.append(f"DUE;VALUE=DATE:{_date(due)}")
+    status = props.named(PSETID_TASK, LID_TASK_STATUS)
+    if isinstance(status, int) and status in _TASK_STATUS:
+        lines.append(f"STATUS:{_TASK_STATUS[status]}")
+    percent = props.named(PSETID_TASK, LID_PERCENT_COMPLETE)
+    if isinstance(percent, float):
+        lines.append(f"PERCENT-COMPLETE:{max(0, min(100, round(percent * 100)))}")
+    completed = _when(props.named(PSETID_TASK, LID_TASK_DATE_COMPLETED))
+    if completed is not None:
+        lines.append(f"COMPLETED:{_utc(completed)}")
+    if message.body_text and message.body_text.strip():
+        lines.append(f"DESCRIPTION:{_escape(message.body_text.strip())}")
+    importance = props.get(PR_IMPORTANCE)
+    if isinstance(importance, int) and importance in (0, 2):
+        lines.append(f"PRIORITY:{9 if importance == 0 else 1}")
+    sender = _address(message.sender_name, message.sender_email)
+    if sender:
+        lines.append(f"ORGANIZER{sender}")
+    lines.append("END:VTODO")
+    return lines
+
+
+def _attribute_date(message: Message, attr_id: int) -> datetime | None:
+    """attDateStart / attDateEnd, which meeting messages also carry as TNEF attributes."""
+    for attr in message.attributes:
+        if attr.id == attr_id and attr.level == 1 and len(attr.data) >= 12:
+            year, month, day, hour, minute, second = (
+                int.from_bytes(attr.data[i : i + 2], "little") for i in range(0, 12, 2)
+            )
+            try:
+                return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+            except ValueError:
+                return None
+    return None

@@ -1,0 +1,375 @@
+"""TNEF -> MIME: build MIME parts from a decoded Message and rewrite whole messages.
+
+``rewrite(message_bytes, mode)`` replaces (mode "replace") or supplements (mode "keep") every
+winmail.dat / application/ms-tnef part with the decoded bodies and attachments. A part that
+cannot be decoded is left exactly as it was; when nothing changes the input is returned as is.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from email import policy as email_policy
+from email.message import EmailMessage, MIMEPart
+from email.message import Message as EmailMessageBase
+from email.parser import BytesParser
+from email.utils import format_datetime, formataddr
+from typing import Any, cast
+
+from .calendar import to_icalendar
+from .decoder import decode
+from .errors import Limits, TnefError
+from .model import Attachment, Message
+
+TNEF_TYPES = frozenset({"application/ms-tnef", "application/vnd.ms-tnef"})
+HEADER = "X-Swissbox-TNEF"
+MODES = ("replace", "keep", "off")
+
+# Parts we build: 7-bit safe transfer encodings, CRLF, no refolding of source headers.
+_BUILD = email_policy.SMTP.clone(cte_type="7bit", refold_source="none")
+_PARSE = email_policy.SMTP.clone(refold_source="none")
+
+_IANA = {
+    "cp1250": "windows-1250",
+    "cp1251": "windows-1251",
+    "cp1252": "windows-1252",
+    "cp1253": "windows-1253",
+    "cp1254": "windows-1254",
+    "cp1255": "windows-1255",
+    "cp1256": "windows-1256",
+    "cp1257": "windows-1257",
+    "cp1258": "windows-1258",
+    "cp874": "windows-874",
+    "cp932": "shift_jis",
+    "cp949": "ks_c_5601-1987",
+    "cp950": "big5",
+    "gbk": "gbk",
+    "ascii": "us-ascii",
+    "latin-1": "iso-8859-1",
+    "iso8859-1": "iso-8859-1",
+    "utf-8": "utf-8",
+    "mac-roman": "macintosh",
+}
+
+
+@dataclass
+class PartReport:
+    """What happened to one TNEF part of a MIME message."""
+
+    filename: str
+    status: str  # "decoded", "kept", "failed", "empty"
+    attachments: int = 0
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RewriteReport:
+    """The outcome of ``rewrite``: whether the message changed and what each TNEF part gave."""
+
+    mode: str
+    changed: bool = False
+    parts: list[PartReport] = field(default_factory=list)
+    header: str | None = None
+
+    @property
+    def attachments(self) -> int:
+        return sum(p.attachments for p in self.parts if p.status in ("decoded", "kept"))
+
+    @property
+    def errors(self) -> list[str]:
+        return [f"{p.filename}: {p.error}" for p in self.parts if p.error]
+
+
+def mime_charset(codec: str) -> str:
+    """The IANA charset name for a Python codec name."""
+    try:
+        name = codecs.lookup(codec).name
+    except LookupError:
+        return "utf-8"
+    if name in _IANA:
+        return _IANA[name]
+    return name.replace("_", "-").replace("iso8859", "iso-8859")
+
+
+def _leaf(data: bytes, mime_type: str) -> MIMEPart:
+    part = MIMEPart(policy=_BUILD)
+    maintype, _, subtype = mime_type.partition("/")
+    if maintype == "multipart" or maintype == "message" or not subtype:
+        maintype, subtype = "application", "octet-stream"
+    part.set_content(data, maintype, subtype, cte="base64")
+    return part
+
+
+def _multipart(subtype: str, parts: Sequence[EmailMessageBase]) -> MIMEPart:
+    container = MIMEPart(policy=_BUILD)
+    container["Content-Type"] = f"multipart/{subtype}"
+    if subtype == "related":
+        container.set_param("type", "text/html")
+    container.set_payload(list(parts))
+    return container
+
+
+def _text_part(text: str, subtype: str = "plain") -> MIMEPart:
+    part = MIMEPart(policy=_BUILD)
+    part.set_content(text.replace("\r\n", "\n"), subtype=subtype, charset="utf-8")
+    return part
+
+
+def _html_part(message: Message) -> MIMEPart:
+    part = _leaf(message.body_html or b"", "text/html")
+    part.set_param("charset", mime_charset(message.html_charset))
+    return part
+
+
+def attachment_part(attachment: Attachment, *, inline: bool = False) -> MIMEPart:
+    """One attachment as a MIME part: filename (RFC 2231 when not ASCII), type, dates, CID."""
+    if attachment.embedded is not None:
+        part = MIMEPart(policy=_BUILD)
+        part.set_content(message_to_mime(attachment.embedded), disposition="attachment")
+        part.set_param("filename", attachment.name, header="Content-Disposition")
+        return part
+    part = _leaf(attachment.data, attachment.mime_type)
+    disposition = "inline" if inline else "attachment"
+    part.add_header("Content-Disposition", disposition, filename=attachment.name)
+    part.set_param("name", attachment.name)
+    if attachment.content_id:
+        part["Content-ID"] = f"<{attachment.content_id}>"
+    if attachment.content_location:
+        part["Content-Location"] = re.sub(r"[\r\n]", "", attachment.content_location)
+    for param, value in (
+        ("creation-date", attachment.created),
+        ("modification-date", attachment.modified),
+    ):
+        if value is not None:
+            part.set_param(param, format_datetime(value), header="Content-Disposition")
+    return part
+
+
+def _referenced(html: bytes | None, attachment: Attachment) -> bool:
+    if not html or not attachment.content_id:
+        return False
+    return b"cid:" + attachment.content_id.encode("utf-8", "replace") in html
+
+
+def content_parts(message: Message) -> list[MIMEPart]:
+    """The decoded content as MIME parts: the body (alternatives) first, then attachments."""
+    alternatives: list[MIMEPart] = []
+    if message.body_text is not None and message.body_text.strip():
+        alternatives.append(_text_part(message.body_text))
+    related = [
+        a for a in message.attachments if a.embedded is None and _referenced(message.body_html, a)
+    ]
+    if message.body_html is not None and message.body_html.strip():
+        html = _html_part(message)
+        if related:
+            inline = [attachment_part(a, inline=True) for a in related]
+            html = _multipart("related", [html, *inline])
+        alternatives.append(html)
+    calendar = to_icalendar(message)
+    if calendar is not None:
+        method, ical = calendar
+        part = MIMEPart(policy=_BUILD)
+        part.set_content(ical.decode("utf-8"), subtype="calendar", charset="utf-8")
+        part.set_param("method", method)
+        alternatives.append(part)
+    parts: list[MIMEPart] = []
+    if len(alternatives) == 1:
+        parts.append(alternatives[0])
+    elif alternatives:
+        parts.append(_multipart("alternative", alternatives))
+    if message.body_rtf is not None and not message.html_from_rtf and _rich(message.body_rtf):
+        rtf = Attachment(name="body.rtf", data=message.body_rtf, mime_type="application/rtf")
+        parts.append(attachment_part(rtf))
+    for attachment in message.attachments:
+        if attachment in related:
+            continue
+        parts.append(attachment_part(attachment))
+    return parts
+
+
+def _rich(rtf: bytes) -> bool:
+    """True when an RTF body holds what its text cannot: pictures, objects or tables."""
+    return any(word in rtf for word in (b"\\pict", b"\\object", b"\\trowd"))
+
+
+def message_to_mime(message: Message) -> EmailMessage:
+    """A complete MIME message for a decoded TNEF message (headers from its properties)."""
+    root = EmailMessage(policy=_BUILD)
+    if message.sender_email or message.sender_name:
+        root["From"] = formataddr((message.sender_name or "", message.sender_email or ""))
+    to = [r for r in message.recipients if r.type == 1 and (r.email or r.name)]
+    cc = [r for r in message.recipients if r.type == 2 and (r.email or r.name)]
+    if to:
+        root["To"] = ", ".join(formataddr((r.name or "", r.email or "")) for r in to)
+    if cc:
+        root["Cc"] = ", ".join(formataddr((r.name or "", r.email or "")) for r in cc)
+    if message.subject:
+        root["Subject"] = re.sub(r"[\r\n]+", " ", message.subject)
+    when = message.date_sent or message.date_received
+    if when is not None:
+        root["Date"] = format_datetime(when)
+    if message.message_id and re.fullmatch(r"<[^<>\s]+@[^<>\s]+>", message.message_id.strip()):
+        root["Message-ID"] = message.message_id.strip()
+    if message.priority in (1, 5):
+        root["X-Priority"] = "1" if message.priority == 1 else "5"
+    root["MIME-Version"] = "1.0"
+    parts = content_parts(message)
+    if not parts:
+        root.set_content("", charset="utf-8")
+        return root
+    body = parts[0] if len(parts) == 1 else _multipart("mixed", parts)
+    for key, value in body.items():
+        root[key] = value
+    root.set_payload(body.get_payload())
+    return root
+
+
+def is_tnef_part(part: MIMEPart) -> bool:
+    """An application/ms-tnef part, or any part with a file named winmail.dat."""
+    if part.is_multipart():
+        return False
+    if part.get_content_type() in TNEF_TYPES:
+        return True
+    name = part.get_filename() or part.get_param("name") or ""
+    return isinstance(name, str) and name.strip().lower() == "winmail.dat"
+
+
+def _normalise(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _linesep(data: bytes) -> str:
+    end = data.find(b"\n")
+    return "\r\n" if end > 0 and data[end - 1 : end] == b"\r" else "\n"
+
+
+def rewrite(
+    message_bytes: bytes, mode: str = "replace", *, limits: Limits | None = None
+) -> tuple[bytes, RewriteReport]:
+    """Rewrite a MIME message's TNEF parts; never loses or damages anything it cannot decode."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+    report = RewriteReport(mode=mode)
+    if mode == "off":
+        return message_bytes, report
+    try:
+        root = cast(EmailMessage, BytesParser(policy=_PARSE).parsebytes(message_bytes))
+    except Exception:  # noqa: BLE001 - an unparsable message is passed through untouched
+        return message_bytes, report
+    targets = [(part, parent) for part, parent in _walk(root, None) if is_tnef_part(part)]
+    if not targets:
+        return message_bytes, report
+    limits = limits or Limits()
+    summaries: list[str] = []
+    for part, parent in targets:
+        filename = str(part.get_filename() or part.get_param("name") or "winmail.dat")
+        entry = PartReport(filename=filename, status="failed")
+        report.parts.append(entry)
+        try:
+            payload = part.get_payload(decode=True)
+        except Exception:  # noqa: BLE001 - an undecodable transfer encoding: leave it
+            payload = None
+        if not isinstance(payload, bytes) or not payload:
+            entry.error = "empty or undecodable TNEF part"
+            continue
+        keep = mode == "keep"
+        try:
+            decoded = decode(payload, limits=limits)
+        except TnefError as exc:
+            try:
+                decoded = decode(payload, limits=limits, lenient=True)
+            except TnefError:
+                entry.error = str(exc)
+                continue
+            entry.warnings.append(f"decoded leniently: {exc}")
+            keep = True  # what we recovered is added, the original stays
+        entry.warnings.extend(decoded.warnings)
+        new_parts = content_parts(decoded)
+        if not new_parts:
+            entry.status = "empty"
+            continue
+        _splice(root, part, parent, new_parts, decoded, keep=keep)
+        entry.status = "kept" if keep else "decoded"
+        entry.attachments = len(decoded.attachments)
+        noun = "attachment" if entry.attachments == 1 else "attachments"
+        summary = f"decoded {entry.attachments} {noun} from {filename}"
+        summaries.append(summary + (" (original kept)" if keep else ""))
+    if not summaries:
+        return message_bytes, report
+    report.changed = True
+    report.header = "; ".join(summaries)
+    root[HEADER] = report.header
+    out_policy = _PARSE.clone(linesep=_linesep(message_bytes))
+    return root.as_bytes(policy=out_policy), report
+
+
+def _walk(part: MIMEPart, parent: MIMEPart | None) -> list[tuple[MIMEPart, MIMEPart | None]]:
+    found: list[tuple[MIMEPart, MIMEPart | None]] = [(part, parent)]
+    if part.is_multipart():
+        payload = part.get_payload()
+        if isinstance(payload, list):
+            for child in payload:
+                if part.get_content_type() == "message/rfc822":
+                    continue  # leave attached messages as they are
+                found.extend(_walk(cast(MIMEPart, child), part))
+    return found
+
+
+def _splice(
+    root: EmailMessage,
+    part: MIMEPart,
+    parent: MIMEPart | None,
+    new_parts: list[MIMEPart],
+    decoded: Message,
+    *,
+    keep: bool,
+) -> None:
+    """Put the decoded parts where the TNEF part was (and keep the original when asked)."""
+    replacement: list[MIMEPart] = list(new_parts)
+    if keep:
+        replacement.append(part)
+    if parent is None:
+        # The whole message is TNEF: it becomes multipart/mixed under the same headers.
+        original = MIMEPart(policy=_BUILD)
+        for key in ("Content-Type", "Content-Transfer-Encoding", "Content-Disposition"):
+            if key in root:
+                original[key] = root[key]
+        original.set_payload(root.get_payload())
+        if keep:
+            replacement[-1] = original
+        for key in ("Content-Type", "Content-Transfer-Encoding", "Content-Disposition"):
+            del root[key]
+        root["Content-Type"] = "multipart/mixed"
+        root.set_payload(cast(Any, replacement))
+        return
+    siblings = cast(list[MIMEPart], parent.get_payload())
+    index = next(i for i, s in enumerate(siblings) if s is part)
+    if parent.get_content_type() != "multipart/mixed":
+        siblings[index] = _multipart("mixed", replacement)
+        return
+    # Outlook sends a text/plain twin of the TNEF body next to winmail.dat: drop it only
+    # when it says nothing else (same text, or empty) and we have a body to put there.
+    twin = _plain_twin(siblings, index, decoded)
+    siblings[index : index + 1] = replacement
+    if twin is not None and new_parts and new_parts[0].get_content_disposition() is None:
+        siblings.remove(twin)
+
+
+def _plain_twin(siblings: list[MIMEPart], index: int, decoded: Message) -> MIMEPart | None:
+    if index == 0 or decoded.body_text is None:
+        return None
+    first = siblings[0]
+    if first.get_content_type() != "text/plain" or first.get_content_disposition() == "attachment":
+        return None
+    try:
+        text = first.get_content()
+    except Exception:  # noqa: BLE001 - an undecodable twin is simply kept
+        return None
+    if not isinstance(text, str):
+        return None
+    if not text.strip() or _normalise(text) == _normalise(decoded.body_text):
+        return first
+    return None
