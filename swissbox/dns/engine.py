@@ -1,0 +1,108 @@
+"""The packet dispatcher shared by the UDP and TCP transports: bytes in -> messages out.
+
+- opcode QUERY: the resolver, or a zone transfer (AXFR/IXFR over TCP, policy-checked);
+- opcode UPDATE (5): `handlers[5]` when the UPDATE/TSIG module registers one, else NOTIMP;
+- any other opcode (NOTIFY included: we are the primary): NOTIMP;
+- responses (QR=1) and packets shorter than a header: silence.
+
+Wire cache: a resolver answer depends only on the query bytes after the ID (question with its
+case, flags, EDNS shape) and the transport, so it is kept per transport keyed by `data[2:]`;
+a hit costs one dict lookup and the ID is patched in. The cache is cleared whenever a zone
+changes (`invalidate`) and when it grows past `CACHE_LIMIT` entries.
+"""
+
+from __future__ import annotations
+
+import logging
+import struct
+from collections.abc import Callable
+
+from swissbox.dns.resolver import (
+    NOTIMP,
+    OP_QUERY,
+    OP_UPDATE,
+    REFUSED,
+    T_AXFR,
+    T_IXFR,
+    Answer,
+    Query,
+    Resolver,
+    header_response,
+    parse_query,
+    rrs,
+)
+from swissbox.dns.transfer import TransferPolicy, axfr_messages
+from swissbox.dns.zone import ZoneSet
+
+log = logging.getLogger("swissbox.dns")
+
+CACHE_LIMIT = 100_000
+# (packet, client address, over tcp) -> response messages
+Handler = Callable[[bytes, str, bool], list[bytes]]
+
+
+class Engine:
+    def __init__(self, zones: ZoneSet, policy: TransferPolicy | None = None) -> None:
+        self.resolver = Resolver(zones)
+        self.policy = policy or TransferPolicy()
+        self.handlers: dict[int, Handler] = {}
+        self.udp_cache: dict[bytes, bytes] = {}
+        self.tcp_cache: dict[bytes, bytes] = {}
+
+    @property
+    def zones(self) -> ZoneSet:
+        return self.resolver.zones
+
+    def invalidate(self) -> None:
+        self.udp_cache = {}
+        self.tcp_cache = {}
+
+    def handle(self, data: bytes, client: str, tcp: bool) -> list[bytes]:
+        """Every response message for one request packet (empty list: stay silent)."""
+        cache = self.tcp_cache if tcp else self.udp_cache
+        hit = cache.get(data[2:])
+        if hit is not None:
+            return [data[:2] + hit]
+        out, cacheable = self._dispatch(data, client, tcp)
+        if cacheable and out:
+            if len(cache) >= CACHE_LIMIT:
+                cache.clear()
+            cache[data[2:]] = out[0][2:]
+        return out
+
+    def _dispatch(self, data: bytes, client: str, tcp: bool) -> tuple[list[bytes], bool]:
+        if len(data) < 12:
+            return [], False
+        flags = struct.unpack_from("!H", data, 2)[0]
+        if flags & 0x8000:
+            return [], False
+        opcode = (flags >> 11) & 0xF
+        if opcode != OP_QUERY:
+            handler = self.handlers.get(opcode)
+            if handler is not None and opcode == OP_UPDATE:
+                return handler(data, client, tcp), False
+            resp = header_response(data, NOTIMP)
+            return ([resp] if resp else []), False
+        query = parse_query(data)
+        if query is None:
+            return [], False
+        if isinstance(query, bytes):
+            return [query], False
+        if query.qtype in (T_AXFR, T_IXFR):
+            return self.transfer(query, client, tcp), False
+        resp = self.resolver.respond_query(query, tcp=tcp)
+        return ([resp] if resp else []), True
+
+    def transfer(self, query: Query, client: str, tcp: bool) -> list[bytes]:
+        """AXFR (and IXFR, answered as AXFR) for allowed clients; REFUSED otherwise."""
+        zone = self.zones.zones.get(query.key)
+        if zone is None or not self.policy.allows(client, zone.origin):
+            log.info("transfer of %s refused for %s", query.key, client)
+            return [self.resolver.error(query, REFUSED)]
+        if not tcp:
+            if query.qtype == T_IXFR:  # RFC 1995 4: the SOA alone says "ask over TCP"
+                found = Answer(answer=rrs(query.question.qname, zone.soa))
+                return [self.resolver.pack(query, found)]
+            return [self.resolver.error(query, REFUSED)]
+        log.info("transfer of %s (serial %s) to %s", zone.origin, zone.serial, client)
+        return axfr_messages(query, zone)

@@ -1,0 +1,130 @@
+"""DnsService: the authoritative DNS server as a swissbox service (runtime.Service contract).
+
+Binds UDP and TCP on every `[server] listen` address at `[dns] port`. Zones come from the
+directory through a Catalog; before each batch of packets (and every REFRESH_INTERVAL seconds
+when idle) the catalog checks `Directory.generation()`, reloads zones whose serial moved,
+clears the wire cache, and sends NOTIFY for each changed zone to `[dns] notify`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from swissbox.dns.catalog import Catalog
+from swissbox.dns.engine import Engine
+from swissbox.dns.notify import Notifier, parse_targets
+from swissbox.dns.tcp import DnsTcpProtocol, TcpState
+from swissbox.dns.transfer import TransferPolicy
+from swissbox.dns.udp import UdpListener
+from swissbox.runtime import Context, fmt_addr, listen_tcp, udp_socket
+
+log = logging.getLogger("swissbox.dns")
+
+REFRESH_INTERVAL = 0.5
+
+
+class DnsService:
+    name = "dns"
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        s = ctx.settings
+        self.addresses: list[str] = list(s.server.listen)
+        self.port: int = s.dns.port
+        self.catalog = Catalog(ctx.directory)
+        self.engine = Engine(self.catalog.zones, TransferPolicy(s.dns.allow_transfer))
+        self.notifier = Notifier(parse_targets(list(s.dns.notify)))
+        self.udp: list[UdpListener] = []
+        self.tcp: list[asyncio.Server] = []
+        self.tcp_state = TcpState(
+            self.handle_tcp, self.refresh, idle_timeout=float(s.dns.tcp_idle_timeout)
+        )
+        self._ticker: asyncio.Task[None] | None = None
+        ctx.on("dns.zone_changed", lambda *args: self.refresh())
+
+    # -- zone freshness ---------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        changed = self.catalog.refresh()
+        if not changed:
+            return
+        self.engine.resolver.zones = self.catalog.zones
+        self.engine.invalidate()
+        for name in changed:
+            view = self.catalog.zones.zones.get(name)
+            if view is not None and self.notifier.targets:
+                self.notifier.notify(name, view.serial, view.soa.rdatas[0], view.soa.ttl)
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(REFRESH_INTERVAL)
+            try:
+                self.refresh()
+            except Exception:
+                log.exception("dns: zone refresh failed")
+
+    # -- packets ----------------------------------------------------------------------------
+
+    def handle_udp(self, data: bytes, client: str) -> bytes | None:
+        out = self.engine.handle(data, client, False)
+        return out[0] if out else None
+
+    def handle_tcp(self, data: bytes, client: str) -> list[bytes]:
+        return self.engine.handle(data, client, True)
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    async def start(self) -> list[str]:
+        loop = asyncio.get_running_loop()
+        self.catalog.refresh(force=True)
+        self.engine.resolver.zones = self.catalog.zones
+        lines: list[str] = []
+        try:
+            for address in self.addresses:
+                sock = udp_socket(address, self.port, "dns.port")
+                self.udp.append(UdpListener(loop, sock, self.handle_udp, self.refresh))
+                lines.append(f"dns udp {fmt_addr(address, self.port)}")
+            self.tcp = await listen_tcp(
+                loop,
+                lambda: DnsTcpProtocol(self.tcp_state),
+                self.addresses,
+                self.port,
+                "dns.port",
+            )
+        except BaseException:
+            for listener in self.udp:
+                listener.close()
+            self.udp = []
+            raise
+        lines += [f"dns tcp {fmt_addr(a, self.port)}" for a in self.addresses]
+        self._ticker = asyncio.ensure_future(self._tick())
+        zones = self.catalog.zones.zones
+        log.info("dns: %d zone(s), %d records", len(zones), sum(z.records for z in zones.values()))
+        return lines
+
+    async def stop(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(BaseException):
+                await self._ticker
+        for listener in self.udp:
+            listener.close()
+        self.udp = []
+        for server in self.tcp:
+            server.close()
+        self.tcp_state.close_all()
+        for server in self.tcp:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(server.wait_closed(), 1.0)
+        self.tcp = []
+        await self.notifier.close()
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "zones": len(self.catalog.zones.zones),
+            "udp_cache": len(self.engine.udp_cache),
+            "tcp_connections": len(self.tcp_state.connections),
+        }
