@@ -144,6 +144,8 @@ def _cross_checks(s: Settings, problems: list[str]) -> None:
                 problems.append(f"{key}: port {value} is also used by {ports[value]}")
             else:
                 ports[value] = key
+    if s.auth.argon2_memory_kib < 8 * s.auth.argon2_lanes:
+        problems.append("auth.argon2_memory_kib: must be at least 8 x auth.argon2_lanes")
     if bool(s.tls.cert) != bool(s.tls.key):
         problems.append("tls.cert, tls.key: give both files or neither")
     for i, entry in enumerate(s.dns.allow_transfer):

@@ -67,6 +67,7 @@ def test_every_problem_is_reported_at_once_with_its_key() -> None:
         ({"http": {"port": 70000}}, "out of range"),
         ({"smtp": {"idle_timeout": True}}, "expected a number"),
         ({"smtp": "x"}, "smtp: expected a table"),
+        ({"auth": {"argon2_memory_kib": 8, "argon2_lanes": 4}}, "at least 8 x auth.argon2_lanes"),
     ],
 )
 def test_bad_values(raw: dict, fragment: str) -> None:

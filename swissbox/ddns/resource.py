@@ -1,0 +1,191 @@
+"""twisted.web glue for dyndns2: /nic/update (and /v2/update, /v3/update) and /checkip."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from twisted.internet import defer, task, threads
+from twisted.web.resource import Resource
+from twisted.web.server import NOT_DONE_YET, Request
+
+from swissbox.auth import Authenticator
+from swissbox.ddns import protocol as p
+from swissbox.ddns.abuse import AbuseGuard
+from swissbox.directory import Directory
+
+log = logging.getLogger("swissbox.ddns")
+Networks = Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]
+
+
+def client_ip(request: Request, trusted_proxies: Networks) -> str | None:
+    """The caller's address; X-Forwarded-For is honoured only from a trusted proxy."""
+    peer: str | None = getattr(request.getClientAddress(), "host", None)
+    if peer is None:
+        return None
+    try:
+        peer_ip = ipaddress.ip_address(peer)
+    except ValueError:
+        return peer
+    if any(peer_ip in net for net in trusted_proxies):
+        forwarded = request.getHeader(b"x-forwarded-for")
+        if forwarded:
+            hops = [h.strip() for h in forwarded.decode("latin-1").split(",") if h.strip()]
+            # walk back from the nearest hop past our own proxies
+            for hop in reversed(hops):
+                try:
+                    hop_ip = ipaddress.ip_address(hop)
+                except ValueError:
+                    break
+                if not any(hop_ip in net for net in trusted_proxies):
+                    return str(hop_ip)
+    return str(peer_ip)
+
+
+def basic_credentials(request: Request) -> tuple[str, str] | None:
+    header = request.getHeader(b"authorization")
+    if not header or header[:6].lower() != b"basic ":
+        return None
+    try:
+        user, sep, password = (
+            base64.b64decode(header[6:].strip(), validate=True).decode().partition(":")
+        )
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return None
+    return (user, password) if sep and user else None
+
+
+class _Text(Resource):
+    isLeaf = True
+
+    @staticmethod
+    def _finish(request: Request, body: str, code: int = 200) -> None:
+        request.setResponseCode(code)
+        request.setHeader(b"content-type", b"text/plain; charset=utf-8")
+        request.setHeader(b"cache-control", b"no-store")
+        data = body.encode()
+        # A length instead of chunked encoding: ddclient 3.10 cannot read chunked bodies.
+        request.setHeader(b"content-length", str(len(data)).encode())
+        request.write(data)
+        request.finish()
+
+
+class CheckIp(_Text):
+    """`/checkip`: `Current IP Address: 1.2.3.4`, as checkip.dyndns.org answers."""
+
+    def __init__(self, trusted: Networks) -> None:
+        super().__init__()
+        self.trusted = trusted
+
+    def render_GET(self, request: Request) -> bytes:  # noqa: N802
+        request.setHeader(b"content-type", b"text/html; charset=utf-8")
+        ip = client_ip(request, self.trusted) or ""
+        return (
+            "<html><head><title>Current IP Check</title></head>"
+            f"<body>Current IP Address: {ip}</body></html>\n"
+        ).encode()
+
+
+class NicUpdate(_Text):
+    """GET /nic/update?hostname=...&myip=...: Basic auth in the ddns realm, one line per host."""
+
+    def __init__(
+        self,
+        directory: Directory,
+        authenticator: Authenticator,
+        default_ttl: int,
+        policy: p.Policy,
+        trusted: Networks,
+        guard: AbuseGuard | None = None,
+    ) -> None:
+        super().__init__()
+        self.directory = directory
+        self.authenticator = authenticator
+        self.default_ttl = default_ttl
+        self.policy = policy
+        self.trusted = trusted
+        self.guard = guard or AbuseGuard()
+
+    def render_GET(self, request: Request) -> Any:  # noqa: N802
+        defer.ensureDeferred(self._handle(request)).addErrback(self._fault, request)
+        return NOT_DONE_YET
+
+    render_POST = render_GET
+
+    def _fault(self, failure: Any, request: Request) -> None:
+        log.error("ddns update failed: %s", failure.getTraceback())
+        if not request.finished and not getattr(request, "_disconnected", False):
+            self._finish(request, p.SERVER_FAULT + "\n")
+
+    async def _handle(self, request: Request) -> None:
+        if not request.getHeader(b"user-agent"):
+            return self._finish(request, p.BADAGENT + "\n")
+        args: dict[str, str] = {}
+        raw_args: dict[bytes, list[bytes]] = request.args or {}
+        for key, values in raw_args.items():
+            value = values[0] if values else b""
+            if len(value) > p.MAX_PARAM or len(key) > 64:
+                return self._finish(request, p.NOTFQDN + "\n")
+            args[key.decode("latin-1").lower()] = value.decode("utf-8", "replace")
+        creds = basic_credentials(request)
+        if creds is None:
+            request.setHeader(b"www-authenticate", b'Basic realm="swissbox DDNS"')
+            return self._finish(request, p.BADAUTH + "\n", 401)
+        user, password = creds
+        caller = client_ip(request, self.trusted)
+        result = await threads.deferToThread(
+            self.authenticator.authenticate, "ddns", user, password, caller
+        )
+        if not result.ok:
+            if result.delay:
+                from twisted.internet import reactor
+
+                await task.deferLater(reactor, result.delay)
+            return self._finish(request, p.BADAUTH + "\n")
+        username = result.identifier or user
+        update = p.parse_request(args)
+        lines = await threads.deferToThread(self._apply, username, update, caller)
+        self._finish(request, "\n".join(lines) + "\n")
+
+    def _apply(self, username: str, update: p.UpdateRequest, caller: str | None) -> list[str]:
+        """Runs in a pool thread: reads the user's hosts, plans, writes every change."""
+        hosts = {h.hostname: h for h in self.directory.ddns_hosts(username)}
+        current: dict[str, dict[str, set[str]]] = {}
+        for name in {h.strip().rstrip(".").lower() for h in update.hostnames}:
+            host = hosts.get(name)
+            if host is None:
+                continue
+            for record in self.directory.records(host.zone, name):
+                if record.type in ("A", "AAAA"):
+                    current.setdefault(name, {}).setdefault(record.type, set()).add(record.rdata)
+        lines = []
+        for outcome in p.plan(update, set(hosts), current, caller, self.policy):
+            if outcome.code in (p.GOOD, p.NOCHG) and self.guard.blocked(outcome.hostname):
+                lines.append(p.ABUSE)
+                continue
+            if outcome.code == p.GOOD:
+                host = hosts[outcome.hostname]
+                try:
+                    self.directory.change_records(
+                        host.zone,
+                        delete=[(host.hostname, t, None) for t in outcome.set_records],
+                        add=[
+                            (host.hostname, t, self.default_ttl, v)
+                            for t, v in outcome.set_records.items()
+                            if v is not None
+                        ],
+                    )
+                    self.directory.set_ddns_offline(host.hostname, update.offline)
+                except Exception:
+                    log.exception("ddns: could not update %s", host.hostname)
+                    lines.append(p.DNSERR)
+                    continue
+                log.info("ddns: %s %s by %s", host.hostname, outcome.line, username)
+            if outcome.code in (p.GOOD, p.NOCHG):
+                self.guard.record(outcome.hostname, outcome.code == p.GOOD)
+            lines.append(outcome.line)
+        return lines

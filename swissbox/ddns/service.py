@@ -1,0 +1,40 @@
+"""The dyndns2 HTTP application: no listener of its own, it mounts onto the shared site."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from swissbox.ddns.protocol import Policy
+from swissbox.ddns.resource import CheckIp, NicUpdate
+from swissbox.runtime import Context
+
+
+class DdnsService:
+    name = "ddns"
+
+    def __init__(self, ctx: Context) -> None:
+        s = ctx.settings
+        trusted = [ipaddress.ip_network(n, strict=False) for n in s.http.trusted_proxies]
+        self.update = NicUpdate(
+            ctx.directory,
+            ctx.authenticator,
+            s.ddns.default_ttl,
+            Policy(allow_private=s.ddns.allow_private_addresses),
+            trusted,
+        )
+        self.checkip = CheckIp(trusted)
+
+    def http_resources(self) -> dict[str, Any]:
+        return {
+            "nic/update": self.update,
+            "v2/update": self.update,
+            "v3/update": self.update,
+            "checkip": self.checkip,
+        }
+
+    async def start(self) -> list[str]:
+        return []
+
+    async def stop(self) -> None:
+        return None
