@@ -132,6 +132,10 @@ def attachment_part(attachment: Attachment, *, inline: bool = False) -> MIMEPart
         part.set_param("filename", attachment.name, header="Content-Disposition")
         return part
     part = _leaf(attachment.data, attachment.mime_type)
+    if part.get_content_maintype() == "text" and part.get_param("charset") is None:
+        charset = _text_charset(attachment.data)
+        if charset:
+            part.set_param("charset", charset)
     disposition = "inline" if inline else "attachment"
     part.add_header("Content-Disposition", disposition, filename=attachment.name)
     part.set_param("name", attachment.name)
@@ -146,6 +150,17 @@ def attachment_part(attachment: Attachment, *, inline: bool = False) -> MIMEPart
         if value is not None:
             part.set_param(param, format_datetime(value), header="Content-Disposition")
     return part
+
+
+def _text_charset(data: bytes) -> str | None:
+    """us-ascii or utf-8 when the bytes are that; otherwise unknown (no charset claimed)."""
+    if data.isascii():
+        return "us-ascii"
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return "utf-8"
 
 
 def _referenced(html: bytes | None, attachment: Attachment) -> bool:
