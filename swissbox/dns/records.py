@@ -159,9 +159,10 @@ def absolute_name(zone: str, name: str, *, owner: bool = True) -> str:
         raise RecordError(str(exc)) from None
 
 
-def owner_name(zone: str, name: str) -> str:
-    """The absolute owner name, refused when it is outside the zone."""
-    full = absolute_name(zone, name)
+def owner_name(zone: str, name: str, origin: str | None = None) -> str:
+    """The absolute owner name (relative to `origin`, default the zone), refused when it is
+    outside the zone."""
+    full = absolute_name(origin or zone, name)
     if full != zone and not full.endswith("." + zone):
         raise RecordError(f"{name!r} is outside the zone {zone}")
     return full
@@ -269,18 +270,23 @@ def canonical_rdata(zone: str, rtype: str, value: str) -> str:
 
 
 def parse_record(
-    zone: str, name: str, rtype: str, value: str, ttl: int
+    zone: str, name: str, rtype: str, value: str, ttl: int, origin: str | None = None
 ) -> tuple[str, str, int, str]:
-    """User input -> (absolute owner, TYPE, ttl, canonical rdata); RecordError when invalid."""
+    """User input -> (absolute owner, TYPE, ttl, canonical rdata); RecordError when invalid.
+
+    Relative names (owner and targets) are completed with `origin` (a master file's $ORIGIN),
+    by default the zone itself.
+    """
     try:
         zone = normalize_domain(zone)
     except InvalidName as exc:
         raise RecordError(f"zone {exc}") from None
-    owner = owner_name(zone, name)
+    origin = normalize_domain(origin) if origin else zone
+    owner = owner_name(zone, name, origin)
     rtype = rtype.strip().upper()
     if isinstance(ttl, bool) or not isinstance(ttl, int) or not 0 <= ttl <= MAX_TTL:
         raise RecordError(f"TTL must be a number of seconds from 0 to {MAX_TTL}")
-    rdata = canonical_rdata(zone, rtype, value)
+    rdata = canonical_rdata(origin, rtype, value)
     rdata_to_rd(rtype, rdata)  # what we store must load again
     if rtype == "NS" and owner.startswith("*"):
         raise RecordError("a wildcard name cannot carry NS records")

@@ -1,0 +1,283 @@
+"""`swissbox dns ...` verbs: add, del, list, import, export, check.
+
+Every write goes through `records.parse_record` and one `Directory.change_records` call (one
+transaction, one serial bump); a refused input writes nothing. `dns check DOMAIN` asks a DNS
+server (`--server IP[:PORT]`, default the system resolver) for the records `mail enable`
+publishes and says which are missing or differ, as master-file lines to copy elsewhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from swissbox.cliutil import CliEnv, CommandError
+from swissbox.directory.mailrecords import MailPorts, mail_records
+from swissbox.directory.names import normalize_domain
+from swissbox.dns.client import QueryError, answer_rdatas, parse_server, query
+from swissbox.dns.masterfile import conflicts, read_zone, relative, write_zone
+from swissbox.dns.records import (
+    RecordError,
+    canonical_rdata,
+    owner_name,
+    parse_record,
+    quote,
+)
+
+
+def _zone(env: CliEnv, name: str) -> Any:
+    return env.directory.domain(name)
+
+
+def _err(exc: RecordError) -> CommandError:
+    return CommandError(str(exc))
+
+
+def cmd_add(args: argparse.Namespace, env: CliEnv) -> int:
+    d = env.directory
+    domain = _zone(env, args.zone)
+    try:
+        owner = owner_name(domain.name, args.name)
+        existing = d.records(domain.name, owner)
+        rtype = args.type.upper()
+        same = [r for r in existing if r.type == rtype]
+        ttl = args.ttl if args.ttl is not None else (same[0].ttl if same else domain.default_ttl)
+        rec = parse_record(domain.name, args.name, rtype, args.value, ttl)
+    except RecordError as exc:
+        raise _err(exc) from None
+    merged = [(r.name, r.type, r.ttl, r.rdata) for r in existing if (r.type, r.rdata) != rec[1::2]]
+    problems = conflicts([*merged, rec], domain.name)
+    if problems:
+        raise CommandError("; ".join(problems))
+    changed = d.change_records(domain.name, add=[rec])
+    line = f"{rec[0]}. {rec[2]} IN {rec[1]} {rec[3]}"
+    if changed:
+        print(f"added {line} (serial {d.domain(domain.name).serial})")
+    else:
+        print(f"already present: {line}")
+    return 0
+
+
+def cmd_del(args: argparse.Namespace, env: CliEnv) -> int:
+    d = env.directory
+    domain = _zone(env, args.zone)
+    rtype = args.type.upper()
+    try:
+        owner = owner_name(domain.name, args.name)
+        if rtype == "SOA":
+            raise RecordError("the SOA cannot be deleted (remove the domain instead)")
+        rdata = canonical_rdata(domain.name, rtype, args.value) if args.value else None
+    except RecordError as exc:
+        raise _err(exc) from None
+    existing = d.records(domain.name, owner)
+    doomed = [r for r in existing if r.type == rtype and (rdata is None or r.rdata == rdata)]
+    if not doomed:
+        what = f"{owner} {rtype}" + (f" {rdata}" if rdata else "")
+        raise CommandError(f"no record {what} in {domain.name}")
+    if owner == domain.name and rtype == "NS":
+        left = [r for r in existing if r.type == "NS" and r not in doomed]
+        if not left:
+            raise CommandError("the zone apex must keep at least one NS record")
+    d.change_records(domain.name, delete=[(owner, rtype, rdata)])
+    print(f"deleted {len(doomed)} record(s) (serial {d.domain(domain.name).serial})")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace, env: CliEnv) -> int:
+    domain = _zone(env, args.zone)
+    records = env.directory.records(domain.name)
+    rows = [{"name": r.name, "type": r.type, "ttl": r.ttl, "rdata": r.rdata} for r in records]
+    soa = (
+        f"{domain.soa_mname}. {domain.soa_rname}. {domain.serial} {domain.soa_refresh}"
+        f" {domain.soa_retry} {domain.soa_expire} {domain.soa_minimum}"
+    )
+    if env.json:
+        rows.insert(
+            0, {"name": domain.name, "type": "SOA", "ttl": domain.default_ttl, "rdata": soa}
+        )
+    text = [f"@\t{domain.default_ttl}\tIN\tSOA\t{soa}"]
+    text += [f"{relative(r.name, domain.name)}\t{r.ttl}\tIN\t{r.type}\t{r.rdata}" for r in records]
+    env.emit(rows, "\n".join(text))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace, env: CliEnv) -> int:
+    domain = _zone(env, args.zone)
+    sys.stdout.write(write_zone(domain, env.directory.records(domain.name)))
+    return 0
+
+
+def cmd_import(args: argparse.Namespace, env: CliEnv) -> int:
+    """Replaces the zone's records with the file's (apex NS kept when the file has none)."""
+    d = env.directory
+    domain = _zone(env, args.zone)
+    try:
+        text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text("utf-8")
+    except (OSError, UnicodeError) as exc:
+        raise CommandError(f"cannot read {args.file}: {exc}") from None
+    try:
+        parsed = read_zone(text, domain.name, domain.default_ttl)
+    except RecordError as exc:
+        raise CommandError(f"{args.file}: {exc}") from None
+    new: dict[tuple[str, str, str], tuple[str, str, int, str]] = {}
+    for rec in parsed.records:
+        new[(rec[0], rec[1], rec[3])] = rec
+    old = d.records(domain.name)
+    if not any(n == domain.name and t == "NS" for n, t, _ in new):
+        for r in old:
+            if r.name == domain.name and r.type == "NS":
+                new[(r.name, r.type, r.rdata)] = (r.name, r.type, r.ttl, r.rdata)
+    records = list(new.values())
+    # RRsets share one TTL: the first one read wins
+    first_ttl: dict[tuple[str, str], int] = {}
+    for name, rtype, ttl, _ in records:
+        first_ttl.setdefault((name, rtype), ttl)
+    records = [(n, t, first_ttl[(n, t)], r) for n, t, _, r in records]
+    problems = conflicts(records, domain.name)
+    if problems:
+        raise CommandError(f"{args.file}: " + "; ".join(problems[:5]))
+    keep = {(n, t, r) for n, t, _, r in records}
+    delete: list[tuple[str, str | None, str | None]] = [
+        (r.name, r.type, r.rdata) for r in old if (r.name, r.type, r.rdata) not in keep
+    ]
+    changed = d.change_records(domain.name, delete=delete, add=records)
+    soa = {k: v for k, v in parsed.soa.items() if _soa_value(domain, k) != v}
+    if soa:
+        d.set_soa(domain.name, **soa)
+    domain = d.domain(domain.name)
+    print(
+        f"{domain.name}: {len(records)} records from {args.file} ({len(delete)} removed,"
+        f" {changed - len(delete) if changed else 0} added or changed), serial {domain.serial}"
+    )
+    return 0
+
+
+def _soa_value(domain: Any, key: str) -> Any:
+    return getattr(domain, key if key == "default_ttl" else f"soa_{key}")
+
+
+# -- check ---------------------------------------------------------------------------------------
+
+
+def mail_ports(env: CliEnv) -> MailPorts:
+    s = env.config.settings
+    return MailPorts(
+        s.smtp.submission_port,
+        s.smtp.submissions_port,
+        s.imap.port,
+        s.imap.tls_port,
+        s.http.tls_port,
+    )
+
+
+def _canonical_answer(rtype: str, rd: Any) -> str:
+    if rtype == "TXT":
+        return " ".join(quote(bytes(s)) for s in rd.data)
+    try:
+        return canonical_rdata("invalid", rtype, rd.toZone()).lower()
+    except RecordError:
+        return str(rd.toZone()).lower()
+
+
+def check_records(
+    server: tuple[str, int], expected: list[tuple[str, str, int, str]]
+) -> list[dict[str, Any]]:
+    """For each expected record: status ok / missing / differs, with what the server has."""
+    results = []
+    answers: dict[tuple[str, str], list[str]] = {}
+    for name, rtype, ttl, rdata in expected:
+        key = (name, rtype)
+        if key not in answers:
+            reply = query(server, name, rtype)
+            answers[key] = [
+                _canonical_answer(rtype, rd) for rd in answer_rdatas(reply, name, rtype)
+            ]
+        have = answers[key]
+        want = rdata if rtype == "TXT" else rdata.lower()
+        if want in have:
+            status = "ok"
+        elif rtype == "TXT":
+            # one TXT RRset holds unrelated strings: it "differs" only if a same-kind one exists
+            prefix = rdata.split("=", 1)[0]
+            status = "differs" if any(h.startswith(prefix) for h in have) else "missing"
+        else:
+            status = "differs" if have else "missing"
+        results.append(
+            {
+                "name": name,
+                "type": rtype,
+                "ttl": ttl,
+                "rdata": rdata,
+                "status": status,
+                "have": have,
+            }
+        )
+    return results
+
+
+def cmd_check(args: argparse.Namespace, env: CliEnv) -> int:
+    try:
+        server = parse_server(args.server)
+    except QueryError as exc:
+        raise CommandError(str(exc)) from None
+    try:
+        domain = normalize_domain(args.domain)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    hostname = env.config.settings.server.hostname
+    expected = mail_records(domain, hostname, mail_ports(env))
+    try:
+        results = check_records(server, expected)
+    except QueryError as exc:
+        raise CommandError(str(exc)) from None
+    bad = [r for r in results if r["status"] != "ok"]
+    lines = [f"asked {server[0]} port {server[1]} about {domain}:"]
+    for r in results:
+        line = f"  {r['status']:8} {r['name']}. {r['type']} {r['rdata']}"
+        if r["status"] == "differs":
+            line += f"  (found: {' | '.join(r['have'])})"
+        lines.append(line)
+    if bad:
+        lines.append("put these records in the zone of your DNS provider:")
+        lines += [f"{r['name']}.\t{r['ttl']}\tIN\t{r['type']}\t{r['rdata']}" for r in bad]
+    else:
+        lines.append("all mail records are in place")
+    env.emit({"server": f"{server[0]}:{server[1]}", "records": results}, "\n".join(lines))
+    return 1 if bad else 0
+
+
+# -- wiring ----------------------------------------------------------------------------------------
+
+
+def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    dns = sub.add_parser("dns", help="records of hosted DNS zones")
+    verbs = dns.add_subparsers(dest="verb", metavar="VERB", required=True)
+
+    def verb(name: str, func: Any, help: str) -> argparse.ArgumentParser:
+        p: argparse.ArgumentParser = verbs.add_parser(name, parents=[common], help=help)
+        p.set_defaults(func=func)
+        return p
+
+    p = verb("add", cmd_add, "add a record to its RRset (NAME relative, @, *.x or absolute.)")
+    p.add_argument("zone")
+    p.add_argument("name")
+    p.add_argument("type")
+    p.add_argument("value", help='master-file syntax, e.g. "10 mx" or \'0 issue "ca.example"\'')
+    p.add_argument("--ttl", type=int)
+    p = verb("del", cmd_del, "delete records (all of NAME TYPE, or the one with VALUE)")
+    p.add_argument("zone")
+    p.add_argument("name")
+    p.add_argument("type")
+    p.add_argument("value", nargs="?")
+    p = verb("list", cmd_list, "list the records of a zone")
+    p.add_argument("zone")
+    p = verb("import", cmd_import, "replace a zone's records with an RFC 1035 master file")
+    p.add_argument("zone")
+    p.add_argument("file", help="master file, or - for standard input")
+    p = verb("export", cmd_export, "print a zone as an RFC 1035 master file")
+    p.add_argument("zone")
+    p = verb("check", cmd_check, "are the mail records of DOMAIN published where it is hosted?")
+    p.add_argument("domain")
+    p.add_argument("--server", help="DNS server to ask, IP[:PORT] (default: the system resolver)")
