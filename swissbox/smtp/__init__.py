@@ -1,0 +1,1 @@
+"""SMTP: MX ingress, submission, outbound queue (aiosmtpd on the shared loop)."""

@@ -1,0 +1,114 @@
+"""The end of DATA: TNEF rewriting, then the mail store (local) or the queue (remote).
+
+Returns the SMTP reply to send: 250 only once every local copy is durable (mail store
+commit) and every remote copy is in the outbound queue (fsynced).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from swissbox.directory import Mailbox
+from swissbox.mailstore import MailStore, MailStoreError, QuotaExceeded
+from swissbox.smtp import replies
+from swissbox.smtp.queue import OutboundQueue
+
+log = logging.getLogger("swissbox.smtp")
+
+_LOOKS_TNEF = re.compile(rb"application/ms-tnef|winmail\.dat|application/vnd\.ms-tnef", re.I)
+
+
+def tnef_rewriter() -> Callable[..., tuple[bytes, Any]] | None:
+    """`swissbox.tnef.rewrite` when that library is present, else None (checked each call:
+    cheap once imported, and never fatal)."""
+    try:
+        module = importlib.import_module("swissbox.tnef")
+    except Exception:
+        return None
+    rewrite = getattr(module, "rewrite", None)
+    return rewrite if callable(rewrite) else None
+
+
+def rewrite_tnef(data: bytes, mode: str) -> bytes:
+    """winmail.dat -> MIME parts (mode "replace" or "keep"); the input on "off", when nothing
+    looks like TNEF, when the library is missing, or if it fails."""
+    if mode == "off" or not _LOOKS_TNEF.search(data):
+        return data
+    rewrite = tnef_rewriter()
+    if rewrite is None:
+        return data
+    try:
+        new, report = rewrite(data, mode=mode)
+    except Exception:  # the library promises not to raise; mail must flow regardless
+        log.exception("tnef: rewrite failed; delivering the message unchanged")
+        return data
+    if new is not data:
+        log.info("tnef: rewrote message (%s)", report)
+    return bytes(new)
+
+
+@dataclass
+class Outcome:
+    reply: str
+    delivered: int = 0
+    queued: int = 0
+
+
+class Deliverer:
+    def __init__(self, store: MailStore, queue: OutboundQueue, tnef_mode: str) -> None:
+        self.store = store
+        self.queue = queue
+        self.tnef_mode = tnef_mode
+
+    async def prepare(self, data: bytes) -> bytes:
+        if self.tnef_mode == "off" or not _LOOKS_TNEF.search(data):
+            return data
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, rewrite_tnef, data, self.tnef_mode)
+
+    async def deliver(
+        self,
+        data: bytes,
+        local: list[Mailbox],
+        remote: list[str],
+        sender: str,
+        qid: str,
+    ) -> Outcome:
+        outcome = Outcome(replies.DELIVERED.format(id=qid))
+        if local:
+            delivery = self.store.begin()
+            for mailbox in local:
+                delivery.add_recipient(mailbox.address, quota_bytes=mailbox.quota_bytes)
+            delivery.write(data)
+            try:
+                done = await delivery.commit()
+            except QuotaExceeded as exc:
+                log.info("smtp %s: %s", qid, exc)
+                return Outcome(replies.MAILBOX_FULL.format(address=exc.address))
+            except (MailStoreError, OSError):
+                log.exception("smtp %s: local delivery failed", qid)
+                return Outcome(replies.LOCAL_ERROR)
+            outcome.delivered = len(done)
+        if remote:
+            loop = asyncio.get_running_loop()
+            try:
+                await loop.run_in_executor(None, self.queue.enqueue, sender, remote, data)
+            except OSError:
+                log.exception("smtp %s: could not queue for %d remote recipients", qid, len(remote))
+                return Outcome(replies.LOCAL_ERROR, outcome.delivered)
+            outcome.queued = len(remote)
+            outcome.reply = replies.QUEUED.format(id=qid)
+        log.info(
+            "smtp %s: from <%s> delivered %d, queued %d",
+            qid,
+            sender,
+            outcome.delivered,
+            outcome.queued,
+        )
+        return outcome

@@ -1,0 +1,165 @@
+"""MX ingress: other mail servers delivering to hosted addresses. Policy in handle_* hooks.
+
+No AUTH, no relaying: RCPT accepts only hosted mailboxes (unknown -> 550 5.1.1, any other
+domain or routing trick -> 554 5.7.1); DATA with bare LF/CR is refused (550 5.5.2).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from aiosmtpd.smtp import Envelope, Session
+
+from swissbox.directory import Mailbox
+from swissbox.mailstore import MailStore
+from swissbox.smtp import replies
+from swissbox.smtp.dataguard import has_bare_newline
+from swissbox.smtp.delivery import Deliverer
+from swissbox.smtp.headers import protocol_name, queue_id, received_header
+from swissbox.smtp.policy import MailDirectory, Recipient, Verdict, classify_recipient
+from swissbox.smtp.session import Limits, SwissSMTP
+
+log = logging.getLogger("swissbox.smtp")
+
+EXTRA_EHLO = ("PIPELINING", "ENHANCEDSTATUSCODES")
+
+
+@dataclass
+class Runtime:
+    """What every handler shares: the service's core objects."""
+
+    directory: MailDirectory
+    store: MailStore
+    deliverer: Deliverer
+    limits: Limits
+    hostname: str
+
+
+def recipients(envelope: Envelope) -> list[Recipient]:
+    """The accepted recipients' decisions, kept beside aiosmtpd's `rcpt_tos`."""
+    found: list[Recipient] | None = getattr(envelope, "swissbox_rcpts", None)
+    if found is None:
+        found = []
+        envelope.swissbox_rcpts = found  # type: ignore[attr-defined]
+    return found
+
+
+def mail_size(options: list[str]) -> int | None:
+    for option in options:
+        name, _, value = option.partition("=")
+        if name.upper() == "SIZE" and value.isdigit():
+            return int(value)
+    return None
+
+
+class MxHandler:
+    label = "smtp-mx"
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.rt = runtime
+
+    async def handle_EHLO(
+        self,
+        server: SwissSMTP,
+        session: Session,
+        envelope: Envelope,
+        hostname: str,
+        responses: list[str],
+    ) -> list[str]:
+        session.host_name = hostname
+        out = [r for r in responses if server.allow_auth or not r[4:].upper().startswith("AUTH")]
+        last = out.pop()  # "250 HELP"
+        out += [f"250-{ext}" for ext in EXTRA_EHLO]
+        out.append(last)
+        return out
+
+    async def handle_MAIL(
+        self,
+        server: SwissSMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        options: list[str],
+    ) -> str:
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return replies.SENDER_OK
+
+    def check_quota(self, mailbox: Mailbox, envelope: Envelope) -> str | None:
+        if mailbox.quota_bytes is None:
+            return None
+        used = self.rt.store.usage(mailbox.address)
+        if used >= mailbox.quota_bytes:
+            return replies.MAILBOX_FULL_TEMP.format(address=mailbox.address)
+        size = mail_size(envelope.mail_options)
+        if size is not None and used + size > mailbox.quota_bytes:
+            return replies.MAILBOX_FULL.format(address=mailbox.address)
+        return None
+
+    async def handle_RCPT(
+        self,
+        server: SwissSMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        options: list[str],
+    ) -> str:
+        if len(envelope.rcpt_tos) >= self.rt.limits.max_recipients:
+            return replies.TOO_MANY_RECIPIENTS
+        decision = classify_recipient(self.rt.directory, address)
+        reply = self.decide(server, decision, envelope)
+        if reply.startswith("250"):
+            envelope.rcpt_tos.append(address)
+            envelope.rcpt_options.extend(options)
+            recipients(envelope).append(decision)
+        return reply
+
+    def decide(self, server: SwissSMTP, decision: Recipient, envelope: Envelope) -> str:
+        """MX: hosted mailboxes only."""
+        if decision.verdict is Verdict.LOCAL:
+            assert decision.mailbox is not None
+            return self.check_quota(decision.mailbox, envelope) or replies.RECIPIENT_OK
+        if decision.verdict is Verdict.UNKNOWN:
+            return replies.UNKNOWN_USER.format(address=decision.address)
+        return replies.RELAY_DENIED.format(address=decision.address)
+
+    def prepare(
+        self, data: bytes, server: SwissSMTP, session: Session, envelope: Envelope, qid: str
+    ) -> bytes:
+        """The message as it will be stored: with our Received: line on top."""
+        tls = server.tls_info()
+        rcpts = envelope.rcpt_tos
+        trace = received_header(
+            helo=session.host_name or "",
+            client_ip=server.client_ip,
+            hostname=self.rt.hostname,
+            protocol=protocol_name(
+                session.extended_smtp, tls is not None, bool(session.authenticated)
+            ),
+            tls=tls,
+            qid=qid,
+            recipient=rcpts[0] if len(rcpts) == 1 else None,
+        )
+        return trace + data
+
+    async def handle_DATA(self, server: SwissSMTP, session: Session, envelope: Envelope) -> str:
+        data = envelope.original_content or b""
+        if has_bare_newline(data):
+            log.info("smtp: bare newline in DATA from %s, rejected", server.client_ip)
+            return replies.BARE_NEWLINE
+        qid = queue_id()
+        data = await self.rt.deliverer.prepare(data)
+        data = self.prepare(data, server, session, envelope, qid)
+        local: list[Mailbox] = []
+        remote: list[str] = []
+        for r in recipients(envelope):
+            if r.verdict is Verdict.LOCAL and r.mailbox is not None:
+                if all(m.id != r.mailbox.id for m in local):
+                    local.append(r.mailbox)
+            elif r.verdict is Verdict.REMOTE:
+                remote.append(r.address)
+        outcome = await self.rt.deliverer.deliver(
+            data, local, remote, envelope.mail_from or "", qid
+        )
+        return outcome.reply

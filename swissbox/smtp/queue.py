@@ -1,0 +1,61 @@
+"""The outbound queue: mail for other domains accepted on submission, waiting for delivery.
+
+`<data>/queue/<id>.msg` = one JSON envelope line, then the message bytes. Written to
+`<data>/queue/tmp/`, fsynced, renamed into place, directory fsynced — only then does
+submission answer 250. Delivery to the world (MX lookup, retries, DSN) is a later issue.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from swissbox.smtp.headers import queue_id
+
+
+@dataclass(frozen=True)
+class QueuedMessage:
+    id: str
+    sender: str
+    recipients: list[str]
+    created: float
+    data: bytes
+
+
+class OutboundQueue:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        (self.root / "tmp").mkdir(parents=True, exist_ok=True, mode=0o700)
+
+    def enqueue(self, sender: str, recipients: list[str], data: bytes) -> str:
+        """Durable when it returns; blocking (run it in an executor). Returns the queue id."""
+        qid = queue_id()
+        envelope = {"id": qid, "from": sender, "to": recipients, "created": time.time()}
+        tmp = self.root / "tmp" / f"{qid}.msg"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            view = memoryview(json.dumps(envelope).encode() + b"\n" + data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.rename(tmp, self.root / f"{qid}.msg")
+        dfd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+        return qid
+
+    def list(self) -> list[QueuedMessage]:
+        out = []
+        for path in sorted(self.root.glob("*.msg")):
+            raw = path.read_bytes()
+            head, _, data = raw.partition(b"\n")
+            env = json.loads(head)
+            out.append(QueuedMessage(env["id"], env["from"], env["to"], env["created"], data))
+        return out

@@ -1,0 +1,142 @@
+"""SmtpService: MX ingress, submission (STARTTLS) and submissions (implicit TLS) listeners.
+
+aiosmtpd's `SMTP` protocol on the shared loop via `loop.create_server` (not its threaded
+Controller). Starting recovers the mail store (files vs index) before the first listener opens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from swissbox.mailstore import MailStore, release_store, shared_store
+from swissbox.runtime import Context, fmt_addr, listen_tcp
+from swissbox.smtp.delivery import Deliverer
+from swissbox.smtp.inbound import MxHandler, Runtime
+from swissbox.smtp.queue import OutboundQueue
+from swissbox.smtp.session import ConnectionTracker, Limits, factory
+from swissbox.smtp.submission import SubmissionHandler
+from swissbox.tls import server_context
+
+log = logging.getLogger("swissbox.smtp")
+
+
+class SmtpService:
+    name = "smtp"
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.servers: list[asyncio.Server] = []
+        self.ports: dict[str, int] = {}
+        self.store: MailStore | None = None
+        self.queue: OutboundQueue | None = None
+        self.tracker: ConnectionTracker | None = None
+        self._store_root = ctx.config.data_dir / "mail"
+
+    async def start(self) -> list[str]:
+        ctx, loop = self.ctx, self.ctx.loop
+        settings = ctx.settings
+        smtp, hostname = settings.smtp, settings.server.hostname
+        if settings.server.log_level != "debug":
+            logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd: a line per command
+        self.store = shared_store(self._store_root)
+        recovered = await loop.run_in_executor(None, self.store.recover)
+        if recovered["added"] or recovered["removed"]:
+            log.info("mail store recovery: %s", recovered)
+        self.queue = OutboundQueue(ctx.config.data_dir / "queue")
+        limits = Limits.from_settings(smtp)
+        self.tracker = ConnectionTracker(limits.max_connections_per_address)
+        runtime = Runtime(
+            ctx.directory,
+            self.store,
+            Deliverer(self.store, self.queue, settings.tnef.mode),
+            limits,
+            hostname,
+        )
+        tls = server_context(ctx.tls)
+        common: dict[str, Any] = dict(
+            limits=limits,
+            tracker=self.tracker,
+            hostname=hostname,
+            loop=loop,
+            timeout=limits.idle_timeout,
+            enable_SMTPUTF8=True,
+            decode_data=False,
+        )
+        addresses = list(settings.server.listen)
+        plan = [
+            (
+                "smtp-mx",
+                smtp.mx_port,
+                "smtp.mx_port",
+                factory(lambda: MxHandler(runtime), allow_auth=False, tls_context=tls, **common),
+                None,
+                "",
+            ),
+            (
+                "submission",
+                smtp.submission_port,
+                "smtp.submission_port",
+                factory(
+                    lambda: SubmissionHandler(runtime, ctx.authenticator),
+                    allow_auth=True,
+                    tls_context=tls,
+                    require_starttls=True,
+                    auth_required=True,
+                    auth_require_tls=True,
+                    **common,
+                ),
+                None,
+                " (STARTTLS)",
+            ),
+            (
+                "submissions",
+                smtp.submissions_port,
+                "smtp.submissions_port",
+                factory(
+                    lambda: SubmissionHandler(runtime, ctx.authenticator),
+                    allow_auth=True,
+                    implicit_tls=True,
+                    auth_required=True,
+                    **common,
+                ),
+                tls,
+                " (TLS)",
+            ),
+        ]
+        lines: list[str] = []
+        try:
+            for label, port, key, make, ssl_ctx, note in plan:
+                servers = await listen_tcp(loop, make, addresses, port, key, ssl=ssl_ctx)
+                self.servers += servers
+                for server in servers:
+                    for sock in server.sockets:
+                        host, bound = sock.getsockname()[:2]
+                        self.ports.setdefault(label, bound)
+                        lines.append(f"{label} {fmt_addr(host, bound)}{note}")
+        except BaseException:
+            await self._close_servers()
+            release_store(self._store_root)
+            self.store = None
+            raise
+        return lines
+
+    async def _close_servers(self) -> None:
+        for server in self.servers:
+            server.close()
+        if self.tracker is not None:
+            for session in list(self.tracker.sessions):
+                session.shutdown()
+        for server in self.servers:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(server.wait_closed(), 2.0)
+        self.servers = []
+
+    async def stop(self) -> None:
+        await self._close_servers()
+        if self.store is not None:
+            store, self.store = self.store, None
+            await self.ctx.loop.run_in_executor(None, release_store, self._store_root)
+            del store

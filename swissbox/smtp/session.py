@@ -1,0 +1,218 @@
+"""The SMTP protocol object: aiosmtpd's `SMTP` with swissbox's session limits around it.
+
+Adds, per connection: a cap on connections per client address, a total session time limit,
+an idle limit that says 421 before closing, a budget of error replies before disconnect,
+enhanced status codes on aiosmtpd's own replies, and refusal of commands ending in a bare LF.
+Policy itself lives in the handlers (inbound.py, submission.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, AnyStr
+
+from aiosmtpd.smtp import SMTP
+
+from swissbox.smtp import replies
+from swissbox.smtp.dataguard import BareNewlineInCommand, StrictLineReader
+
+log = logging.getLogger("swissbox.smtp")
+# aiosmtpd itself sets the deprecated attribute on every successful AUTH.
+warnings.filterwarnings("ignore", message="Session.login_data is deprecated")
+
+# Real mail breaks the 998-octet line limit often (Postfix accepts long lines); we accept
+# lines up to 64 KiB in DATA and commands up to aiosmtpd's 512 (+extensions) octets.
+LINE_LIMIT = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_message_size: int = 32 * 1024 * 1024
+    max_recipients: int = 100
+    max_errors: int = 10
+    idle_timeout: float = 300.0
+    session_timeout: float = 1800.0
+    max_connections_per_address: int = 20
+
+    @classmethod
+    def from_settings(cls, smtp: Any) -> Limits:
+        return cls(
+            smtp.max_message_size,
+            smtp.max_recipients,
+            smtp.max_errors,
+            smtp.idle_timeout,
+            smtp.session_timeout,
+            smtp.max_connections_per_address,
+        )
+
+
+class ConnectionTracker:
+    """Open sessions per client address (shared by every listener of the service)."""
+
+    def __init__(self, per_address: int) -> None:
+        self.per_address = per_address
+        self.counts: dict[str, int] = {}
+        self.sessions: set[SwissSMTP] = set()
+
+    def acquire(self, address: str) -> bool:
+        n = self.counts.get(address, 0)
+        if n >= self.per_address:
+            return False
+        self.counts[address] = n + 1
+        return True
+
+    def release(self, address: str) -> None:
+        n = self.counts.get(address, 0) - 1
+        if n <= 0:
+            self.counts.pop(address, None)
+        else:
+            self.counts[address] = n
+
+
+class SwissSMTP(SMTP):
+    line_length_limit = LINE_LIMIT
+
+    def __init__(
+        self,
+        handler: Any,
+        *,
+        limits: Limits,
+        tracker: ConnectionTracker,
+        allow_auth: bool,
+        implicit_tls: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(handler, data_size_limit=limits.max_message_size, **kwargs)
+        if implicit_tls:
+            # the listener wraps the whole connection in TLS; aiosmtpd only knows STARTTLS
+            self._auth_require_tls = False
+        reader = self._stream_reader  # type: ignore[attr-defined]
+        if reader is not None:
+            reader.__class__ = StrictLineReader
+        self.limits = limits
+        self.tracker = tracker
+        self.allow_auth = allow_auth
+        self.client_ip = ""
+        self.errors = 0
+        self._raw_replies = False
+        self._rejected = False
+        self._counted = False
+        self._closing = False
+        self._session_timer: asyncio.TimerHandle | None = None
+
+    # -- connection accounting ----------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if self.transport is None and self._original_transport is None:
+            peer = transport.get_extra_info("peername") or ("", 0)
+            self.client_ip = str(peer[0])
+            if not self.tracker.acquire(self.client_ip):
+                self._rejected = True
+                log.warning("smtp: too many connections from %s", self.client_ip)
+                line = replies.TOO_MANY_CONNECTIONS.format(host=self.hostname)
+                transport.write(line.encode() + b"\r\n")  # type: ignore[attr-defined]
+                transport.close()
+                return
+            self._counted = True
+            self.tracker.sessions.add(self)
+            self._session_timer = self.loop.call_later(
+                self.limits.session_timeout, self._say_and_close, replies.SESSION_TIMEOUT
+            )
+        super().connection_made(transport)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        if self._rejected:
+            return
+        if self._counted:
+            self._counted = False
+            self.tracker.release(self.client_ip)
+            self.tracker.sessions.discard(self)
+        if self._session_timer is not None:
+            self._session_timer.cancel()
+        super().connection_lost(error)
+
+    def _timeout_cb(self) -> None:
+        self._say_and_close(replies.IDLE_TIMEOUT)
+
+    def _say_and_close(self, template: str) -> None:
+        """Writes a final 421 line (when the transport still can) and closes."""
+        transport = self.transport
+        if transport is None or self._closing:
+            return
+        self._closing = True
+        with contextlib.suppress(Exception):  # a broken transport: closing is all we can do
+            transport.write(template.format(host=self.hostname).encode() + b"\r\n")  # type: ignore[attr-defined]
+        transport.close()
+
+    def shutdown(self) -> None:
+        self._say_and_close(replies.SHUTTING_DOWN)
+
+    # -- replies ------------------------------------------------------------------------
+
+    async def push(self, status: AnyStr) -> None:
+        text = status.decode("utf-8", "replace") if isinstance(status, bytes) else status
+        if not self._raw_replies:
+            text = replies.enhance(text)
+        if self._closing:
+            return
+        await super().push(text)
+        if replies.is_error(text):
+            self.errors += 1
+            if self.errors >= self.limits.max_errors:
+                log.info("smtp: %s made %d errors, disconnecting", self.client_ip, self.errors)
+                self._say_and_close(replies.TOO_MANY_ERRORS)
+
+    async def smtp_EHLO(self, hostname: str) -> None:
+        self._raw_replies = True
+        try:
+            await super().smtp_EHLO(hostname)
+        finally:
+            self._raw_replies = False
+
+    async def smtp_AUTH(self, arg: str) -> None:
+        if not self.allow_auth:
+            await self.push(replies.AUTH_NOT_HERE)
+            return
+        await super().smtp_AUTH(arg)
+
+    async def handle_exception(self, error: Exception) -> str:
+        if isinstance(error, BareNewlineInCommand):
+            # like Postfix's smtpd_forbid_bare_newline: answer, then disconnect
+            self.loop.call_soon(self._close_after_reply)
+            return replies.BARE_NEWLINE_COMMAND
+        log.exception("smtp: session error from %s", self.client_ip)
+        return replies.LOCAL_ERROR
+
+    def _close_after_reply(self) -> None:
+        if self.transport is not None:
+            self._closing = True
+            self.transport.close()
+
+    # -- what handlers need to know -----------------------------------------------------
+
+    def tls_info(self) -> tuple[str, str] | None:
+        """(TLS version, cipher) when the session is encrypted (STARTTLS or implicit TLS)."""
+        transport = self.transport
+        ssl_object = transport.get_extra_info("ssl_object") if transport is not None else None
+        if ssl_object is None:
+            return None
+        cipher = ssl_object.cipher()
+        return str(ssl_object.version()), str(cipher[0] if cipher else "")
+
+    @property
+    def is_tls(self) -> bool:
+        return self.tls_info() is not None
+
+
+def factory(handler_factory: Callable[[], Any], **kwargs: Any) -> Callable[[], SwissSMTP]:
+    """A protocol factory for `loop.create_server`: one handler per connection."""
+
+    def make() -> SwissSMTP:
+        return SwissSMTP(handler_factory(), **kwargs)
+
+    return make
