@@ -12,11 +12,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from dnslib import QTYPE
-
 from swissbox.directory.model import Domain, Record
 from swissbox.directory.names import InvalidName, normalize_domain
-from swissbox.dns.records import RecordError, parse_record, quote, target, tokenize
+from swissbox.dns.records import (
+    RecordError,
+    parse_record,
+    qtype_code,
+    quote,
+    target,
+    tokenize,
+)
 
 CLASSES = {"IN", "CH", "HS", "CS"}
 _TTL = re.compile(r"^(\d+[wdhms]?)+$", re.IGNORECASE)
@@ -179,8 +184,7 @@ def read_zone(text: str, zone: str, default_ttl: int = 3600) -> ParsedZone:
             if not parts:
                 raise RecordError("no record type")
             rtype = parts.pop(0).upper()
-            if not hasattr(QTYPE, rtype) and not re.fullmatch(r"TYPE\d+", rtype):
-                raise RecordError(f"unknown record type {rtype!r}")
+            qtype_code(rtype)  # RecordError for unknown types
             value = " ".join(parts)
             if ttl is None:
                 ttl = ttl_default if ttl_default is not None else (last_ttl or default_ttl)

@@ -334,4 +334,6 @@ def qtype_code(rtype: str) -> int:
     rtype = rtype.upper()
     if rtype.startswith("TYPE") and rtype[4:].isdigit():
         return int(rtype[4:])
-    return int(getattr(QTYPE, rtype))
+    if rtype not in QTYPE.reverse:
+        raise RecordError(f"unknown record type {rtype!r}")
+    return int(QTYPE.reverse[rtype])

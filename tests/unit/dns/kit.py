@@ -1,0 +1,198 @@
+"""Helpers shared by the DNS tests: a sample zone, packet builders, an in-process server."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import struct
+import threading
+from pathlib import Path
+from typing import Any
+
+from dnslib import EDNS0, DNSRecord
+
+from swissbox.conf import Config, Settings
+from swissbox.directory import Directory
+from swissbox.directory.model import Domain, Record
+from swissbox.dns.engine import Engine
+from swissbox.dns.records import parse_record
+from swissbox.dns.resolver import Resolver
+from swissbox.dns.transfer import TransferPolicy
+from swissbox.dns.zone import ZoneSet, ZoneView
+from swissbox.runtime import Context
+
+ZONE = "example.test"
+SERIAL = 2026010101
+# (name, type, value, ttl)
+SAMPLE = [
+    ("@", "NS", "ns1", 86400),
+    ("@", "NS", "ns2.elsewhere.test.", 86400),
+    ("@", "MX", "10 mx", 3600),
+    ("@", "TXT", '"v=spf1 mx -all"', 3600),
+    ("@", "A", "192.0.2.1", 3600),
+    ("ns1", "A", "192.0.2.53", 3600),
+    ("ns1", "AAAA", "2001:db8::53", 3600),
+    ("mx", "A", "192.0.2.25", 3600),
+    ("www", "CNAME", "web", 300),
+    ("web", "A", "192.0.2.80", 300),
+    ("web", "AAAA", "2001:db8::80", 300),
+    ("chain1", "CNAME", "chain2", 300),
+    ("chain2", "CNAME", "www", 300),
+    ("out", "CNAME", "target.elsewhere.test.", 300),
+    ("dangling", "CNAME", "nothere", 300),
+    ("loop1", "CNAME", "loop2", 300),
+    ("loop2", "CNAME", "loop1", 300),
+    ("a.b.c", "A", "192.0.2.3", 300),
+    ("*.wild", "TXT", '"wildcard"', 300),
+    ("*.wild", "A", "192.0.2.99", 300),
+    ("exists.wild", "MX", "10 mx", 300),
+    ("deep.ent.wild", "A", "192.0.2.4", 300),
+    ("sub", "NS", "ns.sub", 3600),
+    ("sub", "NS", "ns.other.test.", 3600),
+    ("sub", "DS", "12345 8 2 ABCDEF0123456789", 3600),
+    ("ns.sub", "A", "192.0.2.54", 3600),
+    ("_imaps._tcp", "SRV", "0 1 993 mx", 3600),
+    ("@", "CAA", '0 issue "ca.example"', 3600),
+    ("big", "TXT", " ".join('"' + chr(97 + i) * 250 + '"' for i in range(8)), 300),
+    ("svc", "HTTPS", "1 . alpn=h2,h3", 300),
+]
+
+
+def domain(serial: int = SERIAL, name: str = ZONE) -> Domain:
+    return Domain(
+        1, name, "org", serial, f"ns1.{name}", f"hostmaster.{name}", 7200, 900, 1209600, 600, 3600
+    )
+
+
+def records(zone: str = ZONE, sample: list[tuple[str, str, str, int]] = SAMPLE) -> list[Record]:
+    return [Record(i, *parse_record(zone, n, t, v, ttl)) for i, (n, t, v, ttl) in enumerate(sample)]
+
+
+def zoneset() -> ZoneSet:
+    return ZoneSet({ZONE: ZoneView.build(domain(), records())})
+
+
+def resolver() -> Resolver:
+    return Resolver(zoneset())
+
+
+def engine(allow: list[str] | None = None) -> Engine:
+    return Engine(zoneset(), TransferPolicy(allow or []))
+
+
+def query(
+    name: str,
+    qtype: str = "A",
+    *,
+    edns: bool = False,
+    size: int = 1232,
+    do: bool = False,
+    version: int = 0,
+    opts: list[Any] | None = None,
+    qid: int = 4242,
+    rd: bool = True,
+) -> bytes:
+    q = DNSRecord.question(name, qtype)
+    q.header.id = qid
+    q.header.rd = int(rd)
+    if edns:
+        q.add_ar(EDNS0(udp_len=size, flags="do" if do else "", version=version, opts=opts or []))
+    return bytes(q.pack())
+
+
+def ask(r: Resolver, name: str, qtype: str = "A", *, tcp: bool = False, **kw: Any) -> DNSRecord:
+    out = r.respond(query(name, qtype, **kw), tcp=tcp)
+    assert out is not None
+    return DNSRecord.parse(out)
+
+
+# -- a DnsService on its own loop in a thread (for dig/kdig and socket tests) ---------------------
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+            u.bind((host, 0))
+            port = int(u.getsockname()[1])
+            with socket.socket() as t:
+                try:
+                    t.bind((host, port))
+                except OSError:
+                    continue
+            return port
+    raise RuntimeError("no free port")
+
+
+def make_directory(path: Path, sample: list[tuple[str, str, str, int]] = SAMPLE) -> Directory:
+    d = Directory(path / "swissbox.db")
+    d.add_org("org")
+    d.add_domain(ZONE, "org", f"ns1.{ZONE}")
+    d.change_records(
+        ZONE,
+        delete=[(ZONE, "NS", None)],
+        add=[parse_record(ZONE, n, t, v, ttl) for n, t, v, ttl in sample],
+    )
+    return d
+
+
+class ServerThread:
+    """DnsService on a private event loop in a daemon thread."""
+
+    def __init__(self, data: Path, host: str = "127.0.0.1", **dns: Any) -> None:
+        from swissbox.dns.service import DnsService
+
+        self.host = host
+        self.port = dns.pop("port", None) or free_port(host)
+        settings = Settings()
+        settings.server.listen = [host]
+        settings.dns.port = self.port
+        for key, value in dns.items():
+            setattr(settings.dns, key, value)
+        self.loop = asyncio.new_event_loop()
+        self.directory = Directory(data / "swissbox.db")
+        ctx = Context(Config(settings, data, None), self.directory, None, None, self.loop)  # type: ignore[arg-type]
+        self.service = DnsService(ctx)
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+
+    def __enter__(self) -> ServerThread:
+        self.thread.start()
+        asyncio.run_coroutine_threadsafe(self.service.start(), self.loop).result(10)
+        return self
+
+    def call(self, fn: Any, *args: Any) -> Any:
+        async def run() -> Any:
+            return fn(*args)
+
+        return asyncio.run_coroutine_threadsafe(run(), self.loop).result(10)
+
+    def __exit__(self, *exc: object) -> None:
+        asyncio.run_coroutine_threadsafe(self.service.stop(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+        self.directory.close()
+        self.loop.close()
+
+
+def udp_ask(port: int, packet: bytes, host: str = "127.0.0.1", timeout: float = 2.0) -> bytes:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(timeout)
+        s.sendto(packet, (host, port))
+        return s.recvfrom(65535)[0]
+
+
+def tcp_frame(packet: bytes) -> bytes:
+    return struct.pack("!H", len(packet)) + packet
+
+
+def tcp_read(sock: socket.socket) -> bytes:
+    def exact(n: int) -> bytes:
+        buf = b""
+        while len(buf) < n:
+            chunk = sock.recv(n - len(buf))
+            if not chunk:
+                raise ConnectionError("closed")
+            buf += chunk
+        return buf
+
+    (n,) = struct.unpack("!H", exact(2))
+    return exact(n)
