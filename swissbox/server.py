@@ -31,6 +31,7 @@ SERVICES = (
     # HTTP applications: no listeners of their own, they offer `http_resources()`.
     ("http", "swissbox.ddns.service", "DdnsService"),
     ("http", "swissbox.dav.service", "DavService"),
+    ("http", "swissbox.autoconfig.service", "AutoconfigService"),
 )
 
 

@@ -1,0 +1,1 @@
+"""Mail client auto-configuration: Thunderbird autoconfig and Outlook autodiscover (POX)."""
