@@ -757,3 +757,206 @@ class Directory:
                     "UPDATE ddns_users SET password_hash = ? WHERE username = ?",
                     (password_hash, ident),
                 )
+
+    # -- organization management (teams, private entries) ---------------------------------
+    # Appended for swissbox.dav (issue 8). Team and member rows are returned as plain dicts
+    # so that the model module stays untouched.
+
+    def org_by_id(self, org_id: int) -> Org:
+        row = self._one("SELECT id, name FROM orgs WHERE id = ?", (org_id,))
+        if row is None:
+            raise NotFound(f"no organization #{org_id}")
+        return Org(row["id"], row["name"])
+
+    def member(self, org: str, login: str) -> Member:
+        """One membership; NotFound when `login` is not a member of `org`."""
+        org_row, account = self.org(org), self.account(login)
+        row = self._one(
+            "SELECT role, private FROM memberships WHERE org_id = ? AND account_id = ?",
+            (org_row.id, account.id),
+        )
+        if row is None:
+            raise NotFound(f"{account.login!r} is not a member of {org_row.name!r}")
+        return Member(account, org_row.name, row["role"], bool(row["private"]))
+
+    def add_member(self, org: str, login: str, role: str = "collaborator") -> Member:
+        """Adds an existing account to another organization with `role`."""
+        if role not in ROLES:
+            raise DirectoryError(f"role {role!r}: use one of {', '.join(ROLES)}")
+        org_row, account = self.org(org), self.account(login)
+        with self._write() as c:
+            if c.execute(
+                "SELECT 1 FROM memberships WHERE org_id = ? AND account_id = ?",
+                (org_row.id, account.id),
+            ).fetchone():
+                raise Conflict(f"{account.login!r} is already a member of {org_row.name!r}")
+            c.execute(
+                "INSERT INTO memberships (org_id, account_id, role) VALUES (?, ?, ?)",
+                (org_row.id, account.id, role),
+            )
+        return self.member(org_row.name, account.login)
+
+    def set_private(self, org: str, login: str, private: bool) -> bool:
+        """Marks a member's directory entry private (or public); returns the previous flag."""
+        previous = self.member(org, login)
+        org_row = self.org(org)
+        with self._write() as c:
+            c.execute(
+                "UPDATE memberships SET private = ? WHERE org_id = ? AND account_id = ?",
+                (int(private), org_row.id, previous.account.id),
+            )
+        return previous.private
+
+    def add_team(self, org: str, name: str) -> None:
+        name = name.strip()
+        if not name or len(name) > 100 or any(c in name for c in "\n\r\t"):
+            raise DirectoryError(f"{name!r}: a team name is 1-100 characters on one line")
+        org_row = self.org(org)
+        with self._write() as c:
+            if c.execute(
+                "SELECT 1 FROM teams WHERE org_id = ? AND name = ?", (org_row.id, name)
+            ).fetchone():
+                raise Conflict(f"team {name!r} already exists in {org_row.name!r}")
+            c.execute("INSERT INTO teams (org_id, name) VALUES (?, ?)", (org_row.id, name))
+
+    def _team_id(self, c: sqlite3.Connection, org_id: int, name: str) -> int:
+        row = c.execute(
+            "SELECT id FROM teams WHERE org_id = ? AND name = ?", (org_id, name.strip())
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"no team {name!r}")
+        return int(row["id"])
+
+    def remove_team(self, org: str, name: str) -> None:
+        org_row = self.org(org)
+        with self._write() as c:
+            c.execute("DELETE FROM teams WHERE id = ?", (self._team_id(c, org_row.id, name),))
+
+    def add_team_member(self, org: str, team: str, login: str) -> None:
+        """Puts a member of `org` into one of its teams (idempotent)."""
+        member = self.member(org, login)
+        org_row = self.org(org)
+        with self._write() as c:
+            c.execute(
+                "INSERT OR IGNORE INTO team_members (team_id, account_id) VALUES (?, ?)",
+                (self._team_id(c, org_row.id, team), member.account.id),
+            )
+
+    def remove_team_member(self, org: str, team: str, login: str) -> None:
+        org_row, account = self.org(org), self.account(login)
+        with self._write() as c:
+            gone = c.execute(
+                "DELETE FROM team_members WHERE team_id = ? AND account_id = ?",
+                (self._team_id(c, org_row.id, team), account.id),
+            ).rowcount
+            if not gone:
+                raise NotFound(f"{account.login!r} is not in team {team!r}")
+
+    def teams(self, org: str) -> list[dict[str, Any]]:
+        """[{"id", "name", "members": [login, ...]}] ordered by name."""
+        org_row = self.org(org)
+        rows = self._all(
+            "SELECT t.id, t.name, a.login FROM teams t"
+            " LEFT JOIN team_members tm ON tm.team_id = t.id"
+            " LEFT JOIN accounts a ON a.id = tm.account_id"
+            " WHERE t.org_id = ? ORDER BY t.name, a.login",
+            (org_row.id,),
+        )
+        out: dict[int, dict[str, Any]] = {}
+        for r in rows:
+            team = out.setdefault(r["id"], {"id": r["id"], "name": r["name"], "members": []})
+            if r["login"] is not None:
+                team["members"].append(r["login"])
+        return list(out.values())
+
+    def remove_member(self, org: str, login: str) -> bool:
+        """Removes `login` from `org`: membership, places in its teams, grants on mailboxes of
+        its domains. The account itself goes when no membership remains (returns True then).
+        The organization's last legal representative cannot be removed (Conflict)."""
+        member = self.member(org, login)
+        org_row, account_id = self.org(org), member.account.id
+        with self._write() as c:
+            if member.role == "legal":
+                self._keep_legal(c, org_row.id, account_id)
+            c.execute(
+                "DELETE FROM team_members WHERE account_id = ?"
+                " AND team_id IN (SELECT id FROM teams WHERE org_id = ?)",
+                (account_id, org_row.id),
+            )
+            c.execute(
+                "DELETE FROM mailbox_grants WHERE account_id = ? AND mailbox_id IN"
+                " (SELECT m.id FROM mailboxes m JOIN domains d ON d.id = m.domain_id"
+                " WHERE d.org_id = ?)",
+                (account_id, org_row.id),
+            )
+            c.execute(
+                "DELETE FROM memberships WHERE org_id = ? AND account_id = ?",
+                (org_row.id, account_id),
+            )
+            left = c.execute(
+                "SELECT COUNT(*) FROM memberships WHERE account_id = ?", (account_id,)
+            ).fetchone()[0]
+            if not left:
+                c.execute("DELETE FROM accounts WHERE id = ?", (account_id,))
+        return not left
+
+    def directory_rows(self, org_id: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Everything the organization directory is built from, read in one snapshot:
+        members [{"id", "login", "display_name", "phone", "role", "private", "emails"}]
+        (emails: addresses of the org's mailboxes granted to the member, sorted) and teams
+        [{"id", "name", "member_ids"}]."""
+        with self._lock:
+            self._conn.execute("BEGIN")
+            try:
+                member_rows = self._conn.execute(
+                    "SELECT a.id, a.login, a.display_name, a.phone, m.role, m.private,"
+                    " (SELECT group_concat(mb.local_part || '@' || d.name, ' ')"
+                    "  FROM mailbox_grants g JOIN mailboxes mb ON mb.id = g.mailbox_id"
+                    "  JOIN domains d ON d.id = mb.domain_id"
+                    "  WHERE g.account_id = a.id AND d.org_id = m.org_id) AS emails"
+                    " FROM memberships m JOIN accounts a ON a.id = m.account_id"
+                    " WHERE m.org_id = ? ORDER BY a.id",
+                    (org_id,),
+                ).fetchall()
+                team_rows = self._conn.execute(
+                    "SELECT t.id, t.name, group_concat(tm.account_id) AS ids FROM teams t"
+                    " LEFT JOIN team_members tm ON tm.team_id = t.id"
+                    " WHERE t.org_id = ? GROUP BY t.id ORDER BY t.id",
+                    (org_id,),
+                ).fetchall()
+            finally:
+                self._conn.execute("COMMIT")
+        members = [
+            {
+                "id": r["id"],
+                "login": r["login"],
+                "display_name": r["display_name"],
+                "phone": r["phone"],
+                "role": r["role"],
+                "private": bool(r["private"]),
+                "emails": sorted(set((r["emails"] or "").split())),
+            }
+            for r in member_rows
+        ]
+        teams = [
+            {
+                "id": r["id"],
+                "name": r["name"],
+                "member_ids": sorted(int(i) for i in (r["ids"] or "").split(",") if i),
+            }
+            for r in team_rows
+        ]
+        return members, teams
+
+    def member_orgs(self, login: str) -> list[tuple[int, str, str]]:
+        """(org id, org name, role) of every membership of `login`; [] for unknown logins."""
+        try:
+            key = normalize_login(login)
+        except InvalidName:
+            return []
+        rows = self._all(
+            "SELECT o.id, o.name, m.role FROM memberships m JOIN orgs o ON o.id = m.org_id"
+            " JOIN accounts a ON a.id = m.account_id WHERE a.login = ? ORDER BY o.id",
+            (key,),
+        )
+        return [(int(r["id"]), str(r["name"]), str(r["role"])) for r in rows]

@@ -1,0 +1,71 @@
+"""Builds the embedded `radicale.Application` from our settings and plugins.
+
+Radicale runs as a library: its web UI, sharing, hooks and own HTTP server are off; it sees
+requests under the script name `/dav` (set by twisted's WSGIResource from the mount point).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import radicale
+import radicale.config
+
+from swissbox.dav.auth import Auth, Credentials
+from swissbox.dav.book import DirectoryBook
+from swissbox.dav.rights import Rights
+from swissbox.dav.storage import Storage
+
+# Request bodies larger than this are refused with 413 (the HTTP layer checks it first).
+MAX_BODY = 10 * 1024 * 1024
+MAX_RESOURCE = 4 * 1024 * 1024
+
+# What every account gets on first login.
+PREDEFINED = {
+    "calendar": {
+        "tag": "VCALENDAR",
+        "D:displayname": "Calendar",
+        "C:supported-calendar-component-set": "VEVENT,VTODO,VJOURNAL",
+    },
+    "contacts": {"tag": "VADDRESSBOOK", "D:displayname": "Contacts"},
+}
+
+
+def radicale_config(
+    folder: Path, credentials: Credentials, book: DirectoryBook
+) -> radicale.config.Configuration:
+    cfg = radicale.config.load()
+    cfg.update(
+        {
+            "server": {
+                "max_content_length": str(MAX_BODY),
+                "max_resource_size": str(MAX_RESOURCE),
+                "delay_on_error": "0",
+            },
+            "auth": {"type": Auth.bound(credentials), "delay": "0", "cache_logins": "False"},
+            "rights": {"type": Rights},
+            "storage": {
+                "type": Storage.bound(book),
+                "filesystem_folder": str(folder),
+                "predefined_collections": json.dumps(PREDEFINED),
+            },
+            "web": {"type": "none"},
+            "sharing": {"type": "none"},
+            "hook": {"type": "none"},
+            "logging": {"mask_passwords": "True"},
+        },
+        "swissbox",
+        privileged=True,
+    )
+    return cfg
+
+
+def build_application(
+    folder: Path, credentials: Credentials, book: DirectoryBook
+) -> radicale.Application:
+    """The WSGI application serving `<folder>` (the `<data>/dav` directory)."""
+    logging.getLogger("radicale").setLevel(logging.WARNING)
+    folder.mkdir(parents=True, exist_ok=True)
+    return radicale.Application(radicale_config(folder, credentials, book))

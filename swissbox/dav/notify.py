@@ -1,0 +1,109 @@
+"""The summary mail a member gets when their role changes.
+
+`role_change_message` composes it (pure); `send_notice` hands it over: into the member's
+mailbox through the mail store when they have a mailbox here (a mailbox of the organization
+granted to them, or their login itself when it is hosted here), otherwise into
+`<data>/dav/outbox/` for the outbound queue.
+
+TODO(outbound queue): `swissbox/smtp` has no outbound queue yet; once it has a public
+enqueue API, hand the outbox messages to it instead of leaving them in `<data>/dav/outbox/`.
+"""
+
+from __future__ import annotations
+
+import email.policy
+import email.utils
+import os
+import secrets
+import time
+from email.message import EmailMessage
+from pathlib import Path
+
+from swissbox.directory import ROLE_NAMES, Directory
+
+WHAT_ROLES_MAY = {
+    "legal": "represent the organization, manage its members, teams and domains",
+    "admin": "manage the organization's members and teams",
+    "collaborator": "use the organization's shared services and see its directory",
+    "external": "use what is shared with you; you are not in the organization directory",
+}
+
+
+def role_change_message(
+    *,
+    org: str,
+    login: str,
+    name: str,
+    old_role: str,
+    new_role: str,
+    sender: str,
+    to: str,
+    when: float | None = None,
+) -> bytes:
+    msg = EmailMessage(policy=email.policy.SMTP)
+    msg["From"] = email.utils.formataddr((f"{org} (swissbox)", sender))
+    msg["To"] = email.utils.formataddr((name, to)) if name else to
+    msg["Subject"] = f"Your role in {org}: {ROLE_NAMES[new_role]}"
+    msg["Date"] = email.utils.formatdate(when, usegmt=True)
+    msg["Message-ID"] = email.utils.make_msgid("role", sender.rpartition("@")[2] or None)
+    msg["Auto-Submitted"] = "auto-generated"
+    directory_line = (
+        "You are no longer listed in the organization directory."
+        if new_role == "external"
+        else "You are listed in the organization directory address book."
+    )
+    msg.set_content(
+        f"Hello {name or login},\n\n"
+        f"your role in {org} changed from {ROLE_NAMES[old_role]} to {ROLE_NAMES[new_role]}.\n\n"
+        f"As {ROLE_NAMES[new_role]} you may {WHAT_ROLES_MAY[new_role]}.\n"
+        f"{directory_line}\n\n"
+        f"Your login stays {login}.\n"
+    )
+    return msg.as_bytes()
+
+
+def recipient(directory: Directory, org: str, login: str) -> tuple[str, bool]:
+    """(address, hosted here): the member's mailbox in `org` when there is one."""
+    account = directory.account(login)
+    org_domains = {d.name for d in directory.domains(org)}
+    for box in directory.granted_mailboxes(account.login):
+        if box.domain in org_domains:
+            return box.address, True
+    own = directory.mailbox(account.login) if "@" in account.login else None
+    if own is not None:
+        return own.address, True
+    return account.login, False
+
+
+def send_notice(
+    data_dir: Path, directory: Directory, address: str, hosted: bool, raw: bytes
+) -> str:
+    """Delivers `raw`; returns where it went (for the command's output)."""
+    if hosted:
+        try:
+            from swissbox.mailstore import MailStore
+        except ImportError:  # the mail store is not part of this build
+            pass
+        else:
+            mailbox = directory.mailbox(address)
+            store = MailStore(data_dir / "mail")
+            try:
+                delivery = store.begin()
+                delivery.add_recipient(
+                    address, quota_bytes=mailbox.quota_bytes if mailbox else None
+                )
+                delivery.write(raw)
+                delivery.commit_sync()
+            finally:
+                store.close()
+            return f"delivered to the mailbox {address}"
+    outbox = data_dir / "dav" / "outbox"
+    outbox.mkdir(parents=True, exist_ok=True)
+    name = f"{int(time.time())}-{secrets.token_hex(6)}.eml"
+    tmp = outbox / f".{name}.tmp"
+    with open(tmp, "wb") as fh:
+        fh.write(f"X-Swissbox-Rcpt-To: {address}\r\n".encode() + raw)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, outbox / name)
+    return f"queued for {address} ({outbox / name})"

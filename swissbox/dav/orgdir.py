@@ -1,0 +1,154 @@
+"""The organization directory as vCards: pure functions from directory rows to card text.
+
+One vCard 3.0 per internal member (UID, FN, N, EMAIL, TEL, ORG, REV) and one group card per
+team in both forms clients understand: `KIND:group` + `MEMBER` (RFC 6350, read by DAVx5 and
+Thunderbird) and `X-ADDRESSBOOKSERVER-KIND` + `X-ADDRESSBOOKSERVER-MEMBER` (Apple).
+
+A card is built as a *body* (everything but REV) so that a change is detected by comparing
+bodies; REV (when the body last changed) is inserted when the text is served.
+
+Views: `full` (legal representatives and administrators: every internal member) and `public`
+(collaborators: private entries left out, also from team member lists). Externals get none.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+VIEWS = ("full", "public")
+_NS = uuid.UUID("6f1f3c1e-2b7a-4a53-9a52-5d0f5c0de8a1")
+
+
+def view_for_role(role: str) -> str | None:
+    """The directory view a member of `role` syncs; None for externals (no directory)."""
+    if role in ("legal", "admin"):
+        return "full"
+    if role == "collaborator":
+        return "public"
+    return None
+
+
+def member_uid(org_id: int, account_id: int) -> str:
+    return str(uuid.uuid5(_NS, f"member:{org_id}:{account_id}"))
+
+
+def team_uid(org_id: int, team_id: int) -> str:
+    return str(uuid.uuid5(_NS, f"team:{org_id}:{team_id}"))
+
+
+def escape(value: str) -> str:
+    """vCard TEXT escaping (RFC 6350 3.4): backslash, comma, semicolon, newline."""
+    return (
+        value.replace("\\", "\\\\")
+        .replace(",", "\\,")
+        .replace(";", "\\;")
+        .replace("\r\n", "\\n")
+        .replace("\n", "\\n")
+        .replace("\r", "\\n")
+    )
+
+
+def fold(line: str) -> str:
+    """Folds a content line at 75 octets without splitting a UTF-8 sequence."""
+    data = line.encode("utf-8")
+    if len(data) <= 75:
+        return line
+    parts, start, limit = [], 0, 75
+    while start < len(data):
+        end = min(start + limit, len(data))
+        while end < len(data) and (data[end] & 0xC0) == 0x80:
+            end -= 1
+        parts.append(data[start:end].decode("utf-8"))
+        start, limit = end, 74
+    return "\r\n ".join(parts)
+
+
+def split_name(display_name: str) -> tuple[str, str]:
+    """(family, given) from a display name: the last word is taken as the family name."""
+    words = display_name.split()
+    if len(words) < 2:
+        return (words[0] if words else "", "")
+    return words[-1], " ".join(words[:-1])
+
+
+def rev_text(timestamp: float) -> str:
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(timestamp))
+
+
+def member_body(org_id: int, org_name: str, m: dict[str, Any]) -> str:
+    """The card of one member without REV (see the module docstring)."""
+    name = m["display_name"].strip() or m["login"]
+    family, given = split_name(m["display_name"].strip())
+    emails: list[str] = list(m["emails"]) or ([m["login"]] if "@" in m["login"] else [])
+    lines = [
+        "BEGIN:VCARD",
+        "VERSION:3.0",
+        f"UID:{member_uid(org_id, m['id'])}",
+        f"FN:{escape(name)}",
+        f"N:{escape(family)};{escape(given)};;;",
+    ]
+    lines += [f"EMAIL;TYPE=INTERNET,WORK:{escape(e)}" for e in emails]
+    if m["phone"].strip():
+        lines.append(f"TEL;TYPE=WORK,VOICE:{escape(m['phone'].strip())}")
+    lines.append(f"ORG:{escape(org_name)}")
+    lines.append("END:VCARD")
+    return "\r\n".join(fold(line) for line in lines) + "\r\n"
+
+
+def team_body(org_id: int, org_name: str, team: dict[str, Any], member_uids: Iterable[str]) -> str:
+    uids = sorted(member_uids)
+    lines = [
+        "BEGIN:VCARD",
+        "VERSION:3.0",
+        f"UID:{team_uid(org_id, team['id'])}",
+        f"FN:{escape(team['name'])}",
+        f"N:{escape(team['name'])};;;;",
+        "KIND:group",
+        "X-ADDRESSBOOKSERVER-KIND:group",
+        f"ORG:{escape(org_name)}",
+    ]
+    lines += [f"MEMBER:urn:uuid:{u}" for u in uids]
+    lines += [f"X-ADDRESSBOOKSERVER-MEMBER:urn:uuid:{u}" for u in uids]
+    lines.append("END:VCARD")
+    return "\r\n".join(fold(line) for line in lines) + "\r\n"
+
+
+def with_rev(body: str, rev: float) -> str:
+    """The served card: the body with its REV line before END:VCARD."""
+    return body[: -len("END:VCARD\r\n")] + f"REV:{rev_text(rev)}\r\nEND:VCARD\r\n"
+
+
+@dataclass(frozen=True)
+class Card:
+    href: str
+    uid: str
+    body: str
+
+
+def build_views(
+    org_id: int, org_name: str, members: list[dict[str, Any]], teams: list[dict[str, Any]]
+) -> dict[str, dict[str, Card]]:
+    """{view: {href: Card}} for every view, from `Directory.directory_rows` output."""
+    internal = [m for m in members if m["role"] != "external"]
+    uids = {m["id"]: member_uid(org_id, m["id"]) for m in internal}
+    out: dict[str, dict[str, Card]] = {}
+    bodies = {m["id"]: member_body(org_id, org_name, m) for m in internal}
+    for view in VIEWS:
+        shown = [m for m in internal if view == "full" or not m["private"]]
+        shown_ids = {m["id"] for m in shown}
+        cards: dict[str, Card] = {}
+        for m in shown:
+            uid = uids[m["id"]]
+            cards[f"{uid}.vcf"] = Card(f"{uid}.vcf", uid, bodies[m["id"]])
+        for team in teams:
+            uid = team_uid(org_id, team["id"])
+            member_uids = [uids[i] for i in team["member_ids"] if i in shown_ids]
+            cards[f"{uid}.vcf"] = Card(
+                f"{uid}.vcf", uid, team_body(org_id, org_name, team, member_uids)
+            )
+        out[view] = cards
+    return out

@@ -1,0 +1,188 @@
+"""The HTTP side of DAV: `/dav` in front of Radicale's WSGI resource, and the well-known
+redirects.
+
+`DavResource` decides what never needs a Radicale worker thread:
+- bodies over `max_body` (413) and XML bodies with a DTD (entity-expansion bombs, 400);
+- Basic credentials: checked in the account realm off the loop; a failure is answered 401
+  after the rate limiter's delay, waited on the loop (no thread is held);
+- the read-only rules of the directory address books (403): writes inside them, and the
+  whole-collection GET (Radicale's export).
+Everything else goes to Radicale in its own thread pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import logging
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from radicale import pathutils
+from twisted.internet.defer import Deferred
+from twisted.web.resource import Resource
+from twisted.web.server import NOT_DONE_YET, Request
+
+from swissbox.auth import AuthResult
+from swissbox.dav.auth import Credentials
+from swissbox.dav.collection import parse_directory_name
+
+log = logging.getLogger("swissbox.dav")
+
+XML_METHODS = {b"PROPFIND", b"PROPPATCH", b"REPORT", b"MKCOL", b"MKCALENDAR"}
+WRITE_METHODS = {b"PUT", b"DELETE", b"MOVE", b"COPY", b"MKCOL", b"MKCALENDAR", b"POST"}
+AUTH_REALM = 'Basic realm="swissbox", charset="UTF-8"'
+
+
+def dav_path(segments: list[bytes]) -> str:
+    """The sanitized path Radicale will see for the request's remaining segments."""
+    raw = "/" + "/".join(s.decode("utf-8", "replace") for s in segments)
+    return pathutils.sanitize_path(raw)
+
+
+def directory_parts(path: str) -> list[str] | None:
+    """Path components when `path` is a directory collection or inside one, else None."""
+    parts = [p for p in pathutils.strip_path(path).split("/") if p]
+    if len(parts) >= 2 and parse_directory_name(parts[1]) is not None:
+        return parts
+    return None
+
+
+def has_dtd(body: bytes) -> bool:
+    head = body.lower()
+    return b"<!doctype" in head or b"<!entity" in head
+
+
+def parse_basic(header: bytes) -> tuple[str, str] | None:
+    """(login, password) of a Basic Authorization header; None when malformed."""
+    scheme, _, value = header.strip().partition(b" ")
+    if scheme.lower() != b"basic":
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    login, sep, password = decoded.partition(":")
+    return (login, password) if sep else None
+
+
+class DavResource(Resource):
+    isLeaf = True
+
+    def __init__(
+        self,
+        wsgi: Any,
+        credentials: Credentials,
+        loop: asyncio.AbstractEventLoop,
+        max_body: int,
+    ) -> None:
+        super().__init__()
+        self.wsgi = wsgi
+        self.credentials = credentials
+        self.loop = loop
+        self.max_body = max_body
+
+    @staticmethod
+    def _answer(request: Request, code: int, text: str) -> bytes:
+        request.setResponseCode(code)
+        request.setHeader(b"content-type", b"text/plain; charset=utf-8")
+        return (text + "\n").encode()
+
+    def render(self, request: Request) -> Any:
+        content = request.content
+        size = 0
+        if content is not None:
+            content.seek(0, 2)
+            size = content.tell()
+            content.seek(0)
+        if size > self.max_body:
+            return self._answer(request, 413, "request body too large")
+        if request.method in XML_METHODS and content is not None and size:
+            if has_dtd(content.read(size)):
+                content.seek(0)
+                return self._answer(request, 400, "XML with a DTD is not accepted")
+            content.seek(0)
+        header = request.getHeader(b"authorization")
+        if header is None:
+            return self.wsgi.render(request)  # Radicale answers 401 where it matters
+        creds = parse_basic(header.encode("latin-1") if isinstance(header, str) else header)
+        if creds is None:
+            return self._unauthorized(request)
+        login, password = creds
+        canonical = self.credentials.cached(login, password)
+        if canonical is not None:
+            return self._authorized(request, canonical)
+        peer = request.getClientAddress()
+        address = getattr(peer, "host", None)
+        finished: list[bool] = []
+        request.notifyFinish().addBoth(lambda _: finished.append(True))
+
+        async def check() -> AuthResult:
+            result = await self.loop.run_in_executor(
+                None, self.credentials.verify, login, password, address
+            )
+            if not result.ok and result.delay:
+                await asyncio.sleep(result.delay)
+            return result
+
+        def done(result: AuthResult) -> None:
+            if finished:
+                return
+            if result.ok and result.identifier:
+                body = self._authorized(request, result.identifier)
+            else:
+                body = self._unauthorized(request)
+            if body is not NOT_DONE_YET:
+                request.write(body)
+                request.finish()
+
+        def failed(failure: Any) -> None:
+            log.error("dav: authentication error: %s", failure.getErrorMessage())
+            if not finished:
+                request.setResponseCode(500)
+                request.finish()
+
+        d = Deferred.fromFuture(asyncio.ensure_future(check(), loop=self.loop))
+        d.addCallbacks(done, failed)
+        return NOT_DONE_YET
+
+    def _unauthorized(self, request: Request) -> bytes:
+        request.setHeader(b"www-authenticate", AUTH_REALM.encode())
+        return self._answer(request, 401, "authentication failed")
+
+    def _authorized(self, request: Request, user: str) -> Any:
+        path = dav_path(request.postpath or [])
+        method = request.method
+        parts = directory_parts(path)
+        if parts is not None:
+            if method in WRITE_METHODS:
+                return self._answer(request, 403, "the organization directory is read-only")
+            if method in (b"GET", b"HEAD") and len(parts) == 2:
+                return self._answer(
+                    request, 403, "the organization directory cannot be exported in one GET"
+                )
+        if method in (b"MOVE", b"COPY"):
+            destination = request.getHeader(b"destination")
+            if destination:
+                dest = destination.decode("utf-8", "replace")
+                dest_path = unquote(urlparse(dest).path)
+                if dest_path.startswith("/dav/") and directory_parts(dest_path[4:]) is not None:
+                    return self._answer(request, 403, "the organization directory is read-only")
+        return self.wsgi.render(request)
+
+
+class WellKnown(Resource):
+    """`/.well-known/caldav` and `/.well-known/carddav` -> `/dav/` (RFC 6764)."""
+
+    isLeaf = True
+
+    def __init__(self, target: bytes = b"/dav/") -> None:
+        super().__init__()
+        self.target = target
+
+    def render(self, request: Request) -> bytes:
+        request.setResponseCode(301)
+        request.setHeader(b"location", self.target)
+        request.setHeader(b"content-type", b"text/plain; charset=utf-8")
+        return b"see /dav/\n"

@@ -1,0 +1,55 @@
+"""The DAV application: no listener of its own, it mounts onto the shared twisted.web site.
+
+Radicale runs in a thread pool of its own (not the reactor's shared one), started with the
+service and stopped with it; requests queue until the pool runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twisted.python.threadpool import ThreadPool
+from twisted.web.wsgi import WSGIResource
+
+from swissbox.dav.app import MAX_BODY, build_application
+from swissbox.dav.auth import Credentials
+from swissbox.dav.book import DirectoryBook
+from swissbox.dav.resource import DavResource, WellKnown
+from swissbox.runtime import Context
+
+POOL_THREADS = 8
+
+
+def dav_folder(ctx: Context) -> Any:
+    return ctx.config.data_dir / "dav"
+
+
+class DavService:
+    name = "dav"
+
+    def __init__(self, ctx: Context) -> None:
+        from twisted.internet import reactor
+
+        self.ctx = ctx
+        folder = dav_folder(ctx)
+        self.book = DirectoryBook(ctx.directory, folder / "directory.sqlite")
+        self.credentials = Credentials(ctx.authenticator, ctx.directory)
+        self.app = build_application(folder, self.credentials, self.book)
+        self.pool = ThreadPool(minthreads=1, maxthreads=POOL_THREADS, name="dav")
+        self.wsgi = WSGIResource(reactor, self.pool, self.app)
+        self.resource = DavResource(self.wsgi, self.credentials, ctx.loop, MAX_BODY)
+
+    def http_resources(self) -> dict[str, Any]:
+        return {
+            "dav": self.resource,
+            ".well-known/caldav": WellKnown(),
+            ".well-known/carddav": WellKnown(),
+        }
+
+    async def start(self) -> list[str]:
+        self.pool.start()
+        return []
+
+    async def stop(self) -> None:
+        await self.ctx.loop.run_in_executor(None, self.pool.stop)
+        self.book.close()
