@@ -252,6 +252,9 @@ def canonical_rdata(zone: str, rtype: str, value: str) -> str:
         digest = "".join(texts[3:]).upper()
         if not re.fullmatch(r"([0-9A-F]{2})+", digest):
             raise RecordError("DS digest must be hexadecimal")
+        want = {1: 20, 2: 32, 4: 48}.get(dtype)  # SHA-1, SHA-256, SHA-384
+        if want and len(digest) != 2 * want:
+            raise RecordError(f"DS digest type {dtype} wants {want} bytes ({2 * want} hex digits)")
         return f"{tag} {alg} {dtype} {digest}"
     if rtype == "HTTPS":
         if len(tokens) < 2:

@@ -49,7 +49,7 @@ SAMPLE = [
     ("deep.ent.wild", "A", "192.0.2.4", 300),
     ("sub", "NS", "ns.sub", 3600),
     ("sub", "NS", "ns.other.test.", 3600),
-    ("sub", "DS", "12345 8 2 ABCDEF0123456789", 3600),
+    ("sub", "DS", "12345 8 2 " + "ABCDEF0123456789" * 4, 3600),
     ("ns.sub", "A", "192.0.2.54", 3600),
     ("_imaps._tcp", "SRV", "0 1 993 mx", 3600),
     ("@", "CAA", '0 issue "ca.example"', 3600),

@@ -32,7 +32,12 @@ Z = "example.test"
         ),
         ("@", "MX", "0 .", ("example.test", "MX", "0 .")),
         ("r", "PTR", "host.other.test.", ("r.example.test", "PTR", "host.other.test.")),
-        ("d", "DS", "1 8 2 ab CD", ("d.example.test", "DS", "1 8 2 ABCD")),
+        (
+            "d",
+            "DS",
+            "1 8 1 " + "ab" * 10 + " " + "CD" * 10,
+            ("d.example.test", "DS", "1 8 1 " + "AB" * 10 + "CD" * 10),
+        ),
         ("s", "HTTPS", "1 web alpn=h2", ("s.example.test", "HTTPS", "1 web.example.test. alpn=h2")),
     ],
 )
@@ -72,6 +77,7 @@ def test_quote_round_trip():
         ("@", "CNAME", "a..b", "empty label"),
         ("@", "TXT", '"unterminated', "unterminated"),
         ("@", "DS", "1 8 2 xyz", "hexadecimal"),
+        ("@", "DS", "1 8 2 abcd", "32 bytes"),
         ("*.w", "NS", "ns", "wildcard"),
     ],
 )
