@@ -100,7 +100,7 @@ async def running(
     **smtp: Any,
 ) -> AsyncIterator[Harness]:
     data = tmp_path / "data"
-    data.mkdir(exist_ok=True)
+    data.mkdir(parents=True, exist_ok=True)
     directory = build_directory(data / "swissbox.db")
     s = settings(**smtp)
     s.tnef.mode = tnef

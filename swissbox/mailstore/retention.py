@@ -1,0 +1,141 @@
+"""Expunged-message retention: what IMAP EXPUNGE (or folder DELETE) removes is kept for a
+number of days and can be restored into a `Restored` folder (additive to `store.py`).
+
+Files are hard-linked into `<mailbox>/swissbox-expunged/` (no leading dot, so never taken for
+a Maildir++ folder) before the store unlinks them; table `expunged_messages` in the mailbox
+index records folder, flags, internal date and time of removal.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from swissbox.mailstore.index import MessageInfo, decode_flags, encode_flags
+from swissbox.mailstore.paths import folder_dir
+from swissbox.mailstore.store import MailboxStore, NoSuchFolder
+
+AREA = "swissbox-expunged"
+RESTORED = "Restored"
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS expunged_messages (
+    id INTEGER PRIMARY KEY,
+    folder TEXT NOT NULL,
+    key TEXT NOT NULL,
+    flags TEXT NOT NULL,
+    internaldate INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    expunged REAL NOT NULL
+);
+"""
+
+
+def _area(box: MailboxStore) -> Path:
+    path = box.path / AREA
+    path.mkdir(mode=0o700, exist_ok=True)
+    return path
+
+
+def _ensure(box: MailboxStore) -> None:
+    with box.index.lock:
+        box.index.conn.executescript(SCHEMA)
+
+
+def keep(box: MailboxStore, folder: str, rows: Iterable[MessageInfo]) -> int:
+    """Links the messages' files into the retention area and records them; returns how many."""
+    rows = list(rows)
+    if not rows:
+        return 0
+    _ensure(box)
+    area = _area(box)
+    fdir = folder_dir(box.path, folder)
+    kept = []
+    now = time.time()
+    for m in rows:
+        target = area / f"{m.key}.{int(now * 1000)}"
+        try:
+            os.link(fdir / m.subdir / m.filename, target)
+        except FileExistsError:
+            pass
+        except FileNotFoundError:
+            continue
+        kept.append((folder, target.name, encode_flags(m.flags), m.internaldate, m.size, now))
+    with box.index.transaction() as conn:
+        conn.executemany(
+            "INSERT INTO expunged_messages (folder, key, flags, internaldate, size, expunged)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            kept,
+        )
+    return len(kept)
+
+
+def expunge(box: MailboxStore, folder: str, uids: Iterable[int] | None = None) -> list[int]:
+    """EXPUNGE with retention: \\Deleted messages (of `uids` when given) are kept, then removed."""
+    rows = [m for m in box.messages(folder, uids) if "\\Deleted" in m.flags]
+    if not rows:
+        return []
+    keep(box, folder, rows)
+    return box.expunge(folder, [m.uid for m in rows])
+
+
+def pending(box: MailboxStore, since: float | None = None) -> list[tuple[int, str, str, float]]:
+    """(id, folder, key, expunged time) of retained messages, oldest first."""
+    _ensure(box)
+    with box.index.lock:
+        return box.index.conn.execute(
+            "SELECT id, folder, key, expunged FROM expunged_messages WHERE expunged >= ?"
+            " ORDER BY expunged, id",
+            (since or 0,),
+        ).fetchall()
+
+
+def restore(box: MailboxStore, since: float | None = None) -> int:
+    """Appends retained messages (expunged at or after `since`) to `Restored` with their
+    flags (without \\Deleted) and internal dates; returns how many were restored."""
+    _ensure(box)
+    try:
+        box.folder(RESTORED)
+    except NoSuchFolder:
+        box.create_folder(RESTORED)
+    area = _area(box)
+    with box.index.lock:
+        rows = box.index.conn.execute(
+            "SELECT id, key, flags, internaldate FROM expunged_messages WHERE expunged >= ?"
+            " ORDER BY expunged, id",
+            (since or 0,),
+        ).fetchall()
+    done = 0
+    for rid, key, flags, idate in rows:
+        path = area / key
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            data = None
+        if data is not None:
+            box.append(RESTORED, data, decode_flags(flags) - {"\\Deleted"}, float(idate))
+            done += 1
+        with box.index.transaction() as conn:
+            conn.execute("DELETE FROM expunged_messages WHERE id = ?", (rid,))
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+    return done
+
+
+def purge(box: MailboxStore, days: float, now: float | None = None) -> int:
+    """Forgets retained messages older than `days`; returns how many went."""
+    _ensure(box)
+    cutoff = (now or time.time()) - days * 86400
+    with box.index.lock:
+        rows = box.index.conn.execute(
+            "SELECT id, key FROM expunged_messages WHERE expunged < ?", (cutoff,)
+        ).fetchall()
+    area = _area(box)
+    for _rid, key in rows:
+        with contextlib.suppress(FileNotFoundError):
+            (area / key).unlink()
+    with box.index.transaction() as conn:
+        conn.executemany("DELETE FROM expunged_messages WHERE id = ?", [(r[0],) for r in rows])
+    return len(rows)
