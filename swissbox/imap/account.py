@@ -1,0 +1,173 @@
+"""Twisted's `IAccount` over one mailbox of the mail store, plus the portal pieces that log
+in to it in the **mailbox realm** only (an account password for the same string fails).
+
+`MailboxChecker` runs the blocking Argon2 check in a thread and waits out the failure delay
+the authenticator asks for; `MailboxRealm` opens the mailbox (creating the default folders
+Sent, Drafts, Trash, Junk, Archive on first login) off the event loop.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from typing import Any
+
+from twisted.cred.checkers import ICredentialsChecker
+from twisted.cred.credentials import IUsernamePassword
+from twisted.cred.error import UnauthorizedLogin
+from twisted.cred.portal import IRealm
+from twisted.internet import defer, threads
+from twisted.mail.imap4 import IAccount, INamespacePresenter
+from zope.interface import implementer
+
+from swissbox.auth import Authenticator
+from swissbox.directory import Directory
+from swissbox.imap.mailbox import FolderMailbox
+from swissbox.mailstore import (
+    SEPARATOR,
+    MailboxStore,
+    MailStore,
+    MailStoreError,
+    NoSuchFolder,
+    query,
+)
+from swissbox.mailstore import folders as folder_ops
+
+
+@implementer(IUsernamePassword)
+class MailboxCredentials:
+    """User name and password as sent, plus the client address for rate limiting."""
+
+    def __init__(self, username: str, password: str, client: str | None) -> None:
+        self.username, self.password, self.client = username, password, client
+
+    def checkPassword(self, password: str) -> bool:  # noqa: N802 (Twisted API)
+        return False  # the checker decides, never the credentials object
+
+
+@implementer(ICredentialsChecker)
+class MailboxChecker:
+    credentialInterfaces = (IUsernamePassword,)
+
+    def __init__(self, authenticator: Authenticator, clock: Any = None) -> None:
+        self.authenticator = authenticator
+        self.clock = clock
+
+    def requestAvatarId(self, credentials: MailboxCredentials) -> defer.Deferred[str]:  # noqa: N802
+        d = threads.deferToThread(
+            self.authenticator.authenticate,
+            "mailbox",
+            credentials.username,
+            credentials.password,
+            getattr(credentials, "client", None),
+        )
+
+        def done(result: Any) -> Any:
+            if result.ok:
+                return result.identifier
+            from twisted.internet import reactor, task
+
+            return task.deferLater(reactor, result.delay, _fail)
+
+        return d.addCallback(done)
+
+
+def _fail() -> None:
+    raise UnauthorizedLogin("authentication failed")
+
+
+@implementer(IRealm)
+class MailboxRealm:
+    def __init__(self, store: MailStore, directory: Directory) -> None:
+        self.store = store
+        self.directory = directory
+
+    def requestAvatar(self, avatar_id: str, mind: Any, *interfaces: Any) -> Any:  # noqa: N802
+        if IAccount not in interfaces:
+            raise NotImplementedError("only IAccount")
+
+        def open_box() -> MailAccount:
+            mailbox = self.directory.mailbox(avatar_id)
+            quota = mailbox.quota_bytes if mailbox is not None else None
+            address = mailbox.address if mailbox is not None else avatar_id
+            return MailAccount(address, self.store.mailbox(address), quota)
+
+        d = threads.deferToThread(open_box)
+        return d.addCallback(lambda account: (IAccount, account, account.logout))
+
+
+def list_matches(reference: str, pattern: str, name: str) -> bool:
+    """LIST wildcards: `*` matches anything, `%` anything but the hierarchy delimiter."""
+    full = reference + pattern
+    if full.upper().startswith("INBOX") and name == "INBOX":
+        full = "INBOX" + full[5:]
+    regex = "".join(
+        ".*" if c == "*" else f"[^{re.escape(SEPARATOR)}]*" if c == "%" else re.escape(c)
+        for c in full
+    )
+    return re.fullmatch(regex, name, re.IGNORECASE if name == "INBOX" else 0) is not None
+
+
+@implementer(IAccount, INamespacePresenter)
+class MailAccount:
+    """One logged-in mailbox. Folder names are str with "/" as the hierarchy delimiter."""
+
+    def __init__(self, address: str, box: MailboxStore, quota_bytes: int | None) -> None:
+        self.address = address
+        self.box = box
+        self.quota_bytes = quota_bytes
+
+    def logout(self) -> None:
+        pass
+
+    # IAccount
+    def addMailbox(self, name: str, mbox: Any = None) -> bool:  # noqa: N802
+        return self.create(name)
+
+    def create(self, pathspec: str) -> bool:
+        name = pathspec.rstrip(SEPARATOR)
+        try:
+            self.box.create_folder(name)
+        except (MailStoreError, ValueError):
+            return False
+        return True
+
+    def select(self, name: str, readwrite: bool = True) -> FolderMailbox | None:
+        try:
+            info = query.folder(self.box, name)
+        except (NoSuchFolder, ValueError):
+            return None
+        return FolderMailbox(self.box, info, readwrite)
+
+    def delete(self, name: str) -> None:
+        folder_ops.delete_folder(self.box, name)
+
+    def rename(self, oldname: str, newname: str) -> None:
+        folder_ops.rename_folder(self.box, oldname, newname)
+
+    def isSubscribed(self, name: str) -> bool:  # noqa: N802
+        info = self.box.index.folder(name)
+        return bool(info and info.subscribed)
+
+    def subscribe(self, name: str) -> None:
+        folder_ops.set_subscribed(self.box, name, True)
+
+    def unsubscribe(self, name: str) -> None:
+        folder_ops.set_subscribed(self.box, name, False)
+
+    def listMailboxes(self, ref: str, wildcard: str) -> list[tuple[str, Any]]:  # noqa: N802
+        query.refresh(self.box)
+        return [(f.name, f) for f in self.box.folders() if list_matches(ref, wildcard, f.name)]
+
+    # INamespacePresenter
+    def getPersonalNamespaces(self) -> list[list[str]]:  # noqa: N802
+        return [["", SEPARATOR]]
+
+    def getSharedNamespaces(self) -> None:  # noqa: N802
+        return None
+
+    def getOtherNamespaces(self) -> None:  # noqa: N802
+        return None
+
+
+__all__ = ["MailAccount", "MailboxChecker", "MailboxCredentials", "MailboxRealm", "fnmatch"]

@@ -1,0 +1,108 @@
+"""The selected folder: Twisted's `IMailboxInfo` getters over the index, and the session's
+view of it (the sequence-number -> UID map that only moves at the moments RFC 3501 allows).
+"""
+
+from __future__ import annotations
+
+import bisect
+from typing import Any
+
+from twisted.mail.imap4 import IMailboxInfo
+from zope.interface import implementer
+
+from swissbox.imap.parser import SeqRange
+from swissbox.mailstore import SEPARATOR, SPECIAL_USE, MailboxStore, query
+from swissbox.mailstore.index import FolderInfo
+
+SYSTEM_FLAGS = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
+
+
+@implementer(IMailboxInfo)
+class FolderMailbox:
+    def __init__(self, box: MailboxStore, info: FolderInfo, readwrite: bool) -> None:
+        self.box = box
+        self.info = info
+        self.name = info.name
+        self.readwrite = readwrite
+        self.uids: list[int] = []
+        self.keywords: set[str] = set()
+
+    # IMailboxInfo and friends
+    def getFlags(self) -> list[str]:  # noqa: N802
+        return list(SYSTEM_FLAGS) + sorted(self.keywords)
+
+    def getHierarchicalDelimiter(self) -> str:  # noqa: N802
+        return SEPARATOR
+
+    def getUIDValidity(self) -> int:  # noqa: N802
+        return self.info.uidvalidity
+
+    def getUIDNext(self) -> int:  # noqa: N802
+        return self.info.uidnext
+
+    def getMessageCount(self) -> int:  # noqa: N802
+        return len(self.uids)
+
+    def isWriteable(self) -> bool:  # noqa: N802
+        return self.readwrite
+
+    def special_use(self) -> str | None:
+        return SPECIAL_USE.get(self.name)
+
+    # loading and the sequence map
+    def load(self) -> tuple[int | None, int]:
+        """Reads the folder; returns (first unseen sequence number or None, highest modseq)."""
+        rows = query.light_rows(self.box, self.info.id)
+        self.uids = [r[0] for r in rows]
+        unseen = None
+        keywords: set[str] = set()
+        for i, (_uid, flags, _modseq) in enumerate(rows):
+            if unseen is None and "\\Seen" not in flags:
+                unseen = i + 1
+            if flags and "\\" not in flags or " " in flags:
+                keywords.update(f for f in flags.split() if not f.startswith("\\"))
+        self.keywords = keywords
+        return unseen, self.info.highestmodseq
+
+    def seq_of(self, uid: int) -> int | None:
+        i = bisect.bisect_left(self.uids, uid)
+        if i < len(self.uids) and self.uids[i] == uid:
+            return i + 1
+        return None
+
+    def resolve(self, ranges: list[SeqRange], uid: bool) -> list[int]:
+        """UIDs (ascending) named by a sequence set or UID set; never iterates `*` ranges."""
+        uids = self.uids
+        if not uids:
+            return []
+        picked: set[int] = set()
+        out: list[int] = []
+        for lo, hi in ranges:
+            if uid:
+                lo_v = uids[-1] if lo is None else lo
+                hi_v = uids[-1] if hi is None else hi
+                if lo_v > hi_v:
+                    lo_v, hi_v = hi_v, lo_v
+                a = bisect.bisect_left(uids, lo_v)
+                b = bisect.bisect_right(uids, hi_v)
+            else:
+                n = len(uids)
+                lo_v = n if lo is None else lo
+                hi_v = n if hi is None else hi
+                if lo_v > hi_v:
+                    lo_v, hi_v = hi_v, lo_v
+                a, b = lo_v - 1, min(hi_v, n)
+            if b - a == len(uids) and not picked:
+                return list(uids) if len(ranges) == 1 else self._merge(ranges, uid)
+            for u in uids[max(a, 0) : b]:
+                if u not in picked:
+                    picked.add(u)
+                    out.append(u)
+        out.sort()
+        return out
+
+    def _merge(self, ranges: list[SeqRange], uid: bool) -> list[int]:
+        return list(self.uids)
+
+    def status(self) -> dict[str, Any]:
+        return {}

@@ -1,0 +1,141 @@
+"""BODY[section] extraction from the raw message bytes (RFC 3501 6.4.5); pure.
+
+Parts are split on the raw bytes (MIME boundaries), never re-serialised, so what a client
+gets is byte-for-byte what was stored. Missing parts give empty bytes.
+"""
+
+from __future__ import annotations
+
+import email.parser
+import email.policy
+import re
+
+from swissbox.imap.fetchspec import Section
+
+_BLANK = re.compile(rb"\r?\n\r?\n")
+_header_parser = email.parser.BytesHeaderParser(policy=email.policy.compat32)
+
+
+class Entity:
+    """A MIME entity: its header block (with the blank line) and its body."""
+
+    def __init__(self, raw: bytes) -> None:
+        if raw.startswith(b"\r\n") or raw.startswith(b"\n"):
+            cut = 2 if raw.startswith(b"\r\n") else 1
+            self.headers, self.body = raw[:cut], raw[cut:]
+        else:
+            m = _BLANK.search(raw)
+            self.headers = raw[: m.end()] if m else raw
+            self.body = raw[m.end() :] if m else b""
+        msg = _header_parser.parsebytes(self.headers)
+        self.ctype = msg.get_content_type()
+        self.boundary = msg.get_boundary()
+
+    @property
+    def is_multipart(self) -> bool:
+        return self.ctype.startswith("multipart/") and bool(self.boundary)
+
+    @property
+    def is_message(self) -> bool:
+        return self.ctype == "message/rfc822"
+
+    def children(self) -> list[Entity]:
+        if not self.is_multipart or self.boundary is None:
+            return []
+        delim = re.escape(b"--" + self.boundary.encode("utf-8", "replace"))
+        pattern = re.compile(rb"(?:^|\r?\n)" + delim + rb"(--)?[ \t]*(?:\r?\n|$)")
+        parts: list[Entity] = []
+        pos = None
+        for m in pattern.finditer(self.body):
+            if pos is not None:
+                parts.append(Entity(self.body[pos : m.start()]))
+            if m.group(1):
+                pos = None
+                break
+            pos = m.end()
+        if pos is not None:
+            parts.append(Entity(self.body[pos:]))
+        return parts
+
+
+def header_lines(headers: bytes) -> list[bytes]:
+    """Each field with its continuation lines, line ends kept."""
+    fields: list[bytes] = []
+    for line in headers.splitlines(keepends=True):
+        if line in (b"\r\n", b"\n"):
+            break
+        if line[:1] in (b" ", b"\t") and fields:
+            fields[-1] += line
+        else:
+            fields.append(line)
+    return fields
+
+
+def filter_headers(headers: bytes, names: tuple[str, ...], keep: bool) -> bytes:
+    wanted = {n.lower().encode("ascii", "replace") for n in names}
+    out = []
+    for f in header_lines(headers):
+        name = f.split(b":", 1)[0].strip().lower()
+        if (name in wanted) == keep:
+            out.append(f if f.endswith(b"\n") else f + b"\r\n")
+    return b"".join(out) + b"\r\n"
+
+
+def extract(raw: bytes, section: Section) -> bytes:
+    text = section.text
+    if not section.part:
+        if text == "":
+            return raw
+        top = Entity(raw)
+        return _text_of(top, section)
+    message = Entity(raw)
+    part: Entity | None = None
+    for i, n in enumerate(section.part):
+        if part is not None:
+            if not part.is_message:
+                if not part.is_multipart:
+                    return b""
+                message = part  # multipart child of a multipart: walk into it
+            else:
+                message = Entity(part.body)
+        if message.is_multipart:
+            kids = message.children()
+            if n > len(kids):
+                return b""
+            part = kids[n - 1]
+        elif n == 1:
+            part = message if i == 0 or not message.is_multipart else None
+            if part is None:
+                return b""
+            if i == 0:
+                # the body of a single-part message is part 1 (its MIME header: the message's)
+                part = message
+        else:
+            return b""
+    assert part is not None
+    if text == "":
+        return part.body
+    if text == "MIME":
+        return part.headers
+    if not part.is_message:
+        return b"" if text != "TEXT" else part.body
+    return _text_of(Entity(part.body), section)
+
+
+def _text_of(ent: Entity, section: Section) -> bytes:
+    if section.text == "HEADER":
+        return ent.headers
+    if section.text == "TEXT":
+        return ent.body
+    if section.text == "HEADER.FIELDS":
+        return filter_headers(ent.headers, section.fields, True)
+    if section.text == "HEADER.FIELDS.NOT":
+        return filter_headers(ent.headers, section.fields, False)
+    return b""
+
+
+def partial(data: bytes, spec: tuple[int, int | None] | None) -> bytes:
+    if spec is None:
+        return data
+    origin, length = spec
+    return data[origin:] if length is None else data[origin : origin + length]

@@ -1,0 +1,138 @@
+"""`ImapService`: the IMAP listeners (STARTTLS on [imap] port, implicit TLS on tls_port) on
+every address of [server] listen, through the Twisted reactor running on the shared loop.
+
+It shares the process-wide mail store (so SMTP arrivals reach IDLE sessions), keeps the
+session registry, the notification hub and an envelope render cache, and forgets expunged
+messages older than [imap] expunged_retention_days (at start, then daily).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+from twisted.cred.portal import Portal
+from twisted.internet.error import CannotListenError
+from twisted.internet.protocol import ServerFactory
+
+from swissbox.imap.account import MailboxChecker, MailboxRealm
+from swissbox.imap.notify import Hub
+from swissbox.imap.server import ImapSession
+from swissbox.mailstore import MailStore, release_store, shared_store
+from swissbox.runtime import BindError, Context, fmt_addr
+from swissbox.tls import twisted_options
+
+log = logging.getLogger("swissbox.imap")
+PURGE_INTERVAL = 86400.0
+
+
+class _Factory(ServerFactory):
+    def __init__(self, service: ImapService, implicit_tls: bool) -> None:
+        self.service = service
+        self.implicit_tls = implicit_tls
+
+    def buildProtocol(self, addr: Any) -> ImapSession:  # noqa: N802
+        session = ImapSession(self.service, self.implicit_tls)
+        session.factory = self
+        return session
+
+
+class ImapService:
+    name = "imap"
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.settings = ctx.settings.imap
+        self.sessions: set[ImapSession] = set()
+        self.envelope_cache: dict[tuple[str, int, int], dict[int, bytes]] = {}
+        self._ports: list[Any] = []
+        self._store: MailStore | None = None
+        self._purge: Any = None
+        self.reactor: Any = None
+
+    @property
+    def store(self) -> MailStore:
+        assert self._store is not None, "service not started"
+        return self._store
+
+    def ensure_future(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Future[Any]:
+        return asyncio.ensure_future(coro, loop=self.ctx.loop)
+
+    async def start(self) -> list[str]:
+        from twisted.internet import reactor, task
+
+        self.reactor = reactor
+        self._store = shared_store(self.ctx.config.data_dir / "mail")
+        self.hub = Hub(self._store)
+        self.portal = Portal(
+            MailboxRealm(self._store, self.ctx.directory), [MailboxChecker(self.ctx.authenticator)]
+        )
+        self.tls_options = twisted_options(self.ctx.tls)
+        lines = []
+        for address in self.ctx.settings.server.listen:
+            for port, key, tls in (
+                (self.settings.port, "imap.port", False),
+                (self.settings.tls_port, "imap.tls_port", True),
+            ):
+                factory = _Factory(self, tls)
+                try:
+                    if tls:
+                        listener = reactor.listenSSL(
+                            port, factory, self.tls_options, interface=address, backlog=1024
+                        )
+                    else:
+                        listener = reactor.listenTCP(port, factory, interface=address, backlog=1024)
+                except CannotListenError as exc:
+                    await self.stop()
+                    reason = getattr(exc.socketError, "strerror", None) or str(exc.socketError)
+                    raise BindError(address, port, key, reason) from None
+                self._ports.append(listener)
+                where = fmt_addr(address, port)
+                lines.append(f"imaps {where} (TLS)" if tls else f"imap {where} (STARTTLS)")
+        self._purge = task.LoopingCall(self._purge_retention)
+        self._purge.start(PURGE_INTERVAL, now=True)
+        return lines
+
+    def _purge_retention(self) -> None:
+        from twisted.internet import threads
+
+        days = self.settings.expunged_retention_days
+        store = self._store
+
+        def work() -> int:
+            from swissbox.mailstore import retention
+
+            total = 0
+            if store is None:
+                return 0
+            for address in store.existing_addresses():
+                try:
+                    total += retention.purge(store.mailbox(address), days)
+                except Exception:
+                    log.exception("retention purge failed for %s", address)
+            return total
+
+        d = threads.deferToThread(work)
+        d.addCallback(lambda n: n and log.info("forgot %d expunged messages", n))
+        d.addErrback(lambda f: log.warning("retention purge failed: %s", f.value))
+
+    async def stop(self) -> None:
+        if self._purge is not None and self._purge.running:
+            self._purge.stop()
+        ports, self._ports = self._ports, []
+        for listener in ports:
+            result = listener.stopListening()
+            if result is not None:
+                await result.asFuture(self.ctx.loop)
+        for session in list(self.sessions):
+            try:
+                session.write_line(b"* BYE server shutting down")
+                session.transport.loseConnection()
+            except Exception:
+                pass
+        if self._store is not None:
+            self.hub.close()
+            self._store = None
+            release_store(self.ctx.config.data_dir / "mail")
