@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 
 from swissbox.dns.resolver import (
     NOTIMP,
@@ -32,6 +32,7 @@ from swissbox.dns.resolver import (
     rrs,
 )
 from swissbox.dns.transfer import TransferPolicy, axfr_messages
+from swissbox.dns.wire import WireTable
 from swissbox.dns.zone import ZoneSet
 
 log = logging.getLogger("swissbox.dns")
@@ -48,14 +49,34 @@ class Engine:
         self.handlers: dict[int, Handler] = {}
         self.udp_cache: dict[bytes, bytes] = {}
         self.tcp_cache: dict[bytes, bytes] = {}
+        self.wire = WireTable(self.resolver)
+        self.warming: list[Iterator[int]] = []
 
     @property
     def zones(self) -> ZoneSet:
         return self.resolver.zones
 
-    def invalidate(self) -> None:
+    def invalidate(self, changed: Iterable[str] | None = None) -> None:
+        """Forgets cached answers: of the `changed` zones (all when None); re-warms them."""
         self.udp_cache = {}
         self.tcp_cache = {}
+        if changed is None:
+            self.wire.clear()
+            changed = list(self.zones.zones)
+        for origin in changed:
+            self.wire.drop(origin)
+            zone = self.zones.zones.get(origin)
+            if zone is not None:
+                self.warming.append(self.wire.warm(zone))
+
+    def warm_step(self, budget: int = 256) -> bool:
+        """Precomputes up to `budget` names' answers; True while more work is pending."""
+        while self.warming and budget > 0:
+            if next(self.warming[0], None) is None:
+                self.warming.pop(0)
+            else:
+                budget -= 1
+        return bool(self.warming)
 
     def handle(self, data: bytes, client: str, tcp: bool) -> list[bytes]:
         """Every response message for one request packet (empty list: stay silent)."""
@@ -63,6 +84,12 @@ class Engine:
         hit = cache.get(data[2:])
         if hit is not None:
             return [data[:2] + hit]
+        fast = self.wire.answer(data, tcp)
+        if fast is not None:
+            if len(cache) >= CACHE_LIMIT:
+                cache.clear()
+            cache[data[2:]] = fast[2:]
+            return [fast]
         out, cacheable = self._dispatch(data, client, tcp)
         if cacheable and out:
             if len(cache) >= CACHE_LIMIT:

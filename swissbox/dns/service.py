@@ -43,6 +43,7 @@ class DnsService:
             self.handle_tcp, self.refresh, idle_timeout=float(s.dns.tcp_idle_timeout)
         )
         self._ticker: asyncio.Task[None] | None = None
+        self._warm_handle: asyncio.Handle | None = None
         ctx.on("dns.zone_changed", lambda *args: self.refresh())
 
     # -- zone freshness ---------------------------------------------------------------------
@@ -52,11 +53,28 @@ class DnsService:
         if not changed:
             return
         self.engine.resolver.zones = self.catalog.zones
-        self.engine.invalidate()
+        self.engine.invalidate(changed)
+        self._schedule_warm()
         for name in changed:
             view = self.catalog.zones.zones.get(name)
             if view is not None and self.notifier.targets:
                 self.notifier.notify(name, view.serial, view.soa.rdatas[0], view.soa.ttl)
+
+    def _schedule_warm(self) -> None:
+        """Precomputes wire answers in small steps between packets."""
+        if self._warm_handle is None and self.engine.warming:
+            self._warm_handle = asyncio.get_running_loop().call_soon(self._warm)
+
+    def _warm(self) -> None:
+        self._warm_handle = None
+        try:
+            more = self.engine.warm_step()
+        except Exception:
+            log.exception("dns: precomputing answers failed")
+            self.engine.warming.clear()
+            return
+        if more:
+            self._warm_handle = asyncio.get_running_loop().call_soon(self._warm)
 
     async def _tick(self) -> None:
         while True:
@@ -101,11 +119,16 @@ class DnsService:
             raise
         lines += [f"dns tcp {fmt_addr(a, self.port)}" for a in self.addresses]
         self._ticker = asyncio.ensure_future(self._tick())
+        self.engine.invalidate()
+        self._schedule_warm()
         zones = self.catalog.zones.zones
         log.info("dns: %d zone(s), %d records", len(zones), sum(z.records for z in zones.values()))
         return lines
 
     async def stop(self) -> None:
+        if self._warm_handle is not None:
+            self._warm_handle.cancel()
+            self._warm_handle = None
         if self._ticker is not None:
             self._ticker.cancel()
             with contextlib.suppress(BaseException):
