@@ -1,0 +1,1 @@
+"""Unit tests of swissbox.dav (pure functions and in-process pieces)."""

@@ -1,0 +1,52 @@
+"""Pure helpers of the HTTP layer and the rights plugin."""
+
+from __future__ import annotations
+
+import base64
+
+from swissbox.dav.collection import directory_name, parse_directory_name
+from swissbox.dav.resource import dav_path, directory_parts, has_dtd, parse_basic
+from swissbox.dav.rights import Rights
+
+
+def test_parse_basic() -> None:
+    def header(raw: bytes) -> bytes:
+        return b"Basic " + base64.b64encode(raw)
+
+    assert parse_basic(header(b"a@x.test:pw:with:colons")) == ("a@x.test", "pw:with:colons")
+    assert parse_basic(header("ü@x.test:pä".encode())) == ("ü@x.test", "pä")
+    assert parse_basic(header(b"nocolon")) is None
+    assert parse_basic(b"Basic !!!") is None
+    assert parse_basic(b"Bearer abc") is None
+    assert parse_basic(header(b"\xff:x")) is None
+
+
+def test_directory_names() -> None:
+    assert parse_directory_name(directory_name(12)) == 12
+    for name in ("directory-", "directory-x", "directory-01", "contacts", "directory-1a"):
+        assert parse_directory_name(name) is None
+
+
+def test_paths_are_sanitized_like_radicale_does() -> None:
+    assert dav_path([b"a@x.test", b"..", b"b@x.test", b""]) == "/b@x.test/"
+    assert directory_parts("/a@x.test/directory-1/") == ["a@x.test", "directory-1"]
+    assert directory_parts("/a@x.test/directory-1/c.vcf") == ["a@x.test", "directory-1", "c.vcf"]
+    assert directory_parts(dav_path([b"a@x.test", b"x", b"..", b"directory-1"])) is not None
+    assert directory_parts("/a@x.test/contacts/") is None
+
+
+def test_dtd_detection() -> None:
+    assert has_dtd(b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><x/>')
+    assert has_dtd(b"<!doctype x><x/>")
+    assert not has_dtd(b'<?xml version="1.0"?><D:propfind xmlns:D="DAV:"/>')
+
+
+def test_rights_owner_only() -> None:
+    rights = Rights.__new__(Rights)
+    assert rights.authorization("", set(), "/a@x.test/") == ""
+    assert rights.authorization("a@x.test", set(), "/") == "R"
+    assert rights.authorization("a@x.test", set(), "/a@x.test/") == "RW"
+    assert rights.authorization("a@x.test", set(), "/a@x.test/calendar/") == "rw"
+    assert rights.authorization("a@x.test", set(), "/a@x.test/calendar/x.ics") == ""
+    assert rights.authorization("a@x.test", set(), "/b@x.test/") == ""
+    assert rights.authorization("a@x.test", set(), "/b@x.test/calendar/") == ""
