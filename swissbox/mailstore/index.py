@@ -125,6 +125,7 @@ class Index:
         self.conn.execute("PRAGMA foreign_keys=ON")
         self.conn.executescript(SCHEMA)
         self._folders: dict[str, FolderInfo] | None = None
+        self._ids: dict[str, tuple[int, int]] = {}  # name -> (id, uidvalidity); stable
 
     def close(self) -> None:
         with self.lock:
@@ -139,6 +140,7 @@ class Index:
             except BaseException:
                 self.conn.execute("ROLLBACK")
                 self._folders = None
+                self._ids.clear()
                 raise
             self.conn.execute("COMMIT")
 
@@ -158,6 +160,17 @@ class Index:
     def folder(self, name: str) -> FolderInfo | None:
         return self.folders().get(name)
 
+    def folder_id(self, name: str) -> tuple[int, int] | None:
+        """(id, uidvalidity) without re-reading the counters (they change with every message)."""
+        with self.lock:
+            found = self._ids.get(name)
+            if found is None:
+                info = self.folder(name)
+                if info is None:
+                    return None
+                found = self._ids[name] = (info.id, info.uidvalidity)
+            return found
+
     def create_folder(self, name: str) -> FolderInfo:
         """Inside a transaction. UIDVALIDITY: the clock, strictly above any existing one."""
         row = self.conn.execute("SELECT MAX(uidvalidity) FROM folders").fetchone()
@@ -167,6 +180,7 @@ class Index:
             (name, uidvalidity),
         )
         self._folders = None
+        self._ids.clear()
         info = self.folder(name)
         assert info is not None
         return info
@@ -174,10 +188,12 @@ class Index:
     def delete_folder(self, name: str) -> None:
         self.conn.execute("DELETE FROM folders WHERE name = ?", (name,))
         self._folders = None
+        self._ids.clear()
 
     def rename_folder(self, old: str, new: str) -> None:
         self.conn.execute("UPDATE folders SET name = ? WHERE name = ?", (new, old))
         self._folders = None
+        self._ids.clear()
 
     def set_subscribed(self, name: str, subscribed: bool) -> None:
         self.conn.execute(

@@ -45,6 +45,7 @@ from swissbox.mailstore.paths import (
 log = logging.getLogger("swissbox.mailstore")
 
 Callback = Callable[[str, str, list[int]], None]  # (address, folder, new uids)
+IO_THREADS = 8  # parallel file fsyncs per batch
 TMP_MAX_AGE = 3600.0  # seconds before a leftover tmp/ file counts as a dead delivery
 
 
@@ -99,6 +100,18 @@ def _write_durable(path: Path, data: bytes, mtime: float | None = None) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _place(data: bytes, tmp: Path, final: Path, mtime: float | None) -> None:
+    """tmp/ file written and fsynced, then renamed into new/ or cur/ (directory fsync: later,
+    once per directory and batch)."""
+    _write_durable(tmp, data, mtime)
+    try:
+        os.rename(tmp, final)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def _make_maildir(path: Path) -> None:
@@ -456,7 +469,8 @@ class Delivery:
         """`quota_bytes`: the mailbox's quota (from the directory), checked at commit."""
         mailbox = self.store.mailbox(address)
         folder = check_folder_name(folder)
-        mailbox.folder(folder)  # raises NoSuchFolder now rather than at commit
+        if mailbox.index.folder_id(folder) is None:  # refuse now rather than at commit
+            raise NoSuchFolder(f"no folder {folder!r} in {mailbox.address}")
         self.targets.append(_Target(mailbox, folder, frozenset(flags), internal_date, quota_bytes))
 
     def write(self, data: bytes) -> None:
@@ -505,6 +519,16 @@ class MailStore:
         self._stopping = False
         self._thread: threading.Thread | None = None
         self.batches = 0  # commit batches run (for tests and the benchmark)
+        self.batch_seconds = 0.0
+        self.committed = 0
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+
+    def _io_pool(self) -> concurrent.futures.ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = concurrent.futures.ThreadPoolExecutor(
+                max_workers=IO_THREADS, thread_name_prefix="mailstore-io"
+            )
+        return self._pool
 
     # -- mailboxes ----------------------------------------------------------------------
 
@@ -614,8 +638,11 @@ class MailStore:
                 if not self._jobs and self._stopping:
                     return
                 batch, self._jobs = self._jobs, []
+            started = time.perf_counter()
             try:
                 self._commit_batch(batch)
+                self.committed += len(batch)
+                self.batch_seconds += time.perf_counter() - started
             except BaseException as exc:  # never let the writer die silently
                 log.exception("mail store batch failed")
                 for job in batch:
@@ -628,6 +655,7 @@ class MailStore:
         dirs: set[Path] = set()
         # Quota: checked here, in the only thread that adds mail, against pending batch sizes.
         pending: dict[int, int] = {}
+        planned: list[tuple[_Job, _Target, str, str, str, Path, Path]] = []
         for job in batch:
             size = len(job.data)
             try:
@@ -644,18 +672,32 @@ class MailStore:
                     subdir = "cur" if t.flags else "new"
                     name = file_name(key, t.flags, subdir)
                     fdir = folder_dir(t.mailbox.path, t.folder)
-                    tmp = fdir / "tmp" / key
-                    _write_durable(tmp, job.data, t.internal_date)
-                    final = fdir / subdir / name
-                    os.rename(tmp, final)
-                    job.placed.append((t, key, subdir, name, final))
-                    dirs.add(fdir / subdir)
+                    planned.append(
+                        (job, t, key, subdir, name, fdir / "tmp" / key, fdir / subdir / name)
+                    )
             except BaseException as exc:
                 job.error = exc
+        # Files: write + fsync + rename, in parallel (fsync waits on the disk, not the GIL).
+        pool = self._io_pool()
+        futures = [
+            pool.submit(_place, job.data, tmp, final, t.internal_date)
+            for job, t, _k, _s, _n, tmp, final in planned
+        ]
+        for (job, t, key, subdir, name, _tmp, final), fut in zip(planned, futures, strict=True):
+            try:
+                fut.result()
+            except BaseException as exc:
+                if job.error is None:
+                    job.error = exc
+                continue
+            job.placed.append((t, key, subdir, name, final))
+            dirs.add(final.parent)
+        for job in batch:
+            if job.error is not None:
                 self._unplace(job)
         try:
-            for d in dirs:
-                _fsync_dir(d)
+            for fut in [pool.submit(_fsync_dir, d) for d in dirs]:
+                fut.result()
         except OSError as exc:
             for job in batch:
                 if job.error is None:
@@ -679,11 +721,14 @@ class MailStore:
                 with box.index.transaction():
                     for job, i in entries:
                         t, key, subdir, name, _path = job.placed[i]
-                        info = box.folder(t.folder)
-                        uid, modseq = box.index.bump(info.id, 1)
+                        ids = box.index.folder_id(t.folder)
+                        if ids is None:
+                            raise NoSuchFolder(f"no folder {t.folder!r} in {box.address}")
+                        folder_id, uidvalidity = ids
+                        uid, modseq = box.index.bump(folder_id, 1)
                         idate = int(t.internal_date if t.internal_date is not None else time.time())
                         box.index.insert(
-                            info.id,
+                            folder_id,
                             uid,
                             key,
                             subdir,
@@ -694,7 +739,7 @@ class MailStore:
                             summaries[id(job)],
                         )
                         rows.append(
-                            (job, i, Delivered(box.address, info.name, uid, info.uidvalidity, key))
+                            (job, i, Delivered(box.address, t.folder, uid, uidvalidity, key))
                         )
                         added += len(job.data)
                 box._add_usage(added)
@@ -737,6 +782,9 @@ class MailStore:
             thread = self._thread
         if thread is not None:
             thread.join(timeout=30)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
         with self._lock:
             for box in self._mailboxes.values():
                 box.index.close()

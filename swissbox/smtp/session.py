@@ -156,10 +156,12 @@ class SwissSMTP(SMTP):
 
     async def push(self, status: AnyStr) -> None:
         text = status.decode("utf-8", "replace") if isinstance(status, bytes) else status
-        if not self._raw_replies:
-            text = replies.enhance(text)
         if self._closing:
             return
+        if self._raw_replies:  # EHLO: collected, then sent in one write
+            self._ehlo_lines.append(text)
+            return
+        text = replies.enhance(text)
         await super().push(text)
         if replies.is_error(text):
             self.errors += 1
@@ -169,10 +171,14 @@ class SwissSMTP(SMTP):
 
     async def smtp_EHLO(self, hostname: str) -> None:
         self._raw_replies = True
+        self._ehlo_lines: list[str] = []
         try:
             await super().smtp_EHLO(hostname)
         finally:
             self._raw_replies = False
+        if self._ehlo_lines and self.transport is not None and not self._closing:
+            self._writer.write("".join(f"{line}\r\n" for line in self._ehlo_lines).encode())
+            await self._writer.drain()
 
     async def smtp_AUTH(self, arg: str) -> None:
         if not self.allow_auth:

@@ -1,0 +1,189 @@
+#!/usr/bin/env python3
+"""SMTP benchmark: swissbox MX ingress vs Postfix, same load, same durability, one run.
+
+Drives the shared peer harness (`bench/smtp/peer_smtp.sh` from the shared bench folder, see its
+README): 2,000 messages of 10 KB over 20 sessions (smtp-source), 3 rounds. Both servers fsync
+a message before answering 250. Prints each side's medians (accepted and delivered msg/s,
+server CPU ms per message, RSS/PSS) and the swissbox/Postfix ratios.
+
+    python bench/smtp_bench.py [--shared DIR] [--skip-postfix] [--port 2526] [--rounds 3]
+
+Knobs of the harness (MESSAGES, SIZE, SESSIONS, PERSIST, CLIENT) pass through the environment.
+Server state lives under $BENCH_WORK/swissbox-smtp (default /tmp/bench-work), never in the repo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ADDRESS = "user@bench.test"
+
+
+_taken: set[int] = set()
+
+
+def free_port() -> int:
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port not in _taken:
+            _taken.add(port)
+            return port
+
+
+def swissbox(data: Path, *args: str, stdin: str | None = None) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "swissbox.cli", *args, "--data", str(data)],
+        input=stdin,
+        text=True,
+        capture_output=True,
+        cwd=ROOT,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"swissbox {' '.join(args)}: {done.stdout}{done.stderr}")
+
+
+def prepare(data: Path, port: int) -> None:
+    if data.exists():
+        shutil.rmtree(data)
+    data.mkdir(parents=True)
+    ports = {
+        "smtp": {"mx_port": port, "submission_port": free_port(), "submissions_port": free_port()},
+        "imap": {"port": free_port(), "tls_port": free_port()},
+        "dns": {"port": free_port()},
+        "http": {"port": free_port(), "tls_port": free_port()},
+    }
+    lines = ["[server]", 'hostname = "mx.bench.test"', 'log_level = "warning"']
+    for section, values in ports.items():
+        lines.append(f"[{section}]")
+        lines += [f"{k} = {v}" for k, v in values.items()]
+    lines.insert(lines.index("[smtp]") + 1, "max_connections_per_address = 200")
+    (data / "swissbox.toml").write_text("\n".join(lines) + "\n")
+    swissbox(data, "init")
+    swissbox(data, "org", "add", "bench")
+    swissbox(data, "domain", "add", "bench.test", "--org", "bench")
+    swissbox(data, "mail", "enable", "bench.test")
+    swissbox(data, "mailbox", "add", ADDRESS, "--password-stdin", stdin="Bench-password-1\n")
+
+
+def listening(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def start(data: Path, log: Path, port: int) -> subprocess.Popen[bytes]:
+    out = log.open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "swissbox.cli", "serve", "--data", str(data)],
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if listening(port):
+            return proc
+        if proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    proc.kill()
+    raise SystemExit(f"swissbox serve did not start:\n{log.read_text()}")
+
+
+def harness(script: Path, args: list[str], env: dict[str, str]) -> str:
+    print(f"$ {script.name} {' '.join(args)}", flush=True)
+    proc = subprocess.run(
+        ["bash", str(script), *args], env=env, text=True, capture_output=True, timeout=3600
+    )
+    out = proc.stdout + proc.stderr
+    print(out, flush=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"{script.name} {' '.join(args)} failed ({proc.returncode})")
+    return out
+
+
+def medians(out: str) -> dict[str, float]:
+    m = re.search(r"median:(.*)", out)
+    values: dict[str, float] = {}
+    if m:
+        for key, value in re.findall(r"(\w+)=([\d.]+)", m.group(1)):
+            values[key] = float(value)
+    return values
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "bench")
+    p.add_argument("--port", type=int, default=2526)
+    p.add_argument("--rounds", default=os.environ.get("ROUNDS", "3"))
+    p.add_argument("--skip-postfix", action="store_true")
+    a = p.parse_args()
+    script = a.shared / "smtp" / "peer_smtp.sh"
+    if not script.exists():
+        raise SystemExit(f"{script} missing (the shared bench harness; --shared DIR)")
+    work = Path(os.environ.get("BENCH_WORK", "/tmp/bench-work")) / "swissbox-smtp"
+    data = work / "data"
+    _taken.add(a.port)
+    prepare(data, a.port)
+    env = dict(os.environ, ROUNDS=str(a.rounds))
+
+    results: dict[str, dict[str, float]] = {}
+    proc = start(data, work / "serve.log", a.port)
+    try:
+        maildir = data / "mail" / "bench.test" / "user"
+        out = harness(
+            script,
+            ["target", f"127.0.0.1:{a.port}"],
+            dict(env, MAILDIR=str(maildir), TARGET_PID=str(proc.pid)),
+        )
+        results["swissbox"] = medians(out)
+        rss = re.search(r"target idle memory.*?: (.*)", out)
+        print(f"swissbox idle memory: {rss.group(1) if rss else '?'}")
+        mem = subprocess.run(
+            ["python3", str(a.shared / "lib" / "proctree.py"), "mem", str(proc.pid)],
+            text=True,
+            capture_output=True,
+        ).stdout.strip()
+        print(f"swissbox memory after load: {mem}")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    if not a.skip_postfix:
+        if shutil.which("postfix") or Path("/usr/sbin/postfix").exists():
+            results["postfix"] = medians(harness(script, ["postfix"], env))
+        else:
+            print("postfix not installed: apt-get install postfix (see the shared bench README)")
+
+    print("\n== summary (medians) ==")
+    for name, values in results.items():
+        print(f"{name:9s} " + " ".join(f"{k}={v:g}" for k, v in values.items()))
+    if "swissbox" in results and "postfix" in results:
+        s, pf = results["swissbox"], results["postfix"]
+        for key in ("accepted_per_s", "delivered_per_s"):
+            if key in s and pf.get(key):
+                print(f"ratio {key}: swissbox/postfix = {s[key] / pf[key]:.2f}")
+        key = "srv_cpu_ms_per_msg"
+        if key in s and pf.get(key):
+            print(f"ratio {key}: swissbox/postfix = {s[key] / pf[key]:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
