@@ -95,11 +95,14 @@ class Notifier:
             qid = secrets.randbelow(65536)
             transport = None
             try:
-                transport, proto = await loop.create_datagram_endpoint(
-                    lambda qid=qid: _Waiter(qid), remote_addr=target, family=family
+                waiter = _Waiter(qid)
+                transport, _ = await loop.create_datagram_endpoint(
+                    lambda: waiter,  # noqa: B023 (called at once, inside this iteration)
+                    remote_addr=target,
+                    family=family,
                 )
                 transport.sendto(notify_message(zone, qid, soa, ttl))
-                await asyncio.wait_for(proto.acked, timeout)
+                await asyncio.wait_for(waiter.acked, timeout)
                 log.info("NOTIFY %s serial %s acknowledged by %s:%s", zone, serial, *target)
                 self.acked.append((zone, serial, target))
                 return True

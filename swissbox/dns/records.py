@@ -246,7 +246,7 @@ def canonical_rdata(zone: str, rtype: str, value: str) -> str:
     if rtype == "DS":
         if len(tokens) < 4:
             raise RecordError("DS wants KEYTAG ALGORITHM DIGESTTYPE DIGEST")
-        tag = _int(texts[0], "DS key tag", 65535)
+        key_tag = _int(texts[0], "DS key tag", 65535)
         alg = _int(texts[1], "DS algorithm", 255)
         dtype = _int(texts[2], "DS digest type", 255)
         digest = "".join(texts[3:]).upper()
@@ -255,7 +255,7 @@ def canonical_rdata(zone: str, rtype: str, value: str) -> str:
         want = {1: 20, 2: 32, 4: 48}.get(dtype)  # SHA-1, SHA-256, SHA-384
         if want and len(digest) != 2 * want:
             raise RecordError(f"DS digest type {dtype} wants {want} bytes ({2 * want} hex digits)")
-        return f"{tag} {alg} {dtype} {digest}"
+        return f"{key_tag} {alg} {dtype} {digest}"
     if rtype == "HTTPS":
         if len(tokens) < 2:
             raise RecordError("HTTPS wants PRIORITY TARGET [PARAMS...]")

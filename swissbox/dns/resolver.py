@@ -187,8 +187,8 @@ class Resolver:
         node = node or {}
         if qtype == T_ANY and node:
             # RFC 8482: one RRset is enough
-            rrset = node[T_CNAME] if T_CNAME in node else node[min(node)]
-            out.answer += rrs(owner, rrset)
+            one = node[T_CNAME] if T_CNAME in node else node[min(node)]
+            out.answer += rrs(owner, one)
             return
         rrset = node.get(qtype)
         if rrset is not None:
