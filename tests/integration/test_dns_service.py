@@ -203,3 +203,30 @@ def test_refused_and_formerr_over_the_wire(data: Path) -> None:
         )
         out = udp_ask(srv.port, b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x07")
         assert out[:2] == b"\x12\x34" and out[3] & 0xF == RCODE.FORMERR
+
+
+def test_hypothesis_packets_over_the_wire(data: Path) -> None:
+    """Generated garbage over UDP and TCP; a good query is answered after every example."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    good = query("web.example.test")
+    with ServerThread(data) as srv:
+
+        @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+        @given(st.binary(max_size=512), st.booleans())
+        def send(junk: bytes, tcp: bool) -> None:
+            if tcp:
+                with socket.create_connection((srv.host, srv.port), 2) as t:
+                    t.sendall(tcp_frame(junk) + tcp_frame(good))
+                    while True:  # the junk may get an answer (FORMERR...) first
+                        reply = tcp_read(t)
+                        if reply[:2] == good[:2] and reply[12:] and a_records(reply):
+                            break
+            else:
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                    s.sendto(junk, (srv.host, srv.port))
+                assert a_records(udp_ask(srv.port, good)) == ["192.0.2.80"]
+
+        send()
+        assert a_records(udp_ask(srv.port, good)) == ["192.0.2.80"]
