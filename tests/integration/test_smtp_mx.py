@@ -357,3 +357,58 @@ def test_domain_is_case_insensitive_in_store(tmp_path: Path) -> None:
         assert len(h.inbox(TOTO)) == 2
 
     run(tmp_path, body)
+
+
+def test_data_in_odd_pieces_with_pipelined_commands(tmp_path: Path) -> None:
+    """The end of DATA found across writes of any size; bytes after it stay commands."""
+
+    async def body(h: Harness) -> None:
+        payloads = [
+            b"Subject: a\r\n\r\n..dot\r\nline\r\n",
+            b"",  # an empty message
+            b"\r\n",
+            b".x\r\n..\r\n",  # stuffed lines, one of them a stuffed terminator look-alike
+        ]
+        for n, payload in enumerate(payloads):
+            for piece in (1, 2, 3, 7, 4096):
+                r = await Raw.connect(h.mx)
+                await r.cmd("EHLO c")
+                await r.cmd("MAIL FROM:<a@example.org>")
+                await r.cmd(f"RCPT TO:<{TOTO}>")
+                assert (await r.cmd("DATA")).startswith("354")
+                wire = payload + b".\r\nNOOP\r\nQUIT\r\n"
+                for i in range(0, len(wire), piece):
+                    await r.send(wire[i : i + piece])
+                    await asyncio.sleep(0)
+                assert (await r.reply()).startswith("250 2.0.0 OK: delivered"), (n, piece)
+                assert (await r.reply()).startswith("250 2.0.0"), (n, piece)
+                assert (await r.reply()).startswith("221"), (n, piece)
+                await r.close()
+        stored = [m.split(b"\r\n", 4)[4] for m in h.inbox(TOTO)]
+        expected = [b"Subject: a\r\n\r\n.dot\r\nline\r\n", b"", b"\r\n", b"x\r\n.\r\n"]
+        assert stored == [e for e in expected for _ in range(5)]
+
+    run(tmp_path, body)
+
+
+def test_oversized_data_is_drained_and_the_session_goes_on(tmp_path: Path) -> None:
+    async def body(h: Harness) -> None:
+        r = await Raw.connect(h.mx)
+        await r.cmd("EHLO c")
+        for size in (4097 - len(message(body="")) - 2, 300_000):
+            await r.cmd("MAIL FROM:<a@example.org>")
+            await r.cmd(f"RCPT TO:<{TOTO}>")
+            await r.cmd("DATA")
+            await r.send(message(body="q" * size + "\r\n") + b".\r\n")
+            assert (await r.reply()).startswith("552 5.3.4")
+        await r.cmd("MAIL FROM:<a@example.org>")
+        await r.cmd(f"RCPT TO:<{TOTO}>")
+        await r.cmd("DATA")
+        exact = message(body="")
+        exact += b"e" * (4096 - len(exact) - 2) + b"\r\n"
+        assert len(exact) == 4096
+        assert (await r.cmd(exact + b".\r\n")).startswith("250 2.0.0")
+        await r.close()
+        assert [m.endswith(exact) for m in h.inbox(TOTO)] == [True]
+
+    run(tmp_path, body, max_message_size=4096)
