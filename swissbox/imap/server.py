@@ -142,7 +142,7 @@ class ImapSession(IMAP4Server):
         self._idle_tag: bytes | None = None
         self._auth_tag: bytes | None = None
         self._out: list[bytes] = []
-        self.timeOut = 60
+        self.timeOut = min(60.0, self.settings.idle_timeout)  # before authentication
 
     # -- connection -------------------------------------------------------------------------
 
@@ -936,17 +936,18 @@ class ImapSession(IMAP4Server):
         if req.needs_body and not header_only:
             cols += ["subdir", "filename"]
         col = {c: i for i, c in enumerate(cols)}
+        changed: set[int] = set()
+        if box.readwrite and any(i.sets_seen for i in req.items):
+            unseen = [
+                r[0]
+                for r in query.rows(box.box, box.info.id, ["uid", "flags"], uids, req.changedsince)
+                if "\\Seen" not in r[1].split()
+            ]
+            if unseen:
+                box.box.set_flags(box.name, unseen, ["\\Seen"], "add")
+                changed = set(unseen)
+                self.service.hub.flags_changed(self, self._account().address, box.name, unseen)
         rows = query.rows(box.box, box.info.id, cols, uids, req.changedsince)
-        set_seen = (
-            box.readwrite
-            and any(i.sets_seen for i in req.items)
-            and [r[0] for r in rows if "\\Seen" not in r[1].split()]
-        )
-        changed: dict[int, tuple[str, int]] = {}
-        if set_seen:
-            after, _ = box.box.set_flags(box.name, set_seen, ["\\Seen"], "add")
-            changed = {m.uid: (" ".join(sorted(m.flags)), m.modseq) for m in after}
-            self.service.hub.flags_changed(self, self._account().address, box.name, set_seen)
         want_modseq = self.condstore and ("MODSEQ" in names or req.changedsince is not None)
         cache = self.service.envelope_cache
         cache_key = (str(box.box.path), box.info.id, box.info.uidvalidity)
@@ -958,7 +959,7 @@ class ImapSession(IMAP4Server):
             seq = box.seq_of(u)
             if seq is None:
                 continue
-            flags_s, modseq = changed.get(u, (r[1], r[2]))
+            flags_s, modseq = r[1], r[2]
             parts: list[bytes] = []
             if uid:
                 parts.append(b"UID %d" % u)
