@@ -162,14 +162,14 @@ class Index:
 
     def folder_id(self, name: str) -> tuple[int, int] | None:
         """(id, uidvalidity) without re-reading the counters (they change with every message)."""
-        with self.lock:
-            found = self._ids.get(name)
-            if found is None:
+        found = self._ids.get(name)  # no lock on a hit: the writer may hold it for an fsync
+        if found is None:
+            with self.lock:
                 info = self.folder(name)
                 if info is None:
                     return None
                 found = self._ids[name] = (info.id, info.uidvalidity)
-            return found
+        return found
 
     def create_folder(self, name: str) -> FolderInfo:
         """Inside a transaction. UIDVALIDITY: the clock, strictly above any existing one."""

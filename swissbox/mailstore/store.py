@@ -199,6 +199,9 @@ class MailboxStore:
 
     def usage(self) -> int:
         """Bytes used by all folders (the quota counts every folder)."""
+        usage = self._usage  # no lock when known: the writer may hold it during an fsync
+        if usage is not None:
+            return usage
         with self.index.lock:
             if self._usage is None:
                 self._usage = self.index.usage()
