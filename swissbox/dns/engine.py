@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import struct
+import time
 from collections.abc import Callable, Iterable, Iterator
 
 from swissbox.dns.resolver import (
@@ -69,13 +70,12 @@ class Engine:
             if zone is not None:
                 self.warming.append(self.wire.warm(zone))
 
-    def warm_step(self, budget: int = 256) -> bool:
-        """Precomputes up to `budget` names' answers; True while more work is pending."""
-        while self.warming and budget > 0:
+    def warm_step(self, seconds: float = 0.002) -> bool:
+        """Precomputes answers for about `seconds`; True while more work is pending."""
+        deadline = time.perf_counter() + seconds
+        while self.warming and time.perf_counter() < deadline:
             if next(self.warming[0], None) is None:
                 self.warming.pop(0)
-            else:
-                budget -= 1
         return bool(self.warming)
 
     def handle(self, data: bytes, client: str, tcp: bool) -> list[bytes]:

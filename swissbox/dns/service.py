@@ -13,7 +13,7 @@ import contextlib
 import logging
 from typing import Any
 
-from swissbox.dns.catalog import Catalog
+from swissbox.dns.catalog import Catalog, Plan
 from swissbox.dns.engine import Engine
 from swissbox.dns.notify import Notifier, parse_targets
 from swissbox.dns.tcp import DnsTcpProtocol, TcpState
@@ -44,12 +44,36 @@ class DnsService:
         )
         self._ticker: asyncio.Task[None] | None = None
         self._warm_handle: asyncio.Handle | None = None
+        self._building: asyncio.Future[None] | None = None
         ctx.on("dns.zone_changed", lambda *args: self.refresh())
 
     # -- zone freshness ---------------------------------------------------------------------
 
     def refresh(self) -> None:
-        changed = self.catalog.refresh()
+        """Cheap unless the database changed; big zones are rebuilt in a worker thread (the
+        old view keeps answering meanwhile), small ones at once."""
+        if self._building is not None:
+            return
+        plan = self.catalog.check()
+        if plan is None:
+            return
+        if self.catalog.is_big(plan):
+            self._building = asyncio.ensure_future(self._build_in_thread(plan))
+            return
+        self._changed(self.catalog.apply(plan, self.catalog.build(plan)))
+
+    async def _build_in_thread(self, plan: Plan) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            built = await loop.run_in_executor(None, self.catalog.build, plan)
+            self._changed(self.catalog.apply(plan, built))
+        except Exception:
+            log.exception("dns: zone rebuild failed")
+        finally:
+            self._building = None
+        self.refresh()  # anything committed while we were building
+
+    def _changed(self, changed: list[str]) -> None:
         if not changed:
             return
         self.engine.resolver.zones = self.catalog.zones
@@ -129,10 +153,11 @@ class DnsService:
         if self._warm_handle is not None:
             self._warm_handle.cancel()
             self._warm_handle = None
-        if self._ticker is not None:
-            self._ticker.cancel()
-            with contextlib.suppress(BaseException):
-                await self._ticker
+        for task in (self._ticker, self._building):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
         for listener in self.udp:
             listener.close()
         self.udp = []

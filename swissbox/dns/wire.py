@@ -123,8 +123,8 @@ class WireTable:
 
     # -- building ---------------------------------------------------------------------------
 
-    def entry(self, zone: ZoneView, key: str, qtype: int) -> Entry | None:
-        """Builds (and keeps) the entry for one name and type of `zone`."""
+    def entry(self, zone: ZoneView, key: str, qtype: int, keep: bool = True) -> Entry | None:
+        """Builds (and, with `keep`, stores) the entry for one name and type of `zone`."""
         qname = DNSLabel([label.encode("latin-1") for label in key.split(".")])
         found = self.resolver.lookup(qname, key, qtype)
         if found is None:
@@ -138,7 +138,8 @@ class WireTable:
         an, ns, ar = struct.unpack_from("!HHH", wire, 6)
         flags = (0x0400 if found.aa else 0) | found.rcode
         entry = (flags, an, ns, ar, wire[qend:])
-        self._store(zone.origin, (key, qtype), entry)
+        if keep:
+            self._store(zone.origin, (key, qtype), entry)
         return entry
 
     def _store(self, origin: str, k: tuple[str, int], entry: Entry) -> None:
@@ -220,4 +221,5 @@ class WireTable:
                 return (0x0400 | NXDOMAIN, 0, 1, 0, soa)
             if node is None or (qtype not in node and T_CNAME not in node):
                 return (0x0400 | NOERROR, 0, 1, 0, soa)
-        return self.entry(zone, key, qtype)
+        # names that do not exist (wildcard, below a cut) are not kept: they are unbounded
+        return self.entry(zone, key, qtype, keep=key in zone.existing)

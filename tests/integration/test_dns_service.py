@@ -230,3 +230,19 @@ def test_hypothesis_packets_over_the_wire(data: Path) -> None:
 
         send()
         assert a_records(udp_ask(srv.port, good)) == ["192.0.2.80"]
+
+
+def test_big_zone_rebuilt_off_the_loop(data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import swissbox.dns.catalog as catalog
+
+    monkeypatch.setattr(catalog, "BIG_ZONE", 5)  # the sample zone counts as big
+    with ServerThread(data) as srv:
+        with Directory(data / "swissbox.db") as other:
+            other.change_records(ZONE, add=[parse_record(ZONE, "late", "A", "192.0.2.44", 60)])
+        deadline = time.monotonic() + 5
+        got: list[str] = []
+        while time.monotonic() < deadline and not got:
+            assert a_records(udp_ask(srv.port, query("web.example.test"))) == ["192.0.2.80"]
+            got = a_records(udp_ask(srv.port, query("late.example.test")))
+            time.sleep(0.02)
+        assert got == ["192.0.2.44"]
