@@ -96,6 +96,10 @@ def _language(value: str | None) -> bytes:
 
 def bodystructure(node: dict[str, Any], extended: bool = True) -> bytes:
     """BODYSTRUCTURE (extended) or BODY (basic) from the index's dict tree."""
+    if "parts" in node and node.get("type") == "message" and node["parts"]:
+        # shape indexed before message/rfc822 was summarised as such: no size or envelope
+        node = dict(node, body=node["parts"][0], envelope=None, size=0, lines=0)
+        node.pop("parts")
     if "parts" in node:
         parts = node["parts"] or [
             {"type": "text", "subtype": "plain", "params": {}, "size": 0, "lines": 0}

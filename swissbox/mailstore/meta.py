@@ -110,6 +110,8 @@ def bodystructure(msg: Message, depth: int = 0) -> dict[str, Any]:
         "language": _text(msg.get("content-language")),
         "location": _text(msg.get("content-location")),
     }
+    if ctype == "message/rfc822" and isinstance(msg.get_payload(), list) and depth < 50:
+        return _encapsulated(msg, node, depth)
     if msg.is_multipart() and depth < 50:
         parts = msg.get_payload()
         node["parts"] = [bodystructure(p, depth + 1) for p in parts if isinstance(p, Message)]
@@ -129,6 +131,27 @@ def bodystructure(msg: Message, depth: int = 0) -> dict[str, Any]:
         node["envelope"] = envelope(inner)
         node["body"] = bodystructure(inner, depth + 1)
         node["lines"] = body.count(b"\n")
+    return node
+
+
+def _encapsulated(msg: Message, node: dict[str, Any], depth: int) -> dict[str, Any]:
+    """message/rfc822 as the parser gives it (a one-message payload list): the IMAP fields
+    (size and lines of the re-serialised inner message, its envelope and body structure)."""
+    inner = msg.get_payload()[0]
+    try:
+        body = inner.as_bytes(policy=email.policy.compat32.clone(linesep="\r\n"))
+    except Exception:  # unserialisable inner message: sizes unknown
+        body = b""
+    node.update(
+        id=_text(msg.get("content-id")),
+        description=_text(msg.get("content-description")),
+        encoding=(_text(msg.get("content-transfer-encoding")) or "7bit").lower(),
+        size=len(body),
+        md5=None,
+        envelope=envelope(inner),
+        body=bodystructure(inner, depth + 1),
+        lines=body.count(b"\n"),
+    )
     return node
 
 
