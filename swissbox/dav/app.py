@@ -44,7 +44,12 @@ def radicale_config(
                 "max_resource_size": str(MAX_RESOURCE),
                 "delay_on_error": "0",
             },
-            "auth": {"type": Auth.bound(credentials), "delay": "0", "cache_logins": "False"},
+            "auth": {
+                "type": Auth.bound(credentials),
+                "delay": "0",
+                "cache_logins": "False",
+                "realm": "swissbox",
+            },
             "rights": {"type": Rights},
             "storage": {
                 "type": Storage.bound(book),

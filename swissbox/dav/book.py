@@ -22,7 +22,19 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from swissbox.dav.orgdir import VIEWS, build_views, with_rev
+from swissbox.dav.orgdir import (
+    VIEWS,
+    Card,
+    MemberRow,
+    TeamRow,
+    build_views,
+    member_card,
+    member_uid,
+    team_card,
+    team_uid,
+    visible,
+    with_rev,
+)
 from swissbox.directory import Directory, NotFound
 
 TOKEN_PREFIX = "http://swissbox.invalid/ns/directory-sync/"
@@ -69,7 +81,7 @@ class View:
 
     @property
     def last_modified(self) -> float:
-        return max((e.rev for e in self.cards.values()), default=0.0)
+        return max((e.rev for e in list(self.cards.values())), default=0.0)
 
 
 @dataclass
@@ -78,6 +90,14 @@ class OrgState:
     name: str
     roles: dict[str, str]  # login -> role
     views: dict[str, View]
+    # The directory rows of the last refresh (None until the first): what a refresh diffs.
+    members: dict[int, tuple[object, ...]] | None = None
+    teams: dict[int, tuple[object, ...]] = field(default_factory=dict)
+
+
+# {view: ({href: card, or None for a card that must go}, complete?)}: a complete plan lists
+# every card of the view (absent ones go too); an incremental one only what may have changed.
+Plan = dict[str, tuple[dict[str, Card | None], bool]]
 
 
 class InvalidToken(ValueError):
@@ -131,7 +151,10 @@ class DirectoryBook:
         state = self.org(org_id)
         if state is None:
             raise InvalidToken("no such organization")
-        v = state.views[view]
+        with self._lock:  # a refresh in another thread must not change the view meanwhile
+            return self._changes(org_id, view, state.views[view], old_token)
+
+    def _changes(self, org_id: int, view: str, v: View, old_token: str) -> tuple[str, list[str]]:
         token = self.token(org_id, view, v.seq)
         if not old_token:
             return token, list(v.cards)
@@ -211,30 +234,92 @@ class DirectoryBook:
         except NotFound:
             del self._orgs[org_id]
             return
+        new_members = {m[0]: m for m in members}
+        new_teams = {t[0]: t for t in teams}
+        if state.members is None or org.name != state.name:
+            # first refresh (or a renamed organization): compare every card
+            wanted = build_views(org.id, org.name, members, teams)
+            plan: Plan = {}
+            for view, cards in wanted.items():
+                plan[view] = ({h: c for h, c in cards.items()}, True)
+        else:
+            plan = self._incremental(org.id, org.name, state, new_members, new_teams)
         state.name = org.name
-        state.roles = {m["login"]: m["role"] for m in members}
-        wanted = build_views(org.id, org.name, members, teams)
+        state.roles = {m[1]: m[4] for m in members}
+        state.members, state.teams = new_members, new_teams
+        self._apply(org_id, state, plan)
+
+    @staticmethod
+    def _incremental(
+        org_id: int,
+        org_name: str,
+        state: OrgState,
+        new_members: dict[int, tuple[object, ...]],
+        new_teams: dict[int, tuple[object, ...]],
+    ) -> Plan:
+        """Cards to (re)consider per view, from the rows that differ since the last refresh:
+        {view: ({href: card, or None when it must go}, False)}."""
+        old = state.members or {}
+        changed = {i for i, row in new_members.items() if old.get(i) != row}
+        changed |= old.keys() - new_members.keys()
+        shown_changed = any(
+            (old.get(i) or (0,) * 6)[4:6] != (new_members.get(i) or (0,) * 6)[4:6] for i in changed
+        )
+        if shown_changed:  # group cards list only members their view shows
+            team_ids = set(new_teams) | set(state.teams)
+        else:
+            team_ids = {i for i, t in new_teams.items() if state.teams.get(i) != t}
+            team_ids |= state.teams.keys() - new_teams.keys()
+        plan: Plan = {}
+        for view in VIEWS:
+            cards: dict[str, Card | None] = {}
+            for i in changed:
+                row = new_members.get(i)
+                if row is not None and visible(view, str(row[4]), bool(row[5])):
+                    card = member_card(org_id, org_name, MemberRow._make(row))
+                    cards[card.href] = card
+                else:
+                    cards[f"{member_uid(org_id, i)}.vcf"] = None
+            for t in team_ids:
+                team = new_teams.get(t)
+                if team is not None:
+                    card = team_card(org_id, org_name, view, TeamRow._make(team), new_members)
+                    cards[card.href] = card
+                else:
+                    cards[f"{team_uid(org_id, t)}.vcf"] = None
+            plan[view] = (cards, False)
+        return plan
+
+    def _apply(
+        self,
+        org_id: int,
+        state: OrgState,
+        plan: Plan,
+    ) -> None:
+        """Applies a plan: new or different bodies get the view's next sequence number,
+        cards planned as None (or, for a complete plan, absent) become tombstones."""
         now = time.time()
         writes: list[tuple[str, str, str, str | None, float, int]] = []
         seqs: list[tuple[str, int]] = []
-        for view in VIEWS:
-            v, cards = state.views[view], wanted[view]
+        for view, (cards, complete) in plan.items():
+            v = state.views[view]
             new_seq = v.seq + 1
-            changed = False
+            gone = [h for h in v.cards if h not in cards] if complete else []
+            gone += [h for h, card in cards.items() if card is None and h in v.cards]
             for href, card in cards.items():
+                if card is None:
+                    continue
                 old = v.cards.get(href)
                 if old is not None and old.body == card.body:
                     continue
                 v.cards[href] = Entry(card.uid, card.body, now, new_seq)
                 v.deleted.pop(href, None)
                 writes.append((view, href, card.uid, card.body, now, new_seq))
-                changed = True
-            for href in [h for h in v.cards if h not in cards]:
+            for href in gone:
                 uid = v.cards.pop(href).uid
                 v.deleted[href] = new_seq
                 writes.append((view, href, uid, None, now, new_seq))
-                changed = True
-            if changed:
+            if any(w[0] == view for w in writes):
                 v.seq = new_seq
                 seqs.append((view, new_seq))
         if not writes:

@@ -13,11 +13,12 @@ Views: `full` (legal representatives and administrators: every internal member) 
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 VIEWS = ("full", "public")
 _NS = uuid.UUID("6f1f3c1e-2b7a-4a53-9a52-5d0f5c0de8a1")
@@ -32,10 +33,12 @@ def view_for_role(role: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=1 << 17)
 def member_uid(org_id: int, account_id: int) -> str:
     return str(uuid.uuid5(_NS, f"member:{org_id}:{account_id}"))
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def team_uid(org_id: int, team_id: int) -> str:
     return str(uuid.uuid5(_NS, f"team:{org_id}:{team_id}"))
 
@@ -79,34 +82,61 @@ def rev_text(timestamp: float) -> str:
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(timestamp))
 
 
-def member_body(org_id: int, org_name: str, m: dict[str, Any]) -> str:
+class MemberRow(NamedTuple):
+    """One row of `Directory.directory_rows` members."""
+
+    id: int
+    login: str
+    display_name: str
+    phone: str
+    role: str
+    private: int
+    emails: str | None
+
+
+class TeamRow(NamedTuple):
+    id: int
+    name: str
+    member_ids: str | None  # comma-separated account ids
+
+
+def visible(view: str, role: str, private: int | bool) -> bool:
+    """Whether a member with `role` (and the private flag) appears in `view`."""
+    return role != "external" and (view == "full" or not private)
+
+
+def team_member_ids(team: TeamRow) -> list[int]:
+    return sorted(int(i) for i in (team.member_ids or "").split(",") if i)
+
+
+def member_body(org_id: int, org_name: str, m: MemberRow) -> str:
     """The card of one member without REV (see the module docstring)."""
-    name = m["display_name"].strip() or m["login"]
-    family, given = split_name(m["display_name"].strip())
-    emails: list[str] = list(m["emails"]) or ([m["login"]] if "@" in m["login"] else [])
+    display = m.display_name.strip()
+    family, given = split_name(display)
+    emails = sorted(set((m.emails or "").split())) or ([m.login] if "@" in m.login else [])
     lines = [
         "BEGIN:VCARD",
         "VERSION:3.0",
-        f"UID:{member_uid(org_id, m['id'])}",
-        f"FN:{escape(name)}",
+        f"UID:{member_uid(org_id, m.id)}",
+        f"FN:{escape(display or m.login)}",
         f"N:{escape(family)};{escape(given)};;;",
     ]
     lines += [f"EMAIL;TYPE=INTERNET,WORK:{escape(e)}" for e in emails]
-    if m["phone"].strip():
-        lines.append(f"TEL;TYPE=WORK,VOICE:{escape(m['phone'].strip())}")
+    if m.phone.strip():
+        lines.append(f"TEL;TYPE=WORK,VOICE:{escape(m.phone.strip())}")
     lines.append(f"ORG:{escape(org_name)}")
     lines.append("END:VCARD")
     return "\r\n".join(fold(line) for line in lines) + "\r\n"
 
 
-def team_body(org_id: int, org_name: str, team: dict[str, Any], member_uids: Iterable[str]) -> str:
+def team_body(org_id: int, org_name: str, team: TeamRow, member_uids: Iterable[str]) -> str:
     uids = sorted(member_uids)
     lines = [
         "BEGIN:VCARD",
         "VERSION:3.0",
-        f"UID:{team_uid(org_id, team['id'])}",
-        f"FN:{escape(team['name'])}",
-        f"N:{escape(team['name'])};;;;",
+        f"UID:{team_uid(org_id, team.id)}",
+        f"FN:{escape(team.name)}",
+        f"N:{escape(team.name)};;;;",
         "KIND:group",
         "X-ADDRESSBOOKSERVER-KIND:group",
         f"ORG:{escape(org_name)}",
@@ -129,26 +159,40 @@ class Card:
     body: str
 
 
+def member_card(org_id: int, org_name: str, m: MemberRow) -> Card:
+    uid = member_uid(org_id, m.id)
+    return Card(f"{uid}.vcf", uid, member_body(org_id, org_name, m))
+
+
+def team_card(
+    org_id: int, org_name: str, view: str, team: TeamRow, members: Mapping[int, tuple[Any, ...]]
+) -> Card:
+    """The group card of `team` as `view` shows it (members hidden from the view left out);
+    `members` maps account ids to member rows."""
+    uids = []
+    for i in team_member_ids(team):
+        row = members.get(i)
+        if row is not None and visible(view, row[4], row[5]):
+            uids.append(member_uid(org_id, i))
+    uid = team_uid(org_id, team.id)
+    return Card(f"{uid}.vcf", uid, team_body(org_id, org_name, team, uids))
+
+
 def build_views(
-    org_id: int, org_name: str, members: list[dict[str, Any]], teams: list[dict[str, Any]]
+    org_id: int, org_name: str, members: list[tuple[Any, ...]], teams: list[tuple[Any, ...]]
 ) -> dict[str, dict[str, Card]]:
-    """{view: {href: Card}} for every view, from `Directory.directory_rows` output."""
-    internal = [m for m in members if m["role"] != "external"]
-    uids = {m["id"]: member_uid(org_id, m["id"]) for m in internal}
+    """{view: {href: Card}} for every view, from `Directory.directory_rows` output (the
+    reference; `DirectoryBook` computes the same incrementally)."""
+    rows = {m[0]: MemberRow._make(m) for m in members}
     out: dict[str, dict[str, Card]] = {}
-    bodies = {m["id"]: member_body(org_id, org_name, m) for m in internal}
     for view in VIEWS:
-        shown = [m for m in internal if view == "full" or not m["private"]]
-        shown_ids = {m["id"] for m in shown}
-        cards: dict[str, Card] = {}
-        for m in shown:
-            uid = uids[m["id"]]
-            cards[f"{uid}.vcf"] = Card(f"{uid}.vcf", uid, bodies[m["id"]])
-        for team in teams:
-            uid = team_uid(org_id, team["id"])
-            member_uids = [uids[i] for i in team["member_ids"] if i in shown_ids]
-            cards[f"{uid}.vcf"] = Card(
-                f"{uid}.vcf", uid, team_body(org_id, org_name, team, member_uids)
-            )
+        cards = {}
+        for m in rows.values():
+            if visible(view, m.role, m.private):
+                card = member_card(org_id, org_name, m)
+                cards[card.href] = card
+        for t in teams:
+            card = team_card(org_id, org_name, view, TeamRow._make(t), rows)
+            cards[card.href] = card
         out[view] = cards
     return out

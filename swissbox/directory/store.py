@@ -900,15 +900,20 @@ class Directory:
                 c.execute("DELETE FROM accounts WHERE id = ?", (account_id,))
         return not left
 
-    def directory_rows(self, org_id: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """Everything the organization directory is built from, read in one snapshot:
-        members [{"id", "login", "display_name", "phone", "role", "private", "emails"}]
-        (emails: addresses of the org's mailboxes granted to the member, sorted) and teams
-        [{"id", "name", "member_ids"}]."""
+    def directory_rows(
+        self, org_id: int
+    ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        """Everything the organization directory is built from, read in one snapshot, as plain
+        tuples (this runs on every directory refresh of large organizations):
+        members (account id, login, display name, phone, role, private 0/1, emails) ordered by
+        id, emails being the org's mailboxes granted to the member, space-separated, or None;
+        teams (team id, name, member account ids comma-separated or None) ordered by id."""
         with self._lock:
-            self._conn.execute("BEGIN")
+            cur = self._conn.cursor()
+            cur.row_factory = None
+            cur.execute("BEGIN")
             try:
-                member_rows = self._conn.execute(
+                members = cur.execute(
                     "SELECT a.id, a.login, a.display_name, a.phone, m.role, m.private,"
                     " (SELECT group_concat(mb.local_part || '@' || d.name, ' ')"
                     "  FROM mailbox_grants g JOIN mailboxes mb ON mb.id = g.mailbox_id"
@@ -918,34 +923,15 @@ class Directory:
                     " WHERE m.org_id = ? ORDER BY a.id",
                     (org_id,),
                 ).fetchall()
-                team_rows = self._conn.execute(
+                teams = cur.execute(
                     "SELECT t.id, t.name, group_concat(tm.account_id) AS ids FROM teams t"
                     " LEFT JOIN team_members tm ON tm.team_id = t.id"
                     " WHERE t.org_id = ? GROUP BY t.id ORDER BY t.id",
                     (org_id,),
                 ).fetchall()
             finally:
-                self._conn.execute("COMMIT")
-        members = [
-            {
-                "id": r["id"],
-                "login": r["login"],
-                "display_name": r["display_name"],
-                "phone": r["phone"],
-                "role": r["role"],
-                "private": bool(r["private"]),
-                "emails": sorted(set((r["emails"] or "").split())),
-            }
-            for r in member_rows
-        ]
-        teams = [
-            {
-                "id": r["id"],
-                "name": r["name"],
-                "member_ids": sorted(int(i) for i in (r["ids"] or "").split(",") if i),
-            }
-            for r in team_rows
-        ]
+                cur.execute("COMMIT")
+                cur.close()
         return members, teams
 
     def member_orgs(self, login: str) -> list[tuple[int, str, str]]:

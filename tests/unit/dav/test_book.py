@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from swissbox.dav.book import DirectoryBook, InvalidToken
-from swissbox.dav.orgdir import member_uid, team_uid
+from swissbox.dav.orgdir import build_views, member_uid, team_uid
 from swissbox.directory import Directory
 
 
@@ -79,3 +79,29 @@ def test_removed_org_has_no_state(setup: tuple[Directory, DirectoryBook, int]) -
     assert book.org(org) is not None
     d.remove_org("acme")
     assert book.org(org) is None
+
+
+def test_incremental_refresh_matches_a_full_build(
+    setup: tuple[Directory, DirectoryBook, int],
+) -> None:
+    d, book, org = setup
+    book.org(org)
+    steps = [
+        lambda: d.add_team("acme", "T"),
+        lambda: d.add_team_member("acme", "T", "b@x.test"),
+        lambda: d.add_team_member("acme", "T", "e@x.test"),
+        lambda: d.set_private("acme", "b@x.test", True),
+        lambda: d.update_account("a@x.test", display_name="Ann Other", phone="+1"),
+        lambda: d.set_role("acme", "e@x.test", "collaborator"),
+        lambda: d.remove_member("acme", "b@x.test"),
+        lambda: d.remove_team("acme", "T"),
+    ]
+    for step in steps:
+        step()
+        state = book.org(org)
+        assert state is not None
+        members, teams = d.directory_rows(org)
+        wanted = build_views(org, "acme", members, teams)
+        for view in ("full", "public"):
+            got = {h: e.body for h, e in state.views[view].cards.items()}
+            assert got == {h: c.body for h, c in wanted[view].items()}

@@ -57,9 +57,9 @@ def test_directory_rows(d: Directory) -> None:
     d.add_team("acme", "T")
     d.add_team_member("acme", "T", "b@x.test")
     members, teams = d.directory_rows(d.org("acme").id)
-    b = next(m for m in members if m["login"] == "b@x.test")
-    assert b["emails"] == ["team@x.test"] and b["role"] == "collaborator"
-    assert teams == [{"id": 1, "name": "T", "member_ids": [b["id"]]}]
+    b = next(m for m in members if m[1] == "b@x.test")
+    assert b[2:] == ("B", "", "collaborator", 0, "team@x.test")
+    assert teams == [(1, "T", str(b[0]))]
     assert d.member_orgs("b@x.test") == [(1, "acme", "collaborator")]
     assert d.member_orgs("not a login") == []
 
