@@ -197,9 +197,10 @@ class Resolver:
                 self._additional(zone, rrset, out)
             return
         cname = node.get(T_CNAME)
-        if cname is not None and qtype != T_CNAME:
-            out.answer += rrs(owner, cname)
-            target = cname.rdatas[0].label
+        cname_rds = cname.rdatas if cname is not None and qtype != T_CNAME else ()
+        if cname is not None and cname_rds:
+            out.answer += [RR(owner, T_CNAME, 1, cname.ttl, cname_rds[0])]
+            target = cname_rds[0].label
             tkey = label_key(target)
             if tkey in seen or len(seen) >= MAX_CHAIN:
                 return

@@ -29,11 +29,30 @@ T_SOA, T_NS, T_CNAME, T_A, T_AAAA, T_DS = (
 )
 
 
-@dataclass(frozen=True)
 class RRset:
-    rtype: int
-    ttl: int
-    rdatas: tuple[RD, ...]
+    """One RRset: type code, TTL and the canonical rdata texts as stored. The dnslib objects
+    are made on demand (`rdatas`): queries are answered from precomputed bytes, so they are
+    only needed to build answers, which keeps big zones small and quick to load."""
+
+    __slots__ = ("rtype", "ttl", "texts", "_fixed")
+
+    def __init__(
+        self, rtype: int, ttl: int, texts: tuple[str, ...] = (), fixed: tuple[RD, ...] = ()
+    ) -> None:
+        self.rtype, self.ttl, self.texts, self._fixed = rtype, ttl, texts, fixed
+
+    @property
+    def rdatas(self) -> tuple[RD, ...]:
+        if self._fixed:
+            return self._fixed
+        name = QTYPE.get(self.rtype)
+        out = []
+        for text in self.texts:
+            try:
+                out.append(rdata_to_rd(name, text))
+            except RecordError as exc:
+                log.warning("unusable %s record %r: %s", name, text, exc)
+        return tuple(out)
 
 
 def name_key(labels: Iterable[bytes]) -> str:
@@ -75,29 +94,31 @@ class ZoneView:
             ),
         )
         soa_ttl = domain.default_ttl
-        soa = RRset(T_SOA, soa_ttl, (soa_rd,))
+        soa = RRset(T_SOA, soa_ttl, fixed=(soa_rd,))
         view = cls(origin, domain.serial, soa, min(soa_ttl, domain.soa_minimum))
-        grouped: dict[tuple[str, int], tuple[int, list[RD]]] = {}
+        grouped: dict[tuple[str, int], tuple[int, list[str]]] = {}
+        codes: dict[str, int] = {}
         count = 0
         for rec in records:
-            try:
-                code = qtype_code(rec.type)
-                rd = rdata_to_rd(rec.type, rec.rdata)
-            except (RecordError, AttributeError) as exc:
-                log.warning("zone %s: skipping %s %s: %s", origin, rec.name, rec.type, exc)
-                continue
+            code = codes.get(rec.type)
+            if code is None:
+                try:
+                    code = codes[rec.type] = qtype_code(rec.type)
+                except RecordError as exc:
+                    log.warning("zone %s: skipping %s %s: %s", origin, rec.name, rec.type, exc)
+                    continue
             if code == T_SOA:
                 continue
             key = (rec.name, code)
             if key in grouped:
-                grouped[key][1].append(rd)
+                grouped[key][1].append(rec.rdata)
             else:
-                grouped[key] = (rec.ttl, [rd])
+                grouped[key] = (rec.ttl, [rec.rdata])
             count += 1
         nodes = view.nodes
         nodes[origin] = {T_SOA: soa}
-        for (name, code), (ttl, rds) in grouped.items():
-            nodes.setdefault(name, {})[code] = RRset(code, ttl, tuple(rds))
+        for (name, code), (ttl, texts) in grouped.items():
+            nodes.setdefault(name, {})[code] = RRset(code, ttl, tuple(texts))
         view.records = count + 1
         suffix = "." + origin
         existing = view.existing
