@@ -9,7 +9,12 @@ Sent, Drafts, Trash, Junk, Archive on first login) off the event loop.
 from __future__ import annotations
 
 import fnmatch
+import hashlib
+import hmac
+import os
 import re
+import threading
+import time
 from typing import Any
 
 from twisted.cred.checkers import ICredentialsChecker
@@ -20,7 +25,7 @@ from twisted.internet import defer, threads
 from twisted.mail.imap4 import IAccount, INamespacePresenter
 from zope.interface import implementer
 
-from swissbox.auth import Authenticator
+from swissbox.auth import Authenticator, AuthResult
 from swissbox.directory import Directory
 from swissbox.imap.mailbox import FolderMailbox
 from swissbox.mailstore import (
@@ -45,18 +50,68 @@ class MailboxCredentials:
         return False  # the checker decides, never the credentials object
 
 
+class VerifiedCache:
+    """Recently verified (identifier, password, stored hash) triples, so that a client that
+    logs in again and again (IDLE reconnects, several connections) costs one Argon2 run per
+    `ttl` instead of one per login (what Dovecot's auth cache does). Entries are keyed by an
+    HMAC with a per-process random key; a changed stored hash (new password) misses."""
+
+    def __init__(self, ttl: float = 300.0, size: int = 10000) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._key = os.urandom(32)
+        self._entries: dict[bytes, tuple[float, str]] = {}
+        self._lock = threading.Lock()
+
+    def _digest(self, identifier: str, secret: str, stored: str) -> bytes:
+        data = "\0".join((identifier.lower(), secret, stored)).encode("utf-8", "surrogatepass")
+        return hmac.new(self._key, data, hashlib.sha256).digest()
+
+    def get(self, identifier: str, secret: str, stored: str) -> str | None:
+        digest = self._digest(identifier, secret, stored)
+        with self._lock:
+            entry = self._entries.get(digest)
+            if entry is None or entry[0] < time.monotonic():
+                return None
+            return entry[1]
+
+    def put(self, identifier: str, secret: str, stored: str, canonical: str) -> None:
+        digest = self._digest(identifier, secret, stored)
+        with self._lock:
+            if len(self._entries) >= self.size:
+                self._entries.clear()
+            self._entries[digest] = (time.monotonic() + self.ttl, canonical)
+
+
 @implementer(ICredentialsChecker)
 class MailboxChecker:
     credentialInterfaces = (IUsernamePassword,)
 
-    def __init__(self, authenticator: Authenticator, clock: Any = None) -> None:
+    def __init__(self, authenticator: Authenticator, cache: VerifiedCache | None = None) -> None:
         self.authenticator = authenticator
-        self.clock = clock
+        self.cache = cache if cache is not None else VerifiedCache()
+
+    def check(self, identifier: str, secret: str, client: str | None) -> AuthResult:
+        """Blocking: a cache hit (still subject to lockouts), else the Argon2 check."""
+        auth = self.authenticator
+        found = None
+        if identifier and not auth.limiter.locked("mailbox", identifier, client):
+            found = auth.store.secret_hash("mailbox", identifier)
+            if found is not None:
+                canonical = self.cache.get(identifier, secret, found[1])
+                if canonical is not None:
+                    auth.limiter.success("mailbox", identifier, client)
+                    return AuthResult(True, identifier=canonical)
+        result = auth.authenticate("mailbox", identifier, secret, client)
+        if result.ok and found is not None and result.identifier:
+            again = auth.store.secret_hash("mailbox", identifier)
+            if again is not None:  # the hash may have been upgraded by this login
+                self.cache.put(identifier, secret, again[1], result.identifier)
+        return result
 
     def requestAvatarId(self, credentials: MailboxCredentials) -> defer.Deferred[str]:  # noqa: N802
         d = threads.deferToThread(
-            self.authenticator.authenticate,
-            "mailbox",
+            self.check,
             credentials.username,
             credentials.password,
             getattr(credentials, "client", None),

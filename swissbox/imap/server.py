@@ -82,6 +82,7 @@ BASE_CAPS = [
     b"CONDSTORE",
 ]
 MAX_AUTH_FAILURES = 3
+MAX_PIPELINED = 1 << 20  # bytes read ahead while a command is still running
 NO_EXPUNGE_DURING = {b"FETCH", b"STORE", b"SEARCH"}
 
 
@@ -196,7 +197,8 @@ class ImapSession(IMAP4Server):
 
     def flush_out(self) -> None:
         if self._out:
-            data, self._out = b"".join(self._out), []
+            data = b"".join(self._out)
+            self._out.clear()  # in place: fetch() holds a reference to this list
             self.transport.write(data)
 
     # -- input ------------------------------------------------------------------------------
@@ -206,6 +208,10 @@ class ImapSession(IMAP4Server):
             return
         self.resetTimeout()
         self.assembler.feed(data)
+        if self.busy:
+            if len(self.assembler.buffer) > MAX_PIPELINED:
+                self.transport.pauseProducing()  # resumed when the command finishes
+            return
         self.process()
 
     def process(self) -> None:
@@ -226,8 +232,6 @@ class ImapSession(IMAP4Server):
                 continue
             event = self.assembler.next_event()
             if event is None:
-                if len(self.assembler.buffer) > 1 << 20 and self.busy:
-                    self.transport.pauseProducing()
                 return
             if isinstance(event, NeedContinuation):
                 self.write_line(b"+ Ready for literal data")

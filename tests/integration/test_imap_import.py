@@ -30,13 +30,15 @@ def test_import_maildir_idempotent(tmp_path: Path) -> None:
     put(src / ".Sent", "1600000003.4.old:2,S", "sent one", 1600000003)
     put(src / ".Archive.2024", "1600000004.5.old:2,", "archived", 1600000004)
     put(src / ".Entw&APw-rfe", "1600000005.6.old:2,D", "draft", 1600000005)
+    for i in range(1200):  # more than one write batch of FETCH responses
+        put(src / ".Bulk", f"1600001000.{i}.old:2,S", f"bulk {i}", 1600001000 + i)
     with Stack(tmp_path) as stack:
         stack.provision(mailboxes={BOB: BOB_PW})
         first = stack.cli("mailbox", "import", BOB, str(src), "--json")
         assert first.returncode == 0, first.stderr
-        assert '"added": 6' in first.stdout
+        assert '"added": 1206' in first.stdout
         second = stack.cli("mailbox", "import", BOB, str(src), "--json")
-        assert '"added": 0' in second.stdout and '"skipped": 6' in second.stdout
+        assert '"added": 0' in second.stdout and '"skipped": 1206' in second.stdout
         stack.start()
         ctx = ssl.create_default_context(cafile=str(stack.ca_file))
         m = imaplib.IMAP4_SSL("127.0.0.1", stack.ports["imaps"], ssl_context=ctx, timeout=10)
@@ -52,6 +54,11 @@ def test_import_maildir_idempotent(tmp_path: Path) -> None:
         assert b"\\Seen" in heads[0] and b"13-Sep-2020" in heads[0]
         assert b"\\Flagged" in heads[1] and b"\\Answered" in heads[1] and b"$Important" in heads[1]
         assert all(b"\r\n" in b and b"\n" not in b.replace(b"\r\n", b"") for b in bodies)
+        m.select("Bulk")
+        _, data = m.uid("FETCH", "1:*", "(FLAGS ENVELOPE)")
+        assert len(data) == 1200 and b"bulk 1199" in data[-1]
+        _, data = m.uid("SEARCH", "SUBJECT", '"bulk 11"')
+        assert len(data[0].split()) == 111
         m.select('"Sent"')
         _, data = m.search(None, "SUBJECT", "sent")
         assert data == [b"1"]

@@ -1,0 +1,64 @@
+"""The mailbox-realm checker: Argon2 once, then the verified cache; wrong secrets and other
+realms never pass."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from swissbox.auth import Authenticator, HashParams, RateLimiter, hash_secret
+from swissbox.imap.account import MailboxChecker, VerifiedCache
+
+PARAMS = HashParams(8, 1, 1)
+
+
+class Store:
+    def __init__(self) -> None:
+        self.hashes = {
+            ("mailbox", "bob@example.test"): hash_secret("mailbox-pw", PARAMS),
+            ("account", "bob@example.test"): hash_secret("account-pw", PARAMS),
+        }
+        self.calls = 0
+
+    def secret_hash(self, realm: str, identifier: str) -> tuple[str, str] | None:
+        h = self.hashes.get((realm, identifier.lower()))
+        return (identifier.lower(), h) if h else None
+
+    def set_secret_hash(self, realm: str, identifier: str, password_hash: str) -> None:
+        self.hashes[(realm, identifier)] = password_hash
+
+
+def checker() -> tuple[MailboxChecker, Store, list[Any]]:
+    store = Store()
+    auth = Authenticator(store, PARAMS, RateLimiter(100, 100, 60, 0, 0))
+    calls: list[Any] = []
+    original = auth.authenticate
+
+    def counting(*a: Any) -> Any:
+        calls.append(a)
+        return original(*a)
+
+    auth.authenticate = counting  # type: ignore[method-assign]
+    return MailboxChecker(auth, VerifiedCache()), store, calls
+
+
+def test_cache_skips_argon2_for_the_same_secret() -> None:
+    c, _store, calls = checker()
+    assert c.check("bob@example.test", "mailbox-pw", "127.0.0.1").ok
+    assert c.check("BOB@example.test", "mailbox-pw", "127.0.0.1").ok
+    assert len(calls) == 1
+
+
+def test_wrong_secret_and_other_realm_fail() -> None:
+    c, _store, _calls = checker()
+    assert c.check("bob@example.test", "mailbox-pw", None).ok
+    assert not c.check("bob@example.test", "account-pw", None).ok
+    assert not c.check("bob@example.test", "mailbox-pw ", None).ok
+    assert not c.check("nobody@example.test", "mailbox-pw", None).ok
+
+
+def test_password_change_invalidates() -> None:
+    c, store, _calls = checker()
+    assert c.check("bob@example.test", "mailbox-pw", None).ok
+    store.hashes[("mailbox", "bob@example.test")] = hash_secret("new-password", PARAMS)
+    assert not c.check("bob@example.test", "mailbox-pw", None).ok
+    assert c.check("bob@example.test", "new-password", None).ok
