@@ -14,6 +14,7 @@ from twisted.web.wsgi import WSGIResource
 from swissbox.dav.app import MAX_BODY, build_application
 from swissbox.dav.auth import Credentials
 from swissbox.dav.book import DirectoryBook
+from swissbox.dav.privileges import ReadOnlyPrivileges
 from swissbox.dav.resource import DavResource, WellKnown
 from swissbox.runtime import Context
 
@@ -34,7 +35,7 @@ class DavService:
         folder = dav_folder(ctx)
         self.book = DirectoryBook(ctx.directory, folder / "directory.sqlite")
         self.credentials = Credentials(ctx.authenticator, ctx.directory)
-        self.app = build_application(folder, self.credentials, self.book)
+        self.app = ReadOnlyPrivileges(build_application(folder, self.credentials, self.book))
         self.pool = ThreadPool(minthreads=1, maxthreads=POOL_THREADS, name="dav")
         self.wsgi = WSGIResource(reactor, self.pool, self.app)
         self.resource = DavResource(self.wsgi, self.credentials, ctx.loop, MAX_BODY)

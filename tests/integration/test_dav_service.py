@@ -541,3 +541,43 @@ def test_oversized_bodies_are_refused(dav: tuple[Stack, DavHttp]) -> None:
     assert status == 413
     status, _, _ = client.request("GET", home(bob) + "contacts/big.vcf", bob)
     assert status == 404
+
+
+def test_ios_and_thunderbird_style_discovery(dav: tuple[Stack, DavHttp]) -> None:
+    """iOS: PROPFIND on the well-known URL, follow the redirect; Thunderbird: the root of the
+    DAV tree with Depth 1, then the home set listing with getctag/sync-token."""
+    _, client = dav
+    login = "dave@example.test"
+    status, headers, _ = client.request(
+        "PROPFIND", "/.well-known/carddav", login, body=propfind("<D:current-user-principal/>")
+    )
+    assert status == 301
+    status, _, data = client.request(
+        "PROPFIND",
+        headers["location"],
+        login,
+        body=propfind("<D:current-user-principal/><D:principal-URL/>"),
+        headers={"Depth": "1"},
+    )
+    assert status == 207
+    found, _ = parse_multistatus(data)
+    assert set(found) <= {"/dav/", home(login)}  # no other principal is listed
+    body = propfind(
+        '<D:resourcetype/><D:displayname/><CS:getctag xmlns:CS="http://calendarserver.org/ns/"/>'
+        "<D:sync-token/><D:current-user-privilege-set/>"
+    )
+    status, _, data = client.request(
+        "PROPFIND", home(login), login, body=body, headers={"Depth": "1"}
+    )
+    found, _ = parse_multistatus(data)
+    directory = found[book_path(login)]["props"]
+    assert directory["{DAV:}resourcetype"].find("CR:addressbook", NS) is not None
+    assert "{http://calendarserver.org/ns/}getctag" in directory
+    assert directory["{DAV:}sync-token"].text.startswith("http://swissbox.invalid/")
+    privileges = {p[0].tag for p in directory["{DAV:}current-user-privilege-set"]}
+    assert "{DAV:}read" in privileges
+    assert "{DAV:}write-content" not in privileges  # clients show it as read-only
+    assert "{DAV:}write-properties" in privileges  # its colour may change
+    contacts = found[home(login) + "contacts/"]["props"]
+    mine = {p[0].tag for p in contacts["{DAV:}current-user-privilege-set"]}
+    assert "{DAV:}write-content" in mine

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import xml.etree.ElementTree as ET
 
 from swissbox.dav.collection import directory_name, parse_directory_name
+from swissbox.dav.privileges import read_only_privileges
 from swissbox.dav.resource import dav_path, directory_parts, has_dtd, parse_basic
 from swissbox.dav.rights import Rights
 
@@ -50,3 +52,34 @@ def test_rights_owner_only() -> None:
     assert rights.authorization("a@x.test", set(), "/a@x.test/calendar/x.ics") == ""
     assert rights.authorization("a@x.test", set(), "/b@x.test/") == ""
     assert rights.authorization("a@x.test", set(), "/b@x.test/calendar/") == ""
+
+
+def test_directory_privileges_are_read_only() -> None:
+    def response(href: str) -> str:
+        privileges = "".join(
+            f"<D:privilege><D:{p}/></D:privilege>"
+            for p in ("read", "all", "write", "write-properties", "write-content")
+        )
+        return (
+            f"<D:response><D:href>{href}</D:href><D:propstat><D:prop>"
+            f"<D:current-user-privilege-set>{privileges}</D:current-user-privilege-set>"
+            "</D:prop></D:propstat></D:response>"
+        )
+
+    body = (
+        '<?xml version="1.0"?><D:multistatus xmlns:D="DAV:">'
+        + response("/dav/a%40x.test/directory-3/")
+        + response("/dav/a%40x.test/contacts/")
+        + "</D:multistatus>"
+    ).encode()
+    out = ET.fromstring(read_only_privileges(body))
+    sets = [
+        sorted(p[0].tag.split("}")[1] for p in s)
+        for s in out.iter("{DAV:}current-user-privilege-set")
+    ]
+    assert sets == [
+        ["read", "write-properties"],
+        ["all", "read", "write", "write-content", "write-properties"],
+    ]
+    plain = b'<?xml version="1.0"?><D:multistatus xmlns:D="DAV:"></D:multistatus>'
+    assert read_only_privileges(plain) == plain
