@@ -19,7 +19,7 @@ from swissbox.dav.book import DirectoryBook, InvalidToken
 
 DIRECTORY_PREFIX = "directory-"
 # Properties a member may change on a directory address book (kept per member).
-COLOUR_PROPS = ("ICAL:calendar-color", "INF:addressbook-color")
+COLOUR_PROPS = ("ICAL:calendar-color", "{http://inf-it.com/ns/ab/}addressbook-color")
 READ_ONLY = "[Errno 1] the organization directory is read-only (it is built by the server)"
 
 

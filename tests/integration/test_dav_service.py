@@ -420,6 +420,16 @@ def test_colour_is_kept_per_member(dav: tuple[Stack, DavHttp]) -> None:
     assert b"#FF8800FF" in data
     _, _, data = client.request("PROPFIND", book_path(dave), dave, body=ask, headers={"Depth": "0"})
     assert b"#FF8800FF" not in data
+    inf = (
+        '<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:" xmlns:A="http://inf-it.com/ns/ab/">'
+        "<D:set><D:prop><A:addressbook-color>#00AA00</A:addressbook-color></D:prop></D:set>"
+        "</D:propertyupdate>"
+    )
+    status, _, _ = client.request("PROPPATCH", book_path(dave), dave, body=inf)
+    assert status == 207
+    ask = propfind('<A:addressbook-color xmlns:A="http://inf-it.com/ns/ab/"/>')
+    _, _, data = client.request("PROPFIND", book_path(dave), dave, body=ask, headers={"Depth": "0"})
+    assert b"#00AA00" in data
 
 
 def test_sync_is_incremental_and_etags_move_only_on_change(dav: tuple[Stack, DavHttp]) -> None:
