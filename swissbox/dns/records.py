@@ -54,9 +54,12 @@ SUPPORTED = (
     "PTR",
     "SRV",
     "SSHFP",
+    "SVCB",
     "TLSA",
     "TXT",
 )
+# SVCB (RFC 9460) has the HTTPS wire format; dnslib only knows the HTTPS class.
+RD_CLASSES = {**RDMAP, "SVCB": RDMAP["HTTPS"]}
 MAX_TTL = 2**31 - 1
 
 # -- tokens -------------------------------------------------------------------------------------
@@ -256,14 +259,14 @@ def canonical_rdata(zone: str, rtype: str, value: str) -> str:
         if want and len(digest) != 2 * want:
             raise RecordError(f"DS digest type {dtype} wants {want} bytes ({2 * want} hex digits)")
         return f"{key_tag} {alg} {dtype} {digest}"
-    if rtype == "HTTPS":
+    if rtype in ("HTTPS", "SVCB"):
         if len(tokens) < 2:
-            raise RecordError("HTTPS wants PRIORITY TARGET [PARAMS...]")
-        _int(texts[0], "HTTPS priority", 65535)
+            raise RecordError(f"{rtype} wants PRIORITY TARGET [PARAMS...]")
+        _int(texts[0], f"{rtype} priority", 65535)
         texts = [texts[0], target(zone, texts[1]), *texts[2:]]
     # The rest (HTTPS params, TLSA, SSHFP, NAPTR) through dnslib's own parser.
     try:
-        rd = RDMAP[rtype].fromZone(texts, zone + ".")
+        rd = RD_CLASSES[rtype].fromZone(texts, zone + ".")
         rd.pack(DNSBuffer())
         return str(rd.toZone())
     except RecordError:
@@ -326,7 +329,7 @@ def rdata_to_rd(rtype: str, rdata: str) -> RD:
             return TXT([t for t, _ in tokens])
         if rtype == "CAA":
             return CAA(int(texts[0]), texts[1], tokens[2][0].decode("utf-8", "replace"))
-        rd = RDMAP[rtype].fromZone(texts, "")
+        rd = RD_CLASSES[rtype].fromZone(texts, "")
         return rd
     except (IndexError, ValueError, KeyError) as exc:
         raise RecordError(f"stored {rtype} rdata {rdata!r} is unusable: {exc}") from None

@@ -162,6 +162,8 @@ def test_record_types(server, tool):
     assert mx.rows("ANSWER")[0][4:] == ["10", "mx.example.test."]
     assert mx.rows("ADDITIONAL")[0][0] == "mx.example.test."
     assert run(tool, server, "svc.example.test", "HTTPS").types("ANSWER") == ["HTTPS"]
+    svcb = run(tool, server, "_dns.svc.example.test", "SVCB").rows("ANSWER")
+    assert svcb[0][3:6] == ["SVCB", "1", "web.example.test."] and "port=853" in svcb[0]
 
 
 def test_notimp_opcode(server):

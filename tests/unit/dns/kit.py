@@ -55,6 +55,7 @@ SAMPLE = [
     ("@", "CAA", '0 issue "ca.example"', 3600),
     ("big", "TXT", " ".join('"' + chr(97 + i) * 250 + '"' for i in range(8)), 300),
     ("svc", "HTTPS", "1 . alpn=h2,h3", 300),
+    ("_dns.svc", "SVCB", "1 web alpn=dot port=853", 300),
 ]
 
 

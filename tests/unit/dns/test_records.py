@@ -39,6 +39,12 @@ Z = "example.test"
             ("d.example.test", "DS", "1 8 1 " + "AB" * 10 + "CD" * 10),
         ),
         ("s", "HTTPS", "1 web alpn=h2", ("s.example.test", "HTTPS", "1 web.example.test. alpn=h2")),
+        (
+            "_dns",
+            "SVCB",
+            "1 web port=853",
+            ("_dns.example.test", "SVCB", "1 web.example.test. port=853"),
+        ),
     ],
 )
 def test_canonical_forms(name, rtype, value, expected):
