@@ -137,7 +137,8 @@ def bodystructure(msg: Message, depth: int = 0) -> dict[str, Any]:
 def _encapsulated(msg: Message, node: dict[str, Any], depth: int) -> dict[str, Any]:
     """message/rfc822 as the parser gives it (a one-message payload list): the IMAP fields
     (size and lines of the re-serialised inner message, its envelope and body structure)."""
-    inner = msg.get_payload()[0]
+    payload: Any = msg.get_payload()
+    inner: Message = payload[0]
     try:
         body = inner.as_bytes(policy=email.policy.compat32.clone(linesep="\r\n"))
     except Exception:  # unserialisable inner message: sizes unknown

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import inspect
 import logging
+import re
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +31,10 @@ warnings.filterwarnings("ignore", message="Session.login_data is deprecated")
 # Real mail breaks the 998-octet line limit often (Postfix accepts long lines); we accept
 # lines up to 64 KiB in DATA and commands up to aiosmtpd's 512 (+extensions) octets.
 LINE_LIMIT = 64 * 1024
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_SIMPLE_PATH = re.compile(
+    rf"\s*<({_ATOM}(?:\.{_ATOM})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)>((?:\s.*)?)\Z", re.S
+)
 DATA_CHUNK = 64 * 1024
 
 
@@ -273,6 +278,14 @@ class SwissSMTP(SMTP):
                 dropped += len(data) - 4
                 del data[:-4]
                 scanned = len(data)
+
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        """aiosmtpd's address parser (the email package's full RFC 5322 grammar, ~60 us) with
+        a fast path for the everyday `<dot-atom@domain>` form, which it parses identically."""
+        m = _SIMPLE_PATH.match(arg)
+        if m is not None:
+            return m.group(1), m.group(2).lstrip()
+        return super()._getaddr(arg)
 
     async def smtp_AUTH(self, arg: str) -> None:
         if not self.allow_auth:

@@ -77,3 +77,41 @@ def test_strict_reader_refuses_bare_lf_commands() -> None:
         assert await reader.readuntil(b"\r\n") == b"x\ny\r\n"
 
     asyncio.run(main())
+
+
+def test_fast_address_path_agrees_with_aiosmtpd() -> None:
+    from aiosmtpd.smtp import SMTP
+
+    from swissbox.smtp.inbound import MxHandler
+    from swissbox.smtp.session import ConnectionTracker, Limits, SwissSMTP
+
+    async def main() -> None:
+        p = SwissSMTP(
+            MxHandler(None),  # type: ignore[arg-type]
+            limits=Limits(),
+            tracker=ConnectionTracker(1),
+            allow_auth=False,
+            hostname="x",
+            loop=asyncio.get_running_loop(),
+        )
+        cases = [
+            "<a@b.c>",
+            "<a@b.c> SIZE=100",
+            " <a.b+c@d-e.f>  BODY=8BITMIME",
+            "<a..b@c>",
+            "<@x:a@b>",
+            "<a@b.>",
+            '<"q"@b>',
+            "<a@[1.2.3.4]>",
+            "<>",
+            "a@b.c",
+            "<a@b.c>x",
+            "<a@b.c>\t SIZE=1",
+            "<á@b.c>",
+            "<a%b@c>",
+            "<a!b@c>",
+        ]
+        for case in cases:
+            assert p._getaddr(case) == SMTP._getaddr(p, case), case
+
+    asyncio.run(main())
