@@ -313,3 +313,21 @@ def test_header_response_notimp_shape(opcode):
 def test_parse_query_reads_edns_shape():
     q = parse_query(query("web.example.test", "A", edns=True, size=300, do=True))
     assert q.edns and q.udp_size == 512 and q.do  # sizes below 512 count as 512
+
+
+def test_wildcard_cname_and_wildcard_below_cut():
+    from swissbox.directory.model import Record
+    from swissbox.dns.records import parse_record
+    from swissbox.dns.zone import ZoneSet, ZoneView
+    from tests.unit.dns.kit import ZONE, domain, records
+
+    extra = [("*.alias", "CNAME", "web"), ("*.sub", "A", "192.0.2.66")]
+    recs = records() + [
+        Record(900 + i, *parse_record(ZONE, n, t, v, 60)) for i, (n, t, v) in enumerate(extra)
+    ]
+    r = type(R)(ZoneSet({ZONE: ZoneView.build(domain(), recs)}))
+    reply = ask(r, "x.alias.example.test", "A")
+    assert names(reply.rr) == ["x.alias.example.test.", "web.example.test."]
+    assert types(reply.rr) == ["CNAME", "A"]
+    below = ask(r, "x.sub.example.test", "A")  # the delegation wins over data below it
+    assert below.header.aa == 0 and not below.rr and "NS" in types(below.auth)
