@@ -5,6 +5,7 @@ view of it (the sequence-number -> UID map that only moves at the moments RFC 35
 from __future__ import annotations
 
 import bisect
+from array import array
 from typing import Any
 
 from twisted.mail.imap4 import IMailboxInfo
@@ -14,6 +15,7 @@ from swissbox.imap.parser import SeqRange
 from swissbox.mailstore import SEPARATOR, SPECIAL_USE, MailboxStore, query
 from swissbox.mailstore.index import FolderInfo
 
+_SNAPSHOTS: dict[tuple[str, int], tuple[tuple[int, int, int, int], array[int]]] = {}
 SYSTEM_FLAGS = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
 
 
@@ -24,7 +26,8 @@ class FolderMailbox:
         self.info = info
         self.name = info.name
         self.readwrite = readwrite
-        self.uids: list[int] = []
+        self.uids: array[int] = array("I")
+        self._shared = False  # uids is a snapshot shared with other sessions: copy before change
         self.keywords: set[str] = set()
 
     # IMailboxInfo and friends
@@ -51,9 +54,20 @@ class FolderMailbox:
 
     # loading and the sequence map
     def load(self) -> tuple[int | None, int]:
-        """Reads the folder; returns (first unseen sequence number or None, highest modseq)."""
+        """Reads the folder; returns (first unseen sequence number or None, highest modseq).
+        Sessions that select an unchanged folder share one UID array (copy-on-write)."""
         rows = query.light_rows(self.box, self.info.id)
-        self.uids = [r[0] for r in rows]
+        key = (str(self.box.path), self.info.id)
+        version = (self.info.uidvalidity, self.info.uidnext, self.info.highestmodseq, len(rows))
+        cached = _SNAPSHOTS.get(key)
+        if cached is not None and cached[0] == version:
+            self.uids = cached[1]
+        else:
+            self.uids = array("I", [r[0] for r in rows])
+            if len(_SNAPSHOTS) > 1000:
+                _SNAPSHOTS.clear()
+            _SNAPSHOTS[key] = (version, self.uids)
+        self._shared = True
         unseen = None
         keywords: set[str] = set()
         for i, (_uid, flags, _modseq) in enumerate(rows):
@@ -63,6 +77,18 @@ class FolderMailbox:
                 keywords.update(f for f in flags.split() if not f.startswith("\\"))
         self.keywords = keywords
         return unseen, self.info.highestmodseq
+
+    def _own(self) -> array[int]:
+        if self._shared:
+            self.uids = array("I", self.uids)
+            self._shared = False
+        return self.uids
+
+    def remove_seq(self, seq: int) -> None:
+        del self._own()[seq - 1]
+
+    def add_uids(self, uids: list[int]) -> None:
+        self._own().extend(uids)
 
     def seq_of(self, uid: int) -> int | None:
         i = bisect.bisect_left(self.uids, uid)

@@ -46,6 +46,19 @@ def internaldate(ts: int) -> bytes:
     )
 
 
+_IDATES: dict[int, bytes] = {}
+
+
+def internaldate_item(ts: int) -> bytes:
+    """`INTERNALDATE "..."`, memoised (a folder's dates are rendered again at every FETCH)."""
+    item = _IDATES.get(ts)
+    if item is None:
+        if len(_IDATES) > 200_000:
+            _IDATES.clear()
+        item = _IDATES[ts] = b"INTERNALDATE " + internaldate(ts)
+    return item
+
+
 def parse_internaldate(text: str) -> float:
     """APPEND's date-time `"dd-Mon-yyyy hh:mm:ss +zzzz"` -> epoch seconds; ValueError."""
     text = text.strip()

@@ -399,7 +399,7 @@ class ImapSession(IMAP4Server):
             for uid in gone:
                 seq = box.seq_of(uid)
                 if seq is not None:
-                    del box.uids[seq - 1]
+                    box.remove_seq(seq)
                     self.pending_flags.discard(uid)
                     self.untagged(b"%d EXPUNGE" % seq)
         if self.pending_new:
@@ -410,7 +410,7 @@ class ImapSession(IMAP4Server):
                 rows = query.rows(box.box, box.info.id, ["uid"], new)
                 present = [r[0] for r in rows]
                 if present:
-                    box.uids.extend(present)
+                    box.add_uids(present)
                     self.untagged(b"%d EXISTS" % len(box.uids))
         if self.pending_flags:
             uids = sorted(self.pending_flags)
@@ -900,7 +900,7 @@ class ImapSession(IMAP4Server):
         for uid in sorted(uids, reverse=True):
             seq = box.seq_of(uid)
             if seq is not None:
-                del box.uids[seq - 1]
+                box.remove_seq(seq)
                 self.untagged(b"%d EXPUNGE" % seq)
 
     def cmd_fetch(self, tag: bytes, args: list[Token], uid: bool = False) -> bytes:
@@ -919,8 +919,6 @@ class ImapSession(IMAP4Server):
             return
         names = req.names
         cols = ["uid", "flags", "modseq", "internaldate", "size"]
-        if "ENVELOPE" in names:
-            cols.append("envelope")
         if (
             "BODYSTRUCTURE" in names
             or "BODY" in names
@@ -953,9 +951,13 @@ class ImapSession(IMAP4Server):
                 self.service.hub.flags_changed(self, self._account().address, box.name, unseen)
         rows = query.rows(box.box, box.info.id, cols, uids, req.changedsince)
         want_modseq = self.condstore and ("MODSEQ" in names or req.changedsince is not None)
-        cache = self.service.envelope_cache
-        cache_key = (str(box.box.path), box.info.id, box.info.uidvalidity)
-        folder_cache = cache.setdefault(cache_key, {}) if "ENVELOPE" in names else {}
+        envelopes: dict[int, bytes] = {}
+        if "ENVELOPE" in names:
+            envelopes = self.service.envelopes(box.box, box.info)
+            missing = [r[0] for r in rows if r[0] not in envelopes]
+            if missing:
+                for u, env_json in query.rows(box.box, box.info.id, ["uid", "envelope"], missing):
+                    envelopes[u] = b"ENVELOPE " + render.envelope(_json(env_json))
         fdir = None
         out = self._out
         for r in rows:
@@ -976,15 +978,11 @@ class ImapSession(IMAP4Server):
                 elif n == "FLAGS":
                     parts.append(b"FLAGS " + render.flags(flags_s.split()))
                 elif n == "INTERNALDATE":
-                    parts.append(b"INTERNALDATE " + render.internaldate(r[3]))
+                    parts.append(render.internaldate_item(r[3]))
                 elif n == "RFC822.SIZE":
                     parts.append(b"RFC822.SIZE %d" % r[4])
                 elif n == "ENVELOPE":
-                    env = folder_cache.get(u)
-                    if env is None:
-                        env = b"ENVELOPE " + render.envelope(_json(r[col["envelope"]]))
-                        folder_cache[u] = env
-                    parts.append(env)
+                    parts.append(envelopes.get(u, b"ENVELOPE NIL"))
                 elif n == "BODYSTRUCTURE":
                     parts.append(
                         b"BODYSTRUCTURE " + render.bodystructure(_json(r[col["bodystructure"]]))
@@ -1183,9 +1181,11 @@ class ImapSession(IMAP4Server):
         if need_headers:
             headers = dict(query.header_candidates(box.box, box.info.id, needle))
         cols = ["uid", "flags", "internaldate", "size", "modseq", "subdir", "filename"]
-        rows = query.rows(box.box, box.info.id, cols, box.uids)
         if needle is not None:
-            rows = [r for r in rows if r[0] in headers]
+            wanted = [u for u in sorted(headers) if box.seq_of(u) is not None]
+            rows = query.rows(box.box, box.info.id, cols, wanted) if wanted else []
+        else:
+            rows = query.rows(box.box, box.info.id, cols, list(box.uids))
         from swissbox.mailstore.paths import folder_dir
 
         fdir = folder_dir(box.box.path, box.name)

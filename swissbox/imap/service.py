@@ -26,6 +26,7 @@ from swissbox.tls import twisted_options
 
 log = logging.getLogger("swissbox.imap")
 PURGE_INTERVAL = 86400.0
+ENVELOPE_CACHE = 150_000  # rendered envelopes kept in memory (~0.5 KB each)
 
 
 class _Factory(ServerFactory):
@@ -46,11 +47,23 @@ class ImapService:
         self.ctx = ctx
         self.settings = ctx.settings.imap
         self.sessions: set[ImapSession] = set()
-        self.envelope_cache: dict[tuple[str, int, int], dict[int, bytes]] = {}
+        self._envelopes: dict[tuple[str, int, int], dict[int, bytes]] = {}
         self._ports: list[Any] = []
         self._store: MailStore | None = None
         self._purge: Any = None
         self.reactor: Any = None
+
+    def envelopes(self, box: Any, info: Any) -> dict[int, bytes]:
+        """Rendered `ENVELOPE (...)` items of one folder by UID (immutable per UID and
+        UIDVALIDITY), shared by all sessions; bounded to ENVELOPE_CACHE entries in all."""
+        key = (str(box.path), info.id, info.uidvalidity)
+        cache = self._envelopes.get(key)
+        if cache is None:
+            total = sum(len(c) for c in self._envelopes.values())
+            if total > ENVELOPE_CACHE:
+                self._envelopes.clear()
+            cache = self._envelopes[key] = {}
+        return cache
 
     @property
     def store(self) -> MailStore:

@@ -7,6 +7,7 @@ them since the index's in-memory cache was filled).
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable
 
 from swissbox.mailstore.index import FolderInfo
@@ -15,6 +16,23 @@ from swissbox.mailstore.store import MailboxStore, NoSuchFolder
 
 Light = tuple[int, str, int]  # uid, flags (space-separated), modseq
 Row = tuple  # columns as asked
+
+
+_INDEXED: weakref.WeakSet[MailboxStore] = weakref.WeakSet()
+LIGHT_INDEX = (
+    "CREATE INDEX IF NOT EXISTS messages_light ON messages"
+    " (folder_id, uid, flags, modseq, internaldate, size, subdir, filename)"
+)
+
+
+def ensure_indexes(box: MailboxStore) -> None:
+    """A covering index for the per-message metadata, so that reading the flags of 100,000
+    messages does not read their envelopes and headers too (the table keeps them inline)."""
+    if box in _INDEXED:
+        return
+    with box.index.lock:
+        box.index.conn.execute(LIGHT_INDEX)
+    _INDEXED.add(box)
 
 
 def refresh(box: MailboxStore) -> None:
@@ -39,6 +57,7 @@ def folder(box: MailboxStore, name: str) -> FolderInfo:
 
 def light_rows(box: MailboxStore, folder_id: int) -> list[Light]:
     """(uid, flags, modseq) of every message in UID order: what SELECT needs."""
+    ensure_indexes(box)
     with box.index.lock:
         return box.index.conn.execute(
             "SELECT uid, flags, modseq FROM messages WHERE folder_id = ? ORDER BY uid",
@@ -54,6 +73,7 @@ def rows(
     changedsince: int | None = None,
 ) -> list[Row]:
     """Rows of the given index columns for sorted `uids` (consecutive runs become ranges)."""
+    ensure_indexes(box)
     cols = ", ".join(columns)
     out: list[Row] = []
     extra = " AND modseq > ?" if changedsince is not None else ""
@@ -99,10 +119,14 @@ def header_candidates(
             ).fetchall()
         return box.index.conn.execute(
             "SELECT uid, headers FROM messages WHERE folder_id = ?"
-            " AND (instr(lower(CAST(headers AS TEXT)), ?) > 0 OR instr(headers, X'3D3F') > 0)"
+            " AND (CAST(headers AS TEXT) LIKE ? ESCAPE '\\' OR instr(headers, X'3D3F') > 0)"
             " ORDER BY uid",
-            (folder_id, needle.lower()),
+            (folder_id, "%" + _like_escape(needle) + "%"),
         ).fetchall()
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def counts(box: MailboxStore, folder_id: int) -> tuple[int, int, int]:
