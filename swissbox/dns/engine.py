@@ -78,6 +78,14 @@ class Engine:
                 self.warming.pop(0)
         return bool(self.warming)
 
+    def handle_udp(self, data: bytes, client: str) -> bytes | None:
+        """The UDP hot path: an exact-cache hit costs one dict lookup."""
+        hit = self.udp_cache.get(data[2:])
+        if hit is not None:
+            return data[:2] + hit
+        out = self.handle(data, client, False)
+        return out[0] if out else None
+
     def handle(self, data: bytes, client: str, tcp: bool) -> list[bytes]:
         """Every response message for one request packet (empty list: stay silent)."""
         cache = self.tcp_cache if tcp else self.udp_cache

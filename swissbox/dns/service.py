@@ -111,8 +111,7 @@ class DnsService:
     # -- packets ----------------------------------------------------------------------------
 
     def handle_udp(self, data: bytes, client: str) -> bytes | None:
-        out = self.engine.handle(data, client, False)
-        return out[0] if out else None
+        return self.engine.handle_udp(data, client)
 
     def handle_tcp(self, data: bytes, client: str) -> list[bytes]:
         return self.engine.handle(data, client, True)
@@ -127,7 +126,7 @@ class DnsService:
         try:
             for address in self.addresses:
                 sock = udp_socket(address, self.port, "dns.port")
-                self.udp.append(UdpListener(loop, sock, self.handle_udp, self.refresh))
+                self.udp.append(UdpListener(loop, sock, self.engine.handle_udp, self.refresh))
                 lines.append(f"dns udp {fmt_addr(address, self.port)}")
             self.tcp = await listen_tcp(
                 loop,
