@@ -900,9 +900,7 @@ class Directory:
                 c.execute("DELETE FROM accounts WHERE id = ?", (account_id,))
         return not left
 
-    def directory_rows(
-        self, org_id: int
-    ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    def directory_rows(self, org_id: int) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
         """Everything the organization directory is built from, read in one snapshot, as plain
         tuples (this runs on every directory refresh of large organizations):
         members (account id, login, display name, phone, role, private 0/1, emails) ordered by
