@@ -1,7 +1,7 @@
 """DnsService: the authoritative DNS server as a swissbox service (runtime.Service contract).
 
 Binds UDP and TCP on every `[server] listen` address at `[dns] port`. Zones come from the
-directory through a Catalog; before each batch of packets (and every REFRESH_INTERVAL seconds
+directory (through a read connection of its own) by a Catalog; before each batch of packets (and every REFRESH_INTERVAL seconds
 when idle) the catalog checks `Directory.generation()`, reloads zones whose serial moved,
 clears the wire cache, and sends NOTIFY for each changed zone to `[dns] notify`.
 """
@@ -13,6 +13,7 @@ import contextlib
 import logging
 from typing import Any
 
+from swissbox.directory import Directory
 from swissbox.dns.catalog import Catalog, Plan
 from swissbox.dns.engine import Engine
 from swissbox.dns.notify import Notifier, parse_targets
@@ -34,7 +35,10 @@ class DnsService:
         s = ctx.settings
         self.addresses: list[str] = list(s.server.listen)
         self.port: int = s.dns.port
-        self.catalog = Catalog(ctx.directory)
+        # A connection of our own: the per-packet freshness check never waits on the lock of
+        # the shared one (another service's thread may hold it while SQLite is busy).
+        self.db = Directory(ctx.directory.path)
+        self.catalog = Catalog(self.db)
         self.engine = Engine(self.catalog.zones, TransferPolicy(s.dns.allow_transfer))
         self.notifier = Notifier(parse_targets(list(s.dns.notify)))
         self.udp: list[UdpListener] = []
@@ -168,6 +172,7 @@ class DnsService:
                 await asyncio.wait_for(server.wait_closed(), 1.0)
         self.tcp = []
         await self.notifier.close()
+        self.db.close()
 
     def stats(self) -> dict[str, Any]:
         return {
