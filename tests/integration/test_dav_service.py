@@ -440,7 +440,7 @@ def test_sync_is_incremental_and_etags_move_only_on_change(dav: tuple[Stack, Dav
     first, token = parse_multistatus(data)
     assert status == 207 and token and len(first) == 7
     # nothing changed: same token, nothing reported; unrelated writes change nothing either
-    stack.cli("ddns", "list", check=True)
+    stack.cli("org", "add", "unrelated", check=True)
     status, _, data = client.request("REPORT", book, adam, body=sync_body(token))
     again, token2 = parse_multistatus(data)
     assert again == {} and token2 == token
@@ -475,7 +475,7 @@ def test_sync_is_incremental_and_etags_move_only_on_change(dav: tuple[Stack, Dav
         if other != href:
             assert listing[other]["etag"] == e["etag"]
     # a collaborator's view follows too; a removed team shows up as a 404
-    stack.cli("org", "team", "remove", "Board", check=True)
+    stack.cli("org", "team", "remove", "Board", "--org", "acme", check=True)
     status, _, data = client.request("REPORT", book, adam, body=sync_body(token3))
     gone, _ = parse_multistatus(data)
     assert [e["status"] for e in gone.values()] == [404]
