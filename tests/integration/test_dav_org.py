@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import email
 import email.policy
+import imaplib
+import ssl
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.integration.test_dav_service import (
+    MAILBOX_PW,
     PASSWORDS,
     DavHttp,
     book_path,
@@ -37,6 +40,25 @@ def org(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, DavHt
         stack.start()
         yield stack, DavHttp(stack.ports["http"])
         stack.stop()
+
+
+def imap_subjects(stack: Stack, address: str, password: str) -> list[str]:
+    context = ssl.create_default_context(cafile=str(stack.ca_file))
+    imap = imaplib.IMAP4_SSL("localhost", stack.ports["imaps"], ssl_context=context, timeout=20)
+    try:
+        imap.login(address, password)
+        _, data = imap.select("INBOX", readonly=True)
+        count = int(data[0] or 0)
+        if not count:
+            return []
+        _, fetched = imap.fetch(f"1:{count}", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        headers = [part[1] for part in fetched if isinstance(part, tuple)]
+        return [
+            str(email.message_from_bytes(h, policy=email.policy.default)["Subject"])
+            for h in headers
+        ]
+    finally:
+        imap.logout()
 
 
 def mails(stack: Stack, address: str) -> list[email.message.EmailMessage]:
@@ -121,6 +143,8 @@ def test_role_change_mails_the_member(org: tuple[Stack, DavHttp]) -> None:
     msg = got[-1]
     assert msg["Subject"] == "Your role in acme: administrator"
     assert "from legal representative to administrator" in msg.get_content()
+    # and IMAP (served by the running server) shows it in alice's INBOX
+    assert imap_subjects(stack, "alice@example.test", MAILBOX_PW)[-1] == msg["Subject"]
     # no mailbox here: queued for the outbound queue
     out = stack.cli("org", "member", "set-role", "dave@example.test", "admin", check=True)
     assert "queued for dave@example.test" in out.stdout
