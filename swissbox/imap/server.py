@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -105,25 +106,22 @@ def bad(text: str | bytes) -> Reply:
 
 def _seqset(numbers: list[int]) -> bytes:
     """Compact sequence set of sorted numbers: 1:3,7."""
-    out: list[bytes] = []
-    start = prev = None
+    runs: list[list[int]] = []
     for n in numbers:
-        if start is None:
-            start = prev = n
-        elif n == prev + 1:  # type: ignore[operator]
-            prev = n
+        if runs and n == runs[-1][1] + 1:
+            runs[-1][1] = n
         else:
-            out.append(b"%d" % start if start == prev else b"%d:%d" % (start, prev))
-            start = prev = n
-    if start is not None:
-        out.append(b"%d" % start if start == prev else b"%d:%d" % (start, prev))
-    return b",".join(out)
+            runs.append([n, n])
+    return b",".join(b"%d" % a if a == b else b"%d:%d" % (a, b) for a, b in runs)
 
 
 class ImapSession(IMAP4Server):
     """One client connection. `service` provides settings, store, portal, hub, TLS options."""
 
     IDENT = b"swissbox IMAP4rev1 ready"
+    transport: Any  # Twisted's ITCPTransport (with startTLS, pause/resumeProducing)
+    account: Any
+    tags: Any
 
     def __init__(self, service: Any, implicit_tls: bool) -> None:
         super().__init__(chal={}, contextFactory=None if implicit_tls else service.tls_options)
@@ -133,7 +131,7 @@ class ImapSession(IMAP4Server):
         self.assembler = Assembler(max_literal=self.settings.max_literal)
         self.mode = "command"  # command | idle | authenticate | closed
         self.busy = False
-        self.account: MailAccount | None = None
+        self.account = None
         self.selected: FolderMailbox | None = None
         self.condstore = False
         self.auth_failures = 0
@@ -176,7 +174,7 @@ class ImapSession(IMAP4Server):
         caps = b" ".join(self.capability_list())
         self.write_line(b"* OK [CAPABILITY " + caps + b"] " + self.IDENT)
 
-    def connectionLost(self, reason: Failure = None) -> None:  # noqa: N802
+    def connectionLost(self, reason: Failure | None = None) -> None:  # noqa: N802
         self.mode = "closed"
         self.setTimeout(None)
         self.service.hub.leave(self)
@@ -1210,7 +1208,7 @@ class ImapSession(IMAP4Server):
                 r[2],
                 r[3],
                 r[4],
-                (lambda u=r[0]: bytes(headers.get(u, b""))),
+                functools.partial(_headers_of, headers, r[0]),
                 load_body,
             )
             if matches(node, cand, max_seq, max_uid):
@@ -1254,44 +1252,56 @@ class ImapSession(IMAP4Server):
         cmd_move,
         cmd_search,
     ):
-        _fn._swissbox = True  # type: ignore[attr-defined]
+        setattr(_fn, "_swissbox", True)  # noqa: B010
     del _fn
 
-    unauth_CAPABILITY = auth_CAPABILITY = select_CAPABILITY = (cmd_capability,)
-    unauth_NOOP = auth_NOOP = select_NOOP = (cmd_noop,)
-    unauth_LOGOUT = auth_LOGOUT = select_LOGOUT = (cmd_logout,)
-    unauth_ID = auth_ID = select_ID = (cmd_id,)
-    unauth_STARTTLS = (cmd_starttls,)
-    unauth_LOGIN = (cmd_login,)
-    unauth_AUTHENTICATE = (cmd_authenticate,)
-    auth_ENABLE = select_ENABLE = (cmd_enable,)
-    auth_NAMESPACE = select_NAMESPACE = (cmd_namespace,)
-    auth_SELECT = select_SELECT = (cmd_select,)
-    auth_EXAMINE = select_EXAMINE = (cmd_examine,)
-    auth_CREATE = select_CREATE = (cmd_create,)
-    auth_DELETE = select_DELETE = (cmd_delete,)
-    auth_RENAME = select_RENAME = (cmd_rename,)
-    auth_SUBSCRIBE = select_SUBSCRIBE = (cmd_subscribe,)
-    auth_UNSUBSCRIBE = select_UNSUBSCRIBE = (cmd_unsubscribe,)
-    auth_LIST = select_LIST = (cmd_list,)
-    auth_LSUB = select_LSUB = (cmd_lsub,)
-    auth_STATUS = select_STATUS = (cmd_status,)
-    auth_APPEND = select_APPEND = (cmd_append,)
-    auth_IDLE = select_IDLE = (cmd_idle,)
-    auth_GETQUOTAROOT = select_GETQUOTAROOT = (cmd_getquotaroot,)
-    auth_GETQUOTA = select_GETQUOTA = (cmd_getquota,)
-    auth_SETQUOTA = select_SETQUOTA = (cmd_setquota,)
-    select_CHECK = (cmd_check,)
-    select_CLOSE = (cmd_close,)
-    select_UNSELECT = (cmd_unselect,)
-    select_EXPUNGE = (cmd_expunge,)
-    select_FETCH = (cmd_fetch,)
-    select_STORE = (cmd_store,)
-    select_COPY = (cmd_copy,)
-    select_MOVE = (cmd_move,)
-    select_SEARCH = (cmd_search,)
-    # Twisted's own handlers that must never run here
-    select_UID = auth_UID = None
+
+# Dispatch tables in Twisted's `<state>_<COMMAND>` convention (set here, not in the class
+# body, because their shape differs from the base class's argument-parser tuples).
+COMMANDS: list[tuple[str, Callable[..., Any], tuple[str, ...]]] = [
+    ("CAPABILITY", ImapSession.cmd_capability, ("unauth", "auth", "select")),
+    ("NOOP", ImapSession.cmd_noop, ("unauth", "auth", "select")),
+    ("LOGOUT", ImapSession.cmd_logout, ("unauth", "auth", "select")),
+    ("ID", ImapSession.cmd_id, ("unauth", "auth", "select")),
+    ("STARTTLS", ImapSession.cmd_starttls, ("unauth",)),
+    ("LOGIN", ImapSession.cmd_login, ("unauth",)),
+    ("AUTHENTICATE", ImapSession.cmd_authenticate, ("unauth",)),
+    ("ENABLE", ImapSession.cmd_enable, ("auth", "select")),
+    ("NAMESPACE", ImapSession.cmd_namespace, ("auth", "select")),
+    ("SELECT", ImapSession.cmd_select, ("auth", "select")),
+    ("EXAMINE", ImapSession.cmd_examine, ("auth", "select")),
+    ("CREATE", ImapSession.cmd_create, ("auth", "select")),
+    ("DELETE", ImapSession.cmd_delete, ("auth", "select")),
+    ("RENAME", ImapSession.cmd_rename, ("auth", "select")),
+    ("SUBSCRIBE", ImapSession.cmd_subscribe, ("auth", "select")),
+    ("UNSUBSCRIBE", ImapSession.cmd_unsubscribe, ("auth", "select")),
+    ("LIST", ImapSession.cmd_list, ("auth", "select")),
+    ("LSUB", ImapSession.cmd_lsub, ("auth", "select")),
+    ("STATUS", ImapSession.cmd_status, ("auth", "select")),
+    ("APPEND", ImapSession.cmd_append, ("auth", "select")),
+    ("IDLE", ImapSession.cmd_idle, ("auth", "select")),
+    ("GETQUOTAROOT", ImapSession.cmd_getquotaroot, ("auth", "select")),
+    ("GETQUOTA", ImapSession.cmd_getquota, ("auth", "select")),
+    ("SETQUOTA", ImapSession.cmd_setquota, ("auth", "select")),
+    ("CHECK", ImapSession.cmd_check, ("select",)),
+    ("CLOSE", ImapSession.cmd_close, ("select",)),
+    ("UNSELECT", ImapSession.cmd_unselect, ("select",)),
+    ("EXPUNGE", ImapSession.cmd_expunge, ("select",)),
+    ("FETCH", ImapSession.cmd_fetch, ("select",)),
+    ("STORE", ImapSession.cmd_store, ("select",)),
+    ("COPY", ImapSession.cmd_copy, ("select",)),
+    ("MOVE", ImapSession.cmd_move, ("select",)),
+    ("SEARCH", ImapSession.cmd_search, ("select",)),
+]
+for _name, _fn, _states in COMMANDS:
+    for _state in _states:
+        setattr(ImapSession, f"{_state}_{_name}", (_fn,))
+# Twisted's own UID dispatcher must never run: UID is handled in run_command.
+ImapSession.select_UID = None  # type: ignore[assignment]
+
+
+def _headers_of(headers: dict[int, bytes], uid: int) -> bytes:
+    return bytes(headers.get(uid, b""))
 
 
 def _json(text: str) -> Any:

@@ -74,14 +74,16 @@ class ImapService:
         return asyncio.ensure_future(coro, loop=self.ctx.loop)
 
     async def start(self) -> list[str]:
-        from twisted.internet import reactor, task
+        from twisted.internet import reactor as _reactor
+        from twisted.internet import task
 
+        reactor: Any = _reactor
         self.reactor = reactor
         self._store = shared_store(self.ctx.config.data_dir / "mail")
         self.hub = Hub(self._store)
-        self.portal = Portal(
-            MailboxRealm(self._store, self.ctx.directory), [MailboxChecker(self.ctx.authenticator)]
-        )
+        realm: Any = MailboxRealm(self._store, self.ctx.directory)
+        checker: Any = MailboxChecker(self.ctx.authenticator)
+        self.portal = Portal(realm, [checker])
         self.tls_options = twisted_options(self.ctx.tls)
         lines = []
         for address in self.ctx.settings.server.listen:
@@ -128,7 +130,12 @@ class ImapService:
             return total
 
         d = threads.deferToThread(work)
-        d.addCallback(lambda n: n and log.info("forgot %d expunged messages", n))
+
+        def report(n: int) -> None:
+            if n:
+                log.info("forgot %d expunged messages", n)
+
+        d.addCallback(report)
         d.addErrback(lambda f: log.warning("retention purge failed: %s", f.value))
 
     async def stop(self) -> None:
@@ -140,9 +147,10 @@ class ImapService:
             if result is not None:
                 await result.asFuture(self.ctx.loop)
         for session in list(self.sessions):
+            transport: Any = session.transport
             try:
                 session.write_line(b"* BYE server shutting down")
-                session.transport.loseConnection()
+                transport.loseConnection()
             except Exception:
                 pass
         if self._store is not None:

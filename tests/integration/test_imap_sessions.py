@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import imaplib
 import smtplib
+import socket
 import ssl
 import time
 from collections.abc import Iterator
@@ -121,9 +122,15 @@ async def test_two_aioimaplib_sessions_idle_sees_store_and_expunge(stack: Stack)
     await actor.logout()
 
 
-def test_idle_timeout_logs_out(stack: Stack) -> None:
+def test_idle_and_authentication_timeouts(stack: Stack) -> None:
     m = session(stack)
+    unauth = socket.create_connection(("127.0.0.1", stack.ports["imap"]), timeout=10)
+    assert unauth.recv(4096).startswith(b"* OK")
     time.sleep(4.5)
+    data = b""
+    while chunk := unauth.recv(4096):  # BYE, then the server closes
+        data += chunk
+    assert b"* BYE" in data
     with pytest.raises((imaplib.IMAP4.abort, OSError)):
         m.noop()
         m.noop()
