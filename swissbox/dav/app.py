@@ -67,10 +67,24 @@ def radicale_config(
     return cfg
 
 
+class _NoTraceback(logging.Filter):
+    """Radicale attaches tracebacks to expected client errors (a refused PROPPATCH, an old
+    sync token); keep its log lines, drop the tracebacks. Crashes still reach the root logger
+    with theirs (Radicale logs those separately)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.exc_info = None
+        record.exc_text = None
+        return True
+
+
 def build_application(
     folder: Path, credentials: Credentials, book: DirectoryBook
 ) -> radicale.Application:
     """The WSGI application serving `<folder>` (the `<data>/dav` directory)."""
-    logging.getLogger("radicale").setLevel(logging.WARNING)
+    radicale_log = logging.getLogger("radicale")
+    radicale_log.setLevel(logging.WARNING)
+    if not any(isinstance(f, _NoTraceback) for f in radicale_log.filters):
+        radicale_log.addFilter(_NoTraceback())
     folder.mkdir(parents=True, exist_ok=True)
     return radicale.Application(radicale_config(folder, credentials, book))
