@@ -68,12 +68,12 @@ def classify_recipient(directory: MailDirectory, address: str) -> Recipient:
             hosted = False
         return Recipient(Verdict.UNKNOWN if hosted else Verdict.INVALID, address)
     local, domain = parts
-    if not directory.is_mail_domain(domain):
-        return Recipient(Verdict.REMOTE, address, domain=domain)
-    mailbox = directory.mailbox(f"{local}@{domain}")
-    if mailbox is None:
+    mailbox = directory.mailbox(f"{local}@{domain}")  # one query in the common case
+    if mailbox is not None:
+        return Recipient(Verdict.LOCAL, address, mailbox, domain)
+    if directory.is_mail_domain(domain):
         return Recipient(Verdict.UNKNOWN, address, domain=domain)
-    return Recipient(Verdict.LOCAL, address, mailbox, domain)
+    return Recipient(Verdict.REMOTE, address, domain=domain)
 
 
 def same_address(a: str, b: str) -> bool:

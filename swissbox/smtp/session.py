@@ -143,6 +143,7 @@ class SwissSMTP(SMTP):
         self._counted = False
         self._closing = False
         self._session_timer: asyncio.TimerHandle | None = None
+        self._idle_deadline = 0.0
 
     # -- connection accounting ----------------------------------------------------------
 
@@ -174,6 +175,19 @@ class SwissSMTP(SMTP):
         if self._session_timer is not None:
             self._session_timer.cancel()
         super().connection_lost(error)
+
+    def _reset_timeout(self, duration: float | None = None) -> None:
+        """aiosmtpd cancels and re-creates a timer on every command; one timer that
+        re-arms itself when it fires early does the same for a float store per command."""
+        self._idle_deadline = self.loop.time() + (duration or self._timeout_duration)
+        if self._timeout_handle is None:
+            self._timeout_handle = self.loop.call_at(self._idle_deadline, self._idle_check)
+
+    def _idle_check(self) -> None:
+        if self.loop.time() < self._idle_deadline:
+            self._timeout_handle = self.loop.call_at(self._idle_deadline, self._idle_check)
+            return
+        self._timeout_cb()
 
     def _timeout_cb(self) -> None:
         self._say_and_close(replies.IDLE_TIMEOUT)

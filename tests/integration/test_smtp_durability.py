@@ -47,7 +47,9 @@ async def burst(stack: Stack) -> tuple[set[int], set[int]]:
                     await asyncio.sleep(0.01)
 
     tasks = [asyncio.create_task(sender()) for _ in range(SENDERS)]
+    deadline = asyncio.get_running_loop().time() + 60
     while len(acked) < TARGET_ACKS:
+        assert asyncio.get_running_loop().time() < deadline, f"too slow:\n{stack.log()[-3000:]}"
         await asyncio.sleep(0.005)
     stack.kill()  # SIGKILL, mid-burst: many sessions are inside DATA right now
     killed.set()
@@ -88,7 +90,11 @@ def test_sigkill_mid_burst_loses_no_acknowledged_message(tmp_path: Path) -> None
     uidnext = conn.execute("SELECT uidnext FROM folders WHERE name = 'INBOX'").fetchone()[0]
     conn.close()
     files = {split_name(n)[0]: (sub, n) for sub in ("new", "cur") for n in os.listdir(box / sub)}
-    assert {r[1] for r in rows} == set(files)
+    assert {r[1] for r in rows} == set(files), (
+        f"index {len(rows)} rows, {len(files)} files; only in index:"
+        f" {sorted({r[1] for r in rows} - set(files))[:5]}, only files:"
+        f" {sorted(set(files) - {r[1] for r in rows})[:5]}"
+    )
     assert all(files[key] == (sub, name) for _, key, sub, name in rows)
     uids = [r[0] for r in rows]
     assert len(uids) == len(set(uids)) and max(uids) < uidnext
