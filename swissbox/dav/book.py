@@ -90,6 +90,7 @@ class OrgState:
     name: str
     roles: dict[str, str]  # login -> role
     views: dict[str, View]
+    generation: object = None  # Directory.generation() when last refreshed
     # The directory rows of the last refresh (None until the first): what a refresh diffs.
     members: dict[int, tuple[object, ...]] | None = None
     teams: dict[int, tuple[object, ...]] = field(default_factory=dict)
@@ -122,7 +123,6 @@ class DirectoryBook:
         self.epoch: str = epoch
         self._lock = threading.RLock()
         self._orgs: dict[int, OrgState] = {}
-        self._generation: object = None
 
     def close(self) -> None:
         with self._lock:
@@ -133,15 +133,17 @@ class DirectoryBook:
     def org(self, org_id: int) -> OrgState | None:
         """The current state of one organization (refreshed if the directory changed)."""
         with self._lock:
-            generation = self.directory.generation()
-            if generation != self._generation:
-                self._generation = generation
-                for known in list(self._orgs):
-                    self._refresh(known)
-            if org_id not in self._orgs:
+            generation = self.directory.generation()  # read before the rows: never misses one
+            state = self._orgs.get(org_id)
+            if state is None:
                 self._load(org_id)
-                self._refresh(org_id)
-            return self._orgs.get(org_id)
+            elif state.generation == generation:
+                return state
+            self._refresh(org_id)
+            state = self._orgs.get(org_id)
+            if state is not None:
+                state.generation = generation
+            return state
 
     def token(self, org_id: int, view: str, seq: int) -> str:
         return f"{TOKEN_PREFIX}{self.epoch}/{org_id}/{view}/{seq}"
