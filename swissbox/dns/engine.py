@@ -39,6 +39,22 @@ from swissbox.dns.zone import ZoneSet
 log = logging.getLogger("swissbox.dns")
 
 CACHE_LIMIT = 100_000
+
+
+class Stream:
+    """Response messages made lazily (a zone transfer)."""
+
+    def __init__(self, messages: Iterator[bytes]) -> None:
+        self.messages = messages
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self.messages
+
+    def __bool__(self) -> bool:
+        return True
+
+
+Messages = list[bytes] | Stream
 # (packet, client address, over tcp) -> response messages
 Handler = Callable[[bytes, str, bool], list[bytes]]
 
@@ -84,10 +100,11 @@ class Engine:
         if hit is not None:
             return data[:2] + hit
         out = self.handle(data, client, False)
-        return out[0] if out else None
+        return out[0] if isinstance(out, list) and out else None
 
-    def handle(self, data: bytes, client: str, tcp: bool) -> list[bytes]:
-        """Every response message for one request packet (empty list: stay silent)."""
+    def handle(self, data: bytes, client: str, tcp: bool) -> Messages:
+        """Every response message for one request packet (empty list: stay silent); a zone
+        transfer comes as a Stream, an iterator the TCP transport drains at the client's pace."""
         cache = self.tcp_cache if tcp else self.udp_cache
         hit = cache.get(data[2:])
         if hit is not None:
@@ -99,13 +116,13 @@ class Engine:
             cache[data[2:]] = fast[2:]
             return [fast]
         out, cacheable = self._dispatch(data, client, tcp)
-        if cacheable and out:
+        if cacheable and isinstance(out, list) and out:
             if len(cache) >= CACHE_LIMIT:
                 cache.clear()
             cache[data[2:]] = out[0][2:]
         return out
 
-    def _dispatch(self, data: bytes, client: str, tcp: bool) -> tuple[list[bytes], bool]:
+    def _dispatch(self, data: bytes, client: str, tcp: bool) -> tuple[Messages, bool]:
         if len(data) < 12:
             return [], False
         flags = struct.unpack_from("!H", data, 2)[0]
@@ -128,7 +145,7 @@ class Engine:
         resp = self.resolver.respond_query(query, tcp=tcp)
         return ([resp] if resp else []), True
 
-    def transfer(self, query: Query, client: str, tcp: bool) -> list[bytes]:
+    def transfer(self, query: Query, client: str, tcp: bool) -> Messages:
         """AXFR (and IXFR, answered as AXFR) for allowed clients; REFUSED otherwise."""
         zone = self.zones.zones.get(query.key)
         if zone is None or not self.policy.allows(client, zone.origin):
@@ -140,4 +157,4 @@ class Engine:
                 return [self.resolver.pack(query, found)]
             return [self.resolver.error(query, REFUSED)]
         log.info("transfer of %s (serial %s) to %s", zone.origin, zone.serial, client)
-        return axfr_messages(query, zone)
+        return Stream(axfr_messages(query, zone))

@@ -15,7 +15,7 @@ from typing import Any
 
 from swissbox.directory import Directory
 from swissbox.dns.catalog import Catalog, Plan
-from swissbox.dns.engine import Engine
+from swissbox.dns.engine import Engine, Messages
 from swissbox.dns.notify import Notifier, parse_targets
 from swissbox.dns.tcp import DnsTcpProtocol, TcpState
 from swissbox.dns.transfer import TransferPolicy
@@ -117,7 +117,7 @@ class DnsService:
     def handle_udp(self, data: bytes, client: str) -> bytes | None:
         return self.engine.handle_udp(data, client)
 
-    def handle_tcp(self, data: bytes, client: str) -> list[bytes]:
+    def handle_tcp(self, data: bytes, client: str) -> Messages:
         return self.engine.handle(data, client, True)
 
     # -- lifecycle --------------------------------------------------------------------------

@@ -2,13 +2,15 @@
 
 `TransferPolicy` says which client addresses may transfer (the `[dns] allow_transfer` list of
 addresses/networks; TSIG keys later). `axfr_messages` turns a ZoneView into the response
-messages: SOA, every other record, SOA, packed in messages of at most ~16 KB. Pure.
+messages: SOA, every other record, SOA, packed in messages of at most ~16 KB, produced
+lazily (the TCP transport pulls them as the client reads). Pure.
 """
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
+import itertools
+from collections.abc import Iterable, Iterator
 
 from dnslib import RR, DNSBuffer, DNSHeader, DNSLabel, DNSRecord
 
@@ -43,44 +45,43 @@ class TransferPolicy:
         return any(addr.version == net.version and addr in net for net in self.networks)
 
 
-def zone_rrs(zone: ZoneView) -> list[RR]:
-    """Every record of the zone except the SOA, apex first, in a stable order."""
-    out: list[RR] = []
+def zone_rrs(zone: ZoneView) -> Iterator[RR]:
+    """Every record of the zone except the SOA, apex first, in a stable order (lazily)."""
     for name in sorted(zone.nodes, key=lambda n: (n != zone.origin, n)):
         owner = DNSLabel(name + ".")
         for code, rrset in sorted(zone.nodes[name].items()):
             if code == T_SOA:
                 continue
-            out += [RR(owner, code, 1, rrset.ttl, rd) for rd in rrset.rdatas]
-    return out
+            for rd in rrset.rdatas:
+                yield RR(owner, code, 1, rrset.ttl, rd)
 
 
-def axfr_messages(query: Query, zone: ZoneView) -> list[bytes]:
-    """The transfer as a list of DNS messages (each to be framed on TCP)."""
+def axfr_messages(query: Query, zone: ZoneView) -> Iterator[bytes]:
+    """The transfer as DNS messages (each to be framed on TCP), made one at a time so a big
+    zone streams without holding the event loop: SOA, every record, SOA."""
     soa_owner = DNSLabel(zone.origin + ".")
     soa = RR(soa_owner, T_SOA, 1, zone.soa.ttl, zone.soa.rdatas[0])
-    records = [soa, *zone_rrs(zone), soa]
     h = query.record.header
-    messages: list[bytes] = []
+    first = True
     batch: list[RR] = []
     size = 0
 
-    def flush() -> None:
+    def message(rrs: list[RR], with_question: bool) -> bytes:
         msg = DNSRecord(DNSHeader(id=h.id, qr=1, aa=1, opcode=0, rcode=NOERROR))
-        if not messages:
+        if with_question:
             msg.add_question(query.question)
-        msg.rr = list(batch)
-        messages.append(bytes(msg.pack()))
+        msg.rr = rrs
+        return bytes(msg.pack())
 
-    for rr in records:
+    for rr in itertools.chain((soa,), zone_rrs(zone), (soa,)):
         buf = DNSBuffer()
         rr.pack(buf)  # uncompressed size: an upper bound of its share of the message
         rr_size = len(buf.data)
         if batch and size + rr_size > MESSAGE_BUDGET:
-            flush()
+            yield message(batch, first)
+            first = False
             batch, size = [], 0
         batch.append(rr)
         size += rr_size
     if batch:
-        flush()
-    return messages
+        yield message(batch, first)

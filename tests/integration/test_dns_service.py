@@ -246,3 +246,36 @@ def test_big_zone_rebuilt_off_the_loop(data: Path, monkeypatch: pytest.MonkeyPat
             got = a_records(udp_ask(srv.port, query("late.example.test")))
             time.sleep(0.02)
         assert got == ["192.0.2.44"]
+
+
+def test_big_axfr_streams_and_service_stays_responsive(tmp_path: Path) -> None:
+    with Directory(tmp_path / "swissbox.db") as d:
+        d.add_org("org")
+        d.add_domain(ZONE, "org", f"ns1.{ZONE}")
+        d.change_records(
+            ZONE,
+            add=[
+                parse_record(ZONE, f"h{i}", "TXT", f"host number {i} " + "x" * 100, 60)
+                for i in range(10000)
+            ],
+        )
+    with ServerThread(tmp_path, allow_transfer=["127.0.0.1"]) as srv:
+        t = socket.create_connection((srv.host, srv.port), 5)
+        # a transfer, then a query pipelined behind it
+        t.sendall(
+            tcp_frame(query(ZONE, "AXFR", qid=1))
+            + tcp_frame(query("h5.example.test", "TXT", qid=2))
+        )
+        time.sleep(0.3)  # we do not read: the server must not stall meanwhile
+        started = time.monotonic()
+        assert DNSRecord.parse(udp_ask(srv.port, query("h7.example.test", "TXT"))).rr
+        assert time.monotonic() - started < 0.5
+        count, ids = 0, set()
+        while True:
+            msg = DNSRecord.parse(tcp_read(t))
+            ids.add(msg.header.id)
+            if msg.header.id == 2:
+                break
+            count += len(msg.rr)
+        t.close()
+        assert count == 10000 + 1 + 2 and ids == {1, 2}  # records, apex NS, SOA twice

@@ -95,6 +95,6 @@ def test_big_transfer_is_split_into_messages():
     recs = [Record(i, *parse_record(ZONE, f"h{i}", "A", "192.0.2.1", 60)) for i in range(3000)]
     e = Engine(ZoneSet({ZONE: ZoneView.build(domain(), recs)}))
     e.policy.networks = engine(["127.0.0.1"]).policy.networks
-    msgs = e.handle(query(ZONE, "AXFR"), "127.0.0.1", True)
+    msgs = list(e.handle(query(ZONE, "AXFR"), "127.0.0.1", True))
     assert len(msgs) > 1 and all(len(m) < 65535 for m in msgs)
     assert sum(len(DNSRecord.parse(m).rr) for m in msgs) == 3002
