@@ -36,6 +36,30 @@ _SIMPLE_PATH = re.compile(
     rf"\s*<({_ATOM}(?:\.{_ATOM})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)>((?:\s.*)?)\Z", re.S
 )
 DATA_CHUNK = 64 * 1024
+# Replies that may wait for the next pipelined command's (never 220/221/235/334/354/421).
+_HOLDABLE = frozenset(
+    {
+        "250",
+        "251",
+        "252",
+        "450",
+        "451",
+        "452",
+        "500",
+        "501",
+        "502",
+        "503",
+        "504",
+        "530",
+        "535",
+        "550",
+        "551",
+        "552",
+        "553",
+        "554",
+        "555",
+    }
+)
 
 
 class _ClassCachedInspect:
@@ -144,6 +168,7 @@ class SwissSMTP(SMTP):
         self._closing = False
         self._session_timer: asyncio.TimerHandle | None = None
         self._idle_deadline = 0.0
+        self._held: list[bytes] = []  # replies waiting for the end of a pipelined group
 
     # -- connection accounting ----------------------------------------------------------
 
@@ -198,8 +223,10 @@ class SwissSMTP(SMTP):
         if transport is None or self._closing:
             return
         self._closing = True
+        final = b"".join(self._held) + template.format(host=self.hostname).encode() + b"\r\n"
+        self._held.clear()
         with contextlib.suppress(Exception):  # a broken transport: closing is all we can do
-            transport.write(template.format(host=self.hostname).encode() + b"\r\n")  # type: ignore[attr-defined]
+            transport.write(final)  # type: ignore[attr-defined]
         transport.close()
 
     def shutdown(self) -> None:
@@ -208,6 +235,9 @@ class SwissSMTP(SMTP):
     # -- replies ------------------------------------------------------------------------
 
     async def push(self, status: AnyStr) -> None:
+        """Sends a reply (with an enhanced code). RFC 2920: while the client's next pipelined
+        command is already waiting, plain 250/4xx/5xx replies are held and go out together
+        with the next one, in one write."""
         text = status.decode("utf-8", "replace") if isinstance(status, bytes) else status
         if self._closing:
             return
@@ -215,12 +245,31 @@ class SwissSMTP(SMTP):
             self._ehlo_lines.append(text)
             return
         text = replies.enhance(text)
-        await super().push(text)
-        if replies.is_error(text):
+        log.debug("%s << %s", self.client_ip, text)
+        self._held.append(text.encode("utf-8", "replace") + b"\r\n")
+        is_error = replies.is_error(text)
+        if is_error:
             self.errors += 1
             if self.errors >= self.limits.max_errors:
                 log.info("smtp: %s made %d errors, disconnecting", self.client_ip, self.errors)
                 self._say_and_close(replies.TOO_MANY_ERRORS)
+                return
+        if text[:3] in _HOLDABLE and self._next_command_waiting():
+            return
+        await self._flush()
+
+    def _next_command_waiting(self) -> bool:
+        buffered = getattr(self._reader, "_buffer", None)
+        return buffered is not None and b"\n" in buffered
+
+    async def _flush(self) -> None:
+        if not self._held or self.transport is None:
+            self._held.clear()
+            return
+        data = b"".join(self._held)
+        self._held.clear()
+        self._writer.write(data)
+        await self._writer.drain()
 
     async def smtp_EHLO(self, hostname: str) -> None:
         self._raw_replies = True
@@ -229,9 +278,10 @@ class SwissSMTP(SMTP):
             await super().smtp_EHLO(hostname)
         finally:
             self._raw_replies = False
-        if self._ehlo_lines and self.transport is not None and not self._closing:
-            self._writer.write("".join(f"{line}\r\n" for line in self._ehlo_lines).encode())
-            await self._writer.drain()
+        if self._ehlo_lines and not self._closing:
+            self._held += [f"{line}\r\n".encode() for line in self._ehlo_lines]
+            if not self._next_command_waiting():
+                await self._flush()
 
     async def smtp_DATA(self, arg: str) -> None:
         """aiosmtpd's DATA, reading in chunks instead of line by line (5x less CPU per
@@ -318,6 +368,9 @@ class SwissSMTP(SMTP):
     def _close_after_reply(self) -> None:
         if self.transport is not None:
             self._closing = True
+            if self._held:
+                self.transport.write(b"".join(self._held))  # type: ignore[attr-defined]
+                self._held.clear()
             self.transport.close()
 
     # -- what handlers need to know -----------------------------------------------------

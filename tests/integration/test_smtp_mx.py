@@ -412,3 +412,26 @@ def test_oversized_data_is_drained_and_the_session_goes_on(tmp_path: Path) -> No
         assert [m.endswith(exact) for m in h.inbox(TOTO)] == [True]
 
     run(tmp_path, body, max_message_size=4096)
+
+
+def test_pipelined_replies_leave_in_one_write(tmp_path: Path) -> None:
+    """RFC 2920: replies to a pipelined group may be held until the group is answered."""
+
+    async def body(h: Harness) -> None:
+        r = await Raw.connect(h.mx)
+        await r.cmd("EHLO c")
+        await r.send(
+            b"MAIL FROM:<a@example.org>\r\nRCPT TO:<toto@abc.xyz>\r\nRCPT TO:<x@gmail.com>\r\n"
+            b"RCPT TO:<titi@abc.xyz>\r\nDATA\r\n"
+        )
+        chunk = await asyncio.wait_for(r.reader.readuntil(b"354 "), 5)
+        assert chunk.count(b"\r\n") == 4, chunk  # four replies ...
+        await r.reader.readline()
+        await r.send(message() + b".\r\nRSET\r\nNOOP\r\nQUIT\r\n")
+        assert (await r.reply()).startswith("250 2.0.0 OK: delivered")
+        assert (await r.reply()).startswith("250")
+        assert (await r.reply()).startswith("250")
+        assert (await r.reply()).startswith("221")
+        assert await r.closed()
+
+    run(tmp_path, body)
