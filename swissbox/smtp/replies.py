@@ -25,6 +25,7 @@ SHUTTING_DOWN = "421 4.3.2 {host} Service shutting down"
 MAILBOX_FULL_TEMP = "452 4.2.2 Mailbox full: {address}"
 TOO_MANY_RECIPIENTS = "452 4.5.3 Too many recipients"
 LOCAL_ERROR = "451 4.3.0 Local error in processing, try again later"
+TLS_FAILED = "454 4.7.0 TLS handshake failed"
 AUTH_TEMP_FAILURE = "454 4.7.0 Temporary authentication failure"
 
 # 5xx: permanent

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, AnyStr
 
 import aiosmtpd.smtp as aiosmtpd_smtp
-from aiosmtpd.smtp import MISSING, SMTP
+from aiosmtpd.smtp import MISSING, SMTP, TLSSetupException
 
 from swissbox.smtp import replies
 from swissbox.smtp.dataguard import BareNewlineInCommand, StrictLineReader
@@ -362,6 +362,9 @@ class SwissSMTP(SMTP):
             # like Postfix's smtpd_forbid_bare_newline: answer, then disconnect
             self.loop.call_soon(self._close_after_reply)
             return replies.BARE_NEWLINE_COMMAND
+        if isinstance(error, TLSSetupException):  # aiosmtpd closes the connection itself
+            log.info("smtp: TLS handshake with %s failed: %s", self.client_ip, error.__cause__)
+            return replies.TLS_FAILED
         log.exception("smtp: session error from %s", self.client_ip)
         return replies.LOCAL_ERROR
 

@@ -118,3 +118,19 @@ def test_starttls_discards_pipelined_plaintext(tmp_path: Path, port_name: str) -
         await tls.close()
 
     run(tmp_path, body)
+
+
+def test_failed_tls_handshake_closes_and_frees_the_slot(tmp_path: Path) -> None:
+    async def body(h: Harness) -> None:
+        r = await Raw.connect(h.mx)
+        await r.cmd("EHLO c")
+        assert (await r.cmd("STARTTLS")).startswith("220")
+        await r.send(b"MAIL FROM:<plaintext@after.starttls>\r\n" * 3)
+        assert await r.closed()
+        await asyncio.sleep(0.1)
+        assert h.service.tracker is not None and h.service.tracker.counts == {}
+        again = await Raw.connect(h.mx)
+        assert (await again.cmd("NOOP")).startswith("250")
+        await again.close()
+
+    run(tmp_path, body)
