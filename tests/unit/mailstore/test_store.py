@@ -264,3 +264,18 @@ def test_close_finishes_pending_commits(tmp_path: Path) -> None:
     s.close()
     with pytest.raises(MailStoreError):
         deliver(s, message())
+
+
+def test_shared_store_is_one_instance_per_root(tmp_path: Path) -> None:
+    from swissbox.mailstore import release_store, shared_store
+
+    a = shared_store(tmp_path / "mail")
+    b = shared_store(tmp_path / "mail" / ".." / "mail")
+    assert a is b
+    release_store(tmp_path / "mail")
+    deliver(a, message())  # still open: one reference left
+    release_store(tmp_path / "mail")
+    with pytest.raises(MailStoreError):
+        deliver(a, message())
+    assert shared_store(tmp_path / "mail") is not a
+    release_store(tmp_path / "mail")
