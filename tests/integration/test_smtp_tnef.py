@@ -6,6 +6,8 @@ import asyncio
 import base64
 import email
 import email.policy
+import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +64,30 @@ def test_winmail_dat_becomes_attachments_byte_identical(tmp_path: Path, corpus_d
     for name in QUICK:
         assert found.get(name) == (base / "quick-contents" / name).read_bytes(), name
     assert stored.startswith(b"Received: ")
+
+
+@pytest.mark.parametrize(
+    "sample",
+    ["bug52400-winmail-with-attachments.dat", "bug63955-winmail.dat", "winmail-sample1.dat"],
+)
+def test_corpus_attachments_match_the_reference_decoder(
+    tmp_path: Path, corpus_dir: Path, sample: str
+) -> None:
+    """Attachments stored after delivery have the sha256 the `tnef` tool (1.4.18) extracts."""
+    if tnef_rewriter() is None:
+        pytest.skip("swissbox.tnef.rewrite is not there yet (TNEF library being written)")
+    base = corpus_dir / "tnef" / "apache-poi-hmef"
+    reference = json.loads((base / "reference-tnef-1.4.18.json").read_text())
+    [entry] = [e for e in reference["samples"] if e["file"] == sample]
+    expected = {
+        f["name"]: f["sha256"]
+        for f in entry["tnef_extract"]["files"]
+        if not f["name"].startswith("__")
+    }
+    stored = send_and_fetch(tmp_path, with_winmail((base / sample).read_bytes()))
+    found = {name: hashlib.sha256(data).hexdigest() for name, data in attachments(stored).items()}
+    for name, digest in expected.items():
+        assert found.get(name) == digest, name
 
 
 def test_delivery_runs_the_rewriter_and_stores_its_output(
