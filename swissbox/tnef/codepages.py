@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import functools
 
 _SPECIAL = {
     1200: "utf-16-le",
@@ -45,6 +46,7 @@ _SPECIAL = {
 DEFAULT_CODEPAGE = 1252
 
 
+@functools.lru_cache(maxsize=256)
 def codec_for(codepage: int | None) -> str:
     """The Python codec for a Windows code page; cp1252 when unknown."""
     if codepage is None or codepage <= 0:

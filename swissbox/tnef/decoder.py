@@ -12,7 +12,7 @@ import struct
 import uuid
 from datetime import UTC, datetime
 
-from . import lzfu, stream
+from . import stream
 from .codepages import codec_for, decode_8bit
 from .errors import Budget, Limits, TnefError
 from .model import Attachment, Message, Recipient
@@ -87,7 +87,6 @@ def decode(data: bytes, *, limits: Limits | None = None, lenient: bool = False) 
     """Decode a TNEF stream (winmail.dat) into a Message."""
     budget = Budget(limits or Limits())
     message = _decode(bytes(data), budget, lenient=lenient, depth=0, base=0)
-    message.warnings = budget.warnings
     return message
 
 
@@ -105,7 +104,7 @@ def _decode(data: bytes, budget: Budget, *, lenient: bool, depth: int, base: int
     if depth > budget.limits.max_depth:
         raise TnefError(f"embedded messages nested deeper than {budget.limits.max_depth}", base)
     key, attributes = stream.read_stream(data, budget, lenient=lenient, base=base)
-    message = Message(key=key, attributes=attributes)
+    message = Message(key=key, attributes=attributes, warnings=budget.warnings)
     groups: list[list[Attribute]] = []
     for attr in attributes:
         if attr.level == stream.LVL_MESSAGE:
@@ -124,7 +123,7 @@ def _decode(data: bytes, budget: Budget, *, lenient: bool, depth: int, base: int
     for row in message.recipients:
         decode_strings(row.props, message.codepage)
         _fill_recipient(row)
-    _fill_message(message, PropMap(message.props), budget, lenient)
+    _fill_message(message, props, budget, lenient)
     names: set[str] = set()
     for index, group in enumerate(groups, 1):
         budget.attachments += 1
@@ -261,31 +260,9 @@ def _fill_message(message: Message, props: PropMap, budget: Budget, lenient: boo
             message.html_charset = codec_for(cpid if isinstance(cpid, int) else message.codepage)
     rtf = props.by_id.get(PR_RTF_COMPRESSED)
     if rtf is not None and isinstance(rtf.raw, bytes):
-        try:
-            message.body_rtf = lzfu.decompress(rtf.raw, budget.limits.max_rtf_size)
-            budget.spend_output(len(message.body_rtf), None)
-        except TnefError as exc:
-            budget.warnings.append(f"RTF body not decoded: {exc.reason}")
-    if message.body_rtf is not None:
-        _bodies_from_rtf(message)
-
-
-def _bodies_from_rtf(message: Message) -> None:
-    from .rtf import deencapsulate_html, is_html_encapsulated, rtf_to_text
-
-    rtf = message.body_rtf or b""
-    if message.body_html is None and is_html_encapsulated(rtf):
-        html = deencapsulate_html(rtf)
-        if html:
-            message.body_html = html.encode("utf-8")
-            message.html_charset = "utf-8"
-            message.html_from_rtf = True
-    no_text = message.body_text is None or not message.body_text.strip()
-    if no_text and (message.body_html is None or message.html_from_rtf):
-        text = rtf_to_text(rtf)
-        if text.strip():
-            message.body_text = text
-            message.text_from_rtf = True
+        message.rtf_compressed = rtf.raw
+        message.max_rtf_size = budget.limits.max_rtf_size
+        message._rtf_done = False  # decompressed on first use (see Message.body_rtf)
 
 
 def _strip_nul(data: bytes) -> bytes:

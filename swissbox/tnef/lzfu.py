@@ -51,47 +51,51 @@ def decompress(data: bytes, max_size: int = 64 * 1024 * 1024, *, check_crc: bool
 
 
 def _lzfu(body: bytes, raw_size: int) -> bytes:
-    window = bytearray(PREBUF) + bytearray(4096 - len(PREBUF))
-    out = bytearray()
-    write = len(PREBUF)
+    """Decode LZFu tokens into a linear buffer that starts with the 207-byte preset.
+
+    Linear index ``j`` lives at dictionary slot ``j & 0xFFF``; slots past the preset that were
+    never written read as NUL, which the linear form gives as a negative source index.
+    """
+    buf = bytearray(PREBUF)
+    base = len(PREBUF)
+    limit = base + raw_size
     pos = 0
     size = len(body)
-    # Output can never exceed raw_size; a reference copies at most 17 bytes.
-    limit = raw_size
     while pos < size:
         flags = body[pos]
         pos += 1
-        for bit in range(8):
-            if pos >= size:
-                break
-            if flags & (1 << bit):
+        if flags == 0 and pos + 8 <= size:
+            buf += body[pos : pos + 8]  # eight literals in a row: the common case
+            pos += 8
+        else:
+            for bit in range(8):
+                if pos >= size:
+                    break
+                if not flags & (1 << bit):
+                    buf.append(body[pos])
+                    pos += 1
+                    continue
                 if pos + 1 >= size:
                     raise TnefError("compressed RTF reference truncated", 16 + pos)
                 ref = (body[pos] << 8) | body[pos + 1]
                 pos += 2
-                offset = ref >> 4
-                if offset == write:
-                    return _finish(out, raw_size)
+                current = len(buf)
+                distance = (current - (ref >> 4)) & 0xFFF
+                if distance == 0:
+                    return _finish(buf, base, raw_size)
                 length = (ref & 0xF) + 2
-                for _ in range(length):
-                    byte = window[offset]
-                    out.append(byte)
-                    window[write] = byte
-                    write = (write + 1) & 0xFFF
-                    offset = (offset + 1) & 0xFFF
-            else:
-                byte = body[pos]
-                pos += 1
-                out.append(byte)
-                window[write] = byte
-                write = (write + 1) & 0xFFF
-            if len(out) > limit:
-                raise TnefError(
-                    f"compressed RTF expands past its declared size {raw_size}", 16 + pos
-                )
-    return _finish(out, raw_size)
+                source = current - distance
+                if source >= 0 and distance >= length:
+                    buf += buf[source : source + length]
+                else:
+                    for index in range(source, source + length):
+                        buf.append(buf[index] if index >= 0 else 0)
+        if len(buf) > limit:
+            raise TnefError(f"compressed RTF expands past its declared size {raw_size}", 16 + pos)
+    return _finish(buf, base, raw_size)
 
 
-def _finish(out: bytearray, raw_size: int) -> bytes:
-    # Writers disagree on whether raw size includes a trailing NUL; trust the stream's end.
-    return bytes(out[:raw_size])
+def _finish(buf: bytearray, base: int, raw_size: int) -> bytes:
+    if len(buf) - base > raw_size:
+        raise TnefError(f"compressed RTF expands past its declared size {raw_size}", 0)
+    return bytes(buf[base:])

@@ -64,17 +64,66 @@ class Message:
     date_modified: datetime | None = None
     message_id: str | None = None
     priority: int | None = None
-    body_text: str | None = None
-    body_html: bytes | None = None
     html_charset: str = "utf-8"
-    html_from_rtf: bool = False
-    text_from_rtf: bool = False
-    body_rtf: bytes | None = None
+    rtf_compressed: bytes | None = None
+    max_rtf_size: int = 64 * 1024 * 1024
+    _text: str | None = None
+    _html: bytes | None = None
+    _rtf: bytes | None = None
+    _html_from_rtf: bool = False
+    _text_from_rtf: bool = False
+    _rtf_done: bool = True
     recipients: list[Recipient] = field(default_factory=list)
     attachments: list[Attachment] = field(default_factory=list)
     props: list[Property] = field(default_factory=list)
     attributes: list[Attribute] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+
+    # Bodies. PR_RTF_COMPRESSED is decompressed (and HTML or text derived from it) on first
+    # use, so listing attachments never pays for RTF; a bad RTF body becomes a warning.
+
+    @property
+    def body_text(self) -> str | None:
+        if self._text is None or not self._text.strip():
+            self._resolve_rtf()
+        return self._text
+
+    @body_text.setter
+    def body_text(self, value: str | None) -> None:
+        self._text = value
+
+    @property
+    def body_html(self) -> bytes | None:
+        if self._html is None:
+            self._resolve_rtf()
+        return self._html
+
+    @body_html.setter
+    def body_html(self, value: bytes | None) -> None:
+        self._html = value
+
+    @property
+    def body_rtf(self) -> bytes | None:
+        self._resolve_rtf()
+        return self._rtf
+
+    @property
+    def html_from_rtf(self) -> bool:
+        self._resolve_rtf()
+        return self._html_from_rtf
+
+    @property
+    def text_from_rtf(self) -> bool:
+        self._resolve_rtf()
+        return self._text_from_rtf
+
+    def _resolve_rtf(self) -> None:
+        if self._rtf_done:
+            return
+        self._rtf_done = True
+        from .bodies import resolve_rtf
+
+        resolve_rtf(self)
 
     @property
     def propmap(self) -> PropMap:

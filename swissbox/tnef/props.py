@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import struct
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -60,22 +61,6 @@ TYPE_NAMES = {
     PT_BINARY: "PT_BINARY",
 }
 
-# Fixed-size types: (bytes used, struct format or None). Every value occupies a multiple of 4.
-_FIXED: dict[int, tuple[int, str | None]] = {
-    PT_NULL: (4, None),
-    PT_UNSPECIFIED: (4, None),
-    PT_SHORT: (2, "<h"),
-    PT_LONG: (4, "<i"),
-    PT_FLOAT: (4, "<f"),
-    PT_DOUBLE: (8, "<d"),
-    PT_CURRENCY: (8, "<q"),
-    PT_APPTIME: (8, "<d"),
-    PT_ERROR: (4, "<I"),
-    PT_BOOLEAN: (2, "<H"),
-    PT_I8: (8, "<q"),
-    PT_SYSTIME: (8, "<Q"),
-    PT_CLSID: (16, None),
-}
 _VARIABLE = frozenset(
     {PT_OBJECT, PT_STRING8, PT_UNICODE, PT_BINARY, PT_SVREID, PT_SRESTRICT, PT_ACTIONS}
 )
@@ -178,146 +163,185 @@ def _apptime(value: float) -> datetime | None:
         return None
 
 
-def _guid(raw: bytes) -> uuid.UUID:
-    return uuid.UUID(bytes_le=bytes(raw))
+_TAG = struct.Struct("<HH").unpack_from
+_KIND = struct.Struct("<II").unpack_from
+_GUIDS: dict[bytes, uuid.UUID] = {}  # property set GUIDs repeat: parse each once
+_U32 = struct.Struct("<I").unpack_from
 
 
-class _Reader:
-    """Bounds-checked little-endian reader over a property list payload."""
+def _scalar(fmt: str) -> Callable[[bytes, int], Any]:
+    unpack = struct.Struct(fmt).unpack_from
+    return lambda data, pos: unpack(data, pos)[0]
 
-    __slots__ = ("data", "pos", "base")
 
-    def __init__(self, data: bytes, base: int) -> None:
-        self.data = data
-        self.pos = 0
-        self.base = base
+def _systime(data: bytes, pos: int) -> datetime | None:
+    return filetime(int.from_bytes(data[pos : pos + 8], "little"))
 
-    def need(self, count: int, what: str) -> None:
-        if count < 0 or self.pos + count > len(self.data):
+
+def _apptime_at(data: bytes, pos: int) -> datetime | None:
+    return _apptime(struct.unpack_from("<d", data, pos)[0])
+
+
+def _bool_at(data: bytes, pos: int) -> bool:
+    return bool(data[pos] | data[pos + 1])
+
+
+def _guid_at(data: bytes, pos: int) -> uuid.UUID:
+    return uuid.UUID(bytes_le=bytes(data[pos : pos + 16]))
+
+
+def _none_at(data: bytes, pos: int) -> None:
+    return None
+
+
+# Fixed-size types: (bytes used, converter). Every value occupies a multiple of 4 bytes.
+_CONVERT: dict[int, tuple[int, Callable[[bytes, int], Any]]] = {
+    PT_NULL: (4, _none_at),
+    PT_UNSPECIFIED: (4, _none_at),
+    PT_SHORT: (2, _scalar("<h")),
+    PT_LONG: (4, _scalar("<i")),
+    PT_FLOAT: (4, _scalar("<f")),
+    PT_DOUBLE: (8, _scalar("<d")),
+    PT_CURRENCY: (8, _scalar("<q")),
+    PT_APPTIME: (8, _apptime_at),
+    PT_ERROR: (4, _scalar("<I")),
+    PT_BOOLEAN: (2, _bool_at),
+    PT_I8: (8, _scalar("<q")),
+    PT_SYSTIME: (8, _systime),
+    PT_CLSID: (16, _guid_at),
+}
+
+
+def _short(data: bytes, base: int, pos: int, need: int, what: str) -> TnefError:
+    return TnefError(f"{what}: {need} bytes needed, {max(0, len(data) - pos)} left", base + pos)
+
+
+def _read_props(
+    data: bytes, pos: int, count: int, base: int, budget: Budget
+) -> tuple[list[Property], int]:
+    """Read ``count`` properties starting at ``pos``; returns them and the new position."""
+    size = len(data)
+    limits = budget.limits
+    max_properties = limits.max_properties
+    max_values = limits.max_values
+    out: list[Property] = []
+    append = out.append
+    for _ in range(count):
+        budget.properties += 1
+        if budget.properties > max_properties:
+            raise TnefError(f"more than {max_properties} properties", base + pos)
+        start = pos
+        if pos + 4 > size:
+            raise _short(data, base, pos, 4, "property tag")
+        ptype, pid = _TAG(data, pos)
+        pos += 4
+        named: NamedId | None = None
+        if pid >= 0x8000:
+            if pos + 24 > size:
+                raise _short(data, base, pos, 24, "named property")
+            raw_guid = data[pos : pos + 16]
+            guid = _GUIDS.get(raw_guid)
+            if guid is None:
+                guid = uuid.UUID(bytes_le=bytes(raw_guid))
+                if len(_GUIDS) < 4096:
+                    _GUIDS[raw_guid] = guid
+            kind, key = _KIND(data, pos + 16)
+            pos += 24
+            if kind == 0:
+                named = NamedId(guid, lid=key)
+            elif kind == 1:
+                if key > size - pos:
+                    raise _short(data, base, pos, key, "named property name")
+                named = NamedId(guid, name=decode_utf16(data[pos : pos + key]))
+                pos = min(pos + key + (-key & 3), size)
+            else:
+                raise TnefError(f"bad named property kind {kind}", base + pos - 8)
+        multi = bool(ptype & MV_FLAG)
+        base_type = ptype & ~MV_FLAG
+        fixed = _CONVERT.get(base_type)
+        if fixed is not None:
+            width, convert = fixed
+            stride = (width + 3) & ~3
+            if multi:
+                if pos + 4 > size:
+                    raise _short(data, base, pos, 4, "value count")
+                (values,) = _U32(data, pos)
+                pos += 4
+                if values > max_values or values * stride > size - pos:
+                    raise TnefError(
+                        f"absurd value count {values} for tag 0x{pid:04X}{ptype:04X}", base + pos
+                    )
+                value: Any = [convert(data, pos + i * stride) for i in range(values)]
+                pos += values * stride
+                append(Property(pid, base_type, True, value, None, named))
+            else:
+                if pos + width > size:
+                    raise _short(data, base, pos, width, "property value")
+                append(Property(pid, base_type, False, convert(data, pos), None, named))
+                pos = min(pos + stride, size)  # the last value's padding may be missing
+            continue
+        if base_type not in _VARIABLE:
             raise TnefError(
-                f"{what}: {count} bytes needed, {len(self.data) - self.pos} left",
-                self.base + self.pos,
+                f"unknown property type 0x{ptype:04X} in tag 0x{pid:04X}{ptype:04X}", base + start
             )
-
-    def u32(self, what: str) -> int:
-        self.need(4, what)
-        (value,) = struct.unpack_from("<I", self.data, self.pos)
-        self.pos += 4
-        return int(value)
-
-    def take(self, count: int, what: str) -> bytes:
-        self.need(count, what)
-        start = self.pos
-        self.pos += count
-        return self.data[start : start + count]
-
-    def take_padded(self, count: int, what: str) -> bytes:
-        value = self.take(count, what)
-        pad = -count & 3
-        # The final value's padding is sometimes missing; tolerate that at the very end.
-        self.pos = min(self.pos + pad, len(self.data))
-        return value
-
-    @property
-    def offset(self) -> int:
-        return self.base + self.pos
-
-
-def _fixed(reader: _Reader, ptype: int) -> Any:
-    size, fmt = _FIXED[ptype]
-    raw = reader.take_padded(size, "property value")
-    if ptype == PT_CLSID:
-        return _guid(raw)
-    if fmt is None:
-        return None
-    (value,) = struct.unpack(fmt, raw)
-    if ptype == PT_BOOLEAN:
-        return bool(value)
-    if ptype == PT_SYSTIME:
-        return filetime(value)
-    if ptype == PT_APPTIME:
-        return _apptime(value)
-    return value
-
-
-def _variable(reader: _Reader, ptype: int) -> tuple[Any, bytes]:
-    length = reader.u32("value length")
-    raw = reader.take_padded(length, "property value")
-    if ptype == PT_UNICODE:
-        return decode_utf16(raw), raw
-    return raw, raw
+        if pos + 4 > size:
+            raise _short(data, base, pos, 4, "value count")
+        (values,) = _U32(data, pos)
+        pos += 4
+        if values > max_values or values * 4 > size - pos:
+            raise TnefError(
+                f"absurd value count {values} for tag 0x{pid:04X}{ptype:04X}", base + pos
+            )
+        raws: list[bytes] = []
+        for _ in range(values):
+            if pos + 4 > size:
+                raise _short(data, base, pos, 4, "value length")
+            (length,) = _U32(data, pos)
+            pos += 4
+            if length > size - pos:
+                raise _short(data, base, pos, length, "property value")
+            raws.append(data[pos : pos + length])
+            pos = min(pos + length + (-length & 3), size)
+        if base_type == PT_UNICODE:
+            texts: list[Any] = [decode_utf16(raw) for raw in raws]
+        else:
+            texts = list(raws)
+        if multi:
+            append(Property(pid, base_type, True, texts, raws, named))
+        elif values == 0:
+            # A single value must have a count of 1; tolerate 0 as empty.
+            empty: Any = "" if base_type == PT_UNICODE else b""
+            append(Property(pid, base_type, False, empty, b"", named))
+        else:
+            append(Property(pid, base_type, False, texts[0], raws[0], named))
+    return out, pos
 
 
 def parse_props(data: bytes, base: int, budget: Budget, *, lenient: bool = False) -> list[Property]:
     """Parse a MAPI property list; ``base`` is the payload's offset in the outer stream."""
-    reader = _Reader(data, base)
-    count = reader.u32("property count")
-    limits = budget.limits
-    # Each property takes at least 8 bytes, so a count beyond that is a lie.
-    if count > limits.max_properties:
-        raise TnefError(f"more than {limits.max_properties} properties", base)
+    if len(data) < 4:
+        raise _short(data, base, 0, 4, "property count")
+    (count,) = _U32(data, 0)
+    if count > budget.limits.max_properties:
+        raise TnefError(f"more than {budget.limits.max_properties} properties", base)
     if count > (len(data) - 4) // 8 + 1:
         message = f"absurd property count {count} for {len(data)} bytes"
         if not lenient:
             raise TnefError(message, base)
         budget.warnings.append(f"{message} at offset {base}")
+    if not lenient:
+        return _read_props(data, 4, count, base, budget)[0]
+    # Lenient: keep every property read before the first error.
     props: list[Property] = []
-    try:
-        for _ in range(count):
-            budget.properties += 1
-            if budget.properties > limits.max_properties:
-                raise TnefError(f"more than {limits.max_properties} properties", reader.offset)
-            props.append(_one(reader, budget))
-    except TnefError as exc:
-        if not lenient:
-            raise
-        budget.warnings.append(f"property list truncated: {exc}")
+    pos = 4
+    for _ in range(count):
+        try:
+            one, pos = _read_props(data, pos, 1, base, budget)
+        except TnefError as exc:
+            budget.warnings.append(f"property list truncated: {exc}")
+            break
+        props.extend(one)
     return props
-
-
-def _one(reader: _Reader, budget: Budget) -> Property:
-    start = reader.offset
-    tag = reader.u32("property tag")
-    ptype, pid = tag & 0xFFFF, tag >> 16
-    named: NamedId | None = None
-    if pid >= 0x8000:
-        guid = _guid(reader.take(16, "named property GUID"))
-        kind = reader.u32("named property kind")
-        if kind == 0:
-            named = NamedId(guid, lid=reader.u32("named property id"))
-        elif kind == 1:
-            length = reader.u32("named property name length")
-            name = decode_utf16(reader.take_padded(length, "named property name"))
-            named = NamedId(guid, name=name)
-        else:
-            raise TnefError(f"bad named property kind {kind}", reader.offset - 4)
-    multi = bool(ptype & MV_FLAG)
-    base_type = ptype & ~MV_FLAG
-    if base_type not in _FIXED and base_type not in _VARIABLE:
-        raise TnefError(f"unknown property type 0x{ptype:04X} in tag 0x{tag:08X}", start)
-    if base_type in _VARIABLE:
-        values = reader.u32("value count")
-        if values > budget.limits.max_values or values * 4 > len(reader.data) - reader.pos:
-            raise TnefError(f"absurd value count {values} for tag 0x{tag:08X}", reader.offset)
-        if not multi and values == 0:
-            # Single-valued variable types carry a count that must be 1; tolerate 0 as empty.
-            return Property(pid, base_type, False, b"" if base_type != PT_UNICODE else "", b"")
-        items = [_variable(reader, base_type) for _ in range(values)]
-        if multi:
-            return Property(
-                pid, base_type, True, [v for v, _ in items], [r for _, r in items], named
-            )
-        value, raw = items[0]
-        return Property(pid, base_type, False, value, raw, named)
-    if multi:
-        values = reader.u32("value count")
-        size = max(4, (_FIXED[base_type][0] + 3) & ~3)
-        if values > budget.limits.max_values or values * size > len(reader.data) - reader.pos:
-            raise TnefError(f"absurd value count {values} for tag 0x{tag:08X}", reader.offset)
-        return Property(
-            pid, base_type, True, [_fixed(reader, base_type) for _ in range(values)], None, named
-        )
-    return Property(pid, base_type, False, _fixed(reader, base_type), None, named)
 
 
 def decode_strings(props: list[Property], codepage: int | None) -> None:
@@ -363,27 +387,24 @@ def parse_rows(
     data: bytes, base: int, budget: Budget, *, lenient: bool = False
 ) -> list[list[Property]]:
     """Parse attRecipTable: a row count, then one property list per row."""
-    reader = _Reader(data, base)
-    rows = reader.u32("row count")
+    if len(data) < 4:
+        raise _short(data, base, 0, 4, "row count")
+    (rows,) = _U32(data, 0)
     if rows > (len(data) - 4) // 4:
         message = f"absurd recipient row count {rows} for {len(data)} bytes"
         if not lenient:
             raise TnefError(message, base)
         budget.warnings.append(f"{message} at offset {base}")
     result: list[list[Property]] = []
+    pos = 4
     try:
         for _ in range(rows):
-            count = reader.u32("property count")
-            if count > (len(data) - reader.pos) // 8 + 1:
-                raise TnefError(f"absurd property count {count}", reader.offset - 4)
-            row: list[Property] = []
-            for _ in range(count):
-                budget.properties += 1
-                if budget.properties > budget.limits.max_properties:
-                    raise TnefError(
-                        f"more than {budget.limits.max_properties} properties", reader.offset
-                    )
-                row.append(_one(reader, budget))
+            if pos + 4 > len(data):
+                raise _short(data, base, pos, 4, "property count")
+            (count,) = _U32(data, pos)
+            if count > (len(data) - pos) // 8 + 1:
+                raise TnefError(f"absurd property count {count}", base + pos)
+            row, pos = _read_props(data, pos + 4, count, base, budget)
             result.append(row)
     except TnefError as exc:
         if not lenient:

@@ -115,6 +115,25 @@ def is_text_encapsulated(rtf: bytes) -> bool:
     return re.search(rb"\\fromtext(?![a-zA-Z])", rtf[:4096]) is not None
 
 
+_BRACE = re.compile(rb"[{}]")
+
+
+def _group_end(rtf: bytes, pos: int) -> int:
+    """Position just after the "}" closing the group we are in (or the end of the data)."""
+    depth = 1
+    for match in _BRACE.finditer(rtf, pos):
+        at = match.start()
+        slashes = 0
+        while at - slashes > 0 and rtf[at - slashes - 1] == 0x5C:
+            slashes += 1
+        if slashes % 2:
+            continue  # an escaped brace is text
+        depth += 1 if rtf[at] == 0x7B else -1
+        if depth == 0:
+            return at + 1
+    return len(rtf)
+
+
 class _Out:
     """Collects bytes (decoded with the current code page) and ready-made text."""
 
@@ -209,8 +228,16 @@ def _walk(rtf: bytes, mode: str, honour_htmlrtf: bool = True) -> str:
                 ignorable = False
                 if word == b"htmltag" and mode == "html" and not skip:
                     in_tag = True
-                else:
-                    skip = True
+                    continue
+                skip_group = True
+            else:
+                skip_group = first and word in _SKIP_DESTINATIONS and word != b"fonttbl"
+            if skip_group:
+                # Nothing in this group is text: jump over it (fast for big style sheets).
+                pos = _group_end(rtf, pos)
+                if stack:
+                    skip, htmlrtf, in_tag, font_codec, uc = stack.pop()
+                pending_skip = 0
                 continue
             if word == b"fonttbl":
                 in_fonttbl_depth = len(stack)

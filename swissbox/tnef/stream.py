@@ -7,6 +7,7 @@ checksum and raises ``TnefError`` (or, in lenient mode, records a warning and ke
 from __future__ import annotations
 
 import struct
+import zlib
 from dataclasses import dataclass
 
 from .errors import Budget, TnefError
@@ -115,8 +116,19 @@ class Attribute:
 
 
 def checksum(data: bytes) -> int:
-    """The attribute checksum: the sum of the payload bytes modulo 65536."""
-    return sum(data) & 0xFFFF
+    """The attribute checksum: the sum of the payload bytes modulo 65536.
+
+    Large payloads are summed 256 bytes at a time with zlib's Adler-32, whose first half is
+    1 + the byte sum modulo 65521: for 256 bytes the sum is at most 65280, so it is exact.
+    """
+    size = len(data)
+    if size < 1024:
+        return sum(data) & 0xFFFF
+    view = memoryview(data)
+    # (The high half of each Adler-32 is a multiple of 65536: it drops out of the mask.)
+    chunks = map(view.__getitem__, map(slice, range(0, size, 256), range(256, size + 256, 256)))
+    total = sum(map(zlib.adler32, chunks))
+    return (total - (size + 255) // 256) & 0xFFFF
 
 
 def read_stream(
@@ -161,7 +173,7 @@ def read_stream(
             raise TnefError(message, base + offset)
         payload = data[start:end]
         (stored,) = unpack_u16(data, end)
-        if stored != (sum(payload) & 0xFFFF):
+        if stored != checksum(payload):
             message = f"checksum mismatch in attribute 0x{attr_id:08X}"
             if not lenient:
                 raise TnefError(message, base + offset)
