@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import http.client
+import threading
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -591,3 +592,37 @@ def test_ios_and_thunderbird_style_discovery(dav: tuple[Stack, DavHttp]) -> None
     contacts = found[home(login) + "contacts/"]["props"]
     mine = {p[0].tag for p in contacts["{DAV:}current-user-privilege-set"]}
     assert "{DAV:}write-content" in mine
+
+
+def test_concurrent_syncs_during_edits_stay_consistent(dav: tuple[Stack, DavHttp]) -> None:
+    """Radicale's worker threads share the directory state: syncs racing with edits never
+    fail, and once the edits stop every member converges to the same cards."""
+    stack, client = dav
+    viewers = ["alice@example.test", "adam@example.test", "bob@example.test", "dave@example.test"]
+    errors: list[str] = []
+    tokens = {login: "" for login in viewers}
+    stop = threading.Event()
+
+    def syncer(login: str) -> None:
+        while not stop.is_set():
+            status, _, data = client.request(
+                "REPORT", book_path(login), login, body=sync_body(tokens[login])
+            )
+            if status != 207:
+                errors.append(f"{login}: {status} {data[:200]!r}")
+                return
+            tokens[login] = parse_multistatus(data)[1] or ""
+
+    threads = [threading.Thread(target=syncer, args=(v,)) for v in viewers for _ in range(2)]
+    for t in threads:
+        t.start()
+    try:
+        for phone in ("+41 1", "+41 2", "+41 3"):
+            stack.cli("account", "set", "carol@example.test", "--phone", phone, check=True)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(30)
+    assert errors == []
+    for login in viewers:
+        assert "TEL;TYPE=WORK,VOICE:+41 3" in directory_cards(client, login)["Carol Quiet"]
