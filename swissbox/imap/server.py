@@ -14,16 +14,19 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import functools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from twisted.cred.error import UnauthorizedLogin
 from twisted.internet import defer, interfaces
+from twisted.internet.interfaces import IPushProducer
 from twisted.mail.imap4 import IAccount, IMAP4Server
 from twisted.python.failure import Failure
+from zope.interface import implementer
 
 from swissbox import __version__
 from swissbox.auth import SaslError, decode_plain
@@ -83,6 +86,7 @@ BASE_CAPS = [
     b"CONDSTORE",
 ]
 MAX_AUTH_FAILURES = 3
+STREAM_AFTER = 20  # body FETCHes over this many messages go through a producer
 MAX_PIPELINED = 1 << 20  # bytes read ahead while a command is still running
 NO_EXPUNGE_DURING = {b"FETCH", b"STORE", b"SEARCH"}
 
@@ -113,6 +117,70 @@ def _seqset(numbers: list[int]) -> bytes:
         else:
             runs.append([n, n])
     return b",".join(b"%d" % a if a == b else b"%d:%d" % (a, b) for a, b in runs)
+
+
+@implementer(IPushProducer)
+class _Streamer:
+    """Writes FETCH responses as the socket takes them (a Twisted streaming producer), a few
+    dozen per reactor turn so other sessions keep being served."""
+
+    def __init__(self, session: ImapSession, lines: Iterator[bytes]) -> None:
+        self.session = session
+        self.lines = lines
+        self.paused = False
+        self.scheduled = False
+        self.finished = False
+        self.d: defer.Deferred[None] = defer.Deferred()
+
+    def start(self) -> defer.Deferred[None]:
+        self.session.transport.registerProducer(self, True)
+        self._schedule()
+        return self.d
+
+    def _schedule(self) -> None:
+        if not self.scheduled and not self.finished:
+            self.scheduled = True
+            self.session.service.reactor.callLater(0, self._run)
+
+    def _run(self) -> None:
+        self.scheduled = False
+        sent = 0
+        while not self.paused and not self.finished:
+            try:
+                line = next(self.lines)
+            except StopIteration:
+                self._finish(None)
+                return
+            except Exception:
+                self._finish(Failure())
+                return
+            self.session.transport.write(line)
+            sent += 1
+            if sent >= 64:
+                self._schedule()
+                return
+
+    def _finish(self, result: Failure | None) -> None:
+        if self.finished:
+            return
+        self.finished = True
+        with contextlib.suppress(Exception):
+            self.session.transport.unregisterProducer()
+        if result is None:
+            self.d.callback(None)
+        else:
+            self.d.errback(result)
+
+    def pauseProducing(self) -> None:  # noqa: N802
+        self.paused = True
+
+    def resumeProducing(self) -> None:  # noqa: N802
+        self.paused = False
+        self._schedule()
+
+    def stopProducing(self) -> None:  # noqa: N802
+        self.paused = True
+        self._finish(Failure(ConnectionError("connection lost during FETCH")))
 
 
 class ImapSession(IMAP4Server):
@@ -918,7 +986,9 @@ class ImapSession(IMAP4Server):
                 box.remove_seq(seq)
                 self.untagged(b"%d EXPUNGE" % seq)
 
-    def cmd_fetch(self, tag: bytes, args: list[Token], uid: bool = False) -> bytes:
+    def cmd_fetch(
+        self, tag: bytes, args: list[Token], uid: bool = False
+    ) -> bytes | defer.Deferred[bytes]:
         box = self._box()
         if len(args) not in (2, 3):
             raise bad("FETCH needs a sequence set and items")
@@ -926,12 +996,18 @@ class ImapSession(IMAP4Server):
         uids = box.resolve(parse_seqset(args[0]), uid)
         if req.changedsince is not None or "MODSEQ" in req.names:
             self.condstore = True
-        self.fetch(box, uids, req, uid)
+        streaming = self.fetch(box, uids, req, uid)
+        if streaming is not None:
+            return streaming.addCallback(lambda _: b"FETCH completed")
         return b"FETCH completed"
 
-    def fetch(self, box: FolderMailbox, uids: list[int], req: FetchRequest, uid: bool) -> None:
+    def fetch(
+        self, box: FolderMailbox, uids: list[int], req: FetchRequest, uid: bool
+    ) -> defer.Deferred[None] | None:
+        """Writes the FETCH responses; metadata-only answers in one pass, body answers over
+        STREAM_AFTER messages through a producer (memory bounded by the socket's pace)."""
         if not uids:
-            return
+            return None
         names = req.names
         cols = ["uid", "flags", "modseq", "internaldate", "size"]
         if (
@@ -973,8 +1049,33 @@ class ImapSession(IMAP4Server):
             if missing:
                 for u, env_json in query.rows(box.box, box.info.id, ["uid", "envelope"], missing):
                     envelopes[u] = b"ENVELOPE " + render.envelope(_json(env_json))
-        fdir = None
+        lines = self._fetch_lines(
+            box, rows, req, uid, col, envelopes, changed, header_only, want_modseq
+        )
+        if req.needs_body and not header_only and len(rows) > STREAM_AFTER:
+            return _Streamer(self, lines).start()
         out = self._out
+        for line in lines:
+            out.append(line)
+            if len(out) >= 512:
+                self.flush_out()
+        self.flush_out()
+        return None
+
+    def _fetch_lines(
+        self,
+        box: FolderMailbox,
+        rows: list[Any],
+        req: FetchRequest,
+        uid: bool,
+        col: dict[str, int],
+        envelopes: dict[int, bytes],
+        changed: set[int],
+        header_only: bool,
+        want_modseq: bool,
+    ) -> Iterator[bytes]:
+        names = req.names
+        fdir = None
         for r in rows:
             u = r[0]
             seq = box.seq_of(u)
@@ -1025,14 +1126,11 @@ class ImapSession(IMAP4Server):
                                 raw = b""
                         source = raw
                     parts.append(self._section(item, source))
-            if want_modseq:
+            if want_modseq or (self.condstore and u in changed):
                 parts.append(b"MODSEQ (%d)" % modseq)
             if u in changed and "FLAGS" not in names:
                 parts.append(b"FLAGS " + render.flags(flags_s.split()))
-            out.append(b"* %d FETCH (" % seq + b" ".join(parts) + b")\r\n")
-            if len(out) >= 512:
-                self.flush_out()
-        self.flush_out()
+            yield b"* %d FETCH (" % seq + b" ".join(parts) + b")\r\n"
 
     def _section(self, item: FetchItem, raw: bytes) -> bytes:
         n = item.name

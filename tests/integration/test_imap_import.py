@@ -57,6 +57,9 @@ def test_import_maildir_idempotent(tmp_path: Path) -> None:
         m.select("Bulk")
         _, data = m.uid("FETCH", "1:*", "(FLAGS ENVELOPE)")
         assert len(data) == 1200 and b"bulk 1199" in data[-1]
+        _, data = m.uid("FETCH", "1:*", "(BODY.PEEK[])")  # streamed through a producer
+        bodies = [d[1] for d in data if isinstance(d, tuple)]
+        assert len(bodies) == 1200 and bodies[-1].endswith(b"body bulk 1199\r\n")
         _, data = m.uid("SEARCH", "SUBJECT", '"bulk 11"')
         assert len(data[0].split()) == 111
         m.select('"Sent"')
