@@ -249,8 +249,12 @@ def cmd_collections(args: argparse.Namespace, env: CliEnv) -> int:
 def add_commands(sub: Any, common: argparse.ArgumentParser, groups: dict[str, Any]) -> None:
     org, account = groups["org"], groups["account"]
 
-    def verb(parent: Any, name: str, func: Any, help: str) -> argparse.ArgumentParser:
-        p: argparse.ArgumentParser = parent.add_parser(name, parents=[common], help=help)
+    def verb(
+        parent: Any, name: str, func: Any, help: str, description: str | None = None
+    ) -> argparse.ArgumentParser:
+        p: argparse.ArgumentParser = parent.add_parser(
+            name, parents=[common], help=help, description=description or help
+        )
         p.set_defaults(func=func)
         p.add_argument("--org", help="the organization (when ambiguous)")
         return p
@@ -271,6 +275,11 @@ def add_commands(sub: Any, common: argparse.ArgumentParser, groups: dict[str, An
         "remove",
         cmd_member_remove,
         "remove a member (irreversible): from the directory, teams and mailbox grants",
+        "Irreversible. Removes LOGIN from the organization: its directory entry, its places in"
+        " teams and its grants on the organization's mailboxes. When this was the account's"
+        " last organization, the account is deleted and its calendars and address books are"
+        " handed to --transfer-to LOGIN (another member) or deleted (--delete-data); otherwise"
+        " they stay with the account. Repeat the login with --confirm.",
     )
     p.add_argument("login")
     what = p.add_mutually_exclusive_group()
