@@ -15,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import ipaddress
 import logging
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import unquote, urlparse
 
@@ -54,6 +56,34 @@ def has_dtd(body: bytes) -> bool:
     return b"<!doctype" in head or b"<!entity" in head
 
 
+Networks = Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]
+
+
+def client_address(request: Request, trusted_proxies: Networks) -> str | None:
+    """The caller's address for rate limiting; X-Forwarded-For only from a trusted proxy.
+
+    (Same rule as the ddns resource; TODO: one shared helper in swissbox.http.)"""
+    peer: str | None = getattr(request.getClientAddress(), "host", None)
+    if peer is None:
+        return None
+    try:
+        peer_ip = ipaddress.ip_address(peer)
+    except ValueError:
+        return peer
+    if any(peer_ip in net for net in trusted_proxies):
+        forwarded = request.getHeader(b"x-forwarded-for")
+        if forwarded:
+            hops = [h.strip() for h in forwarded.decode("latin-1").split(",") if h.strip()]
+            for hop in reversed(hops):  # walk back past our own proxies
+                try:
+                    hop_ip = ipaddress.ip_address(hop)
+                except ValueError:
+                    break
+                if not any(hop_ip in net for net in trusted_proxies):
+                    return str(hop_ip)
+    return str(peer_ip)
+
+
 def parse_basic(header: bytes) -> tuple[str, str] | None:
     """(login, password) of a Basic Authorization header; None when malformed."""
     scheme, _, value = header.strip().partition(b" ")
@@ -76,12 +106,14 @@ class DavResource(Resource):
         credentials: Credentials,
         loop: asyncio.AbstractEventLoop,
         max_body: int,
+        trusted_proxies: Networks = (),
     ) -> None:
         super().__init__()
         self.wsgi = wsgi
         self.credentials = credentials
         self.loop = loop
         self.max_body = max_body
+        self.trusted_proxies = trusted_proxies
 
     @staticmethod
     def _answer(request: Request, code: int, text: str) -> bytes:
@@ -113,8 +145,7 @@ class DavResource(Resource):
         canonical = self.credentials.cached(login, password)
         if canonical is not None:
             return self._authorized(request, canonical)
-        peer = request.getClientAddress()
-        address = getattr(peer, "host", None)
+        address = client_address(request, self.trusted_proxies)
         finished: list[bool] = []
         request.notifyFinish().addBoth(lambda _: finished.append(True))
 

@@ -6,6 +6,7 @@ service and stopped with it; requests queue until the pool runs.
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from twisted.python.threadpool import ThreadPool
@@ -38,7 +39,8 @@ class DavService:
         self.app = ReadOnlyPrivileges(build_application(folder, self.credentials, self.book))
         self.pool = ThreadPool(minthreads=1, maxthreads=POOL_THREADS, name="dav")
         self.wsgi = WSGIResource(reactor, self.pool, self.app)
-        self.resource = DavResource(self.wsgi, self.credentials, ctx.loop, MAX_BODY)
+        trusted = [ipaddress.ip_network(n, strict=False) for n in ctx.settings.http.trusted_proxies]
+        self.resource = DavResource(self.wsgi, self.credentials, ctx.loop, MAX_BODY, trusted)
 
     def http_resources(self) -> dict[str, Any]:
         return {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import xml.etree.ElementTree as ET
+from typing import Any
 
 from swissbox.dav.collection import directory_name, parse_directory_name
 from swissbox.dav.privileges import read_only_privileges
@@ -83,3 +84,23 @@ def test_directory_privileges_are_read_only() -> None:
     ]
     plain = b'<?xml version="1.0"?><D:multistatus xmlns:D="DAV:"></D:multistatus>'
     assert read_only_privileges(plain) == plain
+
+
+def test_client_address_trusts_forwarded_for_only_from_proxies() -> None:
+    import ipaddress
+    from types import SimpleNamespace
+
+    from swissbox.dav.resource import client_address
+
+    def request(peer: str, forwarded: bytes | None) -> Any:
+        return SimpleNamespace(
+            getClientAddress=lambda: SimpleNamespace(host=peer),
+            getHeader=lambda name: forwarded if name == b"x-forwarded-for" else None,
+        )
+
+    proxies = [ipaddress.ip_network("10.0.0.0/8")]
+    assert client_address(request("10.0.0.1", b"203.0.113.9"), proxies) == "203.0.113.9"
+    assert client_address(request("10.0.0.1", b"203.0.113.9, 10.0.0.2"), proxies) == "203.0.113.9"
+    assert client_address(request("198.51.100.7", b"203.0.113.9"), proxies) == "198.51.100.7"
+    assert client_address(request("10.0.0.1", b"junk"), proxies) == "10.0.0.1"
+    assert client_address(request("10.0.0.1", None), []) == "10.0.0.1"
