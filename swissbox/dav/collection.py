@@ -9,13 +9,13 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, overload
+from typing import overload
 
 from radicale import item as radicale_item
 from radicale import storage
 from radicale.item import filter as radicale_filter
 
-from swissbox.dav.book import DirectoryBook, InvalidToken
+from swissbox.dav.book import DirectoryBook, Entry, InvalidToken, View
 
 DIRECTORY_PREFIX = "directory-"
 # Properties a member may change on a directory address book (kept per member).
@@ -57,7 +57,7 @@ class DirectoryCollection(storage.BaseCollection):
     def owner(self) -> str:
         return self._owner
 
-    def _state(self) -> Any:
+    def _state(self) -> tuple[View, str]:
         state = self._book.org(self._org_id)
         if state is None:
             raise ValueError("[Errno 2] the organization no longer exists")
@@ -109,7 +109,7 @@ class DirectoryCollection(storage.BaseCollection):
 
     # -- items --------------------------------------------------------------------------------
 
-    def _item(self, href: str, entry: Any) -> radicale_item.Item:
+    def _item(self, href: str, entry: Entry) -> radicale_item.Item:
         return radicale_item.Item(
             collection_path=self._path,
             collection=self,
