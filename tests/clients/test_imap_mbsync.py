@@ -171,4 +171,18 @@ def test_mbsync_two_way(tmp_path: Path) -> None:
         assert remote["Projects/Alpha"] == {}
         assert remote["Projects"] == {"proj0@example.org": frozenset()}
         assert remote["Notes"] == {"note0@example.org": frozenset()}
+
+        # the STARTTLS port works for mbsync too (list the far side's folders)
+        starttls = (
+            rc.read_text()
+            .replace(f"Port {stack.ports['imaps']}\nUser", f"Port {stack.ports['imap']}\nUser")
+            .replace("SSLType IMAPS", "SSLType STARTTLS")
+        )
+        rc2 = tmp_path / "mbsyncrc-starttls"
+        rc2.write_text(starttls)
+        listed = subprocess.run(
+            [mbsync, "-c", str(rc2), "-l", "sync"], capture_output=True, text=True, timeout=60
+        )
+        assert listed.returncode == 0, listed.stderr
+        assert "Projects/Alpha" in listed.stdout and "Notes" in listed.stdout
         stack.stop()
