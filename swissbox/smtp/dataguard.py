@@ -53,3 +53,89 @@ class StrictLineReader(asyncio.StreamReader):
         if separator == b"\n" and command_ends_badly(line):
             raise BareNewlineInCommand()
         return line
+
+
+class DataBudget:
+    """Bytes of DATA held in memory by all sessions together; past the cap, messages are
+    refused with 452 4.3.1 instead of growing the process without bound."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.used = 0
+
+    def take(self, n: int) -> bool:
+        if self.used + n > self.cap:
+            return False
+        self.used += n
+        return True
+
+    def give(self, n: int) -> None:
+        self.used = max(0, self.used - n)
+
+
+class DataAssembler:
+    """The DATA phase, sans I/O: `feed()` chunks as they arrive until it returns True.
+
+    Ends only at <CRLF>.<CRLF> (or a first line that is "."), never at bare LF or CR.
+    Then `body` is the raw (still dot-stuffed) message without the final ".CRLF", `rest`
+    the bytes that followed (pipelined commands), `too_big` whether it passed `limit`
+    (the excess was dropped as it came), `no_memory` whether the shared budget ran out.
+    """
+
+    def __init__(self, limit: int = 0, budget: DataBudget | None = None) -> None:
+        self.limit = limit
+        self.budget = budget
+        self.data = bytearray()
+        self.scanned = 0
+        self.dropped = 0
+        self.held = 0  # bytes charged to the budget
+        self.no_memory = False
+        self.rest = b""
+        self.done = False
+
+    def feed(self, chunk: bytes) -> bool:
+        data = self.data
+        data += chunk
+        if self.budget is not None and not self.no_memory and not self.dropped:
+            if self.budget.take(len(chunk)):
+                self.held += len(chunk)
+            else:
+                self.no_memory = True
+        if not self.dropped and data[:3] == b".\r\n":  # an empty message
+            body_end, rest_start = 0, 3
+        else:
+            found = data.find(b"\r\n.\r\n", max(0, self.scanned - 4))
+            body_end, rest_start = (found + 2, found + 5) if found >= 0 else (-1, -1)
+        if body_end >= 0:
+            self.rest = bytes(data[rest_start:])
+            del data[body_end:]
+            self.done = True
+            return True
+        self.scanned = len(data)
+        if self.no_memory or (self.limit and self.dropped + len(data) > self.limit + 5):
+            self.dropped += len(data) - 4  # keep 4 bytes: the terminator may straddle chunks
+            del data[:-4]
+            self.scanned = len(data)
+        return False
+
+    @property
+    def too_big(self) -> bool:
+        """Over the size limit (counting the dropped bytes); final once `feed()` is done."""
+        return bool(self.limit) and self.dropped + len(self.data) > self.limit
+
+    @property
+    def body(self) -> bytearray:
+        return self.data
+
+    def release(self) -> None:
+        """Returns the bytes charged to the shared budget (call once the message is stored)."""
+        if self.budget is not None and self.held:
+            self.budget.give(self.held)
+            self.held = 0
+
+
+def unstuff(body: bytearray) -> bytes:
+    """RFC 5321 4.5.2: a line starting with "." loses that dot."""
+    if body[:1] == b".":
+        del body[:1]
+    return bytes(body.replace(b"\r\n.", b"\r\n"))

@@ -13,10 +13,11 @@ from typing import Any
 
 from swissbox.mailstore import MailStore, release_store, shared_store
 from swissbox.runtime import Context, fmt_addr, listen_tcp
+from swissbox.smtp.dataguard import DataBudget
 from swissbox.smtp.delivery import Deliverer
 from swissbox.smtp.inbound import MxHandler, Runtime
 from swissbox.smtp.queue import OutboundQueue
-from swissbox.smtp.session import ConnectionTracker, Limits, factory
+from swissbox.smtp.session import ConnectionTracker, Limits, data_memory_cap, factory
 from swissbox.smtp.submission import SubmissionHandler
 from swissbox.tls import server_context
 
@@ -47,7 +48,9 @@ class SmtpService:
             log.info("mail store recovery: %s", recovered)
         self.queue = OutboundQueue(ctx.config.data_dir / "queue")
         limits = Limits.from_settings(smtp)
-        self.tracker = ConnectionTracker(limits.max_connections_per_address)
+        self.tracker = ConnectionTracker(
+            limits.max_connections_per_address, DataBudget(data_memory_cap(limits))
+        )
         runtime = Runtime(
             ctx.directory,
             self.store,

@@ -22,7 +22,13 @@ import aiosmtpd.smtp as aiosmtpd_smtp
 from aiosmtpd.smtp import MISSING, SMTP, TLSSetupException
 
 from swissbox.smtp import replies
-from swissbox.smtp.dataguard import BareNewlineInCommand, StrictLineReader
+from swissbox.smtp.dataguard import (
+    BareNewlineInCommand,
+    DataAssembler,
+    DataBudget,
+    StrictLineReader,
+    unstuff,
+)
 
 log = logging.getLogger("swissbox.smtp")
 # aiosmtpd itself sets the deprecated attribute on every successful AUTH.
@@ -114,11 +120,18 @@ class Limits:
         )
 
 
+def data_memory_cap(limits: Limits) -> int:
+    """Message bytes all sessions together may hold in memory: 256 MiB, or four messages of
+    the maximum size when that is more."""
+    return max(256 * 1024 * 1024, 4 * limits.max_message_size)
+
+
 class ConnectionTracker:
     """Open sessions per client address (shared by every listener of the service)."""
 
-    def __init__(self, per_address: int) -> None:
+    def __init__(self, per_address: int, data_budget: DataBudget | None = None) -> None:
         self.per_address = per_address
+        self.data_budget = data_budget
         self.counts: dict[str, int] = {}
         self.sessions: set[SwissSMTP] = set()
 
@@ -300,48 +313,40 @@ class SwissSMTP(SMTP):
             await self.push("501 Syntax: DATA")
             return
         await self.push("354 End data with <CR><LF>.<CR><LF>")
-        body = await self._read_data()
-        if body is None:
-            await self.push(replies.MESSAGE_TOO_BIG)
-            self._set_post_data_state()
-            return
-        content = unstuff(body)
-        self.envelope.content = content
-        self.envelope.original_content = content
-        status = await self._call_handler_hook("DATA")
+        assembler = await self._read_data()
+        try:
+            if assembler.too_big or assembler.no_memory:
+                self._set_post_data_state()
+                await self.push(replies.MESSAGE_TOO_BIG if assembler.too_big else replies.NO_MEMORY)
+                return
+            content = unstuff(assembler.body)
+            assembler.data = bytearray()
+            self.envelope.content = content
+            self.envelope.original_content = content
+            status = await self._call_handler_hook("DATA")
+        finally:
+            assembler.release()
         self._set_post_data_state()
         await self.push(replies.OK if status is MISSING else status)
 
-    async def _read_data(self) -> bytearray | None:
-        """The raw body up to (not including) the final ".CRLF"; None when over the limit.
-        Bytes after the terminator (pipelined commands) go back to the reader."""
-        reader = self._reader
-        limit = self.data_size_limit or 0
-        data = bytearray()
-        scanned = dropped = 0
-        while True:
-            chunk = await reader.read(DATA_CHUNK)
-            if not chunk:
-                raise ConnectionResetError("connection closed during DATA")
-            self._reset_timeout()
-            data += chunk
-            if not dropped and data[:3] == b".\r\n":  # an empty message
-                body_end, rest_start = 0, 3
-            else:
-                found = data.find(b"\r\n.\r\n", max(0, scanned - 4))
-                body_end, rest_start = (found + 2, found + 5) if found >= 0 else (-1, -1)
-            if body_end >= 0:
-                if rest_start < len(data):
-                    reader._buffer[0:0] = data[rest_start:]  # type: ignore[attr-defined]
-                del data[body_end:]
-                if dropped or (limit and len(data) > limit):
-                    return None
-                return data
-            scanned = len(data)
-            if limit and dropped + len(data) > limit + 5:
-                dropped += len(data) - 4
-                del data[:-4]
-                scanned = len(data)
+    async def _read_data(self) -> DataAssembler:
+        """Reads DATA until its end; bytes after it (pipelined commands) go back to the
+        reader. The caller must `release()` the result."""
+        assembler = DataAssembler(self.data_size_limit or 0, self.tracker.data_budget)
+        try:
+            while True:
+                chunk = await self._reader.read(DATA_CHUNK)
+                if not chunk:
+                    raise ConnectionResetError("connection closed during DATA")
+                self._reset_timeout()
+                if assembler.feed(chunk):
+                    break
+        except BaseException:
+            assembler.release()
+            raise
+        if assembler.rest:
+            self._reader._buffer[0:0] = assembler.rest  # type: ignore[attr-defined]
+        return assembler
 
     def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
         """aiosmtpd's address parser (the email package's full RFC 5322 grammar, ~60 us) with
@@ -390,13 +395,6 @@ class SwissSMTP(SMTP):
     @property
     def is_tls(self) -> bool:
         return self.tls_info() is not None
-
-
-def unstuff(body: bytearray) -> bytes:
-    """RFC 5321 4.5.2: a line starting with "." loses that dot."""
-    if body[:1] == b".":
-        del body[:1]
-    return bytes(body.replace(b"\r\n.", b"\r\n"))
 
 
 def factory(handler_factory: Callable[[], Any], **kwargs: Any) -> Callable[[], SwissSMTP]:

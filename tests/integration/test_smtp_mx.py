@@ -435,3 +435,23 @@ def test_pipelined_replies_leave_in_one_write(tmp_path: Path) -> None:
         assert await r.closed()
 
     run(tmp_path, body)
+
+
+def test_shared_data_memory_cap_answers_452(tmp_path: Path) -> None:
+    async def body(h: Harness) -> None:
+        assert h.service.tracker is not None and h.service.tracker.data_budget is not None
+        h.service.tracker.data_budget.cap = 5000
+        r = await Raw.connect(h.mx)
+        await r.cmd("EHLO c")
+        await r.cmd("MAIL FROM:<a@example.org>")
+        await r.cmd(f"RCPT TO:<{TOTO}>")
+        await r.cmd("DATA")
+        assert (await r.cmd(message(body="m" * 8000 + "\r\n") + b".\r\n")).startswith("452 4.3.1")
+        await r.cmd("MAIL FROM:<a@example.org>")
+        await r.cmd(f"RCPT TO:<{TOTO}>")
+        await r.cmd("DATA")
+        assert (await r.cmd(message() + b".\r\n")).startswith("250 2.0.0")
+        await r.close()
+        assert len(h.inbox(TOTO)) == 1 and h.service.tracker.data_budget.used == 0
+
+    run(tmp_path, body)

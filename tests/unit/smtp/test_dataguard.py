@@ -10,10 +10,13 @@ from hypothesis import strategies as st
 
 from swissbox.smtp.dataguard import (
     BareNewlineInCommand,
+    DataAssembler,
+    DataBudget,
     StrictLineReader,
     command_ends_badly,
     find_bare_newline,
     has_bare_newline,
+    unstuff,
 )
 
 SMUGGLING = [
@@ -115,3 +118,68 @@ def test_fast_address_path_agrees_with_aiosmtpd() -> None:
             assert p._getaddr(case) == SMTP._getaddr(p, case), case
 
     asyncio.run(main())
+
+
+def stuffed(lines: list[bytes]) -> bytes:
+    return b"".join((b"." + line if line.startswith(b".") else line) + b"\r\n" for line in lines)
+
+
+_line = st.binary(max_size=40).filter(lambda b: b"\r" not in b and b"\n" not in b)
+
+
+@given(
+    st.lists(_line, max_size=30), st.lists(st.integers(1, 50), min_size=1), st.binary(max_size=20)
+)
+def test_assembler_finds_the_end_across_any_chunking(
+    lines: list[bytes], cuts: list[int], after: bytes
+) -> None:
+    wire = stuffed(lines) + b".\r\n" + after
+    a = DataAssembler()
+    pos, i, done = 0, 0, False
+    while pos < len(wire) and not done:
+        step = cuts[i % len(cuts)]
+        done = a.feed(wire[pos : pos + step])
+        pos, i = pos + step, i + 1
+    assert done
+    assert unstuff(a.body) == b"".join(line + b"\r\n" for line in lines)
+    assert a.rest + wire[pos:] == after
+    assert not a.too_big and not a.no_memory
+
+
+@pytest.mark.parametrize(
+    "wire,body",
+    [
+        (b".\r\n", b""),
+        (b"\r\n.\r\n", b"\r\n"),
+        (b"a\n.\nb\r\n.\r\n", b"a\n.\nb\r\n"),  # bare LF never ends DATA
+        (b"a\r.\rb\r\n.\r\n", b"a\r.\rb\r\n"),
+        (b"..\r\n.\r\n", b".\r\n"),
+    ],
+)
+def test_assembler_examples(wire: bytes, body: bytes) -> None:
+    a = DataAssembler()
+    assert a.feed(wire)
+    assert unstuff(a.body) == body
+
+
+def test_assembler_size_limit_drops_but_still_finds_the_end() -> None:
+    a = DataAssembler(limit=100)
+    for _ in range(50):
+        assert not a.feed(b"x" * 70 + b"\r\n")
+    assert len(a.data) < 200
+    assert a.feed(b".\r\nQUIT\r\n")
+    assert a.too_big and a.rest == b"QUIT\r\n"
+    exact = DataAssembler(limit=100)
+    assert exact.feed(b"y" * 98 + b"\r\n.\r\n") and not exact.too_big
+
+
+def test_shared_memory_budget() -> None:
+    budget = DataBudget(1000)
+    first, second = DataAssembler(budget=budget), DataAssembler(budget=budget)
+    assert not first.feed(b"a" * 800)
+    assert not second.feed(b"b" * 300)  # over the shared cap: dropped from now on
+    assert second.feed(b"b\r\n.\r\n") and second.no_memory and not second.too_big
+    second.release()
+    assert first.feed(b"\r\n.\r\n") and not first.no_memory
+    first.release()
+    assert budget.used == 0
