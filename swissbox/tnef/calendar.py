@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .model import Message
-from .props import PR_IMPORTANCE, PropMap
+from .props import PR_IMPORTANCE, Props
 
 PSETID_APPOINTMENT = uuid.UUID("00062002-0000-0000-c000-000000000046")
 PSETID_TASK = uuid.UUID("00062003-0000-0000-c000-000000000046")
@@ -139,7 +139,7 @@ def to_icalendar(message: Message, now: datetime | None = None) -> tuple[str, by
     method = method_for(message.message_class)
     if method is None:
         return None
-    props = PropMap(message.props)
+    props = message.mapi
     stamp = now or message.date_sent or datetime.now(UTC)
     lines = ["BEGIN:VCALENDAR", "PRODID:-//swissbox//TNEF decoder//EN", "VERSION:2.0"]
     lines.append(f"METHOD:{method}")
@@ -153,7 +153,7 @@ def to_icalendar(message: Message, now: datetime | None = None) -> tuple[str, by
     return method, text.encode("utf-8")
 
 
-def _uid(props: PropMap, message: Message) -> str:
+def _uid(props: Props, message: Message) -> str:
     for lid in (LID_CLEAN_GLOBAL_OBJECT_ID, LID_GLOBAL_OBJECT_ID):
         goid = props.named(PSETID_MEETING, lid)
         if isinstance(goid, bytes) and goid:
@@ -162,7 +162,7 @@ def _uid(props: PropMap, message: Message) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, seed)).upper()
 
 
-def _vevent(message: Message, props: PropMap, method: str, cls: str, stamp: datetime) -> list[str]:
+def _vevent(message: Message, props: Props, method: str, cls: str, stamp: datetime) -> list[str]:
     lines = ["BEGIN:VEVENT", f"UID:{_uid(props, message)}", f"DTSTAMP:{_utc(stamp)}"]
     start = _when(props.named(PSETID_APPOINTMENT, LID_START_WHOLE)) or _when(
         props.named(PSETID_COMMON, LID_COMMON_START)
@@ -223,7 +223,7 @@ def _vevent(message: Message, props: PropMap, method: str, cls: str, stamp: date
     return lines
 
 
-def _vtodo(message: Message, props: PropMap, stamp: datetime) -> list[str]:
+def _vtodo(message: Message, props: Props, stamp: datetime) -> list[str]:
     lines = ["BEGIN:VTODO", f"UID:{_uid(props, message)}", f"DTSTAMP:{_utc(stamp)}"]
     if message.subject:
         lines.append(f"SUMMARY:{_escape(message.subject)}")

@@ -6,6 +6,7 @@ Bytes in, objects out. Malformed input raises ``TnefError`` saying what and wher
 
 from __future__ import annotations
 
+import functools
 import mimetypes
 import re
 import struct
@@ -54,10 +55,9 @@ from .props import (
     PT_BINARY,
     PT_OBJECT,
     Property,
-    PropMap,
-    decode_strings,
-    parse_props,
-    parse_rows,
+    Props,
+    walk_props,
+    walk_rows,
 )
 from .stream import Attribute
 
@@ -76,6 +76,8 @@ _EXTRA_TYPES = {
     ".vcf": "text/vcard",
     ".rtf": "application/rtf",
     ".mp3": "audio/mpeg",
+    ".gz": "application/gzip",
+    ".7z": "application/x-7z-compressed",
     ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     ".pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
@@ -92,11 +94,16 @@ def decode(data: bytes, *, limits: Limits | None = None, lenient: bool = False) 
 
 def guess_type(name: str) -> str:
     """MIME type from a file name (built-in table, independent of the host's mime.types)."""
-    lower = name.lower()
-    dot = lower.rfind(".")
-    if dot >= 0 and lower[dot:] in _EXTRA_TYPES:
-        return _EXTRA_TYPES[lower[dot:]]
-    guessed, _ = _MIME.guess_type(lower, strict=False)
+    dot = name.rfind(".")
+    extension = name[dot:].lower() if dot >= 0 else ""
+    return _type_for_extension(extension)
+
+
+@functools.lru_cache(maxsize=512)
+def _type_for_extension(extension: str) -> str:
+    if extension in _EXTRA_TYPES:
+        return _EXTRA_TYPES[extension]
+    guessed, _ = _MIME.guess_type("x" + extension, strict=False) if extension else (None, None)
     return guessed or "application/octet-stream"
 
 
@@ -117,11 +124,11 @@ def _decode(data: bytes, budget: Budget, *, lenient: bool, depth: int, base: int
             groups.append([attr])
         else:
             groups[-1].append(attr)
-    props = PropMap(message.props)
+    props = message.mapi
     message.codepage = _codepage(props, message.oem_codepage)
-    decode_strings(message.props, message.codepage)
+    props.codepage = message.codepage
     for row in message.recipients:
-        decode_strings(row.props, message.codepage)
+        row.mapi.codepage = message.codepage
         _fill_recipient(row)
     _fill_message(message, props, budget, lenient)
     names: set[str] = set()
@@ -138,7 +145,7 @@ def _decode(data: bytes, budget: Budget, *, lenient: bool, depth: int, base: int
     return message
 
 
-def _codepage(props: PropMap, oem: int | None) -> int:
+def _codepage(props: Props, oem: int | None) -> int:
     """Code page for PT_STRING8: PR_MESSAGE_CODEPAGE, attOemCodepage, PR_INTERNET_CPID, 1252."""
     candidates = (props.get(PR_MESSAGE_CODEPAGE), oem, props.get(PR_INTERNET_CPID))
     for value in candidates:
@@ -187,10 +194,10 @@ def _message_attribute(message: Message, attr: Attribute, budget: Budget, lenien
     cp = message.oem_codepage
     aid = attr.id
     if aid == stream.ATT_MSG_PROPS:
-        message.props.extend(parse_props(attr.data, attr.offset + 9, budget, lenient=lenient))
+        message.mapi.extend(walk_props(attr.data, attr.offset + 9, budget, lenient=lenient))
     elif aid == stream.ATT_RECIP_TABLE:
-        for row in parse_rows(attr.data, attr.offset + 9, budget, lenient=lenient):
-            message.recipients.append(Recipient(None, None, 1, row))
+        for row in walk_rows(attr.data, attr.offset + 9, budget, lenient=lenient):
+            message.recipients.append(Recipient(None, None, 1, Props(row)))
     elif aid == stream.ATT_OEM_CODEPAGE:
         message.oem_codepage = _u32(attr)
     elif aid == stream.ATT_TNEF_VERSION:
@@ -216,14 +223,14 @@ def _message_attribute(message: Message, attr: Attribute, budget: Budget, lenien
 
 
 def _fill_recipient(row: Recipient) -> None:
-    props = PropMap(row.props)
+    props = row.mapi
     row.name = props.text(PR_DISPLAY_NAME)
     row.email = props.text(PR_SMTP_ADDRESS) or props.text(PR_EMAIL_ADDRESS)
     kind = props.get(PR_RECIPIENT_TYPE)
     row.type = kind & 0xF if isinstance(kind, int) else 1
 
 
-def _fill_message(message: Message, props: PropMap, budget: Budget, lenient: bool) -> None:
+def _fill_message(message: Message, props: Props, budget: Budget, lenient: bool) -> None:
     message.message_class = props.text(PR_MESSAGE_CLASS) or message.message_class
     message.subject = props.text(PR_SUBJECT) or message.subject or props.text(PR_CONVERSATION_TOPIC)
     message.sender_name = (
@@ -249,7 +256,7 @@ def _fill_message(message: Message, props: PropMap, budget: Budget, lenient: boo
     text = props.get(PR_BODY)
     if isinstance(text, str):
         message.body_text = text
-    html = props.by_id.get(PR_BODY_HTML)
+    html = props.prop(PR_BODY_HTML)
     if html is not None and not html.multi:
         if isinstance(html.value, str):
             message.body_html = html.value.encode("utf-8")
@@ -258,7 +265,7 @@ def _fill_message(message: Message, props: PropMap, budget: Budget, lenient: boo
             cpid = props.get(PR_INTERNET_CPID)
             message.body_html = _strip_nul(bytes(html.value))
             message.html_charset = codec_for(cpid if isinstance(cpid, int) else message.codepage)
-    rtf = props.by_id.get(PR_RTF_COMPRESSED)
+    rtf = props.prop(PR_RTF_COMPRESSED)
     if rtf is not None and isinstance(rtf.raw, bytes):
         message.rtf_compressed = rtf.raw
         message.max_rtf_size = budget.limits.max_rtf_size
@@ -298,9 +305,9 @@ def _attachment(
         elif aid == stream.ATT_ATTACH_MODIFY_DATE:
             att.modified = _date(attr)
         elif aid == stream.ATT_ATTACHMENT:
-            att.props.extend(parse_props(attr.data, attr.offset + 9, budget, lenient=lenient))
-    decode_strings(att.props, cp)
-    props = PropMap(att.props)
+            att.mapi.extend(walk_props(attr.data, attr.offset + 9, budget, lenient=lenient))
+    props = att.mapi
+    props.codepage = cp
     att.long_name = _clean_name(props.text(PR_ATTACH_LONG_FILENAME))
     att.display_name = _clean_name(props.text(PR_DISPLAY_NAME))
     method = props.get(PR_ATTACH_METHOD)
@@ -316,11 +323,14 @@ def _attachment(
     modified = props.get(PR_LAST_MODIFICATION_TIME)
     if att.modified is None and isinstance(modified, datetime):
         att.modified = modified
-    data_prop = props.by_id.get(PR_ATTACH_DATA)
+    entry = props.entry(PR_ATTACH_DATA)
+    # attAttachData already holds the bytes of a by-value attachment; objects need a look.
+    wanted = entry is not None and (raw_data is None or entry[2] == PT_OBJECT)
+    data_prop = props.prop(PR_ATTACH_DATA) if wanted else None
     if data_prop is not None and not data_prop.multi:
         raw_data = _data_property(message, att, data_prop, budget, lenient, depth, raw_data)
     att.data = raw_data if raw_data is not None else b""
-    if raw_data is None and att.embedded is None and not att.title and not att.props:
+    if raw_data is None and att.embedded is None and not att.title and not len(props):
         return None  # attAttachRendData alone (no data, no name): nothing to deliver
     att.name = _name(att, props, index)
     mime_tag = props.text(PR_ATTACH_MIME_TAG)
@@ -389,7 +399,7 @@ def _clean_name(name: str | None) -> str | None:
     return name or None
 
 
-def _name(att: Attachment, props: PropMap, index: int) -> str:
+def _name(att: Attachment, props: Props, index: int) -> str:
     for candidate in (
         att.long_name,
         _clean_name(att.title),

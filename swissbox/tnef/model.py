@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .props import Property, PropMap
+from .props import Property, Props
 from .stream import Attribute
 
 
@@ -16,7 +16,11 @@ class Recipient:
     name: str | None
     email: str | None
     type: int  # 1 To, 2 Cc, 3 Bcc (resource in meetings)
-    props: list[Property] = field(default_factory=list)
+    mapi: Props = field(default_factory=Props)
+
+    @property
+    def props(self) -> list[Property]:
+        return self.mapi.props
 
 
 @dataclass
@@ -38,9 +42,14 @@ class Attachment:
     inline: bool = False
     embedded: Message | None = None
     metafile: bytes | None = None
-    props: list[Property] = field(default_factory=list)
+    mapi: Props = field(default_factory=Props)
     attributes: list[Attribute] = field(default_factory=list)
     offset: int = 0
+
+    @property
+    def props(self) -> list[Property]:
+        """The attachment's MAPI properties (attAttachment)."""
+        return self.mapi.props
 
     @property
     def size(self) -> int:
@@ -75,7 +84,7 @@ class Message:
     _rtf_done: bool = True
     recipients: list[Recipient] = field(default_factory=list)
     attachments: list[Attachment] = field(default_factory=list)
-    props: list[Property] = field(default_factory=list)
+    mapi: Props = field(default_factory=Props)
     attributes: list[Attribute] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -126,8 +135,13 @@ class Message:
         resolve_rtf(self)
 
     @property
-    def propmap(self) -> PropMap:
-        return PropMap(self.props)
+    def props(self) -> list[Property]:
+        """The message's MAPI properties (attMsgProps)."""
+        return self.mapi.props
+
+    @property
+    def propmap(self) -> Props:
+        return self.mapi
 
     @property
     def body_formats(self) -> list[str]:

@@ -166,6 +166,7 @@ def _apptime(value: float) -> datetime | None:
 _TAG = struct.Struct("<HH").unpack_from
 _KIND = struct.Struct("<II").unpack_from
 _GUIDS: dict[bytes, uuid.UUID] = {}  # property set GUIDs repeat: parse each once
+_NAMED: dict[bytes, NamedId] = {}  # likewise whole (GUID, MNID_ID, id) names
 _U32 = struct.Struct("<I").unpack_from
 
 
@@ -216,69 +217,91 @@ def _short(data: bytes, base: int, pos: int, need: int, what: str) -> TnefError:
     return TnefError(f"{what}: {need} bytes needed, {max(0, len(data) - pos)} left", base + pos)
 
 
-def _read_props(
-    data: bytes, pos: int, count: int, base: int, budget: Budget
-) -> tuple[list[Property], int]:
-    """Read ``count`` properties starting at ``pos``; returns them and the new position."""
+# Stride (bytes including padding) of each fixed-size type.
+_STRIDE = {ptype: (width + 3) & ~3 for ptype, (width, _convert) in _CONVERT.items()}
+_WIDTH = {ptype: width for ptype, (width, _convert) in _CONVERT.items()}
+_SINGLE = dict(_STRIDE)  # single-valued fixed types (no MV flag) -> stride
+
+# A walked property: (payload, id, type with MV flag, name, offset of its value in payload).
+Entry = tuple[bytes, int, int, "NamedId | None", int]
+
+
+def _name_at(data: bytes, pos: int, base: int) -> tuple[NamedId, int]:
+    """A named property's name at ``pos`` (24 bytes are known to be there)."""
+    raw_guid = data[pos : pos + 16]
+    guid = _GUIDS.get(raw_guid)
+    if guid is None:
+        guid = uuid.UUID(bytes_le=bytes(raw_guid))
+        if len(_GUIDS) < 4096:
+            _GUIDS[raw_guid] = guid
+    kind, key = _KIND(data, pos + 16)
+    if kind == 0:
+        named = NamedId(guid, lid=key)
+        if len(_NAMED) < 16384:
+            _NAMED[data[pos : pos + 24]] = named
+        return named, pos + 24
+    if kind != 1:
+        raise TnefError(f"bad named property kind {kind}", base + pos + 16)
+    pos += 24
+    if key > len(data) - pos:
+        raise _short(data, base, pos, key, "named property name")
+    return NamedId(guid, name=decode_utf16(data[pos : pos + key])), pos + key + (-key & 3)
+
+
+def _walk(data: bytes, pos: int, count: int, base: int, budget: Budget, out: list[Entry]) -> int:
+    """Check and index ``count`` properties from ``pos`` (values are converted later)."""
     size = len(data)
     limits = budget.limits
     max_properties = limits.max_properties
+    if budget.properties + count > max_properties:
+        raise TnefError(f"more than {max_properties} properties", base + pos)
+    budget.properties += count
     max_values = limits.max_values
-    out: list[Property] = []
     append = out.append
+    single = _SINGLE
     for _ in range(count):
-        budget.properties += 1
-        if budget.properties > max_properties:
-            raise TnefError(f"more than {max_properties} properties", base + pos)
-        start = pos
         if pos + 4 > size:
             raise _short(data, base, pos, 4, "property tag")
         ptype, pid = _TAG(data, pos)
+        start = pos
         pos += 4
+        if pid < 0x8000:
+            # Fast path: an unnamed, single, fixed-size value (most properties).
+            stride = single.get(ptype)
+            if stride is not None:
+                if pos + stride > size and pos + _WIDTH[ptype] > size:
+                    raise _short(data, base, pos, _WIDTH[ptype], "property value")
+                append((data, pid, ptype, None, pos))
+                pos += stride
+                continue
         named: NamedId | None = None
         if pid >= 0x8000:
             if pos + 24 > size:
                 raise _short(data, base, pos, 24, "named property")
-            raw_guid = data[pos : pos + 16]
-            guid = _GUIDS.get(raw_guid)
-            if guid is None:
-                guid = uuid.UUID(bytes_le=bytes(raw_guid))
-                if len(_GUIDS) < 4096:
-                    _GUIDS[raw_guid] = guid
-            kind, key = _KIND(data, pos + 16)
-            pos += 24
-            if kind == 0:
-                named = NamedId(guid, lid=key)
-            elif kind == 1:
-                if key > size - pos:
-                    raise _short(data, base, pos, key, "named property name")
-                named = NamedId(guid, name=decode_utf16(data[pos : pos + key]))
-                pos = min(pos + key + (-key & 3), size)
+            named = _NAMED.get(data[pos : pos + 24])
+            if named is not None:  # seen before: the same GUID, MNID_ID and id
+                pos += 24
             else:
-                raise TnefError(f"bad named property kind {kind}", base + pos - 8)
-        multi = bool(ptype & MV_FLAG)
+                named, pos = _name_at(data, pos, base)
         base_type = ptype & ~MV_FLAG
-        fixed = _CONVERT.get(base_type)
-        if fixed is not None:
-            width, convert = fixed
-            stride = (width + 3) & ~3
-            if multi:
+        stride = _STRIDE.get(base_type)
+        if stride is not None:
+            if ptype & MV_FLAG:
                 if pos + 4 > size:
                     raise _short(data, base, pos, 4, "value count")
                 (values,) = _U32(data, pos)
-                pos += 4
-                if values > max_values or values * stride > size - pos:
+                if values > max_values or values * stride > size - pos - 4:
                     raise TnefError(
-                        f"absurd value count {values} for tag 0x{pid:04X}{ptype:04X}", base + pos
+                        f"absurd value count {values} for tag 0x{pid:04X}{ptype:04X}",
+                        base + pos,
                     )
-                value: Any = [convert(data, pos + i * stride) for i in range(values)]
-                pos += values * stride
-                append(Property(pid, base_type, True, value, None, named))
+                append((data, pid, ptype, named, pos))
+                pos += 4 + values * stride
             else:
-                if pos + width > size:
-                    raise _short(data, base, pos, width, "property value")
-                append(Property(pid, base_type, False, convert(data, pos), None, named))
-                pos = min(pos + stride, size)  # the last value's padding may be missing
+                if pos + _WIDTH[base_type] > size:
+                    raise _short(data, base, pos, _WIDTH[base_type], "property value")
+                append((data, pid, ptype, named, pos))
+                pos += stride  # the last value's padding may be missing: checked on next read
             continue
         if base_type not in _VARIABLE:
             raise TnefError(
@@ -287,12 +310,12 @@ def _read_props(
         if pos + 4 > size:
             raise _short(data, base, pos, 4, "value count")
         (values,) = _U32(data, pos)
-        pos += 4
-        if values > max_values or values * 4 > size - pos:
+        if values > max_values or values * 4 > size - pos - 4:
             raise TnefError(
                 f"absurd value count {values} for tag 0x{pid:04X}{ptype:04X}", base + pos
             )
-        raws: list[bytes] = []
+        value_pos = pos
+        pos += 4
         for _ in range(values):
             if pos + 4 > size:
                 raise _short(data, base, pos, 4, "value length")
@@ -300,25 +323,47 @@ def _read_props(
             pos += 4
             if length > size - pos:
                 raise _short(data, base, pos, length, "property value")
-            raws.append(data[pos : pos + length])
-            pos = min(pos + length + (-length & 3), size)
-        if base_type == PT_UNICODE:
-            texts: list[Any] = [decode_utf16(raw) for raw in raws]
-        else:
-            texts = list(raws)
-        if multi:
-            append(Property(pid, base_type, True, texts, raws, named))
-        elif values == 0:
-            # A single value must have a count of 1; tolerate 0 as empty.
-            empty: Any = "" if base_type == PT_UNICODE else b""
-            append(Property(pid, base_type, False, empty, b"", named))
-        else:
-            append(Property(pid, base_type, False, texts[0], raws[0], named))
-    return out, pos
+            pos += length + (-length & 3)
+        append((data, pid, ptype, named, value_pos))
+    return pos
 
 
-def parse_props(data: bytes, base: int, budget: Budget, *, lenient: bool = False) -> list[Property]:
-    """Parse a MAPI property list; ``base`` is the payload's offset in the outer stream."""
+def _convert_entry(entry: Entry, codepage: int | None) -> tuple[Any, Any]:
+    """The (value, raw) of a walked property; bounds were checked by ``_walk``."""
+    data, _pid, ptype, _named, pos = entry
+    base_type = ptype & ~MV_FLAG
+    multi = bool(ptype & MV_FLAG)
+    fixed = _CONVERT.get(base_type)
+    if fixed is not None:
+        convert = fixed[1]
+        if not multi:
+            return convert(data, pos), None
+        (values,) = _U32(data, pos)
+        stride = _STRIDE[base_type]
+        return [convert(data, pos + 4 + i * stride) for i in range(values)], None
+    (values,) = _U32(data, pos)
+    pos += 4
+    raws: list[bytes] = []
+    for _ in range(values):
+        (length,) = _U32(data, pos)
+        raws.append(data[pos + 4 : pos + 4 + length])
+        pos += 4 + length + (-length & 3)
+    if base_type == PT_UNICODE:
+        texts: list[Any] = [decode_utf16(raw) for raw in raws]
+    elif base_type == PT_STRING8:
+        texts = [decode_8bit(raw, codepage) for raw in raws]
+    else:
+        texts = list(raws)
+    if multi:
+        return texts, raws
+    if not raws:
+        # A single value must have a count of 1; tolerate 0 as empty.
+        return ("" if base_type in (PT_UNICODE, PT_STRING8) else b""), b""
+    return texts[0], raws[0]
+
+
+def walk_props(data: bytes, base: int, budget: Budget, *, lenient: bool = False) -> list[Entry]:
+    """Walk a MAPI property list (count, then properties); ``base`` is its stream offset."""
     if len(data) < 4:
         raise _short(data, base, 0, 4, "property count")
     (count,) = _U32(data, 0)
@@ -329,48 +374,77 @@ def parse_props(data: bytes, base: int, budget: Budget, *, lenient: bool = False
         if not lenient:
             raise TnefError(message, base)
         budget.warnings.append(f"{message} at offset {base}")
+    entries: list[Entry] = []
     if not lenient:
-        return _read_props(data, 4, count, base, budget)[0]
-    # Lenient: keep every property read before the first error.
-    props: list[Property] = []
+        _walk(data, 4, count, base, budget, entries)
+        return entries
     pos = 4
-    for _ in range(count):
+    for _ in range(count):  # lenient: keep every property read before the first error
         try:
-            one, pos = _read_props(data, pos, 1, base, budget)
+            pos = _walk(data, pos, 1, base, budget, entries)
         except TnefError as exc:
             budget.warnings.append(f"property list truncated: {exc}")
             break
-        props.extend(one)
-    return props
+    return entries
 
 
-def decode_strings(props: list[Property], codepage: int | None) -> None:
-    """Turn PT_STRING8 values (kept as bytes) into text with the message code page."""
-    for prop in props:
-        if prop.type == PT_STRING8:
-            if prop.multi:
-                prop.value = [decode_8bit(raw, codepage) for raw in prop.raw]
+def parse_props(data: bytes, base: int, budget: Budget, *, lenient: bool = False) -> list[Property]:
+    """Parse a MAPI property list into Property objects (8-bit strings as Windows-1252)."""
+    return Props(walk_props(data, base, budget, lenient=lenient)).props
+
+
+class Props:
+    """A walked property list: lookups by id or (GUID, lid/name), values converted on use.
+
+    PT_STRING8 values are decoded with ``codepage`` (the message code page).
+    """
+
+    __slots__ = ("entries", "codepage", "_by_id", "_by_name", "_props")
+
+    def __init__(self, entries: list[Entry] | None = None, codepage: int | None = None) -> None:
+        self.entries: list[Entry] = entries if entries is not None else []
+        self.codepage = codepage
+        self._by_id: dict[int, Entry] | None = None
+        self._by_name: dict[tuple[uuid.UUID, int | str], Entry] = {}
+        self._props: list[Property] | None = None
+
+    def extend(self, entries: list[Entry]) -> None:
+        self.entries.extend(entries)
+        self._by_id = None
+        self._props = None
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def _index(self) -> dict[int, Entry]:
+        by_id: dict[int, Entry] = {}
+        by_name: dict[tuple[uuid.UUID, int | str], Entry] = {}
+        for entry in self.entries:
+            named = entry[3]
+            if named is None:
+                by_id.setdefault(entry[1], entry)
             else:
-                prop.value = decode_8bit(prop.raw, codepage)
+                key = named.lid if named.lid is not None else named.name or ""
+                by_name.setdefault((named.guid, key), entry)
+        self._by_id = by_id
+        self._by_name = by_name
+        return by_id
 
+    def entry(self, pid: int) -> Entry | None:
+        by_id = self._by_id if self._by_id is not None else self._index()
+        return by_id.get(pid)
 
-class PropMap:
-    """Lookup over a property list by id (unnamed) or by (GUID, lid/name) (named)."""
-
-    def __init__(self, props: list[Property]) -> None:
-        self.props = props
-        self.by_id: dict[int, Property] = {}
-        self.by_name: dict[tuple[uuid.UUID, int | str], Property] = {}
-        for prop in props:
-            if prop.named is None:
-                self.by_id.setdefault(prop.id, prop)
-            else:
-                key = prop.named.lid if prop.named.lid is not None else prop.named.name or ""
-                self.by_name.setdefault((prop.named.guid, key), prop)
+    def prop(self, pid: int) -> Property | None:
+        entry = self.entry(pid)
+        return None if entry is None else self._property(entry)
 
     def get(self, pid: int) -> Any:
-        prop = self.by_id.get(pid)
-        return None if prop is None else prop.value
+        entry = self.entry(pid)
+        return None if entry is None else _convert_entry(entry, self.codepage)[0]
+
+    def raw(self, pid: int) -> Any:
+        entry = self.entry(pid)
+        return None if entry is None else _convert_entry(entry, self.codepage)[1]
 
     def text(self, pid: int) -> str | None:
         value = self.get(pid)
@@ -379,14 +453,28 @@ class PropMap:
         return None
 
     def named(self, guid: uuid.UUID, key: int | str) -> Any:
-        prop = self.by_name.get((guid, key))
-        return None if prop is None else prop.value
+        if self._by_id is None:
+            self._index()
+        entry = self._by_name.get((guid, key))
+        return None if entry is None else _convert_entry(entry, self.codepage)[0]
+
+    def _property(self, entry: Entry) -> Property:
+        value, raw = _convert_entry(entry, self.codepage)
+        ptype = entry[2]
+        return Property(entry[1], ptype & ~MV_FLAG, bool(ptype & MV_FLAG), value, raw, entry[3])
+
+    @property
+    def props(self) -> list[Property]:
+        """Every property, converted (once)."""
+        if self._props is None:
+            self._props = [self._property(entry) for entry in self.entries]
+        return self._props
 
 
-def parse_rows(
+def walk_rows(
     data: bytes, base: int, budget: Budget, *, lenient: bool = False
-) -> list[list[Property]]:
-    """Parse attRecipTable: a row count, then one property list per row."""
+) -> list[list[Entry]]:
+    """Walk attRecipTable: a row count, then one property list per row."""
     if len(data) < 4:
         raise _short(data, base, 0, 4, "row count")
     (rows,) = _U32(data, 0)
@@ -395,7 +483,7 @@ def parse_rows(
         if not lenient:
             raise TnefError(message, base)
         budget.warnings.append(f"{message} at offset {base}")
-    result: list[list[Property]] = []
+    result: list[list[Entry]] = []
     pos = 4
     try:
         for _ in range(rows):
@@ -404,7 +492,8 @@ def parse_rows(
             (count,) = _U32(data, pos)
             if count > (len(data) - pos) // 8 + 1:
                 raise TnefError(f"absurd property count {count}", base + pos)
-            row, pos = _read_props(data, pos + 4, count, base, budget)
+            row: list[Entry] = []
+            pos = _walk(data, pos + 4, count, base, budget, row)
             result.append(row)
     except TnefError as exc:
         if not lenient:

@@ -6,6 +6,7 @@ checksum and raises ``TnefError`` (or, in lenient mode, records a warning and ke
 
 from __future__ import annotations
 
+import operator
 import struct
 import zlib
 from dataclasses import dataclass
@@ -98,9 +99,11 @@ ATTRIBUTE_NAMES = {
 
 _HEADER = struct.Struct("<BIL")  # level, attribute id (type << 16 | id), length
 _U16 = struct.Struct("<H")
+_CHUNKS = struct.Struct("256s").iter_unpack
+_FIRST = operator.itemgetter(0)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Attribute:
     """One TNEF attribute: level, id (low word), type (high word), payload and its offset."""
 
@@ -124,11 +127,11 @@ def checksum(data: bytes) -> int:
     size = len(data)
     if size < 1024:
         return sum(data) & 0xFFFF
-    view = memoryview(data)
+    bulk = size & ~0xFF
     # (The high half of each Adler-32 is a multiple of 65536: it drops out of the mask.)
-    chunks = map(view.__getitem__, map(slice, range(0, size, 256), range(256, size + 256, 256)))
-    total = sum(map(zlib.adler32, chunks))
-    return (total - (size + 255) // 256) & 0xFFFF
+    chunks = map(_FIRST, _CHUNKS(memoryview(data)[:bulk]))
+    total = sum(map(zlib.adler32, chunks)) - (bulk >> 8) + sum(data[bulk:])
+    return total & 0xFFFF
 
 
 def read_stream(
@@ -147,6 +150,8 @@ def read_stream(
     attributes: list[Attribute] = []
     offset = 6
     max_attributes = budget.limits.max_attributes
+    # Per stream, and across nested (embedded) streams together.
+    limit = min(max_attributes, max_attributes * 4 - budget.attributes)
     unpack_header = _HEADER.unpack_from
     unpack_u16 = _U16.unpack_from
     while offset < size:
@@ -173,16 +178,16 @@ def read_stream(
             raise TnefError(message, base + offset)
         payload = data[start:end]
         (stored,) = unpack_u16(data, end)
-        if stored != checksum(payload):
+        if stored != (sum(payload) & 0xFFFF if length < 1024 else checksum(payload)):
             message = f"checksum mismatch in attribute 0x{attr_id:08X}"
             if not lenient:
                 raise TnefError(message, base + offset)
             budget.warnings.append(f"{message} at offset {base + offset}")
-        budget.attributes += 1
-        if len(attributes) >= max_attributes or budget.attributes > max_attributes * 4:
+        if len(attributes) >= limit:
             raise TnefError(f"more than {max_attributes} attributes", base + offset)
         attributes.append(Attribute(level, attr_id & 0xFFFF, attr_id >> 16, payload, base + offset))
         offset = end + 2
+    budget.attributes += len(attributes)
     return key, attributes
 
 
