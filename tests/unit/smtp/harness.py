@@ -55,7 +55,8 @@ def settings(**smtp: Any) -> Settings:
     s.server.hostname = "mx.abc.xyz"
     s.server.listen = ["127.0.0.1"]
     s.server.log_level = "warning"
-    s.smtp = replace(s.smtp, mx_port=0, submission_port=0, submissions_port=0, **smtp)
+    ports: dict[str, Any] = {"mx_port": 0, "submission_port": 0, "submissions_port": 0}
+    s.smtp = replace(s.smtp, **{**ports, **smtp})
     return s
 
 
