@@ -2,8 +2,10 @@
 
 Adds, per connection: a cap on connections per client address, a total session time limit,
 an idle limit that says 421 before closing, a budget of error replies before disconnect,
-enhanced status codes on aiosmtpd's own replies, and refusal of commands ending in a bare LF.
-Policy itself lives in the handlers (inbound.py, submission.py).
+enhanced status codes on aiosmtpd's own replies, refusal of commands ending in a bare LF,
+DATA read in chunks (dataguard.DataAssembler) under a shared memory cap, and replies to a
+pipelined group sent in one write. Policy itself lives in the handlers (inbound.py,
+submission.py).
 """
 
 from __future__ import annotations
@@ -34,8 +36,9 @@ log = logging.getLogger("swissbox.smtp")
 # aiosmtpd itself sets the deprecated attribute on every successful AUTH.
 warnings.filterwarnings("ignore", message="Session.login_data is deprecated")
 
-# Real mail breaks the 998-octet line limit often (Postfix accepts long lines); we accept
-# lines up to 64 KiB in DATA and commands up to aiosmtpd's 512 (+extensions) octets.
+# Real mail breaks the 998-octet line limit often (Postfix accepts long lines): DATA lines
+# may be any length (DATA is read in chunks, bounded by the message size limit). Commands are
+# refused past aiosmtpd's 512 (+extension) octets; LINE_LIMIT only sizes the read buffer.
 LINE_LIMIT = 64 * 1024
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _SIMPLE_PATH = re.compile(
@@ -43,29 +46,7 @@ _SIMPLE_PATH = re.compile(
 )
 DATA_CHUNK = 64 * 1024
 # Replies that may wait for the next pipelined command's (never 220/221/235/334/354/421).
-_HOLDABLE = frozenset(
-    {
-        "250",
-        "251",
-        "252",
-        "450",
-        "451",
-        "452",
-        "500",
-        "501",
-        "502",
-        "503",
-        "504",
-        "530",
-        "535",
-        "550",
-        "551",
-        "552",
-        "553",
-        "554",
-        "555",
-    }
-)
+_HOLDABLE = re.compile(r"25[012]|45[012]|50[0-4]|53[05]|55[0-5]")
 
 
 class _ClassCachedInspect:
@@ -267,7 +248,7 @@ class SwissSMTP(SMTP):
                 log.info("smtp: %s made %d errors, disconnecting", self.client_ip, self.errors)
                 self._say_and_close(replies.TOO_MANY_ERRORS)
                 return
-        if text[:3] in _HOLDABLE and self._next_command_waiting():
+        if _HOLDABLE.fullmatch(text[:3]) and self._next_command_waiting():
             return
         await self._flush()
 
