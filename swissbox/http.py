@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from twisted.internet.error import CannotListenError
@@ -15,6 +17,90 @@ from swissbox.runtime import BindError, Context, fmt_addr
 from swissbox.tls import twisted_options
 
 log = logging.getLogger("swissbox.http")
+
+Networks = Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]
+
+
+def trusted_networks(entries: Sequence[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """`[http] trusted_proxies` as networks (validated by conf already)."""
+    return [ipaddress.ip_network(e, strict=False) for e in entries]
+
+
+def client_address(request: Any, trusted: Networks) -> str | None:
+    """The caller's address; X-Forwarded-For is honoured only from a trusted proxy, walking
+    back from the nearest hop past our own proxies."""
+    peer: str | None = getattr(request.getClientAddress(), "host", None)
+    if peer is None:
+        return None
+    try:
+        peer_ip = ipaddress.ip_address(peer)
+    except ValueError:
+        return peer
+    if any(peer_ip in net for net in trusted):
+        forwarded = request.getHeader(b"x-forwarded-for")
+        if forwarded:
+            hops = [h.strip() for h in forwarded.decode("latin-1").split(",") if h.strip()]
+            for hop in reversed(hops):
+                try:
+                    hop_ip = ipaddress.ip_address(hop)
+                except ValueError:
+                    break
+                if not any(hop_ip in net for net in trusted):
+                    return str(hop_ip)
+    return str(peer_ip)
+
+
+class LimitedRequest(Request):
+    """A request whose body may not exceed the site's `max_body`: answered 413 as soon as the
+    announced length (or the bytes received so far) passes it. The rest of the body is read
+    and dropped, so that clients that send it all before reading still see the 413; past
+    `DRAIN_LIMIT` more bytes the connection is closed."""
+
+    DRAIN_LIMIT = 64 * 1024 * 1024
+    _refused = False
+    _received = 0
+
+    def _limit(self) -> int:
+        site = getattr(self.channel, "site", None)
+        return int(getattr(site, "max_body", 0) or 0)
+
+    def _refuse(self) -> None:
+        if self._refused:
+            return
+        self._refused = True
+        log.info("http: request body over %d bytes refused", self._limit())
+        transport: Any = self.channel.transport
+        transport.write(
+            b"HTTP/1.1 413 Payload Too Large\r\nContent-Type: text/plain\r\n"
+            b"Content-Length: 24\r\nConnection: close\r\n\r\nrequest body too large\r\n"
+        )
+
+    def gotLength(self, length: int | None) -> None:  # noqa: N802 (Twisted API)
+        limit = self._limit()
+        if limit and length is not None and length > limit:
+            self._refuse()
+            super().gotLength(None)  # an in-memory buffer that will stay empty
+            return
+        super().gotLength(length)
+
+    def handleContentChunk(self, data: bytes) -> None:  # noqa: N802
+        self._received += len(data)
+        limit = self._limit()
+        if not self._refused and limit and self._received > limit:
+            self._refuse()
+        if self._refused:
+            if self._received > limit + self.DRAIN_LIMIT:
+                transport: Any = self.channel.transport
+                transport.loseConnection()
+            return
+        super().handleContentChunk(data)
+
+    def requestReceived(self, command: bytes, path: bytes, version: bytes) -> None:  # noqa: N802
+        if self._refused:
+            transport: Any = self.channel.transport
+            transport.loseConnection()
+            return
+        super().requestReceived(command, path, version)
 
 
 class RootPage(Resource):
@@ -31,7 +117,11 @@ class RootPage(Resource):
 
 
 class QuietSite(Site):
-    """A Site whose access log goes through `logging` (never credentials: no query strings)."""
+    """A Site whose access log goes through `logging` (never credentials: no query strings)
+    and whose request bodies are bounded (`max_body`, from `[http] max_body`)."""
+
+    requestFactory = LimitedRequest
+    max_body = 10 * 1024 * 1024
 
     def log(self, request: HttpRequest) -> None:
         peer = request.getClientAddress()
@@ -51,18 +141,19 @@ class HttpService:
         self.root = RootPage()
         self.site = QuietSite(self.root)
         self.site.displayTracebacks = False
+        self.site.max_body = ctx.settings.http.max_body
         self._ports: list[Any] = []
 
     def mount(self, path: str, resource: IResource) -> None:
         """Serves `resource` at /<path> (before start); 'a/b' nests under a plain container."""
         *parents, leaf = path.strip("/").split("/")
-        node: Resource = self.root
+        node: Any = self.root
         for name in parents:
             child = node.children.get(name.encode("ascii"))
             if child is None:
                 child = Resource()
                 node.putChild(name.encode("ascii"), child)
-            node = child  # type: ignore[assignment]
+            node = child
         node.putChild(leaf.encode("ascii"), resource)
 
     async def start(self) -> list[str]:

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from swissbox.auth import Authenticator, HashParams, RateLimiter
+from swissbox.auth import Authenticator, HashParams, RateLimiter, VerifiedCache
 from swissbox.conf import Config
 from swissbox.directory import Directory
 from swissbox.runtime import BindError, Context, Service
@@ -56,7 +56,10 @@ def build_context(config: Config, loop: asyncio.AbstractEventLoop) -> Context:
     )
     directory = Directory(config.db_path)
     authenticator = Authenticator(
-        directory, HashParams(a.argon2_memory_kib, a.argon2_iterations, a.argon2_lanes), limiter
+        directory,
+        HashParams(a.argon2_memory_kib, a.argon2_iterations, a.argon2_lanes),
+        limiter,
+        VerifiedCache(ttl=a.login_cache_seconds),
     )
     return Context(config, directory, authenticator, tls_paths(config), loop)
 

@@ -3,7 +3,7 @@
 from swissbox.auth.hashing import HashParams, hash_secret, needs_rehash, verify_secret
 from swissbox.auth.policy import WeakPassword, check_ddns_password, check_password
 from swissbox.auth.ratelimit import RateLimiter
-from swissbox.auth.realms import FAILURE_MESSAGE, REALMS, Authenticator, AuthResult
+from swissbox.auth.realms import FAILURE_MESSAGE, REALMS, Authenticator, AuthResult, VerifiedCache
 from swissbox.auth.sasl import (
     LoginExchange,
     SaslCredentials,
@@ -23,6 +23,7 @@ __all__ = [
     "RateLimiter",
     "SaslCredentials",
     "SaslError",
+    "VerifiedCache",
     "WeakPassword",
     "check_ddns_password",
     "check_password",

@@ -8,8 +8,12 @@ address, and upgrades a hash made with old parameters after a successful login.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import logging
+import os
 import threading
+import time
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -39,6 +43,48 @@ class AuthResult:
         return self.ok
 
 
+class VerifiedCache:
+    """Secrets verified recently, so that a client logging in again and again (a DAV sync's
+    many requests, IMAP reconnects, several connections) pays one Argon2 run per `ttl` rather
+    than one per login, as Dovecot's auth cache does. Keys are an HMAC (per-process random key)
+    of realm, identifier, secret and the stored hash: a changed password or a removed
+    identifier misses at once, and nothing in memory reveals a secret."""
+
+    def __init__(self, ttl: float = 300.0, size: int = 10_000) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._key = os.urandom(32)
+        self._entries: dict[bytes, tuple[float, str]] = {}
+        self._lock = threading.Lock()
+
+    def _digest(self, realm: str, identifier: str, secret: str, stored: str) -> bytes:
+        data = "\0".join((realm, identifier.strip().lower(), secret, stored))
+        return hmac.new(self._key, data.encode("utf-8", "surrogatepass"), hashlib.sha256).digest()
+
+    def get(self, realm: str, identifier: str, secret: str, stored: str) -> str | None:
+        """The canonical identifier when this exact login was verified within `ttl`."""
+        if self.ttl <= 0:
+            return None
+        digest = self._digest(realm, identifier, secret, stored)
+        with self._lock:
+            entry = self._entries.get(digest)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, realm: str, identifier: str, secret: str, stored: str, canonical: str) -> None:
+        if self.ttl <= 0:
+            return
+        digest = self._digest(realm, identifier, secret, stored)
+        with self._lock:
+            if len(self._entries) >= self.size:
+                now = time.monotonic()
+                self._entries = {k: v for k, v in self._entries.items() if v[0] >= now}
+                if len(self._entries) >= self.size:
+                    self._entries.clear()
+            self._entries[digest] = (time.monotonic() + self.ttl, canonical)
+
+
 class Authenticator:
     """Checks secrets against one realm of the store. Blocking: call it off the event loop."""
 
@@ -47,10 +93,12 @@ class Authenticator:
         store: SecretStore,
         params: HashParams | None = None,
         limiter: RateLimiter | None = None,
+        cache: VerifiedCache | None = None,
     ) -> None:
         self.store = store
         self.params = params or HashParams()
         self.limiter = limiter or RateLimiter()
+        self.cache = cache if cache is not None else VerifiedCache()
         self._dummy: str | None = None
         self._dummy_lock = threading.Lock()
 
@@ -59,6 +107,24 @@ class Authenticator:
             if self._dummy is None:
                 self._dummy = hash_secret("swissbox-no-such-identifier", self.params)
             return self._dummy
+
+    def remembered(
+        self, realm: str, identifier: str, secret: str, client_address: str | None = None
+    ) -> AuthResult | None:
+        """Success when this exact login was verified recently (no Argon2: cheap enough for
+        the event loop); None means "run `authenticate`". Lockouts win over the cache."""
+        if realm not in REALMS:
+            raise ValueError(f"unknown realm {realm!r}")
+        if not identifier or self.limiter.locked(realm, identifier, client_address):
+            return None
+        found = self.store.secret_hash(realm, identifier)
+        if found is None:
+            return None
+        canonical = self.cache.get(realm, identifier, secret, found[1])
+        if canonical is None:
+            return None
+        self.limiter.success(realm, identifier, client_address)
+        return AuthResult(True, identifier=canonical)
 
     def authenticate(
         self, realm: str, identifier: str, secret: str, client_address: str | None = None
@@ -69,6 +135,11 @@ class Authenticator:
             log.warning("auth %s: locked out (client %s)", realm, client_address)
             return AuthResult(False, delay=self.limiter.delay_max, locked=True)
         found = self.store.secret_hash(realm, identifier) if identifier else None
+        if found is not None:
+            canonical = self.cache.get(realm, identifier, secret, found[1])
+            if canonical is not None:
+                self.limiter.success(realm, identifier, client_address)
+                return AuthResult(True, identifier=canonical)
         stored = found[1] if found else self._dummy_hash()
         ok = verify_secret(secret, stored) and found is not None
         if not ok:
@@ -80,9 +151,12 @@ class Authenticator:
         self.limiter.success(realm, identifier, client_address)
         if needs_rehash(stored, self.params):
             try:
-                self.store.set_secret_hash(realm, canonical, hash_secret(secret, self.params))
+                upgraded = hash_secret(secret, self.params)
+                self.store.set_secret_hash(realm, canonical, upgraded)
+                stored = upgraded
             except Exception:  # an upgrade failure must not fail the login
                 log.exception("auth %s: could not upgrade the hash of %r", realm, canonical)
+        self.cache.put(realm, identifier, secret, stored, canonical)
         return AuthResult(True, identifier=canonical)
 
     async def authenticate_async(

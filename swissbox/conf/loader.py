@@ -100,7 +100,7 @@ def _build(cls: Any, raw: Any, prefix: str, problems: list[str]) -> Any:
         elif typing.get_origin(tp) is list:
             (item_tp,) = typing.get_args(tp)
             if not isinstance(value, list):
-                problems.append(f"{key}: expected a list of strings, got {value!r}")
+                problems.append(f"{key}: expected a list, got {value!r}")
                 continue
             items = [
                 _check_scalar(f"{key}[{i}]", item_tp, v, {}, problems) for i, v in enumerate(value)
@@ -156,6 +156,17 @@ def _cross_checks(s: Settings, problems: list[str]) -> None:
     for i, entry in enumerate(s.dns.notify):
         if parse_hostport(entry, 53) is None:
             problems.append(f"dns.notify[{i}]: {entry!r} is not 'address' or 'address:port'")
+    for i, entry in enumerate(s.smtp.outbound_resolvers):
+        if parse_hostport(entry, 53) is None:
+            problems.append(
+                f"smtp.outbound_resolvers[{i}]: {entry!r} is not 'address' or 'address:port'"
+            )
+    if s.smtp.relay_host and parse_hostport(s.smtp.relay_host, 25) is None:
+        problems.append(
+            f"smtp.relay_host: {s.smtp.relay_host!r} is not 'address' or 'address:port'"
+        )
+    if not s.smtp.retry_schedule or any(not 0 < x <= 86400 for x in s.smtp.retry_schedule):
+        problems.append("smtp.retry_schedule: give one or more delays between 0 and 86400 seconds")
     for i, entry in enumerate(s.http.trusted_proxies):
         try:
             ipaddress.ip_network(entry, strict=False)

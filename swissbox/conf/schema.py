@@ -45,6 +45,9 @@ class AuthSettings:
     argon2_memory_kib: int = bounded(65536, 8, 4 * 1024 * 1024)
     argon2_iterations: int = bounded(3, 1, 100)
     argon2_lanes: int = bounded(4, 1, 64)
+    # Seconds a verified login is remembered (same identifier, secret and stored hash), so
+    # that repeated logins do not each pay Argon2; 0 turns this off.
+    login_cache_seconds: float = bounded(300.0, 0, 86400)
     # Failures before a temporary lockout, per (realm, identifier) and per client address.
     max_failures_per_identifier: int = bounded(5, 1, 1000)
     max_failures_per_address: int = bounded(20, 1, 100000)
@@ -66,6 +69,17 @@ class SmtpSettings:
     idle_timeout: float = bounded(300.0, 1, 86400)
     session_timeout: float = bounded(1800.0, 1, 86400)
     max_connections_per_address: int = bounded(20, 1, 100000)
+    # Delivery of queued mail to other domains.
+    outbound_enabled: bool = True
+    outbound_port: int = port_field(25)
+    # DNS servers for MX lookups ("ip" or "ip:port"); empty: the system's resolv.conf.
+    outbound_resolvers: list[str] = field(default_factory=list)
+    # Send everything through this host ("ip:port") instead of looking up MX records.
+    relay_host: str = ""
+    retry_schedule: list[float] = field(
+        default_factory=lambda: [60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0]
+    )
+    max_queue_age: float = bounded(5 * 86400.0, 60, 30 * 86400)
 
 
 @dataclass
@@ -95,6 +109,14 @@ class HttpSettings:
     port: int = port_field(10080)
     tls_port: int = port_field(10443)
     trusted_proxies: list[str] = field(default_factory=list)
+    # Largest request body accepted (DAV uploads); larger ones get 413 before being read.
+    max_body: int = bounded(10 * 1024 * 1024, 1024, 2**31)
+
+
+@dataclass
+class DavSettings:
+    # Radicale's worker threads (each request holds one while Radicale works).
+    threads: int = bounded(8, 1, 256)
 
 
 @dataclass
@@ -118,4 +140,5 @@ class Settings:
     dns: DnsSettings = field(default_factory=DnsSettings)
     http: HttpSettings = field(default_factory=HttpSettings)
     ddns: DdnsSettings = field(default_factory=DdnsSettings)
+    dav: DavSettings = field(default_factory=DavSettings)
     tnef: TnefSettings = field(default_factory=TnefSettings)

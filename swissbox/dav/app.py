@@ -34,13 +34,13 @@ PREDEFINED = {
 
 
 def radicale_config(
-    folder: Path, credentials: Credentials, book: DirectoryBook
+    folder: Path, credentials: Credentials, book: DirectoryBook, max_body: int = MAX_BODY
 ) -> radicale.config.Configuration:
     cfg = radicale.config.load()
     cfg.update(
         {
             "server": {
-                "max_content_length": str(MAX_BODY),
+                "max_content_length": str(max_body),
                 "max_resource_size": str(MAX_RESOURCE),
                 "delay_on_error": "0",
             },
@@ -79,7 +79,7 @@ class _NoTraceback(logging.Filter):
 
 
 def build_application(
-    folder: Path, credentials: Credentials, book: DirectoryBook
+    folder: Path, credentials: Credentials, book: DirectoryBook, max_body: int = MAX_BODY
 ) -> radicale.Application:
     """The WSGI application serving `<folder>` (the `<data>/dav` directory)."""
     radicale_log = logging.getLogger("radicale")
@@ -87,4 +87,4 @@ def build_application(
     if not any(isinstance(f, _NoTraceback) for f in radicale_log.filters):
         radicale_log.addFilter(_NoTraceback())
     folder.mkdir(parents=True, exist_ok=True)
-    return radicale.Application(radicale_config(folder, credentials, book))
+    return radicale.Application(radicale_config(folder, credentials, book, max_body))

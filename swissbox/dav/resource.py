@@ -15,9 +15,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import ipaddress
 import logging
-from collections.abc import Sequence
 from typing import Any
 from urllib.parse import unquote, urlparse
 
@@ -29,6 +27,7 @@ from twisted.web.server import NOT_DONE_YET, Request
 from swissbox.auth import AuthResult
 from swissbox.dav.auth import Credentials
 from swissbox.dav.collection import parse_directory_name
+from swissbox.http import Networks, client_address
 
 log = logging.getLogger("swissbox.dav")
 
@@ -54,34 +53,6 @@ def directory_parts(path: str) -> list[str] | None:
 def has_dtd(body: bytes) -> bool:
     head = body.lower()
     return b"<!doctype" in head or b"<!entity" in head
-
-
-Networks = Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]
-
-
-def client_address(request: Request, trusted_proxies: Networks) -> str | None:
-    """The caller's address for rate limiting; X-Forwarded-For only from a trusted proxy.
-
-    (Same rule as the ddns resource; TODO: one shared helper in swissbox.http.)"""
-    peer: str | None = getattr(request.getClientAddress(), "host", None)
-    if peer is None:
-        return None
-    try:
-        peer_ip = ipaddress.ip_address(peer)
-    except ValueError:
-        return peer
-    if any(peer_ip in net for net in trusted_proxies):
-        forwarded = request.getHeader(b"x-forwarded-for")
-        if forwarded:
-            hops = [h.strip() for h in forwarded.decode("latin-1").split(",") if h.strip()]
-            for hop in reversed(hops):  # walk back past our own proxies
-                try:
-                    hop_ip = ipaddress.ip_address(hop)
-                except ValueError:
-                    break
-                if not any(hop_ip in net for net in trusted_proxies):
-                    return str(hop_ip)
-    return str(peer_ip)
 
 
 def parse_basic(header: bytes) -> tuple[str, str] | None:
@@ -142,10 +113,10 @@ class DavResource(Resource):
         if creds is None:
             return self._unauthorized(request)
         login, password = creds
-        canonical = self.credentials.cached(login, password)
+        address = client_address(request, self.trusted_proxies)
+        canonical = self.credentials.cached(login, password, address)
         if canonical is not None:
             return self._authorized(request, canonical)
-        address = client_address(request, self.trusted_proxies)
         finished: list[bool] = []
         request.notifyFinish().addBoth(lambda _: finished.append(True))
 

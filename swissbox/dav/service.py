@@ -6,20 +6,18 @@ service and stopped with it; requests queue until the pool runs.
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
 
 from twisted.python.threadpool import ThreadPool
 from twisted.web.wsgi import WSGIResource
 
-from swissbox.dav.app import MAX_BODY, build_application
+from swissbox.dav.app import build_application
 from swissbox.dav.auth import Credentials
 from swissbox.dav.book import DirectoryBook
 from swissbox.dav.privileges import ReadOnlyPrivileges
 from swissbox.dav.resource import DavResource, WellKnown
+from swissbox.http import trusted_networks
 from swissbox.runtime import Context
-
-POOL_THREADS = 8
 
 
 def dav_folder(ctx: Context) -> Any:
@@ -36,11 +34,13 @@ class DavService:
         folder = dav_folder(ctx)
         self.book = DirectoryBook(ctx.directory, folder / "directory.sqlite")
         self.credentials = Credentials(ctx.authenticator, ctx.directory)
-        self.app = ReadOnlyPrivileges(build_application(folder, self.credentials, self.book))
-        self.pool = ThreadPool(minthreads=1, maxthreads=POOL_THREADS, name="dav")
+        max_body = ctx.settings.http.max_body
+        app = build_application(folder, self.credentials, self.book, max_body)
+        self.app = ReadOnlyPrivileges(app)
+        self.pool = ThreadPool(minthreads=1, maxthreads=ctx.settings.dav.threads, name="dav")
         self.wsgi = WSGIResource(reactor, self.pool, self.app)
-        trusted = [ipaddress.ip_network(n, strict=False) for n in ctx.settings.http.trusted_proxies]
-        self.resource = DavResource(self.wsgi, self.credentials, ctx.loop, MAX_BODY, trusted)
+        trusted = trusted_networks(ctx.settings.http.trusted_proxies)
+        self.resource = DavResource(self.wsgi, self.credentials, ctx.loop, max_body, trusted)
 
     def http_resources(self) -> dict[str, Any]:
         return {

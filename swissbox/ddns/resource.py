@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-import ipaddress
 import logging
-from collections.abc import Sequence
 from typing import Any
 
 from twisted.internet import defer, task, threads
@@ -17,33 +15,9 @@ from swissbox.auth import Authenticator
 from swissbox.ddns import protocol as p
 from swissbox.ddns.abuse import AbuseGuard
 from swissbox.directory import Directory
+from swissbox.http import Networks, client_address
 
 log = logging.getLogger("swissbox.ddns")
-Networks = Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]
-
-
-def client_ip(request: Request, trusted_proxies: Networks) -> str | None:
-    """The caller's address; X-Forwarded-For is honoured only from a trusted proxy."""
-    peer: str | None = getattr(request.getClientAddress(), "host", None)
-    if peer is None:
-        return None
-    try:
-        peer_ip = ipaddress.ip_address(peer)
-    except ValueError:
-        return peer
-    if any(peer_ip in net for net in trusted_proxies):
-        forwarded = request.getHeader(b"x-forwarded-for")
-        if forwarded:
-            hops = [h.strip() for h in forwarded.decode("latin-1").split(",") if h.strip()]
-            # walk back from the nearest hop past our own proxies
-            for hop in reversed(hops):
-                try:
-                    hop_ip = ipaddress.ip_address(hop)
-                except ValueError:
-                    break
-                if not any(hop_ip in net for net in trusted_proxies):
-                    return str(hop_ip)
-    return str(peer_ip)
 
 
 def basic_credentials(request: Request) -> tuple[str, str] | None:
@@ -83,7 +57,7 @@ class CheckIp(_Text):
 
     def render_GET(self, request: Request) -> bytes:  # noqa: N802
         request.setHeader(b"content-type", b"text/html; charset=utf-8")
-        ip = client_ip(request, self.trusted) or ""
+        ip = client_address(request, self.trusted) or ""
         return (
             "<html><head><title>Current IP Check</title></head>"
             f"<body>Current IP Address: {ip}</body></html>\n"
@@ -136,7 +110,7 @@ class NicUpdate(_Text):
             request.setHeader(b"www-authenticate", b'Basic realm="swissbox DDNS"')
             return self._finish(request, p.BADAUTH + "\n", 401)
         user, password = creds
-        caller = client_ip(request, self.trusted)
+        caller = client_address(request, self.trusted)
         result = await threads.deferToThread(
             self.authenticator.authenticate, "ddns", user, password, caller
         )

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
 
 from swissbox.ddns.protocol import Policy
 from swissbox.ddns.resource import CheckIp, NicUpdate
+from swissbox.http import trusted_networks
 from swissbox.runtime import Context
 
 
@@ -15,7 +15,7 @@ class DdnsService:
 
     def __init__(self, ctx: Context) -> None:
         s = ctx.settings
-        trusted = [ipaddress.ip_network(n, strict=False) for n in s.http.trusted_proxies]
+        trusted = trusted_networks(s.http.trusted_proxies)
         self.update = NicUpdate(
             ctx.directory,
             ctx.authenticator,

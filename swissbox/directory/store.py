@@ -209,9 +209,16 @@ class Directory:
         return self.account(login)
 
     def remove_account(self, login: str) -> None:
-        """Deletes the account with its memberships, team places and mailbox grants."""
+        """Deletes the account with its memberships, team places and mailbox grants; refused
+        while it is the only legal representative of an organization."""
         account = self.account(login)
         with self._write() as c:
+            legal_in = c.execute(
+                "SELECT org_id FROM memberships WHERE account_id = ? AND role = 'legal'",
+                (account.id,),
+            ).fetchall()
+            for row in legal_in:
+                self._keep_legal(c, row["org_id"], account.id)
             c.execute("DELETE FROM accounts WHERE id = ?", (account.id,))
 
     def members(self, org: str) -> list[Member]:

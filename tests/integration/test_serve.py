@@ -49,3 +49,24 @@ def test_demo_first_start_creates_then_reuses(stack: Stack) -> None:
     log = stack.start()
     assert "ready" in log
     assert stack.stop() == 0
+
+
+def test_http_bodies_over_the_limit_get_413_before_buffering(stack: Stack) -> None:
+    stack.settings["http"]["max_body"] = 4096
+    stack.start()
+    try:
+        for head in (
+            b"POST /nic/update HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n",
+            b"POST /nic/update HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n",
+        ):
+            with socket.create_connection(("127.0.0.1", stack.ports["http"]), timeout=5) as s:
+                s.sendall(head)
+                if b"chunked" in head:
+                    s.sendall(b"2000\r\n" + b"x" * 0x2000 + b"\r\n")
+                reply = s.recv(4096)
+                assert reply.startswith(b"HTTP/1.1 413"), reply
+        with socket.create_connection(("127.0.0.1", stack.ports["http"]), timeout=5) as s:
+            s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+            assert b"swissbox" in s.recv(4096) + s.recv(4096)  # the server is fine
+    finally:
+        assert stack.stop() == 0

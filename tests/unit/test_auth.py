@@ -166,3 +166,37 @@ async def test_async_wrapper(directory: Directory) -> None:
     auth = make_auth(directory)
     assert (await auth.authenticate_async("ddns", "toto@abc.xyz", PASSWORDS["ddns"])).ok
     assert not (await auth.authenticate_async("ddns", "toto@abc.xyz", "nope")).ok
+
+
+def test_verified_cache_skips_argon2_but_not_lockout_or_password_change(
+    directory: Directory,
+) -> None:
+    clock = Clock()
+    auth = make_auth(directory, clock, max_per_identifier=2, lockout_seconds=60)
+    calls = {"n": 0}
+    import swissbox.auth.realms as realms
+
+    real_verify = realms.verify_secret
+
+    def counting(secret: str, stored: str) -> bool:
+        calls["n"] += 1
+        return real_verify(secret, stored)
+
+    realms.verify_secret = counting  # type: ignore[assignment]
+    try:
+        assert auth.authenticate("mailbox", "toto@abc.xyz", PASSWORDS["mailbox"])
+        assert auth.authenticate("mailbox", "Toto@abc.xyz", PASSWORDS["mailbox"])
+        assert calls["n"] == 1  # the second login came from the cache
+        # the cache is per realm: the same string and secret in another realm still checks
+        assert not auth.authenticate("account", "toto@abc.xyz", PASSWORDS["mailbox"])
+        # a lockout wins over the cache
+        auth.authenticate("mailbox", "toto@abc.xyz", "bad")
+        auth.authenticate("mailbox", "toto@abc.xyz", "bad")
+        assert not auth.authenticate("mailbox", "toto@abc.xyz", PASSWORDS["mailbox"])
+        clock.now += 61
+        # a changed password misses the cache at once
+        directory.set_secret_hash("mailbox", "toto@abc.xyz", hash_secret("new-password-1", CHEAP))
+        assert not auth.authenticate("mailbox", "toto@abc.xyz", PASSWORDS["mailbox"])
+        assert auth.authenticate("mailbox", "toto@abc.xyz", "new-password-1")
+    finally:
+        realms.verify_secret = real_verify  # type: ignore[assignment]

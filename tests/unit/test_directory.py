@@ -93,8 +93,11 @@ def test_a_legal_representative_always_remains(d: Directory) -> None:
     d.add_account("helper@x.test", H, "acme", "admin")
     with pytest.raises(Conflict, match="only legal representative"):
         d.set_role("acme", "boss@x.test", "admin")
+    with pytest.raises(Conflict, match="only legal representative"):
+        d.remove_account("boss@x.test")
     d.set_role("acme", "helper@x.test", "legal")
     assert d.set_role("acme", "boss@x.test", "collaborator") == "legal"
+    d.remove_account("boss@x.test")
 
 
 def test_domains(d: Directory) -> None:
@@ -153,6 +156,7 @@ def test_mailbox_needs_email_service_and_respects_quota(d: Directory) -> None:
 
 def test_deleting_keeps_nothing_dangling(d: Directory) -> None:
     d.enable_email("example.test")
+    d.add_account("keeper@x.test", H, "acme", "legal")
     d.add_account("t@x.test", H, "acme", "legal")
     d.add_mailbox("t@example.test", H)
     d.grant("t@example.test", "t@x.test")
@@ -169,8 +173,11 @@ def test_deleting_keeps_nothing_dangling(d: Directory) -> None:
     d.remove_domain("example.test")
     assert d.ddns_hosts() == []
     conn = sqlite3.connect(d.path)
-    for table in ("records", "mailbox_grants", "memberships", "ddns_hosts", "email_services"):
+    with pytest.raises(Conflict):
+        d.remove_account("keeper@x.test")  # the organization's last legal representative
+    for table in ("records", "mailbox_grants", "ddns_hosts", "email_services"):
         assert conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] == 0
+    assert conn.execute("SELECT COUNT(*) FROM memberships").fetchone()[0] == 1
     assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
 
 
