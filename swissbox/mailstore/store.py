@@ -115,8 +115,21 @@ def _place(data: bytes, tmp: Path, final: Path, mtime: float | None) -> None:
 
 
 def _make_maildir(path: Path) -> None:
+    """cur/ new/ tmp/ under `path`; directories it creates are made durable (their parents
+    fsynced), so a message fsynced into a brand-new mailbox cannot lose its folder."""
+    if all((path / sub).is_dir() for sub in ("cur", "new", "tmp")):
+        return
+    created: list[Path] = []
+    missing = path
+    while not missing.exists():
+        created.append(missing)
+        missing = missing.parent
     for sub in ("cur", "new", "tmp"):
+        if not (path / sub).exists():
+            created.append(path / sub)
         (path / sub).mkdir(parents=True, exist_ok=True, mode=0o700)
+    for parent in {p.parent for p in created}:
+        _fsync_dir(parent)
 
 
 class MailboxStore:
