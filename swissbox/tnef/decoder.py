@@ -2,6 +2,19 @@
 
 Bytes in, objects out. Malformed input raises ``TnefError`` saying what and where; with
 ``lenient=True`` it recovers what it can and lists what it skipped in ``Message.warnings``.
+
+Attachment names: PR_ATTACH_LONG_FILENAME, else attAttachTitle, else PR_ATTACH_FILENAME, else
+PR_DISPLAY_NAME, else ``attachment-N`` (+ PR_ATTACH_EXTENSION); directory parts and control
+characters are dropped. Deliberate differences from the ``tnef`` tool (1.4.18), which the
+shared corpus uses as reference (no corpus sample is affected by them):
+
+- duplicate names become ``name-2.ext``, ``name-3.ext`` (tnef: ``name.ext.1`` with
+  ``--number-backups``, else it overwrites);
+- an embedded message (ATTACH_EMBEDDED_MSG, PR_ATTACH_DATA_OBJ with IID_IMessage) is decoded
+  and named ``<name or subject>.eml`` (tnef writes the raw object);
+- the text body is text, without the NUL terminator tnef copies into its ``.txt`` file.
+
+Other PT_OBJECT data (OLE storages) is kept as stored, IID included, exactly as tnef writes it.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ class Limits:
     max_properties: int = 200_000
     max_values: int = 100_000
     max_depth: int = 8
-    max_rtf_size: int = 64 * 1024 * 1024
+    max_rtf_size: int = 16 * 1024 * 1024
     max_total_output: int = 512 * 1024 * 1024
 
 

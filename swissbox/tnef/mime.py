@@ -267,6 +267,7 @@ def rewrite(
     """Rewrite a MIME message's TNEF parts; never loses or damages anything it cannot decode."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+    message_bytes = bytes(message_bytes)
     report = RewriteReport(mode=mode)
     if mode == "off":
         return message_bytes, report
@@ -301,8 +302,12 @@ def rewrite(
                 continue
             entry.warnings.append(f"decoded leniently: {exc}")
             keep = True  # what we recovered is added, the original stays
+        try:
+            new_parts = content_parts(decoded)
+        except Exception as exc:  # noqa: BLE001 - a part we cannot build: leave TNEF as is
+            entry.error = f"could not build MIME parts: {exc!r}"
+            continue
         entry.warnings.extend(decoded.warnings)
-        new_parts = content_parts(decoded)
         if not new_parts:
             entry.status = "empty"
             continue
@@ -314,11 +319,18 @@ def rewrite(
         summaries.append(summary + (" (original kept)" if keep else ""))
     if not summaries:
         return message_bytes, report
+    header = "; ".join(summaries)
+    del root[HEADER]  # a sender's own copy of our header would be misleading
+    root[HEADER] = header
+    try:
+        out = root.as_bytes(policy=_PARSE.clone(linesep=_linesep(message_bytes)))
+    except Exception as exc:  # noqa: BLE001 - never lose a message to a serialiser bug
+        for entry in report.parts:
+            entry.status, entry.error = "failed", f"could not serialise: {exc!r}"
+        return message_bytes, report
     report.changed = True
-    report.header = "; ".join(summaries)
-    root[HEADER] = report.header
-    out_policy = _PARSE.clone(linesep=_linesep(message_bytes))
-    return root.as_bytes(policy=out_policy), report
+    report.header = header
+    return out, report
 
 
 def _walk(part: MIMEPart, parent: MIMEPart | None) -> list[tuple[MIMEPart, MIMEPart | None]]:

@@ -75,7 +75,7 @@ class Message:
     priority: int | None = None
     html_charset: str = "utf-8"
     rtf_compressed: bytes | None = None
-    max_rtf_size: int = 64 * 1024 * 1024
+    max_rtf_size: int = 16 * 1024 * 1024
     _text: str | None = None
     _html: bytes | None = None
     _rtf: bytes | None = None

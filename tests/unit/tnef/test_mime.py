@@ -206,3 +206,20 @@ def test_to_mime_headers() -> None:
     assert msg["Subject"] == "Report"
     assert msg["MIME-Version"] == "1.0"
     assert msg.get_content_type() == "multipart/mixed"
+
+
+def test_spoofed_header_is_replaced() -> None:
+    original = _outlook(_tnef()).replace(
+        b"Subject: Report", b"Subject: Report\r\nX-Swissbox-TNEF: decoded 99 attachments", 1
+    )
+    out, report = rewrite(original)
+    assert report.changed
+    assert _parse(out).get_all(HEADER) == [report.header]
+
+
+def test_lenient_warnings_are_reported() -> None:
+    tnef = bytearray(_tnef())
+    tnef[-3] ^= 0x01
+    _out, report = rewrite(_outlook(bytes(tnef)))
+    assert any("decoded leniently" in w for w in report.parts[0].warnings)
+    assert any("checksum" in w for w in report.parts[0].warnings)
