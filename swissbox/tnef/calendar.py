@@ -51,7 +51,7 @@ _TASK_STATUS = {
 
 def method_for(message_class: str | None) -> str | None:
     """The iTIP method for a message class, or None when it is not a calendar item."""
-    cls = (message_class or "").lower()
+    cls = _canonical_class(message_class)
     if cls.startswith("ipm.schedule.meeting.request"):
         return "REQUEST"
     if cls.startswith("ipm.schedule.meeting.canceled") or cls.startswith(
@@ -63,6 +63,22 @@ def method_for(message_class: str | None) -> str | None:
     if cls.startswith(("ipm.appointment", "ipm.task")):
         return "PUBLISH"
     return None
+
+
+_OLD_CLASSES = {
+    # Schedule+ era names, still written to attMessageClass by Exchange.
+    "ipm.microsoft schedule.mtgreq": "ipm.schedule.meeting.request",
+    "ipm.microsoft schedule.mtgresp": "ipm.schedule.meeting.resp.pos",
+    "ipm.microsoft schedule.mtgrespp": "ipm.schedule.meeting.resp.pos",
+    "ipm.microsoft schedule.mtgrespn": "ipm.schedule.meeting.resp.neg",
+    "ipm.microsoft schedule.mtgrespa": "ipm.schedule.meeting.resp.tent",
+    "ipm.microsoft schedule.mtgcncl": "ipm.schedule.meeting.canceled",
+}
+
+
+def _canonical_class(message_class: str | None) -> str:
+    cls = (message_class or "").strip().lower()
+    return _OLD_CLASSES.get(cls, cls)
 
 
 def uid_from_goid(goid: bytes) -> str:
@@ -143,7 +159,7 @@ def to_icalendar(message: Message, now: datetime | None = None) -> tuple[str, by
     stamp = now or message.date_sent or datetime.now(UTC)
     lines = ["BEGIN:VCALENDAR", "PRODID:-//swissbox//TNEF decoder//EN", "VERSION:2.0"]
     lines.append(f"METHOD:{method}")
-    cls = (message.message_class or "").lower()
+    cls = _canonical_class(message.message_class)
     if cls.startswith("ipm.task"):
         lines += _vtodo(message, props, stamp)
     else:

@@ -67,6 +67,7 @@ from .props import (
     PR_SUBJECT,
     PT_BINARY,
     PT_OBJECT,
+    PT_UNICODE,
     Property,
     Props,
     walk_props,
@@ -129,7 +130,7 @@ def _decode(data: bytes, budget: Budget, *, lenient: bool, depth: int, base: int
     for attr in attributes:
         if attr.level == stream.LVL_MESSAGE:
             _message_attribute(message, attr, budget, lenient)
-        elif attr.id == stream.ATT_ATTACH_REND_DATA or not groups:
+        elif attr.id == stream.ATT_ATTACH_REND_DATA or not groups or _repeats(groups[-1], attr):
             if len(groups) >= budget.limits.max_attachments:
                 raise TnefError(
                     f"more than {budget.limits.max_attachments} attachments", attr.offset
@@ -156,6 +157,14 @@ def _decode(data: bytes, budget: Budget, *, lenient: bool, depth: int, base: int
             attachment.name = _unique(attachment.name, names)
             message.attachments.append(attachment)
     return message
+
+
+_ONCE = frozenset({stream.ATT_ATTACH_DATA, stream.ATT_ATTACH_TITLE, stream.ATT_ATTACHMENT})
+
+
+def _repeats(group: list[Attribute], attr: Attribute) -> bool:
+    """A writer that omits attAttachRendData: a second data/title/properties starts a new one."""
+    return attr.id in _ONCE and any(other.id == attr.id for other in group)
 
 
 def _codepage(props: Props, oem: int | None) -> int:
@@ -271,9 +280,13 @@ def _fill_message(message: Message, props: Props, budget: Budget, lenient: bool)
         message.body_text = text
     html = props.prop(PR_BODY_HTML)
     if html is not None and not html.multi:
-        if isinstance(html.value, str):
+        if html.type == PT_UNICODE and isinstance(html.value, str):
             message.body_html = html.value.encode("utf-8")
             message.html_charset = "utf-8"
+        elif isinstance(html.raw, bytes):  # PT_BINARY or PT_STRING8: bytes in PR_INTERNET_CPID
+            cpid = props.get(PR_INTERNET_CPID)
+            message.body_html = _strip_nul(html.raw)
+            message.html_charset = codec_for(cpid if isinstance(cpid, int) else message.codepage)
         elif isinstance(html.value, bytes | bytearray):
             cpid = props.get(PR_INTERNET_CPID)
             message.body_html = _strip_nul(bytes(html.value))

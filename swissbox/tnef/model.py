@@ -157,5 +157,6 @@ class Message:
 
     @property
     def is_calendar(self) -> bool:
-        cls = (self.message_class or "").lower()
-        return cls.startswith(("ipm.schedule.meeting", "ipm.appointment", "ipm.task"))
+        from .calendar import method_for
+
+        return method_for(self.message_class) is not None

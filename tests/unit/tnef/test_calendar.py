@@ -169,3 +169,10 @@ def test_long_lines_are_folded() -> None:
 
 def test_not_a_calendar_item() -> None:
     assert to_icalendar(decode(w.message(subject="x"))) is None
+
+
+def test_schedule_plus_class_names() -> None:
+    assert method_for("IPM.Microsoft Schedule.MtgReq") == "REQUEST"
+    assert method_for("IPM.Microsoft Schedule.MtgCncl") == "CANCEL"
+    method, ical = _ical(_meeting("IPM.Microsoft Schedule.MtgRespN"))
+    assert method == "REPLY" and "PARTSTAT=DECLINED" in ical

@@ -259,3 +259,24 @@ def test_zip_bomb_style_rtf_is_fast() -> None:
     message = decode(w.message(msg_props=[w.binary(0x1009, fake)]))
     assert time.perf_counter() - start < 0.5
     assert message.body_rtf is None
+
+
+def test_attachments_without_rend_data_are_split() -> None:
+    data = w.message(
+        w.attribute(w.ATT, w.ATTACH_TITLE, b"one.txt\0"),
+        w.attribute(w.ATT, w.ATTACH_DATA, b"1"),
+        w.attribute(w.ATT, w.ATTACH_TITLE, b"two.txt\0"),
+        w.attribute(w.ATT, w.ATTACH_DATA, b"2"),
+    )
+    message = decode(data)
+    assert [(a.name, a.data) for a in message.attachments] == [("one.txt", b"1"), ("two.txt", b"2")]
+
+
+def test_html_body_as_string8_keeps_its_bytes() -> None:
+    html = "<p>Grüße</p>".encode("iso-8859-1")
+    data = w.message(
+        msg_props=[w.prop(0x001E, 0x1013, w.var([html + b"\0"])), w.long(0x3FDE, 28591)]
+    )
+    message = decode(data)
+    assert message.body_html == html
+    assert message.html_charset == "latin-1" or message.html_charset.startswith("iso8859")
