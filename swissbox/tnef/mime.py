@@ -311,7 +311,7 @@ def rewrite(
         if not new_parts:
             entry.status = "empty"
             continue
-        _splice(root, part, parent, new_parts, decoded, keep=keep)
+        _splice(part, parent, new_parts, decoded, keep=keep)
         entry.status = "kept" if keep else "decoded"
         entry.attachments = len(decoded.attachments)
         noun = "attachment" if entry.attachments == 1 else "attachments"
@@ -339,14 +339,12 @@ def _walk(part: MIMEPart, parent: MIMEPart | None) -> list[tuple[MIMEPart, MIMEP
         payload = part.get_payload()
         if isinstance(payload, list):
             for child in payload:
-                if part.get_content_type() == "message/rfc822":
-                    continue  # leave attached messages as they are
+                # Attached (forwarded) messages are searched too: their winmail.dat counts.
                 found.extend(_walk(cast(MIMEPart, child), part))
     return found
 
 
 def _splice(
-    root: EmailMessage,
     part: MIMEPart,
     parent: MIMEPart | None,
     new_parts: list[MIMEPart],
@@ -358,19 +356,20 @@ def _splice(
     replacement: list[MIMEPart] = list(new_parts)
     if keep:
         replacement.append(part)
-    if parent is None:
-        # The whole message is TNEF: it becomes multipart/mixed under the same headers.
+    if parent is None or parent.get_content_type() == "message/rfc822":
+        # A whole message (top level or attached) is TNEF: it becomes multipart/mixed under
+        # the same headers.
         original = MIMEPart(policy=_BUILD)
         for key in ("Content-Type", "Content-Transfer-Encoding", "Content-Disposition"):
-            if key in root:
-                original[key] = root[key]
-        original.set_payload(root.get_payload())
+            if key in part:
+                original[key] = part[key]
+        original.set_payload(part.get_payload())
         if keep:
             replacement[-1] = original
         for key in ("Content-Type", "Content-Transfer-Encoding", "Content-Disposition"):
-            del root[key]
-        root["Content-Type"] = "multipart/mixed"
-        root.set_payload(cast(Any, replacement))
+            del part[key]
+        part["Content-Type"] = "multipart/mixed"
+        part.set_payload(cast(Any, replacement))
         return
     siblings = cast(list[MIMEPart], parent.get_payload())
     index = next(i for i, s in enumerate(siblings) if s is part)

@@ -223,3 +223,37 @@ def test_lenient_warnings_are_reported() -> None:
     _out, report = rewrite(_outlook(bytes(tnef)))
     assert any("decoded leniently" in w for w in report.parts[0].warnings)
     assert any("checksum" in w for w in report.parts[0].warnings)
+
+
+def test_winmail_dat_inside_a_forwarded_message() -> None:
+    inner = _parse(_outlook(_tnef()))
+    outer = EmailMessage()
+    outer["From"] = "fwd@example.org"
+    outer["Subject"] = "Fwd: Report"
+    outer.set_content("see attached")
+    outer.add_attachment(inner)
+    out, report = rewrite(outer.as_bytes(policy=email.policy.SMTP))
+    assert report.changed and report.attachments == 3
+    parsed = _parse(out)
+    [forwarded] = [p for p in parsed.walk() if p.get_content_type() == "message/rfc822"]
+    message = forwarded.get_content()
+    assert message["Subject"] == "Report"
+    names = {p.get_filename() for p in message.walk() if p.get_filename()}
+    assert {"report.pdf", "LOGO.PNG"} <= names
+    assert not any(p.get_content_type() == "application/ms-tnef" for p in parsed.walk())
+
+
+def test_bare_tnef_message_inside_a_forwarded_message() -> None:
+    bare = EmailMessage()
+    bare["Subject"] = "inner bare"
+    bare.set_content(_tnef(), maintype="application", subtype="ms-tnef")
+    outer = EmailMessage()
+    outer["Subject"] = "Fwd"
+    outer.set_content("x")
+    outer.add_attachment(_parse(bare.as_bytes(policy=email.policy.SMTP)))
+    out, report = rewrite(outer.as_bytes(policy=email.policy.SMTP))
+    assert report.changed
+    [forwarded] = [p for p in _parse(out).walk() if p.get_content_type() == "message/rfc822"]
+    inner = forwarded.get_content()
+    assert inner["Subject"] == "inner bare"
+    assert inner.get_content_type() == "multipart/mixed"
