@@ -1291,13 +1291,31 @@ class ImapSession(IMAP4Server):
                 break
         need_headers = uses(node, {"HEADER", "DATE", "BODY", "TEXT"})
         headers: dict[int, bytes] = {}
-        if need_headers:
-            headers = dict(query.header_candidates(box.box, box.info.id, needle))
         cols = ["uid", "flags", "internaldate", "size", "modseq", "subdir", "filename"]
-        if needle is not None:
+        lowered = self.service.lowered_headers(box.box, box.info) if need_headers else {}
+        missing = [u for u in box.uids if u not in lowered] if needle is not None else []
+        if need_headers and needle is not None and len(missing) > 256:
+            # cold: let SQLite prefilter, and fill the cache in the background for next time
+            headers = dict(query.header_candidates(box.box, box.info.id, needle))
             wanted = [u for u in sorted(headers) if box.seq_of(u) is not None]
             rows = query.rows(box.box, box.info.id, cols, wanted) if wanted else []
+            self.service.fill_headers(box.box, box.info, lowered, missing)
+        elif need_headers and needle is not None:
+            # warm: prefilter on the shared cache of lower-cased header blocks; encoded words
+            # (=?...?=) always pass, the exact test runs on the original headers
+            for u, h in query.rows(box.box, box.info.id, ["uid", "headers"], missing):
+                lowered[u] = bytes(h).lower()
+            wanted_b = needle.lower().encode("utf-8")
+            wanted = [
+                u
+                for u in box.uids
+                if (h := lowered.get(u)) is not None and (wanted_b in h or b"=?" in h)
+            ]
+            headers = dict(query.rows(box.box, box.info.id, ["uid", "headers"], wanted))
+            rows = query.rows(box.box, box.info.id, cols, wanted) if wanted else []
         else:
+            if need_headers:
+                headers = dict(query.header_candidates(box.box, box.info.id, None))
             rows = query.rows(box.box, box.info.id, cols, list(box.uids))
         from swissbox.mailstore.paths import folder_dir
 

@@ -27,6 +27,7 @@ from swissbox.tls import twisted_options
 log = logging.getLogger("swissbox.imap")
 PURGE_INTERVAL = 86400.0
 ENVELOPE_CACHE = 150_000  # rendered envelopes kept in memory (~0.5 KB each)
+HEADER_CACHE = 150_000  # lower-cased header blocks kept for SEARCH (~0.5 KB each)
 
 
 class _Factory(ServerFactory):
@@ -48,6 +49,8 @@ class ImapService:
         self.settings = ctx.settings.imap
         self.sessions: set[ImapSession] = set()
         self._envelopes: dict[tuple[str, int, int], dict[int, bytes]] = {}
+        self._headers: dict[tuple[str, int, int], dict[int, bytes]] = {}
+        self._filling: set[int] = set()
         self._ports: list[Any] = []
         self._store: MailStore | None = None
         self._purge: Any = None
@@ -64,6 +67,41 @@ class ImapService:
                 self._envelopes.clear()
             cache = self._envelopes[key] = {}
         return cache
+
+    def lowered_headers(self, box: Any, info: Any) -> dict[int, bytes]:
+        """Lower-cased header blocks of one folder by UID (for the SEARCH prefilter), shared
+        by all sessions; bounded to HEADER_CACHE entries in all."""
+        key = (str(box.path), info.id, info.uidvalidity)
+        cache = self._headers.get(key)
+        if cache is None:
+            if sum(len(c) for c in self._headers.values()) > HEADER_CACHE:
+                self._headers.clear()
+            cache = self._headers[key] = {}
+        return cache
+
+    def fill_headers(self, box: Any, info: Any, cache: dict[int, bytes], uids: list[int]) -> None:
+        """Fills `cache` with the lower-cased headers of `uids`, 1,000 per reactor turn."""
+        from swissbox.mailstore import query
+
+        todo = list(uids)
+        if not todo or id(cache) in self._filling:
+            return
+        self._filling.add(id(cache))
+
+        def step() -> None:
+            chunk = todo[:1000]
+            del todo[:1000]
+            try:
+                for u, h in query.rows(box, info.id, ["uid", "headers"], chunk):
+                    cache[u] = bytes(h).lower()
+            except Exception:  # the folder went away: nothing to cache
+                todo.clear()
+            if todo:
+                self.reactor.callLater(0, step)
+            else:
+                self._filling.discard(id(cache))
+
+        self.reactor.callLater(0, step)
 
     @property
     def store(self) -> MailStore:
