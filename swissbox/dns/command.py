@@ -261,23 +261,29 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
         return p
 
     p = verb("add", cmd_add, "add a record to its RRset (NAME relative, @, *.x or absolute.)")
-    p.add_argument("zone")
-    p.add_argument("name")
-    p.add_argument("type")
-    p.add_argument("value", help='master-file syntax, e.g. "10 mx" or \'0 issue "ca.example"\'')
-    p.add_argument("--ttl", type=int)
+    p.add_argument("zone", metavar="ZONE")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("type", metavar="TYPE")
+    p.add_argument(
+        "value",
+        metavar="VALUE",
+        help='master-file syntax, e.g. "10 mx" or \'0 issue "ca.example"\'',
+    )
+    p.add_argument(
+        "--ttl", type=int, metavar="N", help="seconds (default: the RRset's or the zone's)"
+    )
     p = verb("del", cmd_del, "delete records (all of NAME TYPE, or the one with VALUE)")
-    p.add_argument("zone")
-    p.add_argument("name")
-    p.add_argument("type")
-    p.add_argument("value", nargs="?")
+    p.add_argument("zone", metavar="ZONE")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("type", metavar="TYPE")
+    p.add_argument("value", metavar="VALUE", nargs="?")
     p = verb("list", cmd_list, "list the records of a zone")
-    p.add_argument("zone")
+    p.add_argument("zone", metavar="ZONE")
     p = verb("import", cmd_import, "replace a zone's records with an RFC 1035 master file")
-    p.add_argument("zone")
-    p.add_argument("file", help="master file, or - for standard input")
+    p.add_argument("zone", metavar="ZONE")
+    p.add_argument("file", metavar="FILE", help="master file, or - for standard input")
     p = verb("export", cmd_export, "print a zone as an RFC 1035 master file")
-    p.add_argument("zone")
+    p.add_argument("zone", metavar="ZONE")
     p = verb("check", cmd_check, "are the mail records of DOMAIN published where it is hosted?")
-    p.add_argument("domain")
+    p.add_argument("domain", metavar="DOMAIN")
     p.add_argument("--server", help="DNS server to ask, IP[:PORT] (default: the system resolver)")
