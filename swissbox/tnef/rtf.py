@@ -328,12 +328,12 @@ def deencapsulate_html(rtf: bytes) -> str | None:
     """The HTML encapsulated in an RTF body, or None when the RTF is not ``\\fromhtml``."""
     if not is_html_encapsulated(rtf):
         return None
-    return _walk(rtf, "html")
+    return _walk(rtf, "html").replace("\x00", "")
 
 
 def rtf_to_text(rtf: bytes) -> str:
     """Plain text from RTF: the encapsulated text for ``\\fromtext``, else the visible text."""
-    text = _walk(rtf, "text", honour_htmlrtf=is_text_encapsulated(rtf))
+    text = _walk(rtf, "text", honour_htmlrtf=is_text_encapsulated(rtf)).replace("\x00", "")
     lines = [line.rstrip() for line in text.replace("\r\n", "\n").split("\n")]
     while lines and not lines[-1]:
         lines.pop()
