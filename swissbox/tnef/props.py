@@ -405,33 +405,29 @@ class Props:
         self.entries: list[Entry] = entries if entries is not None else []
         self.codepage = codepage
         self._by_id: dict[int, Entry] | None = None
-        self._by_name: dict[tuple[uuid.UUID, int | str], Entry] = {}
+        self._by_name: dict[tuple[uuid.UUID, int | str], Entry] | None = None
         self._props: list[Property] | None = None
 
     def extend(self, entries: list[Entry]) -> None:
         self.entries.extend(entries)
         self._by_id = None
+        self._by_name = None
         self._props = None
 
     def __len__(self) -> int:
         return len(self.entries)
 
     def _index(self) -> dict[int, Entry]:
-        by_id: dict[int, Entry] = {}
-        by_name: dict[tuple[uuid.UUID, int | str], Entry] = {}
-        for entry in self.entries:
-            named = entry[3]
-            if named is None:
-                by_id.setdefault(entry[1], entry)
-            else:
-                key = named.lid if named.lid is not None else named.name or ""
-                by_name.setdefault((named.guid, key), entry)
+        # Reversed, so that the first of duplicate ids wins.
+        by_id = {entry[1]: entry for entry in reversed(self.entries) if entry[3] is None}
         self._by_id = by_id
-        self._by_name = by_name
+        self._by_name = None
         return by_id
 
     def entry(self, pid: int) -> Entry | None:
-        by_id = self._by_id if self._by_id is not None else self._index()
+        by_id = self._by_id
+        if by_id is None:
+            by_id = self._index()
         return by_id.get(pid)
 
     def prop(self, pid: int) -> Property | None:
@@ -439,7 +435,10 @@ class Props:
         return None if entry is None else self._property(entry)
 
     def get(self, pid: int) -> Any:
-        entry = self.entry(pid)
+        by_id = self._by_id
+        if by_id is None:
+            by_id = self._index()
+        entry = by_id.get(pid)
         return None if entry is None else _convert_entry(entry, self.codepage)[0]
 
     def raw(self, pid: int) -> Any:
@@ -453,10 +452,17 @@ class Props:
         return None
 
     def named(self, guid: uuid.UUID, key: int | str) -> Any:
-        if self._by_id is None:
-            self._index()
-        entry = self._by_name.get((guid, key))
-        return None if entry is None else _convert_entry(entry, self.codepage)[0]
+        by_name = self._by_name
+        if by_name is None:
+            by_name = {}
+            for item in reversed(self.entries):
+                named = item[3]
+                if named is not None:
+                    name = named.lid if named.lid is not None else named.name or ""
+                    by_name[(named.guid, name)] = item
+            self._by_name = by_name
+        found = by_name.get((guid, key))
+        return None if found is None else _convert_entry(found, self.codepage)[0]
 
     def _property(self, entry: Entry) -> Property:
         value, raw = _convert_entry(entry, self.codepage)
