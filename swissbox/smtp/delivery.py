@@ -66,10 +66,20 @@ class Outcome:
 
 
 class Deliverer:
-    def __init__(self, store: MailStore, queue: OutboundQueue, tnef_mode: str) -> None:
+    def __init__(
+        self,
+        store: MailStore,
+        queue: OutboundQueue,
+        tnef_mode: str,
+        on_queued: Callable[[str], None] | None = None,
+    ) -> None:
+        """`on_queued(queue_id)` runs after a message for other domains is durably queued
+        (the service emits the `smtp.queued` context event, which a queue runner can use
+        to look at once)."""
         self.store = store
         self.queue = queue
         self.tnef_mode = tnef_mode
+        self.on_queued = on_queued
 
     async def prepare(self, data: bytes) -> bytes:
         if self.tnef_mode == "off" or not looks_tnef(data):
@@ -103,12 +113,19 @@ class Deliverer:
         if remote:
             loop = asyncio.get_running_loop()
             try:
-                await loop.run_in_executor(None, self.queue.enqueue, sender, remote, data)
+                queued_as = await loop.run_in_executor(
+                    None, self.queue.enqueue, sender, remote, data
+                )
             except OSError:
                 log.exception("smtp %s: could not queue for %d remote recipients", qid, len(remote))
                 return Outcome(replies.LOCAL_ERROR, outcome.delivered)
             outcome.queued = len(remote)
             outcome.reply = replies.QUEUED.format(id=qid)
+            if self.on_queued is not None:
+                try:
+                    self.on_queued(queued_as)
+                except Exception:  # a listener's failure must not fail the accepted message
+                    log.exception("smtp %s: smtp.queued listener failed", qid)
         log.info(
             "smtp %s: from <%s> delivered %d, queued %d",
             qid,

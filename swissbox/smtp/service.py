@@ -22,6 +22,7 @@ from swissbox.smtp.submission import SubmissionHandler
 from swissbox.tls import server_context
 
 log = logging.getLogger("swissbox.smtp")
+QUEUED_EVENT = "smtp.queued"  # ctx.emit(QUEUED_EVENT, queue_id) after each outbound enqueue
 
 
 class SmtpService:
@@ -54,7 +55,12 @@ class SmtpService:
         runtime = Runtime(
             ctx.directory,
             self.store,
-            Deliverer(self.store, self.queue, settings.tnef.mode),
+            Deliverer(
+                self.store,
+                self.queue,
+                settings.tnef.mode,
+                on_queued=lambda queue_id: ctx.emit(QUEUED_EVENT, queue_id),
+            ),
             limits,
             hostname,
         )
