@@ -127,17 +127,24 @@ def _decode(data: bytes, budget: Budget, *, lenient: bool, depth: int, base: int
     key, attributes = stream.read_stream(data, budget, lenient=lenient, base=base)
     message = Message(key=key, attributes=attributes, warnings=budget.warnings)
     groups: list[list[Attribute]] = []
+    seen: set[int] = set()  # attributes of the current attachment that occur once
     for attr in attributes:
         if attr.level == stream.LVL_MESSAGE:
             _message_attribute(message, attr, budget, lenient)
-        elif attr.id == stream.ATT_ATTACH_REND_DATA or not groups or _repeats(groups[-1], attr):
+            continue
+        # attAttachRendData starts an attachment; for writers that omit it, a second
+        # attAttachData, attAttachTitle or attAttachment does.
+        if attr.id == stream.ATT_ATTACH_REND_DATA or not groups or attr.id in seen:
             if len(groups) >= budget.limits.max_attachments:
                 raise TnefError(
                     f"more than {budget.limits.max_attachments} attachments", attr.offset
                 )
             groups.append([attr])
+            seen.clear()
         else:
             groups[-1].append(attr)
+        if attr.id in _ONCE:
+            seen.add(attr.id)
     props = message.mapi
     message.codepage = _codepage(props, message.oem_codepage)
     props.codepage = message.codepage
@@ -160,11 +167,6 @@ def _decode(data: bytes, budget: Budget, *, lenient: bool, depth: int, base: int
 
 
 _ONCE = frozenset({stream.ATT_ATTACH_DATA, stream.ATT_ATTACH_TITLE, stream.ATT_ATTACHMENT})
-
-
-def _repeats(group: list[Attribute], attr: Attribute) -> bool:
-    """A writer that omits attAttachRendData: a second data/title/properties starts a new one."""
-    return attr.id in _ONCE and any(other.id == attr.id for other in group)
 
 
 def _codepage(props: Props, oem: int | None) -> int:

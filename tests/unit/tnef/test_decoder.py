@@ -280,3 +280,14 @@ def test_html_body_as_string8_keeps_its_bytes() -> None:
     message = decode(data)
     assert message.body_html == html
     assert message.html_charset == "iso8859-1"
+
+
+def test_attribute_flood_is_bounded_in_time() -> None:
+    one = w.attribute(w.ATT, 0x00038012, w.date(WHEN))  # attAttachCreateDate, over and over
+    data = w.stream(*([one] * 120_000))
+    start = time.perf_counter()
+    with pytest.raises(TnefError, match="more than 100000 attributes"):
+        decode(data)
+    message = decode(data[: 6 + len(one) * 50_000])
+    assert message.attachments == []  # dates alone, no data and no name: nothing to deliver
+    assert time.perf_counter() - start < 5
