@@ -80,7 +80,8 @@ IID_ISTORAGE = uuid.UUID("0000000b-0000-0000-c000-000000000046")
 ATTACH_BY_VALUE = 1
 ATTACH_EMBEDDED_MSG = 5
 ATTACH_OLE = 6
-ATT_MHTML_REF = 0x4  # PR_ATTACH_FLAGS: rendered inline in the HTML body
+ATT_MHTML_REF = 0x4
+_SIGNATURE_BYTES = stream.SIGNATURE.to_bytes(4, "little")  # PR_ATTACH_FLAGS: rendered inline in the HTML body
 
 _MIME = mimetypes.MimeTypes()
 _EXTRA_TYPES = {
@@ -357,6 +358,14 @@ def _attachment(
     data_prop = props.prop(PR_ATTACH_DATA) if wanted else None
     if data_prop is not None and not data_prop.multi:
         raw_data = _data_property(message, att, data_prop, budget, lenient, depth, raw_data)
+    if (
+        att.embedded is None
+        and att.method == ATTACH_EMBEDDED_MSG
+        and raw_data is not None
+        and raw_data[:4] == _SIGNATURE_BYTES
+    ):
+        # Some writers put the embedded message's TNEF stream in attAttachData itself.
+        att.embedded = _embedded(raw_data, att, budget, lenient, depth)
     att.data = raw_data if raw_data is not None else b""
     if raw_data is None and att.embedded is None and not att.title and not len(props):
         return None  # attAttachRendData alone (no data, no name): nothing to deliver
@@ -389,22 +398,30 @@ def _data_property(
         iid = uuid.UUID(bytes_le=raw[:16])
         payload = raw[16:]
         if iid == IID_IMESSAGE or att.method == ATTACH_EMBEDDED_MSG:
-            try:
-                att.embedded = _decode(
-                    payload, budget, lenient=lenient, depth=depth + 1, base=att.offset
-                )
-            except TnefError as exc:
-                if not lenient and exc.reason.startswith("embedded messages nested"):
-                    raise
-                budget.warnings.append(f"embedded message not decoded: {exc}")
-                return payload if current is None else current
-            return payload
+            att.embedded = _embedded(payload, att, budget, lenient, depth)
+            return payload if att.embedded is not None or current is None else current
         # Other objects (OLE storages, ATTACH_OLE) are kept as stored, IID included, which is
         # what the tnef tool writes and what an OLE-aware reader expects.
         return raw if current is None else current
     if prop.type == PT_BINARY:
         return raw if current is None else current
     return current
+
+
+def _embedded(
+    payload: bytes, att: Attachment, budget: Budget, lenient: bool, depth: int
+) -> Message | None:
+    """Decode an embedded message; a broken one stays an opaque attachment (with a warning)."""
+    try:
+        embedded = _decode(payload, budget, lenient=lenient, depth=depth + 1, base=att.offset)
+        if not embedded.attributes:
+            raise TnefError("no attributes", att.offset)
+        return embedded
+    except TnefError as exc:
+        if exc.reason.startswith(("embedded messages nested", "more than")):
+            raise  # resource limits apply to the whole stream
+        budget.warnings.append(f"embedded message not decoded: {exc}")
+        return None
 
 
 def _strip_brackets(value: str | None) -> str | None:

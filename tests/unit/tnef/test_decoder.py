@@ -291,3 +291,31 @@ def test_attribute_flood_is_bounded_in_time() -> None:
     message = decode(data[: 6 + len(one) * 50_000])
     assert message.attachments == []  # dates alone, no data and no name: nothing to deliver
     assert time.perf_counter() - start < 5
+
+
+def test_embedded_message_in_attach_data() -> None:
+    inner = w.message(subject="inside data")
+    outer = w.message(
+        attachments=[
+            [
+                w.attribute(w.ATT, w.ATTACH_DATA, inner),
+                w.attribute(w.ATT, w.ATTACHMENT, w.props(w.long(0x3705, 5))),
+            ]
+        ]
+    )
+    [attachment] = decode(outer).attachments
+    assert attachment.embedded is not None
+    assert attachment.embedded.subject == "inside data"
+    assert attachment.mime_type == "message/rfc822"
+
+
+def test_broken_embedded_message_stays_an_attachment() -> None:
+    obj = w.prop(0x000D, 0x3701, w.var([w.IID_IMESSAGE.bytes_le + b"\x78\x9f\x3e\x22junk"]))
+    outer = w.message(
+        attachments=[[w.attribute(w.ATT, w.ATTACHMENT, w.props(w.long(0x3705, 5), obj))]]
+    )
+    message = decode(outer)
+    [attachment] = message.attachments
+    assert attachment.embedded is None
+    assert attachment.data.endswith(b"junk")
+    assert any("embedded message not decoded" in warning for warning in message.warnings)
