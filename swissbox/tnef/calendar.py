@@ -12,6 +12,7 @@ from typing import Any
 
 from .model import Message
 from .props import PR_IMPORTANCE, Props
+from .recurrence import rrule
 
 PSETID_APPOINTMENT = uuid.UUID("00062002-0000-0000-c000-000000000046")
 PSETID_TASK = uuid.UUID("00062003-0000-0000-c000-000000000046")
@@ -24,6 +25,7 @@ LID_APPOINTMENT_SEQUENCE = 0x8201
 LID_START_WHOLE = 0x820D
 LID_END_WHOLE = 0x820E
 LID_SUB_TYPE = 0x8215  # all-day event
+LID_RECURRENCE = 0x8216  # PidLidAppointmentRecur
 LID_COMMON_START = 0x8516
 LID_COMMON_END = 0x8517
 LID_WHERE = 0x0002
@@ -193,6 +195,11 @@ def _vevent(message: Message, props: Props, method: str, cls: str, stamp: dateti
         lines.append(f"DTSTART;VALUE=DATE:{_date(start)}" if all_day else f"DTSTART:{_utc(start)}")
     if end is not None:
         lines.append(f"DTEND;VALUE=DATE:{_date(end)}" if all_day else f"DTEND:{_utc(end)}")
+    recurrence = props.named(PSETID_APPOINTMENT, LID_RECURRENCE)
+    if isinstance(recurrence, bytes) and recurrence:
+        rule = rrule(recurrence, start)
+        if rule:
+            lines.append(f"RRULE:{rule}")
     if message.subject:
         lines.append(f"SUMMARY:{_escape(message.subject)}")
     location = props.named(PSETID_APPOINTMENT, LID_LOCATION) or props.named(

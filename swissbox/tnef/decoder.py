@@ -81,7 +81,9 @@ ATTACH_BY_VALUE = 1
 ATTACH_EMBEDDED_MSG = 5
 ATTACH_OLE = 6
 ATT_MHTML_REF = 0x4
-_SIGNATURE_BYTES = stream.SIGNATURE.to_bytes(4, "little")  # PR_ATTACH_FLAGS: rendered inline in the HTML body
+_SIGNATURE_BYTES = stream.SIGNATURE.to_bytes(
+    4, "little"
+)  # PR_ATTACH_FLAGS: rendered inline in the HTML body
 
 _MIME = mimetypes.MimeTypes()
 _EXTRA_TYPES = {
