@@ -192,6 +192,8 @@ class MailAccount:
             info = query.folder(self.box, name)
         except (NoSuchFolder, ValueError):
             return None
+        if self.box.index.folder(info.name) is None:
+            query.refresh(self.box)  # made by another process (import, restore)
         return FolderMailbox(self.box, info, readwrite)
 
     def delete(self, name: str) -> None:

@@ -379,4 +379,5 @@ def test_restore_expunged(stack: Stack, tmp_path: Path) -> None:
     assert typ == "OK"
     _, data = m.search(None, "SUBJECT", "precious")
     assert data == [b"1"]
+    assert m.store("1", "+FLAGS", r"(\Flagged)")[0] == "OK"  # a folder made by the CLI
     m.logout()
