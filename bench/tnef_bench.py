@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 from swissbox.tnef import TnefError, decode  # noqa: E402
 from swissbox.tnef.command import main as tnef_command  # noqa: E402
 
-TNEF_TOOL = "/usr/bin/tnef"
+TNEF_TOOL = shutil.which("tnef") or "tnef"  # Debian package `tnef`
 Blobs = list[tuple[Path, bytes]]
 
 
@@ -184,7 +184,7 @@ def main() -> int:
             )
 
     print("all files:")
-    have_c = Path(TNEF_TOOL).exists()
+    have_c = shutil.which(TNEF_TOOL) is not None
     runs = [swissbox_decode(blobs), swissbox_decode(blobs, bodies=True), swissbox_extract]
     if have_c:
         runs.append(c_tool)
@@ -194,7 +194,7 @@ def main() -> int:
     extract = show("swissbox extract (writes files)", times[2], total)
     c_rate = show("tnef C tool (-C DIR --save-body)", times[3], total) if have_c else None
     if not have_c:
-        print(f"  tnef C tool: {TNEF_TOOL} not found, skipped")
+        print("  tnef C tool: not installed (apt-get install tnef), skipped")
     shutil.rmtree(scratch, ignore_errors=True)
 
     peer = tnefparse_peer(blobs)
