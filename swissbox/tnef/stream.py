@@ -156,16 +156,17 @@ def read_stream(
     unpack_u16 = _U16.unpack_from
     while offset < size:
         if size - offset < 11:
-            _trailing(budget, lenient, size - offset, base + offset)
+            _trailing(budget, size - offset, base + offset)
             break
         level, attr_id, length = unpack_header(data, offset)
         start = offset + 9
         end = start + length
         if level not in (LVL_MESSAGE, LVL_ATTACHMENT):
-            if not attributes:
+            # Mid-stream this is damage, not a harmless tail: strict mode refuses it (so that
+            # nothing is delivered half-decoded); lenient mode keeps what came before.
+            if not lenient or not attributes:
                 raise TnefError(f"bad attribute level {level}", base + offset)
-            # Some writers append junk after the last attribute; what came before is kept.
-            _trailing(budget, lenient, size - offset, base + offset, strict_error=False)
+            _trailing(budget, size - offset, base + offset)
             break
         if end + 2 > size:
             message = (
@@ -191,9 +192,6 @@ def read_stream(
     return key, attributes
 
 
-def _trailing(
-    budget: Budget, lenient: bool, count: int, offset: int, *, strict_error: bool = False
-) -> None:
+def _trailing(budget: Budget, count: int, offset: int) -> None:
     """Bytes after the last complete attribute: a warning (as the reference tools do)."""
-    del lenient, strict_error
     budget.warnings.append(f"ignored {count} bytes of trailing data at offset {offset}")

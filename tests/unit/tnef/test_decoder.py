@@ -319,3 +319,19 @@ def test_broken_embedded_message_stays_an_attachment() -> None:
     assert attachment.embedded is None
     assert attachment.data.endswith(b"junk")
     assert any("embedded message not decoded" in warning for warning in message.warnings)
+
+
+def test_damage_mid_stream_is_an_error_unless_lenient() -> None:
+    data = bytearray(
+        w.message(
+            attachments=[w.file_attachment("a.txt", b"aaa"), w.file_attachment("b.txt", b"bbb")]
+        )
+    )
+    second = data.rfind(b"b.txt") - 9 - 14 - 2 - 9  # level byte of the second attAttachRendData
+    assert data[second] == w.ATT
+    data[second] = 7
+    with pytest.raises(TnefError, match="bad attribute level 7"):
+        decode(bytes(data))
+    message = decode(bytes(data), lenient=True)
+    assert [a.name for a in message.attachments] == ["a.txt"]
+    assert any("trailing" in warning for warning in message.warnings)
