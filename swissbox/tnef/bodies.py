@@ -4,7 +4,7 @@ plain text when the RTF is all there is. Called once per message, on first use."
 from __future__ import annotations
 
 from . import lzfu
-from .errors import TnefError
+from .errors import RTF_NOT_DECODED, TnefError
 from .model import Message
 from .rtf import deencapsulate_html, is_html_encapsulated, rtf_to_text
 
@@ -16,7 +16,7 @@ def resolve_rtf(message: Message) -> None:
     try:
         rtf = lzfu.decompress(message.rtf_compressed, message.max_rtf_size)
     except TnefError as exc:
-        message.warnings.append(f"RTF body not decoded: {exc}")
+        message.warnings.append(f"{RTF_NOT_DECODED}: {exc}")
         return
     message._rtf = rtf
     if message._html is None and is_html_encapsulated(rtf):

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 
 from . import stream
 from .codepages import codec_for, decode_8bit
-from .errors import Budget, Limits, TnefError
+from .errors import EMBEDDED_NOT_DECODED, Budget, Limits, TnefError
 from .model import Attachment, Message, Recipient
 from .props import (
     PR_ATTACH_CONTENT_ID,
@@ -422,7 +422,7 @@ def _embedded(
     except TnefError as exc:
         if exc.reason.startswith(("embedded messages nested", "more than")):
             raise  # resource limits apply to the whole stream
-        budget.warnings.append(f"embedded message not decoded: {exc}")
+        budget.warnings.append(f"{EMBEDDED_NOT_DECODED}: {exc}")
         return None
 
 

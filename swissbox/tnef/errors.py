@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# Warnings that mean content was dropped (as opposed to harmless trailing bytes): a MIME
+# rewrite that meets one keeps the original winmail.dat next to what it could decode.
+RTF_NOT_DECODED = "RTF body not decoded"
+EMBEDDED_NOT_DECODED = "embedded message not decoded"
+LOSSY_WARNINGS = (RTF_NOT_DECODED, EMBEDDED_NOT_DECODED)
+
 
 class TnefError(ValueError):
     """Malformed or hostile TNEF input; ``offset`` is where in the stream it was found."""

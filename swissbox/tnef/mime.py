@@ -20,7 +20,7 @@ from typing import Any, cast
 
 from .calendar import to_icalendar
 from .decoder import decode
-from .errors import Limits, TnefError
+from .errors import LOSSY_WARNINGS, Limits, TnefError
 from .model import Attachment, Message
 
 TNEF_TYPES = frozenset({"application/ms-tnef", "application/vnd.ms-tnef"})
@@ -308,6 +308,8 @@ def rewrite(
             entry.error = f"could not build MIME parts: {exc!r}"
             continue
         entry.warnings.extend(decoded.warnings)
+        if any(w.startswith(LOSSY_WARNINGS) for w in decoded.warnings):
+            keep = True  # something inside could not be decoded: the original stays too
         if not new_parts:
             entry.status = "empty"
             continue

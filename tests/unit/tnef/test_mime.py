@@ -257,3 +257,15 @@ def test_bare_tnef_message_inside_a_forwarded_message() -> None:
     inner = forwarded.get_content()
     assert inner["Subject"] == "inner bare"
     assert inner.get_content_type() == "multipart/mixed"
+
+
+def test_undecodable_rtf_body_keeps_the_original() -> None:
+    broken = bytearray(w.rtf_compressed(b"{\\rtf1 important words}"))
+    broken[-1] ^= 0x55  # CRC mismatch
+    tnef = w.message(
+        msg_props=[w.binary(0x1009, bytes(broken))],
+        attachments=[w.file_attachment("a.txt", b"a")],
+    )
+    out, report = rewrite(_outlook(tnef, body=""))
+    assert report.changed and report.parts[0].status == "kept"
+    assert any(p.get_content_type() == "application/ms-tnef" for p in _parse(out).walk())
