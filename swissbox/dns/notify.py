@@ -15,6 +15,7 @@ import logging
 import secrets
 import socket
 import struct
+from collections.abc import Sequence
 
 from dnslib import QTYPE, RR, SOA, DNSHeader, DNSLabel, DNSQuestion, DNSRecord
 
@@ -69,8 +70,16 @@ class Notifier:
         first_timeout: float = 1.0,
         max_timeout: float = 30.0,
         max_attempts: int = 12,
+        sources: Sequence[str] = (),
     ) -> None:
         self.targets = targets
+        # Send from our own listen address of the target's family (secondaries check it),
+        # unless we listen on a wildcard address.
+        self.sources: dict[int, str] = {}
+        for address in sources:
+            family = socket.AF_INET6 if ":" in address else socket.AF_INET
+            if address not in ("0.0.0.0", "::"):
+                self.sources.setdefault(family, address)
         self.first_timeout = first_timeout
         self.max_timeout = max_timeout
         self.max_attempts = max_attempts
@@ -96,10 +105,12 @@ class Notifier:
             transport = None
             try:
                 waiter = _Waiter(qid)
+                source = self.sources.get(family)
                 transport, _ = await loop.create_datagram_endpoint(
                     lambda: waiter,  # noqa: B023 (called at once, inside this iteration)
                     remote_addr=target,
                     family=family,
+                    local_addr=(source, 0) if source else None,
                 )
                 transport.sendto(notify_message(zone, qid, soa, ttl))
                 await asyncio.wait_for(waiter.acked, timeout)

@@ -40,7 +40,7 @@ class DnsService:
         self.db = Directory(ctx.directory.path)
         self.catalog = Catalog(self.db)
         self.engine = Engine(self.catalog.zones, TransferPolicy(s.dns.allow_transfer))
-        self.notifier = Notifier(parse_targets(list(s.dns.notify)))
+        self.notifier = Notifier(parse_targets(list(s.dns.notify)), sources=self.addresses)
         self.udp: list[UdpListener] = []
         self.tcp: list[asyncio.Server] = []
         self.tcp_state = TcpState(
