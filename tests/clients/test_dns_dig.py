@@ -205,3 +205,13 @@ def test_dns_check_against_our_server(server, tmp_path: Path):
     assert re.search(r"ok\s+example\.test\. TXT \"v=spf1 mx -all\"", r.stdout)
     assert re.search(r"missing\s+_dmarc\.example\.test\. TXT", r.stdout)
     assert "put these records in the zone of your DNS provider:" in r.stdout
+
+
+def test_kdig_several_queries_on_one_tcp_connection(server):
+    exe = require_tool("kdig")
+    r = subprocess.run(
+        [exe, f"@{server.host}", "-p", str(server.port), "+tcp", "+keepopen", "+short",
+         "web.example.test", "A", "mx.example.test", "A", "ns1.example.test", "AAAA"],
+        capture_output=True, text=True, timeout=20,
+    )  # fmt: skip
+    assert r.stdout.split() == ["192.0.2.80", "192.0.2.25", "2001:db8::53"]
