@@ -3,7 +3,8 @@
 Binds UDP and TCP on every `[server] listen` address at `[dns] port`. Zones come from the
 directory (through a read connection of its own) by a Catalog; before each batch of packets (and every REFRESH_INTERVAL seconds
 when idle) the catalog checks `Directory.generation()`, reloads zones whose serial moved,
-clears the wire cache, and sends NOTIFY for each changed zone to `[dns] notify`.
+clears the wire cache, and sends NOTIFY for each changed zone to `[dns] notify` (and for every
+zone once at start, for changes made while the server was down).
 """
 
 from __future__ import annotations
@@ -148,6 +149,9 @@ class DnsService:
         self._ticker = asyncio.ensure_future(self._tick())
         self.engine.invalidate()
         self._schedule_warm()
+        if self.notifier.targets:  # changes made while we were down reach secondaries now
+            for view in self.catalog.zones.zones.values():
+                self.notifier.notify(view.origin, view.serial, view.soa.rdatas[0], view.soa.ttl)
         zones = self.catalog.zones.zones
         log.info("dns: %d zone(s), %d records", len(zones), sum(z.records for z in zones.values()))
         return lines
