@@ -367,6 +367,8 @@ class ImapSession(IMAP4Server):
 
             def done(value: Any) -> None:
                 self.busy = False
+                if self.mode == "closed":
+                    return  # the client went away meanwhile: nothing to answer
                 if isinstance(value, Failure):
                     err = value.value
                     if isinstance(err, Reply):
