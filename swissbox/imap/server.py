@@ -66,6 +66,7 @@ from swissbox.mailstore import (
     NoSuchFolder,
     QuotaExceeded,
     query,
+    recent,
     retention,
 )
 
@@ -206,6 +207,7 @@ class ImapSession(IMAP4Server):
         self.pending_new: set[int] = set()
         self.pending_flags: set[int] = set()
         self.pending_expunged: set[int] = set()
+        self.recent: set[int] = set()  # \Recent for this session (see mailstore/recent.py)
         self._idle_tag: bytes | None = None
         self._auth_tag: bytes | None = None
         self._out: list[bytes] = []
@@ -470,6 +472,13 @@ class ImapSession(IMAP4Server):
             self.sync(allow_expunge=True)
             self.flush_out()
 
+    def flags_of(self, uid: int, flags: str) -> bytes:
+        """The FLAGS list of a message as this session sees it (with \\Recent)."""
+        names = flags.split()
+        if uid in self.recent:
+            names.append("\\Recent")
+        return render.flags(names)
+
     def sync(self, allow_expunge: bool) -> None:
         """Sends what other sessions and deliveries changed, at a moment that allows it."""
         box = self.selected
@@ -497,6 +506,9 @@ class ImapSession(IMAP4Server):
                 if present:
                     box.add_uids(present)
                     self.untagged(b"%d EXISTS" % len(box.uids))
+                    if box.readwrite:
+                        self.recent.update(recent.claim_recent(box.box, box.name, present))
+                        self.untagged(b"%d RECENT" % len(self.recent))
         if self.pending_flags:
             uids = sorted(self.pending_flags)
             self.pending_flags.clear()
@@ -508,7 +520,7 @@ class ImapSession(IMAP4Server):
                     continue
                 extra = b" MODSEQ (%d)" % modseq if self.condstore else b""
                 self.untagged(
-                    b"%d FETCH (UID %d FLAGS %s%s)" % (seq, uid, render.flags(flags.split()), extra)
+                    b"%d FETCH (UID %d FLAGS %s%s)" % (seq, uid, self.flags_of(uid, flags), extra)
                 )
 
     # -- any state ------------------------------------------------------------------------
@@ -682,6 +694,12 @@ class ImapSession(IMAP4Server):
         if box is None:
             raise no("[NONEXISTENT] No such mailbox")
         unseen, highest = box.load()
+        if readwrite:
+            self.recent = set(recent.claim_recent(box.box, box.name))
+            recent_count = len(self.recent)
+        else:
+            self.recent = set()
+            recent_count = recent.count_recent(box.box, box.info.id)
         self.selected = box
         self.state = "select"
         self.pending_new.clear()
@@ -693,7 +711,7 @@ class ImapSession(IMAP4Server):
         perm = flags + b" \\*" if readwrite else b""
         self.untagged(b"OK [PERMANENTFLAGS (" + perm + b")] Flags permitted")
         self.untagged(b"%d EXISTS" % len(box.uids))
-        self.untagged(b"0 RECENT")
+        self.untagged(b"%d RECENT" % recent_count)
         if unseen is not None:
             self.untagged(b"OK [UNSEEN %d] First unseen" % unseen)
         self.untagged(b"OK [UIDVALIDITY %d] UIDs valid" % box.info.uidvalidity)
@@ -814,7 +832,7 @@ class ImapSession(IMAP4Server):
         total, unseen, size = query.counts(self._account().box, info.id)
         values = {
             b"MESSAGES": total,
-            b"RECENT": 0,
+            b"RECENT": recent.count_recent(self._account().box, info.id),
             b"UIDNEXT": info.uidnext,
             b"UIDVALIDITY": info.uidvalidity,
             b"UNSEEN": unseen,
@@ -1094,7 +1112,7 @@ class ImapSession(IMAP4Server):
                     if not uid:
                         parts.append(b"UID %d" % u)
                 elif n == "FLAGS":
-                    parts.append(b"FLAGS " + render.flags(flags_s.split()))
+                    parts.append(b"FLAGS " + self.flags_of(u, flags_s))
                 elif n == "INTERNALDATE":
                     parts.append(render.internaldate_item(r[3]))
                 elif n == "RFC822.SIZE":
@@ -1131,7 +1149,7 @@ class ImapSession(IMAP4Server):
             if want_modseq or (self.condstore and u in changed):
                 parts.append(b"MODSEQ (%d)" % modseq)
             if u in changed and "FLAGS" not in names:
-                parts.append(b"FLAGS " + render.flags(flags_s.split()))
+                parts.append(b"FLAGS " + self.flags_of(u, flags_s))
             yield b"* %d FETCH (" % seq + b" ".join(parts) + b")\r\n"
 
     def _section(self, item: FetchItem, raw: bytes) -> bytes:
@@ -1205,7 +1223,7 @@ class ImapSession(IMAP4Server):
             if uid or self.condstore:
                 parts.append(b"UID %d" % m.uid)
             if not silent:
-                parts.append(b"FLAGS " + render.flags(m.flags))
+                parts.append(b"FLAGS " + self.flags_of(m.uid, " ".join(m.flags)))
             if self.condstore:
                 parts.append(b"MODSEQ (%d)" % m.modseq)
             self.untagged(b"%d FETCH (" % seq + b" ".join(parts) + b")")
@@ -1339,7 +1357,7 @@ class ImapSession(IMAP4Server):
             cand = Candidate(
                 seq,
                 r[0],
-                frozenset(r[1].split()),
+                frozenset(r[1].split()) | ({"\\Recent"} if r[0] in self.recent else set()),
                 r[2],
                 r[3],
                 r[4],

@@ -156,7 +156,7 @@ def _import_batch(
         raw = path.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
         flags = flags_from_info(letters) | {keywords[c] for c in letters if c in keywords}
         key = new_key(len(raw))
-        subdir = "cur" if flags or letters else "new"
+        subdir = "cur" if flags or path.parent.name == "cur" else "new"  # as it was
         name = file_name(key, frozenset(flags), subdir)
         tmp = fdir / "tmp" / key
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

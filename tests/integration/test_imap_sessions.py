@@ -134,3 +134,24 @@ def test_idle_and_authentication_timeouts(stack: Stack) -> None:
     with pytest.raises((imaplib.IMAP4.abort, OSError)):
         m.noop()
         m.noop()
+
+
+def test_recent_belongs_to_one_session(stack: Stack) -> None:
+    a, b = session(stack), session(stack)
+    a.create("R")
+    a.append("R", None, None, message("r0"))
+    assert a.select("R")[0] == "OK"
+    assert a.response("RECENT")[1] == [b"1"]
+    _, data = a.fetch("1", "(FLAGS)")
+    assert b"\\Recent" in data[0]
+    assert a.search(None, "NEW")[1] == [b"1"]
+    b.select("R")
+    assert b.response("RECENT")[1] == [b"0"]
+    _, data = b.fetch("1", "(FLAGS)")
+    assert b"\\Recent" not in data[0]
+    a.append("R", None, None, message("r1"))  # arrives while a has R selected
+    a.noop()
+    assert a.response("RECENT")[1][-1] == b"2"
+    assert a.status("R", "(RECENT)")[1] == [b'"R" (RECENT 0)']
+    a.logout()
+    b.logout()
