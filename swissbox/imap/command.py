@@ -17,6 +17,18 @@ from typing import Any
 from swissbox.cliutil import CliEnv, CommandError
 
 
+def open_mailbox(store: Any, address: str) -> Any:
+    """The mailbox without the recovery pass when it already has an index: a running server
+    owns recovery (reconciling here could index a file its writer is about to commit)."""
+    from swissbox.mailstore import MailboxStore
+    from swissbox.mailstore.paths import INDEX_NAME, mailbox_dir
+
+    path = mailbox_dir(store.root, address)
+    if (path / INDEX_NAME).exists():
+        return MailboxStore(store, address, path)
+    return store.mailbox(address)
+
+
 def _mailbox(env: CliEnv, address: str) -> str:
     mailbox = env.directory.mailbox(address)
     if mailbox is None:
@@ -33,9 +45,11 @@ def cmd_import(args: argparse.Namespace, env: CliEnv) -> int:
     if not source.is_dir():
         raise CommandError(f"{source}: not a folder")
     store = MailStore(env.config.data_dir / "mail")
+    box = open_mailbox(store, address)
     try:
-        result = import_maildir(store.mailbox(address), source)
+        result = import_maildir(box, source)
     finally:
+        box.index.close()
         store.close()
     env.emit(
         {"folders": result.folders, "added": result.added, "skipped": result.skipped},
@@ -61,9 +75,11 @@ def cmd_restore(args: argparse.Namespace, env: CliEnv) -> int:
     address = _mailbox(env, args.address)
     since = parse_since(args.since) if args.since else None
     store = MailStore(env.config.data_dir / "mail")
+    box = open_mailbox(store, address)
     try:
-        count = retention.restore(store.mailbox(address), since)
+        count = retention.restore(box, since)
     finally:
+        box.index.close()
         store.close()
     env.emit({"restored": count}, f"restored {count} messages into {address}/Restored")
     return 0

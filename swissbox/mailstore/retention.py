@@ -13,6 +13,7 @@ import os
 import time
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from swissbox.mailstore.index import MessageInfo, decode_flags, encode_flags
 from swissbox.mailstore.paths import folder_dir
@@ -107,20 +108,27 @@ def restore(box: MailboxStore, since: float | None = None) -> int:
             " ORDER BY expunged, id",
             (since or 0,),
         ).fetchall()
+    from swissbox.mailstore.importer import NewMessage, add_messages
+
     done = 0
-    for rid, key, flags, idate in rows:
-        path = area / key
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            data = None
-        if data is not None:
-            box.append(RESTORED, data, decode_flags(flags) - {"\\Deleted"}, float(idate))
-            done += 1
-        with box.index.transaction() as conn:
-            conn.execute("DELETE FROM expunged_messages WHERE id = ?", (rid,))
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
+    for i in range(0, len(rows), 200):
+        batch = rows[i : i + 200]
+        messages = []
+        for _rid, key, flags, idate in batch:
+            try:
+                data = (area / key).read_bytes()
+            except FileNotFoundError:
+                continue
+            messages.append(NewMessage(data, decode_flags(flags) - {"\\Deleted"}, float(idate)))
+
+        def forget(conn: Any, batch: list[Any] = batch) -> None:
+            conn.executemany("DELETE FROM expunged_messages WHERE id = ?", [(r[0],) for r in batch])
+
+        add_messages(box, RESTORED, messages, forget)
+        done += len(messages)
+        for _rid, key, _flags, _idate in batch:
+            with contextlib.suppress(FileNotFoundError):
+                (area / key).unlink()
     return done
 
 
