@@ -351,6 +351,17 @@ def test_bad_input_answered_and_server_keeps_serving(stack: Stack) -> None:
         while True:
             lines.append(r2.line())
     assert any(b"BAD" in line for line in lines)
+    # LITERAL+ over the limit: the data is on its way, so the connection ends
+    r3 = Raw(stack, secure=True)
+    r3.cmd(f"a LOGIN {BOB} {BOB_PW}".encode())
+    r3.send(b"b APPEND INBOX {100000000+}\r\n" + b"x" * 1000)
+    assert r3.line().startswith(b"b BAD [TOOBIG]")
+    # IDLE ends with DONE only; anything else is BAD and ends it too
+    r.cmd(b"m SELECT INBOX")
+    r.send(b"n IDLE\r\n")
+    assert r.line().startswith(b"+ ")
+    r.send(b"o NOOP\r\n")
+    assert r.until(b"n")[-1].startswith(b"n BAD")
     # the first session still works
     assert r.cmd(b"l NOOP")[-1].startswith(b"l OK")
 
