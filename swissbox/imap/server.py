@@ -88,6 +88,8 @@ BASE_CAPS = [
 ]
 MAX_AUTH_FAILURES = 3
 STREAM_AFTER = 20  # body FETCHes over this many messages go through a producer
+STREAM_META_AFTER = 2000  # and any FETCH over this many
+STREAM_CHUNK = 256 * 1024  # bytes written per reactor turn while streaming
 MAX_PIPELINED = 1 << 20  # bytes read ahead while a command is still running
 NO_EXPUNGE_DURING = {b"FETCH", b"STORE", b"SEARCH"}
 
@@ -122,8 +124,8 @@ def _seqset(numbers: list[int]) -> bytes:
 
 @implementer(IPushProducer)
 class _Streamer:
-    """Writes FETCH responses as the socket takes them (a Twisted streaming producer), a few
-    dozen per reactor turn so other sessions keep being served."""
+    """Writes FETCH responses as the socket takes them (a Twisted streaming producer), at most
+    STREAM_CHUNK bytes per reactor turn so other sessions keep being served."""
 
     def __init__(self, session: ImapSession, lines: Iterator[bytes]) -> None:
         self.session = session
@@ -155,9 +157,9 @@ class _Streamer:
             except Exception:
                 self._finish(Failure())
                 return
-            self.session.transport.write(line)
-            sent += 1
-            if sent >= 64:
+            self.session.transport.write(line)  # may pause us (the socket buffer is full)
+            sent += len(line)
+            if sent >= STREAM_CHUNK:
                 self._schedule()
                 return
 
@@ -1072,7 +1074,9 @@ class ImapSession(IMAP4Server):
         lines = self._fetch_lines(
             box, rows, req, uid, col, envelopes, changed, header_only, want_modseq
         )
-        if req.needs_body and not header_only and len(rows) > STREAM_AFTER:
+        if len(rows) > STREAM_META_AFTER or (
+            req.needs_body and not header_only and len(rows) > STREAM_AFTER
+        ):
             return _Streamer(self, lines).start()
         out = self._out
         for line in lines:

@@ -26,17 +26,30 @@ def count_recent(box: MailboxStore, folder_id: int) -> int:
 def claim_recent(box: MailboxStore, folder: str, uids: Iterable[int] | None = None) -> list[int]:
     """Moves the folder's `new/` messages (only `uids` when given) to `cur/`; their UIDs."""
     info = box.folder(folder)
+    with box.index.lock:  # cheap first look (covered by the metadata index): usually none
+        fresh = [
+            r[0]
+            for r in box.index.conn.execute(
+                "SELECT uid FROM messages WHERE folder_id = ? AND subdir = 'new'", (info.id,)
+            )
+        ]
+    if uids is not None:
+        wanted = set(uids)
+        fresh = [u for u in fresh if u in wanted]
+    if not fresh:
+        return []
     fdir = folder_dir(box.path, info.name)
-    wanted = set(uids) if uids is not None else None
     claimed: list[int] = []
     with box.index.transaction() as conn:
-        rows = conn.execute(
-            "SELECT uid, key, filename, flags FROM messages WHERE folder_id = ? AND subdir = 'new'",
-            (info.id,),
-        ).fetchall()
-        for uid, key, filename, flags in rows:
-            if wanted is not None and uid not in wanted:
+        for uid in fresh:
+            row = conn.execute(
+                "SELECT key, filename, flags FROM messages"
+                " WHERE folder_id = ? AND uid = ? AND subdir = 'new'",
+                (info.id, uid),
+            ).fetchone()
+            if row is None:  # claimed meanwhile by another session
                 continue
+            key, filename, flags = row
             name = file_name(key, decode_flags(flags), "cur")
             with contextlib.suppress(FileNotFoundError):
                 os.rename(fdir / "new" / filename, fdir / "cur" / name)
