@@ -2,24 +2,19 @@
 
 `role_change_message` composes it (pure); `send_notice` hands it over: into the member's
 mailbox through the mail store when they have a mailbox here (a mailbox of the organization
-granted to them, or their login itself when it is hosted here), otherwise into
-`<data>/dav/outbox/` for the outbound queue.
-
-TODO(outbound queue): `swissbox/smtp` has no outbound queue yet; once it has a public
-enqueue API, hand the outbox messages to it instead of leaving them in `<data>/dav/outbox/`.
+granted to them, or their login itself when it is hosted here), otherwise into the outbound
+queue (null sender: a notice never bounces), which the running server delivers.
 """
 
 from __future__ import annotations
 
 import email.policy
 import email.utils
-import os
-import secrets
-import time
 from email.message import EmailMessage
 from pathlib import Path
 
 from swissbox.directory import ROLE_NAMES, Directory
+from swissbox.mailstore.queue import OutboundQueue
 
 WHAT_ROLES_MAY = {
     "legal": "represent the organization, manage its members, teams and domains",
@@ -97,13 +92,5 @@ def send_notice(
             finally:
                 store.close()
             return f"delivered to the mailbox {address}"
-    outbox = data_dir / "dav" / "outbox"
-    outbox.mkdir(parents=True, exist_ok=True)
-    name = f"{int(time.time())}-{secrets.token_hex(6)}.eml"
-    tmp = outbox / f".{name}.tmp"
-    with open(tmp, "wb") as fh:
-        fh.write(f"X-Swissbox-Rcpt-To: {address}\r\n".encode() + raw)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, outbox / name)
-    return f"queued for {address} ({outbox / name})"
+    qid = OutboundQueue(data_dir / "queue").enqueue("", [address], raw)
+    return f"queued for {address} (outbound queue id {qid})"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from twisted.internet import defer, task, threads
@@ -75,8 +76,10 @@ class NicUpdate(_Text):
         policy: p.Policy,
         trusted: Networks,
         guard: AbuseGuard | None = None,
+        on_change: Callable[[], None] = lambda: None,
     ) -> None:
         super().__init__()
+        self.on_change = on_change
         self.directory = directory
         self.authenticator = authenticator
         self.default_ttl = default_ttl
@@ -123,6 +126,8 @@ class NicUpdate(_Text):
         username = result.identifier or user
         update = p.parse_request(args)
         lines = await threads.deferToThread(self._apply, username, update, caller)
+        if any(line.startswith(p.GOOD) for line in lines):
+            self.on_change()  # DNS answers from the new records at once
         self._finish(request, "\n".join(lines) + "\n")
 
     def _apply(self, username: str, update: p.UpdateRequest, caller: str | None) -> list[str]:

@@ -22,6 +22,7 @@ class DdnsService:
             s.ddns.default_ttl,
             Policy(allow_private=s.ddns.allow_private_addresses),
             trusted,
+            on_change=lambda: ctx.emit("dns.zone_changed"),
         )
         self.checkip = CheckIp(trusted)
 

@@ -704,6 +704,13 @@ class Directory:
             row["name"], row["algorithm"], row["secret"], row["zone"], row["name_pattern"]
         )
 
+    def remove_tsig_key(self, name: str) -> None:
+        with self._write() as c:
+            if not c.execute(
+                "DELETE FROM tsig_keys WHERE name = ?", (name.rstrip(".").lower(),)
+            ).rowcount:
+                raise NotFound(f"no TSIG key {name!r}")
+
     def tsig_keys(self) -> list[TsigKey]:
         rows = self._all(
             "SELECT k.*, d.name AS zone FROM tsig_keys k JOIN domains d ON d.id = k.domain_id"

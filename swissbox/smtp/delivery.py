@@ -15,8 +15,8 @@ from typing import Any
 
 from swissbox.directory import Mailbox
 from swissbox.mailstore import MailStore, MailStoreError, QuotaExceeded
+from swissbox.mailstore.queue import OutboundQueue
 from swissbox.smtp import replies
-from swissbox.smtp.queue import OutboundQueue
 
 log = logging.getLogger("swissbox.smtp")
 

@@ -4,21 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
-import itertools
 import re
 import secrets
 import time
 
+from swissbox.mailstore.queue import queue_id
+
 _BLANK = re.compile(rb"\r\n\r\n")
-
-
-_SEED = secrets.token_hex(3).upper()  # per process: ids stay unique across restarts
-_serial = itertools.count(1)
-
-
-def queue_id() -> str:
-    """A short unique id for logs, Received: and the 250 reply (no syscall per message)."""
-    return f"{int(time.time() * 1000):X}{_SEED}{next(_serial) % 0xFFFFF:05X}"
 
 
 def received_header(

@@ -13,10 +13,11 @@ from aiosmtpd.smtp import Envelope, Session
 
 from swissbox.directory import Mailbox
 from swissbox.mailstore import MailStore
+from swissbox.mailstore.queue import queue_id
 from swissbox.smtp import replies
 from swissbox.smtp.dataguard import has_bare_newline
 from swissbox.smtp.delivery import Deliverer
-from swissbox.smtp.headers import protocol_name, queue_id, received_header
+from swissbox.smtp.headers import protocol_name, received_header
 from swissbox.smtp.policy import MailDirectory, Recipient, Verdict, classify_recipient
 from swissbox.smtp.session import Limits, SwissSMTP
 

@@ -12,11 +12,12 @@ import logging
 from typing import Any
 
 from swissbox.mailstore import MailStore, release_store, shared_store
+from swissbox.mailstore.queue import OutboundQueue
 from swissbox.runtime import Context, fmt_addr, listen_tcp
 from swissbox.smtp.dataguard import DataBudget
 from swissbox.smtp.delivery import Deliverer
 from swissbox.smtp.inbound import MxHandler, Runtime
-from swissbox.smtp.queue import OutboundQueue
+from swissbox.smtp.outbound.runner import OutboundSettings, QueueRunner
 from swissbox.smtp.session import ConnectionTracker, Limits, data_memory_cap, factory
 from swissbox.smtp.submission import SubmissionHandler
 from swissbox.tls import server_context
@@ -35,7 +36,36 @@ class SmtpService:
         self.store: MailStore | None = None
         self.queue: OutboundQueue | None = None
         self.tracker: ConnectionTracker | None = None
+        self.runner: QueueRunner | None = None
         self._store_root = ctx.config.data_dir / "mail"
+
+    def outbound_settings(self) -> OutboundSettings:
+        from swissbox.conf import parse_hostport
+
+        s = self.ctx.settings
+        resolvers = [parse_hostport(e, 53) for e in s.smtp.outbound_resolvers]
+        return OutboundSettings(
+            hostname=s.server.hostname,
+            port=s.smtp.outbound_port,
+            nameservers=[r for r in resolvers if r is not None] or None,
+            relay=parse_hostport(s.smtp.relay_host, 25) if s.smtp.relay_host else None,
+            retry_schedule=tuple(s.smtp.retry_schedule),
+            max_age=s.smtp.max_queue_age,
+        )
+
+    async def bounce(self, sender: str, data: bytes) -> None:
+        """A DSN for `sender`: into their mailbox when hosted here, else queued with the null
+        sender (so a bounce never bounces)."""
+        mailbox = self.ctx.directory.mailbox(sender)
+        if mailbox is not None and self.store is not None:
+            delivery = self.store.begin()
+            delivery.add_recipient(mailbox.address, quota_bytes=None)  # bounces pass quotas
+            delivery.write(data)
+            await delivery.commit()
+        elif self.queue is not None:
+            await self.ctx.loop.run_in_executor(None, self.queue.enqueue, "", [sender], data)
+            if self.runner is not None:
+                self.runner.wake()
 
     async def start(self) -> list[str]:
         ctx, loop = self.ctx, self.ctx.loop
@@ -130,6 +160,14 @@ class SmtpService:
             release_store(self._store_root)
             self.store = None
             raise
+        if smtp.outbound_enabled:
+            self.runner = QueueRunner(self.queue.root, self.outbound_settings(), self.bounce)
+            ctx.on(QUEUED_EVENT, lambda queue_id: self.runner.wake() if self.runner else None)
+            self.runner.start()
+            relay = (
+                f"via {smtp.relay_host}" if smtp.relay_host else f"to MX port {smtp.outbound_port}"
+            )
+            log.info("outbound delivery from %s %s", self.queue.root, relay)
         return lines
 
     async def _close_servers(self) -> None:
@@ -144,6 +182,9 @@ class SmtpService:
         self.servers = []
 
     async def stop(self) -> None:
+        if self.runner is not None:
+            runner, self.runner = self.runner, None
+            await runner.stop()
         await self._close_servers()
         if self.store is not None:
             store, self.store = self.store, None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import email
 import email.policy
 import imaplib
+import json
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
@@ -148,8 +149,10 @@ def test_role_change_mails_the_member(org: tuple[Stack, DavHttp]) -> None:
     # no mailbox here: queued for the outbound queue
     out = stack.cli("org", "member", "set-role", "dave@example.test", "admin", check=True)
     assert "queued for dave@example.test" in out.stdout
-    queued = list((stack.data / "dav" / "outbox").glob("*.eml"))
-    assert queued and b"X-Swissbox-Rcpt-To: dave@example.test" in queued[0].read_bytes()
+    queued = [
+        json.loads(p.read_bytes().partition(b"\n")[0]) for p in (stack.data / "queue").glob("*.msg")
+    ]
+    assert [(q["from"], q["to"]) for q in queued] == [("", ["dave@example.test"])]
     # the new admin now sees the full view (private entries included)
     stack.cli("org", "private", "carol@example.test", "on", check=True)
     try:

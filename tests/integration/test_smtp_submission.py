@@ -15,7 +15,7 @@ import aiosmtplib
 import pytest
 
 from swissbox.auth import RateLimiter
-from swissbox.smtp.queue import OutboundQueue
+from swissbox.mailstore.queue import OutboundQueue
 from tests.unit.smtp.harness import (
     ACCOUNT_PASSWORD,
     MAILBOX_PASSWORD,

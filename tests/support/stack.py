@@ -63,6 +63,10 @@ class Stack:
         self.settings: dict[str, dict[str, Any]] = {"auth": dict(CHEAP_ARGON2)}
         for name, (section, key) in PORT_KEYS.items():
             self.settings.setdefault(section, {})[key] = self.ports[name]
+        # Outbound mail stays on loopback: MX lookups at our own DNS, delivery to a closed port
+        # (tests that want a remote server set outbound_port to theirs).
+        self.settings["smtp"]["outbound_resolvers"] = [f"127.0.0.1:{self.ports['dns']}"]
+        self.settings["smtp"]["outbound_port"] = free_port()
         for section, values in overrides.items():
             self.settings.setdefault(section, {}).update(values)
         self.proc: subprocess.Popen[str] | None = None

@@ -56,6 +56,8 @@ def settings(**smtp: Any) -> Settings:
     s.server.listen = ["127.0.0.1"]
     s.server.log_level = "warning"
     ports: dict[str, Any] = {"mx_port": 0, "submission_port": 0, "submissions_port": 0}
+    # No delivery to the world from in-process tests (the system resolver is not loopback).
+    ports["outbound_enabled"] = False
     s.smtp = replace(s.smtp, **{**ports, **smtp})
     return s
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from swissbox.smtp.queue import OutboundQueue
+from swissbox.mailstore.queue import OutboundQueue
 
 
 def test_enqueue_and_list(tmp_path: Path) -> None:

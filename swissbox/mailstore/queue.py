@@ -1,19 +1,29 @@
-"""The outbound queue: mail for other domains accepted on submission, waiting for delivery.
+"""The outbound queue: mail for other domains, waiting for delivery (smtp/outbound).
 
 `<data>/queue/<id>.msg` = one JSON envelope line, then the message bytes. Written to
 `<data>/queue/tmp/`, fsynced, renamed into place, directory fsynced — only then does
-submission answer 250. Delivery to the world (MX lookup, retries, DSN) is a later issue.
+submission answer 250. Core tier: submission, bounces and server notices (e.g. a role-change
+mail to a member without a mailbox here) all queue through it; a running server's queue runner
+picks up files queued by the CLI on its next pass.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from swissbox.smtp.headers import queue_id
+_SEED = secrets.token_hex(3).upper()  # per process: ids stay unique across restarts
+_serial = itertools.count(1)
+
+
+def queue_id() -> str:
+    """A short unique id for logs, Received: and the 250 reply (no syscall per message)."""
+    return f"{int(time.time() * 1000):X}{_SEED}{next(_serial) % 0xFFFFF:05X}"
 
 
 @dataclass(frozen=True)

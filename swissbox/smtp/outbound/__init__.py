@@ -1,0 +1,1 @@
+"""Delivery of queued mail to other domains: MX lookup, SMTP client, retries, bounces (DSN)."""

@@ -1,0 +1,83 @@
+"""The queue runner without a network peer: expiry after the queue lifetime, retry timing,
+null-sender messages never bounce, and the DSN's shape."""
+
+from __future__ import annotations
+
+import email
+from pathlib import Path
+
+from swissbox.mailstore.queue import OutboundQueue
+from swissbox.smtp.outbound import dsn
+from swissbox.smtp.outbound.runner import OutboundSettings, QueueRunner
+from swissbox.smtp.outbound.state import RecipientState
+from tests.support.stack import free_port
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def runner(tmp_path: Path, clock: Clock, bounces: list[tuple[str, bytes]]) -> QueueRunner:
+    closed_port = free_port()  # nobody listens: every attempt is a temporary failure
+
+    async def bounce(sender: str, data: bytes) -> None:
+        bounces.append((sender, data))
+
+    settings = OutboundSettings(
+        hostname="mx.example.test",
+        relay=("127.0.0.1", closed_port),
+        retry_schedule=(10.0, 20.0),
+        max_age=100.0,
+        timeout=2.0,
+    )
+    return QueueRunner(tmp_path / "queue", settings, bounce, clock=clock)
+
+
+async def test_temporary_failures_retry_on_schedule_then_expire_and_bounce(tmp_path: Path) -> None:
+    queue = OutboundQueue(tmp_path / "queue")
+    qid = queue.enqueue("alice@example.test", ["bob@remote.test"], b"Subject: hi\r\n\r\nbody\r\n")
+    created = queue.list()[0].created
+    clock = Clock(created + 1)
+    bounces: list[tuple[str, bytes]] = []
+    r = runner(tmp_path, clock, bounces)
+    assert await r.run_once() == 10.0  # first failure: next try after the first delay
+    assert await r.run_once() == 10.0  # not due yet: nothing attempted
+    clock.now += 10
+    assert await r.run_once() == 20.0  # second failure: the second delay
+    clock.now += 200  # past max_age
+    await r.run_once()
+    assert not list((tmp_path / "queue").glob(f"{qid}.*"))
+    ((sender, data),) = bounces
+    assert sender == "alice@example.test"
+    report = email.message_from_bytes(data)
+    text = report.as_string()
+    assert "bob@remote.test" in text and "4.4.7 delivery time expired" in text
+
+
+async def test_null_sender_never_bounces(tmp_path: Path) -> None:
+    queue = OutboundQueue(tmp_path / "queue")
+    queue.enqueue("", ["bob@remote.test"], b"Subject: bounce\r\n\r\nx\r\n")
+    clock = Clock(queue.list()[0].created + 1000)
+    bounces: list[tuple[str, bytes]] = []
+    await runner(tmp_path, clock, bounces).run_once()
+    assert bounces == [] and not list((tmp_path / "queue").glob("*.msg"))
+
+
+def test_dsn_shape() -> None:
+    failed = {
+        "bob@remote.test": RecipientState("failed", "550 5.1.1 no such user", "mx.remote.test")
+    }
+    data = dsn.bounce(
+        "mx.example.test", "Q1", "alice@example.test", failed, b"Subject: hi\r\n\r\nbody", 0
+    )
+    msg = email.message_from_bytes(data)
+    assert msg.get_content_type() == "multipart/report"
+    assert msg.get_param("report-type") == "delivery-status"
+    kinds = [p.get_content_type() for p in msg.get_payload()]
+    assert kinds == ["text/plain", "message/delivery-status", "text/rfc822-headers"]
+    assert b"Status: 5.1.1" in data and b"Remote-MTA: dns; mx.remote.test" in data
+    assert b"body" not in data.split(b"text/rfc822-headers")[1]  # headers only, not the body
