@@ -9,6 +9,8 @@ publishes and says which are missing or differ, as master-file lines to copy els
 from __future__ import annotations
 
 import argparse
+import base64
+import secrets
 import sys
 from pathlib import Path
 from typing import Any
@@ -248,6 +250,48 @@ def cmd_check(args: argparse.Namespace, env: CliEnv) -> int:
     return 1 if bad else 0
 
 
+# -- TSIG keys (RFC 2136 UPDATE) --------------------------------------------------------------------
+
+
+def cmd_tsig_add(args: argparse.Namespace, env: CliEnv) -> int:
+    """A new hmac-sha256 key for ZONE; prints the secret once (base64), as nsupdate -y wants."""
+    zone = _zone(env, args.zone)
+    pattern = ""
+    if args.name:
+        patterns = []
+        for item in args.name.split(","):
+            item = item.strip().rstrip(".").lower()
+            body = item[2:] if item.startswith("*.") else item
+            if body != zone.name and not body.endswith("." + zone.name):
+                raise CommandError(f"--name {item!r} is outside the zone {zone.name}")
+            patterns.append(item)
+        pattern = ",".join(patterns)
+    secret = base64.b64encode(secrets.token_bytes(32)).decode()
+    key = env.directory.add_tsig_key(args.keyname, secret, zone.name, pattern)
+    scope = pattern or f"any name in {zone.name}"
+    print(f"TSIG key {key.name} for {zone.name} ({scope}), algorithm {key.algorithm}")
+    print(f"secret: {secret}")
+    print(f"nsupdate -y {key.algorithm}:{key.name}:{secret}")
+    return 0
+
+
+def cmd_tsig_list(args: argparse.Namespace, env: CliEnv) -> int:
+    keys = env.directory.tsig_keys()
+    rows = [
+        {"name": k.name, "zone": k.zone, "algorithm": k.algorithm, "names": k.name_pattern}
+        for k in keys
+    ]
+    text = "\n".join(f"{k.name}\t{k.zone}\t{k.algorithm}\t{k.name_pattern or '*'}" for k in keys)
+    env.emit(rows, text)
+    return 0
+
+
+def cmd_tsig_del(args: argparse.Namespace, env: CliEnv) -> int:
+    env.directory.remove_tsig_key(args.keyname)
+    print(f"TSIG key {args.keyname} removed")
+    return 0
+
+
 # -- wiring ----------------------------------------------------------------------------------------
 
 
@@ -284,6 +328,20 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="FILE", help="master file, or - for standard input")
     p = verb("export", cmd_export, "print a zone as an RFC 1035 master file")
     p.add_argument("zone", metavar="ZONE")
+    tsig = verbs.add_parser("tsig", help="TSIG keys for RFC 2136 UPDATE (nsupdate)")
+    tsig_verbs = tsig.add_subparsers(dest="tsig_verb", metavar="VERB", required=True)
+    p = tsig_verbs.add_parser("add", parents=[common], help="a new hmac-sha256 key; prints it")
+    p.set_defaults(func=cmd_tsig_add)
+    p.add_argument("keyname", metavar="KEYNAME")
+    p.add_argument("--zone", required=True, metavar="ZONE")
+    p.add_argument(
+        "--name", metavar="PATTERN", help="names it may change, e.g. '*.dyn.example.org'"
+    )
+    p = tsig_verbs.add_parser("list", parents=[common], help="list TSIG keys (not their secrets)")
+    p.set_defaults(func=cmd_tsig_list)
+    p = tsig_verbs.add_parser("del", parents=[common], help="remove a TSIG key")
+    p.set_defaults(func=cmd_tsig_del)
+    p.add_argument("keyname", metavar="KEYNAME")
     p = verb("check", cmd_check, "are the mail records of DOMAIN published where it is hosted?")
     p.add_argument("domain", metavar="DOMAIN")
     p.add_argument("--server", help="DNS server to ask, IP[:PORT] (default: the system resolver)")
