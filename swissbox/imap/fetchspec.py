@@ -85,7 +85,20 @@ class FetchRequest:
         )
 
 
+_ITEMS: dict[bytes, FetchItem] = {}
+
+
 def parse_item(atom: bytes) -> FetchItem:
+    """One FETCH item (memoised: clients send the same few again and again)."""
+    item = _ITEMS.get(atom)
+    if item is None:
+        item = _parse_item(atom)
+        if len(_ITEMS) < 4096:
+            _ITEMS[bytes(atom)] = item
+    return item
+
+
+def _parse_item(atom: bytes) -> FetchItem:
     text = atom.decode("ascii", "replace")
     upper = text.upper()
     if upper in SIMPLE:

@@ -245,7 +245,13 @@ def _quoted(text: bytes, i: int) -> tuple[bytes, int]:
     raise ParseError("unterminated quoted string")
 
 
+_PLAIN_ATOM = re.compile(rb'[^\x00-\x20()"{\x7f\[]+')
+
+
 def _atom(text: bytes, i: int) -> tuple[bytes, int]:
+    m = _PLAIN_ATOM.match(text, i)
+    if m is not None and text[m.end() : m.end() + 1] != b"[":
+        return m.group(), m.end()  # the common case: no bracketed section
     start = i
     n = len(text)
     while i < n:

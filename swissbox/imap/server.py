@@ -17,6 +17,7 @@ import binascii
 import contextlib
 import functools
 import logging
+import os
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -1143,9 +1144,11 @@ class ImapSession(IMAP4Server):
                             if fdir is None:
                                 from swissbox.mailstore.paths import folder_dir
 
-                                fdir = folder_dir(box.box.path, box.name)
+                                fdir = str(folder_dir(box.box.path, box.name))
+                            path = os.path.join(fdir, r[col["subdir"]], r[col["filename"]])
                             try:
-                                raw = (fdir / r[col["subdir"]] / r[col["filename"]]).read_bytes()
+                                with open(path, "rb") as f:
+                                    raw = f.read()
                             except FileNotFoundError:
                                 raw = b""
                         source = raw
