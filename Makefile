@@ -35,7 +35,7 @@ test-tools:
 lint: venv
 	$(BIN)/ruff check swissbox tests bench
 	$(BIN)/ruff format --check swissbox tests bench
-	$(BIN)/mypy swissbox/conf swissbox/directory swissbox/auth swissbox/tls.py swissbox/runtime.py swissbox/cli.py swissbox/cliutil.py swissbox/server.py swissbox/http.py
+	$(BIN)/mypy swissbox
 
 clean:
 	rm -rf $(VENV) *.egg-info
