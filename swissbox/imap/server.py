@@ -242,6 +242,9 @@ class ImapSession(IMAP4Server):
     def connectionMade(self) -> None:  # noqa: N802
         self.tags = {}
         self.canStartTLS = not self.implicit_tls and self.ctx is not None
+        with contextlib.suppress(Exception):  # replies are whole; do not wait for ACKs
+            tcp = getattr(self.transport, "transport", self.transport)
+            tcp.setTcpNoDelay(True)
         self.setTimeout(self.timeOut)
         self.service.sessions.add(self)
         caps = b" ".join(self.capability_list())
