@@ -8,7 +8,6 @@ Sent, Drafts, Trash, Junk, Archive on first login) off the event loop.
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import hmac
 import os
@@ -227,4 +226,4 @@ class MailAccount:
         return None
 
 
-__all__ = ["MailAccount", "MailboxChecker", "MailboxCredentials", "MailboxRealm", "fnmatch"]
+__all__ = ["MailAccount", "MailboxChecker", "MailboxCredentials", "MailboxRealm", "VerifiedCache"]

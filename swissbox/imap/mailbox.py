@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import bisect
 from array import array
-from typing import Any
 
 from twisted.mail.imap4 import IMailboxInfo
 from zope.interface import implementer
@@ -119,16 +118,10 @@ class FolderMailbox:
                     lo_v, hi_v = hi_v, lo_v
                 a, b = lo_v - 1, min(hi_v, n)
             if b - a == len(uids) and not picked:
-                return list(uids) if len(ranges) == 1 else self._merge(ranges, uid)
+                return list(uids)  # one range covers everything: the union is all
             for u in uids[max(a, 0) : b]:
                 if u not in picked:
                     picked.add(u)
                     out.append(u)
         out.sort()
         return out
-
-    def _merge(self, ranges: list[SeqRange], uid: bool) -> list[int]:
-        return list(self.uids)
-
-    def status(self) -> dict[str, Any]:
-        return {}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -65,10 +64,6 @@ def parse_internaldate(text: str) -> float:
     day, rest = text.split("-", 1)
     parsed = dt.datetime.strptime(f"{int(day):02d}-{rest}", "%d-%b-%Y %H:%M:%S %z")
     return parsed.timestamp()
-
-
-def now() -> float:
-    return time.time()
 
 
 def _addresses(value: list[list[str | None]] | None) -> bytes:

@@ -18,7 +18,6 @@ import contextlib
 import functools
 import logging
 import os
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -1471,7 +1470,3 @@ def _json(text: str) -> Any:
     import json
 
     return json.loads(text)
-
-
-def now() -> float:
-    return time.time()

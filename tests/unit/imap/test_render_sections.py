@@ -99,3 +99,23 @@ def test_list_patterns() -> None:
     assert list_matches("Archive/", "%", "Archive/2024")
     assert list_matches("", "inbox", "INBOX")
     assert not list_matches("", "Arch", "Archive")
+
+
+def test_sequence_sets_resolve_without_iterating_star() -> None:
+    from array import array
+
+    from swissbox.imap.mailbox import FolderMailbox
+
+    box = FolderMailbox.__new__(FolderMailbox)
+    box.uids = array("I", [3, 5, 9, 12])
+    box._shared = False
+    assert box.resolve([(1, None)], uid=False) == [3, 5, 9, 12]
+    assert box.resolve([(2, 3)], uid=False) == [5, 9]
+    assert box.resolve([(4, 4294967295)], uid=True) == [5, 9, 12]
+    assert box.resolve([(100, None)], uid=True) == [12]  # n:* includes the last message
+    assert box.resolve([(6, 8)], uid=True) == []
+    assert box.resolve([(5, 5), (1, 3)], uid=True) == [3, 5]
+    assert box.seq_of(9) == 3 and box.seq_of(4) is None
+    box.remove_seq(1)
+    box.add_uids([20])
+    assert list(box.uids) == [5, 9, 12, 20]
