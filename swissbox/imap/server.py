@@ -448,7 +448,7 @@ class ImapSession(IMAP4Server):
             if self.canStartTLS and not self.startedTLS:
                 caps.append(b"STARTTLS")
             if self.plaintext_ok:
-                caps.append(b"AUTH=PLAIN")
+                caps += [b"AUTH=PLAIN", b"SASL-IR"]
             else:
                 caps.append(b"LOGINDISABLED")
         elif self.account is not None and self.account.quota_bytes is not None:

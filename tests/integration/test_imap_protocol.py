@@ -3,6 +3,7 @@ extensions we advertise, and bad input. One stack for the module (it starts in ~
 
 from __future__ import annotations
 
+import base64
 import imaplib
 import re
 import socket
@@ -148,6 +149,17 @@ def test_authenticate_plain_after_tls(stack: Stack) -> None:
     typ, _ = m.authenticate("PLAIN", lambda _: f"\0{BOB}\0{BOB_PW}".encode())
     assert typ == "OK"
     m.logout()
+
+
+def test_authenticate_with_initial_response(stack: Stack) -> None:
+    r = Raw(stack, secure=True)
+    assert b"SASL-IR" in r.greeting and b"AUTH=PLAIN" in r.greeting
+    good = base64.b64encode(f"\0{BOB}\0{BOB_PW}".encode())
+    bad = base64.b64encode(f"\0{BOB}\0{ACCOUNT_PW}".encode())
+    assert r.cmd(b"a AUTHENTICATE PLAIN " + bad)[-1].startswith(b"a NO")
+    assert r.cmd(b"b AUTHENTICATE PLAIN !!!")[-1].startswith(b"b BAD")
+    lines = r.cmd(b"c AUTHENTICATE PLAIN " + good)
+    assert lines[-1].startswith(b"c OK") and b"CAPABILITY" in lines[-1]
 
 
 def test_mailbox_realm_only(stack: Stack) -> None:
