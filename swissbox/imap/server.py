@@ -512,8 +512,9 @@ class ImapSession(IMAP4Server):
                     box.add_uids(present)
                     self.untagged(b"%d EXISTS" % len(box.uids))
                     if box.readwrite:
+                        # \Recent for this session; no untagged RECENT here (IMAP4rev2 drops
+                        # it, and clients reading IDLE line by line expect EXISTS alone)
                         self.recent.update(recent.claim_recent(box.box, box.name, present))
-                        self.untagged(b"%d RECENT" % len(self.recent))
         if self.pending_flags:
             uids = sorted(self.pending_flags)
             self.pending_flags.clear()

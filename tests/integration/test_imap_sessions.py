@@ -151,7 +151,8 @@ def test_recent_belongs_to_one_session(stack: Stack) -> None:
     assert b"\\Recent" not in data[0]
     a.append("R", None, None, message("r1"))  # arrives while a has R selected
     a.noop()
-    assert a.response("RECENT")[1][-1] == b"2"
+    _, data = a.fetch("2", "(FLAGS)")
+    assert b"\\Recent" in data[0]
     assert a.status("R", "(RECENT)")[1] == [b'"R" (RECENT 0)']
     a.logout()
     b.logout()
