@@ -37,6 +37,8 @@ from swissbox.mailstore import (
 )
 from swissbox.mailstore import folders as folder_ops
 
+ARGON2_CONCURRENCY = 2  # Argon2 verifications at once (CPU cores, and memory per run)
+
 
 @implementer(IUsernamePassword)
 class MailboxCredentials:
@@ -84,37 +86,59 @@ class VerifiedCache:
 
 @implementer(ICredentialsChecker)
 class MailboxChecker:
+    """Cache lookups run in the thread pool freely; Argon2 verifications at most
+    `concurrency` at a time (each takes [auth] argon2_memory_kib of memory: a login storm
+    must not multiply that by the pool size)."""
+
     credentialInterfaces = (IUsernamePassword,)
 
-    def __init__(self, authenticator: Authenticator, cache: VerifiedCache | None = None) -> None:
+    def __init__(
+        self,
+        authenticator: Authenticator,
+        cache: VerifiedCache | None = None,
+        concurrency: int = ARGON2_CONCURRENCY,
+    ) -> None:
         self.authenticator = authenticator
         self.cache = cache if cache is not None else VerifiedCache()
+        self.slots = defer.DeferredSemaphore(concurrency)
 
-    def check(self, identifier: str, secret: str, client: str | None) -> AuthResult:
-        """Blocking: a cache hit (still subject to lockouts), else the Argon2 check."""
+    def cached(self, identifier: str, secret: str, client: str | None) -> AuthResult | None:
+        """Blocking, cheap: a success from the cache (still subject to lockouts), or None."""
         auth = self.authenticator
-        found = None
-        if identifier and not auth.limiter.locked("mailbox", identifier, client):
-            found = auth.store.secret_hash("mailbox", identifier)
-            if found is not None:
-                canonical = self.cache.get(identifier, secret, found[1])
-                if canonical is not None:
-                    auth.limiter.success("mailbox", identifier, client)
-                    return AuthResult(True, identifier=canonical)
+        if not identifier or auth.limiter.locked("mailbox", identifier, client):
+            return None
+        found = auth.store.secret_hash("mailbox", identifier)
+        if found is None:
+            return None
+        canonical = self.cache.get(identifier, secret, found[1])
+        if canonical is None:
+            return None
+        auth.limiter.success("mailbox", identifier, client)
+        return AuthResult(True, identifier=canonical)
+
+    def verify(self, identifier: str, secret: str, client: str | None) -> AuthResult:
+        """Blocking: the Argon2 check; a success is remembered in the cache."""
+        auth = self.authenticator
         result = auth.authenticate("mailbox", identifier, secret, client)
-        if result.ok and found is not None and result.identifier:
-            again = auth.store.secret_hash("mailbox", identifier)
-            if again is not None:  # the hash may have been upgraded by this login
-                self.cache.put(identifier, secret, again[1], result.identifier)
+        if result.ok and result.identifier:
+            found = auth.store.secret_hash("mailbox", identifier)
+            if found is not None:  # read after: the hash may have been upgraded by this login
+                self.cache.put(identifier, secret, found[1], result.identifier)
         return result
 
+    def check(self, identifier: str, secret: str, client: str | None) -> AuthResult:
+        """Blocking, both steps (for callers outside the reactor)."""
+        return self.cached(identifier, secret, client) or self.verify(identifier, secret, client)
+
     def requestAvatarId(self, credentials: MailboxCredentials) -> defer.Deferred[str]:  # noqa: N802
-        d = threads.deferToThread(
-            self.check,
-            credentials.username,
-            credentials.password,
-            getattr(credentials, "client", None),
-        )
+        user, secret = credentials.username, credentials.password
+        client = getattr(credentials, "client", None)
+        d = threads.deferToThread(self.cached, user, secret, client)
+
+        def slow(result: AuthResult | None) -> Any:
+            if result is not None:
+                return result
+            return self.slots.run(threads.deferToThread, self.verify, user, secret, client)
 
         def done(result: Any) -> Any:
             if result.ok:
@@ -123,7 +147,7 @@ class MailboxChecker:
 
             return task.deferLater(reactor, result.delay, _fail)
 
-        return d.addCallback(done)
+        return d.addCallback(slow).addCallback(done)
 
 
 def _fail() -> None:
