@@ -888,7 +888,7 @@ class ImapSession(IMAP4Server):
         delivery.add_recipient(
             account.address, info.name, flags, date, quota_bytes=account.quota_bytes
         )
-        delivery.write(bytes(message))
+        delivery.write(message)  # a bytes subclass: no extra copy of a large literal
         d = defer.Deferred.fromFuture(self.service.ensure_future(delivery.commit()))
 
         def ok(delivered: Any) -> bytes:

@@ -246,6 +246,22 @@ def test_append_fetch_sections(stack: Stack) -> None:
     m.logout()
 
 
+def test_large_append_under_and_over_the_limit(stack: Stack) -> None:
+    m = login(stack)
+    big = simple("big", "y" * 150_000)
+    typ, _ = m.append("INBOX", None, None, big)
+    assert typ == "OK"
+    m.select("INBOX")
+    _, data = m.uid("SEARCH", "SUBJECT", "big")
+    uid = data[0].split()[-1]
+    _, data = m.uid("FETCH", uid, "(BODY.PEEK[])")
+    assert data[0][1] == big
+    typ, data = m.append("INBOX", None, None, simple("huge", "z" * 250_000))
+    assert typ == "NO" and b"TOOBIG" in data[0]
+    assert m.noop()[0] == "OK"
+    m.logout()
+
+
 def test_search(stack: Stack) -> None:
     m = login(stack)
     m.create("S")
