@@ -1,0 +1,475 @@
+"""The session core shared by the command mixins: connection, input path (sans-I/O
+assembler, dispatch, replies), capabilities, and the untagged updates from other sessions
+(sent only at the moments RFC 3501 7.4.1 allows)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from twisted.internet import defer, interfaces
+from twisted.mail.imap4 import IMAP4Server
+from twisted.python.failure import Failure
+
+from swissbox import __version__
+from swissbox.imap import render
+from swissbox.imap.account import MailAccount
+from swissbox.imap.mailbox import FolderMailbox
+from swissbox.imap.parser import (
+    Assembler,
+    Atom,
+    CommandReady,
+    NeedContinuation,
+    ParseError,
+    Refused,
+    Token,
+    is_nil,
+    tokenize,
+)
+from swissbox.mailstore import (
+    MailStoreError,
+    query,
+    recent,
+)
+
+log = logging.getLogger("swissbox.imap")
+
+BASE_CAPS = [
+    b"IMAP4rev1",
+    b"LITERAL+",
+    b"ID",
+    b"ENABLE",
+    b"IDLE",
+    b"NAMESPACE",
+    b"UIDPLUS",
+    b"MOVE",
+    b"UNSELECT",
+    b"CHILDREN",
+    b"SPECIAL-USE",
+    b"CONDSTORE",
+]
+MAX_AUTH_FAILURES = 3
+MAX_PIPELINED = 1 << 20  # bytes read ahead while a command is still running
+NO_EXPUNGE_DURING = {b"FETCH", b"STORE", b"SEARCH"}
+
+
+class Reply(Exception):
+    """Ends a command early with a tagged status (NO/BAD) and text."""
+
+    def __init__(self, status: bytes, text: str | bytes) -> None:
+        self.status = status
+        self.text = text.encode() if isinstance(text, str) else text
+        super().__init__(self.text)
+
+
+def no(text: str | bytes) -> Reply:
+    return Reply(b"NO", text)
+
+
+def bad(text: str | bytes) -> Reply:
+    return Reply(b"BAD", text)
+
+
+def compact_set(numbers: list[int]) -> bytes:
+    """Compact sequence set of sorted numbers: 1:3,7."""
+    runs: list[list[int]] = []
+    for n in numbers:
+        if runs and n == runs[-1][1] + 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    return b",".join(b"%d" % a if a == b else b"%d:%d" % (a, b) for a, b in runs)
+
+
+class SessionBase(IMAP4Server):
+    """One client connection (the parts every command uses)."""
+
+    IDENT = b"swissbox IMAP4rev1 ready"
+    transport: Any  # Twisted's ITCPTransport (with startTLS, pause/resumeProducing)
+    account: Any
+    tags: Any
+
+    def __init__(self, service: Any, implicit_tls: bool) -> None:
+        super().__init__(chal={}, contextFactory=None if implicit_tls else service.tls_options)
+        self.service = service
+        self.settings = service.settings
+        self.implicit_tls = implicit_tls
+        self.assembler = Assembler(max_literal=self.settings.max_literal)
+        self.mode = "command"  # command | idle | authenticate | closed
+        self.busy = False
+        self.account = None
+        self.selected: FolderMailbox | None = None
+        self.condstore = False
+        self.auth_failures = 0
+        self.pending_new: set[int] = set()
+        self.pending_flags: set[int] = set()
+        self.pending_expunged: set[int] = set()
+        self.recent: set[int] = set()  # \Recent for this session (see mailstore/recent.py)
+        self._idle_tag: bytes | None = None
+        self._auth_tag: bytes | None = None
+        self._out: list[bytes] = []
+        self.timeOut = min(60.0, self.settings.idle_timeout)  # before authentication
+
+    @property
+    def secure(self) -> bool:
+        return (
+            self.implicit_tls
+            or self.startedTLS
+            or interfaces.ISSLTransport(self.transport, None) is not None
+        )
+
+    @property
+    def client_ip(self) -> str | None:
+        peer = self.transport.getPeer() if self.transport else None
+        return getattr(peer, "host", None)
+
+    @property
+    def plaintext_ok(self) -> bool:
+        if self.secure:
+            return True
+        ip = self.client_ip or ""
+        loopback = ip.startswith("127.") or ip == "::1"
+        return bool(self.settings.allow_plaintext_loopback and loopback)
+
+    def connectionMade(self) -> None:  # noqa: N802
+        self.tags = {}
+        self.canStartTLS = not self.implicit_tls and self.ctx is not None
+        with contextlib.suppress(Exception):  # replies are whole; do not wait for ACKs
+            tcp = getattr(self.transport, "transport", self.transport)
+            tcp.setTcpNoDelay(True)
+        self.setTimeout(self.timeOut)
+        self.service.sessions.add(self)
+        caps = b" ".join(self.capability_list())
+        self.write_line(b"* OK [CAPABILITY " + caps + b"] " + self.IDENT)
+
+    def connectionLost(self, reason: Failure | None = None) -> None:  # noqa: N802
+        self.mode = "closed"
+        self.setTimeout(None)
+        self.service.hub.leave(self)
+        self.service.sessions.discard(self)
+        self.selected = None
+        self.account = None
+
+    def timeoutConnection(self) -> None:  # noqa: N802
+        self.write_line(b"* BYE Autologout; connection idle too long")
+        self.mode = "closed"
+        self.transport.loseConnection()
+
+    def write_line(self, line: bytes) -> None:
+        self.transport.write(line + b"\r\n")
+
+    def untagged(self, line: bytes) -> None:
+        self._out.append(b"* " + line + b"\r\n")
+
+    def flush_out(self) -> None:
+        if self._out:
+            data = b"".join(self._out)
+            self._out.clear()  # in place: fetch() holds a reference to this list
+            self.transport.write(data)
+
+    def dataReceived(self, data: bytes) -> None:  # noqa: N802
+        if self.mode == "closed":
+            return
+        self.resetTimeout()
+        self.assembler.feed(data)
+        if self.busy:
+            if len(self.assembler.buffer) > MAX_PIPELINED:
+                self.transport.pauseProducing()  # resumed when the command finishes
+            return
+        self.process()
+
+    def process(self) -> None:
+        while not self.busy and self.mode != "closed":
+            if self.mode in ("idle", "authenticate"):
+                try:
+                    line = self.assembler.next_line()
+                except ParseError:
+                    self.write_line(b"* BYE line too long")
+                    self.close()
+                    return
+                if line is None:
+                    return
+                if self.mode == "idle":
+                    self.idle_line(line)
+                else:
+                    self.auth_line(line)
+                continue
+            event = self.assembler.next_event()
+            if event is None:
+                return
+            if isinstance(event, NeedContinuation):
+                self.write_line(b"+ Ready for literal data")
+            elif isinstance(event, Refused):
+                self.write_line(event.tag + b" " + event.status + b" " + event.text)
+                if event.close:
+                    self.write_line(b"* BYE closing connection")
+                    self.close()
+                    return
+            elif isinstance(event, CommandReady):
+                self.run_command(event)
+
+    def idle_line(self, line: bytes) -> None:
+        """The line that ends IDLE (mailboxes.MailboxCommands)."""
+        raise NotImplementedError
+
+    def auth_line(self, line: bytes) -> None:
+        """An AUTHENTICATE response line (login.LoginCommands)."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self.mode = "closed"
+        self.transport.loseConnection()
+
+    def run_command(self, event: CommandReady) -> None:
+        try:
+            tokens = tokenize(event.segments)
+        except ParseError as exc:
+            tag = event.head.split(b" ", 1)[0][:64] or b"*"
+            self.write_line(tag + b" BAD " + str(exc).encode())
+            return
+        if not tokens or not isinstance(tokens[0], Atom) or b"+" in tokens[0]:
+            self.write_line(b"* BAD Invalid tag")
+            return
+        tag = bytes(tokens[0])
+        if len(tokens) < 2 or not isinstance(tokens[1], Atom):
+            self.write_line(tag + b" BAD Missing command")
+            return
+        name = tokens[1].upper()
+        args = tokens[2:]
+        uid = False
+        if name == b"UID":
+            if not args or not isinstance(args[0], Atom):
+                self.write_line(tag + b" BAD UID needs a command")
+                return
+            name, args, uid = args[0].upper(), args[1:], True
+            if name not in (b"FETCH", b"STORE", b"SEARCH", b"COPY", b"MOVE", b"EXPUNGE"):
+                self.write_line(tag + b" BAD Unknown UID command")
+                return
+        handler = self.lookup(name)
+        if handler is None:
+            if any(self.lookup_in(state, name) for state in ("unauth", "auth", "select")):
+                self.write_line(tag + b" BAD Command not valid in this state")
+            else:
+                self.write_line(tag + b" BAD Unknown command")
+            return
+        self.current = name
+        try:
+            result = handler(tag, args, uid) if uid else handler(tag, args)
+        except Reply as r:
+            self.finish(tag, r.status, r.text, name)
+            return
+        except ParseError as exc:
+            self.finish(tag, b"BAD", str(exc).encode(), name)
+            return
+        except (MailStoreError, ValueError) as exc:
+            self.finish(tag, b"NO", str(exc).encode("utf-8", "replace")[:200], name)
+            return
+        except Exception:
+            log.exception("IMAP command %s failed", name.decode("ascii", "replace"))
+            self.finish(tag, b"NO", b"Internal server error", name)
+            return
+        if isinstance(result, defer.Deferred):
+            self.busy = True
+
+            def done(value: Any) -> None:
+                self.busy = False
+                if self.mode == "closed":
+                    return  # the client went away meanwhile: nothing to answer
+                if isinstance(value, Failure):
+                    err = value.value
+                    if isinstance(err, Reply):
+                        self.finish(tag, err.status, err.text, name)
+                    elif isinstance(err, (MailStoreError, ValueError)):
+                        self.finish(tag, b"NO", str(err).encode("utf-8", "replace")[:200], name)
+                    else:
+                        log.error("IMAP command failed: %s", value.getTraceback())
+                        self.finish(tag, b"NO", b"Internal server error", name)
+                elif value is not None:
+                    self.finish(tag, b"OK", value, name)
+                if self.mode != "closed":
+                    self.transport.resumeProducing()
+                    self.process()
+
+            result.addBoth(done)
+        elif result is not None:
+            self.finish(tag, b"OK", result, name)
+
+    def finish(self, tag: bytes, status: bytes, text: bytes, name: bytes = b"") -> None:
+        if self.mode == "closed":
+            return
+        self.sync(allow_expunge=name not in NO_EXPUNGE_DURING)
+        self._out.append(tag + b" " + status + b" " + text + b"\r\n")
+        self.flush_out()
+        self.send_now()
+
+    def send_now(self) -> None:
+        """Writes the buffered response to the socket now rather than at the next reactor
+        turn (one event-loop cycle less per command; clients wait for the tagged line)."""
+        transport = self.transport
+        if not hasattr(transport, "doWrite"):
+            transport = getattr(transport, "transport", None)  # the TCP under TLS
+        if transport is None or not getattr(transport, "connected", False):
+            return
+        if getattr(transport, "disconnecting", False) or not hasattr(transport, "doWrite"):
+            return
+        try:
+            if transport.doWrite() is not None:
+                return  # an error: the reactor sees it at its next turn
+        except Exception:  # never let an early flush break the session
+            log.debug("early flush failed", exc_info=True)
+
+    def lookup(self, name: bytes) -> Callable[..., Any] | None:
+        state = {"unauth": "unauth", "auth": "auth", "select": "select"}.get(self.state)
+        if state is None:
+            return None
+        return self.lookup_in(state, name)
+
+    def lookup_in(self, state: str, name: bytes) -> Callable[..., Any] | None:
+        try:
+            attr = f"{state}_{name.decode('ascii')}"
+        except UnicodeDecodeError:
+            return None
+        if not attr.replace("_", "").isalnum():
+            return None
+        entry = getattr(type(self), attr, None)
+        if entry is None or not isinstance(entry, tuple) or not callable(entry[0]):
+            return None
+        fn = entry[0]
+        if not getattr(fn, "_swissbox", False):
+            return None
+        return lambda *a: fn(self, *a)
+
+    def capability_list(self) -> list[bytes]:
+        caps = list(BASE_CAPS)
+        if self.state == "unauth":
+            if self.canStartTLS and not self.startedTLS:
+                caps.append(b"STARTTLS")
+            if self.plaintext_ok:
+                caps += [b"AUTH=PLAIN", b"SASL-IR"]
+            else:
+                caps.append(b"LOGINDISABLED")
+        elif self.account is not None and self.account.quota_bytes is not None:
+            caps.append(b"QUOTA")
+        return caps
+
+    def listCapabilities(self) -> list[bytes]:  # noqa: N802
+        return self.capability_list()
+
+    def notice_new(self, uids: list[int]) -> None:
+        self.pending_new.update(uids)
+        self.push()
+
+    def notice_flags(self, uids: list[int]) -> None:
+        self.pending_flags.update(uids)
+        self.push()
+
+    def notice_expunged(self, uids: list[int]) -> None:
+        self.pending_expunged.update(uids)
+        self.push()
+
+    def push(self) -> None:
+        if self.mode == "idle" and not self.busy:
+            self.sync(allow_expunge=True)
+            self.flush_out()
+
+    def flags_of(self, uid: int, flags: str) -> bytes:
+        """The FLAGS list of a message as this session sees it (with \\Recent)."""
+        names = flags.split()
+        if uid in self.recent:
+            names.append("\\Recent")
+        return render.flags(names)
+
+    def sync(self, allow_expunge: bool) -> None:
+        """Sends what other sessions and deliveries changed, at a moment that allows it."""
+        box = self.selected
+        if box is None:
+            self.pending_new.clear()
+            self.pending_flags.clear()
+            self.pending_expunged.clear()
+            return
+        if allow_expunge and self.pending_expunged:
+            gone = sorted(self.pending_expunged, reverse=True)
+            self.pending_expunged.clear()
+            for uid in gone:
+                seq = box.seq_of(uid)
+                if seq is not None:
+                    box.remove_seq(seq)
+                    self.pending_flags.discard(uid)
+                    self.untagged(b"%d EXPUNGE" % seq)
+        if self.pending_new:
+            last = box.uids[-1] if box.uids else 0
+            new = sorted(u for u in self.pending_new if u > last)
+            self.pending_new.clear()
+            if new:
+                rows = query.rows(box.box, box.info.id, ["uid"], new)
+                present = [r[0] for r in rows]
+                if present:
+                    box.add_uids(present)
+                    self.untagged(b"%d EXISTS" % len(box.uids))
+                    if box.readwrite:
+                        # \Recent for this session; no untagged RECENT here (IMAP4rev2 drops
+                        # it, and clients reading IDLE line by line expect EXISTS alone)
+                        self.recent.update(recent.claim_recent(box.box, box.name, present))
+        if self.pending_flags:
+            uids = sorted(self.pending_flags)
+            self.pending_flags.clear()
+            for uid, flags, modseq in query.rows(
+                box.box, box.info.id, ["uid", "flags", "modseq"], uids
+            ):
+                seq = box.seq_of(uid)
+                if seq is None:
+                    continue
+                extra = b" MODSEQ (%d)" % modseq if self.condstore else b""
+                self.untagged(
+                    b"%d FETCH (UID %d FLAGS %s%s)" % (seq, uid, self.flags_of(uid, flags), extra)
+                )
+
+    def cmd_capability(self, tag: bytes, args: list[Token]) -> bytes:
+        self._noargs(args)
+        self.untagged(b"CAPABILITY " + b" ".join(self.capability_list()))
+        return b"CAPABILITY completed"
+
+    def cmd_noop(self, tag: bytes, args: list[Token]) -> bytes:
+        self._noargs(args)
+        return b"NOOP completed"
+
+    def cmd_logout(self, tag: bytes, args: list[Token]) -> None:
+        self._noargs(args)
+        self.untagged(b"BYE swissbox logging out")
+        self._out.append(tag + b" OK LOGOUT completed\r\n")
+        self.flush_out()
+        self.service.hub.leave(self)
+        self.close()
+
+    def cmd_id(self, tag: bytes, args: list[Token]) -> bytes:
+        if len(args) != 1 or not (is_nil(args[0]) or isinstance(args[0], list)):
+            raise bad("ID takes a list or NIL")
+        self.untagged(b'ID ("name" "swissbox" "version" %s)' % render.string(__version__))
+        return b"ID completed"
+
+    def _noargs(self, args: list[Token]) -> None:
+        if args:
+            raise bad("unexpected arguments")
+
+    def _account(self) -> MailAccount:
+        assert self.account is not None
+        return self.account
+
+    def _box(self) -> FolderMailbox:
+        assert self.selected is not None
+        return self.selected
+
+    def _writable(self) -> FolderMailbox:
+        box = self._box()
+        if not box.readwrite:
+            raise no("[READ-ONLY] Mailbox is read-only")
+        return box
+
+    def _send_expunges(self, box: FolderMailbox, uids: list[int]) -> None:
+        for uid in sorted(uids, reverse=True):
+            seq = box.seq_of(uid)
+            if seq is not None:
+                box.remove_seq(seq)
+                self.untagged(b"%d EXPUNGE" % seq)

@@ -1,0 +1,334 @@
+"""Authenticated-state commands: ENABLE, NAMESPACE, SELECT/EXAMINE (CONDSTORE, \\Recent),
+CREATE/DELETE/RENAME, (UN)SUBSCRIBE, LIST/LSUB (SPECIAL-USE, CHILDREN), STATUS, APPEND
+(UIDPLUS, quota), IDLE, QUOTA."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from twisted.internet import defer
+from twisted.python.failure import Failure
+
+from swissbox.imap import render
+from swissbox.imap.account import MailAccount, list_matches
+from swissbox.imap.base import (
+    SessionBase,
+    bad,
+    no,
+)
+from swissbox.imap.parser import (
+    Atom,
+    Str,
+    Token,
+    astring,
+    encode_mutf7,
+    flag_list,
+    mailbox_name,
+)
+from swissbox.mailstore import (
+    SEPARATOR,
+    SPECIAL_USE,
+    NoSuchFolder,
+    QuotaExceeded,
+    query,
+    recent,
+)
+
+log = logging.getLogger("swissbox.imap")
+
+
+class MailboxCommands(SessionBase):
+    def cmd_enable(self, tag: bytes, args: list[Token]) -> bytes:
+        if not args:
+            raise bad("ENABLE needs capabilities")
+        enabled = []
+        for a in args:
+            if isinstance(a, Atom) and a.upper() == b"CONDSTORE":
+                self.condstore = True
+                enabled.append(b"CONDSTORE")
+        self.untagged(b"ENABLED" + b"".join(b" " + e for e in enabled))
+        return b"ENABLE completed"
+
+    def cmd_namespace(self, tag: bytes, args: list[Token]) -> bytes:
+        self._noargs(args)
+        self.untagged(b'NAMESPACE (("" "/")) NIL NIL')
+        return b"NAMESPACE completed"
+
+    def cmd_select(self, tag: bytes, args: list[Token], readwrite: bool = True) -> bytes:
+        if not args or len(args) > 2:
+            raise bad("SELECT needs a mailbox name")
+        if len(args) == 2:
+            params = args[1]
+            if not isinstance(params, list):
+                raise bad("bad SELECT parameters")
+            for p in params:
+                if isinstance(p, Atom) and p.upper() == b"CONDSTORE":
+                    self.condstore = True
+                else:
+                    raise bad("unknown SELECT parameter")
+        name = mailbox_name(args[0])
+        if self.selected is not None:
+            self.service.hub.leave(self)
+            self.selected = None
+            self.state = "auth"
+            self.untagged(b"OK [CLOSED] Previous mailbox closed")
+        box = self._account().select(name, readwrite)
+        if box is None:
+            raise no("[NONEXISTENT] No such mailbox")
+        unseen, highest = box.load()
+        if readwrite:
+            self.recent = set(recent.claim_recent(box.box, box.name))
+            recent_count = len(self.recent)
+        else:
+            self.recent = set()
+            recent_count = recent.count_recent(box.box, box.info.id)
+        self.selected = box
+        self.state = "select"
+        self.pending_new.clear()
+        self.pending_flags.clear()
+        self.pending_expunged.clear()
+        self.service.hub.join(self, self._account().address, box.name)
+        flags = " ".join(box.getFlags()).encode("utf-8", "replace")
+        self.untagged(b"FLAGS (" + flags + b")")
+        perm = flags + b" \\*" if readwrite else b""
+        self.untagged(b"OK [PERMANENTFLAGS (" + perm + b")] Flags permitted")
+        self.untagged(b"%d EXISTS" % len(box.uids))
+        self.untagged(b"%d RECENT" % recent_count)
+        if unseen is not None:
+            self.untagged(b"OK [UNSEEN %d] First unseen" % unseen)
+        self.untagged(b"OK [UIDVALIDITY %d] UIDs valid" % box.info.uidvalidity)
+        self.untagged(b"OK [UIDNEXT %d] Predicted next UID" % box.info.uidnext)
+        self.untagged(b"OK [HIGHESTMODSEQ %d] Highest" % highest)
+        mode = b"[READ-WRITE]" if readwrite else b"[READ-ONLY]"
+        return mode + (b" SELECT completed" if readwrite else b" EXAMINE completed")
+
+    def cmd_examine(self, tag: bytes, args: list[Token]) -> bytes:
+        return self.cmd_select(tag, args, readwrite=False)
+
+    def cmd_create(self, tag: bytes, args: list[Token]) -> bytes:
+        if len(args) != 1:
+            raise bad("CREATE needs a mailbox name")
+        name = mailbox_name(args[0]).rstrip(SEPARATOR)
+        if name.upper() == "INBOX":
+            raise no("[ALREADYEXISTS] INBOX exists")
+        if self._account().box.index.folder(name) is not None:
+            raise no("[ALREADYEXISTS] Mailbox exists")
+        try:
+            self._account().box.create_folder(name)
+        except ValueError as exc:
+            raise no(f"[CANNOT] {exc}") from None
+        return b"CREATE completed"
+
+    def cmd_delete(self, tag: bytes, args: list[Token]) -> bytes:
+        if len(args) != 1:
+            raise bad("DELETE needs a mailbox name")
+        name = mailbox_name(args[0])
+        if self.selected is not None and self.selected.name == name:
+            self.service.hub.leave(self)
+            self.selected = None
+            self.state = "auth"
+        try:
+            self._account().delete(name)
+        except NoSuchFolder:
+            raise no("[NONEXISTENT] No such mailbox") from None
+        return b"DELETE completed"
+
+    def cmd_rename(self, tag: bytes, args: list[Token]) -> bytes:
+        if len(args) != 2:
+            raise bad("RENAME needs two mailbox names")
+        old, new = mailbox_name(args[0]), mailbox_name(args[1]).rstrip(SEPARATOR)
+        try:
+            self._account().rename(old, new)
+        except NoSuchFolder:
+            raise no("[NONEXISTENT] No such mailbox") from None
+        return b"RENAME completed"
+
+    def cmd_subscribe(self, tag: bytes, args: list[Token], on: bool = True) -> bytes:
+        if len(args) != 1:
+            raise bad("needs a mailbox name")
+        name = mailbox_name(args[0])
+        try:
+            if on:
+                self._account().subscribe(name)
+            else:
+                self._account().unsubscribe(name)
+        except NoSuchFolder:
+            raise no("[NONEXISTENT] No such mailbox") from None
+        return b"SUBSCRIBE completed" if on else b"UNSUBSCRIBE completed"
+
+    def cmd_unsubscribe(self, tag: bytes, args: list[Token]) -> bytes:
+        return self.cmd_subscribe(tag, args, on=False)
+
+    def cmd_list(self, tag: bytes, args: list[Token], lsub: bool = False) -> bytes:
+        word = b"LSUB" if lsub else b"LIST"
+        special_only = False
+        if args and isinstance(args[0], list):  # LIST-EXTENDED selection options
+            special_only = any(isinstance(a, Atom) and a.upper() == b"SPECIAL-USE" for a in args[0])
+            args = args[1:]
+        if len(args) >= 4 and isinstance(args[2], Atom) and args[2].upper() == b"RETURN":
+            args = args[:2]
+        if len(args) != 2:
+            raise bad(f"{word.decode()} needs a reference and a pattern")
+        ref = mailbox_name(args[0])
+        pattern = mailbox_name(args[1]) if astring(args[1]) else ""
+        if pattern == "":
+            self.untagged(word + b' (\\Noselect) "/" ""')
+            return word + b" completed"
+        account = self._account()
+        query.refresh(account.box)
+        folders = account.box.folders()
+        names = {f.name for f in folders}
+        for f in folders:
+            if lsub and not f.subscribed:
+                continue
+            if not list_matches(ref, pattern, f.name):
+                continue
+            attrs = []
+            has_children = any(n.startswith(f.name + SEPARATOR) for n in names)
+            attrs.append("\\HasChildren" if has_children else "\\HasNoChildren")
+            use = SPECIAL_USE.get(f.name)
+            if use:
+                attrs.append(use)
+            elif special_only:
+                continue
+            self.untagged(
+                word
+                + b" ("
+                + " ".join(attrs).encode()
+                + b') "/" '
+                + render.astring(encode_mutf7(f.name))
+            )
+        return word + b" completed"
+
+    def cmd_lsub(self, tag: bytes, args: list[Token]) -> bytes:
+        return self.cmd_list(tag, args, lsub=True)
+
+    def cmd_status(self, tag: bytes, args: list[Token]) -> bytes:
+        if len(args) != 2 or not isinstance(args[1], list):
+            raise bad("STATUS needs a mailbox and a list of items")
+        name = mailbox_name(args[0])
+        try:
+            info = query.folder(self._account().box, name)
+        except NoSuchFolder:
+            raise no("[NONEXISTENT] No such mailbox") from None
+        total, unseen, size = query.counts(self._account().box, info.id)
+        values = {
+            b"MESSAGES": total,
+            b"RECENT": recent.count_recent(self._account().box, info.id),
+            b"UIDNEXT": info.uidnext,
+            b"UIDVALIDITY": info.uidvalidity,
+            b"UNSEEN": unseen,
+            b"HIGHESTMODSEQ": info.highestmodseq,
+        }
+        out = []
+        for item in args[1]:
+            key = bytes(item).upper() if isinstance(item, Atom) else b""
+            if key not in values:
+                raise bad("unknown STATUS item")
+            if key == b"HIGHESTMODSEQ":
+                self.condstore = True
+            out.append(b"%s %d" % (key, values[key]))
+        self.untagged(
+            b"STATUS " + render.astring(encode_mutf7(info.name)) + b" (" + b" ".join(out) + b")"
+        )
+        return b"STATUS completed"
+
+    def cmd_append(self, tag: bytes, args: list[Token]) -> defer.Deferred[Any]:
+        if len(args) < 2:
+            raise bad("APPEND needs a mailbox and a message")
+        name = mailbox_name(args[0])
+        message = args[-1]
+        if not isinstance(message, Str):
+            raise bad("APPEND needs a literal message")
+        flags: list[str] = []
+        date: float | None = None
+        for extra in args[1:-1]:
+            if isinstance(extra, list):
+                flags = flag_list(extra)
+            elif isinstance(extra, Str):
+                try:
+                    date = render.parse_internaldate(bytes(extra).decode("ascii"))
+                except ValueError:
+                    raise bad("bad APPEND date-time") from None
+            else:
+                raise bad("bad APPEND argument")
+        account = self._account()
+        try:
+            info = query.folder(account.box, name)
+        except (NoSuchFolder, ValueError):
+            raise no("[TRYCREATE] No such mailbox") from None
+        if account.box.index.folder(info.name) is None:
+            query.refresh(account.box)
+        flags = [f for f in flags if f != "\\Recent"]
+        delivery = self.service.store.begin()
+        delivery.add_recipient(
+            account.address, info.name, flags, date, quota_bytes=account.quota_bytes
+        )
+        delivery.write(message)  # a bytes subclass: no extra copy of a large literal
+        d = defer.Deferred.fromFuture(self.service.ensure_future(delivery.commit()))
+
+        def ok(delivered: Any) -> bytes:
+            got = delivered[0]
+            if self.selected is not None and self.selected.name == got.folder:
+                self.pending_new.add(got.uid)
+            return b"[APPENDUID %d %d] APPEND completed" % (got.uidvalidity, got.uid)
+
+        def failed(f: Failure) -> None:
+            if f.check(QuotaExceeded):
+                raise no("[OVERQUOTA] Quota exceeded")
+            f.raiseException()
+
+        return d.addCallbacks(ok, failed)
+
+    def cmd_idle(self, tag: bytes, args: list[Token]) -> None:
+        self._noargs(args)
+        self.mode = "idle"
+        self._idle_tag = tag
+        self.write_line(b"+ idling")
+        self.sync(allow_expunge=True)
+        self.flush_out()
+        return None
+
+    def idle_line(self, line: bytes) -> None:
+        tag, self._idle_tag = self._idle_tag or b"*", None
+        self.mode = "command"
+        if line.strip().upper() == b"DONE":
+            self.finish(tag, b"OK", b"IDLE terminated")
+        else:
+            self.finish(tag, b"BAD", b"Expected DONE")
+
+    def cmd_getquotaroot(self, tag: bytes, args: list[Token]) -> bytes:
+        account = self._quota_account()
+        if len(args) != 1:
+            raise bad("GETQUOTAROOT needs a mailbox")
+        name = mailbox_name(args[0])
+        try:
+            query.folder(account.box, name)
+        except NoSuchFolder:
+            raise no("[NONEXISTENT] No such mailbox") from None
+        self.untagged(b"QUOTAROOT " + render.astring(encode_mutf7(name)) + b' ""')
+        self._quota_line(account)
+        return b"GETQUOTAROOT completed"
+
+    def cmd_getquota(self, tag: bytes, args: list[Token]) -> bytes:
+        account = self._quota_account()
+        if len(args) != 1 or astring(args[0]) != b"":
+            raise no("No such quota root")
+        self._quota_line(account)
+        return b"GETQUOTA completed"
+
+    def cmd_setquota(self, tag: bytes, args: list[Token]) -> bytes:
+        self._quota_account()
+        raise no("[NOPERM] Quotas are set by the administrator")
+
+    def _quota_account(self) -> MailAccount:
+        account = self._account()
+        if account.quota_bytes is None:
+            raise bad("QUOTA is not enabled for this mailbox")
+        return account
+
+    def _quota_line(self, account: MailAccount) -> None:
+        used = account.box.usage()
+        limit = account.quota_bytes or 0
+        self.untagged(b'QUOTA "" (STORAGE %d %d)' % ((used + 1023) // 1024, limit // 1024))

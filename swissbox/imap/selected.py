@@ -1,0 +1,284 @@
+"""Selected-state commands that change or query the folder: CHECK, CLOSE, UNSELECT,
+EXPUNGE/UID EXPUNGE (with retention), STORE (CONDSTORE UNCHANGEDSINCE), COPY/MOVE (COPYUID),
+SEARCH (index data, header prefilter)."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any
+
+from swissbox.imap.base import (
+    SessionBase,
+    bad,
+    compact_set,
+    no,
+)
+from swissbox.imap.mailbox import FolderMailbox
+from swissbox.imap.parser import (
+    Atom,
+    Token,
+    astring,
+    flag_list,
+    mailbox_name,
+    number,
+    parse_seqset,
+)
+from swissbox.imap.search import (
+    Candidate,
+    header_needles,
+    matches,
+    parse_search,
+    uses,
+)
+from swissbox.mailstore import (
+    NoSuchFolder,
+    query,
+    retention,
+)
+
+log = logging.getLogger("swissbox.imap")
+
+
+class SelectedCommands(SessionBase):
+    def cmd_check(self, tag: bytes, args: list[Token]) -> bytes:
+        self._noargs(args)
+        return b"CHECK completed"
+
+    def cmd_close(self, tag: bytes, args: list[Token]) -> bytes:
+        self._noargs(args)
+        box = self._box()
+        if box.readwrite:
+            gone = retention.expunge(box.box, box.name)
+            self.service.hub.expunged(self, self._account().address, box.name, gone)
+        self.service.hub.leave(self)
+        self.selected = None
+        self.state = "auth"
+        return b"CLOSE completed"
+
+    def cmd_unselect(self, tag: bytes, args: list[Token]) -> bytes:
+        self._noargs(args)
+        self.service.hub.leave(self)
+        self.selected = None
+        self.state = "auth"
+        return b"UNSELECT completed"
+
+    def cmd_expunge(self, tag: bytes, args: list[Token], uid: bool = False) -> bytes:
+        box = self._writable()
+        if uid:
+            if len(args) != 1:
+                raise bad("UID EXPUNGE needs a UID set")
+            wanted: list[int] | None = box.resolve(parse_seqset(args[0]), True)
+        else:
+            self._noargs(args)
+            wanted = None
+        self.sync(allow_expunge=True)
+        gone = retention.expunge(box.box, box.name, wanted)
+        self.service.hub.expunged(self, self._account().address, box.name, gone)
+        self._send_expunges(box, gone)
+        return b"EXPUNGE completed"
+
+    def cmd_store(self, tag: bytes, args: list[Token], uid: bool = False) -> bytes:
+        box = self._writable()
+        if len(args) < 3:
+            raise bad("STORE needs a set, an item and flags")
+        ranges = parse_seqset(args[0])
+        rest = args[1:]
+        unchanged: int | None = None
+        if isinstance(rest[0], list):
+            mods = rest[0]
+            if (
+                len(mods) != 2
+                or not isinstance(mods[0], Atom)
+                or mods[0].upper() != b"UNCHANGEDSINCE"
+            ):
+                raise bad("unknown STORE modifier")
+            unchanged = number(mods[1], "mod-sequence")
+            self.condstore = True
+            rest = rest[1:]
+        if len(rest) < 2 or not isinstance(rest[0], Atom):
+            raise bad("STORE needs an item and flags")
+        item = rest[0].upper()
+        silent = item.endswith(b".SILENT")
+        base = item[: -len(b".SILENT")] if silent else item
+        mode = {b"FLAGS": "set", b"+FLAGS": "add", b"-FLAGS": "remove"}.get(base)
+        if mode is None:
+            raise bad("bad STORE item")
+        flags = flag_list(rest[1] if len(rest) == 2 else list(rest[1:]))
+        flags = [f for f in flags if f != "\\Recent"]
+        uids = box.resolve(ranges, uid)
+        if not uids:
+            return b"STORE completed"
+        before = {r[0]: r[1] for r in query.rows(box.box, box.info.id, ["uid", "flags"], uids)}
+        after, refused = box.box.set_flags(box.name, list(before), flags, mode, unchanged)
+        for f in flags:
+            if not f.startswith("\\") and f not in box.keywords:
+                box.keywords.add(f)
+                self.untagged(b"FLAGS (" + " ".join(box.getFlags()).encode() + b")")
+        changed = [m for m in after if " ".join(sorted(m.flags)) != before.get(m.uid, "")]
+        changed_uids = {m.uid for m in changed}
+        self.service.hub.flags_changed(
+            self, self._account().address, box.name, sorted(changed_uids)
+        )
+        refused_set = set(refused)
+        for m in after:
+            if m.uid in refused_set:
+                continue
+            seq = box.seq_of(m.uid)
+            if seq is None:
+                continue
+            show = not silent or (self.condstore and m.uid in changed_uids)
+            if not show:
+                continue
+            parts = []
+            if uid or self.condstore:
+                parts.append(b"UID %d" % m.uid)
+            if not silent:
+                parts.append(b"FLAGS " + self.flags_of(m.uid, " ".join(m.flags)))
+            if self.condstore:
+                parts.append(b"MODSEQ (%d)" % m.modseq)
+            self.untagged(b"%d FETCH (" % seq + b" ".join(parts) + b")")
+        if refused:
+            if uid:
+                ids = sorted(refused)
+            else:
+                ids = sorted(s for s in (box.seq_of(u) for u in refused) if s is not None)
+            return b"[MODIFIED " + compact_set(ids) + b"] Conditional STORE failed"
+        return b"STORE completed"
+
+    def cmd_copy(
+        self, tag: bytes, args: list[Token], uid: bool = False, move: bool = False
+    ) -> bytes:
+        box = self._box() if not move else self._writable()
+        if len(args) != 2:
+            raise bad("needs a set and a mailbox")
+        uids = box.resolve(parse_seqset(args[0]), uid)
+        dest = mailbox_name(args[1])
+        account = self._account()
+        try:
+            dinfo = query.folder(account.box, dest)
+        except (NoSuchFolder, ValueError):
+            raise no("[TRYCREATE] No such mailbox") from None
+        if account.box.index.folder(dinfo.name) is None:
+            query.refresh(account.box)
+        if not uids:
+            return (b"MOVE" if move else b"COPY") + b" completed"
+        if account.quota_bytes is not None and not move:
+            size = sum(r[1] for r in query.rows(account.box, box.info.id, ["uid", "size"], uids))
+            if account.box.usage() + size > account.quota_bytes:
+                raise no("[OVERQUOTA] Quota exceeded")
+        if move:
+            mapping = account.box.move(box.name, uids, dinfo.name)
+        else:
+            mapping = account.box.copy(box.name, uids, dinfo.name)
+        if self.selected is not None and dinfo.name == box.name:
+            self.pending_new.update(mapping.values())
+        src = sorted(mapping)
+        code = b"COPYUID %d %s %s" % (
+            dinfo.uidvalidity,
+            compact_set(src),
+            b",".join(b"%d" % mapping[s] for s in src),
+        )
+        if move:
+            self.untagged(b"OK [" + code + b"] Moved")
+            self.service.hub.expunged(self, account.address, box.name, src)
+            self.sync(allow_expunge=True)
+            self._send_expunges(box, src)
+            return b"MOVE completed"
+        return b"[" + code + b"] COPY completed"
+
+    def cmd_move(self, tag: bytes, args: list[Token], uid: bool = False) -> bytes:
+        return self.cmd_copy(tag, args, uid, move=True)
+
+    def cmd_search(self, tag: bytes, args: list[Token], uid: bool = False) -> bytes:
+        box = self._box()
+        if len(args) >= 2 and isinstance(args[0], Atom) and args[0].upper() == b"CHARSET":
+            charset = astring(args[1]).upper()
+            if charset not in (b"UTF-8", b"US-ASCII"):
+                raise no("[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset")
+            args = args[2:]
+        if args and isinstance(args[0], Atom) and args[0].upper() == b"RETURN":
+            raise bad("ESEARCH is not supported")
+        node = parse_search(args)
+        hits = self.search(box, node)
+        if uses(node, {"MODSEQ"}):
+            self.condstore = True
+        ids = hits if uid else [box.seq_of(u) or 0 for u in hits]
+        line = b"SEARCH" + b"".join(b" %d" % i for i in ids)
+        if uses(node, {"MODSEQ"}) and hits:
+            top = max(r[1] for r in query.rows(box.box, box.info.id, ["uid", "modseq"], hits))
+            line += b" (MODSEQ %d)" % top
+        self.untagged(line)
+        return b"SEARCH completed"
+
+    def search(self, box: FolderMailbox, node: Any) -> list[int]:
+        if not box.uids:
+            return []
+        needles = header_needles(node)
+        needle = None
+        for _name, value in needles:
+            if value.isascii() and value:
+                needle = value
+                break
+        need_headers = uses(node, {"HEADER", "DATE", "BODY", "TEXT"})
+        headers: dict[int, bytes] = {}
+        cols = ["uid", "flags", "internaldate", "size", "modseq", "subdir", "filename"]
+        lowered = self.service.lowered_headers(box.box, box.info) if need_headers else {}
+        missing = [u for u in box.uids if u not in lowered] if needle is not None else []
+        if need_headers and needle is not None and len(missing) > 256:
+            # cold: let SQLite prefilter, and fill the cache in the background for next time
+            headers = dict(query.header_candidates(box.box, box.info.id, needle))
+            wanted = [u for u in sorted(headers) if box.seq_of(u) is not None]
+            rows = query.rows(box.box, box.info.id, cols, wanted) if wanted else []
+            self.service.fill_headers(box.box, box.info, lowered, missing)
+        elif need_headers and needle is not None:
+            # warm: prefilter on the shared cache of lower-cased header blocks; encoded words
+            # (=?...?=) always pass, the exact test runs on the original headers
+            for u, h in query.rows(box.box, box.info.id, ["uid", "headers"], missing):
+                lowered[u] = bytes(h).lower()
+            wanted_b = needle.lower().encode("utf-8")
+            wanted = [
+                u
+                for u in box.uids
+                if (h := lowered.get(u)) is not None and (wanted_b in h or b"=?" in h)
+            ]
+            headers = dict(query.rows(box.box, box.info.id, ["uid", "headers"], wanted))
+            rows = query.rows(box.box, box.info.id, cols, wanted) if wanted else []
+        else:
+            if need_headers:
+                headers = dict(query.header_candidates(box.box, box.info.id, None))
+            rows = query.rows(box.box, box.info.id, cols, list(box.uids))
+        from swissbox.mailstore.paths import folder_dir
+
+        fdir = folder_dir(box.box.path, box.name)
+        max_seq, max_uid = len(box.uids), box.uids[-1]
+        hits = []
+        for r in rows:
+            seq = box.seq_of(r[0])
+            if seq is None:
+                continue
+            path = fdir / r[5] / r[6]
+
+            def load_body(p: Any = path) -> bytes:
+                try:
+                    return bytes(p.read_bytes())
+                except FileNotFoundError:
+                    return b""
+
+            cand = Candidate(
+                seq,
+                r[0],
+                frozenset(r[1].split()) | ({"\\Recent"} if r[0] in self.recent else set()),
+                r[2],
+                r[3],
+                r[4],
+                functools.partial(_headers_of, headers, r[0]),
+                load_body,
+            )
+            if matches(node, cand, max_seq, max_uid):
+                hits.append(r[0])
+        return hits
+
+
+def _headers_of(headers: dict[int, bytes], uid: int) -> bytes:
+    return bytes(headers.get(uid, b""))
