@@ -90,6 +90,8 @@ class ImapSettings:
     allow_plaintext_loopback: bool = False
     max_literal: int = bounded(64 * 1024 * 1024, 1024, 2**31)
     idle_timeout: float = bounded(1800.0, 1, 86400)
+    # Seconds a connection may stay unauthenticated.
+    login_timeout: float = bounded(60.0, 1, 3600)
     expunged_retention_days: int = bounded(30, 0, 3650)
 
 

@@ -8,12 +8,7 @@ Sent, Drafts, Trash, Junk, Archive on first login) off the event loop.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import os
 import re
-import threading
-import time
 from typing import Any
 
 from twisted.cred.checkers import ICredentialsChecker
@@ -51,80 +46,25 @@ class MailboxCredentials:
         return False  # the checker decides, never the credentials object
 
 
-class VerifiedCache:
-    """Recently verified (identifier, password, stored hash) triples, so that a client that
-    logs in again and again (IDLE reconnects, several connections) costs one Argon2 run per
-    `ttl` instead of one per login (what Dovecot's auth cache does). Entries are keyed by an
-    HMAC with a per-process random key; a changed stored hash (new password) misses."""
-
-    def __init__(self, ttl: float = 300.0, size: int = 10000) -> None:
-        self.ttl = ttl
-        self.size = size
-        self._key = os.urandom(32)
-        self._entries: dict[bytes, tuple[float, str]] = {}
-        self._lock = threading.Lock()
-
-    def _digest(self, identifier: str, secret: str, stored: str) -> bytes:
-        data = "\0".join((identifier.lower(), secret, stored)).encode("utf-8", "surrogatepass")
-        return hmac.new(self._key, data, hashlib.sha256).digest()
-
-    def get(self, identifier: str, secret: str, stored: str) -> str | None:
-        digest = self._digest(identifier, secret, stored)
-        with self._lock:
-            entry = self._entries.get(digest)
-            if entry is None or entry[0] < time.monotonic():
-                return None
-            return entry[1]
-
-    def put(self, identifier: str, secret: str, stored: str, canonical: str) -> None:
-        digest = self._digest(identifier, secret, stored)
-        with self._lock:
-            if len(self._entries) >= self.size:
-                self._entries.clear()
-            self._entries[digest] = (time.monotonic() + self.ttl, canonical)
-
-
 @implementer(ICredentialsChecker)
 class MailboxChecker:
-    """Cache lookups run in the thread pool freely; Argon2 verifications at most
-    `concurrency` at a time (each takes [auth] argon2_memory_kib of memory: a login storm
-    must not multiply that by the pool size)."""
+    """Logins remembered by the shared Authenticator (its VerifiedCache) pass without Argon2;
+    Argon2 verifications run at most `concurrency` at a time (each takes [auth]
+    argon2_memory_kib of memory: a login storm must not multiply that by the pool size)."""
 
     credentialInterfaces = (IUsernamePassword,)
 
-    def __init__(
-        self,
-        authenticator: Authenticator,
-        cache: VerifiedCache | None = None,
-        concurrency: int = ARGON2_CONCURRENCY,
-    ) -> None:
+    def __init__(self, authenticator: Authenticator, concurrency: int = ARGON2_CONCURRENCY) -> None:
         self.authenticator = authenticator
-        self.cache = cache if cache is not None else VerifiedCache()
         self.slots = defer.DeferredSemaphore(concurrency)
 
     def cached(self, identifier: str, secret: str, client: str | None) -> AuthResult | None:
-        """Blocking, cheap: a success from the cache (still subject to lockouts), or None."""
-        auth = self.authenticator
-        if not identifier or auth.limiter.locked("mailbox", identifier, client):
-            return None
-        found = auth.store.secret_hash("mailbox", identifier)
-        if found is None:
-            return None
-        canonical = self.cache.get(identifier, secret, found[1])
-        if canonical is None:
-            return None
-        auth.limiter.success("mailbox", identifier, client)
-        return AuthResult(True, identifier=canonical)
+        """Blocking, cheap: a remembered success (still subject to lockouts), or None."""
+        return self.authenticator.remembered("mailbox", identifier, secret, client)
 
     def verify(self, identifier: str, secret: str, client: str | None) -> AuthResult:
-        """Blocking: the Argon2 check; a success is remembered in the cache."""
-        auth = self.authenticator
-        result = auth.authenticate("mailbox", identifier, secret, client)
-        if result.ok and result.identifier:
-            found = auth.store.secret_hash("mailbox", identifier)
-            if found is not None:  # read after: the hash may have been upgraded by this login
-                self.cache.put(identifier, secret, found[1], result.identifier)
-        return result
+        """Blocking: the Argon2 check (the Authenticator remembers a success)."""
+        return self.authenticator.authenticate("mailbox", identifier, secret, client)
 
     def check(self, identifier: str, secret: str, client: str | None) -> AuthResult:
         """Blocking, both steps (for callers outside the reactor)."""
@@ -250,4 +190,4 @@ class MailAccount:
         return None
 
 
-__all__ = ["MailAccount", "MailboxChecker", "MailboxCredentials", "MailboxRealm", "VerifiedCache"]
+__all__ = ["MailAccount", "MailboxChecker", "MailboxCredentials", "MailboxRealm"]

@@ -110,7 +110,7 @@ class SessionBase(IMAP4Server):
         self._idle_tag: bytes | None = None
         self._auth_tag: bytes | None = None
         self._out: list[bytes] = []
-        self.timeOut = min(60.0, self.settings.idle_timeout)  # before authentication
+        self.timeOut = min(self.settings.login_timeout, self.settings.idle_timeout)  # before login
 
     @property
     def secure(self) -> bool:

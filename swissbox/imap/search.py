@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from swissbox.imap.parser import Atom, ParseError, SeqRange, Token, astring, number, parse_seqset
+from swissbox.mailstore.store import unfold
 
 Node = tuple[Any, ...]
 
@@ -183,16 +184,6 @@ def in_ranges(value: int, ranges: list[SeqRange], star: int) -> bool:
         if lo_v <= value <= hi_v:
             return True
     return False
-
-
-def unfold(headers: bytes) -> list[bytes]:
-    lines: list[bytes] = []
-    for line in headers.splitlines():
-        if line[:1] in (b" ", b"\t") and lines:
-            lines[-1] += b" " + line.strip()
-        elif line:
-            lines.append(line)
-    return lines
 
 
 def header_matches(headers: bytes, name: str, needle: str) -> bool:

@@ -204,7 +204,7 @@ class MailboxStore:
         wanted = needle.lower().encode("utf-8")
         hits = []
         for m in self.messages(folder, full=True):
-            for line in _unfold(m.headers):
+            for line in unfold(m.headers):
                 if line[: len(target)].lower() == target and wanted in line[len(target) :].lower():
                     hits.append(m.uid)
                     break
@@ -437,7 +437,8 @@ class MailboxStore:
         return counts
 
 
-def _unfold(headers: bytes) -> list[bytes]:
+def unfold(headers: bytes) -> list[bytes]:
+    """A raw header block -> one line per header field (continuation lines joined)."""
     lines: list[bytes] = []
     for line in headers.splitlines():
         if line[:1] in (b" ", b"\t") and lines:

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from swissbox.auth import Authenticator, HashParams, RateLimiter, hash_secret
-from swissbox.imap.account import MailboxChecker, VerifiedCache
+from swissbox.imap.account import MailboxChecker
 
 PARAMS = HashParams(8, 1, 1)
 
@@ -27,29 +29,26 @@ class Store:
         self.hashes[(realm, identifier)] = password_hash
 
 
-def checker() -> tuple[MailboxChecker, Store, list[Any]]:
+def checker() -> tuple[MailboxChecker, Store]:
     store = Store()
     auth = Authenticator(store, PARAMS, RateLimiter(100, 100, 60, 0, 0))
+    return MailboxChecker(auth), store
+
+
+def test_cache_skips_argon2_for_the_same_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    import swissbox.auth.realms as realms
+
     calls: list[Any] = []
-    original = auth.authenticate
-
-    def counting(*a: Any) -> Any:
-        calls.append(a)
-        return original(*a)
-
-    auth.authenticate = counting  # type: ignore[method-assign]
-    return MailboxChecker(auth, VerifiedCache()), store, calls
-
-
-def test_cache_skips_argon2_for_the_same_secret() -> None:
-    c, _store, calls = checker()
+    original = realms.verify_secret
+    monkeypatch.setattr(realms, "verify_secret", lambda *a: calls.append(a) or original(*a))
+    c, _store = checker()
     assert c.check("bob@example.test", "mailbox-pw", "127.0.0.1").ok
     assert c.check("BOB@example.test", "mailbox-pw", "127.0.0.1").ok
     assert len(calls) == 1
 
 
 def test_wrong_secret_and_other_realm_fail() -> None:
-    c, _store, _calls = checker()
+    c, _store = checker()
     assert c.check("bob@example.test", "mailbox-pw", None).ok
     assert not c.check("bob@example.test", "account-pw", None).ok
     assert not c.check("bob@example.test", "mailbox-pw ", None).ok
@@ -57,7 +56,7 @@ def test_wrong_secret_and_other_realm_fail() -> None:
 
 
 def test_password_change_invalidates() -> None:
-    c, store, _calls = checker()
+    c, store = checker()
     assert c.check("bob@example.test", "mailbox-pw", None).ok
     store.hashes[("mailbox", "bob@example.test")] = hash_secret("new-password", PARAMS)
     assert not c.check("bob@example.test", "mailbox-pw", None).ok
