@@ -156,14 +156,7 @@ def cmd_domain_list(args: argparse.Namespace, env: CliEnv) -> int:
 
 
 def mail_ports(config: Config) -> MailPorts:
-    s = config.settings
-    return MailPorts(
-        s.smtp.submission_port,
-        s.smtp.submissions_port,
-        s.imap.port,
-        s.imap.tls_port,
-        s.http.tls_port,
-    )
+    return MailPorts.from_settings(config.settings)
 
 
 def cmd_mail_enable(args: argparse.Namespace, env: CliEnv) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from dnslib import RR
 
@@ -14,6 +15,17 @@ class MailPorts:
     imap: int = 143
     imaps: int = 993
     https: int = 443
+
+    @classmethod
+    def from_settings(cls, s: Any) -> MailPorts:
+        """The ports the configured listeners use (what SRV records must announce)."""
+        return cls(
+            s.smtp.submission_port,
+            s.smtp.submissions_port,
+            s.imap.port,
+            s.imap.tls_port,
+            s.http.tls_port,
+        )
 
 
 def canonical(name: str, rtype: str, ttl: int, value: str) -> tuple[str, str, int, str]:

@@ -164,14 +164,7 @@ def _soa_value(domain: Any, key: str) -> Any:
 
 
 def mail_ports(env: CliEnv) -> MailPorts:
-    s = env.config.settings
-    return MailPorts(
-        s.smtp.submission_port,
-        s.smtp.submissions_port,
-        s.imap.port,
-        s.imap.tls_port,
-        s.http.tls_port,
-    )
+    return MailPorts.from_settings(env.config.settings)
 
 
 def _canonical_answer(rtype: str, rd: Any) -> str:
