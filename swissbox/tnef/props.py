@@ -259,14 +259,16 @@ def _walk(data: bytes, pos: int, count: int, base: int, budget: Budget, out: lis
     max_values = limits.max_values
     append = out.append
     single = _SINGLE
+    tag_at = _TAG
+    pair_at = _KIND
     for _ in range(count):
         if pos + 4 > size:
             raise _short(data, base, pos, 4, "property tag")
-        ptype, pid = _TAG(data, pos)
+        ptype, pid = tag_at(data, pos)
         start = pos
         pos += 4
         if pid < 0x8000:
-            # Fast path: an unnamed, single, fixed-size value (most properties).
+            # Fast paths: an unnamed, single, fixed-size value (most properties)...
             stride = single.get(ptype)
             if stride is not None:
                 if pos + stride > size and pos + _WIDTH[ptype] > size:
@@ -274,6 +276,13 @@ def _walk(data: bytes, pos: int, count: int, base: int, budget: Budget, out: lis
                 append((data, pid, ptype, None, pos))
                 pos += stride
                 continue
+            # ... or one variable-size value (a count of 1, then its length) that fits.
+            if ptype in _VARIABLE and pos + 8 <= size:
+                values, length = pair_at(data, pos)
+                if values == 1 <= max_values and length <= size - pos - 8:
+                    append((data, pid, ptype, None, pos))
+                    pos += 8 + length + (-length & 3)
+                    continue
         named: NamedId | None = None
         if pid >= 0x8000:
             if pos + 24 > size:
@@ -331,13 +340,19 @@ def _walk(data: bytes, pos: int, count: int, base: int, budget: Budget, out: lis
 def _convert_entry(entry: Entry, codepage: int | None) -> tuple[Any, Any]:
     """The (value, raw) of a walked property; bounds were checked by ``_walk``."""
     data, _pid, ptype, _named, pos = entry
+    fixed = _CONVERT.get(ptype)
+    if fixed is not None:  # single-valued, fixed size (the MV flag is not set)
+        return fixed[1](data, pos), None
+    if ptype in _VARIABLE:  # single-valued, variable size: a count (1, normally) then values
+        values, length = _KIND(data, pos)
+        if values == 1:
+            raw = data[pos + 8 : pos + 8 + length]
+            return _text(raw, ptype, codepage), raw
     base_type = ptype & ~MV_FLAG
     multi = bool(ptype & MV_FLAG)
     fixed = _CONVERT.get(base_type)
-    if fixed is not None:
+    if fixed is not None:  # multi-valued, fixed size
         convert = fixed[1]
-        if not multi:
-            return convert(data, pos), None
         (values,) = _U32(data, pos)
         stride = _STRIDE[base_type]
         return [convert(data, pos + 4 + i * stride) for i in range(values)], None
@@ -348,18 +363,22 @@ def _convert_entry(entry: Entry, codepage: int | None) -> tuple[Any, Any]:
         (length,) = _U32(data, pos)
         raws.append(data[pos + 4 : pos + 4 + length])
         pos += 4 + length + (-length & 3)
-    if base_type == PT_UNICODE:
-        texts: list[Any] = [decode_utf16(raw) for raw in raws]
-    elif base_type == PT_STRING8:
-        texts = [decode_8bit(raw, codepage) for raw in raws]
-    else:
-        texts = list(raws)
+    texts = [_text(raw, base_type, codepage) for raw in raws]
     if multi:
         return texts, raws
     if not raws:
         # A single value must have a count of 1; tolerate 0 as empty.
         return ("" if base_type in (PT_UNICODE, PT_STRING8) else b""), b""
     return texts[0], raws[0]
+
+
+def _text(raw: bytes, ptype: int, codepage: int | None) -> Any:
+    """A variable-size value: strings decoded, binary data and objects as they are."""
+    if ptype == PT_UNICODE:
+        return decode_utf16(raw)
+    if ptype == PT_STRING8:
+        return decode_8bit(raw, codepage)
+    return raw
 
 
 def walk_props(data: bytes, base: int, budget: Budget, *, lenient: bool = False) -> list[Entry]:
