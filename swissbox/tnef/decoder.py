@@ -398,8 +398,8 @@ def _data_property(
         return current
     if prop.type == PT_OBJECT and len(raw) >= 16:
         iid = uuid.UUID(bytes_le=raw[:16])
-        payload = raw[16:]
         if iid == IID_IMESSAGE or att.method == ATTACH_EMBEDDED_MSG:
+            payload = raw[16:]
             att.embedded = _embedded(payload, att, budget, lenient, depth)
             return payload if att.embedded is not None or current is None else current
         # Other objects (OLE storages, ATTACH_OLE) are kept as stored, IID included, which is

@@ -267,22 +267,6 @@ def _walk(data: bytes, pos: int, count: int, base: int, budget: Budget, out: lis
         ptype, pid = tag_at(data, pos)
         start = pos
         pos += 4
-        if pid < 0x8000:
-            # Fast paths: an unnamed, single, fixed-size value (most properties)...
-            stride = single.get(ptype)
-            if stride is not None:
-                if pos + stride > size and pos + _WIDTH[ptype] > size:
-                    raise _short(data, base, pos, _WIDTH[ptype], "property value")
-                append((data, pid, ptype, None, pos))
-                pos += stride
-                continue
-            # ... or one variable-size value (a count of 1, then its length) that fits.
-            if ptype in _VARIABLE and pos + 8 <= size:
-                values, length = pair_at(data, pos)
-                if values == 1 <= max_values and length <= size - pos - 8:
-                    append((data, pid, ptype, None, pos))
-                    pos += 8 + length + (-length & 3)
-                    continue
         named: NamedId | None = None
         if pid >= 0x8000:
             if pos + 24 > size:
@@ -292,25 +276,34 @@ def _walk(data: bytes, pos: int, count: int, base: int, budget: Budget, out: lis
                 pos += 24
             else:
                 named, pos = _name_at(data, pos, base)
+        # Fast paths: a single fixed-size value (most properties)...
+        stride = single.get(ptype)
+        if stride is not None:
+            if pos + stride > size and pos + _WIDTH[ptype] > size:
+                raise _short(data, base, pos, _WIDTH[ptype], "property value")
+            append((data, pid, ptype, named, pos))
+            pos += stride  # the last value's padding may be missing: checked on next read
+            continue
+        # ... or one variable-size value (a count of 1, then its length) that fits.
+        if ptype in _VARIABLE and pos + 8 <= size:
+            values, length = pair_at(data, pos)
+            if values == 1 <= max_values and length <= size - pos - 8:
+                append((data, pid, ptype, named, pos))
+                pos += 8 + length + (-length & 3)
+                continue
         base_type = ptype & ~MV_FLAG
         stride = _STRIDE.get(base_type)
-        if stride is not None:
-            if ptype & MV_FLAG:
-                if pos + 4 > size:
-                    raise _short(data, base, pos, 4, "value count")
-                (values,) = _U32(data, pos)
-                if values > max_values or values * stride > size - pos - 4:
-                    raise TnefError(
-                        f"absurd value count {values} for tag 0x{pid:04X}{ptype:04X}",
-                        base + pos,
-                    )
-                append((data, pid, ptype, named, pos))
-                pos += 4 + values * stride
-            else:
-                if pos + _WIDTH[base_type] > size:
-                    raise _short(data, base, pos, _WIDTH[base_type], "property value")
-                append((data, pid, ptype, named, pos))
-                pos += stride  # the last value's padding may be missing: checked on next read
+        if stride is not None:  # multi-valued (single fixed-size values are handled above)
+            if pos + 4 > size:
+                raise _short(data, base, pos, 4, "value count")
+            (values,) = _U32(data, pos)
+            if values > max_values or values * stride > size - pos - 4:
+                raise TnefError(
+                    f"absurd value count {values} for tag 0x{pid:04X}{ptype:04X}",
+                    base + pos,
+                )
+            append((data, pid, ptype, named, pos))
+            pos += 4 + values * stride
             continue
         if base_type not in _VARIABLE:
             raise TnefError(
