@@ -221,9 +221,9 @@ def _message_attribute(message: Message, attr: Attribute, budget: Budget, lenien
     cp = message.oem_codepage
     aid = attr.id
     if aid == stream.ATT_MSG_PROPS:
-        message.mapi.extend(walk_props(attr.data, attr.offset + 9, budget, lenient=lenient))
+        message.mapi.extend(walk_props(attr.view, attr.offset + 9, budget, lenient=lenient))
     elif aid == stream.ATT_RECIP_TABLE:
-        for row in walk_rows(attr.data, attr.offset + 9, budget, lenient=lenient):
+        for row in walk_rows(attr.view, attr.offset + 9, budget, lenient=lenient):
             message.recipients.append(Recipient(None, None, 1, Props(row)))
     elif aid == stream.ATT_OEM_CODEPAGE:
         message.oem_codepage = _u32(attr)
@@ -336,7 +336,7 @@ def _attachment(
         elif aid == stream.ATT_ATTACH_MODIFY_DATE:
             att.modified = _date(attr)
         elif aid == stream.ATT_ATTACHMENT:
-            att.mapi.extend(walk_props(attr.data, attr.offset + 9, budget, lenient=lenient))
+            att.mapi.extend(walk_props(attr.view, attr.offset + 9, budget, lenient=lenient))
     props = att.mapi
     props.codepage = cp
     att.long_name = _clean_name(props.text(PR_ATTACH_LONG_FILENAME))

@@ -108,6 +108,9 @@ PR_ATTACHMENT_HIDDEN = 0x7FFE
 PR_INTERNET_CPID = 0x3FDE
 PR_MESSAGE_CODEPAGE = 0x3FFD
 
+# A property list: bytes, or a view into the TNEF stream (values are copied out as bytes).
+Buffer = bytes | memoryview
+
 _FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=UTC)
 _OLE_EPOCH = datetime(1899, 12, 30, tzinfo=UTC)
 
@@ -170,33 +173,33 @@ _NAMED: dict[bytes, NamedId] = {}  # likewise whole (GUID, MNID_ID, id) names
 _U32 = struct.Struct("<I").unpack_from
 
 
-def _scalar(fmt: str) -> Callable[[bytes, int], Any]:
+def _scalar(fmt: str) -> Callable[[Buffer, int], Any]:
     unpack = struct.Struct(fmt).unpack_from
     return lambda data, pos: unpack(data, pos)[0]
 
 
-def _systime(data: bytes, pos: int) -> datetime | None:
+def _systime(data: Buffer, pos: int) -> datetime | None:
     return filetime(int.from_bytes(data[pos : pos + 8], "little"))
 
 
-def _apptime_at(data: bytes, pos: int) -> datetime | None:
+def _apptime_at(data: Buffer, pos: int) -> datetime | None:
     return _apptime(struct.unpack_from("<d", data, pos)[0])
 
 
-def _bool_at(data: bytes, pos: int) -> bool:
+def _bool_at(data: Buffer, pos: int) -> bool:
     return bool(data[pos] | data[pos + 1])
 
 
-def _guid_at(data: bytes, pos: int) -> uuid.UUID:
+def _guid_at(data: Buffer, pos: int) -> uuid.UUID:
     return uuid.UUID(bytes_le=bytes(data[pos : pos + 16]))
 
 
-def _none_at(data: bytes, pos: int) -> None:
+def _none_at(data: Buffer, pos: int) -> None:
     return None
 
 
 # Fixed-size types: (bytes used, converter). Every value occupies a multiple of 4 bytes.
-_CONVERT: dict[int, tuple[int, Callable[[bytes, int], Any]]] = {
+_CONVERT: dict[int, tuple[int, Callable[[Buffer, int], Any]]] = {
     PT_NULL: (4, _none_at),
     PT_UNSPECIFIED: (4, _none_at),
     PT_SHORT: (2, _scalar("<h")),
@@ -213,7 +216,7 @@ _CONVERT: dict[int, tuple[int, Callable[[bytes, int], Any]]] = {
 }
 
 
-def _short(data: bytes, base: int, pos: int, need: int, what: str) -> TnefError:
+def _short(data: Buffer, base: int, pos: int, need: int, what: str) -> TnefError:
     return TnefError(f"{what}: {need} bytes needed, {max(0, len(data) - pos)} left", base + pos)
 
 
@@ -223,32 +226,32 @@ _WIDTH = {ptype: width for ptype, (width, _convert) in _CONVERT.items()}
 _SINGLE = dict(_STRIDE)  # single-valued fixed types (no MV flag) -> stride
 
 # A walked property: (payload, id, type with MV flag, name, offset of its value in payload).
-Entry = tuple[bytes, int, int, "NamedId | None", int]
+Entry = tuple[Buffer, int, int, "NamedId | None", int]
 
 
-def _name_at(data: bytes, pos: int, base: int) -> tuple[NamedId, int]:
+def _name_at(data: Buffer, pos: int, base: int) -> tuple[NamedId, int]:
     """A named property's name at ``pos`` (24 bytes are known to be there)."""
-    raw_guid = data[pos : pos + 16]
+    raw_guid = bytes(data[pos : pos + 16])
     guid = _GUIDS.get(raw_guid)
     if guid is None:
-        guid = uuid.UUID(bytes_le=bytes(raw_guid))
+        guid = uuid.UUID(bytes_le=raw_guid)
         if len(_GUIDS) < 4096:
             _GUIDS[raw_guid] = guid
     kind, key = _KIND(data, pos + 16)
     if kind == 0:
         named = NamedId(guid, lid=key)
         if len(_NAMED) < 16384:
-            _NAMED[data[pos : pos + 24]] = named
+            _NAMED[bytes(data[pos : pos + 24])] = named
         return named, pos + 24
     if kind != 1:
         raise TnefError(f"bad named property kind {kind}", base + pos + 16)
     pos += 24
     if key > len(data) - pos:
         raise _short(data, base, pos, key, "named property name")
-    return NamedId(guid, name=decode_utf16(data[pos : pos + key])), pos + key + (-key & 3)
+    return NamedId(guid, name=decode_utf16(bytes(data[pos : pos + key]))), pos + key + (-key & 3)
 
 
-def _walk(data: bytes, pos: int, count: int, base: int, budget: Budget, out: list[Entry]) -> int:
+def _walk(data: Buffer, pos: int, count: int, base: int, budget: Budget, out: list[Entry]) -> int:
     """Check and index ``count`` properties from ``pos`` (values are converted later)."""
     size = len(data)
     limits = budget.limits
@@ -271,7 +274,7 @@ def _walk(data: bytes, pos: int, count: int, base: int, budget: Budget, out: lis
         if pid >= 0x8000:
             if pos + 24 > size:
                 raise _short(data, base, pos, 24, "named property")
-            named = _NAMED.get(data[pos : pos + 24])
+            named = _NAMED.get(bytes(data[pos : pos + 24]))
             if named is not None:  # seen before: the same GUID, MNID_ID and id
                 pos += 24
             else:
@@ -339,7 +342,7 @@ def _convert_entry(entry: Entry, codepage: int | None) -> tuple[Any, Any]:
     if ptype in _VARIABLE:  # single-valued, variable size: a count (1, normally) then values
         values, length = _KIND(data, pos)
         if values == 1:
-            raw = data[pos + 8 : pos + 8 + length]
+            raw = bytes(data[pos + 8 : pos + 8 + length])
             return _text(raw, ptype, codepage), raw
     base_type = ptype & ~MV_FLAG
     multi = bool(ptype & MV_FLAG)
@@ -354,7 +357,7 @@ def _convert_entry(entry: Entry, codepage: int | None) -> tuple[Any, Any]:
     raws: list[bytes] = []
     for _ in range(values):
         (length,) = _U32(data, pos)
-        raws.append(data[pos + 4 : pos + 4 + length])
+        raws.append(bytes(data[pos + 4 : pos + 4 + length]))
         pos += 4 + length + (-length & 3)
     texts = [_text(raw, base_type, codepage) for raw in raws]
     if multi:
@@ -374,7 +377,7 @@ def _text(raw: bytes, ptype: int, codepage: int | None) -> Any:
     return raw
 
 
-def walk_props(data: bytes, base: int, budget: Budget, *, lenient: bool = False) -> list[Entry]:
+def walk_props(data: Buffer, base: int, budget: Budget, *, lenient: bool = False) -> list[Entry]:
     """Walk a MAPI property list (count, then properties); ``base`` is its stream offset."""
     if len(data) < 4:
         raise _short(data, base, 0, 4, "property count")
@@ -400,7 +403,9 @@ def walk_props(data: bytes, base: int, budget: Budget, *, lenient: bool = False)
     return entries
 
 
-def parse_props(data: bytes, base: int, budget: Budget, *, lenient: bool = False) -> list[Property]:
+def parse_props(
+    data: Buffer, base: int, budget: Budget, *, lenient: bool = False
+) -> list[Property]:
     """Parse a MAPI property list into Property objects (8-bit strings as Windows-1252)."""
     return Props(walk_props(data, base, budget, lenient=lenient)).props
 
@@ -490,7 +495,7 @@ class Props:
 
 
 def walk_rows(
-    data: bytes, base: int, budget: Budget, *, lenient: bool = False
+    data: Buffer, base: int, budget: Budget, *, lenient: bool = False
 ) -> list[list[Entry]]:
     """Walk attRecipTable: a row count, then one property list per row."""
     if len(data) < 4:

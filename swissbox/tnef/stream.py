@@ -108,20 +108,31 @@ _FIRST = operator.itemgetter(0)
 
 @dataclass(slots=True)
 class Attribute:
-    """One TNEF attribute: level, id (low word), type (high word), payload and its offset."""
+    """One TNEF attribute: level, id (low word), type (high word), payload and its offset.
+
+    ``view`` is the payload within the stream (no copy: property lists are walked in place);
+    ``data`` copies it out as bytes on first use.
+    """
 
     level: int
     id: int
     type: int
-    data: bytes
+    view: memoryview
     offset: int
+    _data: bytes | None = None
+
+    @property
+    def data(self) -> bytes:
+        if self._data is None:
+            self._data = self.view.tobytes()
+        return self._data
 
     @property
     def name(self) -> str:
         return ATTRIBUTE_NAMES.get(self.id, f"att0x{self.id:04X}")
 
 
-def checksum(data: bytes) -> int:
+def checksum(data: bytes | memoryview) -> int:
     """The attribute checksum: the sum of the payload bytes modulo 65536.
 
     zlib's Adler-32 does the summing: its low half is 1 + the byte sum modulo 65521, and the
@@ -162,6 +173,7 @@ def read_stream(
     max_attributes = budget.limits.max_attributes
     # Per stream, and across nested (embedded) streams together.
     limit = min(max_attributes, max_attributes * 4 - budget.attributes)
+    view = memoryview(data)
     unpack_header = _HEADER.unpack_from
     unpack_u16 = _U16.unpack_from
     while offset < size:
@@ -187,7 +199,7 @@ def read_stream(
                 budget.warnings.append(f"{message} at offset {base + offset}; stopped there")
                 break
             raise TnefError(message, base + offset)
-        payload = data[start:end]
+        payload = view[start:end]
         (stored,) = unpack_u16(data, end)
         if stored != checksum(payload):
             message = f"checksum mismatch in attribute 0x{attr_id:08X}"
