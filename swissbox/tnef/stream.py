@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import operator
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import chain
 from zlib import adler32
 
@@ -110,22 +110,28 @@ _FIRST = operator.itemgetter(0)
 class Attribute:
     """One TNEF attribute: level, id (low word), type (high word), payload and its offset.
 
-    ``view`` is the payload within the stream (no copy: property lists are walked in place);
-    ``data`` copies it out as bytes on first use.
+    The payload is ``stream[start:end]``: ``view`` shows it without a copy (property lists
+    are walked in place), ``data`` copies it out as bytes on first use.
     """
 
     level: int
     id: int
     type: int
-    view: memoryview
+    stream: bytes = field(repr=False)
+    start: int
+    end: int
     offset: int
-    _data: bytes | None = None
+    _data: bytes | None = field(default=None, repr=False)
 
     @property
     def data(self) -> bytes:
         if self._data is None:
-            self._data = self.view.tobytes()
+            self._data = self.stream[self.start : self.end]
         return self._data
+
+    @property
+    def view(self) -> memoryview:
+        return memoryview(self.stream)[self.start : self.end]
 
     @property
     def name(self) -> str:
@@ -199,16 +205,17 @@ def read_stream(
                 budget.warnings.append(f"{message} at offset {base + offset}; stopped there")
                 break
             raise TnefError(message, base + offset)
-        payload = view[start:end]
         (stored,) = unpack_u16(data, end)
-        if stored != checksum(payload):
+        if stored != checksum(view[start:end]):
             message = f"checksum mismatch in attribute 0x{attr_id:08X}"
             if not lenient:
                 raise TnefError(message, base + offset)
             budget.warnings.append(f"{message} at offset {base + offset}")
         if len(attributes) >= limit:
             raise TnefError(f"more than {max_attributes} attributes", base + offset)
-        attributes.append(Attribute(level, attr_id & 0xFFFF, attr_id >> 16, payload, base + offset))
+        attributes.append(
+            Attribute(level, attr_id & 0xFFFF, attr_id >> 16, data, start, end, base + offset)
+        )
         offset = end + 2
     budget.attributes += len(attributes)
     return key, attributes
