@@ -402,9 +402,26 @@ class Directory:
                     (ttl, domain.id, name, rtype, ttl),
                 ).rowcount
                 changed += ttl_changed
+            for name in {name for name, *_ in add}:
+                self._cname_alone(c, domain.id, name)
             if changed and bump:
                 self._bump(c, domain.id)
         return changed
+
+    @staticmethod
+    def _cname_alone(c: sqlite3.Connection, domain_id: int, name: str) -> None:
+        """RFC 1034 3.6.2 / RFC 2181 10.1: a CNAME stands alone, and there is one at most.
+        Checked inside the writing transaction, so concurrent writers cannot both pass."""
+        rows = c.execute(
+            "SELECT type, COUNT(*) FROM records WHERE domain_id = ? AND name = ? GROUP BY type",
+            (domain_id, name),
+        ).fetchall()
+        counts = {row[0]: row[1] for row in rows}
+        if counts.get("CNAME", 0) > 1:
+            raise Conflict(f"{name} would have two CNAME records; a name has one at most")
+        if "CNAME" in counts and len(counts) > 1:
+            others = ", ".join(sorted(t for t in counts if t != "CNAME"))
+            raise Conflict(f"{name} would have a CNAME beside other records ({others})")
 
     def bump_serial(self, zone: str) -> int:
         domain = self.domain(zone)

@@ -233,3 +233,30 @@ def test_concurrent_cli_write_while_reading(d: Directory) -> None:
         seen += 1
     assert proc.wait() == 0
     assert len(d.records("example.test")) == 121
+
+
+def test_cname_stands_alone_inside_the_transaction(d: Directory) -> None:
+    d.change_records("example.test", add=[("alias.example.test", "CNAME", 60, "www.example.test.")])
+    serial = d.domain("example.test").serial
+    with pytest.raises(Conflict, match="CNAME beside other records"):
+        d.change_records("example.test", add=[("alias.example.test", "A", 60, "192.0.2.1")])
+    with pytest.raises(Conflict, match="two CNAME"):
+        d.change_records(
+            "example.test", add=[("alias.example.test", "CNAME", 60, "x.example.test.")]
+        )
+    with pytest.raises(Conflict, match="CNAME beside"):
+        d.change_records(
+            "example.test",
+            add=[
+                ("www.example.test", "A", 60, "192.0.2.1"),
+                ("www.example.test", "CNAME", 60, "x.example.test."),
+            ],
+        )
+    assert d.domain("example.test").serial == serial  # nothing half-written
+    assert [r.type for r in d.records("example.test", "alias.example.test")] == ["CNAME"]
+    # replacing the CNAME in one change is fine
+    d.change_records(
+        "example.test",
+        delete=[("alias.example.test", "CNAME", None)],
+        add=[("alias.example.test", "CNAME", 60, "x.example.test.")],
+    )
