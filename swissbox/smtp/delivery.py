@@ -7,16 +7,15 @@ commit) and every remote copy is in the outbound queue (fsynced).
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from swissbox.directory import Mailbox
 from swissbox.mailstore import MailStore, MailStoreError, QuotaExceeded
 from swissbox.mailstore.queue import OutboundQueue
 from swissbox.smtp import replies
+from swissbox.tnef import rewrite
 
 log = logging.getLogger("swissbox.smtp")
 
@@ -29,25 +28,9 @@ def looks_tnef(data: bytes) -> bool:
     return any(mark in lowered for mark in _TNEF_MARKS)
 
 
-def tnef_rewriter() -> Callable[..., tuple[bytes, Any]] | None:
-    """`swissbox.tnef.rewrite` when that library is present, else None (checked each call:
-    cheap once imported, and never fatal)."""
-    try:
-        module = importlib.import_module("swissbox.tnef")
-    except Exception:
-        return None
-    rewrite = getattr(module, "rewrite", None)
-    return rewrite if callable(rewrite) else None
-
-
 def rewrite_tnef(data: bytes, mode: str) -> bytes:
-    """winmail.dat -> MIME parts (mode "replace" or "keep"); the input on "off", when nothing
-    looks like TNEF, when the library is missing, or if it fails."""
-    if mode == "off" or not looks_tnef(data):
-        return data
-    rewrite = tnef_rewriter()
-    if rewrite is None:
-        return data
+    """winmail.dat -> MIME parts (mode "replace" or "keep"); the input if the rewrite fails.
+    Callers check `mode != "off"` and `looks_tnef()` first."""
     try:
         new, report = rewrite(data, mode=mode)
     except Exception:  # the library promises not to raise; mail must flow regardless
@@ -55,7 +38,7 @@ def rewrite_tnef(data: bytes, mode: str) -> bytes:
         return data
     if new is not data:
         log.info("tnef: rewrote message (%s)", report)
-    return bytes(new)
+    return new
 
 
 @dataclass

@@ -14,8 +14,7 @@ from typing import Any
 import aiosmtplib
 import pytest
 
-import swissbox.tnef
-from swissbox.smtp.delivery import tnef_rewriter
+from swissbox.smtp import delivery
 from tests.unit.smtp.harness import TOTO, running
 
 QUICK = ["quick.doc", "quick.html", "quick.pdf", "quick.txt", "quick.xml"]
@@ -56,8 +55,6 @@ def attachments(raw: bytes) -> dict[str, bytes]:
 
 
 def test_winmail_dat_becomes_attachments_byte_identical(tmp_path: Path, corpus_dir: Path) -> None:
-    if tnef_rewriter() is None:
-        pytest.skip("swissbox.tnef.rewrite is not there yet (TNEF library being written)")
     base = corpus_dir / "tnef" / "apache-poi-hmef"
     stored = send_and_fetch(tmp_path, with_winmail((base / "quick-winmail.dat").read_bytes()))
     found = attachments(stored)
@@ -74,8 +71,6 @@ def test_corpus_attachments_match_the_reference_decoder(
     tmp_path: Path, corpus_dir: Path, sample: str
 ) -> None:
     """Attachments stored after delivery have the sha256 the `tnef` tool (1.4.18) extracts."""
-    if tnef_rewriter() is None:
-        pytest.skip("swissbox.tnef.rewrite is not there yet (TNEF library being written)")
     base = corpus_dir / "tnef" / "apache-poi-hmef"
     reference = json.loads((base / "reference-tnef-1.4.18.json").read_text())
     [entry] = [e for e in reference["samples"] if e["file"] == sample]
@@ -99,7 +94,7 @@ def test_delivery_runs_the_rewriter_and_stores_its_output(
         calls.append(mode)
         return data.replace(b"See attached.", b"REWRITTEN"), {"attachments": "0"}
 
-    monkeypatch.setattr(swissbox.tnef, "rewrite", fake, raising=False)
+    monkeypatch.setattr(delivery, "rewrite", fake)
     stored = send_and_fetch(tmp_path, with_winmail(b"\x78\x9f\x3e\x22junk"), tnef="keep")
     assert calls == ["keep"] and b"REWRITTEN" in stored
 
@@ -110,7 +105,7 @@ def test_mode_off_and_plain_mail_skip_the_rewriter(
     def boom(data: bytes, mode: str = "replace") -> tuple[bytes, None]:
         raise AssertionError("must not be called")
 
-    monkeypatch.setattr(swissbox.tnef, "rewrite", boom, raising=False)
+    monkeypatch.setattr(delivery, "rewrite", boom)
     data = with_winmail(b"\x78\x9f\x3e\x22junk")
     assert send_and_fetch(tmp_path / "a", data, tnef="off").endswith(data)
     plain = b"Subject: no attachments\r\n\r\nhello\r\n"
@@ -123,6 +118,6 @@ def test_a_failing_rewriter_never_loses_mail(
     def broken(data: bytes, mode: str = "replace") -> tuple[bytes, None]:
         raise RuntimeError("bad TNEF")
 
-    monkeypatch.setattr(swissbox.tnef, "rewrite", broken, raising=False)
+    monkeypatch.setattr(delivery, "rewrite", broken)
     data = with_winmail(b"\x78\x9f\x3e\x22junk")
     assert send_and_fetch(tmp_path, data).endswith(data)
