@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import smtplib
 import ssl
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiosmtplib
@@ -20,16 +19,8 @@ from tests.unit.smtp.harness import (
     Harness,
     Raw,
     message,
-    running,
+    run,
 )
-
-
-def run(tmp_path: Path, body: Callable[[Harness], Awaitable[None]], **kw: object) -> None:
-    async def main() -> None:
-        async with running(tmp_path, **kw) as h:  # type: ignore[arg-type]
-            await asyncio.wait_for(body(h), 30)
-
-    asyncio.run(main())
 
 
 def test_ehlo_extensions_and_no_auth(tmp_path: Path) -> None:

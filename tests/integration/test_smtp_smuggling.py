@@ -8,12 +8,11 @@ messages, and refuses bare line ends outright (550 5.5.2).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
 
-from tests.unit.smtp.harness import TITI, TOTO, Harness, Raw, running
+from tests.unit.smtp.harness import TITI, TOTO, Harness, Raw, run
 
 SMUGGLED = (
     b"MAIL FROM:<admin@bank.example>\r\nRCPT TO:<titi@abc.xyz>\r\nDATA\r\n"
@@ -29,14 +28,6 @@ ENDINGS = [
     b"\r\n\x00.\r\n",
     b"\n.",
 ]
-
-
-def run(tmp_path: Path, body: Callable[[Harness], Awaitable[None]], **kw: object) -> None:
-    async def main() -> None:
-        async with running(tmp_path, **kw) as h:  # type: ignore[arg-type]
-            await asyncio.wait_for(body(h), 30)
-
-    asyncio.run(main())
 
 
 @pytest.mark.parametrize("ending", ENDINGS, ids=[repr(e) for e in ENDINGS])

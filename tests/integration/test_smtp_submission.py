@@ -8,7 +8,6 @@ import base64
 import json
 import smtplib
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiosmtplib
@@ -25,16 +24,8 @@ from tests.unit.smtp.harness import (
     Harness,
     Raw,
     message,
-    running,
+    run,
 )
-
-
-def run(tmp_path: Path, body: Callable[[Harness], Awaitable[None]], **kw: object) -> None:
-    async def main() -> None:
-        async with running(tmp_path, **kw) as h:  # type: ignore[arg-type]
-            await asyncio.wait_for(body(h), 30)
-
-    asyncio.run(main())
 
 
 def plain(user: str, password: str) -> str:

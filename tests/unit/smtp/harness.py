@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -29,8 +29,6 @@ MAILBOX_PASSWORD = "mailbox-Secret-1"
 ACCOUNT_PASSWORD = "account-Secret-2"
 TITI_PASSWORD = "titi-Secret-3"
 FULL_QUOTA = 2000
-
-_ca_cache: dict[Path, CertPaths] = {}
 
 
 def certificates(base: Path) -> CertPaths:
@@ -123,6 +121,16 @@ async def running(
     finally:
         await service.stop()
         directory.close()
+
+
+def run(tmp_path: Path, body: Callable[[Harness], Awaitable[None]], **kw: Any) -> None:
+    """`body(harness)` against a fresh in-process service (`running(**kw)`), 30 s at most."""
+
+    async def main() -> None:
+        async with running(tmp_path, **kw) as h:
+            await asyncio.wait_for(body(h), 30)
+
+    asyncio.run(main())
 
 
 class Raw:
