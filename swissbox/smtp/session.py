@@ -373,10 +373,6 @@ class SwissSMTP(SMTP):
         cipher = ssl_object.cipher()
         return str(ssl_object.version()), str(cipher[0] if cipher else "")
 
-    @property
-    def is_tls(self) -> bool:
-        return self.tls_info() is not None
-
 
 def factory(handler_factory: Callable[[], Any], **kwargs: Any) -> Callable[[], SwissSMTP]:
     """A protocol factory for `loop.create_server`: one handler per connection."""

@@ -8,7 +8,6 @@ added when missing; local recipients are delivered at once, others go to the que
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from aiosmtpd.smtp import MISSING, Envelope, Session
 from aiosmtpd.smtp import AuthResult as SmtpAuthResult
@@ -114,14 +113,12 @@ class SubmissionHandler(MxHandler):
         return await super().handle_MAIL(server, session, envelope, address, options)
 
     def decide(self, server: SwissSMTP, decision: Recipient, envelope: Envelope) -> str:
-        if decision.verdict is Verdict.LOCAL:
-            assert decision.mailbox is not None
-            return self.check_quota(decision.mailbox, envelope) or replies.RECIPIENT_OK
-        if decision.verdict is Verdict.UNKNOWN:
-            return replies.UNKNOWN_USER.format(address=decision.address)
+        """Hosted mailboxes as on MX; other domains too (they go to the queue)."""
         if decision.verdict is Verdict.REMOTE:
             return replies.RECIPIENT_OK
-        return replies.BAD_ADDRESS
+        if decision.verdict is Verdict.INVALID:
+            return replies.BAD_ADDRESS
+        return super().decide(server, decision, envelope)
 
     def prepare(
         self, data: bytes, server: SwissSMTP, session: Session, envelope: Envelope, qid: str
@@ -129,7 +126,3 @@ class SubmissionHandler(MxHandler):
         return super().prepare(
             add_missing_origin(data, self.rt.hostname), server, session, envelope, qid
         )
-
-
-def submission_handler(runtime: Runtime, authenticator: Authenticator) -> Any:
-    return SubmissionHandler(runtime, authenticator)
