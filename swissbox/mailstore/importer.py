@@ -29,7 +29,7 @@ from swissbox.mailstore.paths import (
     split_name,
 )
 from swissbox.mailstore.query import refresh
-from swissbox.mailstore.store import MailboxStore, NoSuchFolder
+from swissbox.mailstore.store import MailboxStore, NoSuchFolder, _fsync_dir, _place
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS imported (
@@ -168,24 +168,10 @@ def add_messages(
         key = new_key(len(m.raw))
         subdir = "new" if m.recent and not m.flags else "cur"
         name = file_name(key, m.flags, subdir)
-        tmp = fdir / "tmp" / key
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            view = memoryview(m.raw)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.utime(fd, (m.internaldate, m.internaldate))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.rename(tmp, fdir / subdir / name)
+        _place(m.raw, fdir / "tmp" / key, fdir / subdir / name, m.internaldate)
         placed.append((key, subdir, name, m.flags, int(m.internaldate), summarize(m.raw)))
     for sub in ("cur", "new"):
-        fd = os.open(fdir / sub, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        _fsync_dir(fdir / sub)
     with box.index.transaction() as conn:
         first, modseq = box.index.bump(info.id, len(placed))
         for i, (key, subdir, name, flags, idate, summary) in enumerate(placed):

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from swissbox.mailstore.store import _fsync_dir, _place
 
 _SEED = secrets.token_hex(3).upper()  # per process: ids stay unique across restarts
 _serial = itertools.count(1)
@@ -44,21 +45,9 @@ class OutboundQueue:
         """Durable when it returns; blocking (run it in an executor). Returns the queue id."""
         qid = queue_id()
         envelope = {"id": qid, "from": sender, "to": recipients, "created": time.time()}
-        tmp = self.root / "tmp" / f"{qid}.msg"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            view = memoryview(json.dumps(envelope).encode() + b"\n" + data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.rename(tmp, self.root / f"{qid}.msg")
-        dfd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
+        raw = json.dumps(envelope).encode() + b"\n" + data
+        _place(raw, self.root / "tmp" / f"{qid}.msg", self.root / f"{qid}.msg", None)
+        _fsync_dir(self.root)
         return qid
 
     def list(self) -> list[QueuedMessage]:
