@@ -35,6 +35,13 @@ class QueuedMessage:
     created: float
     data: bytes
 
+    @classmethod
+    def read(cls, path: Path) -> QueuedMessage:
+        """A queued message from its file (the envelope line, then the message bytes)."""
+        head, _, data = path.read_bytes().partition(b"\n")
+        env = json.loads(head)
+        return cls(env["id"], env["from"], list(env["to"]), float(env["created"]), data)
+
 
 class OutboundQueue:
     def __init__(self, root: Path) -> None:
@@ -51,10 +58,4 @@ class OutboundQueue:
         return qid
 
     def list(self) -> list[QueuedMessage]:
-        out = []
-        for path in sorted(self.root.glob("*.msg")):
-            raw = path.read_bytes()
-            head, _, data = raw.partition(b"\n")
-            env = json.loads(head)
-            out.append(QueuedMessage(env["id"], env["from"], env["to"], env["created"], data))
-        return out
+        return [QueuedMessage.read(path) for path in sorted(self.root.glob("*.msg"))]

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from swissbox.mailstore.queue import QueuedMessage
 from swissbox.smtp.outbound import client, dsn
 from swissbox.smtp.outbound.mx import Route, RouteError, make_resolver, routes
 from swissbox.smtp.outbound.state import FAILED, SENT, DeliveryState, RecipientState
@@ -118,12 +118,10 @@ class QueueRunner:
     async def deliver(self, path: Path) -> float | None:
         """One attempt for every pending recipient; the next attempt's time, or None when the
         message has left the queue."""
-        raw = path.read_bytes()
-        head, _, data = raw.partition(b"\n")
-        envelope = json.loads(head)
-        qid, sender, created = envelope["id"], envelope["from"], float(envelope["created"])
+        queued = QueuedMessage.read(path)
+        qid, sender, created, data = queued.id, queued.sender, queued.created, queued.data
         state_path = path.with_suffix(".state")
-        state = DeliveryState.load(state_path, list(envelope["to"]))
+        state = DeliveryState.load(state_path, queued.recipients)
         by_domain: dict[str, list[str]] = {}
         for rcpt in state.pending():
             by_domain.setdefault(rcpt.rpartition("@")[2].lower(), []).append(rcpt)
