@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import inspect
 import ipaddress
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 from swissbox import __version__
 from swissbox.auth import WeakPassword, check_password, hash_secret
 from swissbox.cliutil import CliEnv, CommandError, read_password
-from swissbox.conf import CONFIG_NAME, Config, ConfigError, load, render_config
+from swissbox.conf import CONFIG_NAME, ConfigError, load, render_config
 from swissbox.directory import ROLE_NAMES, ROLES, Directory, DirectoryError, normalize_domain
 from swissbox.directory.mailrecords import MailPorts, mail_records
-from swissbox.tls import CertPaths, TlsError, check_certificate, make_local_ca
+from swissbox.tls import TlsError, check_certificate, configured_paths, make_local_ca
 
 Handler = Callable[[argparse.Namespace, CliEnv], int]
 VERB_GROUPS: dict[str, Any] = {}
@@ -25,7 +23,6 @@ VERB_GROUPS: dict[str, Any] = {}
 # Protocol packages that contribute verbs through `<package>.command.add_commands`.
 PLUGIN_COMMANDS = (
     "swissbox.dns.command",
-    "swissbox.ddns.command",
     "swissbox.imap.command",
     "swissbox.dav.command",
 )
@@ -58,7 +55,7 @@ def cmd_init(args: argparse.Namespace, env: CliEnv) -> int:
         print(f"kept {conf_path}")
     settings = env.config.settings
     if settings.tls.cert:
-        paths = CertPaths(Path(settings.tls.cert), Path(settings.tls.key))
+        paths = configured_paths(env.config)
         check_certificate(paths)
         print(f"using certificate {paths.cert}")
     else:
@@ -155,13 +152,13 @@ def cmd_domain_list(args: argparse.Namespace, env: CliEnv) -> int:
     return 0
 
 
-def mail_ports(config: Config) -> MailPorts:
-    return MailPorts.from_settings(config.settings)
-
-
 def cmd_mail_enable(args: argparse.Namespace, env: CliEnv) -> int:
     domain = env.directory.domain(args.domain)
-    records = mail_records(domain.name, env.config.settings.server.hostname, mail_ports(env.config))
+    records = mail_records(
+        domain.name,
+        env.config.settings.server.hostname,
+        MailPorts.from_settings(env.config.settings),
+    )
     service = env.directory.enable_email(domain.name, args.max_addresses, records)
     limit = "no limit" if service.max_addresses is None else f"at most {service.max_addresses}"
     print(
@@ -236,15 +233,6 @@ def cmd_ddns_list(args: argparse.Namespace, env: CliEnv) -> int:
     ]
     env.emit(rows, "\n".join(f"{h.hostname}\t{h.username}" for h in hosts))
     return 0
-
-
-# -- TNEF (a pure library with its own small command) -----------------------------------------
-
-
-def cmd_tnef(args: argparse.Namespace, env: CliEnv) -> int:
-    from swissbox.tnef.command import main as tnef_main
-
-    return tnef_main(list(args.rest))
 
 
 # -- parser -----------------------------------------------------------------------------------
@@ -344,21 +332,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = verb(ddns, "list", cmd_ddns_list, "list DDNS hosts")
     p.add_argument("--user")
 
-    p = verb(sub, "tnef", cmd_tnef, "decode winmail.dat: list, extract, to-mime", add_help=False)
-    p.add_argument("rest", nargs=argparse.REMAINDER)
+    # Listed for --help only: main() hands `swissbox tnef ...` to swissbox.tnef.command.
+    sub.add_parser("tnef", help="decode winmail.dat: list, extract, to-mime", add_help=False)
 
     for module_name in PLUGIN_COMMANDS:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name and module_name.startswith(exc.name):
-                continue  # that protocol package has no verbs (yet)
-            raise
-        add = module.add_commands
-        if len(inspect.signature(add).parameters) >= 3:
-            add(sub, common, VERB_GROUPS)
-        else:
-            add(sub, common)
+        importlib.import_module(module_name).add_commands(sub, common, VERB_GROUPS)
     return parser
 
 
@@ -389,7 +367,11 @@ def cmd_demo(args: argparse.Namespace, env: CliEnv) -> int:
         d.enable_email(
             domain,
             None,
-            mail_records(domain, env.config.settings.server.hostname, mail_ports(env.config)),
+            mail_records(
+                domain,
+                env.config.settings.server.hostname,
+                MailPorts.from_settings(env.config.settings),
+            ),
         )
         d.add_mailbox(address, hash_secret(mailbox_pw, params))
         d.grant(address, login)

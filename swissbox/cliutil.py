@@ -45,8 +45,7 @@ class CliEnv:
 
     @property
     def hash_params(self) -> HashParams:
-        a = self.config.settings.auth
-        return HashParams(a.argon2_memory_kib, a.argon2_iterations, a.argon2_lanes)
+        return HashParams.from_settings(self.config.settings.auth)
 
     def close(self) -> None:
         if self._directory is not None:

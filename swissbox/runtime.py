@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from swissbox.auth import Authenticator
-from swissbox.conf import Config
+from swissbox.conf import Config, Settings
 from swissbox.directory import Directory
 from swissbox.tls import CertPaths
 
@@ -44,7 +44,7 @@ class Context:
     hooks: dict[str, list[Callable[..., Any]]] = field(default_factory=dict)
 
     @property
-    def settings(self) -> Any:
+    def settings(self) -> Settings:
         return self.config.settings
 
     def on(self, event: str, callback: Callable[..., Any]) -> None:
@@ -61,6 +61,12 @@ class Service(Protocol):
     async def start(self) -> list[str]: ...
 
     async def stop(self) -> None: ...
+
+
+class HttpApp(Service, Protocol):
+    """A service without listeners of its own: it mounts resources on the shared site."""
+
+    def http_resources(self) -> dict[str, Any]: ...
 
 
 async def listen_tcp(

@@ -7,42 +7,19 @@ aiosmtpd/asyncio services and Twisted services (IMAP, HTTP) share one thread.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 import signal
 import sys
-from pathlib import Path
 from typing import Any
 
 from swissbox.auth import Authenticator, HashParams, RateLimiter, VerifiedCache
 from swissbox.conf import Config
 from swissbox.directory import Directory
-from swissbox.runtime import BindError, Context, Service
-from swissbox.tls import CertPaths, TlsError, check_certificate
+from swissbox.runtime import BindError, Context, HttpApp, Service
+from swissbox.tls import TlsError, check_certificate, configured_paths
 
 log = logging.getLogger("swissbox")
 STOP_TIMEOUT = 4.0
-
-# (settings section whose `enabled` flag gates it, module, class); order = start order.
-SERVICES = (
-    ("dns", "swissbox.dns.service", "DnsService"),
-    ("smtp", "swissbox.smtp.service", "SmtpService"),
-    ("imap", "swissbox.imap.service", "ImapService"),
-    # HTTP applications: no listeners of their own, they offer `http_resources()`.
-    ("http", "swissbox.ddns.service", "DdnsService"),
-    ("http", "swissbox.dav.service", "DavService"),
-    ("http", "swissbox.autoconfig.service", "AutoconfigService"),
-)
-
-
-def tls_paths(config: Config) -> CertPaths:
-    tls = config.settings.tls
-    if tls.cert:
-        base = config.config_path.parent if config.config_path else Path.cwd()
-        return CertPaths(base / tls.cert, base / tls.key)
-    return CertPaths(
-        config.tls_dir / "server.pem", config.tls_dir / "server.key", config.tls_dir / "ca.pem"
-    )
 
 
 def build_context(config: Config, loop: asyncio.AbstractEventLoop) -> Context:
@@ -57,34 +34,42 @@ def build_context(config: Config, loop: asyncio.AbstractEventLoop) -> Context:
     directory = Directory(config.db_path)
     authenticator = Authenticator(
         directory,
-        HashParams(a.argon2_memory_kib, a.argon2_iterations, a.argon2_lanes),
+        HashParams.from_settings(a),
         limiter,
         VerifiedCache(ttl=a.login_cache_seconds),
     )
-    return Context(config, directory, authenticator, tls_paths(config), loop)
+    return Context(config, directory, authenticator, configured_paths(config), loop)
 
 
 def build_services(ctx: Context) -> list[Service]:
-    from swissbox.http import HttpService
+    """Every enabled service in start order; HTTP last, with what the others mount on it.
 
+    Imported here, not at module level: Twisted's asyncio reactor must be installed first.
+    """
+    from swissbox.autoconfig.service import AutoconfigService
+    from swissbox.dav.service import DavService
+    from swissbox.ddns.service import DdnsService
+    from swissbox.dns.service import DnsService
+    from swissbox.http import HttpService
+    from swissbox.imap.service import ImapService
+    from swissbox.smtp.service import SmtpService
+
+    s = ctx.settings
     services: list[Service] = []
-    for section, module_name, class_name in SERVICES:
-        if not getattr(ctx.settings, section).enabled:
-            continue
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name and module_name.startswith(exc.name):
-                log.debug("%s: not built into this version", section)
-                continue
-            raise
-        services.append(getattr(module, class_name)(ctx))
-    if ctx.settings.http.enabled:
+    if s.dns.enabled:
+        services.append(DnsService(ctx))
+    if s.smtp.enabled:
+        services.append(SmtpService(ctx))
+    if s.imap.enabled:
+        services.append(ImapService(ctx))
+    if s.http.enabled:
+        # HTTP applications: no listeners of their own, they mount onto the shared site.
+        apps: list[HttpApp] = [DdnsService(ctx), DavService(ctx), AutoconfigService(ctx)]
         http = HttpService(ctx)
-        for service in services:  # protocols that offer HTTP resources mount them here
-            for path, resource in getattr(service, "http_resources", dict)().items():
+        for app in apps:
+            for path, resource in app.http_resources().items():
                 http.mount(path, resource)
-        services.append(http)
+        services += [*apps, http]
     return services
 
 

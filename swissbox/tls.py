@@ -19,6 +19,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from swissbox.conf import Config
+
 CA_CERT, CA_KEY = "ca.pem", "ca.key"
 SERVER_CERT, SERVER_KEY = "server.pem", "server.key"
 
@@ -140,6 +142,16 @@ def make_local_ca(tls_dir: Path, hostname: str, days: int = 3650) -> CertPaths:
         + ca_cert.public_bytes(serialization.Encoding.PEM)
     )
     return paths
+
+
+def configured_paths(config: Config) -> CertPaths:
+    """`[tls] cert`/`key` (relative to the config file's folder), else the local CA's files."""
+    tls = config.settings.tls
+    if tls.cert:
+        base = config.config_path.parent if config.config_path else Path.cwd()
+        return CertPaths(base / tls.cert, base / tls.key)
+    d = config.tls_dir
+    return CertPaths(d / SERVER_CERT, d / SERVER_KEY, d / CA_CERT)
 
 
 def check_certificate(paths: CertPaths, now: dt.datetime | None = None) -> x509.Certificate:

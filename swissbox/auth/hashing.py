@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography.exceptions import InvalidKey
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
@@ -19,6 +20,11 @@ class HashParams:
     memory_kib: int = 65536
     iterations: int = 3
     lanes: int = 4
+
+    @classmethod
+    def from_settings(cls, auth: Any) -> HashParams:
+        """From the `[auth]` settings section."""
+        return cls(auth.argon2_memory_kib, auth.argon2_iterations, auth.argon2_lanes)
 
 
 def hash_secret(secret: str, params: HashParams = HashParams()) -> str:

@@ -108,38 +108,43 @@ class Authenticator:
                 self._dummy = hash_secret("swissbox-no-such-identifier", self.params)
             return self._dummy
 
-    def remembered(
-        self, realm: str, identifier: str, secret: str, client_address: str | None = None
-    ) -> AuthResult | None:
-        """Success when this exact login was verified recently (no Argon2: cheap enough for
-        the event loop); None means "run `authenticate`". Lockouts win over the cache."""
+    @staticmethod
+    def _known(realm: str) -> None:
         if realm not in REALMS:
             raise ValueError(f"unknown realm {realm!r}")
-        if not identifier or self.limiter.locked(realm, identifier, client_address):
-            return None
-        found = self.store.secret_hash(realm, identifier)
-        if found is None:
-            return None
-        canonical = self.cache.get(realm, identifier, secret, found[1])
-        if canonical is None:
-            return None
-        self.limiter.success(realm, identifier, client_address)
-        return AuthResult(True, identifier=canonical)
 
-    def authenticate(
-        self, realm: str, identifier: str, secret: str, client_address: str | None = None
-    ) -> AuthResult:
-        if realm not in REALMS:
-            raise ValueError(f"unknown realm {realm!r}")
-        if self.limiter.locked(realm, identifier, client_address):
-            log.warning("auth %s: locked out (client %s)", realm, client_address)
-            return AuthResult(False, delay=self.limiter.delay_max, locked=True)
+    def _lookup(
+        self, realm: str, identifier: str, secret: str, client_address: str | None
+    ) -> tuple[tuple[str, str] | None, AuthResult | None]:
+        """(stored (canonical, hash) or None, a success when the cache remembers this login)."""
         found = self.store.secret_hash(realm, identifier) if identifier else None
         if found is not None:
             canonical = self.cache.get(realm, identifier, secret, found[1])
             if canonical is not None:
                 self.limiter.success(realm, identifier, client_address)
-                return AuthResult(True, identifier=canonical)
+                return found, AuthResult(True, identifier=canonical)
+        return found, None
+
+    def remembered(
+        self, realm: str, identifier: str, secret: str, client_address: str | None = None
+    ) -> AuthResult | None:
+        """Success when this exact login was verified recently (no Argon2: cheap enough for
+        the event loop); None means "run `authenticate`". Lockouts win over the cache."""
+        self._known(realm)
+        if self.limiter.locked(realm, identifier, client_address):
+            return None
+        return self._lookup(realm, identifier, secret, client_address)[1]
+
+    def authenticate(
+        self, realm: str, identifier: str, secret: str, client_address: str | None = None
+    ) -> AuthResult:
+        self._known(realm)
+        if self.limiter.locked(realm, identifier, client_address):
+            log.warning("auth %s: locked out (client %s)", realm, client_address)
+            return AuthResult(False, delay=self.limiter.delay_max, locked=True)
+        found, remembered = self._lookup(realm, identifier, secret, client_address)
+        if remembered is not None:
+            return remembered
         stored = found[1] if found else self._dummy_hash()
         ok = verify_secret(secret, stored) and found is not None
         if not ok:

@@ -46,12 +46,6 @@ class Config:
         return self.data_dir / "tls"
 
 
-def _type_name(tp: Any) -> str:
-    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}.get(
-        tp, str(tp)
-    )
-
-
 def _check_scalar(key: str, tp: Any, value: Any, meta: Any, problems: list[str]) -> Any:
     if tp is bool:
         if not isinstance(value, bool):

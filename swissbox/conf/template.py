@@ -9,7 +9,8 @@ from typing import Any
 from swissbox.conf.schema import Settings
 
 
-def _toml_value(value: Any) -> str:
+def toml_value(value: Any) -> str:
+    """A Python scalar or list of strings/numbers as a TOML value."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
@@ -32,8 +33,8 @@ def render_config(overrides: dict[str, dict[str, Any]] | None = None) -> str:
         for f in dataclasses.fields(values):
             live = overrides.get(section.name, {})
             if f.name in live:
-                out.append(f"{f.name} = {_toml_value(live[f.name])}")
+                out.append(f"{f.name} = {toml_value(live[f.name])}")
             else:
-                out.append(f"# {f.name} = {_toml_value(getattr(values, f.name))}")
+                out.append(f"# {f.name} = {toml_value(getattr(values, f.name))}")
         out.append("")
     return "\n".join(out)

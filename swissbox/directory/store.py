@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -364,10 +364,8 @@ class Directory:
     def change_records(
         self,
         zone: str,
-        delete: list[tuple[str, str | None, str | None]] = (),  # type: ignore[assignment]
-        add: list[tuple[str, str, int, str]] = (),  # type: ignore[assignment]
-        *,
-        bump: bool = True,
+        delete: Sequence[tuple[str, str | None, str | None]] = (),
+        add: Sequence[tuple[str, str, int, str]] = (),
     ) -> int:
         """Deletes (name, type|None, rdata|None) matches, then adds (name, type, ttl, rdata)
         records, in one transaction with one serial bump when anything changed.
@@ -377,35 +375,40 @@ class Directory:
         Returns the number of records deleted plus added.
         """
         domain = self.domain(zone)
-        changed = 0
         with self._write() as c:
-            for name, rtype, rdata in delete:
-                sql, args = (
-                    "DELETE FROM records WHERE domain_id = ? AND name = ?",
-                    [domain.id, name],
-                )
-                if rtype is not None:
-                    sql, args = sql + " AND type = ?", [*args, rtype]
-                if rdata is not None:
-                    sql, args = sql + " AND rdata = ?", [*args, rdata]
-                changed += c.execute(sql, tuple(args)).rowcount
-            for name, rtype, ttl, rdata in add:
-                cur = c.execute(
-                    "INSERT OR IGNORE INTO records (domain_id, name, type, ttl, rdata)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (domain.id, name, rtype, ttl, rdata),
-                )
-                changed += cur.rowcount
-                ttl_changed = c.execute(
-                    "UPDATE records SET ttl = ? WHERE domain_id = ? AND name = ? AND type = ?"
-                    " AND ttl != ?",
-                    (ttl, domain.id, name, rtype, ttl),
-                ).rowcount
-                changed += ttl_changed
-            for name in {name for name, *_ in add}:
-                self._cname_alone(c, domain.id, name)
-            if changed and bump:
-                self._bump(c, domain.id)
+            return self._apply_records(c, domain.id, delete, add)
+
+    def _apply_records(
+        self,
+        c: sqlite3.Connection,
+        domain_id: int,
+        delete: Sequence[tuple[str, str | None, str | None]],
+        add: Sequence[tuple[str, str, int, str]],
+    ) -> int:
+        """change_records inside a transaction the caller holds."""
+        changed = 0
+        for name, rtype, rdata in delete:
+            sql, args = "DELETE FROM records WHERE domain_id = ? AND name = ?", [domain_id, name]
+            if rtype is not None:
+                sql, args = sql + " AND type = ?", [*args, rtype]
+            if rdata is not None:
+                sql, args = sql + " AND rdata = ?", [*args, rdata]
+            changed += c.execute(sql, tuple(args)).rowcount
+        for name, rtype, ttl, rdata in add:
+            changed += c.execute(
+                "INSERT OR IGNORE INTO records (domain_id, name, type, ttl, rdata)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (domain_id, name, rtype, ttl, rdata),
+            ).rowcount
+            changed += c.execute(
+                "UPDATE records SET ttl = ? WHERE domain_id = ? AND name = ? AND type = ?"
+                " AND ttl != ?",
+                (ttl, domain_id, name, rtype, ttl),
+            ).rowcount
+        for name in {name for name, *_ in add}:
+            self._cname_alone(c, domain_id, name)
+        if changed:
+            self._bump(c, domain_id)
         return changed
 
     @staticmethod
@@ -422,11 +425,6 @@ class Directory:
         if "CNAME" in counts and len(counts) > 1:
             others = ", ".join(sorted(t for t in counts if t != "CNAME"))
             raise Conflict(f"{name} would have a CNAME beside other records ({others})")
-
-    def bump_serial(self, zone: str) -> int:
-        domain = self.domain(zone)
-        with self._write() as c:
-            return self._bump(c, domain.id)
 
     @staticmethod
     def _bump(c: sqlite3.Connection, domain_id: int) -> int:
@@ -454,9 +452,10 @@ class Directory:
         self,
         domain: str,
         max_addresses: int | None = None,
-        records: list[tuple[str, str, int, str]] = (),  # type: ignore[assignment]
+        records: Sequence[tuple[str, str, int, str]] = (),
     ) -> EmailService:
-        """Creates (or updates the limit of) the Email Service and publishes `records`."""
+        """Creates (or updates the limit of) the Email Service and publishes `records`, in one
+        transaction."""
         d = self.domain(domain)
         if max_addresses is not None and max_addresses < 0:
             raise DirectoryError("--max-addresses must be 0 or more")
@@ -473,8 +472,7 @@ class Directory:
                 " ON CONFLICT (domain_id) DO UPDATE SET max_addresses = excluded.max_addresses",
                 (d.id, max_addresses, self._now()),
             )
-        if records:
-            self.change_records(d.name, add=list(records))
+            self._apply_records(c, d.id, (), records)  # one transaction: nothing half-written
         return self.email_service(d.name)
 
     def email_service(self, domain: str) -> EmailService:
@@ -570,15 +568,6 @@ class Directory:
         with self._write() as c:
             c.execute("DELETE FROM mailboxes WHERE id = ?", (mailbox.id,))
 
-    def set_mailbox_quota(self, address: str, quota_bytes: int | None) -> None:
-        mailbox = self.mailbox(address)
-        if mailbox is None:
-            raise NotFound(f"no mailbox {address!r}")
-        with self._write() as c:
-            c.execute(
-                "UPDATE mailboxes SET quota_bytes = ? WHERE id = ?", (quota_bytes, mailbox.id)
-            )
-
     def grant(self, address: str, login: str) -> None:
         mailbox, account = self.mailbox(address), self.account(login)
         if mailbox is None:
@@ -586,16 +575,6 @@ class Directory:
         with self._write() as c:
             c.execute(
                 "INSERT OR IGNORE INTO mailbox_grants (mailbox_id, account_id) VALUES (?, ?)",
-                (mailbox.id, account.id),
-            )
-
-    def revoke(self, address: str, login: str) -> None:
-        mailbox, account = self.mailbox(address), self.account(login)
-        if mailbox is None:
-            raise NotFound(f"no mailbox {address!r}")
-        with self._write() as c:
-            c.execute(
-                "DELETE FROM mailbox_grants WHERE mailbox_id = ? AND account_id = ?",
                 (mailbox.id, account.id),
             )
 

@@ -288,7 +288,7 @@ def cmd_tsig_del(args: argparse.Namespace, env: CliEnv) -> int:
 # -- wiring ----------------------------------------------------------------------------------------
 
 
-def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+def add_commands(sub: Any, common: argparse.ArgumentParser, groups: dict[str, Any]) -> None:
     dns = sub.add_parser("dns", help="records of hosted DNS zones")
     verbs = dns.add_subparsers(dest="verb", metavar="VERB", required=True)
 

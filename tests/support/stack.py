@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from swissbox.conf.template import toml_value
+
 PORT_KEYS = {
     "smtp_mx": ("smtp", "mx_port"),
     "submission": ("smtp", "submission_port"),
@@ -41,16 +43,6 @@ def free_port(kind: int = socket.SOCK_STREAM, host: str = "127.0.0.1") -> int:
                 continue
         return port
     raise RuntimeError("no free port")
-
-
-def _toml(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
-    return repr(value)
 
 
 class Stack:
@@ -86,12 +78,12 @@ class Stack:
     def write_config(self) -> None:
         lines = ["[server]", f'hostname = "{self.hostname}"']
         for key, value in self.settings.get("server", {}).items():
-            lines.append(f"{key} = {_toml(value)}")
+            lines.append(f"{key} = {toml_value(value)}")
         for section, values in self.settings.items():
             if section == "server":
                 continue
             lines.append(f"[{section}]")
-            lines += [f"{k} = {_toml(v)}" for k, v in values.items()]
+            lines += [f"{k} = {toml_value(v)}" for k, v in values.items()]
         self.data.mkdir(parents=True, exist_ok=True)
         (self.data / "swissbox.toml").write_text("\n".join(lines) + "\n")
 
