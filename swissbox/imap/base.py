@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from twisted.internet import defer, interfaces
 from twisted.mail.imap4 import IMAP4Server
@@ -53,6 +53,7 @@ BASE_CAPS = [
 MAX_AUTH_FAILURES = 3
 MAX_PIPELINED = 1 << 20  # bytes read ahead while a command is still running
 NO_EXPUNGE_DURING = {b"FETCH", b"STORE", b"SEARCH"}
+STATES = ("unauth", "auth", "select")
 
 
 class Reply(Exception):
@@ -87,6 +88,9 @@ class SessionBase(IMAP4Server):
     """One client connection (the parts every command uses)."""
 
     IDENT = b"swissbox IMAP4rev1 ready"
+    # (state, command name) -> handler, filled in server.py (the only dispatch table: Twisted's
+    # `<state>_<COMMAND>` attributes are never consulted, its input path is replaced)
+    handlers: ClassVar[dict[tuple[str, bytes], Callable[..., Any]]] = {}
     transport: Any  # Twisted's ITCPTransport (with startTLS, pause/resumeProducing)
     account: Any
     tags: Any
@@ -247,16 +251,15 @@ class SessionBase(IMAP4Server):
             if name not in (b"FETCH", b"STORE", b"SEARCH", b"COPY", b"MOVE", b"EXPUNGE"):
                 self.write_line(tag + b" BAD Unknown UID command")
                 return
-        handler = self.lookup(name)
+        handler = self.handlers.get((self.state, name))
         if handler is None:
-            if any(self.lookup_in(state, name) for state in ("unauth", "auth", "select")):
+            if any((state, name) in self.handlers for state in STATES):
                 self.write_line(tag + b" BAD Command not valid in this state")
             else:
                 self.write_line(tag + b" BAD Unknown command")
             return
-        self.current = name
         try:
-            result = handler(tag, args, uid) if uid else handler(tag, args)
+            result = handler(self, tag, args, uid) if uid else handler(self, tag, args)
         except Reply as r:
             self.finish(tag, r.status, r.text, name)
             return
@@ -320,27 +323,6 @@ class SessionBase(IMAP4Server):
         except Exception:  # never let an early flush break the session
             log.debug("early flush failed", exc_info=True)
 
-    def lookup(self, name: bytes) -> Callable[..., Any] | None:
-        state = {"unauth": "unauth", "auth": "auth", "select": "select"}.get(self.state)
-        if state is None:
-            return None
-        return self.lookup_in(state, name)
-
-    def lookup_in(self, state: str, name: bytes) -> Callable[..., Any] | None:
-        try:
-            attr = f"{state}_{name.decode('ascii')}"
-        except UnicodeDecodeError:
-            return None
-        if not attr.replace("_", "").isalnum():
-            return None
-        entry = getattr(type(self), attr, None)
-        if entry is None or not isinstance(entry, tuple) or not callable(entry[0]):
-            return None
-        fn = entry[0]
-        if not getattr(fn, "_swissbox", False):
-            return None
-        return lambda *a: fn(self, *a)
-
     def capability_list(self) -> list[bytes]:
         caps = list(BASE_CAPS)
         if self.state == "unauth":
@@ -353,9 +335,6 @@ class SessionBase(IMAP4Server):
         elif self.account is not None and self.account.quota_bytes is not None:
             caps.append(b"QUOTA")
         return caps
-
-    def listCapabilities(self) -> list[bytes]:  # noqa: N802
-        return self.capability_list()
 
     def notice_new(self, uids: list[int]) -> None:
         self.pending_new.update(uids)

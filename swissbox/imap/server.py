@@ -2,9 +2,10 @@
 gets wrong replaced (LIBRARY-NOTES, "Twisted IMAP4Server").
 
 Kept from Twisted: the protocol base (transport, TLS upgrade, timeouts), the portal login to
-an `IAccount`, the `<state>_<COMMAND>` dispatch convention. Replaced: input assembly (sans-I/O
+an `IAccount`. Replaced: input assembly (sans-I/O
 `parser.Assembler`: bounded literals, LITERAL+, no buffering of refused APPEND data,
-pipelined input discarded at STARTTLS), argument parsing (`parser.tokenize`), and the
+pipelined input discarded at STARTTLS), dispatch (one table of handlers by state and name),
+argument parsing (`parser.tokenize`), and the
 commands whose Twisted versions are slow or wrong (FETCH is batched from the index, SEARCH
 runs on index data, STORE/EXPUNGE notify other sessions). Added: UIDPLUS, MOVE, SPECIAL-USE,
 ENABLE, CONDSTORE, UNSELECT, CHILDREN, LITERAL+, ID, QUOTA.
@@ -27,8 +28,8 @@ class ImapSession(LoginCommands, MailboxCommands, SelectedCommands, FetchCommand
     group). `service` provides settings, store, portal, hub and TLS options."""
 
 
-# Dispatch tables in Twisted's `<state>_<COMMAND>` convention (set here, not in the class
-# body, because their shape differs from the base class's argument-parser tuples).
+# The dispatch table: command name, handler, states in which it is valid. Twisted's own
+# `<state>_<COMMAND>` handlers (UID included) are never reached: its input path is replaced.
 COMMANDS: list[tuple[str, Callable[..., Any], tuple[str, ...]]] = [
     ("CAPABILITY", ImapSession.cmd_capability, ("unauth", "auth", "select")),
     ("NOOP", ImapSession.cmd_noop, ("unauth", "auth", "select")),
@@ -64,10 +65,6 @@ COMMANDS: list[tuple[str, Callable[..., Any], tuple[str, ...]]] = [
     ("MOVE", ImapSession.cmd_move, ("select",)),
     ("SEARCH", ImapSession.cmd_search, ("select",)),
 ]
-for _name, _fn, _states in COMMANDS:
-    for _state in _states:
-        setattr(ImapSession, f"{_state}_{_name}", (_fn,))
-for _name, _fn, _states in COMMANDS:
-    setattr(_fn, "_swissbox", True)  # noqa: B010 (only marked handlers are dispatched)
-# Twisted's own UID dispatcher must never run: UID is handled in run_command.
-ImapSession.select_UID = None  # type: ignore[assignment]
+ImapSession.handlers = {
+    (state, name.encode()): fn for name, fn, states in COMMANDS for state in states
+}
