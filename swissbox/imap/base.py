@@ -260,44 +260,50 @@ class SessionBase(IMAP4Server):
             return
         try:
             result = handler(self, tag, args, uid) if uid else handler(self, tag, args)
-        except Reply as r:
-            self.finish(tag, r.status, r.text, name)
-            return
-        except ParseError as exc:
-            self.finish(tag, b"BAD", str(exc).encode(), name)
-            return
-        except (MailStoreError, ValueError) as exc:
-            self.finish(tag, b"NO", str(exc).encode("utf-8", "replace")[:200], name)
-            return
-        except Exception:
-            log.exception("IMAP command %s failed", name.decode("ascii", "replace"))
-            self.finish(tag, b"NO", b"Internal server error", name)
+        except Exception as exc:
+            self.answer_error(tag, exc, name)
             return
         if isinstance(result, defer.Deferred):
-            self.busy = True
-
-            def done(value: Any) -> None:
-                self.busy = False
-                if self.mode == "closed":
-                    return  # the client went away meanwhile: nothing to answer
-                if isinstance(value, Failure):
-                    err = value.value
-                    if isinstance(err, Reply):
-                        self.finish(tag, err.status, err.text, name)
-                    elif isinstance(err, (MailStoreError, ValueError)):
-                        self.finish(tag, b"NO", str(err).encode("utf-8", "replace")[:200], name)
-                    else:
-                        log.error("IMAP command failed: %s", value.getTraceback())
-                        self.finish(tag, b"NO", b"Internal server error", name)
-                elif value is not None:
-                    self.finish(tag, b"OK", value, name)
-                if self.mode != "closed":
-                    self.transport.resumeProducing()
-                    self.process()
-
-            result.addBoth(done)
+            self.wait_for(tag, name, result)
         elif result is not None:
             self.finish(tag, b"OK", result, name)
+
+    def wait_for(self, tag: bytes, name: bytes, d: defer.Deferred[Any]) -> None:
+        """Answers `tag` when `d` fires; input waits meanwhile (`busy`), then resumes."""
+        self.busy = True
+
+        def done(value: Any) -> None:
+            self.busy = False
+            if self.mode == "closed":
+                return  # the client went away meanwhile: nothing to answer
+            if isinstance(value, Failure):
+                self.answer_error(tag, value.value, name, value)
+            elif value is not None:
+                self.finish(tag, b"OK", value, name)
+            if self.mode != "closed":
+                self.transport.resumeProducing()
+                self.process()
+
+        d.addBoth(done)
+
+    def answer_error(
+        self, tag: bytes, exc: BaseException, name: bytes, failure: Failure | None = None
+    ) -> None:
+        """The tagged answer to a command that raised: its Reply, BAD for malformed input,
+        NO with the reason for a mail store refusal, else NO and a logged traceback."""
+        if isinstance(exc, Reply):
+            self.finish(tag, exc.status, exc.text, name)
+        elif isinstance(exc, ParseError):
+            self.finish(tag, b"BAD", str(exc).encode(), name)
+        elif isinstance(exc, (MailStoreError, ValueError)):
+            self.finish(tag, b"NO", str(exc).encode("utf-8", "replace")[:200], name)
+        else:
+            what = name.decode("ascii", "replace")
+            if failure is not None:
+                log.error("IMAP command %s failed: %s", what, failure.getTraceback())
+            else:
+                log.error("IMAP command %s failed", what, exc_info=exc)
+            self.finish(tag, b"NO", b"Internal server error", name)
 
     def finish(self, tag: bytes, status: bytes, text: bytes, name: bytes = b"") -> None:
         if self.mode == "closed":

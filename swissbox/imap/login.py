@@ -3,9 +3,6 @@ AUTHENTICATE PLAIN (with SASL-IR) in the mailbox realm, refused before TLS unles
 
 from __future__ import annotations
 
-import base64
-import binascii
-import logging
 from typing import Any
 
 from twisted.cred.error import UnauthorizedLogin
@@ -13,7 +10,7 @@ from twisted.internet import defer
 from twisted.mail.imap4 import IAccount
 from twisted.python.failure import Failure
 
-from swissbox.auth import SaslError, decode_plain
+from swissbox.auth import SaslError, decode_plain_b64
 from swissbox.imap.account import MailboxCredentials
 from swissbox.imap.base import (
     MAX_AUTH_FAILURES,
@@ -27,8 +24,6 @@ from swissbox.imap.parser import (
     Token,
     astring,
 )
-
-log = logging.getLogger("swissbox.imap")
 
 
 class LoginCommands(SessionBase):
@@ -76,31 +71,14 @@ class LoginCommands(SessionBase):
         try:
             d = self.auth_response(line)
         except Reply as r:
-            self.finish(tag, r.status, r.text)
+            self.answer_error(tag, r, b"AUTHENTICATE")
             return
-        self.busy = True
-
-        def done(value: Any) -> None:
-            self.busy = False
-            if isinstance(value, Failure):
-                err = value.value
-                if isinstance(err, Reply):
-                    self.finish(tag, err.status, err.text)
-                else:
-                    log.error("AUTHENTICATE failed: %s", value.getTraceback())
-                    self.finish(tag, b"NO", b"Internal server error")
-            else:
-                self.finish(tag, b"OK", value)
-            if self.mode != "closed":
-                self.process()
-
-        d.addBoth(done)
+        self.wait_for(tag, b"AUTHENTICATE", d)
 
     def auth_response(self, data: bytes) -> defer.Deferred[Any]:
         try:
-            raw = base64.b64decode(data.strip() if data.strip() != b"=" else b"", validate=True)
-            creds = decode_plain(raw)
-        except (binascii.Error, ValueError, SaslError) as exc:
+            creds = decode_plain_b64(data)
+        except SaslError as exc:
             raise bad(f"Malformed PLAIN response: {exc}") from None
         return self.do_login(creds.authcid, creds.secret)
 
@@ -111,7 +89,6 @@ class LoginCommands(SessionBase):
         def ok(result: Any) -> bytes:
             _iface, account, logout = result
             self.account = account
-            self._onLogout = logout
             self.state = "auth"
             self.setTimeout(self.settings.idle_timeout)
             caps = b" ".join(self.capability_list())
