@@ -434,6 +434,12 @@ class SessionBase(IMAP4Server):
         self.untagged(b'ID ("name" "swissbox" "version" %s)' % render.string(__version__))
         return b"ID completed"
 
+    def deselect(self) -> None:
+        """Leaves the selected folder (back to the authenticated state)."""
+        self.service.hub.leave(self)
+        self.selected = None
+        self.state = "auth"
+
     def _noargs(self, args: list[Token]) -> None:
         if args:
             raise bad("unexpected arguments")

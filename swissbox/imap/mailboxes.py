@@ -69,9 +69,7 @@ class MailboxCommands(SessionBase):
                     raise bad("unknown SELECT parameter")
         name = mailbox_name(args[0])
         if self.selected is not None:
-            self.service.hub.leave(self)
-            self.selected = None
-            self.state = "auth"
+            self.deselect()
             self.untagged(b"OK [CLOSED] Previous mailbox closed")
         box = self._account().select(name, readwrite)
         if box is None:
@@ -125,9 +123,7 @@ class MailboxCommands(SessionBase):
             raise bad("DELETE needs a mailbox name")
         name = mailbox_name(args[0])
         if self.selected is not None and self.selected.name == name:
-            self.service.hub.leave(self)
-            self.selected = None
-            self.state = "auth"
+            self.deselect()
         try:
             self._account().delete(name)
         except NoSuchFolder:

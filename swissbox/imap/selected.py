@@ -51,16 +51,12 @@ class SelectedCommands(SessionBase):
         if box.readwrite:
             gone = retention.expunge(box.box, box.name)
             self.service.hub.expunged(self, self._account().address, box.name, gone)
-        self.service.hub.leave(self)
-        self.selected = None
-        self.state = "auth"
+        self.deselect()
         return b"CLOSE completed"
 
     def cmd_unselect(self, tag: bytes, args: list[Token]) -> bytes:
         self._noargs(args)
-        self.service.hub.leave(self)
-        self.selected = None
-        self.state = "auth"
+        self.deselect()
         return b"UNSELECT completed"
 
     def cmd_expunge(self, tag: bytes, args: list[Token], uid: bool = False) -> bytes:
