@@ -13,7 +13,8 @@ from pathlib import Path
 import radicale
 import radicale.config
 
-from swissbox.dav.auth import Auth, Credentials
+from swissbox.auth import Authenticator
+from swissbox.dav.auth import Auth
 from swissbox.dav.book import DirectoryBook
 from swissbox.dav.rights import Rights
 from swissbox.dav.storage import Storage
@@ -34,7 +35,7 @@ PREDEFINED = {
 
 
 def radicale_config(
-    folder: Path, credentials: Credentials, book: DirectoryBook, max_body: int = MAX_BODY
+    folder: Path, authenticator: Authenticator, book: DirectoryBook, max_body: int = MAX_BODY
 ) -> radicale.config.Configuration:
     cfg = radicale.config.load()
     cfg.update(
@@ -45,7 +46,7 @@ def radicale_config(
                 "delay_on_error": "0",
             },
             "auth": {
-                "type": Auth.bound(credentials),
+                "type": Auth.bound(authenticator),
                 "delay": "0",
                 "cache_logins": "False",
                 "realm": "swissbox",
@@ -79,7 +80,7 @@ class _NoTraceback(logging.Filter):
 
 
 def build_application(
-    folder: Path, credentials: Credentials, book: DirectoryBook, max_body: int = MAX_BODY
+    folder: Path, authenticator: Authenticator, book: DirectoryBook, max_body: int = MAX_BODY
 ) -> radicale.Application:
     """The WSGI application serving `<folder>` (the `<data>/dav` directory)."""
     radicale_log = logging.getLogger("radicale")
@@ -87,4 +88,4 @@ def build_application(
     if not any(isinstance(f, _NoTraceback) for f in radicale_log.filters):
         radicale_log.addFilter(_NoTraceback())
     folder.mkdir(parents=True, exist_ok=True)
-    return radicale.Application(radicale_config(folder, credentials, book, max_body))
+    return radicale.Application(radicale_config(folder, authenticator, book, max_body))

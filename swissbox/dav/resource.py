@@ -24,8 +24,8 @@ from twisted.internet.defer import Deferred
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request
 
-from swissbox.auth import AuthResult
-from swissbox.dav.auth import Credentials
+from swissbox.auth import Authenticator, AuthResult
+from swissbox.dav.auth import REALM
 from swissbox.dav.collection import parse_directory_name
 from swissbox.http import Networks, client_address
 
@@ -74,14 +74,14 @@ class DavResource(Resource):
     def __init__(
         self,
         wsgi: Any,
-        credentials: Credentials,
+        authenticator: Authenticator,
         loop: asyncio.AbstractEventLoop,
         max_body: int,
         trusted_proxies: Networks = (),
     ) -> None:
         super().__init__()
         self.wsgi = wsgi
-        self.credentials = credentials
+        self.authenticator = authenticator
         self.loop = loop
         self.max_body = max_body
         self.trusted_proxies = trusted_proxies
@@ -114,19 +114,11 @@ class DavResource(Resource):
             return self._unauthorized(request)
         login, password = creds
         address = client_address(request, self.trusted_proxies)
-        canonical = self.credentials.cached(login, password, address)
-        if canonical is not None:
-            return self._authorized(request, canonical)
+        remembered = self.authenticator.remembered(REALM, login, password, address)
+        if remembered is not None and remembered.identifier:
+            return self._authorized(request, remembered.identifier)
         finished: list[bool] = []
         request.notifyFinish().addBoth(lambda _: finished.append(True))
-
-        async def check() -> AuthResult:
-            result = await self.loop.run_in_executor(
-                None, self.credentials.verify, login, password, address
-            )
-            if not result.ok and result.delay:
-                await asyncio.sleep(result.delay)
-            return result
 
         def done(result: AuthResult) -> None:
             if finished:
@@ -145,7 +137,12 @@ class DavResource(Resource):
                 request.setResponseCode(500)
                 request.finish()
 
-        d = Deferred.fromFuture(asyncio.ensure_future(check(), loop=self.loop))
+        d = Deferred.fromFuture(
+            asyncio.ensure_future(
+                self.authenticator.authenticate_async(REALM, login, password, address),
+                loop=self.loop,
+            )
+        )
         d.addCallbacks(done, failed)
         return NOT_DONE_YET
 

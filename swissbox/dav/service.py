@@ -12,7 +12,6 @@ from twisted.python.threadpool import ThreadPool
 from twisted.web.wsgi import WSGIResource
 
 from swissbox.dav.app import build_application
-from swissbox.dav.auth import Credentials
 from swissbox.dav.book import DirectoryBook
 from swissbox.dav.privileges import ReadOnlyPrivileges
 from swissbox.dav.resource import DavResource, WellKnown
@@ -33,14 +32,13 @@ class DavService:
         self.ctx = ctx
         folder = dav_folder(ctx)
         self.book = DirectoryBook(ctx.directory, folder / "directory.sqlite")
-        self.credentials = Credentials(ctx.authenticator, ctx.directory)
         max_body = ctx.settings.http.max_body
-        app = build_application(folder, self.credentials, self.book, max_body)
+        app = build_application(folder, ctx.authenticator, self.book, max_body)
         self.app = ReadOnlyPrivileges(app)
         self.pool = ThreadPool(minthreads=1, maxthreads=ctx.settings.dav.threads, name="dav")
         self.wsgi = WSGIResource(reactor, self.pool, self.app)
         trusted = trusted_networks(ctx.settings.http.trusted_proxies)
-        self.resource = DavResource(self.wsgi, self.credentials, ctx.loop, max_body, trusted)
+        self.resource = DavResource(self.wsgi, ctx.authenticator, ctx.loop, max_body, trusted)
 
     def http_resources(self) -> dict[str, Any]:
         return {
