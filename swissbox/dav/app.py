@@ -19,7 +19,8 @@ from swissbox.dav.book import DirectoryBook
 from swissbox.dav.rights import Rights
 from swissbox.dav.storage import Storage
 
-# Request bodies larger than this are refused with 413 (the HTTP layer checks it first).
+# Request bodies larger than this are refused with 413 (the site's LimitedRequest refuses
+# them first, with the same `[http] max_body`; Radicale's own limit is the last line).
 MAX_BODY = 10 * 1024 * 1024
 MAX_RESOURCE = 4 * 1024 * 1024
 

@@ -2,7 +2,8 @@
 redirects.
 
 `DavResource` decides what never needs a Radicale worker thread:
-- bodies over `max_body` (413) and XML bodies with a DTD (entity-expansion bombs, 400);
+- XML bodies with a DTD (entity-expansion bombs, 400); bodies over `[http] max_body` never
+  get here (the site's `LimitedRequest` answers 413 while they arrive);
 - Basic credentials: checked in the account realm off the loop; a failure is answered 401
   after the rate limiter's delay, waited on the loop (no thread is held);
 - the read-only rules of the directory address books (403): writes inside them, and the
@@ -76,14 +77,12 @@ class DavResource(Resource):
         wsgi: Any,
         authenticator: Authenticator,
         loop: asyncio.AbstractEventLoop,
-        max_body: int,
         trusted_proxies: Networks = (),
     ) -> None:
         super().__init__()
         self.wsgi = wsgi
         self.authenticator = authenticator
         self.loop = loop
-        self.max_body = max_body
         self.trusted_proxies = trusted_proxies
 
     @staticmethod
@@ -94,18 +93,12 @@ class DavResource(Resource):
 
     def render(self, request: Request) -> Any:
         content = request.content
-        size = 0
-        if content is not None:
-            content.seek(0, 2)
-            size = content.tell()
+        if request.method in XML_METHODS and content is not None:
             content.seek(0)
-        if size > self.max_body:
-            return self._answer(request, 413, "request body too large")
-        if request.method in XML_METHODS and content is not None and size:
-            if has_dtd(content.read(size)):
-                content.seek(0)
+            dtd = has_dtd(content.read())
+            content.seek(0)
+            if dtd:
                 return self._answer(request, 400, "XML with a DTD is not accepted")
-            content.seek(0)
         header = request.getHeader(b"authorization")
         if header is None:
             return self.wsgi.render(request)  # Radicale answers 401 where it matters

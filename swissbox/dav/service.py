@@ -38,7 +38,7 @@ class DavService:
         self.pool = ThreadPool(minthreads=1, maxthreads=ctx.settings.dav.threads, name="dav")
         self.wsgi = WSGIResource(reactor, self.pool, self.app)
         trusted = trusted_networks(ctx.settings.http.trusted_proxies)
-        self.resource = DavResource(self.wsgi, ctx.authenticator, ctx.loop, max_body, trusted)
+        self.resource = DavResource(self.wsgi, ctx.authenticator, ctx.loop, trusted)
 
     def http_resources(self) -> dict[str, Any]:
         return {
