@@ -14,6 +14,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from swissbox.directory import ROLE_NAMES, Directory
+from swissbox.mailstore import MailStore
 from swissbox.mailstore.queue import OutboundQueue
 
 WHAT_ROLES_MAY = {
@@ -75,22 +76,15 @@ def send_notice(
 ) -> str:
     """Delivers `raw`; returns where it went (for the command's output)."""
     if hosted:
+        mailbox = directory.mailbox(address)
+        store = MailStore(data_dir / "mail")
         try:
-            from swissbox.mailstore import MailStore
-        except ImportError:  # the mail store is not part of this build
-            pass
-        else:
-            mailbox = directory.mailbox(address)
-            store = MailStore(data_dir / "mail")
-            try:
-                delivery = store.begin()
-                delivery.add_recipient(
-                    address, quota_bytes=mailbox.quota_bytes if mailbox else None
-                )
-                delivery.write(raw)
-                delivery.commit_sync()
-            finally:
-                store.close()
-            return f"delivered to the mailbox {address}"
+            delivery = store.begin()
+            delivery.add_recipient(address, quota_bytes=mailbox.quota_bytes if mailbox else None)
+            delivery.write(raw)
+            delivery.commit_sync()
+        finally:
+            store.close()
+        return f"delivered to the mailbox {address}"
     qid = OutboundQueue(data_dir / "queue").enqueue("", [address], raw)
     return f"queued for {address} (outbound queue id {qid})"
