@@ -20,15 +20,19 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from swissbox.directory import ROLE_RANK
+
 VIEWS = ("full", "public")
 _NS = uuid.UUID("6f1f3c1e-2b7a-4a53-9a52-5d0f5c0de8a1")
 
 
 def view_for_role(role: str) -> str | None:
-    """The directory view a member of `role` syncs; None for externals (no directory)."""
-    if role in ("legal", "admin"):
+    """The directory view a member of `role` syncs (by `ROLE_RANK`: private entries are hidden
+    below administrators); None for externals (no directory)."""
+    rank = ROLE_RANK.get(role, 0)
+    if rank >= ROLE_RANK["admin"]:
         return "full"
-    if role == "collaborator":
+    if rank >= ROLE_RANK["collaborator"]:
         return "public"
     return None
 
