@@ -35,8 +35,7 @@ def delete_folder(box: MailboxStore, name: str) -> None:
     with box.index.transaction():
         box.index.delete_folder(info.name)
     shutil.rmtree(folder_dir(box.path, name), ignore_errors=True)
-    with box.index.lock:
-        box._usage = None
+    box.forget_usage()
 
 
 def rename_folder(box: MailboxStore, old: str, new: str) -> None:

@@ -139,8 +139,6 @@ def import_maildir(box: MailboxStore, root: Path) -> ImportResult:
         for i in range(0, len(todo), BATCH):
             _import_batch(box, name, todo[i : i + BATCH], keywords)
             result.added += len(todo[i : i + BATCH])
-    with box.index.lock:
-        box._usage = None
     return result
 
 
@@ -178,8 +176,7 @@ def add_messages(
             box.index.insert(info.id, first + i, key, subdir, name, flags, modseq, idate, summary)
         if also is not None:
             also(conn)
-    with box.index.lock:
-        box._usage = None
+    box.forget_usage()
     return list(range(first, first + len(placed)))
 
 

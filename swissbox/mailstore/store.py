@@ -220,6 +220,11 @@ class MailboxStore:
                 self._usage = self.index.usage()
             return self._usage
 
+    def forget_usage(self) -> None:
+        """Drops the cached byte count (after changes that bypass the writer thread)."""
+        with self.index.lock:
+            self._usage = None
+
     def _add_usage(self, delta: int) -> None:
         with self.index.lock:
             if self._usage is not None:
@@ -432,8 +437,7 @@ class MailboxStore:
                 len(new),
                 len(gone),
             )
-        with self.index.lock:
-            self._usage = None
+        self.forget_usage()
         return counts
 
 
