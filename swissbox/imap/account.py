@@ -1,5 +1,5 @@
-"""Twisted's `IAccount` over one mailbox of the mail store, plus the portal pieces that log
-in to it in the **mailbox realm** only (an account password for the same string fails).
+"""The logged-in mailbox (`MailAccount`), plus the Twisted portal pieces that log in to it
+in the **mailbox realm** only (an account password for the same string fails).
 
 `MailboxChecker` runs the blocking Argon2 check in a thread and waits out the failure delay
 the authenticator asks for; `MailboxRealm` opens the mailbox (creating the default folders
@@ -16,7 +16,7 @@ from twisted.cred.credentials import IUsernamePassword
 from twisted.cred.error import UnauthorizedLogin
 from twisted.cred.portal import IRealm
 from twisted.internet import defer, threads
-from twisted.mail.imap4 import IAccount, INamespacePresenter
+from twisted.mail.imap4 import IAccount
 from zope.interface import implementer
 
 from swissbox.auth import Authenticator, AuthResult
@@ -26,11 +26,11 @@ from swissbox.mailstore import (
     SEPARATOR,
     MailboxStore,
     MailStore,
-    MailStoreError,
     NoSuchFolder,
     query,
 )
 from swissbox.mailstore import folders as folder_ops
+from swissbox.mailstore.index import FolderInfo
 
 ARGON2_CONCURRENCY = 2  # Argon2 verifications at once (CPU cores, and memory per run)
 
@@ -111,7 +111,7 @@ class MailboxRealm:
             return MailAccount(address, self.store.mailbox(address), quota)
 
         d = threads.deferToThread(open_box)
-        return d.addCallback(lambda account: (IAccount, account, account.logout))
+        return d.addCallback(lambda account: (IAccount, account, lambda: None))
 
 
 def list_matches(reference: str, pattern: str, name: str) -> bool:
@@ -126,37 +126,28 @@ def list_matches(reference: str, pattern: str, name: str) -> bool:
     return re.fullmatch(regex, name, re.IGNORECASE if name == "INBOX" else 0) is not None
 
 
-@implementer(IAccount, INamespacePresenter)
 class MailAccount:
-    """One logged-in mailbox. Folder names are str with "/" as the hierarchy delimiter."""
+    """One logged-in mailbox (the avatar the portal hands back). Folder names are str with
+    "/" as the hierarchy delimiter."""
 
     def __init__(self, address: str, box: MailboxStore, quota_bytes: int | None) -> None:
         self.address = address
         self.box = box
         self.quota_bytes = quota_bytes
 
-    def logout(self) -> None:
-        pass
-
-    # IAccount
-    def addMailbox(self, name: str, mbox: Any = None) -> bool:  # noqa: N802
-        return self.create(name)
-
-    def create(self, pathspec: str) -> bool:
-        name = pathspec.rstrip(SEPARATOR)
-        try:
-            self.box.create_folder(name)
-        except (MailStoreError, ValueError):
-            return False
-        return True
+    def folder_info(self, name: str) -> FolderInfo:
+        """The folder's fresh counters (NoSuchFolder or ValueError when absent); the folder
+        cache is refreshed when another process (import, restore) made the folder."""
+        info = query.folder(self.box, name)
+        if self.box.index.folder(info.name) is None:
+            query.refresh(self.box)
+        return info
 
     def select(self, name: str, readwrite: bool = True) -> FolderMailbox | None:
         try:
-            info = query.folder(self.box, name)
+            info = self.folder_info(name)
         except (NoSuchFolder, ValueError):
             return None
-        if self.box.index.folder(info.name) is None:
-            query.refresh(self.box)  # made by another process (import, restore)
         return FolderMailbox(self.box, info, readwrite)
 
     def delete(self, name: str) -> None:
@@ -165,29 +156,11 @@ class MailAccount:
     def rename(self, oldname: str, newname: str) -> None:
         folder_ops.rename_folder(self.box, oldname, newname)
 
-    def isSubscribed(self, name: str) -> bool:  # noqa: N802
-        info = self.box.index.folder(name)
-        return bool(info and info.subscribed)
-
     def subscribe(self, name: str) -> None:
         folder_ops.set_subscribed(self.box, name, True)
 
     def unsubscribe(self, name: str) -> None:
         folder_ops.set_subscribed(self.box, name, False)
-
-    def listMailboxes(self, ref: str, wildcard: str) -> list[tuple[str, Any]]:  # noqa: N802
-        query.refresh(self.box)
-        return [(f.name, f) for f in self.box.folders() if list_matches(ref, wildcard, f.name)]
-
-    # INamespacePresenter
-    def getPersonalNamespaces(self) -> list[list[str]]:  # noqa: N802
-        return [["", SEPARATOR]]
-
-    def getSharedNamespaces(self) -> None:  # noqa: N802
-        return None
-
-    def getOtherNamespaces(self) -> None:  # noqa: N802
-        return None
 
 
 __all__ = ["MailAccount", "MailboxChecker", "MailboxCredentials", "MailboxRealm"]

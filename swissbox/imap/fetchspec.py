@@ -55,10 +55,6 @@ class FetchItem:
         return self.section is not None or self.name in ("RFC822", "RFC822.TEXT")
 
     @property
-    def needs_headers(self) -> bool:
-        return self.name == "RFC822.HEADER"
-
-    @property
     def sets_seen(self) -> bool:
         return (self.section is not None and not self.peek) or self.name in (
             "RFC822",
@@ -76,13 +72,6 @@ class FetchRequest:
     @property
     def needs_body(self) -> bool:
         return any(i.needs_body for i in self.items)
-
-    @property
-    def needs_full(self) -> bool:
-        return any(
-            i.name in ("ENVELOPE", "BODYSTRUCTURE", "BODY", "RFC822.HEADER") and i.section is None
-            for i in self.items
-        )
 
 
 _ITEMS: dict[bytes, FetchItem] = {}

@@ -1,24 +1,19 @@
-"""The selected folder: Twisted's `IMailboxInfo` getters over the index, and the session's
-view of it (the sequence-number -> UID map that only moves at the moments RFC 3501 allows).
-"""
+"""The selected folder: its flags and the session's view of it (the sequence-number -> UID
+map that only moves at the moments RFC 3501 allows)."""
 
 from __future__ import annotations
 
 import bisect
 from array import array
 
-from twisted.mail.imap4 import IMailboxInfo
-from zope.interface import implementer
-
 from swissbox.imap.parser import SeqRange
-from swissbox.mailstore import SEPARATOR, SPECIAL_USE, MailboxStore, query
+from swissbox.mailstore import MailboxStore, query
 from swissbox.mailstore.index import FolderInfo
 
 _SNAPSHOTS: dict[tuple[str, int], tuple[tuple[int, int, int, int], array[int]]] = {}
 SYSTEM_FLAGS = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
 
 
-@implementer(IMailboxInfo)
 class FolderMailbox:
     def __init__(self, box: MailboxStore, info: FolderInfo, readwrite: bool) -> None:
         self.box = box
@@ -29,27 +24,8 @@ class FolderMailbox:
         self._shared = False  # uids is a snapshot shared with other sessions: copy before change
         self.keywords: set[str] = set()
 
-    # IMailboxInfo and friends
     def getFlags(self) -> list[str]:  # noqa: N802
         return list(SYSTEM_FLAGS) + sorted(self.keywords)
-
-    def getHierarchicalDelimiter(self) -> str:  # noqa: N802
-        return SEPARATOR
-
-    def getUIDValidity(self) -> int:  # noqa: N802
-        return self.info.uidvalidity
-
-    def getUIDNext(self) -> int:  # noqa: N802
-        return self.info.uidnext
-
-    def getMessageCount(self) -> int:  # noqa: N802
-        return len(self.uids)
-
-    def isWriteable(self) -> bool:  # noqa: N802
-        return self.readwrite
-
-    def special_use(self) -> str | None:
-        return SPECIAL_USE.get(self.name)
 
     # loading and the sequence map
     def load(self) -> tuple[int | None, int]:

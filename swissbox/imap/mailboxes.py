@@ -251,11 +251,9 @@ class MailboxCommands(SessionBase):
                 raise bad("bad APPEND argument")
         account = self._account()
         try:
-            info = query.folder(account.box, name)
+            info = account.folder_info(name)
         except (NoSuchFolder, ValueError):
             raise no("[TRYCREATE] No such mailbox") from None
-        if account.box.index.folder(info.name) is None:
-            query.refresh(account.box)
         flags = [f for f in flags if f != "\\Recent"]
         delivery = self.service.store.begin()
         delivery.add_recipient(

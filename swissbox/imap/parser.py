@@ -104,10 +104,6 @@ class Assembler:
         self._literal_left = 0
         self._text_size = 0
 
-    @property
-    def in_command(self) -> bool:
-        return bool(self._segments) or self._literal is not None
-
     def next_line(self) -> bytes | None:
         """One raw line (IDLE's DONE, an AUTHENTICATE response), without its line end; None
         when incomplete. Raises ParseError when the line is over `max_line`."""

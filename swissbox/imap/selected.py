@@ -152,11 +152,9 @@ class SelectedCommands(SessionBase):
         dest = mailbox_name(args[1])
         account = self._account()
         try:
-            dinfo = query.folder(account.box, dest)
+            dinfo = account.folder_info(dest)
         except (NoSuchFolder, ValueError):
             raise no("[TRYCREATE] No such mailbox") from None
-        if account.box.index.folder(dinfo.name) is None:
-            query.refresh(account.box)
         if not uids:
             return (b"MOVE" if move else b"COPY") + b" completed"
         if account.quota_bytes is not None and not move:
