@@ -20,17 +20,27 @@ from dnslib import QTYPE, RD, RDMAP, DNSBuffer, DNSError, DNSHeader, DNSQuestion
 from dnslib.bimap import BimapError
 from dnslib.buffer import BufferError
 
-from swissbox.directory import Directory, Domain
+from swissbox.directory import Directory, DirectoryError, Domain, TsigKey
 from swissbox.dns import tsig
 from swissbox.dns.records import RecordError, canonical_rdata
+from swissbox.dns.resolver import (
+    C_ANY,
+    C_IN,
+    FORMERR,
+    NOERROR,
+    NXDOMAIN,
+    OP_UPDATE,
+    REFUSED,
+    SERVFAIL,
+    T_ANY,
+)
+from swissbox.dns.zone import T_SOA
 
 log = logging.getLogger("swissbox.dns.update")
 
-OP_UPDATE = 5
-NOERROR, FORMERR, SERVFAIL, NXDOMAIN, NOTIMP, REFUSED = 0, 1, 2, 3, 4, 5
+# RFC 2136 2.2 and 1.4: the rcodes and class the query path does not use
 YXDOMAIN, YXRRSET, NXRRSET, NOTAUTH, NOTZONE = 6, 7, 8, 9, 10
-C_IN, C_NONE, C_ANY = 1, 254, 255
-T_SOA, T_NS, T_CNAME, T_ANY = 6, 2, 5, 255
+C_NONE = 254
 META_TYPES = {250, 251, 252, 253, 254, 255, 41}  # TSIG, IXFR, AXFR, MAILB, MAILA, ANY, OPT
 
 
@@ -173,6 +183,7 @@ class Updater:
             return [self._bare(data, FORMERR)]
         zone_name = message.zone
         verdict: tsig.Verdict | None = None
+        key_row: TsigKey | None = None
         if record_tsig is not None:
             key_row = self.directory.tsig_key(record_tsig.key_name)
             key = (
@@ -185,7 +196,7 @@ class Updater:
                 log.info("update of %s from %s: TSIG error %d", zone_name, client, verdict.error)
                 return [self._respond(message, NOTAUTH, verdict)]
         try:
-            rcode = self._process(message, zone_name, verdict, client)
+            rcode = self._process(message, zone_name, key_row, client)
         except UpdateError as exc:
             log.info("update of %s from %s refused: %s", zone_name, client, exc)
             rcode = exc.rcode
@@ -197,17 +208,17 @@ class Updater:
     # -- RFC 2136 section 3 -----------------------------------------------------------------
 
     def _process(
-        self, message: DNSRecord, zone_name: str, verdict: tsig.Verdict | None, client: str
+        self, message: UpdateMessage, zone_name: str, key_row: TsigKey | None, client: str
     ) -> int:
+        """`key_row`: the verified request's key (None when unsigned)."""
         try:
             domain = self.directory.domain(zone_name)
-        except Exception:
+        except DirectoryError:
             raise UpdateError(NOTAUTH, f"{zone_name} is not a zone of ours") from None
-        if verdict is None:
+        if key_row is None:
             raise UpdateError(REFUSED, "unsigned update")
-        key_row = self.directory.tsig_key(verdict.record.key_name)
-        if key_row is None or key_row.zone != domain.name:
-            raise UpdateError(REFUSED, f"key {verdict.record.key_name} is not for {domain.name}")
+        if key_row.zone != domain.name:
+            raise UpdateError(REFUSED, f"key {key_row.name} is not for {domain.name}")
         prereqs, updates = message.prereqs, message.updates
         state = ZoneState.load(self.directory, domain)
         self._check_prerequisites(state, prereqs)
@@ -235,10 +246,10 @@ class Updater:
             raise UpdateError(FORMERR, f"{name} {rtype}: record without data")
         try:
             rdata = canonical_rdata(origin, rtype, rr.rdata.toZone())
-        except (RecordError, Exception) as exc:
-            raise UpdateError(
-                FORMERR if not isinstance(exc, RecordError) else REFUSED, str(exc)
-            ) from None
+        except RecordError as exc:
+            raise UpdateError(REFUSED, str(exc)) from None
+        except Exception as exc:  # dnslib could not print what it parsed
+            raise UpdateError(FORMERR, str(exc)) from None
         return name, rtype, rdata
 
     def _check_prerequisites(self, state: ZoneState, prereqs: list[WireRR]) -> None:
