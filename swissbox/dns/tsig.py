@@ -14,6 +14,8 @@ import struct
 import time
 from dataclasses import dataclass
 
+from swissbox.dns.wire import wire_name
+
 T_TSIG = 250
 C_ANY = 255
 NOERROR, FORMERR, NOTAUTH = 0, 1, 9
@@ -92,14 +94,6 @@ def read_name(data: bytes, offset: int) -> tuple[str, int]:
     return ".".join(labels), (end if end >= 0 else offset)
 
 
-def _wire_name(name: str) -> bytes:
-    out = b""
-    for label in name.split(".") if name else []:
-        raw = label.encode("latin-1")
-        out += bytes([len(raw)]) + raw
-    return out + b"\0"
-
-
 def find_tsig(data: bytes) -> TsigRecord | None:
     """The TSIG record when it is the last additional record; None when unsigned."""
     if len(data) < 12:
@@ -149,9 +143,9 @@ def _variables(
     if timers_only:
         return timers
     return (
-        _wire_name(key.name)
+        wire_name(key.name)
         + struct.pack("!HI", C_ANY, 0)
-        + _wire_name(key.algorithm)
+        + wire_name(key.algorithm)
         + timers
         + struct.pack("!HH", error, len(other))
         + other
@@ -223,13 +217,13 @@ def sign_response(response: bytes, verdict: Verdict, now: float | None = None) -
     algorithm = key.algorithm if key is not None else record.algorithm
     key_name = key.name if key is not None else record.key_name
     rdata = (
-        _wire_name(algorithm)
+        wire_name(algorithm)
         + struct.pack("!HIHH", time_signed >> 32, time_signed & 0xFFFFFFFF, fudge, len(mac))
         + mac
         + struct.pack("!HHH", struct.unpack_from("!H", response, 0)[0], error, len(other))
         + other
     )
-    rr = _wire_name(key_name) + struct.pack("!HHIH", T_TSIG, C_ANY, 0, len(rdata)) + rdata
+    rr = wire_name(key_name) + struct.pack("!HHIH", T_TSIG, C_ANY, 0, len(rdata)) + rdata
     ar = struct.unpack_from("!H", response, 10)[0]
     return response[:10] + struct.pack("!H", ar + 1) + response[12:] + rr
 
@@ -241,11 +235,11 @@ def sign_request(
     now_i = int(time.time() if now is None else now)
     mac = _mac(key, message + _variables(key, now_i, fudge, 0, b""))
     rdata = (
-        _wire_name(key.algorithm)
+        wire_name(key.algorithm)
         + struct.pack("!HIHH", now_i >> 32, now_i & 0xFFFFFFFF, fudge, len(mac))
         + mac
         + struct.pack("!HHH", struct.unpack_from("!H", message, 0)[0], 0, 0)
     )
-    rr = _wire_name(key.name) + struct.pack("!HHIH", T_TSIG, C_ANY, 0, len(rdata)) + rdata
+    rr = wire_name(key.name) + struct.pack("!HHIH", T_TSIG, C_ANY, 0, len(rdata)) + rdata
     ar = struct.unpack_from("!H", message, 10)[0]
     return message[:10] + struct.pack("!H", ar + 1) + message[12:] + rr

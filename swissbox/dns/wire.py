@@ -19,11 +19,20 @@ from collections.abc import Iterator
 
 from dnslib import DNSHeader, DNSLabel, DNSQuestion, DNSRecord
 
-from swissbox.dns.resolver import NOERROR, NXDOMAIN, OUR_PAYLOAD, Resolver
-from swissbox.dns.zone import T_CNAME, T_SOA, ZoneView
+from swissbox.dns.resolver import (
+    META_TYPES,
+    NOERROR,
+    NXDOMAIN,
+    OUR_PAYLOAD,
+    T_ANY,
+    T_AXFR,
+    T_IXFR,
+    Resolver,
+)
+from swissbox.dns.zone import T_CNAME, T_DS, T_SOA, ZoneView
 
-T_ANY, T_AXFR, T_IXFR, T_OPT, T_TKEY, T_TSIG, T_DS = 255, 252, 251, 41, 249, 250, 43
-SLOW_TYPES = frozenset({T_ANY, T_AXFR, T_IXFR, T_OPT, T_TKEY, T_TSIG, T_DS})
+# OPT/TKEY/TSIG questions, ANY, transfers and DS (answered by the parent) take the full path
+SLOW_TYPES = frozenset({*META_TYPES, T_ANY, T_AXFR, T_IXFR, T_DS})
 TABLE_LIMIT = 250_000
 _OPT = b"\x00\x00\x29" + struct.pack("!H", OUR_PAYLOAD) + b"\x00\x00\x00\x00\x00\x00"
 _OPT_DO = b"\x00\x00\x29" + struct.pack("!H", OUR_PAYLOAD) + b"\x00\x00\x80\x00\x00\x00"
