@@ -18,10 +18,11 @@ from swissbox.directory import Directory
 from swissbox.dns.catalog import Catalog, Plan
 from swissbox.dns.engine import Engine, Messages
 from swissbox.dns.notify import Notifier, parse_targets
+from swissbox.dns.resolver import OP_UPDATE
 from swissbox.dns.tcp import DnsTcpProtocol, TcpState
 from swissbox.dns.transfer import TransferPolicy
 from swissbox.dns.udp import UdpListener
-from swissbox.dns.update import OP_UPDATE, Updater
+from swissbox.dns.update import Updater
 from swissbox.runtime import Context, fmt_addr, listen_tcp, udp_socket
 
 log = logging.getLogger("swissbox.dns")
@@ -84,12 +85,16 @@ class DnsService:
     def _changed(self, changed: list[str]) -> None:
         if not changed:
             return
-        self.engine.resolver.zones = self.catalog.zones
         self.engine.invalidate(changed)
         self._schedule_warm()
-        for name in changed:
+        self._notify(changed)
+
+    def _notify(self, origins: list[str]) -> None:
+        if not self.notifier.targets:
+            return
+        for name in origins:
             view = self.catalog.zones.zones.get(name)
-            if view is not None and self.notifier.targets:
+            if view is not None:
                 self.notifier.notify(name, view.serial, view.soa.rdatas[0], view.soa.ttl)
 
     def _schedule_warm(self) -> None:
@@ -129,7 +134,6 @@ class DnsService:
     async def start(self) -> list[str]:
         loop = asyncio.get_running_loop()
         self.catalog.refresh(force=True)
-        self.engine.resolver.zones = self.catalog.zones
         lines: list[str] = []
         try:
             for address in self.addresses:
@@ -152,10 +156,8 @@ class DnsService:
         self._ticker = asyncio.ensure_future(self._tick())
         self.engine.invalidate()
         self._schedule_warm()
-        if self.notifier.targets:  # changes made while we were down reach secondaries now
-            for view in self.catalog.zones.zones.values():
-                self.notifier.notify(view.origin, view.serial, view.soa.rdatas[0], view.soa.ttl)
         zones = self.catalog.zones.zones
+        self._notify(list(zones))  # changes made while we were down reach secondaries now
         log.info("dns: %d zone(s), %d records", len(zones), sum(z.records for z in zones.values()))
         return lines
 
