@@ -39,7 +39,7 @@ def parse_server(text: str | None) -> tuple[str, int]:
     return parsed
 
 
-def _recv_exact(sock: socket.socket, n: int) -> bytes:
+def recv_exact(sock: socket.socket, n: int) -> bytes:
     buf = b""
     while len(buf) < n:
         chunk = sock.recv(n - len(buf))
@@ -70,8 +70,8 @@ def query(server: tuple[str, int], name: str, rtype: str, timeout: float = 3.0) 
         if reply.header.tc:
             with socket.create_connection(server, timeout=timeout) as t:
                 t.sendall(struct.pack("!H", len(packet)) + packet)
-                (n,) = struct.unpack("!H", _recv_exact(t, 2))
-                reply = DNSRecord.parse(_recv_exact(t, n))
+                (n,) = struct.unpack("!H", recv_exact(t, 2))
+                reply = DNSRecord.parse(recv_exact(t, n))
     except TimeoutError:
         raise QueryError(f"no answer from {server[0]} port {server[1]}") from None
     except OSError as exc:

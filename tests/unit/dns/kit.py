@@ -14,6 +14,7 @@ from dnslib import EDNS0, DNSRecord
 from swissbox.conf import Config, Settings
 from swissbox.directory import Directory
 from swissbox.directory.model import Domain, Record
+from swissbox.dns.client import recv_exact
 from swissbox.dns.engine import Engine
 from swissbox.dns.records import parse_record
 from swissbox.dns.resolver import Resolver
@@ -186,14 +187,5 @@ def tcp_frame(packet: bytes) -> bytes:
 
 
 def tcp_read(sock: socket.socket) -> bytes:
-    def exact(n: int) -> bytes:
-        buf = b""
-        while len(buf) < n:
-            chunk = sock.recv(n - len(buf))
-            if not chunk:
-                raise ConnectionError("closed")
-            buf += chunk
-        return buf
-
-    (n,) = struct.unpack("!H", exact(2))
-    return exact(n)
+    (n,) = struct.unpack("!H", recv_exact(sock, 2))
+    return recv_exact(sock, n)
