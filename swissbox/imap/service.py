@@ -20,7 +20,7 @@ from twisted.internet.protocol import ServerFactory
 from swissbox.imap.account import MailboxChecker, MailboxRealm
 from swissbox.imap.notify import Hub
 from swissbox.imap.server import ImapSession
-from swissbox.mailstore import MailStore, release_store, shared_store
+from swissbox.mailstore import MailStore, query, release_store, shared_store
 from swissbox.runtime import BindError, Context, fmt_addr
 from swissbox.tls import twisted_options
 
@@ -29,6 +29,20 @@ PURGE_INTERVAL = 86400.0
 ENVELOPE_CACHE = 150_000  # rendered envelopes kept in memory (~0.5 KB each)
 HEADER_CACHE = 150_000  # lower-cased header blocks kept for SEARCH (~0.5 KB each)
 FILL_CHUNK, FILL_PAUSE = 250, 0.005  # background header-cache fill pace
+
+
+def _folder_cache(
+    caches: dict[tuple[str, int, int], dict[int, bytes]], limit: int, box: Any, info: Any
+) -> dict[int, bytes]:
+    """The per-folder dict in `caches` (keyed by UIDVALIDITY too: a stale entry is never
+    read); all are dropped when a new folder comes while they hold over `limit` entries."""
+    key = (str(box.path), info.id, info.uidvalidity)
+    cache = caches.get(key)
+    if cache is None:
+        if sum(len(c) for c in caches.values()) > limit:
+            caches.clear()
+        cache = caches[key] = {}
+    return cache
 
 
 class _Factory(ServerFactory):
@@ -60,31 +74,16 @@ class ImapService:
     def envelopes(self, box: Any, info: Any) -> dict[int, bytes]:
         """Rendered `ENVELOPE (...)` items of one folder by UID (immutable per UID and
         UIDVALIDITY), shared by all sessions; bounded to ENVELOPE_CACHE entries in all."""
-        key = (str(box.path), info.id, info.uidvalidity)
-        cache = self._envelopes.get(key)
-        if cache is None:
-            total = sum(len(c) for c in self._envelopes.values())
-            if total > ENVELOPE_CACHE:
-                self._envelopes.clear()
-            cache = self._envelopes[key] = {}
-        return cache
+        return _folder_cache(self._envelopes, ENVELOPE_CACHE, box, info)
 
     def lowered_headers(self, box: Any, info: Any) -> dict[int, bytes]:
         """Lower-cased header blocks of one folder by UID (for the SEARCH prefilter), shared
         by all sessions; bounded to HEADER_CACHE entries in all."""
-        key = (str(box.path), info.id, info.uidvalidity)
-        cache = self._headers.get(key)
-        if cache is None:
-            if sum(len(c) for c in self._headers.values()) > HEADER_CACHE:
-                self._headers.clear()
-            cache = self._headers[key] = {}
-        return cache
+        return _folder_cache(self._headers, HEADER_CACHE, box, info)
 
     def fill_headers(self, box: Any, info: Any, cache: dict[int, bytes], uids: list[int]) -> None:
         """Fills `cache` with the lower-cased headers of `uids` in the background: FILL_CHUNK
         rows (< 1 ms) every FILL_PAUSE seconds, so sessions hardly notice."""
-        from swissbox.mailstore import query
-
         todo = list(uids)
         if not todo or id(cache) in self._filling:
             return
