@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from swissbox.conf import Config
-from swissbox.runtime import BindError, Context
+from swissbox.runtime import BindError
 from swissbox.smtp.service import SmtpService
-from tests.unit.smtp.harness import CHEAP, build_directory, certificates, settings
+from tests.unit.smtp.harness import make_context
 
 
 def ipv6_loopback() -> bool:
@@ -24,21 +23,9 @@ def ipv6_loopback() -> bool:
 
 
 def make_service(tmp_path: Path, loop: asyncio.AbstractEventLoop, **smtp: object) -> SmtpService:
-    from swissbox.auth import Authenticator
-
-    data = tmp_path / "data"
-    data.mkdir(parents=True, exist_ok=True)
-    directory = build_directory(data / "swissbox.db")
-    s = settings(**smtp)
+    ctx = make_context(tmp_path, loop, **smtp)
     if ipv6_loopback():
-        s.server.listen = ["127.0.0.1", "::1"]
-    ctx = Context(
-        Config(settings=s, data_dir=data, config_path=None),
-        directory,
-        Authenticator(directory, CHEAP),
-        certificates(data),
-        loop,
-    )
+        ctx.settings.server.listen = ["127.0.0.1", "::1"]
     return SmtpService(ctx)
 
 

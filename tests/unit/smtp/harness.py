@@ -93,13 +93,14 @@ class Harness:
         return [box.fetch("INBOX", m.uid) for m in box.messages("INBOX")]
 
 
-@contextlib.asynccontextmanager
-async def running(
+def make_context(
     tmp_path: Path,
+    loop: asyncio.AbstractEventLoop,
     limiter: RateLimiter | None = None,
     tnef: str = "replace",
     **smtp: Any,
-) -> AsyncIterator[Harness]:
+) -> Context:
+    """The core objects of an SMTP service under `tmp_path/data` (directory, auth, TLS)."""
     data = tmp_path / "data"
     data.mkdir(parents=True, exist_ok=True)
     directory = build_directory(data / "swissbox.db")
@@ -111,16 +112,25 @@ async def running(
         CHEAP,
         limiter or RateLimiter(5, 1000, 300.0, delay_base=0.0, delay_max=0.0),
     )
-    tls = certificates(data)
-    ctx = Context(config, directory, auth, tls, asyncio.get_running_loop())
+    return Context(config, directory, auth, certificates(data), loop)
+
+
+@contextlib.asynccontextmanager
+async def running(
+    tmp_path: Path,
+    limiter: RateLimiter | None = None,
+    tnef: str = "replace",
+    **smtp: Any,
+) -> AsyncIterator[Harness]:
+    ctx = make_context(tmp_path, asyncio.get_running_loop(), limiter, tnef, **smtp)
     service = SmtpService(ctx)
     await service.start()
     try:
-        assert tls.ca is not None
-        yield Harness(service, ctx, directory, data, tls.ca)
+        assert ctx.tls.ca is not None
+        yield Harness(service, ctx, ctx.directory, ctx.config.data_dir, ctx.tls.ca)
     finally:
         await service.stop()
-        directory.close()
+        ctx.directory.close()
 
 
 def run(tmp_path: Path, body: Callable[[Harness], Awaitable[None]], **kw: Any) -> None:
