@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import caldav
 import pytest
 
-from tests.integration.test_dav_service import PASSWORDS, build_stack
+from tests.integration.test_dav_service import PASSWORDS, running_stack
 from tests.support.stack import Stack
 
 
@@ -23,11 +23,8 @@ def event(uid: str, start: str, summary: str) -> str:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    s = build_stack(tmp_path_factory.mktemp("caldav"))
-    with s:
-        s.start()
+    with running_stack(tmp_path_factory.mktemp("caldav")) as s:
         yield s
-        s.stop()
 
 
 @pytest.mark.parametrize("scheme", ["http", "https"])

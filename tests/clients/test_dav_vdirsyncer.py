@@ -17,9 +17,9 @@ from tests.integration.test_dav_service import (
     PASSWORDS,
     DavHttp,
     book_path,
-    build_stack,
     directory_cards,
     home,
+    running_stack,
 )
 from tests.support.stack import Stack
 
@@ -29,11 +29,8 @@ LOGIN = "bob@example.test"
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    s = build_stack(tmp_path_factory.mktemp("vdirsyncer"))
-    with s:
-        s.start()
+    with running_stack(tmp_path_factory.mktemp("vdirsyncer")) as s:
         yield s
-        s.stop()
 
 
 def write_config(tmp: Path, port: int) -> Path:

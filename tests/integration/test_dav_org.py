@@ -18,11 +18,11 @@ from tests.integration.test_dav_service import (
     PASSWORDS,
     DavHttp,
     book_path,
-    build_stack,
     directory_cards,
     home,
     parse_multistatus,
     propfind,
+    running_stack,
     sync_body,
 )
 from tests.support.stack import Stack
@@ -36,11 +36,8 @@ EVENT = (
 
 @pytest.fixture(scope="module")
 def org(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, DavHttp]]:
-    stack = build_stack(tmp_path_factory.mktemp("org"))
-    with stack:
-        stack.start()
+    with running_stack(tmp_path_factory.mktemp("org")) as stack:
         yield stack, DavHttp(stack.ports["http"])
-        stack.stop()
 
 
 def imap_subjects(stack: Stack, address: str, password: str) -> list[str]:

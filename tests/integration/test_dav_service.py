@@ -7,6 +7,7 @@ One stack serves the whole module; tests that change the directory restore what 
 from __future__ import annotations
 
 import base64
+import contextlib
 import http.client
 import threading
 import time
@@ -143,13 +144,20 @@ def build_stack(tmp: Path, **overrides: Any) -> Stack:
     return stack
 
 
-@pytest.fixture(scope="module")
-def dav(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, DavHttp]]:
-    stack = build_stack(tmp_path_factory.mktemp("dav"))
+@contextlib.contextmanager
+def running_stack(tmp: Path) -> Iterator[Stack]:
+    """`build_stack(tmp)`, started; stopped (and killed if need be) afterwards."""
+    stack = build_stack(tmp)
     with stack:
         stack.start()
-        yield stack, DavHttp(stack.ports["http"])
+        yield stack
         stack.stop()
+
+
+@pytest.fixture(scope="module")
+def dav(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, DavHttp]]:
+    with running_stack(tmp_path_factory.mktemp("dav")) as stack:
+        yield stack, DavHttp(stack.ports["http"])
 
 
 def directory_cards(client: DavHttp, login: str) -> dict[str, str]:
