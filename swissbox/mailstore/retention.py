@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from swissbox.mailstore.importer import NewMessage, add_messages
 from swissbox.mailstore.index import MessageInfo, decode_flags, encode_flags
 from swissbox.mailstore.paths import folder_dir
 from swissbox.mailstore.store import MailboxStore, NoSuchFolder
@@ -108,8 +109,6 @@ def restore(box: MailboxStore, since: float | None = None) -> int:
             " ORDER BY expunged, id",
             (since or 0,),
         ).fetchall()
-    from swissbox.mailstore.importer import NewMessage, add_messages
-
     done = 0
     for i in range(0, len(rows), 200):
         batch = rows[i : i + 200]

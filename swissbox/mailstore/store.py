@@ -32,6 +32,7 @@ from swissbox.mailstore.paths import (
     INBOX,
     INDEX_NAME,
     SEPARATOR,
+    _unescape,
     check_folder_name,
     file_name,
     flags_from_info,
@@ -813,8 +814,6 @@ class MailStore:
 
 
 def _unescape_local(name: str) -> str:
-    from swissbox.mailstore.paths import _unescape
-
     try:
         return _unescape(name)
     except ValueError:

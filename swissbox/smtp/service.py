@@ -11,6 +11,7 @@ import contextlib
 import logging
 from typing import Any
 
+from swissbox.conf import parse_hostport
 from swissbox.mailstore import MailStore, release_store, shared_store
 from swissbox.mailstore.queue import OutboundQueue
 from swissbox.runtime import Context, fmt_addr, listen_tcp
@@ -40,8 +41,6 @@ class SmtpService:
         self._store_root = ctx.config.data_dir / "mail"
 
     def outbound_settings(self) -> OutboundSettings:
-        from swissbox.conf import parse_hostport
-
         s = self.ctx.settings
         resolvers = [parse_hostport(e, 53) for e in s.smtp.outbound_resolvers]
         return OutboundSettings(
