@@ -4,6 +4,7 @@ sections), CHANGEDSINCE, implicit \\Seen; large answers stream through a Twisted
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 from collections.abc import Iterator
@@ -25,9 +26,8 @@ from swissbox.imap.parser import (
     Token,
     parse_seqset,
 )
-from swissbox.mailstore import (
-    query,
-)
+from swissbox.mailstore import query
+from swissbox.mailstore.paths import folder_dir
 
 log = logging.getLogger("swissbox.imap")
 STREAM_AFTER = 20  # body FETCHes over this many messages go through a producer
@@ -162,7 +162,7 @@ class FetchCommands(SessionBase):
             missing = [r[0] for r in rows if r[0] not in envelopes]
             if missing:
                 for u, env_json in query.rows(box.box, box.info.id, ["uid", "envelope"], missing):
-                    envelopes[u] = b"ENVELOPE " + render.envelope(_json(env_json))
+                    envelopes[u] = b"ENVELOPE " + render.envelope(json.loads(env_json))
         lines = self._fetch_lines(
             box, rows, req, uid, col, envelopes, changed, header_only, want_modseq
         )
@@ -217,7 +217,8 @@ class FetchCommands(SessionBase):
                     parts.append(envelopes.get(u, b"ENVELOPE NIL"))
                 elif n == "BODYSTRUCTURE":
                     parts.append(
-                        b"BODYSTRUCTURE " + render.bodystructure(_json(r[col["bodystructure"]]))
+                        b"BODYSTRUCTURE "
+                        + render.bodystructure(json.loads(r[col["bodystructure"]]))
                     )
                 elif n == "MODSEQ":
                     pass
@@ -225,7 +226,7 @@ class FetchCommands(SessionBase):
                     parts.append(b"RFC822.HEADER " + render.string(bytes(r[col["headers"]])))
                 elif n == "BODY" and item.section is None:
                     parts.append(
-                        b"BODY " + render.bodystructure(_json(r[col["bodystructure"]]), False)
+                        b"BODY " + render.bodystructure(json.loads(r[col["bodystructure"]]), False)
                     )
                 else:
                     if "headers" in col and header_only:
@@ -233,8 +234,6 @@ class FetchCommands(SessionBase):
                     else:
                         if raw is None:
                             if fdir is None:
-                                from swissbox.mailstore.paths import folder_dir
-
                                 fdir = str(folder_dir(box.box.path, box.name))
                             path = os.path.join(fdir, r[col["subdir"]], r[col["filename"]])
                             try:
@@ -264,9 +263,3 @@ class FetchCommands(SessionBase):
             data = sections.partial(data, item.partial)
             label += b"<%d>" % item.partial[0]
         return label + b" " + b"{%d}\r\n" % len(data) + data
-
-
-def _json(text: str) -> Any:
-    import json
-
-    return json.loads(text)

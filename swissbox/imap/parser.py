@@ -12,6 +12,7 @@ carrying a bracketed section (`BODY.PEEK[HEADER.FIELDS (From)]<0.10>`) is one to
 
 from __future__ import annotations
 
+import base64
 import re
 from dataclasses import dataclass, field
 
@@ -177,6 +178,7 @@ class Assembler:
 # -- tokenizer ------------------------------------------------------------------------------
 
 _SPECIAL = b' ()"{'
+_LITERAL = re.compile(rb"\{(\d+)\}")
 
 
 def tokenize(segments: list[bytes]) -> list[Token]:
@@ -206,7 +208,7 @@ def tokenize(segments: list[bytes]) -> list[Token]:
                 value, i = _quoted(text, i)
                 stack[-1].append(Str(value))
             elif c == b"{":
-                m = re.compile(rb"\{(\d+)\}").match(text, i)
+                m = _LITERAL.match(text, i)
                 if m is None or m.end() != n or not has_literal:
                     raise ParseError("misplaced literal")
                 stack[-1].append(Str(next(literals)))
@@ -301,8 +303,6 @@ def mailbox_name(token: Token) -> str:
 
 
 def decode_mutf7(name: str) -> str:
-    import base64
-
     def repl(m: re.Match[str]) -> str:
         b64 = m.group(1)
         if not b64:
@@ -318,8 +318,6 @@ def decode_mutf7(name: str) -> str:
 
 
 def encode_mutf7(name: str) -> str:
-    import base64
-
     out: list[str] = []
     buf: list[str] = []
 

@@ -9,6 +9,7 @@ Nodes are tuples: ("ALL",), ("FLAG", flag, present), ("HEADER", name, needle),
 from __future__ import annotations
 
 import datetime as dt
+import email.header
 import email.utils
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -200,8 +201,6 @@ def header_matches(headers: bytes, name: str, needle: str) -> bool:
 def _decoded(value: bytes) -> bytes:
     if b"=?" not in value:
         return value
-    import email.header
-
     try:
         parts = email.header.decode_header(value.decode("ascii", "replace"))
         text = "".join(

@@ -36,6 +36,7 @@ from swissbox.mailstore import (
     query,
     retention,
 )
+from swissbox.mailstore.paths import folder_dir
 
 log = logging.getLogger("swissbox.imap")
 
@@ -195,11 +196,12 @@ class SelectedCommands(SessionBase):
             raise bad("ESEARCH is not supported")
         node = parse_search(args)
         hits = self.search(box, node)
-        if uses(node, {"MODSEQ"}):
+        by_modseq = uses(node, {"MODSEQ"})
+        if by_modseq:
             self.condstore = True
         ids = hits if uid else [box.seq_of(u) or 0 for u in hits]
         line = b"SEARCH" + b"".join(b" %d" % i for i in ids)
-        if uses(node, {"MODSEQ"}) and hits:
+        if by_modseq and hits:
             top = max(r[1] for r in query.rows(box.box, box.info.id, ["uid", "modseq"], hits))
             line += b" (MODSEQ %d)" % top
         self.untagged(line)
@@ -242,8 +244,6 @@ class SelectedCommands(SessionBase):
             if need_headers:
                 headers = dict(query.header_candidates(box.box, box.info.id, None))
             rows = query.rows(box.box, box.info.id, cols, list(box.uids))
-        from swissbox.mailstore.paths import folder_dir
-
         fdir = folder_dir(box.box.path, box.name)
         max_seq, max_uid = len(box.uids), box.uids[-1]
         hits = []
