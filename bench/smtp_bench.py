@@ -124,15 +124,6 @@ def harness(script: Path, args: list[str], env: dict[str, str]) -> str:
     return out
 
 
-def medians(out: str) -> dict[str, float]:
-    m = re.search(r"median:(.*)", out)
-    values: dict[str, float] = {}
-    if m:
-        for key, value in re.findall(r"(\w+)=([\d.]+)", m.group(1)):
-            values[key] = float(value)
-    return values
-
-
 def round_values(out: str) -> list[dict[str, float]]:
     """Every "... round N: k=v ..." line of a harness run."""
     rows = []
