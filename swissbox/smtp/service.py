@@ -186,6 +186,5 @@ class SmtpService:
             await runner.stop()
         await self._close_servers()
         if self.store is not None:
-            store, self.store = self.store, None
+            self.store = None
             await self.ctx.loop.run_in_executor(None, release_store, self._store_root)
-            del store
