@@ -87,16 +87,8 @@ class QueueRunner:
     async def run_once(self) -> float:
         """Attempts every due message; returns seconds until the next one is due."""
         now = self.clock()
-        due, next_due = [], now + 30.0
-        for path in sorted(self.dir.glob("*.msg")):
-            qid = path.stem
-            if qid in self._busy:
-                continue
-            state = DeliveryState.load(path.with_suffix(".state"), [])
-            if state.next_attempt <= now:
-                due.append(path)
-            else:
-                next_due = min(next_due, state.next_attempt)
+        loop = asyncio.get_running_loop()
+        due, next_due = await loop.run_in_executor(None, self._scan, now, set(self._busy))
         gate = asyncio.Semaphore(self.settings.concurrency)
 
         async def one(path: Path) -> float | None:
@@ -115,10 +107,24 @@ class QueueRunner:
                 next_due = min(next_due, again)
         return max(0.0, next_due - self.clock())
 
+    def _scan(self, now: float, busy: set[str]) -> tuple[list[Path], float]:
+        """Blocking (reads every state file): the due messages, and when the next one is due."""
+        due, next_due = [], now + 30.0
+        for path in sorted(self.dir.glob("*.msg")):
+            if path.stem in busy:
+                continue
+            state = DeliveryState.load(path.with_suffix(".state"), [])
+            if state.next_attempt <= now:
+                due.append(path)
+            else:
+                next_due = min(next_due, state.next_attempt)
+        return due, next_due
+
     async def deliver(self, path: Path) -> float | None:
         """One attempt for every pending recipient; the next attempt's time, or None when the
         message has left the queue."""
-        queued = QueuedMessage.read(path)
+        loop = asyncio.get_running_loop()
+        queued = await loop.run_in_executor(None, QueuedMessage.read, path)
         qid, sender, created, data = queued.id, queued.sender, queued.created, queued.data
         state_path = path.with_suffix(".state")
         state = DeliveryState.load(state_path, queued.recipients)
@@ -140,7 +146,7 @@ class QueueRunner:
         if state.pending():
             schedule = self.settings.retry_schedule
             state.next_attempt = now + schedule[min(state.attempts - 1, len(schedule) - 1)]
-            state.save(state_path)
+            await loop.run_in_executor(None, state.save, state_path)  # fsync: off the loop
             log.info(
                 "outbound: %s deferred (%d pending), next try in %.0fs",
                 qid,
@@ -150,7 +156,8 @@ class QueueRunner:
             return state.next_attempt
         failed = state.failed()
         if failed and sender:
-            state.save(state_path)  # outcome recorded before the bounce is handed on
+            # outcome recorded before the bounce is handed on
+            await loop.run_in_executor(None, state.save, state_path)
             await self.bounce(
                 sender, dsn.bounce(self.settings.hostname, qid, sender, failed, data, created)
             )
