@@ -154,8 +154,15 @@ def main(
     except OSError as exc:
         stderr.write(f"swissbox tnef: {args.file}: {exc.strerror or exc}\n")
         return 1
-    for warning in message.warnings:
-        stderr.write(f"swissbox tnef: warning: {warning}\n")
+    try:
+        return _run(args, message, stdout, stderr)
+    finally:
+        # after the work: bodies are decoded on first use, and their warnings with them
+        for warning in message.warnings:
+            stderr.write(f"swissbox tnef: warning: {warning}\n")
+
+
+def _run(args: argparse.Namespace, message: Message, stdout: BinaryIO, stderr: TextIO) -> int:
     if args.verb == "list":
         text = io.StringIO()
         _list(message, text)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 import hashlib
+import io
 import json
 import subprocess
 import sys
@@ -104,6 +105,18 @@ def test_stdin_and_lenient(corpus_dir: Path) -> None:
     result = _run("--lenient", "list", "-", stdin=data)
     assert result.returncode == 0
     assert b"warning" in result.stderr
+
+
+def test_warnings_of_lazily_decoded_bodies_are_printed(tmp_path: Path) -> None:
+    """The RTF body is decompressed on first use, after decoding: its warning still shows."""
+    broken = bytearray(w.rtf_compressed(b"{\\rtf1 hello}"))
+    broken[-1] ^= 0xFF
+    source = tmp_path / "broken-rtf.dat"
+    source.write_bytes(w.message(subject="s", msg_props=[w.binary(0x1009, bytes(broken))]))
+    for args in (["list"], ["to-mime"], ["extract", "-o", str(tmp_path / "out")]):
+        out, err = io.BytesIO(), io.StringIO()
+        assert main([args[0], str(source), *args[1:]], stdout=out, stderr=err) == 0
+        assert "warning: RTF body not decoded" in err.getvalue(), args
 
 
 @pytest.mark.parametrize(
