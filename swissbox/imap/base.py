@@ -375,14 +375,10 @@ class SessionBase(IMAP4Server):
             self.pending_expunged.clear()
             return
         if allow_expunge and self.pending_expunged:
-            gone = sorted(self.pending_expunged, reverse=True)
+            gone = list(self.pending_expunged)
             self.pending_expunged.clear()
-            for uid in gone:
-                seq = box.seq_of(uid)
-                if seq is not None:
-                    box.remove_seq(seq)
-                    self.pending_flags.discard(uid)
-                    self.untagged(b"%d EXPUNGE" % seq)
+            self.pending_flags.difference_update(gone)
+            self._send_expunges(box, gone)
         if self.pending_new:
             last = box.uids[-1] if box.uids else 0
             new = sorted(u for u in self.pending_new if u > last)

@@ -166,7 +166,7 @@ class SelectedCommands(SessionBase):
             mapping = account.box.move(box.name, uids, dinfo.name)
         else:
             mapping = account.box.copy(box.name, uids, dinfo.name)
-        if self.selected is not None and dinfo.name == box.name:
+        if dinfo.name == box.name:
             self.pending_new.update(mapping.values())
         src = sorted(mapping)
         code = b"COPYUID %d %s %s" % (
