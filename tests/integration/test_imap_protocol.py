@@ -337,7 +337,6 @@ def test_condstore(stack: Stack) -> None:
 
 def test_quota(stack: Stack) -> None:
     m = login(stack, QUOTA, QUOTA_PW)
-    m._get_capabilities() if hasattr(m, "_get_capabilities") else None
     typ, data = m.capability()
     assert b"QUOTA" in data[0]
     typ, data = m.getquotaroot("INBOX")
