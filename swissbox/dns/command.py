@@ -26,6 +26,7 @@ from swissbox.dns.records import (
     owner_name,
     parse_record,
     quote,
+    soa_rdata,
 )
 
 
@@ -91,10 +92,7 @@ def cmd_list(args: argparse.Namespace, env: CliEnv) -> int:
     domain = _zone(env, args.zone)
     records = env.directory.records(domain.name)
     rows = [{"name": r.name, "type": r.type, "ttl": r.ttl, "rdata": r.rdata} for r in records]
-    soa = (
-        f"{domain.soa_mname}. {domain.soa_rname}. {domain.serial} {domain.soa_refresh}"
-        f" {domain.soa_retry} {domain.soa_expire} {domain.soa_minimum}"
-    )
+    soa = soa_rdata(domain)
     if env.json:
         rows.insert(
             0, {"name": domain.name, "type": "SOA", "ttl": domain.default_ttl, "rdata": soa}

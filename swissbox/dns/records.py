@@ -32,6 +32,7 @@ from dnslib import (
     DNSLabel,
 )
 
+from swissbox.directory.model import Domain
 from swissbox.directory.names import InvalidName, normalize_domain
 
 
@@ -297,6 +298,14 @@ def parse_record(
     if rtype == "NS" and owner.startswith("*"):
         raise RecordError("a wildcard name cannot carry NS records")
     return owner, rtype, ttl, rdata
+
+
+def soa_rdata(domain: Domain) -> str:
+    """The SOA swissbox synthesises from the domain row, as one line of presentation form."""
+    return (
+        f"{domain.soa_mname}. {domain.soa_rname}. {domain.serial} {domain.soa_refresh}"
+        f" {domain.soa_retry} {domain.soa_expire} {domain.soa_minimum}"
+    )
 
 
 # -- stored rdata -> dnslib ------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from dnslib.buffer import BufferError
 
 from swissbox.directory import Directory, DirectoryError, Domain, TsigKey
 from swissbox.dns import tsig
-from swissbox.dns.records import RecordError, canonical_rdata
+from swissbox.dns.records import RecordError, canonical_rdata, soa_rdata
 from swissbox.dns.resolver import (
     C_ANY,
     C_IN,
@@ -115,11 +115,7 @@ class ZoneState:
     @classmethod
     def load(cls, directory: Directory, domain: Domain) -> ZoneState:
         state = cls(domain.name)
-        soa = (
-            f"{domain.soa_mname}. {domain.soa_rname}. {domain.serial} {domain.soa_refresh} "
-            f"{domain.soa_retry} {domain.soa_expire} {domain.soa_minimum}"
-        )
-        state.rrsets[(domain.name, "SOA")] = (domain.soa_minimum, {soa})
+        state.rrsets[(domain.name, "SOA")] = (domain.soa_minimum, {soa_rdata(domain)})
         for r in directory.records(domain.name):
             ttl, values = state.rrsets.get((r.name, r.type), (r.ttl, set()))
             values.add(r.rdata)
