@@ -6,14 +6,13 @@ import re
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
+from swissbox.directory.mailrecords import MailPorts
+
 
 @dataclass(frozen=True)
 class MailServer:
     hostname: str
-    imap_port: int
-    imaps_port: int
-    submission_port: int
-    submissions_port: int
+    ports: MailPorts
 
 
 def thunderbird(domain: str, server: MailServer) -> bytes:
@@ -27,28 +26,28 @@ def thunderbird(domain: str, server: MailServer) -> bytes:
     <displayShortName>{d}</displayShortName>
     <incomingServer type="imap">
       <hostname>{host}</hostname>
-      <port>{server.imaps_port}</port>
+      <port>{server.ports.imaps}</port>
       <socketType>SSL</socketType>
       <authentication>password-cleartext</authentication>
       <username>%EMAILADDRESS%</username>
     </incomingServer>
     <incomingServer type="imap">
       <hostname>{host}</hostname>
-      <port>{server.imap_port}</port>
+      <port>{server.ports.imap}</port>
       <socketType>STARTTLS</socketType>
       <authentication>password-cleartext</authentication>
       <username>%EMAILADDRESS%</username>
     </incomingServer>
     <outgoingServer type="smtp">
       <hostname>{host}</hostname>
-      <port>{server.submissions_port}</port>
+      <port>{server.ports.submissions}</port>
       <socketType>SSL</socketType>
       <authentication>password-cleartext</authentication>
       <username>%EMAILADDRESS%</username>
     </outgoingServer>
     <outgoingServer type="smtp">
       <hostname>{host}</hostname>
-      <port>{server.submission_port}</port>
+      <port>{server.ports.submission}</port>
       <socketType>STARTTLS</socketType>
       <authentication>password-cleartext</authentication>
       <username>%EMAILADDRESS%</username>
@@ -83,7 +82,7 @@ def outlook(address: str, server: MailServer) -> bytes:
       <Protocol>
         <Type>IMAP</Type>
         <Server>{host}</Server>
-        <Port>{server.imaps_port}</Port>
+        <Port>{server.ports.imaps}</Port>
         <LoginName>{a}</LoginName>
         <DomainRequired>off</DomainRequired>
         <SPA>off</SPA>
@@ -93,7 +92,7 @@ def outlook(address: str, server: MailServer) -> bytes:
       <Protocol>
         <Type>SMTP</Type>
         <Server>{host}</Server>
-        <Port>{server.submissions_port}</Port>
+        <Port>{server.ports.submissions}</Port>
         <LoginName>{a}</LoginName>
         <DomainRequired>off</DomainRequired>
         <SPA>off</SPA>

@@ -15,6 +15,7 @@ from swissbox.autoconfig.documents import (
     thunderbird,
 )
 from swissbox.directory import Directory, split_address
+from swissbox.directory.mailrecords import MailPorts
 from swissbox.runtime import Context
 
 
@@ -84,13 +85,7 @@ class AutoconfigService:
 
     def __init__(self, ctx: Context) -> None:
         s = ctx.settings
-        server = MailServer(
-            s.server.hostname,
-            s.imap.port,
-            s.imap.tls_port,
-            s.smtp.submission_port,
-            s.smtp.submissions_port,
-        )
+        server = MailServer(s.server.hostname, MailPorts.from_settings(s))
         self.thunderbird = ThunderbirdConfig(ctx.directory, server)
         self.outlook = OutlookAutodiscover(ctx.directory, server)
 
