@@ -36,6 +36,7 @@ from swissbox.mailstore import (
 )
 
 log = logging.getLogger("swissbox.imap")
+STATUS_ITEMS = {b"MESSAGES", b"RECENT", b"UIDNEXT", b"UIDVALIDITY", b"UNSEEN", b"HIGHESTMODSEQ"}
 
 
 class MailboxCommands(SessionBase):
@@ -208,23 +209,22 @@ class MailboxCommands(SessionBase):
             info = query.folder(self._account().box, name)
         except NoSuchFolder:
             raise no("[NONEXISTENT] No such mailbox") from None
-        total, unseen, size = query.counts(self._account().box, info.id)
+        keys = [bytes(item).upper() if isinstance(item, Atom) else b"" for item in args[1]]
+        if not set(keys) <= STATUS_ITEMS:
+            raise bad("unknown STATUS item")
+        box = self._account().box
         values = {
-            b"MESSAGES": total,
-            b"RECENT": recent.count_recent(self._account().box, info.id),
             b"UIDNEXT": info.uidnext,
             b"UIDVALIDITY": info.uidvalidity,
-            b"UNSEEN": unseen,
             b"HIGHESTMODSEQ": info.highestmodseq,
         }
-        out = []
-        for item in args[1]:
-            key = bytes(item).upper() if isinstance(item, Atom) else b""
-            if key not in values:
-                raise bad("unknown STATUS item")
-            if key == b"HIGHESTMODSEQ":
-                self.condstore = True
-            out.append(b"%s %d" % (key, values[key]))
+        if b"MESSAGES" in keys or b"UNSEEN" in keys:  # the index scans only when asked
+            values[b"MESSAGES"], values[b"UNSEEN"], _size = query.counts(box, info.id)
+        if b"RECENT" in keys:
+            values[b"RECENT"] = recent.count_recent(box, info.id)
+        if b"HIGHESTMODSEQ" in keys:
+            self.condstore = True
+        out = [b"%s %d" % (key, values[key]) for key in keys]
         self.untagged(
             b"STATUS " + render.astring(encode_mutf7(info.name)) + b" (" + b" ".join(out) + b")"
         )
