@@ -41,20 +41,8 @@ log = logging.getLogger("swissbox.dns")
 CACHE_LIMIT = 100_000
 
 
-class Stream:
-    """Response messages made lazily (a zone transfer)."""
-
-    def __init__(self, messages: Iterator[bytes]) -> None:
-        self.messages = messages
-
-    def __iter__(self) -> Iterator[bytes]:
-        return self.messages
-
-    def __bool__(self) -> bool:
-        return True
-
-
-Messages = list[bytes] | Stream
+# a list of messages, or (a zone transfer) an iterator of messages made lazily
+Messages = list[bytes] | Iterator[bytes]
 # (packet, client address, over tcp) -> response messages
 Handler = Callable[[bytes, str, bool], list[bytes]]
 
@@ -104,7 +92,7 @@ class Engine:
 
     def handle(self, data: bytes, client: str, tcp: bool) -> Messages:
         """Every response message for one request packet (empty list: stay silent); a zone
-        transfer comes as a Stream, an iterator the TCP transport drains at the client's pace."""
+        transfer comes as an iterator, which the TCP transport drains at the client's pace."""
         cache = self.tcp_cache if tcp else self.udp_cache
         hit = cache.get(data[2:])
         if hit is not None:
@@ -157,4 +145,4 @@ class Engine:
                 return [self.resolver.pack(query, found)]
             return [self.resolver.error(query, REFUSED)]
         log.info("transfer of %s (serial %s) to %s", zone.origin, zone.serial, client)
-        return Stream(axfr_messages(query, zone))
+        return axfr_messages(query, zone)
