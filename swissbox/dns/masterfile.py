@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from swissbox.directory.model import Domain, Record
 from swissbox.directory.names import InvalidName, normalize_domain
 from swissbox.dns.records import (
+    MAX_TTL,
     RecordError,
     parse_record,
     qtype_code,
@@ -33,7 +34,7 @@ def parse_ttl(text: str) -> int:
     if not _TTL.match(text):
         raise RecordError(f"bad TTL {text!r}")
     total = sum(int(n) * _UNITS[u.lower()] for n, u in re.findall(r"(\d+)([wdhmsWDHMS]?)", text))
-    if total > 2**31 - 1:
+    if total > MAX_TTL:
         raise RecordError(f"TTL {text!r} is too large")
     return total
 
