@@ -84,7 +84,8 @@ class Notifier:
         self.max_timeout = max_timeout
         self.max_attempts = max_attempts
         self.tasks: dict[tuple[str, tuple[str, int]], asyncio.Task[bool]] = {}
-        self.acked: list[tuple[str, int, tuple[str, int]]] = []  # (zone, serial, target)
+        # (zone, target) -> the last serial it acknowledged (bounded: one entry per pair)
+        self.acked: dict[tuple[str, tuple[str, int]], int] = {}
 
     def notify(self, zone: str, serial: int, soa: SOA | None = None, ttl: int = 0) -> None:
         for target in self.targets:
@@ -115,7 +116,7 @@ class Notifier:
                 transport.sendto(notify_message(zone, qid, soa, ttl))
                 await asyncio.wait_for(waiter.acked, timeout)
                 log.info("NOTIFY %s serial %s acknowledged by %s:%s", zone, serial, *target)
-                self.acked.append((zone, serial, target))
+                self.acked[(zone, target)] = serial
                 return True
             except (TimeoutError, OSError) as exc:
                 log.debug("NOTIFY %s to %s:%s attempt %d: %r", zone, *target, attempt, exc)

@@ -153,5 +153,5 @@ def test_secondary_follows_by_axfr_and_notify(secondary) -> None:
     assert time.monotonic() - started < 10
     new_serial = int(dig(addr, port, ZONE, "SOA").split()[2])
     assert new_serial > int(serial)
-    acked = srv.call(lambda: list(srv.service.notifier.acked))
-    assert (ZONE, new_serial) in [(z, s) for z, s, _ in acked]  # the NOTIFY was acknowledged
+    acked = srv.call(lambda: dict(srv.service.notifier.acked))
+    assert (ZONE, new_serial) in [(z, s) for (z, _), s in acked.items()]  # NOTIFY acknowledged
