@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -29,7 +28,6 @@ from swissbox.imap.parser import (
 from swissbox.mailstore import query
 from swissbox.mailstore.paths import folder_dir
 
-log = logging.getLogger("swissbox.imap")
 STREAM_AFTER = 20  # body FETCHes over this many messages go through a producer
 STREAM_META_AFTER = 2000  # and any FETCH over this many
 STREAM_CHUNK = 256 * 1024  # bytes written per reactor turn while streaming

@@ -4,7 +4,6 @@ CREATE/DELETE/RENAME, (UN)SUBSCRIBE, LIST/LSUB (SPECIAL-USE, CHILDREN), STATUS, 
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from twisted.internet import defer
@@ -35,7 +34,6 @@ from swissbox.mailstore import (
     recent,
 )
 
-log = logging.getLogger("swissbox.imap")
 STATUS_ITEMS = {b"MESSAGES", b"RECENT", b"UIDNEXT", b"UIDVALIDITY", b"UNSEEN", b"HIGHESTMODSEQ"}
 
 

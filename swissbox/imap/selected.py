@@ -5,7 +5,6 @@ SEARCH (index data, header prefilter)."""
 from __future__ import annotations
 
 import functools
-import logging
 from typing import Any
 
 from swissbox.imap.base import (
@@ -37,8 +36,6 @@ from swissbox.mailstore import (
     retention,
 )
 from swissbox.mailstore.paths import folder_dir
-
-log = logging.getLogger("swissbox.imap")
 
 
 class SelectedCommands(SessionBase):
