@@ -126,17 +126,12 @@ def harness(shared: Path, *args: str, env: dict[str, str] | None = None) -> str:
     return done.stdout
 
 
-def medians(output: str, label: str) -> dict[str, float]:
+def figures(output: str, marker: str, label: str = "") -> dict[str, float]:
+    """The name=value figures after `marker` on the first harness line with `marker` and
+    `label` (" median:" for the warm medians, " cold:" for the cold round)."""
     for line in output.splitlines():
-        if " median:" in line and label in line:
-            return {k: float(v) for k, v in re.findall(r"(\w+)=([\d.]+)", line.split("median:")[1])}
-    return {}
-
-
-def cold(output: str) -> dict[str, float]:
-    for line in output.splitlines():
-        if " cold:" in line:
-            return {k: float(v) for k, v in re.findall(r"(\w+)=([\d.]+)", line)}
+        if marker in line and label in line:
+            return {k: float(v) for k, v in re.findall(r"(\w+)=([\d.]+)", line.split(marker)[1])}
     return {}
 
 
@@ -218,7 +213,7 @@ def main() -> int:
     if not a.skip_dovecot and not a.only_idle:
         out = harness(a.shared, "dovecot")
         print(out)
-        dovecot, dovecot_cold = medians(out, "dovecot warm"), cold(out)
+        dovecot, dovecot_cold = figures(out, " median:", "dovecot warm"), figures(out, " cold:")
 
     port = free_port()
     data = WORK / "swissbox-imap"
@@ -229,7 +224,7 @@ def main() -> int:
         env = {"IMAP_USER": ADDRESS, "IMAP_PASS": PASSWORD, "TARGET_PID": str(proc.pid)}
         out = "" if a.only_idle else harness(a.shared, "target", f"127.0.0.1:{port}", env=env)
         print(out)
-        ours, ours_cold = medians(out, "warm"), cold(out)
+        ours, ours_cold = figures(out, " median:", "warm"), figures(out, " cold:")
         if dovecot:
             print(
                 "\n| step | dovecot warm | swissbox warm | ratio | dovecot cold | swissbox cold | ratio |"
