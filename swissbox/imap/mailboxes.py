@@ -252,7 +252,6 @@ class MailboxCommands(SessionBase):
             info = account.folder_info(name)
         except (NoSuchFolder, ValueError):
             raise no("[TRYCREATE] No such mailbox") from None
-        flags = [f for f in flags if f != "\\Recent"]
         delivery = self.service.store.begin()
         delivery.add_recipient(
             account.address, info.name, flags, date, quota_bytes=account.quota_bytes

@@ -372,6 +372,8 @@ def _seq_number(text: bytes) -> int | None:
 
 
 def flag_list(token: Token) -> list[str]:
+    """Flags a client may set (APPEND, STORE), system flags in canonical case; \\Recent is
+    accepted and dropped (only the server sets it)."""
     items = token if isinstance(token, list) else [token]
     out = []
     for item in items:
@@ -382,6 +384,8 @@ def flag_list(token: Token) -> list[str]:
             canonical = SYSTEM_FLAGS.get(flag.lower())
             if canonical is None:
                 raise ParseError(f"unknown system flag {flag[:40]}")
+            if canonical == "\\Recent":
+                continue
             flag = canonical
         out.append(flag)
     return out

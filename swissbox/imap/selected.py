@@ -99,7 +99,6 @@ class SelectedCommands(SessionBase):
         if mode is None:
             raise bad("bad STORE item")
         flags = flag_list(rest[1] if len(rest) == 2 else list(rest[1:]))
-        flags = [f for f in flags if f != "\\Recent"]
         uids = box.resolve(ranges, uid)
         if not uids:
             return b"STORE completed"

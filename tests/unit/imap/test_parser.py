@@ -125,6 +125,7 @@ def test_seqset() -> None:
 
 def test_flags() -> None:
     assert flag_list([Atom(b"\\seen"), Atom(b"$Junk")]) == ["\\Seen", "$Junk"]
+    assert flag_list([Atom(b"\\RECENT"), Atom(b"\\Draft")]) == ["\\Draft"]  # server-set only
     with pytest.raises(ParseError):
         flag_list([Atom(b"\\Bogus")])
 
