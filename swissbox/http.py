@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
 import logging
 from collections.abc import Sequence
@@ -48,6 +50,22 @@ def client_address(request: Any, trusted: Networks) -> str | None:
                 if not any(hop_ip in net for net in trusted):
                     return str(hop_ip)
     return str(peer_ip)
+
+
+def basic_credentials(header: bytes | None) -> tuple[str, str] | None:
+    """(user, password) of an `Authorization: Basic` header (RFC 7617, UTF-8); None when
+    absent or malformed: another scheme, bad base64, no colon, an empty user."""
+    if not header:
+        return None
+    scheme, _, value = header.strip().partition(b" ")
+    if scheme.lower() != b"basic":
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    user, sep, password = decoded.partition(":")
+    return (user, password) if sep and user else None
 
 
 class LimitedRequest(Request):

@@ -14,8 +14,6 @@ Everything else goes to Radicale in its own thread pool.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import logging
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -28,7 +26,7 @@ from twisted.web.server import NOT_DONE_YET, Request
 from swissbox.auth import Authenticator, AuthResult
 from swissbox.dav.auth import REALM
 from swissbox.dav.collection import parse_directory_name
-from swissbox.http import Networks, client_address
+from swissbox.http import Networks, basic_credentials, client_address
 
 log = logging.getLogger("swissbox.dav")
 
@@ -54,19 +52,6 @@ def directory_parts(path: str) -> list[str] | None:
 def has_dtd(body: bytes) -> bool:
     head = body.lower()
     return b"<!doctype" in head or b"<!entity" in head
-
-
-def parse_basic(header: bytes) -> tuple[str, str] | None:
-    """(login, password) of a Basic Authorization header; None when malformed."""
-    scheme, _, value = header.strip().partition(b" ")
-    if scheme.lower() != b"basic":
-        return None
-    try:
-        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    login, sep, password = decoded.partition(":")
-    return (login, password) if sep else None
 
 
 class DavResource(Resource):
@@ -102,7 +87,7 @@ class DavResource(Resource):
         header = request.getHeader(b"authorization")
         if header is None:
             return self.wsgi.render(request)  # Radicale answers 401 where it matters
-        creds = parse_basic(header.encode("latin-1") if isinstance(header, str) else header)
+        creds = basic_credentials(header)
         if creds is None:
             return self._unauthorized(request)
         login, password = creds

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -16,22 +14,9 @@ from swissbox.auth import Authenticator
 from swissbox.ddns import protocol as p
 from swissbox.ddns.abuse import AbuseGuard
 from swissbox.directory import Directory
-from swissbox.http import Networks, client_address
+from swissbox.http import Networks, basic_credentials, client_address
 
 log = logging.getLogger("swissbox.ddns")
-
-
-def basic_credentials(request: Request) -> tuple[str, str] | None:
-    header = request.getHeader(b"authorization")
-    if not header or header[:6].lower() != b"basic ":
-        return None
-    try:
-        user, sep, password = (
-            base64.b64decode(header[6:].strip(), validate=True).decode().partition(":")
-        )
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        return None
-    return (user, password) if sep and user else None
 
 
 class _Text(Resource):
@@ -108,7 +93,7 @@ class NicUpdate(_Text):
             if len(value) > p.MAX_PARAM or len(key) > 64:
                 return self._finish(request, p.NOTFQDN + "\n")
             args[key.decode("latin-1").lower()] = value.decode("utf-8", "replace")
-        creds = basic_credentials(request)
+        creds = basic_credentials(request.getHeader(b"authorization"))
         if creds is None:
             request.setHeader(b"www-authenticate", b'Basic realm="swissbox DDNS"')
             return self._finish(request, p.BADAUTH + "\n", 401)

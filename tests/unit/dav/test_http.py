@@ -1,27 +1,14 @@
-"""Pure helpers of the HTTP layer and the rights plugin."""
+"""Pure helpers of the DAV HTTP layer and the rights plugin."""
 
 from __future__ import annotations
 
-import base64
 import xml.etree.ElementTree as ET
 from typing import Any
 
 from swissbox.dav.collection import directory_name, parse_directory_name
 from swissbox.dav.privileges import read_only_privileges
-from swissbox.dav.resource import dav_path, directory_parts, has_dtd, parse_basic
+from swissbox.dav.resource import dav_path, directory_parts, has_dtd
 from swissbox.dav.rights import Rights
-
-
-def test_parse_basic() -> None:
-    def header(raw: bytes) -> bytes:
-        return b"Basic " + base64.b64encode(raw)
-
-    assert parse_basic(header(b"a@x.test:pw:with:colons")) == ("a@x.test", "pw:with:colons")
-    assert parse_basic(header("ü@x.test:pä".encode())) == ("ü@x.test", "pä")
-    assert parse_basic(header(b"nocolon")) is None
-    assert parse_basic(b"Basic !!!") is None
-    assert parse_basic(b"Bearer abc") is None
-    assert parse_basic(header(b"\xff:x")) is None
 
 
 def test_directory_names() -> None:
