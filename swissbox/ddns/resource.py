@@ -134,16 +134,9 @@ class NicUpdate(_Text):
             if outcome.code == p.GOOD:
                 host = hosts[outcome.hostname]
                 try:
-                    self.directory.change_records(
-                        host.zone,
-                        delete=[(host.hostname, t, None) for t in outcome.set_records],
-                        add=[
-                            (host.hostname, t, self.default_ttl, v)
-                            for t, v in outcome.set_records.items()
-                            if v is not None
-                        ],
+                    self.directory.set_ddns_addresses(
+                        host, outcome.set_records, self.default_ttl, update.offline
                     )
-                    self.directory.set_ddns_offline(host.hostname, update.offline)
                 except Exception:
                     log.exception("ddns: could not update %s", host.hostname)
                     lines.append(p.DNSERR)

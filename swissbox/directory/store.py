@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -657,11 +657,25 @@ class Directory:
             )
         return [self._host(r) for r in rows]
 
-    def set_ddns_offline(self, hostname: str, offline: bool) -> None:
+    def set_ddns_addresses(
+        self, host: DdnsHost, addresses: Mapping[str, str | None], ttl: int, offline: bool
+    ) -> None:
+        """Sets the host's A/AAAA records (type -> address, None removes) and its offline flag,
+        in one transaction with one serial bump."""
         with self._write() as c:
+            domain_id = c.execute("SELECT domain_id FROM ddns_hosts WHERE id = ?", (host.id,))
+            row = domain_id.fetchone()
+            if row is None:
+                raise NotFound(f"{host.hostname!r} is no longer a DDNS host")
+            self._apply_records(
+                c,
+                row[0],
+                [(host.hostname, rtype, None) for rtype in addresses],
+                [(host.hostname, t, ttl, v) for t, v in addresses.items() if v is not None],
+            )
             c.execute(
-                "UPDATE ddns_hosts SET offline = ?, updated = ? WHERE hostname = ?",
-                (int(offline), self._now(), hostname),
+                "UPDATE ddns_hosts SET offline = ?, updated = ? WHERE id = ?",
+                (int(offline), self._now(), host.id),
             )
 
     # -- TSIG keys --------------------------------------------------------------------------
