@@ -57,8 +57,7 @@ class Deliverer:
         on_queued: Callable[[str], None] | None = None,
     ) -> None:
         """`on_queued(queue_id)` runs after a message for other domains is durably queued
-        (the service emits the `smtp.queued` context event, which a queue runner can use
-        to look at once)."""
+        (the service wakes its queue runner with it)."""
         self.store = store
         self.queue = queue
         self.tnef_mode = tnef_mode
@@ -108,7 +107,7 @@ class Deliverer:
                 try:
                     self.on_queued(queued_as)
                 except Exception:  # a listener's failure must not fail the accepted message
-                    log.exception("smtp %s: smtp.queued listener failed", qid)
+                    log.exception("smtp %s: on_queued failed", qid)
         log.info(
             "smtp %s: from <%s> delivered %d, queued %d",
             qid,

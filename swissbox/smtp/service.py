@@ -24,7 +24,6 @@ from swissbox.smtp.submission import SubmissionHandler
 from swissbox.tls import server_context
 
 log = logging.getLogger("swissbox.smtp")
-QUEUED_EVENT = "smtp.queued"  # ctx.emit(QUEUED_EVENT, queue_id) after each outbound enqueue
 
 
 class SmtpService:
@@ -88,7 +87,7 @@ class SmtpService:
                 self.store,
                 self.queue,
                 settings.tnef.mode,
-                on_queued=lambda queue_id: ctx.emit(QUEUED_EVENT, queue_id),
+                on_queued=self._queued,
             ),
             limits,
             hostname,
@@ -161,7 +160,6 @@ class SmtpService:
             raise
         if smtp.outbound_enabled:
             self.runner = QueueRunner(self.queue.root, self.outbound_settings(), self.bounce)
-            ctx.on(QUEUED_EVENT, lambda queue_id: self.runner.wake() if self.runner else None)
             self.runner.start()
             relay = (
                 f"via {smtp.relay_host}" if smtp.relay_host else f"to MX port {smtp.outbound_port}"
@@ -179,6 +177,11 @@ class SmtpService:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(server.wait_closed(), 2.0)
         self.servers = []
+
+    def _queued(self, queue_id: str) -> None:
+        """Mail for other domains was queued: the runner looks now, not at its next pass."""
+        if self.runner is not None:
+            self.runner.wake()
 
     async def stop(self) -> None:
         if self.runner is not None:

@@ -96,6 +96,7 @@ def test_queue_delivers_retries_and_bounces(tmp_path: Path) -> None:
             )
             assert refused == {}  # accepted into the queue; the world decides later
 
+        # Within 20 s, before the runner's 30 s idle pass: only the wake-up on queueing gets it there.
         wait_for(lambda: sum(len(r) for _, r, _ in remote.received) == 2)
         delivered = {rcpt for _, rcpts, _ in remote.received for rcpt in rcpts}
         assert delivered == {"ok@remote.test", "slow@remote.test"}

@@ -215,20 +215,3 @@ def test_failures_are_rate_limited(tmp_path: Path) -> None:
         await tls.close()
 
     run(tmp_path, body, limiter=limiter)
-
-
-def test_queueing_emits_the_smtp_queued_event(tmp_path: Path) -> None:
-    async def body(h: Harness) -> None:
-        seen: list[str] = []
-        h.ctx.on("smtp.queued", seen.append)
-        async with aiosmtplib.SMTP(
-            hostname="127.0.0.1", port=h.submission, tls_context=h.client_tls()
-        ) as c:
-            await c.login(TOTO, MAILBOX_PASSWORD)
-            await c.sendmail(TOTO, [TITI], b"Subject: local only\r\n\r\nx\r\n")
-            assert seen == []
-            await c.sendmail(TOTO, ["bob@remote.example"], b"Subject: out\r\n\r\nx\r\n")
-        [queued] = OutboundQueue(h.data / "queue").list()
-        assert seen == [queued.id]
-
-    run(tmp_path, body)
