@@ -18,6 +18,9 @@ from swissbox.conf import Config, Settings
 from swissbox.directory import Directory
 from swissbox.tls import CertPaths
 
+# Context events (ctx.emit/ctx.on) that cross protocol packages.
+ZONE_CHANGED = "dns.zone_changed"  # a hosted zone's records changed: answer from them now
+
 
 class BindError(Exception):
     """A listener that could not be opened: one line naming address, port and config key."""

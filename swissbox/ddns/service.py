@@ -7,7 +7,7 @@ from typing import Any
 from swissbox.ddns.protocol import Policy
 from swissbox.ddns.resource import CheckIp, NicUpdate
 from swissbox.http import trusted_networks
-from swissbox.runtime import Context
+from swissbox.runtime import ZONE_CHANGED, Context
 
 
 class DdnsService:
@@ -22,7 +22,7 @@ class DdnsService:
             s.ddns.default_ttl,
             Policy(allow_private=s.ddns.allow_private_addresses),
             trusted,
-            on_change=lambda: ctx.emit("dns.zone_changed"),
+            on_change=lambda: ctx.emit(ZONE_CHANGED),
         )
         self.checkip = CheckIp(trusted)
 

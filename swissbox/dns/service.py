@@ -23,7 +23,7 @@ from swissbox.dns.tcp import DnsTcpProtocol, TcpState
 from swissbox.dns.transfer import TransferPolicy
 from swissbox.dns.udp import UdpListener
 from swissbox.dns.update import Updater
-from swissbox.runtime import Context, fmt_addr, listen_tcp, udp_socket
+from swissbox.runtime import ZONE_CHANGED, Context, fmt_addr, listen_tcp, udp_socket
 
 log = logging.getLogger("swissbox.dns")
 
@@ -52,7 +52,7 @@ class DnsService:
         self._ticker: asyncio.Task[None] | None = None
         self._warm_handle: asyncio.Handle | None = None
         self._building: asyncio.Future[None] | None = None
-        ctx.on("dns.zone_changed", lambda *args: self.refresh())
+        ctx.on(ZONE_CHANGED, lambda *args: self.refresh())
         # RFC 2136 UPDATE signed with TSIG; writes go through the shared directory connection.
         self.engine.handlers[OP_UPDATE] = Updater(ctx.directory, lambda zone: self.refresh()).handle
 
