@@ -16,6 +16,8 @@ import base64
 import re
 from dataclasses import dataclass, field
 
+from swissbox.mailstore.importer import decode_mutf7 as mailstore_decode_mutf7
+
 MAX_DEPTH = 16  # parenthesis nesting accepted in a command
 
 
@@ -303,18 +305,11 @@ def mailbox_name(token: Token) -> str:
 
 
 def decode_mutf7(name: str) -> str:
-    def repl(m: re.Match[str]) -> str:
-        b64 = m.group(1)
-        if not b64:
-            return "&"
-        data = b64.replace(",", "/")
-        data += "=" * (-len(data) % 4)
-        try:
-            return base64.b64decode(data).decode("utf-16-be")
-        except Exception:
-            raise ParseError("bad modified UTF-7 in mailbox name") from None
-
-    return re.sub(r"&([A-Za-z0-9+,]*)-", repl, name)
+    """A mailbox name from the wire; bad modified UTF-7 is a ParseError (BAD)."""
+    try:
+        return mailstore_decode_mutf7(name, strict=True)
+    except ValueError:
+        raise ParseError("bad modified UTF-7 in mailbox name") from None
 
 
 def encode_mutf7(name: str) -> str:

@@ -65,8 +65,9 @@ def source_folders(root: Path) -> Iterator[tuple[str, Path]]:
             yield from _verbatim(path, entry.name)
 
 
-def decode_mutf7(name: str) -> str:
-    """Modified UTF-7 (RFC 3501 5.1.3) folder names as Dovecot writes them."""
+def decode_mutf7(name: str, *, strict: bool = False) -> str:
+    """Modified UTF-7 (RFC 3501 5.1.3) folder names, as IMAP clients send them and Dovecot
+    writes them. A bad run is kept as it is, or raises ValueError when `strict`."""
 
     def repl(m: re.Match[str]) -> str:
         if not m.group(1):
@@ -75,6 +76,8 @@ def decode_mutf7(name: str) -> str:
         try:
             return base64.b64decode(data + "=" * (-len(data) % 4)).decode("utf-16-be")
         except ValueError:
+            if strict:
+                raise
             return m.group(0)
 
     return re.sub(r"&([A-Za-z0-9+,]*)-", repl, name)
