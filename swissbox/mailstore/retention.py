@@ -9,6 +9,7 @@ index records folder, flags, internal date and time of removal.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import time
 from collections.abc import Iterable
@@ -94,9 +95,36 @@ def pending(box: MailboxStore, since: float | None = None) -> list[tuple[int, st
         ).fetchall()
 
 
+def _digest(path: Path) -> str | None:
+    """SHA-256 of a file's bytes, or None when it is gone."""
+    try:
+        with path.open("rb") as f:
+            return hashlib.file_digest(f, "sha256").hexdigest()
+    except FileNotFoundError:
+        return None
+
+
+def _live_digests(box: MailboxStore, sizes: set[int]) -> set[str]:
+    """Digests of the messages in any folder whose size is one of `sizes` (only those can be
+    equal to a retained one, so a large mailbox is not read whole)."""
+    found = set()
+    for info in box.folders():
+        for m in box.index.messages(info.id):
+            if m.size in sizes:
+                digest = _digest(box.path_of(info.name, m))
+                if digest is not None:
+                    found.add(digest)
+    return found
+
+
 def restore(box: MailboxStore, since: float | None = None) -> int:
     """Appends retained messages (expunged at or after `since`) to `Restored` with their
-    flags (without \\Deleted) and internal dates; returns how many were restored."""
+    flags (without \\Deleted) and internal dates; returns how many were restored.
+
+    Each message comes back once, by content: of retained copies with the same bytes (a
+    client's move is COPY + EXPUNGE, then the copy is deleted too) only the most recently
+    expunged one is restored, and none whose bytes still exist in any folder. The copies
+    not restored are forgotten with the restored ones."""
     _ensure(box)
     try:
         box.folder(RESTORED)
@@ -105,15 +133,24 @@ def restore(box: MailboxStore, since: float | None = None) -> int:
     area = _area(box)
     with box.index.lock:
         rows = box.index.conn.execute(
-            "SELECT id, key, flags, internaldate FROM expunged_messages WHERE expunged >= ?"
-            " ORDER BY expunged, id",
+            "SELECT id, key, flags, internaldate, size FROM expunged_messages"
+            " WHERE expunged >= ? ORDER BY expunged, id",
             (since or 0,),
         ).fetchall()
+    live = _live_digests(box, {r[4] for r in rows})
+    latest: dict[str, int] = {}  # digest -> index in rows of the copy to restore
+    for i, (_rid, key, *_rest) in enumerate(rows):
+        digest = _digest(area / key)
+        if digest is not None and digest not in live:
+            latest[digest] = i
+    wanted = set(latest.values())
     done = 0
     for i in range(0, len(rows), 200):
         batch = rows[i : i + 200]
         messages = []
-        for _rid, key, flags, idate in batch:
+        for j, (_rid, key, flags, idate, _size) in enumerate(batch, start=i):
+            if j not in wanted:
+                continue
             try:
                 data = (area / key).read_bytes()
             except FileNotFoundError:
@@ -123,9 +160,13 @@ def restore(box: MailboxStore, since: float | None = None) -> int:
         def forget(conn: Any, batch: list[Any] = batch) -> None:
             conn.executemany("DELETE FROM expunged_messages WHERE id = ?", [(r[0],) for r in batch])
 
-        add_messages(box, RESTORED, messages, forget)
+        if messages:
+            add_messages(box, RESTORED, messages, forget)
+        else:
+            with box.index.transaction() as conn:
+                forget(conn)
         done += len(messages)
-        for _rid, key, _flags, _idate in batch:
+        for _rid, key, *_rest in batch:
             with contextlib.suppress(FileNotFoundError):
                 (area / key).unlink()
     return done
