@@ -120,6 +120,12 @@ class LimitedRequest(Request):
             return
         super().requestReceived(command, path, version)
 
+    def process(self) -> None:
+        hsts = getattr(getattr(self.channel, "site", None), "hsts", None)
+        if hsts and self.isSecure():
+            self.setHeader(b"strict-transport-security", hsts)
+        super().process()
+
 
 class RootPage(Resource):
     """`/`: says what this is; children are mounted by the composition root."""
@@ -135,11 +141,13 @@ class RootPage(Resource):
 
 
 class QuietSite(Site):
-    """A Site whose access log goes through `logging` (never credentials: no query strings)
-    and whose request bodies are bounded (`max_body`, from `[http] max_body`)."""
+    """A Site whose access log goes through `logging` (never credentials: no query strings),
+    whose request bodies are bounded (`max_body`, from `[http] max_body`) and whose HTTPS
+    answers carry `hsts` as Strict-Transport-Security (from `[http] hsts_max_age`)."""
 
     requestFactory = LimitedRequest
     max_body = 10 * 1024 * 1024
+    hsts: bytes | None = None
 
     def log(self, request: HttpRequest) -> None:
         peer = request.getClientAddress()
@@ -160,6 +168,8 @@ class HttpService:
         self.site = QuietSite(self.root)
         self.site.displayTracebacks = False
         self.site.max_body = ctx.settings.http.max_body
+        if ctx.settings.http.hsts_max_age:
+            self.site.hsts = b"max-age=%d" % ctx.settings.http.hsts_max_age
         self._ports: list[Any] = []
 
     def mount(self, path: str, resource: IResource) -> None:

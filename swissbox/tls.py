@@ -24,6 +24,11 @@ from swissbox.conf import Config
 CA_CERT, CA_KEY = "ca.pem", "ca.key"
 SERVER_CERT, SERVER_KEY = "server.pem", "server.key"
 
+# TLS 1.2 suites every listener offers (OpenSSL syntax): forward-secret AEAD only. CBC suites
+# are obsolete and open to padding-oracle timing (LUCKY13). TLS 1.3 suites are all AEAD and
+# are not governed by this string.
+TLS12_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20"
+
 
 class TlsError(Exception):
     """A certificate or key that cannot be used; the message names the file and the reason."""
@@ -188,17 +193,18 @@ def check_certificate(paths: CertPaths, now: dt.datetime | None = None) -> x509.
 
 
 def server_context(paths: CertPaths) -> ssl.SSLContext:
-    """A TLS 1.2+ server context for STARTTLS and implicit-TLS listeners (stdlib ssl)."""
+    """A TLS 1.2+ server context (AEAD suites only) for STARTTLS and implicit-TLS listeners."""
     check_certificate(paths)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.load_cert_chain(str(paths.cert), str(paths.key))
+    ctx.set_ciphers(TLS12_CIPHERS)
     ctx.options |= ssl.OP_NO_COMPRESSION | ssl.OP_CIPHER_SERVER_PREFERENCE
     return ctx
 
 
 def twisted_options(paths: CertPaths) -> Any:
-    """The same certificate for Twisted listeners (IMAP, HTTPS): a CertificateOptions."""
+    """The same certificate and suites for Twisted listeners (IMAP, HTTPS): CertificateOptions."""
     from OpenSSL import crypto
     from twisted.internet import ssl as tssl
 
@@ -214,6 +220,7 @@ def twisted_options(paths: CertPaths) -> Any:
         certificate=chain[0],
         extraCertChain=chain[1:],
         raiseMinimumTo=tssl.TLSVersion.TLSv1_2,
+        acceptableCiphers=tssl.AcceptableCiphers.fromOpenSSLCipherString(TLS12_CIPHERS),
     )
 
 

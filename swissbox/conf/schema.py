@@ -113,6 +113,8 @@ class HttpSettings:
     trusted_proxies: list[str] = field(default_factory=list)
     # Largest request body accepted (DAV uploads); larger ones get 413 before being read.
     max_body: int = bounded(10 * 1024 * 1024, 1024, 2**31)
+    # Strict-Transport-Security max-age (seconds) on HTTPS answers; 0 sends none.
+    hsts_max_age: int = bounded(365 * 86400, 0, 2**31)
 
 
 @dataclass

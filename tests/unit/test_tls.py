@@ -70,3 +70,9 @@ def test_clear_errors(tmp_path: Path) -> None:
     future = dt.datetime.now(dt.UTC) + dt.timedelta(days=4000)
     with pytest.raises(TlsError, match="expired"):
         check_certificate(paths, now=future)
+
+
+def test_tls12_suites_are_aead_only(tmp_path: Path) -> None:
+    suites = server_context(make_local_ca(tmp_path, "mx.example.test")).get_ciphers()
+    tls12 = [s["name"] for s in suites if s["protocol"] == "TLSv1.2"]
+    assert tls12 and all(s["aead"] and s["kea"] == "kx-ecdhe" for s in suites if s["name"] in tls12)
