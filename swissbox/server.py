@@ -12,7 +12,7 @@ import signal
 import sys
 from typing import Any
 
-from swissbox.auth import Authenticator, HashParams, RateLimiter, VerifiedCache
+from swissbox.auth import Authenticator, HashParams, RateLimiter, VerifiedCache, VerifyPool
 from swissbox.conf import Config
 from swissbox.directory import Directory
 from swissbox.runtime import BindError, Context, HttpApp, Service
@@ -30,6 +30,8 @@ def build_context(config: Config, loop: asyncio.AbstractEventLoop) -> Context:
         a.lockout_seconds,
         a.failure_delay_base,
         a.failure_delay_max,
+        distributed_addresses=a.lockout_distributed_addresses,
+        trusted_networks=a.trusted_networks,
     )
     directory = Directory(config.db_path)
     authenticator = Authenticator(
@@ -37,6 +39,7 @@ def build_context(config: Config, loop: asyncio.AbstractEventLoop) -> Context:
         HashParams.from_settings(a),
         limiter,
         VerifiedCache(ttl=a.login_cache_seconds),
+        VerifyPool(a.verify_workers, a.verify_queue, a.verify_timeout),
     )
     return Context(config, directory, authenticator, configured_paths(config), loop)
 
@@ -108,6 +111,7 @@ def serve(config: Config) -> int:
             return
         state["stopping"] = True
         log.info("stopping")
+        ctx.authenticator.close()  # logins still waiting answer "try later" at once
         for service in reversed(started):
             try:
                 await asyncio.wait_for(service.stop(), STOP_TIMEOUT / max(1, len(started)) + 0.5)

@@ -2,6 +2,7 @@
 
 from swissbox.auth.hashing import HashParams, hash_secret, needs_rehash, verify_secret
 from swissbox.auth.policy import WeakPassword, check_ddns_password, check_password
+from swissbox.auth.pool import Busy, VerifyPool
 from swissbox.auth.ratelimit import RateLimiter
 from swissbox.auth.realms import FAILURE_MESSAGE, REALMS, Authenticator, AuthResult, VerifiedCache
 from swissbox.auth.sasl import (
@@ -17,6 +18,7 @@ __all__ = [
     "FAILURE_MESSAGE",
     "REALMS",
     "AuthResult",
+    "Busy",
     "Authenticator",
     "HashParams",
     "LoginExchange",
@@ -24,6 +26,7 @@ __all__ = [
     "SaslCredentials",
     "SaslError",
     "VerifiedCache",
+    "VerifyPool",
     "WeakPassword",
     "check_ddns_password",
     "check_password",

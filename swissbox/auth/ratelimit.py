@@ -1,25 +1,71 @@
-"""Failure counting per (realm, identifier) and per client address: growing delay, then lockout.
+"""Failure counting that slows guessing without handing attackers a lockout weapon.
+
+- Per (realm, identifier, client address): `max_per_identifier` failures lock that pair; the
+  rightful owner elsewhere is not affected by someone guessing from one place.
+- Per client address: `max_per_address` failures over any identifiers lock the address (a
+  password spray from one place).
+- Per (realm, identifier) for every address: only on evidence of a distributed attack, failures
+  from `distributed_addresses` different addresses within the lockout window; even then the
+  owner's recent good addresses and `trusted_networks` are still let through.
+
+The same wrong secret tried again (a client cycling SASL mechanisms, a phone retrying) counts
+once. A change of the stored secret (an admin sets a new password) ends the identifier's
+lockouts: callers pass a fingerprint of the stored hash as `tag`.
 
 Thread-safe; time is injectable so tests can make lockouts expire without sleeping.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import ipaddress
+import logging
+import os
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+log = logging.getLogger("swissbox.auth")
+
+MAX_SEEN = 16  # distinct wrong secrets remembered per counter
+MAX_PAIRS = 1024  # addresses counted per identifier before stale ones are dropped
+MAX_GOOD = 16  # recent good addresses remembered per identifier
+GOOD_FOR = 30 * 86400.0  # seconds a good address stays trusted
 
 
 @dataclass
-class _Entry:
+class _Counter:
     failures: int = 0
     last: float = 0.0
     locked_until: float = 0.0
+    seen: list[bytes] = field(default_factory=list)
+
+    def count(self, now: float, digest: bytes, window: float) -> bool:
+        """Counts a failure unless this secret was already counted; True when counted."""
+        if self.last and now - self.last > window:
+            self.failures, self.seen = 0, []  # old failures are forgiven
+        self.last = now
+        if digest in self.seen:
+            return False
+        self.seen = [*self.seen[-(MAX_SEEN - 1) :], digest]
+        self.failures += 1
+        return True
+
+
+@dataclass
+class _Identity:
+    tag: str = ""
+    pairs: dict[str, _Counter] = field(default_factory=dict)
+    failing: dict[str, float] = field(default_factory=dict)  # address -> last failure
+    good: dict[str, float] = field(default_factory=dict)  # address -> last success
+    locked_until: float = 0.0
+    last: float = 0.0
 
 
 class RateLimiter:
-    MAX_KEYS = 100_000  # memory bound: oldest entries go first
+    MAX_KEYS = 100_000  # memory bound per table: stale entries go first
 
     def __init__(
         self,
@@ -29,6 +75,8 @@ class RateLimiter:
         delay_base: float = 0.25,
         delay_max: float = 4.0,
         clock: Callable[[], float] = time.monotonic,
+        distributed_addresses: int = 10,
+        trusted_networks: Iterable[str] = (),
     ) -> None:
         self.max_per_identifier = max_per_identifier
         self.max_per_address = max_per_address
@@ -36,55 +84,154 @@ class RateLimiter:
         self.delay_base = delay_base
         self.delay_max = delay_max
         self.clock = clock
-        self._entries: dict[tuple[str, ...], _Entry] = {}
+        self.distributed_addresses = distributed_addresses
+        self.trusted_networks = [ipaddress.ip_network(n, strict=False) for n in trusted_networks]
+        self._identities: dict[tuple[str, str], _Identity] = {}
+        self._addresses: dict[str, _Counter] = {}
+        self._key = os.urandom(32)
         self._lock = threading.Lock()
 
-    @staticmethod
-    def _keys(realm: str, identifier: str, address: str | None) -> list[tuple[str, ...]]:
-        keys: list[tuple[str, ...]] = [("id", realm, identifier.strip().lower())]
-        if address:
-            keys.append(("addr", address))
-        return keys
+    # -- the three questions ---------------------------------------------------------------
 
-    def locked(self, realm: str, identifier: str, address: str | None) -> bool:
-        """True while either the identifier or the client address is locked out."""
-        now = self.clock()
+    def locked(self, realm: str, identifier: str, address: str | None, tag: str = "") -> bool:
+        """True while this attempt must be refused without checking the secret."""
+        now, addr = self.clock(), address or ""
         with self._lock:
-            for key in self._keys(realm, identifier, address):
-                entry = self._entries.get(key)
-                if entry is not None and entry.locked_until > now:
-                    return True
+            counter = self._addresses.get(addr)
+            if counter is not None and counter.locked_until > now:
+                return True
+            ident = self._identity(realm, identifier, tag, create=False)
+            if ident is None:
+                return False
+            pair = ident.pairs.get(addr)
+            if pair is not None and pair.locked_until > now:
+                return True
+            return ident.locked_until > now and not self._trusted(ident, addr, now)
+
+    def failure(
+        self,
+        realm: str,
+        identifier: str,
+        address: str | None,
+        secret: str = "",
+        tag: str = "",
+    ) -> float:
+        """Counts a failed attempt; returns the delay (seconds) to wait before answering."""
+        now, addr = self.clock(), address or ""
+        name = _name(identifier)
+        digest = self._digest(realm, name, secret)
+        window = self.lockout_seconds
+        with self._lock:
+            self._bound(now)
+            ident = self._identity(realm, identifier, tag, create=True)
+            assert ident is not None
+            ident.last = now
+            if len(ident.pairs) >= MAX_PAIRS:
+                ident.pairs = {
+                    a: c
+                    for a, c in ident.pairs.items()
+                    if c.locked_until > now or now - c.last <= window
+                }
+            pair = ident.pairs.setdefault(addr, _Counter())
+            if pair.count(now, digest, window) and pair.failures >= self.max_per_identifier:
+                pair.locked_until, pair.failures = now + window, 0
+                log.warning(
+                    "auth %s: %r locked out from %s for %.0f s after %d failures",
+                    realm,
+                    name,
+                    addr or "-",
+                    window,
+                    self.max_per_identifier,
+                )
+            ident.failing = {a: t for a, t in ident.failing.items() if now - t <= window}
+            ident.failing[addr] = now
+            if len(ident.failing) >= self.distributed_addresses and ident.locked_until <= now:
+                ident.locked_until = now + window
+                log.warning(
+                    "auth %s: %r locked out for %.0f s: failures from %d addresses "
+                    "(its recent good addresses still pass)",
+                    realm,
+                    name,
+                    window,
+                    len(ident.failing),
+                )
+            if addr:
+                counter = self._addresses.setdefault(addr, _Counter())
+                if counter.count(now, digest, window) and counter.failures >= self.max_per_address:
+                    counter.locked_until, counter.failures = now + window, 0
+                    log.warning(
+                        "auth: client %s locked out for %.0f s after failures on %d attempts",
+                        addr,
+                        window,
+                        self.max_per_address,
+                    )
+            failures = max(pair.failures, 1)
+        return min(self.delay_base * 2 ** min(failures - 1, 16), self.delay_max)
+
+    def success(self, realm: str, identifier: str, address: str | None, tag: str = "") -> None:
+        """A good login clears this (identifier, address) count and trusts the address for the
+        identifier; the address's own count stays (one good account must not launder
+        guessing at others)."""
+        now, addr = self.clock(), address or ""
+        with self._lock:
+            ident = self._identity(realm, identifier, tag, create=True)
+            assert ident is not None
+            ident.last = now
+            ident.pairs.pop(addr, None)
+            if addr:
+                ident.good.pop(addr, None)
+                ident.good[addr] = now
+                while len(ident.good) > MAX_GOOD:
+                    ident.good.pop(next(iter(ident.good)))
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _identity(self, realm: str, identifier: str, tag: str, create: bool) -> _Identity | None:
+        key = (realm, _name(identifier))
+        ident = self._identities.get(key)
+        if ident is not None and tag and ident.tag and ident.tag != tag:
+            # The stored secret changed since the failures: a new password ends the lockout.
+            log.info("auth %s: %r has a new secret; its lockouts end", realm, key[1])
+            good = ident.good
+            ident = self._identities[key] = _Identity(tag=tag, good=good)
+        if ident is None and create:
+            ident = self._identities[key] = _Identity(tag=tag)
+        if ident is not None and tag:
+            ident.tag = tag
+        return ident
+
+    def _trusted(self, ident: _Identity, addr: str, now: float) -> bool:
+        seen = ident.good.get(addr)
+        if seen is not None and now - seen <= GOOD_FOR:
+            return True
+        if addr and self.trusted_networks:
+            try:
+                ip = ipaddress.ip_address(addr)
+            except ValueError:
+                return False
+            return any(ip in net for net in self.trusted_networks)
         return False
 
-    def failure(self, realm: str, identifier: str, address: str | None) -> float:
-        """Counts a failure; returns the delay (seconds) to wait before answering."""
-        now = self.clock()
-        delay = 0.0
-        with self._lock:
-            if len(self._entries) >= self.MAX_KEYS:
-                self._evict(now)
-            for key in self._keys(realm, identifier, address):
-                entry = self._entries.setdefault(key, _Entry())
-                if entry.last and now - entry.last > self.lockout_seconds:
-                    entry.failures = 0  # old failures are forgiven
-                entry.failures += 1
-                entry.last = now
-                limit = self.max_per_identifier if key[0] == "id" else self.max_per_address
-                if entry.failures >= limit:
-                    entry.locked_until = now + self.lockout_seconds
-                    entry.failures = 0
-                step = self.delay_base * 2 ** min(entry.failures - 1, 16) if entry.failures else 0
-                delay = max(delay, min(step, self.delay_max))
-        return delay
+    def _digest(self, realm: str, name: str, secret: str) -> bytes:
+        data = "\0".join((realm, name, secret)).encode("utf-8", "surrogatepass")
+        return hmac.new(self._key, data, hashlib.sha256).digest()[:16]
 
-    def success(self, realm: str, identifier: str, address: str | None) -> None:
-        """A good login clears the identifier's count (not the address's: one good account
-        must not launder guessing at others)."""
-        with self._lock:
-            self._entries.pop(self._keys(realm, identifier, address)[0], None)
+    def _bound(self, now: float) -> None:
+        if len(self._identities) >= self.MAX_KEYS:
+            stale = sorted(
+                (k for k, v in self._identities.items() if v.locked_until <= now),
+                key=lambda k: self._identities[k].last,
+            )
+            for key in stale[: max(1, len(stale) // 2)]:
+                del self._identities[key]
+        if len(self._addresses) >= self.MAX_KEYS:
+            old = sorted(
+                (k for k, v in self._addresses.items() if v.locked_until <= now),
+                key=lambda k: self._addresses[k].last,
+            )
+            for addr in old[: max(1, len(old) // 2)]:
+                del self._addresses[addr]
 
-    def _evict(self, now: float) -> None:
-        stale = [k for k, e in self._entries.items() if e.locked_until <= now]
-        stale.sort(key=lambda k: self._entries[k].last)
-        for key in stale[: max(1, len(stale) // 2)]:
-            del self._entries[key]
+
+def _name(identifier: str) -> str:
+    return identifier.strip().lower()

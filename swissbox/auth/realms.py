@@ -1,8 +1,8 @@
 """The three credential realms of DESIGN.md: each protocol asks only its own.
 
 `authenticate` answers the same way for an unknown identifier and a wrong secret (an
-Argon2 verification runs either way), counts failures per (realm, identifier) and per client
-address, and upgrades a hash made with old parameters after a successful login.
+Argon2 verification runs either way), counts failures (see `ratelimit`), and upgrades a hash
+made with old parameters after a successful login. Verifications run on one bounded pool.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from swissbox.auth.hashing import HashParams, hash_secret, needs_rehash, verify_secret
+from swissbox.auth.pool import Busy, VerifyPool
 from swissbox.auth.ratelimit import RateLimiter
 
 log = logging.getLogger("swissbox.auth")
@@ -38,6 +39,7 @@ class AuthResult:
     identifier: str | None = None  # canonical form when ok
     delay: float = 0.0  # seconds the caller should wait before answering a failure
     locked: bool = False  # for logs only; clients get the same FAILURE_MESSAGE
+    busy: bool = False  # not checked (too many logins at once): answer "try again later"
 
     def __bool__(self) -> bool:
         return self.ok
@@ -86,7 +88,9 @@ class VerifiedCache:
 
 
 class Authenticator:
-    """Checks secrets against one realm of the store. Blocking: call it off the event loop."""
+    """Checks secrets against one realm of the store. Every check that may run Argon2 goes
+    through one bounded `VerifyPool`: `authenticate` blocks its caller, `authenticate_async`
+    awaits; when the pool is saturated the answer is `AuthResult(busy=True)`, never a hang."""
 
     def __init__(
         self,
@@ -94,11 +98,13 @@ class Authenticator:
         params: HashParams | None = None,
         limiter: RateLimiter | None = None,
         cache: VerifiedCache | None = None,
+        pool: VerifyPool | None = None,
     ) -> None:
         self.store = store
         self.params = params or HashParams()
         self.limiter = limiter or RateLimiter()
         self.cache = cache if cache is not None else VerifiedCache()
+        self.pool = pool or VerifyPool()
         self._dummy: str | None = None
         self._dummy_lock = threading.Lock()
 
@@ -113,17 +119,10 @@ class Authenticator:
         if realm not in REALMS:
             raise ValueError(f"unknown realm {realm!r}")
 
-    def _lookup(
-        self, realm: str, identifier: str, secret: str, client_address: str | None
-    ) -> tuple[tuple[str, str] | None, AuthResult | None]:
-        """(stored (canonical, hash) or None, a success when the cache remembers this login)."""
+    def _stored(self, realm: str, identifier: str) -> tuple[tuple[str, str] | None, str]:
+        """(stored (canonical, hash) or None, the fingerprint of the stored hash or "")."""
         found = self.store.secret_hash(realm, identifier) if identifier else None
-        if found is not None:
-            canonical = self.cache.get(realm, identifier, secret, found[1])
-            if canonical is not None:
-                self.limiter.success(realm, identifier, client_address)
-                return found, AuthResult(True, identifier=canonical)
-        return found, None
+        return found, _fingerprint(found[1]) if found else ""
 
     def remembered(
         self, realm: str, identifier: str, secret: str, client_address: str | None = None
@@ -131,29 +130,38 @@ class Authenticator:
         """Success when this exact login was verified recently (no Argon2: cheap enough for
         the event loop); None means "run `authenticate`". Lockouts win over the cache."""
         self._known(realm)
-        if self.limiter.locked(realm, identifier, client_address):
+        found, tag = self._stored(realm, identifier)
+        if found is None or self.limiter.locked(realm, identifier, client_address, tag):
             return None
-        return self._lookup(realm, identifier, secret, client_address)[1]
+        canonical = self.cache.get(realm, identifier, secret, found[1])
+        if canonical is None:
+            return None
+        self.limiter.success(realm, identifier, client_address, tag)
+        return AuthResult(True, identifier=canonical)
 
-    def authenticate(
-        self, realm: str, identifier: str, secret: str, client_address: str | None = None
+    def _check(
+        self, realm: str, identifier: str, secret: str, client_address: str | None
     ) -> AuthResult:
-        self._known(realm)
-        if self.limiter.locked(realm, identifier, client_address):
-            log.warning("auth %s: locked out (client %s)", realm, client_address)
+        """The whole check, blocking; runs on the pool."""
+        found, tag = self._stored(realm, identifier)
+        name = identifier[:100]
+        if self.limiter.locked(realm, identifier, client_address, tag):
+            log.warning("auth %s: %r refused from %s: locked out", realm, name, client_address)
             return AuthResult(False, delay=self.limiter.delay_max, locked=True)
-        found, remembered = self._lookup(realm, identifier, secret, client_address)
-        if remembered is not None:
-            return remembered
+        if found is not None:
+            canonical = self.cache.get(realm, identifier, secret, found[1])
+            if canonical is not None:
+                self.limiter.success(realm, identifier, client_address, tag)
+                return AuthResult(True, identifier=canonical)
         stored = found[1] if found else self._dummy_hash()
         ok = verify_secret(secret, stored) and found is not None
         if not ok:
-            delay = self.limiter.failure(realm, identifier, client_address)
-            log.info("auth %s: failure for %r from %s", realm, identifier[:100], client_address)
+            delay = self.limiter.failure(realm, identifier, client_address, secret, tag)
+            log.info("auth %s: failure for %r from %s", realm, name, client_address)
             return AuthResult(False, delay=delay)
         assert found is not None
         canonical = found[0]
-        self.limiter.success(realm, identifier, client_address)
+        self.limiter.success(realm, identifier, client_address, tag)
         if needs_rehash(stored, self.params):
             try:
                 upgraded = hash_secret(secret, self.params)
@@ -164,14 +172,51 @@ class Authenticator:
         self.cache.put(realm, identifier, secret, stored, canonical)
         return AuthResult(True, identifier=canonical)
 
+    def authenticate(
+        self, realm: str, identifier: str, secret: str, client_address: str | None = None
+    ) -> AuthResult:
+        """Blocking: waits for a verification slot (at most the pool's timeout)."""
+        remembered = self.remembered(realm, identifier, secret, client_address)
+        if remembered is not None:
+            return remembered
+        try:
+            return self.pool.run(self._check, realm, identifier, secret, client_address)
+        except Busy as exc:
+            log.warning(
+                "auth %s: %r from %s not checked: %s", realm, identifier[:100], client_address, exc
+            )
+            return BUSY
+
     async def authenticate_async(
         self, realm: str, identifier: str, secret: str, client_address: str | None = None
     ) -> AuthResult:
-        """Runs the check in the default executor, then waits out the failure delay."""
-        loop = asyncio.get_running_loop()
-        result = await loop.run_in_executor(
-            None, self.authenticate, realm, identifier, secret, client_address
+        """Awaits a verification slot, then waits out the failure delay."""
+        # A remembered login skips the queue: a login storm must not delay returning users.
+        remembered = await asyncio.get_running_loop().run_in_executor(
+            None, self.remembered, realm, identifier, secret, client_address
         )
+        if remembered is not None:
+            return remembered
+        try:
+            result = await self.pool.run_async(
+                self._check, realm, identifier, secret, client_address
+            )
+        except Busy as exc:
+            log.warning(
+                "auth %s: %r from %s not checked: %s", realm, identifier[:100], client_address, exc
+            )
+            return BUSY
         if not result.ok and result.delay:
             await asyncio.sleep(result.delay)
         return result
+
+    def close(self) -> None:
+        """Drops waiting verifications (they answer busy); for server shutdown."""
+        self.pool.close()
+
+
+def _fingerprint(stored_hash: str) -> str:
+    return hashlib.sha256(stored_hash.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+BUSY = AuthResult(False, busy=True)

@@ -166,6 +166,11 @@ def _cross_checks(s: Settings, problems: list[str]) -> None:
             ipaddress.ip_network(entry, strict=False)
         except ValueError:
             problems.append(f"http.trusted_proxies[{i}]: {entry!r} is not an address or network")
+    for i, entry in enumerate(s.auth.trusted_networks):
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            problems.append(f"auth.trusted_networks[{i}]: {entry!r} is not an address or network")
 
 
 def parse_hostport(entry: str, default_port: int) -> tuple[str, int] | None:

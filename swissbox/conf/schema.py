@@ -45,12 +45,24 @@ class AuthSettings:
     argon2_memory_kib: int = bounded(65536, 8, 4 * 1024 * 1024)
     argon2_iterations: int = bounded(3, 1, 100)
     argon2_lanes: int = bounded(4, 1, 64)
+    # Password verifications running at once (each takes argon2_memory_kib of memory, so
+    # this times that is the most logins cost), how many more may wait, and for how long
+    # before the client is told to try again later.
+    verify_workers: int = bounded(2, 1, 64)
+    verify_queue: int = bounded(256, 0, 100000)
+    verify_timeout: float = bounded(20.0, 0.1, 600)
     # Seconds a verified login is remembered (same identifier, secret and stored hash), so
     # that repeated logins do not each pay Argon2; 0 turns this off.
     login_cache_seconds: float = bounded(300.0, 0, 86400)
-    # Failures before a temporary lockout, per (realm, identifier) and per client address.
+    # Failures before a temporary lockout, per (realm, identifier, client address) and per
+    # client address over any identifiers; the same wrong secret again counts once.
     max_failures_per_identifier: int = bounded(5, 1, 1000)
     max_failures_per_address: int = bounded(20, 1, 100000)
+    # An identifier is locked for every address only when failures come from this many
+    # addresses within lockout_seconds (a distributed attack); its recent good addresses and
+    # these networks (CIDR, e.g. the office's) still pass.
+    lockout_distributed_addresses: int = bounded(10, 2, 100000)
+    trusted_networks: list[str] = field(default_factory=list)
     lockout_seconds: float = bounded(300.0, 0, 86400)
     # Delay added to each failed attempt: base * 2**(failures-1), capped.
     failure_delay_base: float = bounded(0.25, 0, 60)

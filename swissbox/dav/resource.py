@@ -103,6 +103,9 @@ class DavResource(Resource):
                 return
             if result.ok and result.identifier:
                 body = self._authorized(request, result.identifier)
+            elif result.busy:
+                request.setHeader(b"retry-after", b"5")
+                body = self._answer(request, 503, "too many logins at once, try again shortly")
             else:
                 body = self._unauthorized(request)
             if body is not NOT_DONE_YET:

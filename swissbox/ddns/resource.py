@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
 
-from twisted.internet import defer, task, threads
+from twisted.internet import defer, threads
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request
 
@@ -99,14 +100,14 @@ class NicUpdate(_Text):
             return self._finish(request, p.BADAUTH + "\n", 401)
         user, password = creds
         caller = client_address(request, self.trusted)
-        result = await threads.deferToThread(
-            self.authenticator.authenticate, "ddns", user, password, caller
+        result = await defer.Deferred.fromFuture(
+            asyncio.ensure_future(
+                self.authenticator.authenticate_async("ddns", user, password, caller)
+            )
         )
+        if result.busy:
+            return self._finish(request, p.SERVER_FAULT + "\n")  # dyndns2: try again later
         if not result.ok:
-            if result.delay:
-                from twisted.internet import reactor
-
-                await task.deferLater(reactor, result.delay)
             return self._finish(request, p.BADAUTH + "\n")
         username = result.identifier or user
         update = p.parse_request(args)

@@ -1,13 +1,14 @@
 """The logged-in mailbox (`MailAccount`), plus the Twisted portal pieces that log in to it
 in the **mailbox realm** only (an account password for the same string fails).
 
-`MailboxChecker` runs the blocking Argon2 check in a thread and waits out the failure delay
-the authenticator asks for; `MailboxRealm` opens the mailbox (creating the default folders
+`MailboxChecker` awaits the shared Authenticator (bounded Argon2 pool, failure delay);
+`MailboxRealm` opens the mailbox (creating the default folders
 Sent, Drafts, Trash, Junk, Archive on first login) off the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -32,8 +33,6 @@ from swissbox.mailstore import (
 from swissbox.mailstore import folders as folder_ops
 from swissbox.mailstore.index import FolderInfo
 
-ARGON2_CONCURRENCY = 2  # Argon2 verifications at once (CPU cores, and memory per run)
-
 
 @implementer(IUsernamePassword)
 class MailboxCredentials:
@@ -46,52 +45,37 @@ class MailboxCredentials:
         return False  # the checker decides, never the credentials object
 
 
+class LoginBusy(UnauthorizedLogin):
+    """Not checked: too many logins at once; the client should try again shortly."""
+
+
 @implementer(ICredentialsChecker)
 class MailboxChecker:
     """Logins remembered by the shared Authenticator (its VerifiedCache) pass without Argon2;
-    Argon2 verifications run at most `concurrency` at a time (each takes [auth]
-    argon2_memory_kib of memory: a login storm must not multiply that by the pool size)."""
+    the rest wait for the Authenticator's bounded verification pool."""
 
     credentialInterfaces = (IUsernamePassword,)
 
-    def __init__(self, authenticator: Authenticator, concurrency: int = ARGON2_CONCURRENCY) -> None:
+    def __init__(self, authenticator: Authenticator) -> None:
         self.authenticator = authenticator
-        self.slots = defer.DeferredSemaphore(concurrency)
-
-    def cached(self, identifier: str, secret: str, client: str | None) -> AuthResult | None:
-        """Blocking, cheap: a remembered success (still subject to lockouts), or None."""
-        return self.authenticator.remembered("mailbox", identifier, secret, client)
-
-    def verify(self, identifier: str, secret: str, client: str | None) -> AuthResult:
-        """Blocking: the Argon2 check (the Authenticator remembers a success)."""
-        return self.authenticator.authenticate("mailbox", identifier, secret, client)
-
-    def check(self, identifier: str, secret: str, client: str | None) -> AuthResult:
-        """Blocking, both steps (for callers outside the reactor)."""
-        return self.cached(identifier, secret, client) or self.verify(identifier, secret, client)
 
     def requestAvatarId(self, credentials: MailboxCredentials) -> defer.Deferred[str]:  # noqa: N802
         user, secret = credentials.username, credentials.password
         client = getattr(credentials, "client", None)
-        d = threads.deferToThread(self.cached, user, secret, client)
+        d = defer.Deferred.fromFuture(
+            asyncio.ensure_future(
+                self.authenticator.authenticate_async("mailbox", user, secret, client)
+            )
+        )
 
-        def slow(result: AuthResult | None) -> Any:
-            if result is not None:
-                return result
-            return self.slots.run(threads.deferToThread, self.verify, user, secret, client)
+        def done(result: AuthResult) -> str:
+            if result.busy:
+                raise LoginBusy("too many logins at once")
+            if not result.ok or not result.identifier:
+                raise UnauthorizedLogin("authentication failed")
+            return result.identifier
 
-        def done(result: Any) -> Any:
-            if result.ok:
-                return result.identifier
-            from twisted.internet import reactor, task
-
-            return task.deferLater(reactor, result.delay, _fail)
-
-        return d.addCallback(slow).addCallback(done)
-
-
-def _fail() -> None:
-    raise UnauthorizedLogin("authentication failed")
+        return d.addCallback(done)
 
 
 @implementer(IRealm)
@@ -163,4 +147,4 @@ class MailAccount:
         folder_ops.set_subscribed(self.box, name, False)
 
 
-__all__ = ["MailAccount", "MailboxChecker", "MailboxCredentials", "MailboxRealm"]
+__all__ = ["LoginBusy", "MailAccount", "MailboxChecker", "MailboxCredentials", "MailboxRealm"]

@@ -11,7 +11,7 @@ from twisted.mail.imap4 import IAccount
 from twisted.python.failure import Failure
 
 from swissbox.auth import SaslError, decode_plain_b64
-from swissbox.imap.account import MailboxCredentials
+from swissbox.imap.account import LoginBusy, MailboxCredentials
 from swissbox.imap.base import (
     MAX_AUTH_FAILURES,
     Reply,
@@ -95,6 +95,8 @@ class LoginCommands(SessionBase):
             return b"[CAPABILITY " + caps + b"] Logged in"
 
         def failed(f: Failure) -> None:
+            if f.check(LoginBusy):
+                raise no("[UNAVAILABLE] Too many logins at once, try again shortly")
             if f.check(UnauthorizedLogin):
                 self.auth_failures += 1
                 if self.auth_failures >= MAX_AUTH_FAILURES:

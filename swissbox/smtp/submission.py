@@ -89,6 +89,8 @@ class SubmissionHandler(MxHandler):
         except Exception:
             log.exception("smtp: authentication error")
             return SmtpAuthResult(success=False, handled=False, message=replies.AUTH_TEMP_FAILURE)
+        if result.busy:
+            return SmtpAuthResult(success=False, handled=False, message=replies.AUTH_TEMP_FAILURE)
         if not result.ok:
             # handled=False with a message: aiosmtpd sends it (handled=True would hang the client)
             return SmtpAuthResult(success=False, handled=False, message=replies.AUTH_FAILED)

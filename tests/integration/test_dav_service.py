@@ -256,9 +256,11 @@ def test_failures_are_rate_limited_then_locked(tmp_path: Path) -> None:
         client = DavHttp(stack.ports["http"])
         body = propfind("<D:current-user-principal/>")
         timings = []
-        for _ in range(5):
+        for i in range(5):  # five different wrong passwords (the same one again counts once)
             start = time.monotonic()
-            status, _, _ = client.request("PROPFIND", "/dav/", "victim@example.test", "bad", body)
+            status, _, _ = client.request(
+                "PROPFIND", "/dav/", "victim@example.test", f"bad-{i}", body
+            )
             timings.append(time.monotonic() - start)
             assert status == 401
         # growing delay (0.1 s, then 0.4 s): lower bounds only, so a loaded machine cannot fail it

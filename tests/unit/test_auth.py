@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -78,21 +79,64 @@ def test_unknown_identifier_and_wrong_secret_look_the_same(directory: Directory)
     assert not unknown.ok and unknown.identifier is None
 
 
-def test_lockout_per_identifier_then_expiry(directory: Directory) -> None:
+def test_guessing_from_one_address_does_not_lock_the_owner_out(directory: Directory) -> None:
     clock = Clock()
     auth = make_auth(directory, clock, max_per_identifier=3, lockout_seconds=60)
-    for _ in range(3):
-        assert not auth.authenticate("mailbox", "toto@abc.xyz", "bad", f"192.0.2.{_}")
-    # locked: even the right password fails now, from any address
-    locked = auth.authenticate("mailbox", "toto@abc.xyz", PASSWORDS["mailbox"], "198.51.100.7")
+    for i in range(3):
+        assert not auth.authenticate("mailbox", "toto@abc.xyz", f"bad{i}", "203.0.113.9")
+    # that (identifier, address) pair is locked: even the right password fails there
+    locked = auth.authenticate("mailbox", "toto@abc.xyz", PASSWORDS["mailbox"], "203.0.113.9")
     assert not locked.ok and locked.locked
-    # other realms are unaffected
-    assert auth.authenticate("account", "toto@abc.xyz", PASSWORDS["account"], "198.51.100.7")
-    clock.now += 61
+    # the owner, elsewhere, is not
     assert auth.authenticate("mailbox", "toto@abc.xyz", PASSWORDS["mailbox"], "198.51.100.7")
+    # other realms are unaffected
+    assert auth.authenticate("account", "toto@abc.xyz", PASSWORDS["account"], "203.0.113.9")
+    clock.now += 61
+    assert auth.authenticate("mailbox", "toto@abc.xyz", PASSWORDS["mailbox"], "203.0.113.9")
+
+
+def test_the_same_wrong_secret_counts_once(directory: Directory) -> None:
+    """A client cycling SASL mechanisms (or a phone retrying) after one typo."""
+    auth = make_auth(directory, max_per_identifier=3, max_per_address=3)
+    for _ in range(10):
+        assert not auth.authenticate("mailbox", "toto@abc.xyz", "typo-pw", "192.0.2.1")
+    assert auth.authenticate("mailbox", "toto@abc.xyz", PASSWORDS["mailbox"], "192.0.2.1")
+
+
+def test_distributed_guessing_locks_the_identifier_except_known_addresses(
+    directory: Directory,
+) -> None:
+    clock = Clock()
+    auth = make_auth(directory, clock, max_per_identifier=100, lockout_seconds=60)
+    auth.limiter.distributed_addresses = 5
+    assert auth.authenticate("mailbox", "toto@abc.xyz", PASSWORDS["mailbox"], "198.51.100.7")
+    for i in range(5):
+        assert not auth.authenticate("mailbox", "toto@abc.xyz", f"bad{i}", f"203.0.113.{i}")
+    stranger = auth.authenticate("mailbox", "toto@abc.xyz", PASSWORDS["mailbox"], "192.0.2.50")
+    assert not stranger.ok and stranger.locked
+    # the address the owner logged in from before still passes
+    assert auth.authenticate("mailbox", "toto@abc.xyz", PASSWORDS["mailbox"], "198.51.100.7")
+    clock.now += 61
+    assert auth.authenticate("mailbox", "toto@abc.xyz", PASSWORDS["mailbox"], "192.0.2.50")
+
+
+def test_trusted_networks_pass_a_distributed_lockout(directory: Directory) -> None:
+    limiter = RateLimiter(
+        max_per_identifier=100,
+        distributed_addresses=3,
+        delay_base=0.0,
+        clock=Clock(),
+        trusted_networks=["10.1.0.0/16"],
+    )
+    auth = Authenticator(directory, CHEAP, limiter)
+    for i in range(3):
+        auth.authenticate("mailbox", "toto@abc.xyz", f"bad{i}", f"203.0.113.{i}")
+    assert not auth.authenticate("mailbox", "toto@abc.xyz", PASSWORDS["mailbox"], "192.0.2.9")
+    assert auth.authenticate("mailbox", "toto@abc.xyz", PASSWORDS["mailbox"], "10.1.2.3")
 
 
 def test_lockout_per_client_address(directory: Directory) -> None:
+    """A password spray over many identifiers from one address."""
     clock = Clock()
     auth = make_auth(
         directory, clock, max_per_identifier=100, max_per_address=4, lockout_seconds=30
@@ -105,11 +149,36 @@ def test_lockout_per_client_address(directory: Directory) -> None:
     assert auth.authenticate("mailbox", "toto@abc.xyz", PASSWORDS["mailbox"], "203.0.113.9")
 
 
+def test_a_new_password_ends_the_lockout(directory: Directory) -> None:
+    auth = make_auth(directory, max_per_identifier=2)
+    auth.limiter.distributed_addresses = 2
+    for i in range(4):
+        auth.authenticate("mailbox", "toto@abc.xyz", f"bad{i}", f"203.0.113.{i % 2}")
+    assert not auth.authenticate("mailbox", "toto@abc.xyz", PASSWORDS["mailbox"], "203.0.113.0")
+    # an admin sets a new password (from the CLI: another process, only the stored hash changes)
+    directory.set_secret_hash("mailbox", "toto@abc.xyz", hash_secret("brand-new-pw", CHEAP))
+    assert auth.authenticate("mailbox", "toto@abc.xyz", "brand-new-pw", "203.0.113.0")
+    assert auth.authenticate("mailbox", "toto@abc.xyz", "brand-new-pw", "192.0.2.77")
+
+
+def test_lockout_log_names_the_identifier_never_the_secret(
+    directory: Directory, caplog: pytest.LogCaptureFixture
+) -> None:
+    auth = make_auth(directory, max_per_identifier=2)
+    with caplog.at_level(logging.INFO, logger="swissbox.auth"):
+        for secret in ("Secret-One-x", "Secret-Two-y", PASSWORDS["mailbox"]):
+            auth.authenticate("mailbox", "toto@abc.xyz", secret, "203.0.113.5")
+    text = caplog.text
+    assert "locked out" in text and "toto@abc.xyz" in text
+    for secret in ("Secret-One-x", "Secret-Two-y", PASSWORDS["mailbox"]):
+        assert secret not in text
+
+
 def test_growing_delay() -> None:
     limiter = RateLimiter(
         max_per_identifier=100, max_per_address=100, delay_base=0.5, delay_max=3, clock=Clock()
     )
-    delays = [limiter.failure("mailbox", "x@y.z", "192.0.2.1") for _ in range(5)]
+    delays = [limiter.failure("mailbox", "x@y.z", "192.0.2.1", f"s{i}") for i in range(5)]
     assert delays == [0.5, 1.0, 2.0, 3.0, 3.0]
 
 
@@ -190,8 +259,8 @@ def test_verified_cache_skips_argon2_but_not_lockout_or_password_change(
         # the cache is per realm: the same string and secret in another realm still checks
         assert not auth.authenticate("account", "toto@abc.xyz", PASSWORDS["mailbox"])
         # a lockout wins over the cache
-        auth.authenticate("mailbox", "toto@abc.xyz", "bad")
-        auth.authenticate("mailbox", "toto@abc.xyz", "bad")
+        auth.authenticate("mailbox", "toto@abc.xyz", "bad-1")
+        auth.authenticate("mailbox", "toto@abc.xyz", "bad-2")
         assert not auth.authenticate("mailbox", "toto@abc.xyz", PASSWORDS["mailbox"])
         clock.now += 61
         # a changed password misses the cache at once

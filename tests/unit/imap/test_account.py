@@ -1,5 +1,5 @@
-"""The mailbox-realm checker: Argon2 once, then the verified cache; wrong secrets and other
-realms never pass."""
+"""Mailbox-realm logins as IMAP makes them: Argon2 once, then the verified cache; wrong
+secrets and other realms never pass."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from swissbox.auth import Authenticator, HashParams, RateLimiter, hash_secret
-from swissbox.imap.account import MailboxChecker
 
 PARAMS = HashParams(8, 1, 1)
 
@@ -29,10 +28,18 @@ class Store:
         self.hashes[(realm, identifier)] = password_hash
 
 
-def checker() -> tuple[MailboxChecker, Store]:
+class Checker:
+    def __init__(self, auth: Authenticator) -> None:
+        self.auth = auth
+
+    def check(self, identifier: str, secret: str, client: str | None) -> Any:
+        return self.auth.authenticate("mailbox", identifier, secret, client)
+
+
+def checker() -> tuple[Checker, Store]:
     store = Store()
     auth = Authenticator(store, PARAMS, RateLimiter(100, 100, 60, 0, 0))
-    return MailboxChecker(auth), store
+    return Checker(auth), store
 
 
 def test_cache_skips_argon2_for_the_same_secret(monkeypatch: pytest.MonkeyPatch) -> None:
