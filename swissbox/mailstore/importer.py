@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from swissbox.mailstore.durable import fsync_dir as _fsync_dir
+from swissbox.mailstore.durable import place as _place
 from swissbox.mailstore.meta import summarize
 from swissbox.mailstore.paths import (
     INBOX,
@@ -29,7 +31,7 @@ from swissbox.mailstore.paths import (
     split_name,
 )
 from swissbox.mailstore.query import refresh
-from swissbox.mailstore.store import MailboxStore, NoSuchFolder, _fsync_dir, _place
+from swissbox.mailstore.store import MailboxStore, NoSuchFolder
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS imported (

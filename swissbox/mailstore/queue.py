@@ -16,7 +16,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from swissbox.mailstore.store import _fsync_dir, _place
+from swissbox.mailstore.durable import fsync_dir as _fsync_dir
+from swissbox.mailstore.durable import place as _place
 
 _SEED = secrets.token_hex(3).upper()  # per process: ids stay unique across restarts
 _serial = itertools.count(1)

@@ -14,17 +14,17 @@ See README.md in this folder for the API the IMAP server builds on.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
-import errno
 import logging
 import os
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
+from swissbox.mailstore.durable import fsync_dir
+from swissbox.mailstore.errors import MailStoreError, NoSuchFolder, QuotaExceeded
 from swissbox.mailstore.index import FolderInfo, Index, MessageInfo
 from swissbox.mailstore.meta import Summary, summarize
 from swissbox.mailstore.paths import (
@@ -42,35 +42,14 @@ from swissbox.mailstore.paths import (
     new_key,
     split_name,
 )
+from swissbox.mailstore.writer import Delivered, Job, Target, Writer
 
 log = logging.getLogger("swissbox.mailstore")
 
 Callback = Callable[[str, str, list[int]], None]  # (address, folder, new uids)
-IO_THREADS = 8  # parallel file fsyncs per batch
 TMP_MAX_AGE = 3600.0  # seconds before a leftover tmp/ file counts as a dead delivery
 
-
-class MailStoreError(Exception):
-    """A store operation that cannot be done; the message says why."""
-
-
-class QuotaExceeded(MailStoreError):
-    def __init__(self, address: str, usage: int, size: int, quota: int) -> None:
-        self.address, self.usage, self.size, self.quota = address, usage, size, quota
-        super().__init__(f"{address}: {usage} + {size} bytes exceeds the quota of {quota} bytes")
-
-
-class NoSuchFolder(MailStoreError):
-    pass
-
-
-@dataclass(frozen=True)
-class Delivered:
-    address: str
-    folder: str
-    uid: int
-    uidvalidity: int
-    key: str
+__all__ = ["Delivered", "MailStoreError", "NoSuchFolder", "QuotaExceeded"]  # re-exported
 
 
 @dataclass
@@ -79,40 +58,6 @@ class FolderView:
 
     info: FolderInfo
     messages: list[MessageInfo]
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_durable(path: Path, data: bytes, mtime: float | None = None) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
-        if mtime is not None:
-            os.utime(fd, (mtime, mtime))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _place(data: bytes, tmp: Path, final: Path, mtime: float | None) -> None:
-    """tmp/ file written and fsynced, then renamed into new/ or cur/ (directory fsync: later,
-    once per directory and batch)."""
-    _write_durable(tmp, data, mtime)
-    try:
-        os.rename(tmp, final)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def _make_maildir(path: Path) -> None:
@@ -130,7 +75,7 @@ def _make_maildir(path: Path) -> None:
             created.append(path / sub)
         (path / sub).mkdir(parents=True, exist_ok=True, mode=0o700)
     for parent in {p.parent for p in created}:
-        _fsync_dir(parent)
+        fsync_dir(parent)
 
 
 class MailboxStore:
@@ -344,7 +289,7 @@ class MailboxStore:
                     )
                     mapping[m.uid] = first + i
                 for sub in {p.parent for p in placed}:
-                    _fsync_dir(sub)
+                    fsync_dir(sub)
         except BaseException:
             for p in placed:
                 p.unlink(missing_ok=True)
@@ -453,30 +398,12 @@ def unfold(headers: bytes) -> list[bytes]:
     return lines
 
 
-@dataclass
-class _Target:
-    mailbox: MailboxStore
-    folder: str
-    flags: frozenset[str]
-    internal_date: float | None
-    quota_bytes: int | None
-
-
-@dataclass
-class _Job:
-    targets: list[_Target]
-    data: bytes
-    future: concurrent.futures.Future[list[Delivered]]
-    placed: list[tuple[_Target, str, str, str, Path]] = field(default_factory=list)
-    error: BaseException | None = None
-
-
 class Delivery:
     """One message on its way in. Nothing is persistent until `commit()` returns."""
 
     def __init__(self, store: MailStore) -> None:
         self.store = store
-        self.targets: list[_Target] = []
+        self.targets: list[Target] = []
         self._chunks: list[bytes] = []
         self._done = False
 
@@ -493,7 +420,7 @@ class Delivery:
         folder = check_folder_name(folder)
         if mailbox.index.folder_id(folder) is None:  # refuse now rather than at commit
             raise NoSuchFolder(f"no folder {folder!r} in {mailbox.address}")
-        self.targets.append(_Target(mailbox, folder, frozenset(flags), internal_date, quota_bytes))
+        self.targets.append(Target(mailbox, folder, frozenset(flags), internal_date, quota_bytes))
 
     def write(self, data: bytes) -> None:
         self._chunks.append(data)
@@ -503,7 +430,7 @@ class Delivery:
         self.targets.clear()
         self._done = True
 
-    def _job(self) -> _Job:
+    def _job(self) -> Job:
         if self._done:
             raise MailStoreError("delivery already committed or aborted")
         if not self.targets:
@@ -511,18 +438,18 @@ class Delivery:
         self._done = True
         data = b"".join(self._chunks)
         self._chunks.clear()
-        return _Job(self.targets, data, concurrent.futures.Future())
+        return Job(self.targets, data)
 
     async def commit(self) -> list[Delivered]:
         """Durable in every recipient's folder when this returns; raises QuotaExceeded or
         MailStoreError/OSError (nothing delivered to that recipient then)."""
         job = self._job()
-        self.store._submit(job)
+        self.store.writer.submit(job)
         return await asyncio.wrap_future(job.future)
 
     def commit_sync(self) -> list[Delivered]:
         job = self._job()
-        self.store._submit(job)
+        self.store.writer.submit(job)
         return job.future.result()
 
 
@@ -536,21 +463,7 @@ class MailStore:
         self._mailboxes: dict[str, MailboxStore] = {}
         self._lock = threading.Lock()
         self._subscribers: dict[str, list[tuple[Callback, asyncio.AbstractEventLoop | None]]] = {}
-        self._jobs: list[_Job] = []
-        self._cond = threading.Condition()
-        self._stopping = False
-        self._thread: threading.Thread | None = None
-        self.batches = 0  # commit batches run (for tests and the benchmark)
-        self.batch_seconds = 0.0
-        self.committed = 0
-        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
-
-    def _io_pool(self) -> concurrent.futures.ThreadPoolExecutor:
-        if self._pool is None:
-            self._pool = concurrent.futures.ThreadPoolExecutor(
-                max_workers=IO_THREADS, thread_name_prefix="mailstore-io"
-            )
-        return self._pool
+        self.writer = Writer(self._notify)
 
     # -- mailboxes ----------------------------------------------------------------------
 
@@ -638,175 +551,16 @@ class MailStore:
             except Exception:
                 log.exception("mail arrival callback failed")
 
-    # -- the writer thread --------------------------------------------------------------
+    # -- the writer thread (writer.py) ---------------------------------------------------
 
-    def _submit(self, job: _Job) -> None:
-        with self._cond:
-            if self._stopping:
-                raise MailStoreError("the mail store is closed")
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="mailstore-writer", daemon=True
-                )
-                self._thread.start()
-            self._jobs.append(job)
-            self._cond.notify()
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while not self._jobs and not self._stopping:
-                    self._cond.wait()
-                if not self._jobs and self._stopping:
-                    return
-                batch, self._jobs = self._jobs, []
-            started = time.perf_counter()
-            try:
-                self._commit_batch(batch)
-                self.committed += len(batch)
-                self.batch_seconds += time.perf_counter() - started
-            except BaseException as exc:  # never let the writer die silently
-                log.exception("mail store batch failed")
-                for job in batch:
-                    if not job.future.done():
-                        job.future.set_exception(exc)
-
-    def _commit_batch(self, batch: list[_Job]) -> None:
-        self.batches += 1
-        summaries: dict[int, Summary] = {}
-        dirs: set[Path] = set()
-        # Quota: checked here, in the only thread that adds mail, against pending batch sizes.
-        pending: dict[int, int] = {}
-        planned: list[tuple[_Job, _Target, str, str, str, Path, Path]] = []
-        for job in batch:
-            size = len(job.data)
-            try:
-                for t in job.targets:
-                    if t.quota_bytes is not None:
-                        used = t.mailbox.usage() + pending.get(id(t.mailbox), 0)
-                        if used + size > t.quota_bytes:
-                            raise QuotaExceeded(t.mailbox.address, used, size, t.quota_bytes)
-                for t in job.targets:
-                    pending[id(t.mailbox)] = pending.get(id(t.mailbox), 0) + size
-                summaries[id(job)] = summarize(job.data)
-                for t in job.targets:
-                    key = new_key(size)
-                    subdir = "cur" if t.flags else "new"
-                    name = file_name(key, t.flags, subdir)
-                    fdir = folder_dir(t.mailbox.path, t.folder)
-                    planned.append(
-                        (job, t, key, subdir, name, fdir / "tmp" / key, fdir / subdir / name)
-                    )
-            except BaseException as exc:
-                job.error = exc
-        # Files: write + fsync + rename, in parallel (fsync waits on the disk, not the GIL).
-        pool = self._io_pool()
-        futures = [
-            pool.submit(_place, job.data, tmp, final, t.internal_date)
-            for job, t, _k, _s, _n, tmp, final in planned
-        ]
-        for (job, t, key, subdir, name, _tmp, final), fut in zip(planned, futures, strict=True):
-            try:
-                fut.result()
-            except BaseException as exc:
-                if job.error is None:
-                    job.error = exc
-                continue
-            job.placed.append((t, key, subdir, name, final))
-            dirs.add(final.parent)
-        for job in batch:
-            if job.error is not None:
-                self._unplace(job)
-        try:
-            for fut in [pool.submit(_fsync_dir, d) for d in dirs]:
-                fut.result()
-        except OSError as exc:
-            for job in batch:
-                if job.error is None:
-                    job.error = exc
-                    self._unplace(job)
-        # Index: one transaction per mailbox for the whole batch.
-        by_box: dict[int, list[tuple[_Job, int]]] = {}
-        for job in batch:
-            if job.error is None:
-                for i, (t, *_rest) in enumerate(job.placed):
-                    by_box.setdefault(id(t.mailbox), []).append((job, i))
-        results: dict[int, list[Delivered | None]] = {
-            id(job): [None] * len(job.placed) for job in batch
-        }
-        arrivals: list[tuple[str, str, int]] = []
-        for entries in by_box.values():
-            box = entries[0][0].placed[entries[0][1]][0].mailbox
-            try:
-                added = 0
-                rows: list[tuple[_Job, int, Delivered]] = []
-                with box.index.transaction():
-                    for job, i in entries:
-                        t, key, subdir, name, _path = job.placed[i]
-                        ids = box.index.folder_id(t.folder)
-                        if ids is None:
-                            raise NoSuchFolder(f"no folder {t.folder!r} in {box.address}")
-                        folder_id, uidvalidity = ids
-                        uid, modseq = box.index.bump(folder_id, 1)
-                        idate = int(t.internal_date if t.internal_date is not None else time.time())
-                        box.index.insert(
-                            folder_id,
-                            uid,
-                            key,
-                            subdir,
-                            name,
-                            t.flags,
-                            modseq,
-                            idate,
-                            summaries[id(job)],
-                        )
-                        rows.append(
-                            (job, i, Delivered(box.address, t.folder, uid, uidvalidity, key))
-                        )
-                        added += len(job.data)
-                box._add_usage(added)
-                for job, i, delivered in rows:
-                    results[id(job)][i] = delivered
-                    arrivals.append((box.address, delivered.folder, delivered.uid))
-            except BaseException as exc:
-                for job, _i in entries:
-                    if job.error is None:
-                        job.error = exc
-                    # files of this mailbox stay; recovery indexes them (never acknowledged,
-                    # so at worst a duplicate after the sender retries, never a loss)
-        for job in batch:
-            if job.error is not None:
-                job.future.set_exception(job.error)
-            else:
-                done = results[id(job)]
-                job.future.set_result([d for d in done if d is not None])
-        grouped: dict[tuple[str, str], list[int]] = {}
-        for address, folder, uid in arrivals:
-            grouped.setdefault((address, folder), []).append(uid)
-        for (address, folder), uids in grouped.items():
-            self._notify(address, folder, uids)
-
-    @staticmethod
-    def _unplace(job: _Job) -> None:
-        for *_rest, path in job.placed:
-            try:
-                os.unlink(path)
-            except OSError as exc:
-                if exc.errno != errno.ENOENT:
-                    log.warning("could not remove %s: %s", path, exc)
-        job.placed.clear()
+    @property
+    def batches(self) -> int:
+        """Commit batches run so far (for tests and the benchmark)."""
+        return self.writer.batches
 
     def close(self) -> None:
         """Finishes pending commits, stops the writer thread, closes the indexes."""
-        with self._cond:
-            self._stopping = True
-            self._cond.notify_all()
-            thread = self._thread
-        if thread is not None:
-            thread.join(timeout=30)
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
+        self.writer.close()
         with self._lock:
             for box in self._mailboxes.values():
                 box.index.close()
