@@ -3,7 +3,8 @@
 - opcode QUERY: the resolver, or a zone transfer (AXFR/IXFR over TCP, policy-checked);
 - opcode UPDATE (5): `handlers[5]` when the UPDATE/TSIG module registers one, else NOTIMP;
 - any other opcode (NOTIFY included: we are the primary): NOTIMP;
-- responses (QR=1) and packets shorter than a header: silence.
+- responses (QR=1) and packets shorter than a header: silence;
+- malformed queries: the resolver's FORMERR, noted in the log at most once a minute.
 
 Wire cache: a resolver answer depends only on the query bytes after the ID (question with its
 case, flags, EDNS shape) and the transport, so it is kept per transport keyed by `data[2:]`;
@@ -18,6 +19,7 @@ import struct
 import time
 from collections.abc import Callable, Iterable, Iterator
 
+from swissbox.dns.logthrottle import LogThrottle
 from swissbox.dns.resolver import (
     NOTIMP,
     OP_QUERY,
@@ -56,6 +58,7 @@ class Engine:
         self.tcp_cache: dict[bytes, bytes] = {}
         self.wire = WireTable(self.resolver)
         self.warming: list[Iterator[int]] = []
+        self.malformed = LogThrottle(log)
 
     @property
     def zones(self) -> ZoneSet:
@@ -127,6 +130,7 @@ class Engine:
         if query is None:
             return [], False
         if isinstance(query, bytes):
+            self.malformed.info("dns: malformed query from %s answered with FORMERR", client)
             return [query], False
         if query.qtype in (T_AXFR, T_IXFR):
             return self.transfer(query, client, tcp), False

@@ -12,8 +12,13 @@ Rules (RFC 1034 4.3.2, 2181, 2308, 4592, 6604, 6891, 8482):
 - EDNS(0): OPT answered with payload 1232 and the DO bit echoed; version > 0 -> BADVERS;
   unknown options ignored. A UDP response larger than the client's size is sent with TC=1 and
   empty sections (the additional section is dropped first when it is only optional).
+- Referrals carry the child's DS only when DO is set and the zone is signed (RFC 4035 3.1,
+  3.1.4; what NSD and Knot do); DS asked for by type is always answered.
 - ANY gets one RRset (RFC 8482). Malformed queries: FORMERR when the 12-byte header can be read,
-  nothing otherwise; responses (QR=1) never answered; unknown opcodes NOTIMP.
+  nothing otherwise; responses (QR=1) never answered; unknown opcodes NOTIMP. Malformed includes
+  a question name over 255 octets or with a label over 63, and an OPT outside the additional
+  section (RFC 6891 6.1.1). A FORMERR is the bare header, as NSD sends it: ID, opcode and RD
+  echoed, no question and no OPT (RFC 6891 7).
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from swissbox.dns.zone import (
 
 OUR_PAYLOAD = 1232
 MAX_CHAIN = 12
+MAX_NAME_OCTETS, MAX_LABEL_OCTETS = 255, 63  # RFC 1035 2.3.4
 
 NOERROR, FORMERR, SERVFAIL, NXDOMAIN, NOTIMP, REFUSED = 0, 1, 2, 3, 4, 5
 BADVERS = 16
@@ -74,6 +80,15 @@ class Query:
         return int(self.question.qtype)
 
 
+def name_fits(name: DNSLabel) -> bool:
+    """False for a name that no DNS message may carry: a label over 63 octets (dnslib reads
+    the reserved 01/10 length prefixes as lengths) or over 255 octets in all."""
+    labels = name.label
+    if any(len(label) > MAX_LABEL_OCTETS for label in labels):
+        return False
+    return sum(len(label) + 1 for label in labels) + 1 <= MAX_NAME_OCTETS
+
+
 def parse_query(data: bytes) -> Query | bytes | None:
     """Query, or the bytes of an error response (FORMERR/NOTIMP), or None (stay silent)."""
     if len(data) < 12:
@@ -85,7 +100,9 @@ def parse_query(data: bytes) -> Query | bytes | None:
         record = DNSRecord.parse(data)
     except Exception:  # DNSError in practice; whatever it is, the packet is malformed
         return header_response(data, FORMERR)
-    if len(record.questions) != 1:
+    if len(record.questions) != 1 or not name_fits(record.questions[0].qname):
+        return header_response(data, FORMERR)
+    if any(rr.rtype == T_OPT for rr in (*record.rr, *record.auth)):
         return header_response(data, FORMERR)
     question = record.questions[0]
     query = Query(record, question, label_key(question.qname))
@@ -112,6 +129,8 @@ class Answer:
     additional: list[RR] = field(default_factory=list)
     # additional records that may be dropped to fit (answers' extras) vs required glue
     glue_required: bool = False
+    # the query's DO bit: DNSSEC records (a referral's DS) are added only when set
+    dnssec_ok: bool = False
 
 
 def rrs(owner: DNSLabel, rrset: RRset, ttl: int | None = None) -> list[RR]:
@@ -138,12 +157,13 @@ class Resolver:
 
     # -- lookup ---------------------------------------------------------------------------------
 
-    def lookup(self, qname: DNSLabel, key: str, qtype: int) -> Answer | None:
-        """The answer for one name and type; None when no hosted zone holds the name."""
+    def lookup(self, qname: DNSLabel, key: str, qtype: int, *, do: bool = False) -> Answer | None:
+        """The answer for one name and type (`do`: the query's DO bit); None when no hosted
+        zone holds the name."""
         zone = self.zones.find(key, parent_of_apex=qtype == T_DS)
         if zone is None:
             return None
-        out = Answer()
+        out = Answer(dnssec_ok=do)
         self._lookup(zone, qname, key, qtype, out, set())
         return out
 
@@ -213,7 +233,7 @@ class Resolver:
         ns = zone.nodes[cut][T_NS]
         out.aa = False
         out.authority = rrs(DNSLabel(cut + "."), ns)
-        ds = zone.nodes[cut].get(T_DS)
+        ds = zone.nodes[cut].get(T_DS) if out.dnssec_ok and zone.signed else None
         if ds is not None:
             out.authority += rrs(DNSLabel(cut + "."), ds)
         self._additional(zone, ns, out, glue=True)
@@ -270,7 +290,7 @@ class Resolver:
             return self.error(query, REFUSED)
         if qtype in (T_AXFR, T_IXFR):
             return self.error(query, REFUSED)  # transfers are handled before this, over TCP
-        found = self.lookup(query.question.qname, query.key, qtype)
+        found = self.lookup(query.question.qname, query.key, qtype, do=query.do)
         if found is None:
             return self.error(query, REFUSED)
         return self.pack(query, found, tcp=tcp)

@@ -3,8 +3,8 @@
 No DatagramProtocol: `loop.add_reader` calls `_readable`, which first lets the owner refresh
 its zones (`before_batch`), then drains up to BATCH datagrams with recvfrom/sendto. Answers
 come from `handle(data, client_ip) -> bytes | None`; a cache hit costs one dict lookup.
-Nothing a client sends can raise out of here: the handler is guarded, errors are logged once
-per batch and the packet dropped.
+Nothing a client sends can raise out of here: the handler is guarded, an unexpected error is
+logged at most once a minute (`LogThrottle`) and the packet dropped.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import contextlib
 import logging
 import socket
 from collections.abc import Callable
+
+from swissbox.dns.logthrottle import LogThrottle
 
 log = logging.getLogger("swissbox.dns")
 
@@ -30,6 +32,8 @@ class UdpListener:
         before_batch: Callable[[], None] = lambda: None,
     ) -> None:
         self.loop, self.sock, self.handle, self.before_batch = loop, sock, handle, before_batch
+        self.failures = LogThrottle(log)
+        self.refresh_failures = LogThrottle(log)
         for opt in (socket.SO_RCVBUF, socket.SO_SNDBUF):
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.SOL_SOCKET, opt, RCVBUF)
@@ -40,7 +44,7 @@ class UdpListener:
         try:
             self.before_batch()
         except Exception:
-            log.exception("dns: zone refresh failed")
+            self.refresh_failures.exception("dns: zone refresh failed")
         for _ in range(BATCH):
             try:
                 data, addr = sock.recvfrom(65535)
@@ -51,7 +55,7 @@ class UdpListener:
             try:
                 resp = handle(data, addr[0])
             except Exception:
-                log.exception("dns: unexpected error answering %s", addr[0])
+                self.failures.exception("dns: unexpected error answering %s", addr[0])
                 continue
             if resp is not None:
                 try:  # noqa: SIM105 (hot path: no context manager)

@@ -6,7 +6,8 @@ else, which then takes the full resolver path. For such a query the answer only 
 (name, type): `WireTable` keeps, per (lower-case name, type), the answer's header bits, section
 counts and the bytes after the question (packed against the lower-case question, so any
 compression pointer into the question stays valid for every case variant of the name, which is
-echoed as the client sent it). EDNS is appended (OPT with our payload, DO echoed). An answer
+echoed as the client sent it). EDNS is appended (OPT with our payload, DO echoed); entries are
+built without DO, so a referral asked with DO takes the full path (its DS). An answer
 that would not fit the client's UDP size falls back to the full path (which truncates).
 Negative answers for names that cannot match a wildcard or sit below a delegation reuse one
 SOA record per zone. Entries are built lazily or by `warm(zone)`, dropped per zone by `drop`.
@@ -198,6 +199,8 @@ class WireTable:
             if entry is None:
                 return None
         flags, an, ns, ar, body = entry
+        if opt == 2 and not flags & 0x0400:
+            return None  # a referral asked with DO may carry DS: the full path decides
         size = qend + len(body)
         if opt:
             size += 11

@@ -19,13 +19,14 @@ from swissbox.dns.records import RecordError, qtype_code, rdata_to_rd
 
 log = logging.getLogger("swissbox.dns")
 
-T_SOA, T_NS, T_CNAME, T_A, T_AAAA, T_DS = (
+T_SOA, T_NS, T_CNAME, T_A, T_AAAA, T_DS, T_DNSKEY = (
     QTYPE.SOA,
     QTYPE.NS,
     QTYPE.CNAME,
     QTYPE.A,
     QTYPE.AAAA,
     QTYPE.DS,
+    QTYPE.DNSKEY,
 )
 
 
@@ -78,6 +79,8 @@ class ZoneView:
     existing: set[str] = field(default_factory=set)
     cuts: set[str] = field(default_factory=set)
     records: int = 0
+    # a DNSKEY at the apex: the zone is (pre)signed, so DNSSEC records go with DO answers
+    signed: bool = False
 
     @classmethod
     def build(cls, domain: Domain, records: Iterable[Record]) -> ZoneView:
@@ -109,6 +112,12 @@ class ZoneView:
                     continue
             if code == T_SOA:
                 continue
+            if code == T_DS and rec.name == origin:
+                # the parent's record (older versions let it in): secondaries reject the zone
+                log.warning(
+                    "zone %s: DS at the apex is not served (it belongs in the parent)", origin
+                )
+                continue
             key = (rec.name, code)
             if key in grouped:
                 grouped[key][1].append(rec.rdata)
@@ -120,6 +129,7 @@ class ZoneView:
         for (name, code), (ttl, texts) in grouped.items():
             nodes.setdefault(name, {})[code] = RRset(code, ttl, tuple(texts))
         view.records = count + 1
+        view.signed = T_DNSKEY in nodes[origin]
         suffix = "." + origin
         existing = view.existing
         existing.add(origin)

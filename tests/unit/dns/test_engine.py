@@ -98,3 +98,20 @@ def test_big_transfer_is_split_into_messages():
     msgs = list(e.handle(query(ZONE, "AXFR"), "127.0.0.1", True))
     assert len(msgs) > 1 and all(len(m) < 65535 for m in msgs)
     assert sum(len(DNSRecord.parse(m).rr) for m in msgs) == 3002
+
+
+def test_referral_ds_follows_do_on_the_cached_paths():
+    """The wire table and the exact cache must not serve one DO shape's referral to another."""
+    from tests.unit.dns.test_resolver import signed_resolver
+
+    e = engine()
+    e.resolver.zones = signed_resolver().zones
+    e.invalidate()
+    while e.warm_step():
+        pass
+    for _ in range(2):  # second round: from the caches
+        for do, want in ((False, ["NS", "NS"]), (True, ["NS", "NS", "DS"])):
+            for edns in (True,) if do else (False, True):
+                out = e.handle(query("host.sub.example.test", edns=edns, do=do), "127.0.0.1", False)
+                reply = DNSRecord.parse(out[0])
+                assert [QTYPE[rr.rtype] for rr in reply.auth] == want, (do, edns)

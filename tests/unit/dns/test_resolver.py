@@ -7,8 +7,10 @@ import struct
 import pytest
 from dnslib import EDNS0, QTYPE, RCODE, DNSRecord, EDNSOption
 
-from swissbox.dns.resolver import OUR_PAYLOAD, header_response, parse_query
-from tests.unit.dns.kit import ask, query, resolver
+from swissbox.directory.model import Record
+from swissbox.dns.resolver import OUR_PAYLOAD, Resolver, header_response, parse_query
+from swissbox.dns.zone import ZoneSet, ZoneView
+from tests.unit.dns.kit import ZONE, ask, domain, query, records, resolver
 
 R = resolver()
 
@@ -184,6 +186,28 @@ def test_delegation_is_a_referral_with_glue():
 def test_ds_at_delegation_is_answered_by_parent():
     reply = ask(R, "sub.example.test", "DS")
     assert reply.header.aa == 1 and types(reply.rr) == ["DS"]
+
+
+def signed_resolver() -> Resolver:
+    """The sample zone with a DNSKEY at its apex: a (pre)signed zone for RFC 4035 purposes."""
+    rows = records()
+    rows.append(Record(999, ZONE, "DNSKEY", 300, "257 3 8 " + "AwEAAa" * 8))
+    return Resolver(ZoneSet({ZONE: ZoneView.build(domain(), rows)}))
+
+
+@pytest.mark.parametrize("name", ["sub.example.test", "host.sub.example.test"])
+def test_referral_carries_ds_only_with_do_in_a_signed_zone(name: str) -> None:
+    """RFC 4035 3.1 and 3.1.4: DS goes with a referral only when DO is set, and only from a
+    signed zone (ours are unsigned unless a DNSKEY sits at the apex): what NSD and Knot do."""
+    for r in (R, signed_resolver()):
+        for kw in ({}, {"edns": True}, {"edns": True, "do": False}):
+            reply = ask(r, name, "A", **kw)
+            assert types(reply.auth) == ["NS", "NS"], kw
+    reply = ask(R, name, "A", edns=True, do=True)
+    assert types(reply.auth) == ["NS", "NS"]  # unsigned zone: no DS even with DO
+    reply = ask(signed_resolver(), name, "A", edns=True, do=True)
+    assert types(reply.auth) == ["NS", "NS", "DS"]
+    assert ask(R, "sub.example.test", "DS").rr  # asked for, DS is always answered
 
 
 def test_any_is_minimal():
