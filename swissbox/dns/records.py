@@ -8,6 +8,9 @@ the final dot, and `rdata` in canonical master-file presentation (absolute names
 are escaped properly (dnslib does not escape '"' or '\\').
 
 `rdata_to_rd(rtype, rdata)` turns stored rdata back into a dnslib RD object for serving.
+Names inside RDATA are compressed only in the RFC 1035 types (NS, CNAME, SOA, PTR, MX...):
+RFC 3597 4 forbids it in later ones, and dnslib compresses NAPTR and RP, so those two are
+packed by subclasses here.
 """
 
 from __future__ import annotations
@@ -20,11 +23,13 @@ from dnslib import (
     CAA,
     CNAME,
     MX,
+    NAPTR,
     NS,
     PTR,
     QTYPE,
     RD,
     RDMAP,
+    RP,
     SRV,
     TXT,
     A,
@@ -59,8 +64,34 @@ SUPPORTED = (
     "TLSA",
     "TXT",
 )
+
+
+class UncompressedNAPTR(NAPTR):
+    """NAPTR (RFC 3403) with its replacement name never compressed."""
+
+    def pack(self, buffer: DNSBuffer) -> None:
+        buffer.pack("!HH", self.order, self.preference)
+        for text in (self.flags, self.service, self.regexp):
+            buffer.pack("!B", len(text))
+            buffer.append(text)
+        buffer.encode_name_nocompress(self.replacement)
+
+
+class UncompressedRP(RP):
+    """RP (RFC 1183) with both names never compressed."""
+
+    def pack(self, buffer: DNSBuffer) -> None:
+        buffer.encode_name_nocompress(self.mbox)
+        buffer.encode_name_nocompress(self.txt)
+
+
 # SVCB (RFC 9460) has the HTTPS wire format; dnslib only knows the HTTPS class.
-RD_CLASSES = {**RDMAP, "SVCB": RDMAP["HTTPS"]}
+RD_CLASSES = {
+    **RDMAP,
+    "SVCB": RDMAP["HTTPS"],
+    "NAPTR": UncompressedNAPTR,
+    "RP": UncompressedRP,
+}
 MAX_TTL = 2**31 - 1
 
 # -- tokens -------------------------------------------------------------------------------------
@@ -295,9 +326,20 @@ def parse_record(
         raise RecordError(f"TTL must be a number of seconds from 0 to {MAX_TTL}")
     rdata = canonical_rdata(origin, rtype, value)
     rdata_to_rd(rtype, rdata)  # what we store must load again
+    check_placement(zone, owner, rtype)
     if rtype == "NS" and owner.startswith("*"):
         raise RecordError("a wildcard name cannot carry NS records")
     return owner, rtype, ttl, rdata
+
+
+def check_placement(zone: str, owner: str, rtype: str) -> None:
+    """RecordError for a type that may not sit at this owner: a DS at the zone's own apex
+    (it is the parent's record; secondaries such as BIND reject a zone carrying one)."""
+    if rtype == "DS" and owner == zone:
+        raise RecordError(
+            f"a DS record for {zone} belongs in the parent zone (give it to the registrar),"
+            " not at the apex of the zone itself"
+        )
 
 
 def soa_rdata(domain: Domain) -> str:

@@ -22,7 +22,7 @@ from dnslib.buffer import BufferError
 
 from swissbox.directory import Directory, DirectoryError, Domain, TsigKey
 from swissbox.dns import tsig
-from swissbox.dns.records import RecordError, canonical_rdata, soa_rdata
+from swissbox.dns.records import RecordError, canonical_rdata, check_placement, soa_rdata
 from swissbox.dns.resolver import (
     C_ANY,
     C_IN,
@@ -298,6 +298,10 @@ class Updater:
                     raise UpdateError(FORMERR, "meta type in an update")
                 if rr.rtype != T_SOA:
                     self._canonical(origin, rr)
+                    try:
+                        check_placement(origin, name, _type(rr.rtype))
+                    except RecordError as exc:
+                        raise UpdateError(REFUSED, str(exc)) from None
             elif rr.rclass == C_ANY:
                 if (
                     rr.ttl != 0

@@ -144,3 +144,20 @@ def test_tsig_verbs(stack: Stack) -> None:
     assert "k1\texample.test\thmac-sha256" in listed and "secret" not in listed
     stack.cli("dns", "tsig", "del", "k1", check=True)
     assert stack.cli("dns", "tsig", "del", "k1").returncode == 1
+
+
+def test_ds_at_the_apex_refused_by_cli_and_update(dns_stack) -> None:  # type: ignore[no-untyped-def]
+    """A DS at the apex makes secondaries (BIND) reject the zone: refused on both write paths."""
+    stack, _, admin = dns_stack
+    ds = "12345 8 2 " + "AB" * 32
+    r = stack.cli("dns", "add", "example.test", "@", "DS", ds)
+    assert r.returncode == 1 and "parent zone" in r.stderr
+    r = nsupdate(stack, f"hmac-sha256:admin.key:{admin}", f"update add example.test 60 DS {ds}")
+    assert r.returncode != 0 and "REFUSED" in r.stderr
+    assert dig(stack, "example.test", "DS") == []
+    r = nsupdate(
+        stack, f"hmac-sha256:admin.key:{admin}", f"update add child.example.test 60 DS {ds}"
+    )
+    assert r.returncode == 0, r.stderr  # the DS of a delegated child belongs here
+    (got,) = dig(stack, "child.example.test", "DS")
+    assert got.replace(" ", "") == ds.replace(" ", "")

@@ -65,6 +65,7 @@ def test_rrset_shares_ttl(data, capsys):
         (("@", "CNAME", "elsewhere.test."), "apex"),
         (("ns1", "CNAME", "elsewhere.test."), None),
         (("@", "SOA", "a b 1 2 3 4 5"), "SOA"),
+        (("@", "DS", "12345 8 2 " + "AB" * 32), "parent zone"),
     ],
 )
 def test_invalid_input_refused_and_nothing_written(data, capsys, args, message):

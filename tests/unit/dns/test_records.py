@@ -92,6 +92,19 @@ def test_invalid_input_refused(name, rtype, value, message):
         parse_record(Z, name, rtype, value, 300)
 
 
+DS_VALUE = "12345 8 2 " + "AB" * 32
+
+
+def test_ds_at_the_apex_is_refused():
+    """A DS belongs to the parent zone; a secondary (BIND) rejects a zone with one at its apex."""
+    for owner in ("@", Z + "."):
+        with pytest.raises(RecordError, match="parent zone"):
+            parse_record(Z, owner, "DS", DS_VALUE, 300)
+    with pytest.raises(RecordError, match="parent zone"):
+        read_zone(f"@ 300 IN DS {DS_VALUE}\n", Z)
+    assert parse_record(Z, "child", "DS", DS_VALUE, 300)[0] == "child." + Z  # a delegation's
+
+
 def test_bad_ttl_refused():
     for ttl in (-1, 2**31):
         with pytest.raises(RecordError, match="TTL"):

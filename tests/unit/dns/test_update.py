@@ -198,6 +198,23 @@ def test_soa_and_apex_ns_are_protected(d: Directory) -> None:
     assert rdatas(d, "example.test", "A") == []
 
 
+def test_ds_at_the_apex_is_refused(d: Directory) -> None:
+    h = Harness(d)
+    serial = d.domain("example.test").serial
+    m = update()
+    m.add("child", 60, "A", "192.0.2.9")
+    m.add("@", 60, "DS", "12345 8 2 " + "AB" * 32)
+    assert h.send(m).rcode() == dns.rcode.REFUSED
+    assert d.domain("example.test").serial == serial  # nothing of the message applied
+    assert rdatas(d, "child.example.test", "A") == []
+    m = update()
+    m.add("child", 60, "DS", "12345 8 2 " + "AB" * 32)  # at a child name: the parent's DS
+    assert h.send(m).rcode() == dns.rcode.NOERROR
+    m = update()
+    m.delete("@", "DS")  # deleting what an older version let in stays possible
+    assert h.send(m).rcode() == dns.rcode.NOERROR
+
+
 def test_cname_rules(d: Directory) -> None:
     h = Harness(d)
     m = update()
