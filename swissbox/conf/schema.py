@@ -115,6 +115,11 @@ class DnsSettings:
     allow_transfer: list[str] = field(default_factory=list)
     notify: list[str] = field(default_factory=list)
     tcp_idle_timeout: float = bounded(10.0, 0.1, 3600)
+    # TCP slots: in all, per client address, and the idle timeout once 3/4 of them are taken
+    # (a newcomer finding all taken closes the longest-idle connection of the biggest holder).
+    tcp_max_connections: int = bounded(256, 1, 65535)
+    tcp_max_per_client: int = bounded(32, 1, 65535)
+    tcp_busy_idle_timeout: float = bounded(2.0, 0.1, 3600)
 
 
 @dataclass

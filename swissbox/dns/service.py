@@ -47,7 +47,12 @@ class DnsService:
         self.udp: list[UdpListener] = []
         self.tcp: list[asyncio.Server] = []
         self.tcp_state = TcpState(
-            self.handle_tcp, self.refresh, idle_timeout=float(s.dns.tcp_idle_timeout)
+            self.handle_tcp,
+            self.refresh,
+            idle_timeout=float(s.dns.tcp_idle_timeout),
+            max_connections=s.dns.tcp_max_connections,
+            max_per_client=s.dns.tcp_max_per_client,
+            busy_idle_timeout=float(s.dns.tcp_busy_idle_timeout),
         )
         self._ticker: asyncio.Task[None] | None = None
         self._warm_handle: asyncio.Handle | None = None

@@ -4,8 +4,13 @@ Each complete message is answered in order with `handle(data, client_ip)`: a lis
 messages, or an iterable (a zone transfer) that is drained as the client reads, PUMP_BYTES per
 loop turn, while later pipelined queries wait their turn. A connection is closed when no complete message
 arrived for `idle_timeout` seconds (so slow senders are cut too), when a client does not read
-its answers (reading stops while the write buffer is high, and the idle clock runs on), and
-beyond `max_connections` connections new ones are closed at once.
+its answers (reading stops while the write buffer is high, and the idle clock runs on).
+
+Slots (RFC 7766 6.2.3, "under pressure"): one client address holds at most `max_per_client`
+connections (more are closed at once); past three quarters of `max_connections` the idle
+clock is `busy_idle_timeout`; and a newcomer finding the server full takes the slot of the
+longest-idle connection of the address holding the most (one in a zone transfer is never
+taken), so one address, or many, holding idle connections cannot stop TCP service.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ import asyncio
 import logging
 import struct
 from collections.abc import Callable, Iterable, Iterator
+
+from swissbox.dns.logthrottle import LogThrottle
 
 log = logging.getLogger("swissbox.dns")
 
@@ -29,10 +36,58 @@ class TcpState:
         before_batch: Callable[[], None] = lambda: None,
         idle_timeout: float = 10.0,
         max_connections: int = 256,
+        max_per_client: int = 32,
+        busy_idle_timeout: float = 2.0,
     ) -> None:
         self.handle, self.before_batch = handle, before_batch
         self.idle_timeout, self.max_connections = idle_timeout, max_connections
+        self.max_per_client = max_per_client
+        self.busy_idle_timeout = min(busy_idle_timeout, idle_timeout)
         self.connections: set[DnsTcpProtocol] = set()
+        self.per_client: dict[str, int] = {}
+        self.refusals = LogThrottle(log)
+        self.failures = LogThrottle(log)
+        self.refresh_failures = LogThrottle(log)
+
+    def admit(self, conn: DnsTcpProtocol) -> bool:
+        """Takes a slot for a new connection (evicting an idle one when full), or says no."""
+        client = conn.client
+        if self.per_client.get(client, 0) >= self.max_per_client:
+            self.refusals.info("dns: tcp connection from %s refused: per-address limit", client)
+            return False
+        if len(self.connections) >= self.max_connections and not self._evict():
+            self.refusals.info("dns: tcp connection from %s refused: all slots busy", client)
+            return False
+        self.connections.add(conn)
+        self.per_client[client] = self.per_client.get(client, 0) + 1
+        return True
+
+    def release(self, conn: DnsTcpProtocol) -> None:
+        if conn in self.connections:
+            self.connections.discard(conn)
+            left = self.per_client[conn.client] - 1
+            if left:
+                self.per_client[conn.client] = left
+            else:
+                del self.per_client[conn.client]
+
+    def _evict(self) -> bool:
+        """Closes the longest-idle connection of the address holding the most; False when
+        every connection is busy with a zone transfer."""
+        idle = [c for c in self.connections if c.stream is None]
+        if not idle:
+            return False
+        count = self.per_client
+        victim = min(idle, key=lambda c: (-count[c.client], c.last_active))
+        victim.abort()
+        self.release(victim)  # at once: the slot is the newcomer's
+        return True
+
+    def timeout(self) -> float:
+        """The idle timeout now: shorter while the slots are three quarters taken or more."""
+        if len(self.connections) * 4 >= self.max_connections * 3:
+            return self.busy_idle_timeout
+        return self.idle_timeout
 
     def close_all(self) -> None:
         for conn in list(self.connections):
@@ -49,16 +104,16 @@ class DnsTcpProtocol(asyncio.Protocol):
         self.paused = False
         self.stream: Iterator[bytes] | None = None
         self.pump_handle: asyncio.Handle | None = None
+        self.last_active = 0.0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
         peer = transport.get_extra_info("peername")
         self.client = str(peer[0]) if peer else ""
-        if len(self.state.connections) >= self.state.max_connections:
+        if not self.state.admit(self):
             transport.abort()
             return
-        self.state.connections.add(self)
         transport.set_write_buffer_limits(high=256 * 1024)
         self._arm()
 
@@ -66,7 +121,8 @@ class DnsTcpProtocol(asyncio.Protocol):
         if self.timer is not None:
             self.timer.cancel()
         loop = asyncio.get_running_loop()
-        self.timer = loop.call_later(self.state.idle_timeout, self.close)
+        self.last_active = loop.time()
+        self.timer = loop.call_later(self.state.timeout(), self.close)
 
     def data_received(self, data: bytes) -> None:
         self.buf += data
@@ -74,7 +130,7 @@ class DnsTcpProtocol(asyncio.Protocol):
             try:
                 self.state.before_batch()
             except Exception:
-                log.exception("dns: zone refresh failed")
+                self.state.refresh_failures.exception("dns: zone refresh failed")
             self._process()
 
     def _process(self) -> None:
@@ -91,7 +147,9 @@ class DnsTcpProtocol(asyncio.Protocol):
             try:
                 answers = self.state.handle(msg, self.client)
             except Exception:
-                log.exception("dns: unexpected error answering %s over TCP", self.client)
+                self.state.failures.exception(
+                    "dns: unexpected error answering %s over TCP", self.client
+                )
                 answers = []
             if isinstance(answers, list):
                 for a in answers:
@@ -151,11 +209,17 @@ class DnsTcpProtocol(asyncio.Protocol):
         if self.transport is not None and not self.transport.is_closing():
             self.transport.abort() if self.paused else self.transport.close()
 
+    def abort(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        if self.transport is not None:
+            self.transport.abort()
+
     def connection_lost(self, exc: Exception | None) -> None:
         if self.timer is not None:
             self.timer.cancel()
         if self.pump_handle is not None:
             self.pump_handle.cancel()
         self.stream = None
-        self.state.connections.discard(self)
+        self.state.release(self)
         self.buf = bytearray()
