@@ -1,6 +1,7 @@
 """The organization directory as vCards: pure functions from directory rows to card text.
 
-One vCard 3.0 per internal member (UID, FN, N, EMAIL, TEL, ORG, REV) and one group card per
+One vCard 3.0 per internal member (UID, FN, N, EMAIL, TEL, ORG, REV; their own address is the
+first EMAIL, marked PREF when shared addresses follow) and one group card per
 team in both forms clients understand: `KIND:group` + `MEMBER` (RFC 6350, read by DAVx5 and
 Thunderbird) and `X-ADDRESSBOOKSERVER-KIND` + `X-ADDRESSBOOKSERVER-MEMBER` (Apple).
 
@@ -117,7 +118,8 @@ def member_body(org_id: int, org_name: str, m: MemberRow) -> str:
     """The card of one member without REV (see the module docstring)."""
     display = m.display_name.strip()
     family, given = split_name(display)
-    emails = sorted(set((m.emails or "").split())) or ([m.login] if "@" in m.login else [])
+    # own address first (clients take the first EMAIL), then the shared ones
+    emails = list(dict.fromkeys((m.emails or "").split())) or ([m.login] if "@" in m.login else [])
     lines = [
         "BEGIN:VCARD",
         "VERSION:3.0",
@@ -125,7 +127,10 @@ def member_body(org_id: int, org_name: str, m: MemberRow) -> str:
         f"FN:{escape(display or m.login)}",
         f"N:{escape(family)};{escape(given)};;;",
     ]
-    lines += [f"EMAIL;TYPE=INTERNET,WORK:{escape(e)}" for e in emails]
+    lines += [
+        f"EMAIL;TYPE=INTERNET,WORK{',PREF' if i == 0 and len(emails) > 1 else ''}:{escape(e)}"
+        for i, e in enumerate(emails)
+    ]
     if m.phone.strip():
         lines.append(f"TEL;TYPE=WORK,VOICE:{escape(m.phone.strip())}")
     lines.append(f"ORG:{escape(org_name)}")

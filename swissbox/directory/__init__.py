@@ -1,6 +1,7 @@
 """The domain model and its SQLite store: organizations, accounts, domains, mail, DDNS."""
 
 from swissbox.directory.model import (
+    ACCESS,
     ROLE_NAMES,
     ROLE_RANK,
     ROLES,
@@ -11,6 +12,7 @@ from swissbox.directory.model import (
     Domain,
     EmailService,
     Mailbox,
+    MailboxUser,
     Member,
     NotFound,
     Org,
@@ -27,6 +29,7 @@ from swissbox.directory.names import (
 from swissbox.directory.store import REALMS, Directory, next_serial
 
 __all__ = [
+    "ACCESS",
     "REALMS",
     "ROLES",
     "ROLE_NAMES",
@@ -40,6 +43,7 @@ __all__ = [
     "EmailService",
     "InvalidName",
     "Mailbox",
+    "MailboxUser",
     "Member",
     "NotFound",
     "Org",

@@ -92,6 +92,18 @@ class Mailbox:
     quota_bytes: int | None
 
 
+# What an account may do with a mailbox (`Directory.grant`), strongest first.
+ACCESS = ("own", "full", "read")
+
+
+@dataclass(frozen=True)
+class MailboxUser:
+    """An account that may use a mailbox, and how (one of ACCESS)."""
+
+    login: str
+    access: str
+
+
 @dataclass(frozen=True)
 class DdnsHost:
     id: int

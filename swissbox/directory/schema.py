@@ -108,6 +108,18 @@ MIGRATIONS: list[str] = [
         created INTEGER NOT NULL
     );
     """,
+    # 2: several users of one address. Each grant says what the account may do with the
+    # mailbox: 'full' (read and change its folders, send as it), 'read' (read its folders), or
+    # 'own' (the account's own mailbox: its password stands for the account, see
+    # Directory.usable_mailboxes). At most one explicit owner per mailbox; an account whose
+    # login is the address owns it implicitly when no other account is its explicit owner.
+    """
+    ALTER TABLE mailbox_grants ADD COLUMN access TEXT NOT NULL DEFAULT 'full'
+        CHECK (access IN ('own', 'full', 'read'));
+    CREATE UNIQUE INDEX mailbox_grants_one_owner ON mailbox_grants (mailbox_id)
+        WHERE access = 'own';
+    CREATE INDEX mailbox_grants_by_account ON mailbox_grants (account_id);
+    """,
 ]
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from swissbox.directory.model import (
+    ACCESS,
     ROLE_NAMES,
     ROLES,
     Account,
@@ -25,6 +26,7 @@ from swissbox.directory.model import (
     Domain,
     EmailService,
     Mailbox,
+    MailboxUser,
     Member,
     NotFound,
     Org,
@@ -568,15 +570,139 @@ class Directory:
         with self._write() as c:
             c.execute("DELETE FROM mailboxes WHERE id = ?", (mailbox.id,))
 
-    def grant(self, address: str, login: str) -> None:
+    # -- who may use a mailbox ----------------------------------------------------------------
+    # An account uses a mailbox through a grant with an access of model.ACCESS: "own" (its own
+    # mailbox: that mailbox's password stands for the person, see usable_mailboxes), "full"
+    # or "read". An account whose login is the address owns that mailbox without a grant,
+    # unless another account is its explicit owner. A mailbox has one owner at most.
+
+    def grant(self, address: str, login: str, access: str = "full") -> str:
+        """Lets account `login` use mailbox `address` with `access` (replacing what it had);
+        returns the access it had before ("" when none)."""
+        if access not in ACCESS:
+            raise DirectoryError(f"access {access!r}: use one of {', '.join(ACCESS)}")
         mailbox, account = self.mailbox(address), self.account(login)
         if mailbox is None:
             raise NotFound(f"no mailbox {address!r}")
         with self._write() as c:
+            before = self._access(c, mailbox, account.id)
+            owner = self._owner_id(c, mailbox)
+            if access == "own" and owner is not None and owner != account.id:
+                other = c.execute("SELECT login FROM accounts WHERE id = ?", (owner,)).fetchone()
+                raise Conflict(f"{mailbox.address} is already the own address of {other[0]}")
             c.execute(
-                "INSERT OR IGNORE INTO mailbox_grants (mailbox_id, account_id) VALUES (?, ?)",
-                (mailbox.id, account.id),
+                "INSERT INTO mailbox_grants (mailbox_id, account_id, access) VALUES (?, ?, ?)"
+                " ON CONFLICT (mailbox_id, account_id) DO UPDATE SET access = excluded.access",
+                (mailbox.id, account.id, access),
             )
+        return before
+
+    def revoke(self, address: str, login: str) -> str:
+        """Ends account `login`'s use of mailbox `address`; returns the access it had. The
+        address that is the account's own login cannot be revoked (Conflict)."""
+        mailbox, account = self.mailbox(address), self.account(login)
+        if mailbox is None:
+            raise NotFound(f"no mailbox {address!r}")
+        with self._write() as c:
+            before = self._access(c, mailbox, account.id)
+            gone = c.execute(
+                "DELETE FROM mailbox_grants WHERE mailbox_id = ? AND account_id = ?",
+                (mailbox.id, account.id),
+            ).rowcount
+            if self._owner_id(c, mailbox) == account.id:
+                raise Conflict(
+                    f"{mailbox.address} is the login of {account.login}, its own address;"
+                    " it cannot be revoked"
+                )
+            if not gone:
+                raise NotFound(f"{account.login} has no grant on {mailbox.address}")
+        return before
+
+    @staticmethod
+    def _owner_id(c: sqlite3.Connection, mailbox: Mailbox) -> int | None:
+        """The account that owns `mailbox`: the explicit owner, else the account whose login
+        is the address, else None."""
+        row = c.execute(
+            "SELECT account_id FROM mailbox_grants WHERE mailbox_id = ? AND access = 'own'",
+            (mailbox.id,),
+        ).fetchone()
+        if row is None:
+            row = c.execute(
+                "SELECT id FROM accounts WHERE login = ?", (normalize_login(mailbox.address),)
+            ).fetchone()
+        return int(row[0]) if row is not None else None
+
+    def _access(self, c: sqlite3.Connection, mailbox: Mailbox, account_id: int) -> str:
+        if self._owner_id(c, mailbox) == account_id:
+            return "own"
+        row = c.execute(
+            "SELECT access FROM mailbox_grants WHERE mailbox_id = ? AND account_id = ?",
+            (mailbox.id, account_id),
+        ).fetchone()
+        return str(row[0]) if row is not None else ""
+
+    def mailbox_users(self, mailboxes: Sequence[Mailbox]) -> dict[int, list[MailboxUser]]:
+        """The accounts that may use each mailbox (by mailbox id): its owner first, then the
+        others by login."""
+        out: dict[int, list[MailboxUser]] = {m.id: [] for m in mailboxes}
+        with self._lock:
+            c = self._conn
+            ids = list(out)
+            explicit_owner: set[int] = set()
+            for i in range(0, len(ids), 500):
+                chunk = ids[i : i + 500]
+                rows = c.execute(
+                    "SELECT g.mailbox_id, a.login, g.access FROM mailbox_grants g"
+                    " JOIN accounts a ON a.id = g.account_id"
+                    f" WHERE g.mailbox_id IN ({','.join('?' * len(chunk))})",
+                    tuple(chunk),
+                ).fetchall()
+                for mailbox_id, login, access in rows:
+                    out[mailbox_id].append(MailboxUser(login, access))
+                    if access == "own":
+                        explicit_owner.add(mailbox_id)
+            for m in mailboxes:
+                if m.id in explicit_owner:
+                    continue
+                login = normalize_login(m.address)
+                if c.execute("SELECT 1 FROM accounts WHERE login = ?", (login,)).fetchone():
+                    users = [u for u in out[m.id] if u.login != login]
+                    out[m.id] = [MailboxUser(login, "own"), *users]
+        rank = {a: i for i, a in enumerate(ACCESS)}
+        for users in out.values():
+            users.sort(key=lambda u: (rank[u.access] > 0, u.login))
+        return out
+
+    def usable_mailboxes(self, address: str) -> dict[str, str]:
+        """What the person behind mailbox `address` may use: {address: access} of every
+        mailbox its owner account owns or holds a grant on ({} when it has no owner). This is
+        what its password may act as (SASL authorization identities, send-as, shared
+        folders); a grant *on* `address` to another account gives nothing here, so one
+        delegate's mailbox password never reaches the other's mail."""
+        mailbox = self.mailbox(address)
+        if mailbox is None:
+            return {}
+        rank = {a: i for i, a in enumerate(ACCESS)}
+        with self._lock:
+            c = self._conn
+            owner = self._owner_id(c, mailbox)
+            if owner is None:
+                return {}
+            out: dict[str, str] = {}
+            login = c.execute("SELECT login FROM accounts WHERE id = ?", (owner,)).fetchone()
+            own = self.mailbox(login[0]) if login is not None else None
+            if own is not None and self._owner_id(c, own) == owner:
+                out[own.address] = "own"
+            for local, domain, access in c.execute(
+                "SELECT m.local_part, d.name, g.access FROM mailbox_grants g"
+                " JOIN mailboxes m ON m.id = g.mailbox_id JOIN domains d ON d.id = m.domain_id"
+                " WHERE g.account_id = ?",
+                (owner,),
+            ).fetchall():
+                key = f"{local}@{domain}"
+                if key not in out or rank[access] < rank[out[key]]:
+                    out[key] = access
+        return out
 
     def granted_mailboxes(self, login: str) -> list[Mailbox]:
         account = self.account(login)
@@ -928,7 +1054,8 @@ class Directory:
         """Everything the organization directory is built from, read in one snapshot, as plain
         tuples (this runs on every directory refresh of large organizations):
         members (account id, login, display name, phone, role, private 0/1, emails) ordered by
-        id, emails being the org's mailboxes granted to the member, space-separated, or None;
+        id, emails being the org's mailboxes the member may use, space-separated, their own
+        ones first (may repeat an address), or None;
         teams (team id, name, member account ids comma-separated or None) ordered by id."""
         with self._lock:
             cur = self._conn.cursor()
@@ -937,10 +1064,21 @@ class Directory:
             try:
                 members = cur.execute(
                     "SELECT a.id, a.login, a.display_name, a.phone, m.role, m.private,"
-                    " (SELECT group_concat(mb.local_part || '@' || d.name, ' ')"
+                    " (SELECT group_concat(addr, ' ') FROM ("
+                    # own addresses first: the login's mailbox (unless another account is
+                    # its explicit owner) and explicit "own" grants; then shared ones
+                    "  SELECT mb.local_part || '@' || d.name AS addr, 0 AS shared"
+                    "  FROM domains d JOIN mailboxes mb ON mb.domain_id = d.id"
+                    "  WHERE d.name = substr(a.login, instr(a.login, '@') + 1)"
+                    "  AND mb.local_part = substr(a.login, 1, instr(a.login, '@') - 1)"
+                    "  AND d.org_id = m.org_id AND NOT EXISTS (SELECT 1 FROM mailbox_grants o"
+                    "  WHERE o.mailbox_id = mb.id AND o.access = 'own' AND o.account_id != a.id)"
+                    "  UNION ALL"
+                    "  SELECT mb.local_part || '@' || d.name, g.access != 'own'"
                     "  FROM mailbox_grants g JOIN mailboxes mb ON mb.id = g.mailbox_id"
                     "  JOIN domains d ON d.id = mb.domain_id"
-                    "  WHERE g.account_id = a.id AND d.org_id = m.org_id) AS emails"
+                    "  WHERE g.account_id = a.id AND d.org_id = m.org_id"
+                    "  ORDER BY shared, addr)) AS emails"
                     " FROM memberships m JOIN accounts a ON a.id = m.account_id"
                     " WHERE m.org_id = ? ORDER BY a.id",
                     (org_id,),

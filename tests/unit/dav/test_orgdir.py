@@ -45,7 +45,10 @@ def test_member_card_fields_parse_with_vobject() -> None:
     card = vobject.readOne(with_rev(body, 1_700_000_000))
     assert card.fn.value == "Jean-Luc de la Tour"
     assert card.n.value.family == "Tour" and card.n.value.given == "Jean-Luc de la"
-    assert [e.value for e in card.contents["email"]] == ["jl@example.test", "x@example.test"]
+    # the own address (first in the row) stays first and is preferred; shared ones follow
+    assert [e.value for e in card.contents["email"]] == ["x@example.test", "jl@example.test"]
+    assert "PREF" in card.contents["email"][0].params["TYPE"]
+    assert "PREF" not in card.contents["email"][1].params["TYPE"]
     assert card.tel.value == "+41 3"
     assert card.org.value == ["Acme; Sons, Ltd"]
     assert card.rev.value == "20231114T221320Z"
