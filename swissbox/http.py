@@ -24,7 +24,7 @@ Networks = Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]
 
 
 def trusted_networks(entries: Sequence[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-    """`[http] trusted_proxies` as networks (validated by conf already)."""
+    """Addresses or CIDR networks from the settings (validated by conf already) as networks."""
     return [ipaddress.ip_network(e, strict=False) for e in entries]
 
 
@@ -50,6 +50,44 @@ def client_address(request: Any, trusted: Networks) -> str | None:
                 if not any(hop_ip in net for net in trusted):
                     return str(hop_ip)
     return str(peer_ip)
+
+
+def plain_credentials_allowed(secure: bool, peer: str | None, plain_networks: Networks) -> bool:
+    """Whether a request may carry credentials: always over TLS; over plain HTTP only when the
+    connection's own peer (not X-Forwarded-For: the hop that carried the password is what
+    matters) is in `plain_networks` (`[http] plain_auth_networks`, loopback by default)."""
+    if secure:
+        return True
+    try:
+        ip = ipaddress.ip_address(peer or "")
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped  # a dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d
+    return any(ip in net for net in plain_networks)
+
+
+def credentials_allowed(request: Any, plain_networks: Networks) -> bool:
+    """`plain_credentials_allowed` for this request's listener and peer."""
+    peer = getattr(request.getClientAddress(), "host", None)
+    return plain_credentials_allowed(bool(request.isSecure()), peer, plain_networks)
+
+
+def client_gone(request: Any) -> bool:
+    """True once the client has hung up (Twisted's documented `_disconnected` flag) or the
+    answer is complete: nothing more may be written."""
+    return bool(request.finished or getattr(request, "_disconnected", False))
+
+
+def send_answer(request: Any, body: bytes = b"") -> bool:
+    """Writes `body` and finishes `request` unless the client has gone: the one way a late
+    (deferred) answer leaves, so none is written to a lost connection. Returns whether sent."""
+    if client_gone(request):
+        return False
+    if body:
+        request.write(body)
+    request.finish()
+    return True
 
 
 def basic_credentials(header: bytes | None) -> tuple[str, str] | None:

@@ -166,6 +166,13 @@ def _cross_checks(s: Settings, problems: list[str]) -> None:
             ipaddress.ip_network(entry, strict=False)
         except ValueError:
             problems.append(f"http.trusted_proxies[{i}]: {entry!r} is not an address or network")
+    for i, entry in enumerate(s.http.plain_auth_networks):
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            problems.append(
+                f"http.plain_auth_networks[{i}]: {entry!r} is not an address or network"
+            )
     for i, entry in enumerate(s.auth.trusted_networks):
         try:
             ipaddress.ip_network(entry, strict=False)

@@ -128,6 +128,9 @@ class HttpSettings:
     port: int = port_field(10080)
     tls_port: int = port_field(10443)
     trusted_proxies: list[str] = field(default_factory=list)
+    # Clients (the connection's own address) that may send passwords over plain HTTP; all
+    # others must use HTTPS. Loopback covers a local reverse proxy that terminates TLS.
+    plain_auth_networks: list[str] = field(default_factory=lambda: ["127.0.0.0/8", "::1"])
     # Largest request body accepted (DAV uploads); larger ones get 413 before being read.
     max_body: int = bounded(10 * 1024 * 1024, 1024, 2**31)
     # Strict-Transport-Security max-age (seconds) on HTTPS answers; 0 sends none.
@@ -144,6 +147,9 @@ class DavSettings:
 class DdnsSettings:
     default_ttl: int = bounded(60, 1, 86400)
     allow_private_addresses: bool = True
+    # Accept /nic/update credentials over plain HTTP from anywhere, for routers that cannot
+    # speak HTTPS (the DDNS password then crosses the network in clear).
+    allow_plain_http: bool = False
 
 
 @dataclass

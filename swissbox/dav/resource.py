@@ -2,8 +2,11 @@
 redirects.
 
 `DavResource` decides what never needs a Radicale worker thread:
+- plain HTTP from a peer outside `[http] plain_auth_networks` (403, no challenge: a 401 would
+  invite the password in clear), before any password is looked at;
 - XML bodies with a DTD (entity-expansion bombs, 400); bodies over `[http] max_body` never
-  get here (the site's `LimitedRequest` answers 413 while they arrive);
+  get here (the site's `LimitedRequest` answers 413 while they arrive); bodies nested too deep
+  are refused by `XmlDepthGuard` in the worker thread, before Radicale parses them;
 - Basic credentials: checked in the account realm off the loop; a failure is answered 401
   after the rate limiter's delay, waited on the loop (no thread is held);
 - the read-only rules of the directory address books (403): writes inside them, and the
@@ -24,15 +27,24 @@ from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request
 
 from swissbox.auth import Authenticator, AuthResult
+from swissbox.dav import xmlguard
 from swissbox.dav.auth import REALM
 from swissbox.dav.collection import parse_directory_name
-from swissbox.http import Networks, basic_credentials, client_address
+from swissbox.http import (
+    Networks,
+    basic_credentials,
+    client_address,
+    client_gone,
+    credentials_allowed,
+    send_answer,
+)
 
 log = logging.getLogger("swissbox.dav")
 
-XML_METHODS = {b"PROPFIND", b"PROPPATCH", b"REPORT", b"MKCOL", b"MKCALENDAR"}
+XML_METHODS = {m.encode() for m in xmlguard.XML_METHODS}
 WRITE_METHODS = {b"PUT", b"DELETE", b"MOVE", b"COPY", b"MKCOL", b"MKCALENDAR", b"POST"}
 AUTH_REALM = 'Basic realm="swissbox", charset="UTF-8"'
+PLAIN_HTTP_REFUSED = "CalDAV/CardDAV needs HTTPS: passwords are not accepted over plain HTTP"
 
 
 def dav_path(segments: list[bytes]) -> str:
@@ -63,12 +75,14 @@ class DavResource(Resource):
         authenticator: Authenticator,
         loop: asyncio.AbstractEventLoop,
         trusted_proxies: Networks = (),
+        plain_networks: Networks = (),
     ) -> None:
         super().__init__()
         self.wsgi = wsgi
         self.authenticator = authenticator
         self.loop = loop
         self.trusted_proxies = trusted_proxies
+        self.plain_networks = plain_networks
 
     @staticmethod
     def _answer(request: Request, code: int, text: str) -> bytes:
@@ -77,6 +91,8 @@ class DavResource(Resource):
         return (text + "\n").encode()
 
     def render(self, request: Request) -> Any:
+        if not credentials_allowed(request, self.plain_networks):
+            return self._answer(request, 403, PLAIN_HTTP_REFUSED)
         content = request.content
         if request.method in XML_METHODS and content is not None:
             content.seek(0)
@@ -95,11 +111,9 @@ class DavResource(Resource):
         remembered = self.authenticator.remembered(REALM, login, password, address)
         if remembered is not None and remembered.identifier:
             return self._authorized(request, remembered.identifier)
-        finished: list[bool] = []
-        request.notifyFinish().addBoth(lambda _: finished.append(True))
 
         def done(result: AuthResult) -> None:
-            if finished:
+            if client_gone(request):
                 return
             if result.ok and result.identifier:
                 body = self._authorized(request, result.identifier)
@@ -109,14 +123,13 @@ class DavResource(Resource):
             else:
                 body = self._unauthorized(request)
             if body is not NOT_DONE_YET:
-                request.write(body)
-                request.finish()
+                send_answer(request, body)
 
         def failed(failure: Any) -> None:
             log.error("dav: authentication error: %s", failure.getErrorMessage())
-            if not finished:
+            if not client_gone(request):
                 request.setResponseCode(500)
-                request.finish()
+                send_answer(request)
 
         d = Deferred.fromFuture(
             asyncio.ensure_future(

@@ -15,6 +15,7 @@ from swissbox.dav.app import build_application
 from swissbox.dav.book import DirectoryBook
 from swissbox.dav.privileges import ReadOnlyPrivileges
 from swissbox.dav.resource import DavResource, WellKnown
+from swissbox.dav.xmlguard import XmlDepthGuard
 from swissbox.http import trusted_networks
 from swissbox.runtime import Context
 
@@ -34,11 +35,12 @@ class DavService:
         self.book = DirectoryBook(ctx.directory, folder / "directory.sqlite")
         max_body = ctx.settings.http.max_body
         app = build_application(folder, ctx.authenticator, self.book, max_body)
-        self.app = ReadOnlyPrivileges(app)
+        self.app = XmlDepthGuard(ReadOnlyPrivileges(app))
         self.pool = ThreadPool(minthreads=1, maxthreads=ctx.settings.dav.threads, name="dav")
         self.wsgi = WSGIResource(reactor, self.pool, self.app)
         trusted = trusted_networks(ctx.settings.http.trusted_proxies)
-        self.resource = DavResource(self.wsgi, ctx.authenticator, ctx.loop, trusted)
+        plain = trusted_networks(ctx.settings.http.plain_auth_networks)
+        self.resource = DavResource(self.wsgi, ctx.authenticator, ctx.loop, trusted, plain)
 
     def http_resources(self) -> dict[str, Any]:
         return {

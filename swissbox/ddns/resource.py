@@ -15,7 +15,13 @@ from swissbox.auth import Authenticator
 from swissbox.ddns import protocol as p
 from swissbox.ddns.abuse import AbuseGuard
 from swissbox.directory import Directory
-from swissbox.http import Networks, basic_credentials, client_address
+from swissbox.http import (
+    Networks,
+    basic_credentials,
+    client_address,
+    credentials_allowed,
+    send_answer,
+)
 
 log = logging.getLogger("swissbox.ddns")
 
@@ -31,8 +37,7 @@ class _Text(Resource):
         data = body.encode()
         # A length instead of chunked encoding: ddclient 3.10 cannot read chunked bodies.
         request.setHeader(b"content-length", str(len(data)).encode())
-        request.write(data)
-        request.finish()
+        send_answer(request, data)
 
 
 class CheckIp(_Text):
@@ -52,7 +57,11 @@ class CheckIp(_Text):
 
 
 class NicUpdate(_Text):
-    """GET /nic/update?hostname=...&myip=...: Basic auth in the ddns realm, one line per host."""
+    """GET /nic/update?hostname=...&myip=...: Basic auth in the ddns realm, one line per host.
+
+    Over plain HTTP from outside `plain_networks`, unless `allow_plain_http`, every request is
+    answered `badagent` (dyndns2: "HTTP method not permitted", the client stops until its user
+    reconfigures it) before its credentials are read, and no Basic challenge invites them."""
 
     def __init__(
         self,
@@ -63,6 +72,8 @@ class NicUpdate(_Text):
         trusted: Networks,
         guard: AbuseGuard | None = None,
         on_change: Callable[[], None] = lambda: None,
+        plain_networks: Networks = (),
+        allow_plain_http: bool = True,
     ) -> None:
         super().__init__()
         self.on_change = on_change
@@ -72,6 +83,8 @@ class NicUpdate(_Text):
         self.policy = policy
         self.trusted = trusted
         self.guard = guard or AbuseGuard()
+        self.plain_networks = plain_networks
+        self.allow_plain_http = allow_plain_http
 
     def render_GET(self, request: Request) -> Any:  # noqa: N802
         defer.ensureDeferred(self._handle(request)).addErrback(self._fault, request)
@@ -81,10 +94,15 @@ class NicUpdate(_Text):
 
     def _fault(self, failure: Any, request: Request) -> None:
         log.error("ddns update failed: %s", failure.getTraceback())
-        if not request.finished and not getattr(request, "_disconnected", False):
-            self._finish(request, p.SERVER_FAULT + "\n")
+        self._finish(request, p.SERVER_FAULT + "\n")
 
     async def _handle(self, request: Request) -> None:
+        if not self.allow_plain_http and not credentials_allowed(request, self.plain_networks):
+            log.info(
+                "ddns: plain HTTP from %s refused (HTTPS, or [ddns] allow_plain_http = true)",
+                client_address(request, self.trusted),
+            )
+            return self._finish(request, p.BADAGENT + "\n")
         if not request.getHeader(b"user-agent"):
             return self._finish(request, p.BADAGENT + "\n")
         args: dict[str, str] = {}

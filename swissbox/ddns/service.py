@@ -23,6 +23,8 @@ class DdnsService:
             Policy(allow_private=s.ddns.allow_private_addresses),
             trusted,
             on_change=lambda: ctx.emit(ZONE_CHANGED),
+            plain_networks=trusted_networks(s.http.plain_auth_networks),
+            allow_plain_http=s.ddns.allow_plain_http,
         )
         self.checkip = CheckIp(trusted)
 

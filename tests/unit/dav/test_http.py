@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import xml.etree.ElementTree as ET
 from typing import Any
 
@@ -9,6 +10,7 @@ from swissbox.dav.collection import directory_name, parse_directory_name
 from swissbox.dav.privileges import read_only_privileges
 from swissbox.dav.resource import dav_path, directory_parts, has_dtd
 from swissbox.dav.rights import Rights
+from swissbox.dav.xmlguard import XmlDepthGuard, xml_deeper_than
 
 
 def test_directory_names() -> None:
@@ -29,6 +31,57 @@ def test_dtd_detection() -> None:
     assert has_dtd(b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><x/>')
     assert has_dtd(b"<!doctype x><x/>")
     assert not has_dtd(b'<?xml version="1.0"?><D:propfind xmlns:D="DAV:"/>')
+
+
+def test_xml_depth_is_measured_without_parsing() -> None:
+    def nested(depth: int, leaf: bytes = b"") -> bytes:
+        return b"<a>" * depth + leaf + b"</a>" * depth
+
+    assert not xml_deeper_than(nested(100), 100)
+    assert xml_deeper_than(nested(101), 100)
+    assert xml_deeper_than(nested(100, b"<b x='1'>t</b>"), 100)
+    # self-closing tags, the declaration and comments do not nest; siblings do not add up
+    flat = b'<?xml version="1.0"?><!-- c --><r>' + b"<e/><e a='1' />" * 500 + b"</r>"
+    assert not xml_deeper_than(flat, 3)
+    assert not xml_deeper_than(nested(3, b"<![CDATA[x]]><!-- y -->"), 3)
+    # an unclosed bomb is caught while scanning, before the end of the body
+    assert xml_deeper_than(b"<D:propfind xmlns:D='DAV:'>" + b"<D:x>" * 200_000, 100)
+    propfind = (
+        b'<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:" '
+        b'xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:resourcetype/>'
+        b"<C:calendar-home-set/></D:prop></D:propfind>"
+    )
+    assert not xml_deeper_than(propfind, 2) and xml_deeper_than(propfind, 1)
+
+
+def test_depth_guard_answers_before_the_application_reads() -> None:
+    seen: list[bytes] = []
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        seen.append(environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"])))
+        start_response("207 Multi-Status", [])
+        return [b"ok"]
+
+    def call(method: str, body: bytes) -> tuple[str, bytes]:
+        status: list[str] = []
+        environ = {
+            "REQUEST_METHOD": method,
+            "CONTENT_LENGTH": str(len(body)),
+            "wsgi.input": io.BytesIO(body),
+        }
+        out = b"".join(XmlDepthGuard(app, limit=5)(environ, lambda s, h: status.append(s)))
+        return status[0], out
+
+    deep = b"<a>" * 6 + b"</a>" * 6
+    assert call("PROPFIND", deep) == (
+        "400 Bad Request",
+        b"XML nested deeper than 5 levels is not accepted\n",
+    )
+    assert seen == []
+    assert call("REPORT", b"<a><b/></a>") == ("207 Multi-Status", b"ok") and seen == [
+        b"<a><b/></a>"
+    ]
+    assert call("PUT", deep)[0] == "207 Multi-Status"  # not an XML method: a vCard may hold "<"
 
 
 def test_rights_owner_only() -> None:
