@@ -67,7 +67,7 @@ def quick_parse(data: bytes) -> tuple[int, str, int, int, int] | None:
         pos += 1
         labels.append(data[pos : pos + length])
         pos += length
-        if pos >= n - 4 or pos > 267:
+        if pos >= n - 4 or pos > 266:  # 12 + 255 - 1: the name is over 255 octets
             return None
     if pos + 4 > n:
         return None

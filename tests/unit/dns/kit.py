@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import socket
 import struct
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -189,3 +191,65 @@ def tcp_frame(packet: bytes) -> bytes:
 def tcp_read(sock: socket.socket) -> bytes:
     (n,) = struct.unpack("!H", recv_exact(sock, 2))
     return recv_exact(sock, n)
+
+
+# -- mutation fuzzing (tests/integration/test_dns_fuzz.py, bench/dns_fuzz.py) ---------------------
+
+FUZZ_SEEDS = [
+    query("web.example.test"),
+    query("www.example.test", "A", edns=True, do=True),
+    query("host.sub.example.test", "A", edns=True),
+    query("x.wild.example.test", "TXT", edns=True, size=512),
+    query("big.example.test", "TXT"),
+    query("example.test", "ANY", edns=True),
+    query("example.test", "AXFR"),
+    query("svc.example.test", "HTTPS", edns=True, do=True),
+    query("_imaps._tcp.example.test", "SRV"),
+    query("nope.example.test", "MX", edns=True),
+]
+
+
+def mutate(rnd: random.Random, seed: bytes) -> bytes:
+    """One mutation of a good query: byte and bit flips, cuts, growth, header counts, bad
+    label lengths (long labels and names, reserved prefixes, pointers), OPT placed anywhere."""
+    data = bytearray(seed)
+    kind = rnd.randrange(9)
+    if kind == 0:
+        for _ in range(rnd.randint(1, 4)):
+            data[rnd.randrange(len(data))] = rnd.randrange(256)
+    elif kind == 1:
+        for _ in range(rnd.randint(1, 8)):
+            i = rnd.randrange(len(data) * 8)
+            data[i // 8] ^= 1 << (i % 8)
+    elif kind == 2:
+        del data[rnd.randrange(len(data)) :]
+    elif kind == 3:
+        data += bytes(rnd.randrange(256) for _ in range(rnd.randint(1, 40)))
+    elif kind == 4:
+        struct.pack_into("!H", data, 4 + 2 * rnd.randrange(4), rnd.choice([0, 1, 2, 255, 65535]))
+    elif kind == 5:  # a label of 64..255 octets (or a reserved prefix) inside the question
+        length = rnd.choice([64, 65, 0x7F, 0x80, 0xBF, 0xFF])
+        data[12:12] = bytes([length]) + b"a" * rnd.choice([length, 10])
+    elif kind == 6:  # a name of 250..300 octets
+        labels = b"".join(b"\x3f" + b"b" * 63 for _ in range(3))
+        tail = rnd.randint(0, 60)
+        data[12:12] = labels + bytes([tail]) + b"c" * tail
+    elif kind == 7:  # compression pointers where they do not belong
+        pos = rnd.randrange(12, len(data))
+        data[pos:pos] = struct.pack("!H", 0xC000 | rnd.randrange(0, len(data) + 20))
+    else:  # OPT in a random section, or several
+        opt = b"\x00\x00\x29" + struct.pack("!H", rnd.choice([0, 512, 1232, 65535]))
+        opt += bytes([rnd.randrange(2), rnd.randrange(2)]) + rnd.choice([b"\x80\x00", b"\x00\x00"])
+        opt += b"\x00\x00"
+        data += opt * rnd.randint(1, 2)
+        struct.pack_into("!H", data, 6 + 2 * rnd.randrange(3), rnd.randint(1, 2))
+    if len(data) > 2:
+        data[2] &= 0x7F  # keep it a query: responses are dropped without looking
+    return bytes(data)
+
+
+def mutations(count: int, seed: int = 1) -> Iterator[bytes]:
+    rnd = random.Random(seed)
+    for i in range(count):
+        packet = mutate(rnd, FUZZ_SEEDS[i % len(FUZZ_SEEDS)])
+        yield struct.pack("!H", i & 0xFFFF) + packet[2:] if len(packet) >= 2 else packet

@@ -53,11 +53,12 @@ def assert_header_only_formerr(out: list[bytes], qid: int = 0x1234) -> None:
         four_63(),  # 257 octets
         name(b"x" * 62, b"b" * 63, b"c" * 63, b"d" * 63),  # 256 octets
         name(*[b"a"] * 128),  # 257 octets of one-letter labels
+        name(*[b"b" * 63] * 3, b"x" * 49, b"example", b"test"),  # 256, in a hosted zone
         b"\x40" + b"a" * 64 + name(b"example", b"test"),  # a 64-octet label
         b"\x7f" + b"a" * 127 + b"\x00",  # length byte with the reserved 01 bits
         name(b"web", b"example", b"test")[:-1] + b"\x80" + b"a" * 3 + b"\x00",  # reserved 10
     ],
-    ids=["257", "256", "many-labels", "label-64", "label-127", "label-0x80"],
+    ids=["257", "256", "many-labels", "in-zone-256", "label-64", "label-127", "label-0x80"],
 )
 def test_over_long_names_get_formerr(qname: bytes, tcp: bool) -> None:
     assert_header_only_formerr(answer(header() + qname + b"\x00\x01\x00\x01", tcp))
@@ -71,6 +72,10 @@ def test_longest_legal_name_is_answered() -> None:
     msg = dns.message.from_wire(out[0])
     assert msg.rcode() == dns.rcode.REFUSED  # not ours, but a proper answer with its question
     assert len(msg.question) == 1 and msg.id == 0x1234
+    in_zone = name(*[b"b" * 63] * 3, b"x" * 48, b"example", b"test")  # 255 octets
+    for tcp in (False, True):
+        msg = dns.message.from_wire(answer(header() + in_zone + b"\x00\x01\x00\x01", tcp)[0])
+        assert msg.rcode() == dns.rcode.NXDOMAIN and len(msg.question) == 1
 
 
 @pytest.mark.parametrize("tcp", [False, True])
