@@ -15,7 +15,7 @@ class SaslError(ValueError):
 class SaslCredentials:
     authcid: str
     secret: str
-    authzid: str = ""
+    authzid: str = ""  # act as this identity instead of the authcid ("": as the authcid)
 
 
 def decode_base64(data: bytes | str) -> bytes:
@@ -38,10 +38,12 @@ def _text(raw: bytes, what: str) -> str:
         raise SaslError(f"{what} is not UTF-8") from None
 
 
-def decode_plain(message: bytes) -> SaslCredentials:
+def decode_plain(message: bytes, allow_authzid: bool = False) -> SaslCredentials:
     """Decoded PLAIN message `[authzid] NUL authcid NUL passwd` -> credentials.
 
-    An authzid other than the authcid is refused: proxy authorization is not offered.
+    `authzid` is "" when absent or equal to the authcid (letter case aside). Another authzid
+    (act as that identity, RFC 4616 2) is returned only with `allow_authzid`: the caller then
+    decides whether the authcid may act as it; without, it is refused here.
     """
     parts = message.split(b"\0")
     if len(parts) != 3:
@@ -55,13 +57,15 @@ def decode_plain(message: bytes) -> SaslCredentials:
         raise SaslError("empty password")
     if len(authcid) > 255 or len(secret) > 1024 or len(authzid) > 255:
         raise SaslError("credentials too long")
-    if authzid and authzid != authcid:
+    if authzid.casefold() == authcid.casefold():
+        authzid = ""
+    if authzid and not allow_authzid:
         raise SaslError("authorization identity must equal the authentication identity")
     return SaslCredentials(authcid, secret, authzid)
 
 
-def decode_plain_b64(data: bytes | str) -> SaslCredentials:
-    return decode_plain(decode_base64(data))
+def decode_plain_b64(data: bytes | str, allow_authzid: bool = False) -> SaslCredentials:
+    return decode_plain(decode_base64(data), allow_authzid)
 
 
 class LoginExchange:

@@ -81,6 +81,9 @@ class SmtpSettings:
     idle_timeout: float = bounded(300.0, 1, 86400)
     session_timeout: float = bounded(1800.0, 1, 86400)
     max_connections_per_address: int = bounded(20, 1, 100000)
+    # Submission: the header From: and Sender: must be addresses the authenticated mailbox
+    # may send as (like MAIL FROM); false checks only the envelope.
+    check_header_from: bool = True
     # Delivery of queued mail to other domains.
     outbound_enabled: bool = True
     outbound_port: int = port_field(25)

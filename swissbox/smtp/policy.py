@@ -1,5 +1,9 @@
 """Who may receive and who may send: recipient and sender decisions (pure, directory-backed).
 
+Submission: a session authenticated as a mailbox may use as sender (MAIL FROM, header From:
+and Sender:) that mailbox and every address its person may send as (`send_as`), with their
+`+tag` forms, and nothing else.
+
 MX ingress accepts a recipient only when it *is* a hosted mailbox; nothing else is ever
 queued, so no address trick (percent hack, bang path, source route, quoted local part,
 IP literal, trailing dot, case) can turn it into a relay.
@@ -7,8 +11,11 @@ IP literal, trailing dot, case) can turn it into a relay.
 
 from __future__ import annotations
 
+import email.policy
 import enum
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from email.parser import BytesHeaderParser
 from typing import Protocol
 
 from swissbox.directory import InvalidName, Mailbox, normalize_domain, split_address
@@ -22,6 +29,7 @@ class Verdict(enum.Enum):
     UNKNOWN = "unknown"  # a hosted mail domain, no such mailbox
     REMOTE = "remote"  # a syntactically fine address on a domain not hosted here
     INVALID = "invalid"  # not an address we will ever route
+    ROLE = "role"  # postmaster@/abuse@ without a mailbox: the organization's administrators
 
 
 @dataclass(frozen=True)
@@ -30,12 +38,15 @@ class Recipient:
     address: str  # as given (for replies)
     mailbox: Mailbox | None = None
     domain: str = ""
+    mailboxes: tuple[Mailbox, ...] = ()  # where a ROLE address is delivered
 
 
 class MailDirectory(Protocol):
     def mailbox(self, address: str) -> Mailbox | None: ...
 
     def is_mail_domain(self, domain: str) -> bool: ...
+
+    def usable_mailboxes(self, address: str) -> dict[str, str]: ...
 
 
 def split_strict(address: str) -> tuple[str, str] | None:
@@ -86,13 +97,48 @@ def same_address(a: str, b: str) -> bool:
     return la.lower() == lb.lower() and da == db
 
 
-def may_send_as(authenticated: str, sender: str) -> bool:
-    """A mailbox may send as itself and as its sub-addresses (`local+tag@domain`)."""
-    if same_address(authenticated, sender):
+def may_send_as(authenticated: str, sender: str, also: Iterable[str] = ()) -> bool:
+    """A mailbox may send as itself, as the addresses in `also` (see `send_as`), and as the
+    sub-addresses (`local+tag@domain`) of all of them."""
+    owned = [authenticated, *also]
+    if any(same_address(a, sender) for a in owned):
         return True
     parts = split_strict(sender)
     if parts is None:
         return False
     local, domain = parts
     base, plus, tag = local.partition("+")
-    return bool(plus and base and tag) and same_address(authenticated, f"{base}@{domain}")
+    return bool(plus and base and tag) and any(same_address(a, f"{base}@{domain}") for a in owned)
+
+
+# Grants (directory ACCESS) that let a person send as the address; "read" does not.
+SEND_AS_ACCESS = ("own", "full")
+
+
+def send_as(usable: Mapping[str, str]) -> list[str]:
+    """The addresses of `Directory.usable_mailboxes` that the person may send as."""
+    return [address for address, access in usable.items() if access in SEND_AS_ACCESS]
+
+
+SENDER_FIELDS = ("From", "Sender")
+_PARSE_POLICY = email.policy.SMTPUTF8.clone(max_line_length=None)
+
+
+def header_senders(message: bytes) -> list[tuple[str, str | None]]:
+    """(field, address) for each address of the From: and Sender: fields in `message`'s
+    header (bytes up to the first empty line); address None when a field cannot be read
+    (a parse defect, no address at all, or not a plain local@domain): refuse those."""
+    end = message.find(b"\r\n\r\n")
+    head = message if end < 0 else message[: end + 4]
+    parsed = BytesHeaderParser(policy=_PARSE_POLICY).parsebytes(head)
+    out: list[tuple[str, str | None]] = []
+    for field in SENDER_FIELDS:
+        for value in parsed.get_all(field) or []:
+            addresses = getattr(value, "addresses", ())
+            if getattr(value, "defects", ()) or not addresses:
+                out.append((field, None))
+                continue
+            for a in addresses:
+                spec = a.addr_spec if a.username and a.domain else ""
+                out.append((field, spec if split_strict(spec) is not None else None))
+    return out

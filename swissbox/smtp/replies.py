@@ -38,9 +38,19 @@ AUTH_NOT_HERE = "502 5.5.1 AUTH is not available on this port; use submission"
 NEED_MAIL = "503 5.5.1 Need MAIL command first"
 NEED_RCPT = "503 5.5.1 Need RCPT command first"
 UNKNOWN_USER = "550 5.1.1 <{address}>: Recipient address rejected: User unknown"
+NO_ROLE_MAILBOX = (
+    "550 5.1.1 <{address}>: Recipient address rejected: no administrator of this domain"
+    " has a mailbox here"
+)
 BAD_ADDRESS = "501 5.1.3 Bad recipient address syntax"
 RELAY_DENIED = "554 5.7.1 <{address}>: Relay access denied"
 SENDER_NOT_OWNED = "553 5.7.1 <{address}>: Sender address not owned by the authenticated user"
+HEADER_SENDER_NOT_OWNED = (
+    "550 5.7.1 Header {field}: <{address}> is not an address the authenticated user may send as"
+)
+HEADER_SENDER_UNREADABLE = (
+    "550 5.7.1 Header {field}: no address could be read; give an address you may send as"
+)
 MESSAGE_TOO_BIG = "552 5.3.4 Message size exceeds fixed limit"
 MAILBOX_FULL = "552 5.2.2 Mailbox full: {address}"
 AUTH_FAILED = "535 5.7.8 Authentication credentials invalid"

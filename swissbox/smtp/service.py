@@ -117,7 +117,7 @@ class SmtpService:
                 smtp.submission_port,
                 "smtp.submission_port",
                 factory(
-                    lambda: SubmissionHandler(runtime, ctx.authenticator),
+                    lambda: SubmissionHandler(runtime, ctx.authenticator, smtp.check_header_from),
                     allow_auth=True,
                     tls_context=tls,
                     require_starttls=True,
@@ -133,7 +133,7 @@ class SmtpService:
                 smtp.submissions_port,
                 "smtp.submissions_port",
                 factory(
-                    lambda: SubmissionHandler(runtime, ctx.authenticator),
+                    lambda: SubmissionHandler(runtime, ctx.authenticator, smtp.check_header_from),
                     allow_auth=True,
                     implicit_tls=True,
                     auth_required=True,

@@ -1,13 +1,18 @@
 """Submission (587 STARTTLS, 465 implicit TLS): people's mail clients sending mail.
 
-AUTH PLAIN/LOGIN only inside TLS, checked in the mailbox realm (never the account realm);
-MAIL FROM must be the authenticated address (or its +tag form); Message-ID and Date are
-added when missing; local recipients are delivered at once, others go to the queue.
+AUTH PLAIN/LOGIN only inside TLS, checked in the mailbox realm (never the account realm).
+PLAIN may carry an authorization identity (RFC 4616): authenticate with your own mailbox's
+password, act as an address your account may send as. MAIL FROM, and the header From: and
+Sender: ([smtp] check_header_from), must be addresses the session may send as
+(`policy.may_send_as`, re-read from the directory at each MAIL and DATA, so a revoked grant
+counts at once). Message-ID and Date are added when missing; local recipients are delivered
+at once, others go to the queue.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from aiosmtpd.smtp import MISSING, Envelope, Session
 from aiosmtpd.smtp import AuthResult as SmtpAuthResult
@@ -16,7 +21,14 @@ from swissbox.auth import Authenticator, SaslCredentials, SaslError, decode_base
 from swissbox.smtp import replies
 from swissbox.smtp.headers import add_missing_origin
 from swissbox.smtp.inbound import MxHandler, Runtime
-from swissbox.smtp.policy import Recipient, Verdict, may_send_as
+from swissbox.smtp.policy import (
+    Recipient,
+    Verdict,
+    header_senders,
+    may_send_as,
+    same_address,
+    send_as,
+)
 from swissbox.smtp.session import SwissSMTP
 
 log = logging.getLogger("swissbox.smtp")
@@ -24,12 +36,24 @@ log = logging.getLogger("swissbox.smtp")
 REALM = "mailbox"
 
 
+@dataclass(frozen=True)
+class Identity:
+    """Who a submission session is: the mailbox whose password was given (`authcid`) and the
+    one it acts as (`mailbox`: the same, or the SASL authorization identity)."""
+
+    mailbox: str
+    authcid: str
+
+
 class SubmissionHandler(MxHandler):
     label = "submission"
 
-    def __init__(self, runtime: Runtime, authenticator: Authenticator) -> None:
+    def __init__(
+        self, runtime: Runtime, authenticator: Authenticator, check_header_from: bool = True
+    ) -> None:
         super().__init__(runtime)
         self.authenticator = authenticator
+        self.check_header_from = check_header_from
 
     # -- AUTH (these override aiosmtpd's built-in mechanisms of the same name) ----------
 
@@ -46,7 +70,7 @@ class SubmissionHandler(MxHandler):
                 return SmtpAuthResult(success=False, handled=True)
         assert isinstance(blob, bytes)
         try:
-            creds = decode_plain(blob)
+            creds = decode_plain(blob, allow_authzid=True)
         except SaslError:
             await server.push(replies.AUTH_SYNTAX)
             return SmtpAuthResult(success=False, handled=True)
@@ -94,8 +118,37 @@ class SubmissionHandler(MxHandler):
         if not result.ok:
             # handled=False with a message: aiosmtpd sends it (handled=True would hang the client)
             return SmtpAuthResult(success=False, handled=False, message=replies.AUTH_FAILED)
-        log.info("smtp: %s authenticated as %s", server.client_ip, result.identifier)
-        return SmtpAuthResult(success=True, auth_data=result.identifier, message=replies.AUTH_OK)
+        identity = Identity(result.identifier or creds.authcid, result.identifier or creds.authcid)
+        if creds.authzid:
+            acting = self._authorized(identity.authcid, creds.authzid)
+            if acting is None:
+                log.info(
+                    "smtp: %s authenticated as %s but may not act as %r",
+                    server.client_ip,
+                    identity.authcid,
+                    creds.authzid[:100],
+                )
+                return SmtpAuthResult(success=False, handled=False, message=replies.AUTH_FAILED)
+            identity = Identity(acting, identity.authcid)
+        log.info(
+            "smtp: %s authenticated as %s%s",
+            server.client_ip,
+            identity.authcid,
+            f" for {identity.mailbox}" if identity.mailbox != identity.authcid else "",
+        )
+        return SmtpAuthResult(success=True, auth_data=identity, message=replies.AUTH_OK)
+
+    def _senders(self, identity: Identity) -> list[str]:
+        """What the session may send as now: its password's mailbox and what its person may
+        send as (read from the directory each time: a revoked grant counts at once)."""
+        return [identity.authcid, *send_as(self.rt.directory.usable_mailboxes(identity.authcid))]
+
+    def _authorized(self, authcid: str, authzid: str) -> str | None:
+        """The canonical form of `authzid` when `authcid`'s person may send as it."""
+        for address in self._senders(Identity(authcid, authcid)):
+            if same_address(address, authzid):
+                return address
+        return None
 
     # -- envelope -----------------------------------------------------------------------
 
@@ -108,11 +161,37 @@ class SubmissionHandler(MxHandler):
         options: list[str],
     ) -> str:
         identity = session.auth_data
-        if not session.authenticated or not isinstance(identity, str):
+        if not session.authenticated or not isinstance(identity, Identity):
             return replies.AUTH_REQUIRED
-        if not may_send_as(identity, address):
+        mine, *others = self._senders(identity)
+        if not may_send_as(mine, address, others):
             return replies.SENDER_NOT_OWNED.format(address=address)
         return await super().handle_MAIL(server, session, envelope, address, options)
+
+    async def handle_DATA(self, server: SwissSMTP, session: Session, envelope: Envelope) -> str:
+        refused = self.refused_sender(session, envelope)
+        if refused is not None:
+            log.info("smtp: %s: %s", server.client_ip, refused)
+            return refused
+        return await super().handle_DATA(server, session, envelope)
+
+    def refused_sender(self, session: Session, envelope: Envelope) -> str | None:
+        """The reply refusing this message's senders (envelope again, then the header From:
+        and Sender: when checked), or None when the session may send as all of them."""
+        identity = session.auth_data
+        if not isinstance(identity, Identity):
+            return replies.AUTH_REQUIRED
+        mine, *others = self._senders(identity)
+        if not may_send_as(mine, envelope.mail_from or "", others):
+            return replies.SENDER_NOT_OWNED.format(address=envelope.mail_from or "")
+        if not self.check_header_from:
+            return None
+        for field, address in header_senders(envelope.original_content or b""):
+            if address is None:
+                return replies.HEADER_SENDER_UNREADABLE.format(field=field)
+            if not may_send_as(mine, address, others):
+                return replies.HEADER_SENDER_NOT_OWNED.format(field=field, address=address)
+        return None
 
     def decide(self, server: SwissSMTP, decision: Recipient, envelope: Envelope) -> str:
         """Hosted mailboxes as on MX; other domains too (they go to the queue)."""

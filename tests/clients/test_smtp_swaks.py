@@ -98,3 +98,22 @@ def test_swaks_submission_refuses_auth_before_tls(tmp_path: Path) -> None:
         assert "235" not in out
 
     run(tmp_path, body)
+
+
+def test_swaks_send_as_a_granted_address_and_header_from_checked(tmp_path: Path) -> None:
+    """Issue 11: after a grant, toto's own login may send as titi@ (envelope and header);
+    a header From: the session may not use is refused (550 5.7.1) even with a good envelope."""
+
+    async def body(h: Harness) -> None:
+        h.directory.grant(TITI, TOTO)
+        common = [
+            "--port", str(h.submissions), "--tlsc", "--to", TOTO,
+            "--auth", "PLAIN", "--auth-user", TOTO, "--auth-password", MAILBOX_PASSWORD,
+        ]  # fmt: skip
+        code, out = await swaks(*common, "--from", TITI)
+        assert code == 0, out
+        code, out = await swaks(*common, "--from", TOTO, "--header", "From: Boss <ceo@bank.test>")
+        assert code != 0 and "550 5.7.1 Header From: <ceo@bank.test>" in out, out
+        assert len(h.inbox(TOTO)) == 1
+
+    run(tmp_path, body)

@@ -23,6 +23,19 @@ def test_plain_with_matching_authzid_and_utf8() -> None:
     assert creds.authcid == "jé@x.test" and creds.secret == "päss"
 
 
+def test_plain_with_another_authzid_only_when_the_caller_allows_it() -> None:
+    """RFC 4616: `info@ NUL bob@ NUL pw` = authenticate as bob@, act as info@."""
+    raw = b"info@x.test\0bob@x.test\0pw"
+    with pytest.raises(SaslError, match="authorization identity"):
+        decode_plain(raw)
+    creds = decode_plain_b64(b64(raw), allow_authzid=True)
+    assert (creds.authzid, creds.authcid, creds.secret) == ("info@x.test", "bob@x.test", "pw")
+    same = decode_plain(b"BOB@x.test\0bob@x.test\0pw", allow_authzid=True)
+    assert same.authzid == ""  # the same identity: no proxying
+    with pytest.raises(SaslError, match="too long"):
+        decode_plain(b"i" * 256 + b"\0bob@x.test\0pw", allow_authzid=True)
+
+
 @pytest.mark.parametrize(
     "raw, why",
     [

@@ -8,8 +8,10 @@ from swissbox.directory import Mailbox
 from swissbox.smtp.policy import (
     Verdict,
     classify_recipient,
+    header_senders,
     may_send_as,
     same_address,
+    send_as,
     split_strict,
 )
 
@@ -93,3 +95,41 @@ def test_send_as() -> None:
     assert not may_send_as("toto@abc.xyz", "+x@abc.xyz")
     assert not may_send_as("toto@abc.xyz", "toto+@abc.xyz")
     assert not same_address("toto@abc.xyz", '"toto"@abc.xyz')
+
+
+def test_may_send_as_granted_addresses_and_their_tags() -> None:
+    also = ["info@abc.xyz"]
+    assert may_send_as("toto@abc.xyz", "INFO@abc.xyz", also)
+    assert may_send_as("toto@abc.xyz", "info+sales@abc.xyz", also)
+    assert not may_send_as("toto@abc.xyz", "sales@abc.xyz", also)
+    assert send_as({"toto@abc.xyz": "own", "info@abc.xyz": "full", "ro@abc.xyz": "read"}) == [
+        "toto@abc.xyz",
+        "info@abc.xyz",
+    ]
+
+
+@pytest.mark.parametrize(
+    "header, found",
+    [
+        (
+            b"From: Bob <bob@x.test>\r\nTo: a@b\r\n\r\nFrom: evil@y.test\r\n",
+            [("From", "bob@x.test")],
+        ),
+        (b"From: bob@x.test <evil@y.test>\r\n\r\n", [("From", None)]),  # display name trick
+        (b"From: (info@x.test) evil@y.test\r\n\r\n", [("From", "evil@y.test")]),
+        (
+            b"From: a@x.test, evil@y.test\r\nSender: bob@x.test\r\n\r\n",
+            [("From", "a@x.test"), ("From", "evil@y.test"), ("Sender", "bob@x.test")],
+        ),
+        (b"From: Bob\r\n <bob@x.test>\r\n\r\n", [("From", "bob@x.test")]),  # folded
+        (b"FROM: <evil@y.test>\r\n\r\n", [("From", "evil@y.test")]),
+        (b"From: undisclosed:;\r\n\r\n", [("From", None)]),
+        (b"From:\r\n\r\n", [("From", None)]),
+        (b"From: bob@x.test@evil.test\r\n\r\n", [("From", None)]),
+        (b"From: Bob <bob@x.test", [("From", None)]),
+        (b"From: =?utf-8?q?B=C3=B6b?= <bob@x.test>\r\n\r\n", [("From", "bob@x.test")]),
+        (b"Subject: none\r\n\r\n", []),
+    ],
+)
+def test_header_senders(header: bytes, found: list[tuple[str, str | None]]) -> None:
+    assert header_senders(header) == found
