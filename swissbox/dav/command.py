@@ -24,6 +24,7 @@ from swissbox.cliutil import CliEnv, CommandError, read_password
 from swissbox.dav import data as dav_data
 from swissbox.dav.notify import recipient, role_change_message, send_notice
 from swissbox.directory import ROLE_NAMES, ROLES, NotFound
+from swissbox.directory.store import MailboxFate
 
 
 def _dav_folder(env: CliEnv) -> Any:
@@ -123,8 +124,11 @@ def cmd_member_remove(args: argparse.Namespace, env: CliEnv) -> int:
             raise CommandError("--transfer-to must name another member")
     other_orgs = [m.org for m in d.memberships(login) if m.org != org]
     collections = dav_data.collections(_dav_folder(env), login)
+    fates = d.settle_member_mailboxes(org, login, target)
     account_deleted = d.remove_member(org, login)
     print(f"{login} removed from {org} (directory, teams, mailbox grants)")
+    for line in mailbox_fate_lines(login, fates) or [f"  {login} used no mailbox of {org}"]:
+        print(line)
     if not account_deleted:
         print(
             f"the account stays (member of {', '.join(other_orgs)}): "
@@ -142,6 +146,28 @@ def cmd_member_remove(args: argparse.Namespace, env: CliEnv) -> int:
         print(f"account {login} deleted with its {count} calendars and address books")
     _forget(env, login)
     return 0
+
+
+def mailbox_fate_lines(login: str, fates: list[MailboxFate]) -> list[str]:
+    """One line per mailbox the removed member used: what became of it and what to do."""
+    lines = []
+    for f in fates:
+        if f.fate == "kept":
+            lines.append(
+                f"  {f.address}: kept for {', '.join(f.holders)}, who also use it; its"
+                f" password is unchanged (if {login} knew it: swissbox mailbox passwd {f.address})"
+            )
+        elif f.fate == "handed":
+            lines.append(
+                f"  {f.address}: handed over to {f.holders[0]} (granted); the password"
+                f" {login} knew no longer opens it (new one: swissbox mailbox passwd {f.address})"
+            )
+        else:
+            lines.append(
+                f"  {f.address}: disabled: nobody holds it and no password opens it; its mail is"
+                f" kept and new mail still arrives (swissbox mailbox grant/passwd to reuse it)"
+            )
+    return lines
 
 
 def _forget(env: CliEnv, login: str) -> None:
@@ -276,10 +302,14 @@ def add_commands(sub: Any, common: argparse.ArgumentParser, groups: dict[str, An
         cmd_member_remove,
         "remove a member (irreversible): from the directory, teams and mailbox grants",
         "Irreversible. Removes LOGIN from the organization: its directory entry, its places in"
-        " teams and its grants on the organization's mailboxes. When this was the account's"
-        " last organization, the account is deleted and its calendars and address books are"
-        " handed to --transfer-to LOGIN (another member) or deleted (--delete-data); otherwise"
-        " they stay with the account. Repeat the login with --confirm.",
+        " teams and its grants on the organization's mailboxes. Each mailbox of the"
+        " organization that LOGIN used (granted, or the one that is LOGIN) stays as it is for"
+        " the other accounts that hold a grant on it; else it is handed to --transfer-to LOGIN"
+        " (granted, with a password nobody knows) or, with --delete-data, disabled (no password"
+        " opens it; its mail is kept). When this was the account's last organization, the"
+        " account is deleted and its calendars and address books are handed to --transfer-to"
+        " LOGIN (another member) or deleted (--delete-data); otherwise they stay with the"
+        " account. Repeat the login with --confirm.",
     )
     p.add_argument("login")
     what = p.add_mutually_exclusive_group()

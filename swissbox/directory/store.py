@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from swissbox.directory.model import (
     ACCESS,
@@ -42,6 +42,16 @@ from swissbox.directory.names import (
 from swissbox.directory.schema import migrate
 
 REALMS = ("account", "mailbox", "ddns")
+# The password of a mailbox nobody may log in to: no secret verifies against it (not PHC).
+DISABLED_HASH = "!disabled"
+
+
+class MailboxFate(NamedTuple):
+    """What became of a mailbox a removed member used (`settle_member_mailboxes`)."""
+
+    address: str
+    fate: str  # "kept" (others hold grants), "handed" (to the new holder) or "disabled"
+    holders: tuple[str, ...]  # logins that hold a grant on it afterwards, besides the member
 
 
 def next_serial(old: int, now: float | None = None) -> int:
@@ -1106,3 +1116,133 @@ class Directory:
             (key,),
         )
         return [(int(r["id"]), str(r["name"]), str(r["role"])) for r in rows]
+
+    # -- role addresses (postmaster@, abuse@) and what a removed member's mailboxes become ---
+    # Appended for issue 11.
+
+    def mail_domain_org(self, domain: str) -> str | None:
+        """The organization owning `domain` when it has an Email Service, else None."""
+        try:
+            name = normalize_domain(domain)
+        except InvalidName:
+            return None
+        row = self._one(
+            "SELECT o.name FROM email_services e JOIN domains d ON d.id = e.domain_id"
+            " JOIN orgs o ON o.id = d.org_id WHERE d.name = ?",
+            (name,),
+        )
+        return str(row["name"]) if row else None
+
+    def host_org(self, hostname: str) -> str | None:
+        """The organization answering for the server's own name (its bare `Postmaster`): the
+        one hosting the zone that contains `hostname`, else the first organization created
+        (the operator's, as `swissbox init` users set up theirs first); None without any."""
+        zone = self.zone_for(hostname)
+        if zone is not None:
+            return zone.org
+        row = self._one("SELECT name FROM orgs ORDER BY id LIMIT 1")
+        return str(row["name"]) if row else None
+
+    def admin_mailboxes(self, org: str) -> list[Mailbox]:
+        """Where the organization's legal representatives and administrators read mail: for
+        each, their own mailboxes (ACCESS "own", or the one that is their login); for one
+        who has none, the organization's mailboxes granted to them that no one but its
+        administrators may use (postmaster and abuse reports are not for collaborators'
+        eyes). [] when there is none (or `org` is gone)."""
+        org_row = self._one("SELECT id FROM orgs WHERE name = ?", (org.strip(),))
+        if org_row is None:
+            return []
+        org_id = org_row["id"]
+        found: dict[int, Mailbox] = {}
+        with self._lock:
+            c = self._conn
+            admins = c.execute(
+                "SELECT a.id, a.login FROM memberships ms JOIN accounts a"
+                " ON a.id = ms.account_id WHERE ms.org_id = ? AND ms.role IN ('legal', 'admin')"
+                " ORDER BY a.id",
+                (org_id,),
+            ).fetchall()
+            for admin in admins:
+                owned = [
+                    self._mailbox(r)
+                    for r in c.execute(
+                        self._MAILBOX_SQL + " JOIN mailbox_grants g ON g.mailbox_id = m.id"
+                        " WHERE g.account_id = ? AND g.access = 'own'"
+                        " ORDER BY d.name, m.local_part",
+                        (admin["id"],),
+                    )
+                ]
+                login_box = self.mailbox(admin["login"])
+                if login_box is not None and self._owner_id(c, login_box) == admin["id"]:
+                    owned.append(login_box)
+                if not owned:
+                    owned = [
+                        self._mailbox(r)
+                        for r in c.execute(
+                            self._MAILBOX_SQL + " JOIN mailbox_grants g ON g.mailbox_id = m.id"
+                            " WHERE g.account_id = ? AND d.org_id = ? AND NOT EXISTS"
+                            " (SELECT 1 FROM mailbox_grants o LEFT JOIN memberships ms"
+                            "  ON ms.account_id = o.account_id AND ms.org_id = d.org_id"
+                            "  WHERE o.mailbox_id = m.id AND (ms.role IS NULL"
+                            "  OR ms.role NOT IN ('legal', 'admin')))"
+                            " ORDER BY d.name, m.local_part",
+                            (admin["id"], org_id),
+                        )
+                    ]
+                for box in owned:
+                    found.setdefault(box.id, box)
+        return list(found.values())
+
+    def settle_member_mailboxes(
+        self, org: str, login: str, transfer_to: str | None = None
+    ) -> list[MailboxFate]:
+        """Before `remove_member`: decides and does what becomes of each mailbox of `org` that
+        `login` uses (granted to them, or the one that is their login), in one transaction.
+        Kept as it is when other accounts hold a grant on it (or have it as their login);
+        else granted to `transfer_to` (a member of `org`) and handed over; else disabled. A
+        handed-over or disabled mailbox gets DISABLED_HASH as its password, so what the
+        member knew no longer opens it.
+        Refused (Conflict) like `remove_member` when the member cannot be removed."""
+        member, org_row = self.member(org, login), self.org(org)
+        account_id = member.account.id
+        target = self.member(org, transfer_to).account if transfer_to else None
+        if target is not None and target.id == account_id:
+            raise DirectoryError("the new holder must be another member")
+        fates: list[MailboxFate] = []
+        with self._write() as c:
+            if member.role == "legal":
+                self._keep_legal(c, org_row.id, account_id)
+            boxes = c.execute(
+                self._MAILBOX_SQL + " WHERE d.org_id = ? AND (m.id IN"
+                " (SELECT mailbox_id FROM mailbox_grants WHERE account_id = ?)"
+                " OR lower(m.local_part || '@' || d.name) = ?) ORDER BY d.name, m.local_part",
+                (org_row.id, account_id, member.account.login.lower()),
+            ).fetchall()
+            for row in boxes:
+                box = self._mailbox(row)
+                others = tuple(  # grant holders, and the account whose login it is
+                    r["login"]
+                    for r in c.execute(
+                        "SELECT login FROM accounts WHERE id != ? AND (login = ? OR id IN"
+                        " (SELECT account_id FROM mailbox_grants WHERE mailbox_id = ?))"
+                        " ORDER BY login",
+                        (account_id, box.address.lower(), box.id),
+                    )
+                )
+                if others:
+                    fates.append(MailboxFate(box.address, "kept", others))
+                    continue
+                if target is not None:
+                    c.execute(
+                        "INSERT OR IGNORE INTO mailbox_grants (mailbox_id, account_id)"
+                        " VALUES (?, ?)",
+                        (box.id, target.id),
+                    )
+                c.execute(
+                    "UPDATE mailboxes SET password_hash = ? WHERE id = ?", (DISABLED_HASH, box.id)
+                )
+                if target is not None:
+                    fates.append(MailboxFate(box.address, "handed", (target.login,)))
+                else:
+                    fates.append(MailboxFate(box.address, "disabled", ()))
+        return fates

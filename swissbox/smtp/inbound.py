@@ -1,13 +1,17 @@
 """MX ingress: other mail servers delivering to hosted addresses. Policy in handle_* hooks.
 
 No AUTH, no relaying: RCPT accepts only hosted mailboxes (unknown -> 550 5.1.1, any other
-domain or routing trick -> 554 5.7.1); DATA with bare LF/CR is refused (550 5.5.2).
+domain or routing trick -> 554 5.7.1) and the role addresses of `roles.py` (postmaster@, abuse@,
+bare Postmaster), delivered to the organization's administrators while no mailbox has that
+name; DATA with bare LF/CR is refused (550 5.5.2).
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
+from typing import Protocol
 
 from aiosmtpd.smtp import Envelope, Session
 
@@ -19,18 +23,25 @@ from swissbox.smtp.dataguard import has_bare_newline
 from swissbox.smtp.delivery import Deliverer
 from swissbox.smtp.headers import protocol_name, received_header
 from swissbox.smtp.policy import MailDirectory, Recipient, Verdict, classify_recipient
+from swissbox.smtp.roles import RoleDirectory, role_recipient
 from swissbox.smtp.session import Limits, SwissSMTP
 
 log = logging.getLogger("swissbox.smtp")
 
 EXTRA_EHLO = ("PIPELINING", "ENHANCEDSTATUSCODES")
+ROLE_WARNING_INTERVAL = 600.0  # seconds between two warnings about one unreadable role address
+_role_warned: dict[str, float] = {}  # address (lower case) -> monotonic time of its last warning
+
+
+class SmtpDirectory(MailDirectory, RoleDirectory, Protocol):
+    """The directory queries RCPT makes."""
 
 
 @dataclass
 class Runtime:
     """What every handler shares: the service's core objects."""
 
-    directory: MailDirectory
+    directory: SmtpDirectory
     store: MailStore
     deliverer: Deliverer
     limits: Limits
@@ -52,6 +63,23 @@ def mail_size(options: list[str]) -> int | None:
         if name.upper() == "SIZE" and value.isdigit():
             return int(value)
     return None
+
+
+def warn_unreadable(address: str, now: float | None = None) -> None:
+    """Logs that a role address was refused because nobody here can read it; at most once
+    per ROLE_WARNING_INTERVAL per address, so that RCPT cannot flood the log."""
+    key, now = address.lower(), time.monotonic() if now is None else now
+    last = _role_warned.get(key)
+    if last is not None and now - last < ROLE_WARNING_INTERVAL:
+        return
+    if len(_role_warned) > 10_000:
+        _role_warned.clear()
+    _role_warned[key] = now
+    log.warning(
+        "smtp: mail for <%s> refused: no administrator of its organization has a mailbox"
+        " here (add a mailbox of that name, or grant one to an administrator)",
+        address,
+    )
 
 
 class MxHandler:
@@ -109,6 +137,8 @@ class MxHandler:
         if len(envelope.rcpt_tos) >= self.rt.limits.max_recipients:
             return replies.TOO_MANY_RECIPIENTS
         decision = classify_recipient(self.rt.directory, address)
+        if decision.verdict is not Verdict.LOCAL:
+            decision = role_recipient(self.rt.directory, address, self.rt.hostname) or decision
         reply = self.decide(server, decision, envelope)
         if reply.startswith("250"):
             envelope.rcpt_tos.append(address)
@@ -121,6 +151,11 @@ class MxHandler:
         if decision.verdict is Verdict.LOCAL:
             assert decision.mailbox is not None
             return self.check_quota(decision.mailbox, envelope) or replies.RECIPIENT_OK
+        if decision.verdict is Verdict.ROLE:
+            if decision.mailboxes:
+                return replies.RECIPIENT_OK
+            warn_unreadable(decision.address)
+            return replies.NO_ROLE_MAILBOX.format(address=decision.address)
         if decision.verdict is Verdict.UNKNOWN:
             return replies.UNKNOWN_USER.format(address=decision.address)
         return replies.RELAY_DENIED.format(address=decision.address)
@@ -158,6 +193,11 @@ class MxHandler:
             if r.verdict is Verdict.LOCAL and r.mailbox is not None:
                 if all(m.id != r.mailbox.id for m in local):
                     local.append(r.mailbox)
+            elif r.verdict is Verdict.ROLE:
+                for box in r.mailboxes:
+                    if all(m.id != box.id for m in local):
+                        # reports to postmaster/abuse must reach someone: no quota
+                        local.append(replace(box, quota_bytes=None))
             elif r.verdict is Verdict.REMOTE:
                 remote.append(r.address)
         outcome = await self.rt.deliverer.deliver(

@@ -54,7 +54,7 @@ def bounce(
             report.append(f"Remote-MTA: dns; {state.remote}")
         report += [f"Diagnostic-Code: smtp; {state.reply}", ""]
     head = [
-        f"From: Mail Delivery System <MAILER-DAEMON@{hostname}>",
+        f"From: Mail Delivery System <postmaster@{hostname}>",
         f"To: <{sender}>",
         "Subject: Undelivered Mail Returned to Sender",
         f"Date: {email.utils.formatdate(when)}",
