@@ -53,14 +53,16 @@ C_IN, C_ANY = 1, 255
 
 
 def header_response(data: bytes, rcode: int) -> bytes | None:
-    """A bare header-only response (ID, opcode, RD echoed) or None when no header is readable."""
+    """A bare header-only response (ID and opcode echoed, RD too for QUERY, the only opcode
+    that defines it) or None when no header is readable."""
     if len(data) < 12:
         return None
     qid, flags = struct.unpack_from("!HH", data)
     if flags & 0x8000:
         return None
-    opcode_rd = flags & 0x7900  # opcode bits and RD
-    return struct.pack("!HHHHHH", qid, 0x8000 | opcode_rd | (rcode & 0xF), 0, 0, 0, 0)
+    opcode = flags & 0x7800
+    echoed = opcode | (flags & 0x0100 if opcode == OP_QUERY else 0)
+    return struct.pack("!HHHHHH", qid, 0x8000 | echoed | (rcode & 0xF), 0, 0, 0, 0)
 
 
 @dataclass

@@ -332,6 +332,7 @@ def test_header_response_notimp_shape(opcode):
     out = header_response(bytes(q.pack()), RCODE.NOTIMP)
     reply = DNSRecord.parse(out)
     assert reply.header.opcode == opcode and reply.header.rcode == RCODE.NOTIMP
+    assert reply.header.rd == 0  # RD is defined for QUERY only (ISC genreport "opcodeflg")
 
 
 def test_parse_query_reads_edns_shape():
