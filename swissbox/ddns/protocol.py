@@ -16,10 +16,11 @@ NOCHG = "nochg"
 BADAUTH = "badauth"
 NOTFQDN = "notfqdn"
 NOHOST = "nohost"
-NUMHOST = "numhost"
+NUMHOST = "numhost"  # also Dyn's answer to a round robin (two addresses of one family)
 ABUSE = "abuse"
 BADAGENT = "badagent"
-DNSERR = "dnserr"
+NOT_DONATOR = "!donator"  # No-IP: "a feature that is not available to that particular user"
+DNSERR = "dnserr"  # our own DNS (zone store) failed; clients retry later
 SERVER_FAULT = "911"
 
 MAX_HOSTS = 20
@@ -29,7 +30,11 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 class BadAddress(ValueError):
-    """myip/myipv6 that is not an address, or one the policy refuses."""
+    """No address to publish: `code` is the answer (NUMHOST or NOT_DONATOR)."""
+
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -71,31 +76,44 @@ def parse_request(args: Mapping[str, str]) -> UpdateRequest:
     return UpdateRequest(hosts, myip, myipv6, offline)
 
 
+def _ip(text: str) -> IPAddress | None:
+    try:
+        ip = ipaddress.ip_address(text.strip().split("%")[0])
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        return ip.ipv4_mapped
+    return ip
+
+
 def parse_addresses(
     myip: str | None, myipv6: str | None, client_ip: str | None, policy: Policy
 ) -> list[IPAddress]:
-    """The addresses to publish: myip (one address or a v4,v6 pair), myipv6, else the client's."""
-    texts = [t.strip() for t in (myip or "").split(",") if t.strip()]
-    if myipv6:
-        texts.append(myipv6.strip())
-    if not texts and client_ip:
-        texts = [client_ip]
-    if not texts:
-        raise BadAddress("no address")
+    """The addresses to publish: myip (one address or a v4,v6 pair) and myipv6.
+
+    Text that is not an IP address is ignored and, when none is left, the client's address is
+    used: Dyn's update spec says a myip that is not properly formed is ignored for the server's
+    best guess (`dnserr` would tell the client our DNS failed, and make it retry for ever).
+    An address that is well formed but refused raises BadAddress: two of one family (a round
+    robin, NUMHOST as Dyn answers), or one this server does not publish (NOT_DONATOR: the
+    unspecified and multicast addresses, and private ones when the policy forbids them).
+    """
+    texts = [t for t in (myip or "").split(",") if t.strip()]
+    if myipv6 and myipv6.strip():
+        texts.append(myipv6)
+    given = [ip for ip in map(_ip, texts[:3]) if ip is not None]
+    if not given and client_ip:
+        given = [ip for ip in [_ip(client_ip)] if ip is not None]
+    if not given:
+        raise BadAddress(NOT_DONATOR, "no address")
     found: dict[int, IPAddress] = {}
-    for text in texts[:3]:
-        try:
-            ip = ipaddress.ip_address(text.split("%")[0])
-        except ValueError:
-            raise BadAddress(f"{text[:60]!r} is not an IP address") from None
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-            ip = ip.ipv4_mapped
+    for ip in given:
         if ip.is_unspecified or ip.is_multicast or ip.is_loopback and not policy.allow_private:
-            raise BadAddress(f"{ip} cannot be published")
+            raise BadAddress(NOT_DONATOR, f"{ip} cannot be published")
         if not policy.allow_private and (ip.is_private or ip.is_reserved or ip.is_link_local):
-            raise BadAddress(f"{ip} is a private or reserved address")
+            raise BadAddress(NOT_DONATOR, f"{ip} is a private or reserved address")
         if ip.version in found and found[ip.version] != ip:
-            raise BadAddress("two addresses of the same family")
+            raise BadAddress(NUMHOST, "two addresses of the same family")
         found[ip.version] = ip
     return [found[v] for v in sorted(found)]
 
@@ -131,12 +149,12 @@ def plan(
     if len(request.hostnames) > MAX_HOSTS:
         return [HostOutcome(h, NUMHOST) for h in request.hostnames[: MAX_HOSTS + 1]]
     addresses: list[IPAddress] = []
-    address_error = False
+    address_error: str | None = None
     if not request.offline:
         try:
             addresses = parse_addresses(request.myip, request.myipv6, client_ip, policy)
-        except BadAddress:
-            address_error = True
+        except BadAddress as exc:
+            address_error = exc.code
     outcomes = []
     for raw in request.hostnames:
         host = raw.strip().rstrip(".").lower()
@@ -147,7 +165,7 @@ def plan(
             outcomes.append(HostOutcome(host, NOHOST))
             continue
         if address_error:
-            outcomes.append(HostOutcome(host, DNSERR))
+            outcomes.append(HostOutcome(host, address_error))
             continue
         now = current.get(host, {})
         if request.offline:

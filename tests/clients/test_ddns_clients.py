@@ -15,8 +15,8 @@ from tests.support.stack import Stack
 USER, PASSWORD = "router1", "Router1Pass"
 
 
-@pytest.fixture
-def ddns_stack(stack: Stack):
+def provision_ddns(stack: Stack) -> None:
+    """toto@ as mailbox and account; home.example.test for USER, cam.example.test for another."""
     stack.provision(
         mailboxes={"toto@example.test": "mailbox-pw-1"},
         accounts={"toto@example.test": "account-pw-1"},
@@ -41,6 +41,11 @@ def ddns_stack(stack: Stack):
         stdin="Other1Pass\n",
         check=True,
     )
+
+
+@pytest.fixture
+def ddns_stack(stack: Stack):
+    provision_ddns(stack)
     stack.start()
     yield stack
     stack.stop()
@@ -110,6 +115,24 @@ def test_ddclient(ddns_stack: Stack, tmp_path: Path) -> None:
     assert "nohost" in out, out
     assert dig(ddns_stack, "home.example.test", "A") == ["192.0.2.33"]
     assert dig(ddns_stack, "cam.example.test", "A") == []
+
+
+def test_ddclient_is_told_an_address_is_refused(stack: Stack, tmp_path: Path) -> None:
+    """A well-formed address the server will not publish is a client error that ddclient
+    reports as failed (not dnserr: 'DNS error, contact support', retried for ever)."""
+    stack.settings["ddns"] = {"allow_private_addresses": False}
+    provision_ddns(stack)
+    stack.start()
+    try:
+        out = ddclient(stack, tmp_path, "10.0.0.5")
+        assert "!donator" in out and "FAILED" in out and "SUCCESS" not in out, out
+        assert dig(stack, "home.example.test", "A") == []
+        # ddclient now waits for its user; the host itself still takes a public address
+        # (the documentation ranges 192.0.2.0/24 etc. count as reserved here)
+        answer = get(stack, "/nic/update?hostname=home.example.test&myip=9.9.9.9")[1]
+        assert answer == "good 9.9.9.9\n"
+    finally:
+        stack.stop()
 
 
 def inadyn(stack: Stack, tmp: Path, ip: str, *, password: str = PASSWORD) -> str:
@@ -211,7 +234,8 @@ def test_protocol_answers_and_bad_input(ddns_stack: Stack) -> None:
     )
     serial_before = dig(s, "example.test", "SOA")
     for query, answer in [
-        ("hostname=home.example.test&myip=999.1.1.1", "dnserr\n"),
+        ("hostname=home.example.test&myip=0.0.0.0", "!donator\n"),
+        ("hostname=home.example.test&myip=192.0.2.1,192.0.2.2", "numhost\n"),
         ("hostname=bad_name.example.test&myip=192.0.2.1", "notfqdn\n"),
         ("hostname=home.elsewhere.test&myip=192.0.2.1", "nohost\n"),
         (
@@ -223,6 +247,24 @@ def test_protocol_answers_and_bad_input(ddns_stack: Stack) -> None:
         status, body, _ = get(s, "/nic/update?" + query)
         assert (status, body) == (200, answer), query
     assert dig(s, "example.test", "SOA") == serial_before  # nothing changed in the zone
+    # a malformed myip is ignored for the caller's address, as Dyn specifies (curl, as a user
+    # testing by hand would)
+    answer = subprocess.run(
+        [
+            require_tool("curl"),
+            "-sS",
+            "-u",
+            f"{USER}:{PASSWORD}",
+            "-A",
+            "curl-test/1.0",
+            f"http://127.0.0.1:{s.ports['http']}/nic/update?hostname=home.example.test&myip=999.1.1.1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=20,
+    ).stdout
+    assert answer == "good 127.0.0.1\n"
+    assert dig(s, "home.example.test", "A") == ["127.0.0.1"]
     status, body, _ = get(s, "/v3/update?hostname=home.example.test&myip=192.0.2.9,2001:db8::9")
     assert body == "good 192.0.2.9,2001:db8::9\n"
     assert dig(s, "home.example.test", "AAAA") == ["2001:db8::9"]

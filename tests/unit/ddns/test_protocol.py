@@ -68,24 +68,52 @@ def test_numhost() -> None:
     assert set(lines(out)) == {"numhost"}
 
 
-@pytest.mark.parametrize(
-    "myip", ["999.1.1.1", "1.2.3", "banana", "192.0.2.1,192.0.2.2", "0.0.0.0", "224.0.0.1"]
-)
-def test_bad_addresses_change_nothing(myip: str) -> None:
+@pytest.mark.parametrize("myip", ["999.1.1.1", "1.2.3", "banana", "<ipaddr>", " , "])
+def test_malformed_myip_is_ignored_for_the_callers_address(myip: str) -> None:
+    """Dyn's spec: a myip that is not properly formed is ignored, the server's best guess used
+    (never dnserr, which says our DNS failed and makes clients retry)."""
     out = run({"hostname": "home.example.test", "myip": myip})
-    assert lines(out) == ["dnserr"] and out[0].set_records == {}
+    assert lines(out) == ["good 198.51.100.9"] and out[0].set_records == {"A": "198.51.100.9"}
+
+
+def test_malformed_parts_are_dropped_well_formed_ones_kept() -> None:
+    out = run({"hostname": "home.example.test", "myip": "192.0.2.1,<ip6addr>"})
+    assert lines(out) == ["good 192.0.2.1"] and out[0].set_records == {"A": "192.0.2.1"}
+    out = run({"hostname": "home.example.test", "myip": "banana", "myipv6": "2001:db8::7"})
+    assert out[0].set_records == {"AAAA": "2001:db8::7"}
+    assert lines(run({"hostname": "home.example.test", "myip": "banana"}, client=None)) == [
+        "!donator"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("myip", "code"),
+    [
+        ("192.0.2.1,192.0.2.2", "numhost"),  # a round robin, which Dyn refuses so
+        ("2001:db8::1,2001:db8::2", "numhost"),
+        ("0.0.0.0", "!donator"),
+        ("::", "!donator"),
+        ("224.0.0.1", "!donator"),
+        ("ff02::1", "!donator"),
+    ],
+)
+def test_refused_addresses_change_nothing(myip: str, code: str) -> None:
+    out = run({"hostname": "home.example.test,example.test", "myip": myip})
+    assert lines(out) == [code, code] and all(o.set_records == {} for o in out)
+    assert "dnserr" not in lines(out)
 
 
 def test_private_addresses_follow_policy() -> None:
     assert lines(run({"hostname": "home.example.test", "myip": "192.168.1.10"})) == [
         "good 192.168.1.10"
     ]
+    for myip in ("10.0.0.1", "fe80::1", "127.0.0.1"):
+        out = run({"hostname": "home.example.test", "myip": myip}, allow_private=False)
+        assert lines(out) == ["!donator"] and out[0].set_records == {}
+    # the caller's own address, used when myip is absent, follows the same policy
     assert lines(
-        run({"hostname": "home.example.test", "myip": "10.0.0.1"}, allow_private=False)
-    ) == ["dnserr"]
-    assert lines(
-        run({"hostname": "home.example.test", "myip": "fe80::1"}, allow_private=False)
-    ) == ["dnserr"]
+        run({"hostname": "home.example.test"}, client="10.1.1.1", allow_private=False)
+    ) == ["!donator"]
 
 
 def test_offline_removes_addresses() -> None:
