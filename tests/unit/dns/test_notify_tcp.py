@@ -53,23 +53,77 @@ def test_notify_gives_up_after_bounded_attempts():
     assert ok is False and received == 3
 
 
-def test_tcp_connection_limit():
-    async def main() -> tuple[int, bytes]:
-        state = TcpState(lambda data, client: [], idle_timeout=5, max_connections=2)
-        server = await asyncio.get_running_loop().create_server(
-            lambda: DnsTcpProtocol(state), "127.0.0.1", 0
-        )
-        port = server.sockets[0].getsockname()[1]
+async def tcp_server(state: TcpState) -> tuple[asyncio.Server, int]:
+    server = await asyncio.get_running_loop().create_server(
+        lambda: DnsTcpProtocol(state), "127.0.0.1", 0
+    )
+    return server, server.sockets[0].getsockname()[1]
+
+
+async def closed(reader: asyncio.StreamReader) -> bool:
+    """True when the server closed (or reset) the connection within a second."""
+    try:
+        return await asyncio.wait_for(reader.read(10), 1) == b""
+    except TimeoutError:
+        return False
+    except ConnectionError:
+        return True
+
+
+def test_tcp_per_client_limit_and_eviction_when_full():
+    async def main() -> None:
+        # per address: the third from one address is closed at once
+        state = TcpState(lambda data, client: [], idle_timeout=5, max_per_client=2)
+        server, port = await tcp_server(state)
         conns = [await asyncio.open_connection("127.0.0.1", port) for _ in range(3)]
-        await asyncio.sleep(0.1)
-        live = len(state.connections)
-        third = await asyncio.wait_for(conns[2][0].read(10), 2)  # closed at once
+        assert await closed(conns[2][0])
+        assert len(state.connections) == 2 and state.per_client == {"127.0.0.1": 2}
         for _, writer in conns:
             writer.close()
         state.close_all()
         server.close()
         await server.wait_closed()
-        return live, third
+        # full: a newcomer takes the slot of the longest-idle connection
+        state = TcpState(lambda data, client: [], idle_timeout=5, max_connections=2)
+        server, port = await tcp_server(state)
+        conns = []
+        for _ in range(3):
+            conns.append(await asyncio.open_connection("127.0.0.1", port))
+            await asyncio.sleep(0.05)
+        assert await closed(conns[0][0])  # the oldest went
+        assert not await closed(conns[2][0])  # the newcomer stays
+        assert len(state.connections) == 2 and state.per_client == {"127.0.0.1": 2}
+        for _, writer in conns:
+            writer.close()
+        state.close_all()
+        server.close()
+        await server.wait_closed()
 
-    live, third = asyncio.run(main())
-    assert live == 2 and third == b""
+    asyncio.run(main())
+
+
+def test_tcp_connections_in_a_transfer_are_never_evicted():
+    def endless_transfer(data: bytes, client: str):  # type: ignore[no-untyped-def]
+        while True:
+            yield b"x" * 60000
+
+    async def main() -> None:
+        state = TcpState(endless_transfer, idle_timeout=5, max_connections=2)
+        server, port = await tcp_server(state)
+        busy = []
+        for _ in range(2):  # two clients that asked for a transfer and do not read it
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"\x00\x0c" + b"\x00" * 12)
+            busy.append((reader, writer))
+        await asyncio.sleep(0.2)
+        assert all(conn.stream is not None for conn in state.connections)
+        third = await asyncio.open_connection("127.0.0.1", port)
+        assert await closed(third[0])  # refused: nothing idle to make room
+        assert len(state.connections) == 2
+        for _, writer in [*busy, third]:
+            writer.close()
+        state.close_all()
+        server.close()
+        await server.wait_closed()
+
+    asyncio.run(main())
