@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import ipaddress
 import os
 import tomllib
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from swissbox.conf.schema import Settings
+from swissbox.directory.names import InvalidName, normalize_domain
 
 CONFIG_NAME = "swissbox.toml"
 DATA_ENV = "SWISSBOX_DATA"
@@ -74,6 +76,32 @@ def _check_scalar(key: str, tp: Any, value: Any, meta: Any, problems: list[str])
     return value
 
 
+def _all_keys(cls: Any = Settings, prefix: str = "") -> list[str]:
+    """Every dotted key of the schema: 'server', 'server.hostname', ..."""
+    keys = []
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        keys.append(prefix + f.name)
+        if dataclasses.is_dataclass(hints[f.name]):
+            keys += _all_keys(hints[f.name], f"{prefix}{f.name}.")
+    return keys
+
+
+def _nearest_key(prefix: str, name: str, fields: Mapping[str, Any]) -> str:
+    """' — did you mean smtp.mx_port?' for a misspelt or misplaced key, else the keys known
+    in that table."""
+    elsewhere = [k for k in _all_keys() if k.rsplit(".", 1)[-1] == name]
+    close = difflib.get_close_matches(name, list(fields), n=1, cutoff=0.6)
+    if elsewhere:
+        return f" — did you mean {elsewhere[0]}?"
+    if close:
+        return f" — did you mean {prefix}{close[0]}?"
+    anywhere = difflib.get_close_matches(prefix + name, _all_keys(), n=1, cutoff=0.75)
+    if anywhere:
+        return f" — did you mean {anywhere[0]}?"
+    return f" (known here: {', '.join(sorted(fields))})"
+
+
 def _build(cls: Any, raw: Any, prefix: str, problems: list[str]) -> Any:
     if not isinstance(raw, dict):
         problems.append(f"{prefix.rstrip('.') or 'top level'}: expected a table, got {raw!r}")
@@ -83,8 +111,7 @@ def _build(cls: Any, raw: Any, prefix: str, problems: list[str]) -> Any:
     values: dict[str, Any] = {}
     for name in raw:
         if name not in fields:
-            known = ", ".join(sorted(fields))
-            problems.append(f"{prefix}{name}: unknown key (known here: {known})")
+            problems.append(f"{prefix}{name}: unknown key{_nearest_key(prefix, name, fields)}")
     for name, f in fields.items():
         if name not in raw:
             continue
@@ -108,14 +135,72 @@ def _build(cls: Any, raw: Any, prefix: str, problems: list[str]) -> Any:
     return cls(**values)
 
 
-def _cross_checks(s: Settings, problems: list[str]) -> None:
-    for i, addr in enumerate(s.server.listen):
+def _hostname_problem(name: str) -> str | None:
+    """Why `name` cannot be the server's host name (MX, NS, EHLO, certificate), or None."""
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        pass
+    else:
+        return "is an IP address; give the host name that MX and NS records point to"
+    try:
+        normal = normalize_domain(name)
+    except InvalidName as exc:
+        return f"is not a valid DNS name ({str(exc).split(': ', 1)[-1]})"
+    if any(label.startswith("_") for label in normal.split(".")):
+        return "is not a valid host name (no label may start with '_')"
+    return None
+
+
+def _listen_checks(listen: list[str], problems: list[str]) -> None:
+    """IP addresses, each once; a wildcard (0.0.0.0, ::) already covers its family's
+    addresses, and binding both to one port fails."""
+    if not listen:
+        problems.append("server.listen: at least one address is needed")
+    seen: dict[Any, int] = {}
+    for i, addr in enumerate(listen):
         try:
-            ipaddress.ip_address(addr)
+            ip = ipaddress.ip_address(addr)
         except ValueError:
             problems.append(f"server.listen[{i}]: {addr!r} is not an IP address")
-    if not s.server.listen:
-        problems.append("server.listen: at least one address is needed")
+            continue
+        if ip in seen:
+            problems.append(f"server.listen[{i}]: {addr!r} is listed twice")
+        seen.setdefault(ip, i)
+    for ip, i in seen.items():
+        wildcard = ipaddress.ip_address("0.0.0.0" if ip.version == 4 else "::")
+        if ip != wildcard and wildcard in seen:
+            problems.append(
+                f"server.listen[{i}]: {listen[i]!r} is already covered by {str(wildcard)!r}"
+                " (binding both to one port fails): list one or the other"
+            )
+
+
+def hostport_problem(entry: str, default_port: int) -> str | None:
+    """Why `entry` is not 'ip', 'ip:port' or '[ipv6]:port', or None when it is."""
+    if parse_hostport(entry, default_port) is not None:
+        return None
+    host, port_text = entry, ""
+    if entry.startswith("["):
+        host, _, rest = entry[1:].partition("]")
+        port_text = rest[1:] if rest.startswith(":") else rest
+    elif entry.count(":") == 1:
+        host, port_text = entry.split(":")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return (
+            f"{host!r} is not an IP address (host names are not looked up here);"
+            " write 'address' or 'address:port'"
+        )
+    return f"port {port_text!r} is not a number from 1 to 65535"
+
+
+def _cross_checks(s: Settings, problems: list[str]) -> None:
+    problem = _hostname_problem(s.server.hostname)
+    if problem:
+        problems.append(f"server.hostname: {s.server.hostname!r} {problem}")
+    _listen_checks(s.server.listen, problems)
     ports: dict[int, str] = {}
     enabled = {
         "smtp": s.smtp.enabled,
@@ -147,18 +232,16 @@ def _cross_checks(s: Settings, problems: list[str]) -> None:
             ipaddress.ip_network(entry, strict=False)
         except ValueError:
             problems.append(f"dns.allow_transfer[{i}]: {entry!r} is not an address or network")
-    for i, entry in enumerate(s.dns.notify):
-        if parse_hostport(entry, 53) is None:
-            problems.append(f"dns.notify[{i}]: {entry!r} is not 'address' or 'address:port'")
-    for i, entry in enumerate(s.smtp.outbound_resolvers):
-        if parse_hostport(entry, 53) is None:
-            problems.append(
-                f"smtp.outbound_resolvers[{i}]: {entry!r} is not 'address' or 'address:port'"
-            )
-    if s.smtp.relay_host and parse_hostport(s.smtp.relay_host, 25) is None:
-        problems.append(
-            f"smtp.relay_host: {s.smtp.relay_host!r} is not 'address' or 'address:port'"
-        )
+    hostports = [(f"dns.notify[{i}]", e, 53) for i, e in enumerate(s.dns.notify)]
+    hostports += [
+        (f"smtp.outbound_resolvers[{i}]", e, 53) for i, e in enumerate(s.smtp.outbound_resolvers)
+    ]
+    if s.smtp.relay_host:
+        hostports.append(("smtp.relay_host", s.smtp.relay_host, 25))
+    for key, entry, default_port in hostports:
+        problem = hostport_problem(entry, default_port)
+        if problem:
+            problems.append(f"{key}: {entry!r}: {problem}")
     if not s.smtp.retry_schedule or any(not 0 < x <= 86400 for x in s.smtp.retry_schedule):
         problems.append("smtp.retry_schedule: give one or more delays between 0 and 86400 seconds")
     for i, entry in enumerate(s.http.trusted_proxies):
@@ -204,6 +287,7 @@ def settings_from_dict(raw: dict[str, Any], source: str = "<settings>") -> Setti
         _cross_checks(settings, problems)
     if problems:
         raise ConfigError(source, problems)
+    settings.server.hostname = normalize_domain(settings.server.hostname)
     return settings
 
 

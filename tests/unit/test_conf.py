@@ -123,3 +123,127 @@ def test_missing_and_broken_files(tmp_path: Path) -> None:
     bad.write_text("[smtp\n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load(data=str(tmp_path), env={})
+
+
+# -- check-config: keys, host name, listen addresses, host:port values ----------------------
+
+
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        ({"smtp": {"mx_prot": 1}}, "smtp.mx_prot: unknown key — did you mean smtp.mx_port?"),
+        ({"smtp": {"relayhost": "x"}}, "smtp.relayhost: unknown key — did you mean smtp.relay_host?"),
+        ({"stmp": {}}, "stmp: unknown key — did you mean smtp?"),
+        # the right key in the wrong table
+        ({"server": {"relay_host": "x"}}, "server.relay_host: unknown key — did you mean smtp.relay_host?"),
+        ({"imap": {"mx_port": 1}}, "imap.mx_port: unknown key — did you mean smtp.mx_port?"),
+        ({"mx_port": 1}, "mx_port: unknown key — did you mean smtp.mx_port?"),
+    ],
+)  # fmt: skip
+def test_unknown_key_suggests_the_nearest(raw: dict, message: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        settings_from_dict(raw)
+    assert err.value.problems == [message]
+
+
+def test_unknown_key_without_a_near_one_lists_the_table() -> None:
+    with pytest.raises(ConfigError) as err:
+        settings_from_dict({"dns": {"zzzz": 1}})
+    (problem,) = err.value.problems
+    assert problem.startswith("dns.zzzz: unknown key (known here: ")
+    assert "allow_transfer" in problem and "did you mean" not in problem
+
+
+@pytest.mark.parametrize(
+    "hostname, fragment",
+    [
+        ("", "empty domain name"),
+        ("mx..example.org", "empty label"),
+        ("mx example.org", "is not a valid DNS name"),
+        ("-mx.example.org", "is not a valid DNS name"),
+        ("mx_1.example.org", "is not a valid DNS name"),
+        ("_mx.example.org", "no label may start with '_'"),
+        ("a" * 64 + ".example.org", "is not a valid DNS name"),
+        ("192.0.2.1", "is an IP address"),
+        ("::1", "is an IP address"),
+    ],
+)
+def test_hostname_must_be_a_dns_name(hostname: str, fragment: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        settings_from_dict({"server": {"hostname": hostname}})
+    (problem,) = err.value.problems
+    assert problem.startswith(f"server.hostname: {hostname!r} ") and fragment in problem
+
+
+def test_hostname_is_kept_in_normal_form() -> None:
+    assert settings_from_dict({"server": {"hostname": "MX.Example.ORG."}}).server.hostname == (
+        "mx.example.org"
+    )
+    assert settings_from_dict({"server": {"hostname": "mäil.example"}}).server.hostname == (
+        "xn--mil-qla.example"
+    )
+    assert settings_from_dict({}).server.hostname == "localhost"
+
+
+@pytest.mark.parametrize(
+    "listen, problems",
+    [
+        (["127.0.0.1", "::1", "192.0.2.1"], []),
+        (["127.0.0.1", "127.0.0.1"], ["server.listen[1]: '127.0.0.1' is listed twice"]),
+        (["::1", "0:0:0:0:0:0:0:1"], ["server.listen[1]: '0:0:0:0:0:0:0:1' is listed twice"]),
+        (
+            ["0.0.0.0", "127.0.0.1", "::1"],
+            [
+                "server.listen[1]: '127.0.0.1' is already covered by '0.0.0.0' (binding both to"
+                " one port fails): list one or the other"
+            ],
+        ),  # fmt: skip
+        (["::", "::1"], ["server.listen[1]: '::1' is already covered by '::'"]),
+        (["0.0.0.0", "::"], []),
+        (["localhost"], ["server.listen[0]: 'localhost' is not an IP address"]),
+        ([], ["server.listen: at least one address is needed"]),
+    ],
+)
+def test_listen_addresses(listen: list[str], problems: list[str]) -> None:
+    try:
+        settings_from_dict({"server": {"listen": listen}})
+        found: list[str] = []
+    except ConfigError as exc:
+        found = exc.problems
+    assert len(found) == len(problems), found
+    for got, want in zip(found, problems, strict=True):
+        assert got.startswith(want), got
+
+
+@pytest.mark.parametrize(
+    "relay, fragment",
+    [
+        ("smtp.example.net:587", "'smtp.example.net' is not an IP address (host names are not"),
+        ("smtp.example.net", "'smtp.example.net' is not an IP address"),
+        ("192.0.2.25:99999", "port '99999' is not a number from 1 to 65535"),
+        ("192.0.2.25:0", "port '0' is not a number from 1 to 65535"),
+        ("192.0.2.25:smtp", "port 'smtp' is not a number"),
+        ("[2001:db8::25]:x", "port 'x' is not a number"),
+        ("[2001:db8::zz]:25", "'2001:db8::zz' is not an IP address"),
+    ],
+)
+def test_relay_host_is_host_colon_port(relay: str, fragment: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        settings_from_dict({"smtp": {"relay_host": relay}})
+    (problem,) = err.value.problems
+    assert problem.startswith(f"smtp.relay_host: {relay!r}: ") and fragment in problem
+
+
+@pytest.mark.parametrize("relay", ["192.0.2.25", "192.0.2.25:587", "[2001:db8::25]:587", "::1"])
+def test_good_relay_hosts(relay: str) -> None:
+    assert settings_from_dict({"smtp": {"relay_host": relay}}).smtp.relay_host == relay
+
+
+def test_machine_problems_name_listen_addresses_this_host_lacks() -> None:
+    from swissbox.conf.machine import machine_problems
+
+    ok = settings_from_dict({"server": {"listen": ["127.0.0.1"]}})
+    assert machine_problems(ok) == []
+    foreign = settings_from_dict({"server": {"listen": ["127.0.0.1", "192.0.2.55"]}})
+    (problem,) = machine_problems(foreign)
+    assert problem.startswith("server.listen[1]: cannot listen on '192.0.2.55': not an address")
