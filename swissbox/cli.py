@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import ipaddress
+import secrets
+import string
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -13,7 +15,15 @@ from swissbox import __version__
 from swissbox.auth import WeakPassword, check_password, hash_secret
 from swissbox.cliutil import CliEnv, CommandError, read_password
 from swissbox.conf import CONFIG_NAME, ConfigError, load, render_config
-from swissbox.directory import ROLE_NAMES, ROLES, Directory, DirectoryError, normalize_domain
+from swissbox.conf.machine import machine_problems
+from swissbox.directory import (
+    ROLE_NAMES,
+    ROLES,
+    Directory,
+    DirectoryError,
+    InvalidName,
+    normalize_domain,
+)
 from swissbox.directory.mailrecords import MailPorts, mail_records
 from swissbox.tls import TlsError, check_certificate, configured_paths, make_local_ca
 
@@ -37,17 +47,25 @@ def _new_secret(args: argparse.Namespace, env: CliEnv, realm: str) -> str:
     return hash_secret(secret, env.hash_params)
 
 
+def _hostname_argument(text: str) -> str:
+    try:
+        return normalize_domain(text)
+    except InvalidName as exc:
+        raise CommandError(f"--hostname {exc}") from None
+
+
 # -- init / check-config / serve --------------------------------------------------------------
 
 
 def cmd_init(args: argparse.Namespace, env: CliEnv) -> int:
+    hostname = _hostname_argument(args.hostname) if args.hostname else None
     data = env.config.data_dir
     data.mkdir(parents=True, exist_ok=True)
     conf_path = data / CONFIG_NAME
     if not conf_path.exists():
         overrides: dict[str, dict[str, Any]] = {}
-        if args.hostname:
-            overrides["server"] = {"hostname": normalize_domain(args.hostname)}
+        if hostname:
+            overrides["server"] = {"hostname": hostname}
         conf_path.write_text(render_config(overrides), encoding="utf-8")
         print(f"wrote {conf_path}")
         env.config = load(data=str(data))
@@ -68,7 +86,12 @@ def cmd_init(args: argparse.Namespace, env: CliEnv) -> int:
 
 
 def cmd_check_config(args: argparse.Namespace, env: CliEnv) -> int:
-    source = env.config.config_path or "defaults (no swissbox.toml)"
+    """Loading already checked every key and value; this adds what needs this machine."""
+    source = str(env.config.config_path or "defaults (no swissbox.toml)")
+    problems = machine_problems(env.config.settings)
+    if problems:
+        print(f"swissbox: {ConfigError(source, problems)}", file=sys.stderr)
+        return 2
     print(f"{source}: OK")
     return 0
 
@@ -168,17 +191,36 @@ def cmd_mail_enable(args: argparse.Namespace, env: CliEnv) -> int:
 
 
 def cmd_mailbox_add(args: argparse.Namespace, env: CliEnv) -> int:
+    if args.quota is not None and args.quota <= 0:
+        raise CommandError("--quota must be a positive number of bytes (leave it out: no limit)")
     password_hash = _new_secret(args, env, "mailbox")
     mailbox = env.directory.add_mailbox(args.address, password_hash, args.quota)
     print(f"mailbox {mailbox.address} created")
     return 0
 
 
-def cmd_mailbox_passwd(args: argparse.Namespace, env: CliEnv) -> int:
-    password_hash = _new_secret(args, env, "mailbox")
-    env.directory.set_secret_hash("mailbox", args.address, password_hash)
-    print(f"password of {args.address} changed")
+def _change_password(
+    args: argparse.Namespace, env: CliEnv, realm: str, identifier: str, what: str
+) -> int:
+    """The `passwd` verbs of the three realms: the identifier must exist before any prompt."""
+    found = env.directory.secret_hash(realm, identifier)
+    if found is None:
+        raise CommandError(f"no {what} {identifier!r}")
+    env.directory.set_secret_hash(realm, found[0], _new_secret(args, env, realm))
+    print(f"password of {what} {found[0]} changed")
     return 0
+
+
+def cmd_account_passwd(args: argparse.Namespace, env: CliEnv) -> int:
+    return _change_password(args, env, "account", args.login, "account")
+
+
+def cmd_mailbox_passwd(args: argparse.Namespace, env: CliEnv) -> int:
+    return _change_password(args, env, "mailbox", args.address, "mailbox")
+
+
+def cmd_ddns_passwd(args: argparse.Namespace, env: CliEnv) -> int:
+    return _change_password(args, env, "ddns", args.user, "DDNS user")
 
 
 def cmd_mailbox_grant(args: argparse.Namespace, env: CliEnv) -> int:
@@ -197,30 +239,41 @@ def cmd_mailbox_list(args: argparse.Namespace, env: CliEnv) -> int:
 # -- dynamic DNS ------------------------------------------------------------------------------
 
 
+def _ip_argument(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        raise CommandError(f"--ip {text!r} is not an IP address") from None
+
+
 def cmd_ddns_add(args: argparse.Namespace, env: CliEnv) -> int:
+    """Checks every argument, then writes user, host and first address in one transaction."""
     d = env.directory
+    ip = _ip_argument(args.ip) if args.ip else None
+    rtype = "A" if ip is not None and ip.version == 4 else "AAAA"
+    password_hash = None
     if d.ddns_user_exists(args.user):
-        if args.password_stdin:
+        if args.password_stdin or args.owner:
             raise CommandError(
-                f"DDNS user {args.user!r} exists; leave out --password-stdin to add a host to it"
+                f"DDNS user {args.user!r} exists; leave out --password-stdin and --owner"
+                " to add a host to it"
             )
     else:
-        d.add_ddns_user(args.user, _new_secret(args, env, "ddns"), owner=args.owner)
+        password_hash = _new_secret(args, env, "ddns")
+    with d.transaction():
+        if password_hash is not None:
+            d.add_ddns_user(args.user, password_hash, owner=args.owner)
+        host = d.add_ddns_host(args.hostname, args.user)
+        if ip is not None:
+            d.change_records(
+                host.zone,
+                delete=[(host.hostname, rtype, None)],
+                add=[(host.hostname, rtype, env.config.settings.ddns.default_ttl, str(ip))],
+            )
+    if password_hash is not None:
         print(f"DDNS user {args.user} created")
-    host = d.add_ddns_host(args.hostname, args.user)
     print(f"DDNS host {host.hostname} (zone {host.zone}) may be updated by {args.user}")
-    if args.ip:
-        try:
-            ip = ipaddress.ip_address(args.ip)
-        except ValueError:
-            raise CommandError(f"--ip {args.ip!r} is not an IP address") from None
-        rtype = "A" if ip.version == 4 else "AAAA"
-        ttl = env.config.settings.ddns.default_ttl
-        d.change_records(
-            host.zone,
-            delete=[(host.hostname, rtype, None)],
-            add=[(host.hostname, rtype, ttl, str(ip))],
-        )
+    if ip is not None:
         print(f"{host.hostname} {rtype} {ip}")
     return 0
 
@@ -293,6 +346,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name")
     p.add_argument("--phone")
     p.add_argument("--password-stdin", action="store_true", help="read a new password from stdin")
+    p = verb(acc, "passwd", cmd_account_passwd, "change an account's password")
+    p.add_argument("login")
+    p.add_argument("--password-stdin", action="store_true")
     p = verb(acc, "list", cmd_account_list, "list accounts")
     p.add_argument("--org")
 
@@ -328,7 +384,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--user", required=True)
     p.add_argument("--password-stdin", action="store_true", help="password of a new DDNS user")
     p.add_argument("--ip", help="initial address")
-    p.add_argument("--owner", help="account that owns the DDNS user")
+    p.add_argument("--owner", help="account that owns a new DDNS user")
+    p = verb(ddns, "passwd", cmd_ddns_passwd, "change a DDNS user's password")
+    p.add_argument("user")
+    p.add_argument("--password-stdin", action="store_true")
     p = verb(ddns, "list", cmd_ddns_list, "list DDNS hosts")
     p.add_argument("--user")
 
@@ -343,67 +402,98 @@ def build_parser() -> argparse.ArgumentParser:
 # -- demo (make run) --------------------------------------------------------------------------
 
 DEMO_ORG, DEMO_DOMAIN = "demo", "example.test"
-DEMO_ACCOUNT = ("alice@example.test", "demo-account-pw")
-DEMO_MAILBOX = ("alice@example.test", "demo-mailbox-pw")
-DEMO_DDNS = ("nas.example.test", "nasuser", "DemoDdns2026")
+DEMO_LOGIN = DEMO_ADDRESS = "alice@example.test"
+DEMO_DDNS_HOST, DEMO_DDNS_USER = "nas.example.test", "nasuser"
+PASSWORD_ALPHABET = string.ascii_letters + string.digits
+
+
+def new_password(length: int = 16) -> str:
+    """A random password that every realm accepts: letters and digits, each kind present."""
+    while True:
+        password = "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(length))
+        kinds = (str.islower, str.isupper, str.isdigit)
+        if all(any(kind(c) for c in password) for kind in kinds):
+            return password
+
+
+def _create_demo(env: CliEnv) -> dict[str, str]:
+    """The demo organization, written in one transaction; returns the new passwords by realm."""
+    passwords = {realm: new_password() for realm in ("account", "mailbox", "ddns")}
+    hashes = {realm: hash_secret(pw, env.hash_params) for realm, pw in passwords.items()}
+    settings = env.config.settings
+    hostname = settings.server.hostname
+    records = mail_records(DEMO_DOMAIN, hostname, MailPorts.from_settings(settings))
+    d = env.directory
+    with d.transaction():
+        d.add_org(DEMO_ORG)
+        d.add_account(
+            DEMO_LOGIN, hashes["account"], DEMO_ORG, "legal", "Alice Demo", "+41 00 000 00 00"
+        )
+        d.add_domain(DEMO_DOMAIN, DEMO_ORG, hostname)
+        d.enable_email(DEMO_DOMAIN, None, records)
+        d.add_mailbox(DEMO_ADDRESS, hashes["mailbox"])
+        d.grant(DEMO_ADDRESS, DEMO_LOGIN)
+        d.add_ddns_user(DEMO_DDNS_USER, hashes["ddns"], owner=DEMO_LOGIN)
+        d.add_ddns_host(DEMO_DDNS_HOST, DEMO_DDNS_USER)
+        ttl = settings.ddns.default_ttl
+        d.change_records(DEMO_DOMAIN, add=[(DEMO_DDNS_HOST, "A", ttl, "192.0.2.10")])
+    return passwords
 
 
 def cmd_demo(args: argparse.Namespace, env: CliEnv) -> int:
-    """First run: init + demo organization. Later runs: reuse it. Always: how to connect."""
+    """First run: init + the demo organization with random passwords, printed this once.
+    Later runs: reuse it and say how to set new passwords. Always: how to connect."""
     if not env.config.db_path.exists() or not (env.config.data_dir / CONFIG_NAME).exists():
-        init_args = argparse.Namespace(hostname=None)
-        cmd_init(init_args, env)
-    d = env.directory
-    org, domain = DEMO_ORG, DEMO_DOMAIN
-    (login, account_pw), (address, mailbox_pw) = DEMO_ACCOUNT, DEMO_MAILBOX
-    host, ddns_user, ddns_pw = DEMO_DDNS
-    if not any(o.name == org for o in d.orgs()):
-        params = env.hash_params
-        d.add_org(org)
-        d.add_account(
-            login, hash_secret(account_pw, params), org, "legal", "Alice Demo", "+41 00 000 00 00"
-        )
-        d.add_domain(domain, org, env.config.settings.server.hostname)
-        d.enable_email(
-            domain,
-            None,
-            mail_records(
-                domain,
-                env.config.settings.server.hostname,
-                MailPorts.from_settings(env.config.settings),
-            ),
-        )
-        d.add_mailbox(address, hash_secret(mailbox_pw, params))
-        d.grant(address, login)
-        d.add_ddns_user(ddns_user, hash_secret(ddns_pw, params), owner=login)
-        d.add_ddns_host(host, ddns_user)
-        d.change_records(
-            domain, add=[(host, "A", env.config.settings.ddns.default_ttl, "192.0.2.10")]
-        )
-        print("demo organization created")
-    else:
+        cmd_init(argparse.Namespace(hostname=None), env)
+    if any(o.name == DEMO_ORG for o in env.directory.orgs()):
+        passwords = None
         print("demo organization already there: reusing it")
-    s = env.config.settings
+    else:
+        passwords = _create_demo(env)
+        print("demo organization created")
+    print(demo_banner(env, passwords))
+    return 0
+
+
+def demo_banner(env: CliEnv, passwords: dict[str, str] | None) -> str:
+    """How to connect; the passwords only when they were just made (None: how to reset them)."""
+    s, data = env.config.settings, env.config.data_dir
     a = s.server.listen[0]
-    ca = env.config.tls_dir / "ca.pem"
-    print(
-        f"""
-swissbox demo — data in {env.config.data_dir}
+    host, user, domain = DEMO_DDNS_HOST, DEMO_DDNS_USER, DEMO_DOMAIN
+    ddns_pw = passwords["ddns"] if passwords else "PASSWORD"
+    lines = f"""
+swissbox demo — data in {data}
   SMTP (MX)          {a}:{s.smtp.mx_port}
   submission         {a}:{s.smtp.submission_port} (STARTTLS)   {a}:{s.smtp.submissions_port} (TLS)
   IMAP               {a}:{s.imap.port} (STARTTLS)   {a}:{s.imap.tls_port} (TLS)
   DNS                {a}:{s.dns.port} udp+tcp       dig @{a} -p {s.dns.port} {domain} MX
   HTTP / HTTPS       http://{a}:{s.http.port}/   https://{a}:{s.http.tls_port}/
   CalDAV/CardDAV     http://{a}:{s.http.port}/dav/
-  DDNS               curl -u {ddns_user}:{ddns_pw} 'http://{a}:{s.http.port}/nic/update?hostname={host}&myip=192.0.2.20'
-  TLS CA to trust    {ca}
-
-  mailbox (SMTP/IMAP)   {address} / {mailbox_pw}
-  account (DAV, admin)  {login} / {account_pw}
-  DDNS user             {ddns_user} / {ddns_pw}  (host {host})
+  DDNS               curl -u {user}:{ddns_pw} 'http://{a}:{s.http.port}/nic/update?hostname={host}&myip=192.0.2.20'
+  TLS CA to trust    {env.config.tls_dir / "ca.pem"}
+"""
+    if passwords:
+        return (
+            lines
+            + f"""
+  mailbox (SMTP/IMAP)   {DEMO_ADDRESS} / {passwords["mailbox"]}
+  account (DAV, admin)  {DEMO_LOGIN} / {passwords["account"]}
+  DDNS user             {user} / {ddns_pw}  (host {host})
+  These passwords are shown only now: note them.
+"""
+        )
+    return (
+        lines
+        + f"""
+  mailbox (SMTP/IMAP)   {DEMO_ADDRESS}
+  account (DAV, admin)  {DEMO_LOGIN}
+  DDNS user             {user}  (host {host})
+  Their passwords were printed once, when the demo was created. To set new ones:
+    swissbox mailbox passwd {DEMO_ADDRESS} --data {data}
+    swissbox account passwd {DEMO_LOGIN} --data {data}
+    swissbox ddns passwd {user} --data {data}
 """
     )
-    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -72,6 +72,7 @@ class Directory:
         self._conn.row_factory = sqlite3.Row
         self._lock = threading.RLock()
         self._local_writes = 0
+        self._writing = False  # inside _write(), on the thread that holds the lock
         with self._lock:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA foreign_keys=ON")
@@ -98,14 +99,35 @@ class Directory:
             return other, self._local_writes
 
     @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Several write methods as one: each joins this transaction, and either every one
+        of them is committed at the end or (on any exception) none is."""
+        with self._write():
+            yield
+
+    @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
+            if self._writing:
+                # inside transaction(): a savepoint, so that a refused step undoes only itself
+                self._conn.execute("SAVEPOINT step")
+                try:
+                    yield self._conn
+                except BaseException:
+                    self._conn.execute("ROLLBACK TO step")
+                    raise
+                finally:
+                    self._conn.execute("RELEASE step")
+                return
             self._conn.execute("BEGIN IMMEDIATE")
+            self._writing = True
             try:
                 yield self._conn
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
+            finally:
+                self._writing = False
             self._conn.execute("COMMIT")
             self._local_writes += 1
 
@@ -448,15 +470,37 @@ class Directory:
     def set_soa(self, zone: str, **fields: int | str) -> Domain:
         """Changes SOA fields (mname, rname, refresh, retry, expire, minimum, default_ttl)."""
         domain = self.domain(zone)
-        allowed = {"mname", "rname", "refresh", "retry", "expire", "minimum"}
         with self._write() as c:
-            for key, value in fields.items():
-                column = f"soa_{key}" if key in allowed else key
-                if key not in allowed and key != "default_ttl":
-                    raise DirectoryError(f"unknown SOA field {key!r}")
-                c.execute(f"UPDATE domains SET {column} = ? WHERE id = ?", (value, domain.id))
+            self._set_soa_fields(c, domain.id, fields)
             self._bump(c, domain.id)
         return self.domain(zone)
+
+    @staticmethod
+    def _set_soa_fields(c: sqlite3.Connection, domain_id: int, fields: Mapping[str, Any]) -> None:
+        allowed = {"mname", "rname", "refresh", "retry", "expire", "minimum"}
+        for key, value in fields.items():
+            column = f"soa_{key}" if key in allowed else key
+            if key not in allowed and key != "default_ttl":
+                raise DirectoryError(f"unknown SOA field {key!r}")
+            c.execute(f"UPDATE domains SET {column} = ? WHERE id = ?", (value, domain_id))
+
+    def replace_zone(
+        self,
+        zone: str,
+        delete: Sequence[tuple[str, str | None, str | None]],
+        add: Sequence[tuple[str, str, int, str]],
+        soa: Mapping[str, int | str],
+    ) -> int:
+        """change_records plus set_soa (a zone import): one transaction, one serial bump.
+        Returns the number of records deleted plus added."""
+        domain = self.domain(zone)
+        with self._write() as c:
+            changed = self._apply_records(c, domain.id, delete, add)
+            if soa:
+                self._set_soa_fields(c, domain.id, soa)
+                if not changed:
+                    self._bump(c, domain.id)
+        return changed
 
     # -- email services and mailboxes -------------------------------------------------------
 

@@ -142,10 +142,8 @@ def cmd_import(args: argparse.Namespace, env: CliEnv) -> int:
     delete: list[tuple[str, str | None, str | None]] = [
         (r.name, r.type, r.rdata) for r in old if (r.name, r.type, r.rdata) not in keep
     ]
-    changed = d.change_records(domain.name, delete=delete, add=records)
     soa = {k: v for k, v in parsed.soa.items() if _soa_value(domain, k) != v}
-    if soa:
-        d.set_soa(domain.name, **soa)
+    changed = d.replace_zone(domain.name, delete, records, soa)
     domain = d.domain(domain.name)
     print(
         f"{domain.name}: {len(records)} records from {args.file} ({len(delete)} removed,"

@@ -84,8 +84,12 @@ def _write_new(directory: Path, name: str, data: bytes) -> Path:
             fd = os.open(target, flags, 0o644)
         except FileExistsError:
             continue
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+        except OSError:
+            target.unlink(missing_ok=True)
+            raise
         return target
     raise TnefError(f"too many files named like {name!r} in {directory}")
 
@@ -174,17 +178,19 @@ def _run(args: argparse.Namespace, message: Message, stdout: BinaryIO, stderr: T
         stdout.flush()
         return 0
     directory = Path(args.output)
+    written: list[tuple[Path, int]] = []
     try:
+        files = list(_files(message))  # everything decoded before the first file is written
         directory.mkdir(parents=True, exist_ok=True)
         directory = directory.resolve(strict=True)
-        written = []
-        for name, data, _kind in _files(message):
-            target = _write_new(directory, safe_filename(name), data)
-            written.append(f"{len(data):>10}  {target.name}\n")
+        for name, data, _kind in files:
+            written.append((_write_new(directory, safe_filename(name), data), len(data)))
     except (OSError, TnefError) as exc:
+        for path, _size in written:  # all or nothing: no half-extracted message stays behind
+            path.unlink(missing_ok=True)
         stderr.write(f"swissbox tnef: {args.output}: {exc}\n")
         return 1
-    stdout.write("".join(written).encode("utf-8"))
+    stdout.write("".join(f"{size:>10}  {path.name}\n" for path, size in written).encode())
     stdout.flush()
     return 0
 

@@ -1,0 +1,107 @@
+"""Directory.transaction: several write methods committed together or not at all; a
+concurrent connection never sees half of it; replace_zone moves the serial once."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from swissbox.directory import Conflict, Directory, NotFound
+
+H = "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA"
+
+
+@pytest.fixture
+def d(tmp_path: Path) -> Directory:
+    directory = Directory(tmp_path / "db.sqlite")
+    directory.add_org("acme")
+    directory.add_domain("example.test", "acme", "ns1.example.test")
+    return directory
+
+
+def dump(d: Directory) -> str:
+    with closing(sqlite3.connect(d.path)) as c:
+        return "\n".join(c.iterdump())
+
+
+def test_every_step_commits_together(d: Directory) -> None:
+    before = d.generation()
+    with d.transaction():
+        d.add_ddns_user("u1", H)
+        d.add_ddns_host("nas.example.test", "u1")
+        d.change_records("example.test", add=[("nas.example.test", "A", 60, "192.0.2.1")])
+    assert d.ddns_host("nas.example.test") is not None
+    assert [r.rdata for r in d.records("example.test", "nas.example.test")] == ["192.0.2.1"]
+    assert d.generation() != before
+
+
+def test_a_late_failure_undoes_the_earlier_steps(d: Directory) -> None:
+    before = dump(d)
+    with pytest.raises(NotFound), d.transaction():
+        d.add_ddns_user("u1", H)
+        d.add_org("other")
+        d.add_ddns_host("nas.example.test", "nobody")
+    assert dump(d) == before
+    assert not d.ddns_user_exists("u1")
+    # the connection is usable afterwards, inside and outside a transaction
+    d.add_org("later")
+    with d.transaction():
+        d.add_org("later2")
+    assert {o.name for o in d.orgs()} == {"acme", "later", "later2"}
+
+
+def test_a_refused_step_caught_inside_undoes_only_itself(d: Directory) -> None:
+    with d.transaction():
+        d.add_org("kept")
+        with pytest.raises(Conflict):
+            d.change_records(
+                "example.test",
+                add=[("www.example.test", "A", 60, "192.0.2.1"),
+                     ("www.example.test", "CNAME", 60, "x.example.test.")],
+            )  # fmt: skip
+        d.add_org("also-kept")
+    assert {o.name for o in d.orgs()} == {"acme", "kept", "also-kept"}
+    assert d.records("example.test", "www.example.test") == []
+
+
+def test_another_connection_sees_all_or_nothing(d: Directory) -> None:
+    inside, release = threading.Event(), threading.Event()
+
+    def writer() -> None:
+        with d.transaction():
+            d.add_org("one")
+            inside.set()
+            release.wait(10)
+            d.add_org("two")
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        assert inside.wait(10)
+        with Directory(d.path) as other:
+            assert {o.name for o in other.orgs()} == {"acme"}
+    finally:
+        release.set()
+        thread.join(10)
+    with Directory(d.path) as other:
+        assert {o.name for o in other.orgs()} == {"acme", "one", "two"}
+
+
+def test_replace_zone_bumps_the_serial_once(d: Directory) -> None:
+    serial = d.domain("example.test").serial
+    d.replace_zone(
+        "example.test",
+        delete=[],
+        add=[("www.example.test", "A", 60, "192.0.2.1")],
+        soa={"refresh": 1234, "default_ttl": 600},
+    )
+    domain = d.domain("example.test")
+    assert (domain.serial, domain.soa_refresh, domain.default_ttl) == (serial + 1, 1234, 600)
+    d.replace_zone("example.test", delete=[], add=[], soa={"retry": 99})
+    assert d.domain("example.test").serial == serial + 2
+    assert d.replace_zone("example.test", delete=[], add=[], soa={}) == 0
+    assert d.domain("example.test").serial == serial + 2
