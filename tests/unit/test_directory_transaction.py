@@ -105,3 +105,70 @@ def test_replace_zone_bumps_the_serial_once(d: Directory) -> None:
     assert d.domain("example.test").serial == serial + 2
     assert d.replace_zone("example.test", delete=[], add=[], soa={}) == 0
     assert d.domain("example.test").serial == serial + 2
+
+
+def _add_host(d: Directory, n: int) -> None:
+    """User, host and address of client n in one transaction; odd n fail at the last step."""
+    with d.transaction():
+        d.add_ddns_user(f"u{n}", H)
+        d.add_ddns_host(f"h{n}.example.test", f"u{n}")
+        address = f"192.0.2.{n}" if n % 2 == 0 else "192.0.2.1"
+        d.change_records(
+            "example.test",
+            add=[(f"h{n}.example.test", "A", 60, address)]
+            + ([(f"h{n}.example.test", "CNAME", 60, "x.example.test.")] if n % 2 else []),
+        )
+
+
+@pytest.mark.parametrize("shared", [True, False], ids=["one connection", "one each"])
+def test_fifty_writers_at_once_right_and_wrong_mixed(d: Directory, shared: bool) -> None:
+    """Fifty compound writes at once (one shared connection as in the server, or one
+    connection each as concurrent CLI processes); a reader never sees a user without its
+    host and address; the good half is all there, the bad half left nothing."""
+    serial = d.domain("example.test").serial
+    start, done = threading.Barrier(51), threading.Event()
+    errors: dict[int, str] = {}
+    torn: list[str] = []
+
+    def writer(n: int) -> None:
+        own = d if shared else Directory(d.path)
+        try:
+            start.wait(10)
+            _add_host(own, n)
+        except Conflict as exc:
+            errors[n] = str(exc)
+        finally:
+            if not shared:
+                own.close()
+
+    def reader() -> None:
+        with closing(sqlite3.connect(d.path, isolation_level=None)) as c:
+            while not done.is_set():
+                c.execute("BEGIN")  # one snapshot for the three reads
+                users = {row[0] for row in c.execute("SELECT username FROM ddns_users")}
+                hosts = {row[0] for row in c.execute("SELECT hostname FROM ddns_hosts")}
+                named = {row[0] for row in c.execute("SELECT name FROM records")}
+                c.execute("COMMIT")
+                for user in users:
+                    host = f"h{user[1:]}.example.test"
+                    if host not in hosts or host not in named:
+                        torn.append(user)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(2, 52)]
+    watcher = threading.Thread(target=reader)
+    watcher.start()
+    for t in threads:
+        t.start()
+    start.wait(10)
+    for t in threads:
+        t.join(30)
+    done.set()
+    watcher.join(10)
+    assert not torn
+    assert sorted(errors) == list(range(3, 52, 2))
+    assert all("CNAME" in e for e in errors.values())
+    assert sorted(h.hostname for h in d.ddns_hosts()) == sorted(
+        f"h{n}.example.test" for n in range(2, 52, 2)
+    )
+    assert not any(d.ddns_user_exists(f"u{n}") for n in range(3, 52, 2))
+    assert d.domain("example.test").serial == serial + 25
