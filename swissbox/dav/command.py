@@ -124,8 +124,9 @@ def cmd_member_remove(args: argparse.Namespace, env: CliEnv) -> int:
             raise CommandError("--transfer-to must name another member")
     other_orgs = [m.org for m in d.memberships(login) if m.org != org]
     collections = dav_data.collections(_dav_folder(env), login)
-    fates = d.settle_member_mailboxes(org, login, target)
-    account_deleted = d.remove_member(org, login)
+    with d.transaction():  # mailboxes settled and the member removed together, or neither
+        fates = d.settle_member_mailboxes(org, login, target)
+        account_deleted = d.remove_member(org, login)
     print(f"{login} removed from {org} (directory, teams, mailbox grants)")
     for line in mailbox_fate_lines(login, fates) or [f"  {login} used no mailbox of {org}"]:
         print(line)

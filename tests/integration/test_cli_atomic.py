@@ -133,3 +133,29 @@ def test_init_with_a_bad_hostname_writes_nothing(tmp_path: Path) -> None:
     assert len(errors) == 1 and errors[0].startswith("swissbox: error:"), result.stderr
     assert "empty label" in errors[0]
     assert not stack.data.exists()
+
+
+def test_member_remove_settles_mailboxes_and_removes_in_one_transaction(
+    hosted: Stack, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The member's mailboxes are handed over or disabled only together with the removal: a
+    removal that fails after that step (here forced) leaves the mailbox as it was."""
+    from swissbox.cli import main
+    from swissbox.directory import Conflict, Directory
+
+    hosted.cli("account", "add", "bob@example.test", "--org", "acme", "--password-stdin",
+               stdin="bob-account-pw\n", check=True)  # fmt: skip
+    hosted.cli("mailbox", "grant", "info@example.test", "bob@example.test", check=True)
+    before = dump(hosted)
+
+    def refuse(*args: object) -> bool:
+        raise Conflict("removal refused half-way (forced by the test)")
+
+    monkeypatch.setattr(Directory, "remove_member", refuse)
+    argv = ["org", "member", "remove", "bob@example.test", "--delete-data", "--confirm",
+            "bob@example.test", "--data", str(hosted.data)]  # fmt: skip
+    assert main(argv) == 1
+    out, err = capsys.readouterr()
+    assert err.splitlines() == ["swissbox: error: removal refused half-way (forced by the test)"]
+    assert out == ""
+    assert dump(hosted) == before  # info@ still opens with its password, bob still holds it
