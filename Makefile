@@ -24,8 +24,9 @@ run: venv
 test: venv
 	$(BIN)/python -m pytest -q
 
-## make test-tools: Debian clients used by tests/clients (root; apt-get).
-TOOLS := bind9-dnsutils knot-dnsutils swaks ddclient inadyn isync vdirsyncer nsd knot
+## make test-tools: Debian clients used by tests/clients, and PostgreSQL for the store
+## tests (root; apt-get).
+TOOLS := bind9-dnsutils knot-dnsutils swaks ddclient inadyn isync vdirsyncer nsd knot postgresql
 test-tools:
 	@missing=""; for p in $(TOOLS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

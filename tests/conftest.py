@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,24 @@ def require_tool(name: str) -> str:
 @pytest.fixture(scope="session")
 def corpus_dir() -> Path:
     return require_path(SHARED / "corpus")
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """One PostgreSQL server for the whole run (skipped locally, a failure under CI=true,
+    when PostgreSQL is not installed); tests take a fresh database each with `new_database`."""
+    from tests.support.postgres import pg_bin, running_postgres
+
+    if pg_bin() is None:
+        require_tool("initdb")
+    # Not under pytest's temporary folder: that is private to root, and the server runs as
+    # the postgres user when the tests run as root.
+    folder = Path(tempfile.mkdtemp(prefix="swissbox-pg-"))
+    try:
+        with running_postgres(folder) as server:
+            yield server
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture

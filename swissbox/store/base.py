@@ -1,0 +1,96 @@
+"""The interface every backend implements, and the row type both return."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import Any
+
+
+class StoreError(Exception):
+    """The database could not be reached or is newer than this swissbox."""
+
+
+class Row(tuple):
+    """A result row read by position or by column name (like sqlite3.Row)."""
+
+    _names: dict[str, int]
+
+    def __new__(cls, values: Sequence[Any], names: dict[str, int]) -> Row:
+        row = super().__new__(cls, values)
+        row._names = names
+        return row
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            return tuple.__getitem__(self, self._names[key])
+        return tuple.__getitem__(self, key)
+
+    def keys(self) -> list[str]:
+        return list(self._names)
+
+
+class Tx(ABC):
+    """One write transaction (or a savepoint inside one)."""
+
+    @abstractmethod
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
+        """Runs one statement; returns its rows (empty for statements without results)."""
+
+    def one(self, sql: str, args: Sequence[Any] = ()) -> Row | None:
+        rows = self.execute(sql, args)
+        return rows[0] if rows else None
+
+    def insert(self, sql: str, args: Sequence[Any] = ()) -> int:
+        """An INSERT into a table with an `id` key; returns the new row's id."""
+        row = self.one(sql + " RETURNING id", args)
+        assert row is not None
+        return int(row[0])
+
+    @property
+    @abstractmethod
+    def rowcount(self) -> int:
+        """Rows changed by the last `execute`."""
+
+
+class Database(ABC):
+    """A connection shared by threads; every write goes through `write()`."""
+
+    dialect: str  # "sqlite" | "postgresql"
+
+    @abstractmethod
+    def one(self, sql: str, args: Sequence[Any] = ()) -> Row | None: ...
+
+    @abstractmethod
+    def all(self, sql: str, args: Sequence[Any] = ()) -> list[Row]: ...
+
+    @abstractmethod
+    def write(self) -> AbstractContextManager[Tx]:
+        """A transaction: committed when the block ends, rolled back on any exception.
+        Writers are serialized (across processes and machines too); nested calls are
+        savepoints, so a refused inner step undoes only itself."""
+
+    @abstractmethod
+    def generation(self) -> Any:
+        """A value that changes after any commit, by this process or any other."""
+
+    @abstractmethod
+    def migrate(self, migrations: Sequence[str]) -> int:
+        """Applies pending migrations, each in its own transaction; returns the version."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def split_statements(script: str) -> Iterator[str]:
+    """The statements of a migration (`;`-separated; no `;` inside literals or comments)."""
+    for statement in script.split(";"):
+        if statement.strip():
+            yield statement

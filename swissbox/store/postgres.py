@@ -1,0 +1,156 @@
+"""The shared backend: PostgreSQL through psycopg 3, for several front ends over one database.
+
+Queries arrive in the shared spelling (`?` placeholders) and are translated once each.
+Writers are serialized across every front end by a transaction-scoped advisory lock, which
+gives the same guarantee as SQLite's IMMEDIATE transactions: check-then-write rules (a CNAME
+stands alone, an organization keeps a legal representative) hold without retries. Directory
+writes are rare (admin verbs, DDNS), so one lock costs nothing measurable.
+`generation()` reads a sequence that every write transaction advances.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import Any
+
+from swissbox.store.base import Database, Row, StoreError, Tx, split_statements
+from swissbox.store.migrations import render
+
+WRITE_LOCK = 0x5B0C_D1E0  # pg_advisory_xact_lock key of the directory's writers
+
+_SETUP = [
+    "CREATE TABLE IF NOT EXISTS swissbox_schema (name TEXT PRIMARY KEY, version BIGINT NOT NULL)",
+    "CREATE SEQUENCE IF NOT EXISTS swissbox_generation",
+]
+_NOCASE = (
+    'CREATE COLLATION IF NOT EXISTS "nocase"'
+    " (provider = icu, locale = 'und-u-ks-level2', deterministic = false)"
+)
+
+
+@lru_cache(maxsize=4096)
+def translate(sql: str) -> str:
+    """`?` -> `%s` outside quoted literals and identifiers; every `%` -> `%%` (psycopg reads
+    placeholders inside literals too, and unescapes them when it binds)."""
+    out: list[str] = []
+    quote = ""
+    for ch in sql:
+        if quote:
+            out.append("%%" if ch == "%" else ch)
+            if ch == quote:
+                quote = ""
+        elif ch in ("'", '"'):
+            quote = ch
+            out.append(ch)
+        elif ch == "?":
+            out.append("%s")
+        elif ch == "%":
+            out.append("%%")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _row_factory(cursor: Any) -> Callable[[Sequence[Any]], Row]:
+    names = {d.name: i for i, d in enumerate(cursor.description or ())}
+    return lambda values: Row(values, names)
+
+
+class _PgTx(Tx):
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self._rowcount = 0
+
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
+        cursor = self.conn.execute(translate(sql), tuple(args))
+        self._rowcount = cursor.rowcount
+        return list(cursor.fetchall()) if cursor.description else []
+
+    @property
+    def rowcount(self) -> int:
+        return self._rowcount
+
+
+class PostgresDatabase(Database):
+    dialect = "postgresql"
+
+    def __init__(self, url: str, name: str = "directory") -> None:
+        import psycopg
+
+        self.url = url
+        self.name = name
+        try:
+            self._conn = psycopg.connect(url, autocommit=True, row_factory=_row_factory)
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot connect to PostgreSQL: {exc}".strip()) from None
+        self._lock = threading.RLock()
+        self._tx: _PgTx | None = None
+        with self._lock, self._conn.transaction():
+            self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+            for statement in _SETUP:
+                self._conn.execute(statement)
+            self._conn.execute(_NOCASE)
+
+    def one(self, sql: str, args: Sequence[Any] = ()) -> Row | None:
+        with self._lock:
+            row: Row | None = self._conn.execute(translate(sql), tuple(args)).fetchone()
+            return row
+
+    def all(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
+        with self._lock:
+            return list(self._conn.execute(translate(sql), tuple(args)).fetchall())
+
+    @contextmanager
+    def write(self) -> Iterator[Tx]:
+        with self._lock:
+            if self._tx is not None:
+                with self._conn.transaction():  # a savepoint inside the open transaction
+                    yield self._tx
+                return
+            with self._conn.transaction():
+                self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+                self._conn.execute("SELECT nextval('swissbox_generation')")
+                self._tx = _PgTx(self._conn)
+                try:
+                    yield self._tx
+                finally:
+                    self._tx = None
+
+    def generation(self) -> int:
+        with self._lock:
+            row = self._conn.execute("SELECT last_value FROM swissbox_generation").fetchone()
+            return int(row[0]) if row is not None else 0
+
+    def version(self) -> int:
+        row = self.one("SELECT version FROM swissbox_schema WHERE name = ?", (self.name,))
+        return int(row[0]) if row else 0
+
+    def migrate(self, migrations: Sequence[str]) -> int:
+        with self._lock:
+            for number in range(1, len(migrations) + 1):
+                with self._conn.transaction():
+                    self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+                    version = self.version()
+                    if version > len(migrations):
+                        raise StoreError(
+                            f"database schema version {version} is newer than this swissbox "
+                            f"({len(migrations)}); upgrade swissbox"
+                        )
+                    if version >= number:
+                        continue
+                    for statement in split_statements(render(migrations[number - 1], self.dialect)):
+                        self._conn.execute(statement)
+                    self._conn.execute(
+                        "INSERT INTO swissbox_schema (name, version) VALUES (%s, %s)"
+                        " ON CONFLICT (name) DO UPDATE SET version = EXCLUDED.version",
+                        (self.name, number),
+                    )
+                    self._conn.execute("SELECT nextval('swissbox_generation')")
+            return self.version()
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
