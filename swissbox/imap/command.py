@@ -38,12 +38,16 @@ def _mailbox(env: CliEnv, address: str) -> str:
 
 def cmd_import(args: argparse.Namespace, env: CliEnv) -> int:
     from swissbox.mailstore import MailStore
-    from swissbox.mailstore.importer import import_maildir
+    from swissbox.mailstore.importer import import_maildir, source_folders
 
     address = _mailbox(env, args.address)
     source = Path(args.maildir)
     if not source.is_dir():
         raise CommandError(f"{source}: not a folder")
+    if not any(source_folders(source)):
+        raise CommandError(
+            f"{source}: not a Maildir (no cur/ or new/ in it, nor in a .Folder or folder below)"
+        )
     store = MailStore(env.config.data_dir / "mail")
     box = open_mailbox(store, address)
     try:

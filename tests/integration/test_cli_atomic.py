@@ -159,3 +159,16 @@ def test_member_remove_settles_mailboxes_and_removes_in_one_transaction(
     assert err.splitlines() == ["swissbox: error: removal refused half-way (forced by the test)"]
     assert out == ""
     assert dump(hosted) == before  # info@ still opens with its password, bob still holds it
+
+
+def test_mailbox_import_of_a_folder_that_is_no_maildir_is_refused(
+    hosted: Stack, tmp_path: Path
+) -> None:
+    from swissbox.mailstore.paths import mailbox_dir
+
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "todo.txt").write_text("not mail\n")
+    assert_refused(
+        hosted, ("mailbox", "import", "info@example.test", str(tmp_path)), None, "not a Maildir"
+    )
+    assert not mailbox_dir(hosted.data / "mail", "info@example.test").exists()
