@@ -60,8 +60,14 @@ def _hostname_argument(text: str) -> str:
 def cmd_init(args: argparse.Namespace, env: CliEnv) -> int:
     hostname = _hostname_argument(args.hostname) if args.hostname else None
     data = env.config.data_dir
-    data.mkdir(parents=True, exist_ok=True)
     conf_path = data / CONFIG_NAME
+    current = env.config.settings.server.hostname
+    if hostname and conf_path.exists() and hostname != current:
+        raise CommandError(
+            f"{conf_path} exists with server.hostname {current!r}: change it there"
+            " (--hostname only fills in a new file)"
+        )
+    data.mkdir(parents=True, exist_ok=True)
     if not conf_path.exists():
         overrides: dict[str, dict[str, Any]] = {}
         if hostname:

@@ -172,3 +172,10 @@ def test_mailbox_import_of_a_folder_that_is_no_maildir_is_refused(
         hosted, ("mailbox", "import", "info@example.test", str(tmp_path)), None, "not a Maildir"
     )
     assert not mailbox_dir(hosted.data / "mail", "info@example.test").exists()
+
+
+def test_init_does_not_ignore_a_hostname_it_would_not_use(hosted: Stack) -> None:
+    config = (hosted.data / "swissbox.toml").read_text()
+    assert_refused(hosted, ("init", "--hostname", "other.example.test"), None, "change it there")
+    assert (hosted.data / "swissbox.toml").read_text() == config
+    assert "kept" in hosted.cli("init", "--hostname", "MX.example.test.", check=True).stdout
