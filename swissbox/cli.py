@@ -6,6 +6,7 @@ import argparse
 import importlib
 import ipaddress
 import secrets
+import sqlite3
 import string
 import sys
 from collections.abc import Callable, Sequence
@@ -520,6 +521,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args, env))
     except (CommandError, DirectoryError, TlsError) as exc:
         print(f"swissbox: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # a folder that cannot be made, a full disk: one line, no traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"swissbox: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
+    except sqlite3.Error as exc:
+        print(f"swissbox: error: database {config.db_path}: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -179,3 +179,19 @@ def test_init_does_not_ignore_a_hostname_it_would_not_use(hosted: Stack) -> None
     assert_refused(hosted, ("init", "--hostname", "other.example.test"), None, "change it there")
     assert (hosted.data / "swissbox.toml").read_text() == config
     assert "kept" in hosted.cli("init", "--hostname", "MX.example.test.", check=True).stdout
+
+
+def test_a_data_folder_that_cannot_be_used_is_one_error_line(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    stack = Stack(tmp_path / "file")  # its data folder would be inside a regular file
+    result = stack.cli("init")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines() == [f"swissbox: error: {stack.data}: Not a directory"]
+    broken = Stack(tmp_path / "broken")
+    broken.write_config()
+    (broken.data / "swissbox.db").write_text("not a database\n" * 100)
+    result = broken.cli("org", "list")
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"swissbox: error: database {broken.data / 'swissbox.db'}: file is not a database"
+    ]
