@@ -5,7 +5,7 @@ Tables and queries are written once, in the SQL both engines speak (`?` placehol
 rendered per engine by `migrations.render`. Callers never learn which engine runs.
 """
 
-from swissbox.store.base import Database, Row, StoreError, Tx
+from swissbox.store.base import Database, Result, Row, StoreError, Tx
 from swissbox.store.open import is_postgres_url, open_database
 
-__all__ = ["Database", "Row", "StoreError", "Tx", "is_postgres_url", "open_database"]
+__all__ = ["Database", "Result", "Row", "StoreError", "Tx", "is_postgres_url", "open_database"]

@@ -31,27 +31,40 @@ class Row(tuple):
         return list(self._names)
 
 
+class Result:
+    """The rows of one statement (already fetched) and how many rows it changed."""
+
+    __slots__ = ("rowcount", "rows")
+
+    def __init__(self, rows: list[Row], rowcount: int) -> None:
+        self.rows = rows
+        self.rowcount = rowcount
+
+    def fetchone(self) -> Row | None:
+        return self.rows[0] if self.rows else None
+
+    def fetchall(self) -> list[Row]:
+        return self.rows
+
+    def __iter__(self) -> Iterator[Row]:
+        return iter(self.rows)
+
+
 class Tx(ABC):
     """One write transaction (or a savepoint inside one)."""
 
     @abstractmethod
-    def execute(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
-        """Runs one statement; returns its rows (empty for statements without results)."""
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> Result:
+        """Runs one statement."""
 
     def one(self, sql: str, args: Sequence[Any] = ()) -> Row | None:
-        rows = self.execute(sql, args)
-        return rows[0] if rows else None
+        return self.execute(sql, args).fetchone()
 
     def insert(self, sql: str, args: Sequence[Any] = ()) -> int:
         """An INSERT into a table with an `id` key; returns the new row's id."""
         row = self.one(sql + " RETURNING id", args)
         assert row is not None
         return int(row[0])
-
-    @property
-    @abstractmethod
-    def rowcount(self) -> int:
-        """Rows changed by the last `execute`."""
 
 
 class Database(ABC):

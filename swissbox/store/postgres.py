@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
-from swissbox.store.base import Database, Row, StoreError, Tx, split_statements
+from swissbox.store.base import Database, Result, Row, StoreError, Tx, split_statements
 from swissbox.store.migrations import render
 
 WRITE_LOCK = 0x5B0C_D1E0  # pg_advisory_xact_lock key of the directory's writers
@@ -62,16 +62,11 @@ def _row_factory(cursor: Any) -> Callable[[Sequence[Any]], Row]:
 class _PgTx(Tx):
     def __init__(self, conn: Any) -> None:
         self.conn = conn
-        self._rowcount = 0
 
-    def execute(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> Result:
         cursor = self.conn.execute(translate(sql), tuple(args))
-        self._rowcount = cursor.rowcount
-        return list(cursor.fetchall()) if cursor.description else []
-
-    @property
-    def rowcount(self) -> int:
-        return self._rowcount
+        rows = list(cursor.fetchall()) if cursor.description else []
+        return Result(rows, cursor.rowcount)
 
 
 class PostgresDatabase(Database):

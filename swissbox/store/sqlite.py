@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from swissbox.store.base import Database, Row, StoreError, Tx, split_statements
+from swissbox.store.base import Database, Result, Row, StoreError, Tx, split_statements
 from swissbox.store.migrations import render
 
 _NAMES: dict[Any, dict[str, int]] = {}
@@ -28,17 +28,11 @@ def _row(cursor: sqlite3.Cursor, values: tuple[Any, ...]) -> Row:
 class _SqliteTx(Tx):
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
-        self._rowcount = 0
 
-    def execute(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> Result:
         cursor = self.conn.execute(sql, tuple(args))
         rows = cursor.fetchall()
-        self._rowcount = cursor.rowcount
-        return rows
-
-    @property
-    def rowcount(self) -> int:
-        return self._rowcount
+        return Result(rows, cursor.rowcount)
 
 
 class SqliteDatabase(Database):

@@ -52,8 +52,10 @@ def test_insert_returns_ids_and_names_ignore_case(db: Database) -> None:
     with pytest.raises(Exception), db.write() as tx:  # noqa: B017 (each engine its own class)
         tx.execute("INSERT INTO things (name) VALUES (?)", ("alpha",))
     with db.write() as tx:
-        tx.execute("INSERT INTO things (name) VALUES (?) ON CONFLICT DO NOTHING", ("ALPHA",))
-        assert tx.rowcount == 0
+        result = tx.execute(
+            "INSERT INTO things (name) VALUES (?) ON CONFLICT DO NOTHING", ("ALPHA",)
+        )
+        assert result.rowcount == 0
     assert [r["name"] for r in db.all("SELECT name FROM things ORDER BY id")] == ["Alpha", "beta"]
 
 
