@@ -230,16 +230,42 @@ def cmd_ddns_passwd(args: argparse.Namespace, env: CliEnv) -> int:
     return _change_password(args, env, "ddns", args.user, "DDNS user")
 
 
+GRANT_MEANS = {
+    "own": "as their own address (its password may act for their other addresses)",
+    "full": "read and change its folders, send as it",
+    "read": "read its folders",
+}
+
+
 def cmd_mailbox_grant(args: argparse.Namespace, env: CliEnv) -> int:
-    env.directory.grant(args.address, args.login)
-    print(f"{args.login} may use {args.address}")
+    access = "own" if args.owner else "read" if args.read_only else "full"
+    env.directory.grant(args.address, args.login, access)
+    print(f"{args.login} may use {args.address}: {GRANT_MEANS[access]} ({access})")
+    return 0
+
+
+def cmd_mailbox_revoke(args: argparse.Namespace, env: CliEnv) -> int:
+    before = env.directory.revoke(args.address, args.login)
+    print(f"{args.login} may no longer use {args.address} (was {before}); open sessions end")
     return 0
 
 
 def cmd_mailbox_list(args: argparse.Namespace, env: CliEnv) -> int:
     boxes = env.directory.mailboxes(args.domain)
-    rows = [{"address": m.address, "quota_bytes": m.quota_bytes} for m in boxes]
-    env.emit(rows, "\n".join(m.address for m in boxes))
+    users = env.directory.mailbox_users(boxes)
+    rows = [
+        {
+            "address": m.address,
+            "quota_bytes": m.quota_bytes,
+            "users": [{"login": u.login, "access": u.access} for u in users[m.id]],
+        }
+        for m in boxes
+    ]
+    lines = [
+        "\t".join([m.address, ", ".join(f"{u.login} ({u.access})" for u in users[m.id])]).rstrip()
+        for m in boxes
+    ]
+    env.emit(rows, "\n".join(lines))
     return 0
 
 
@@ -380,6 +406,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("address")
     p.add_argument("--password-stdin", action="store_true")
     p = verb(mbx, "grant", cmd_mailbox_grant, "let another account use this address")
+    p.add_argument("address")
+    p.add_argument("login")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--read-only", action="store_true", help="read its folders, never send")
+    how.add_argument(
+        "--owner", action="store_true", help="the account's own address (login elsewhere)"
+    )
+    p = verb(mbx, "revoke", cmd_mailbox_revoke, "end another account's use of this address")
     p.add_argument("address")
     p.add_argument("login")
     p = verb(mbx, "list", cmd_mailbox_list, "list mailboxes")

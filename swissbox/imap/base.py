@@ -49,6 +49,8 @@ BASE_CAPS = [
     b"CHILDREN",
     b"SPECIAL-USE",
     b"CONDSTORE",
+    b"ACL",
+    b"RIGHTS=texk",
 ]
 MAX_AUTH_FAILURES = 3
 MAX_PIPELINED = 1 << 20  # bytes read ahead while a command is still running
@@ -222,6 +224,11 @@ class SessionBase(IMAP4Server):
         """An AUTHENTICATE response line (login.LoginCommands)."""
         raise NotImplementedError
 
+    def check_access(self, tag: bytes) -> bool:
+        """Before each command after login: True when a revoked grant answered it
+        (shared.SharedCommands)."""
+        return False
+
     def close(self) -> None:
         self.mode = "closed"
         self.transport.loseConnection()
@@ -257,6 +264,8 @@ class SessionBase(IMAP4Server):
                 self.write_line(tag + b" BAD Command not valid in this state")
             else:
                 self.write_line(tag + b" BAD Unknown command")
+            return
+        if self.state != "unauth" and self.check_access(tag):
             return
         try:
             result = handler(self, tag, args, uid) if uid else handler(self, tag, args)
@@ -361,7 +370,8 @@ class SessionBase(IMAP4Server):
 
     def flags_of(self, uid: int, flags: str) -> bytes:
         """The FLAGS list of a message as this session sees it (with \\Recent)."""
-        names = flags.split()
+        box = self.selected
+        names = (box.view(uid, flags) if box is not None else flags).split()
         if uid in self.recent:
             names.append("\\Recent")
         return render.flags(names)
@@ -396,6 +406,7 @@ class SessionBase(IMAP4Server):
         if self.pending_flags:
             uids = sorted(self.pending_flags)
             self.pending_flags.clear()
+            box.reload_seen()  # another session of this user may have changed its \Seen
             for uid, flags, modseq in query.rows(
                 box.box, box.info.id, ["uid", "flags", "modseq"], uids
             ):

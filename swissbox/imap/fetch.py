@@ -142,16 +142,16 @@ class FetchCommands(SessionBase):
             cols += ["subdir", "filename"]
         col = {c: i for i, c in enumerate(cols)}
         changed: set[int] = set()
-        if box.readwrite and any(i.sets_seen for i in req.items):
+        if box.readwrite and box.may("s") and any(i.sets_seen for i in req.items):
             unseen = [
                 r[0]
                 for r in query.rows(box.box, box.info.id, ["uid", "flags"], uids, req.changedsince)
-                if "\\Seen" not in r[1].split()
+                if "\\Seen" not in box.view(r[0], r[1]).split()
             ]
             if unseen:
-                box.box.set_flags(box.name, unseen, ["\\Seen"], "add")
-                changed = set(unseen)
-                self.service.hub.flags_changed(self, self._account().address, box.name, unseen)
+                marked = box.mark_seen(unseen)
+                changed = set(marked)
+                self.service.hub.flags_changed(self, box.box.address, box.name, marked)
         rows = query.rows(box.box, box.info.id, cols, uids, req.changedsince)
         want_modseq = self.condstore and ("MODSEQ" in names or req.changedsince is not None)
         envelopes: dict[int, bytes] = {}

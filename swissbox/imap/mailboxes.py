@@ -12,7 +12,6 @@ from twisted.python.failure import Failure
 from swissbox.imap import render
 from swissbox.imap.account import MailAccount, list_matches
 from swissbox.imap.base import (
-    SessionBase,
     bad,
     no,
 )
@@ -25,6 +24,7 @@ from swissbox.imap.parser import (
     flag_list,
     mailbox_name,
 )
+from swissbox.imap.shared import SHARED_PREFIX, SharedCommands
 from swissbox.mailstore import (
     SEPARATOR,
     SPECIAL_USE,
@@ -32,12 +32,13 @@ from swissbox.mailstore import (
     QuotaExceeded,
     query,
     recent,
+    seen,
 )
 
 STATUS_ITEMS = {b"MESSAGES", b"RECENT", b"UIDNEXT", b"UIDVALIDITY", b"UNSEEN", b"HIGHESTMODSEQ"}
 
 
-class MailboxCommands(SessionBase):
+class MailboxCommands(SharedCommands):
     def cmd_enable(self, tag: bytes, args: list[Token]) -> bytes:
         if not args:
             raise bad("ENABLE needs capabilities")
@@ -51,7 +52,10 @@ class MailboxCommands(SessionBase):
 
     def cmd_namespace(self, tag: bytes, args: list[Token]) -> bytes:
         self._noargs(args)
-        self.untagged(b'NAMESPACE (("" "/")) NIL NIL')
+        shared = b"NIL"
+        if self.access is not None and self.access.shared():
+            shared = b'(("' + SHARED_PREFIX.encode() + b'/" "/"))'
+        self.untagged(b'NAMESPACE (("" "/")) NIL ' + shared)
         return b"NAMESPACE completed"
 
     def cmd_select(self, tag: bytes, args: list[Token], readwrite: bool = True) -> bytes:
@@ -70,11 +74,12 @@ class MailboxCommands(SessionBase):
         if self.selected is not None:
             self.deselect()
             self.untagged(b"OK [CLOSED] Previous mailbox closed")
-        box = self._account().select(name, readwrite)
+        box = self.open_folder(name, readwrite)
         if box is None:
             raise no("[NONEXISTENT] No such mailbox")
+        readwrite = box.readwrite
         unseen, highest = box.load()
-        if readwrite:
+        if readwrite and box.seen_user is None:  # \Recent belongs to the mailbox's own login
             self.recent = set(recent.claim_recent(box.box, box.name))
             recent_count = len(self.recent)
         else:
@@ -85,10 +90,13 @@ class MailboxCommands(SessionBase):
         self.pending_new.clear()
         self.pending_flags.clear()
         self.pending_expunged.clear()
-        self.service.hub.join(self, self._account().address, box.name)
+        self.service.hub.join(self, box.box.address, box.name)
         flags = " ".join(box.getFlags()).encode("utf-8", "replace")
         self.untagged(b"FLAGS (" + flags + b")")
-        perm = flags + b" \\*" if readwrite else b""
+        perm = b""
+        if readwrite:
+            perm = " ".join(box.permanent_flags()).encode("utf-8", "replace")
+            perm += b" \\*" if box.may("w") else b""
         self.untagged(b"OK [PERMANENTFLAGS (" + perm + b")] Flags permitted")
         self.untagged(b"%d EXISTS" % len(box.uids))
         self.untagged(b"%d RECENT" % recent_count)
@@ -143,6 +151,8 @@ class MailboxCommands(SessionBase):
         if len(args) != 1:
             raise bad("needs a mailbox name")
         name = mailbox_name(args[0])
+        if self.place(name).shared:  # shared folders are always listed as subscribed
+            return b"SUBSCRIBE completed" if on else b"UNSUBSCRIBE completed"
         try:
             if on:
                 self._account().subscribe(name)
@@ -194,6 +204,9 @@ class MailboxCommands(SessionBase):
                 + b') "/" '
                 + render.astring(encode_mutf7(f.name))
             )
+        if not special_only:
+            for line in self.shared_list_lines(word, ref, pattern, lsub):
+                self.untagged(line)
         return word + b" completed"
 
     def cmd_lsub(self, tag: bytes, args: list[Token]) -> bytes:
@@ -202,29 +215,30 @@ class MailboxCommands(SessionBase):
     def cmd_status(self, tag: bytes, args: list[Token]) -> bytes:
         if len(args) != 2 or not isinstance(args[1], list):
             raise bad("STATUS needs a mailbox and a list of items")
-        name = mailbox_name(args[0])
+        place = self.place(mailbox_name(args[0]))
         try:
-            info = query.folder(self._account().box, name)
+            info = query.folder(place.box, place.folder)
         except NoSuchFolder:
             raise no("[NONEXISTENT] No such mailbox") from None
         keys = [bytes(item).upper() if isinstance(item, Atom) else b"" for item in args[1]]
         if not set(keys) <= STATUS_ITEMS:
             raise bad("unknown STATUS item")
-        box = self._account().box
+        box = place.box
         values = {
             b"UIDNEXT": info.uidnext,
             b"UIDVALIDITY": info.uidvalidity,
             b"HIGHESTMODSEQ": info.highestmodseq,
         }
         if b"MESSAGES" in keys or b"UNSEEN" in keys:  # the index scans only when asked
-            values[b"MESSAGES"], values[b"UNSEEN"], _size = query.counts(box, info.id)
+            values[b"MESSAGES"], values[b"UNSEEN"] = self.folder_status_counts(place, info)
         if b"RECENT" in keys:
-            values[b"RECENT"] = recent.count_recent(box, info.id)
+            values[b"RECENT"] = 0 if place.shared else recent.count_recent(box, info.id)
         if b"HIGHESTMODSEQ" in keys:
             self.condstore = True
         out = [b"%s %d" % (key, values[key]) for key in keys]
+        shown = place.shown(info.name)
         self.untagged(
-            b"STATUS " + render.astring(encode_mutf7(info.name)) + b" (" + b" ".join(out) + b")"
+            b"STATUS " + render.astring(encode_mutf7(shown)) + b" (" + b" ".join(out) + b")"
         )
         return b"STATUS completed"
 
@@ -247,21 +261,26 @@ class MailboxCommands(SessionBase):
                     raise bad("bad APPEND date-time") from None
             else:
                 raise bad("bad APPEND argument")
-        account = self._account()
+        place = self.place(name)
+        place.require("i", "append")
         try:
-            info = account.folder_info(name)
+            info = self.place_info(place)
         except (NoSuchFolder, ValueError):
             raise no("[TRYCREATE] No such mailbox") from None
+        seen_by_user = place.shared and "\\Seen" in flags
+        if place.shared:  # \Seen is the user's own there
+            flags = [f for f in flags if f != "\\Seen"]
         delivery = self.service.store.begin()
-        delivery.add_recipient(
-            account.address, info.name, flags, date, quota_bytes=account.quota_bytes
-        )
+        delivery.add_recipient(place.address, info.name, flags, date, quota_bytes=place.quota_bytes)
         delivery.write(message)  # a bytes subclass: no extra copy of a large literal
         d = defer.Deferred.fromFuture(self.service.ensure_future(delivery.commit()))
 
         def ok(delivered: Any) -> bytes:
             got = delivered[0]
-            if self.selected is not None and self.selected.name == got.folder:
+            if seen_by_user and place.seen_user is not None:
+                seen.set_seen(place.box, info.id, place.seen_user, [got.uid], True)
+            selected = self.selected
+            if selected is not None and selected.box is place.box and selected.name == got.folder:
                 self.pending_new.add(got.uid)
             return b"[APPENDUID %d %d] APPEND completed" % (got.uidvalidity, got.uid)
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from twisted.internet import defer
+
 from swissbox.imap.base import (
-    SessionBase,
     bad,
     compact_set,
     no,
@@ -30,6 +31,7 @@ from swissbox.imap.search import (
     parse_search,
     uses,
 )
+from swissbox.imap.shared import SharedCommands
 from swissbox.mailstore import (
     NoSuchFolder,
     query,
@@ -38,7 +40,7 @@ from swissbox.mailstore import (
 from swissbox.mailstore.paths import folder_dir
 
 
-class SelectedCommands(SessionBase):
+class SelectedCommands(SharedCommands):
     def cmd_check(self, tag: bytes, args: list[Token]) -> bytes:
         self._noargs(args)
         return b"CHECK completed"
@@ -46,9 +48,9 @@ class SelectedCommands(SessionBase):
     def cmd_close(self, tag: bytes, args: list[Token]) -> bytes:
         self._noargs(args)
         box = self._box()
-        if box.readwrite:
+        if box.readwrite and box.may("e"):
             gone = retention.expunge(box.box, box.name)
-            self.service.hub.expunged(self, self._account().address, box.name, gone)
+            self.service.hub.expunged(self, box.box.address, box.name, gone)
         self.deselect()
         return b"CLOSE completed"
 
@@ -59,6 +61,8 @@ class SelectedCommands(SessionBase):
 
     def cmd_expunge(self, tag: bytes, args: list[Token], uid: bool = False) -> bytes:
         box = self._writable()
+        if not box.may("e"):
+            raise no("[NOPERM] You may not expunge here")
         if uid:
             if len(args) != 1:
                 raise bad("UID EXPUNGE needs a UID set")
@@ -68,7 +72,7 @@ class SelectedCommands(SessionBase):
             wanted = None
         self.sync(allow_expunge=True)
         gone = retention.expunge(box.box, box.name, wanted)
-        self.service.hub.expunged(self, self._account().address, box.name, gone)
+        self.service.hub.expunged(self, box.box.address, box.name, gone)
         self._send_expunges(box, gone)
         return b"EXPUNGE completed"
 
@@ -98,21 +102,25 @@ class SelectedCommands(SessionBase):
         mode = {b"FLAGS": "set", b"+FLAGS": "add", b"-FLAGS": "remove"}.get(base)
         if mode is None:
             raise bad("bad STORE item")
-        flags = flag_list(rest[1] if len(rest) == 2 else list(rest[1:]))
+        asked = flag_list(rest[1] if len(rest) == 2 else list(rest[1:]))
+        flags = box.allowed_flags(asked)
+        if asked and not flags:
+            raise no("[NOPERM] You may not change these flags here")
         uids = box.resolve(ranges, uid)
         if not uids:
             return b"STORE completed"
-        before = {r[0]: r[1] for r in query.rows(box.box, box.info.id, ["uid", "flags"], uids)}
-        after, refused = box.box.set_flags(box.name, list(before), flags, mode, unchanged)
+        before = {
+            r[0]: box.view(r[0], r[1])
+            for r in query.rows(box.box, box.info.id, ["uid", "flags"], uids)
+        }
+        after, refused = box.set_flags(list(before), flags, mode, unchanged)
         for f in flags:
             if not f.startswith("\\") and f not in box.keywords:
                 box.keywords.add(f)
                 self.untagged(b"FLAGS (" + " ".join(box.getFlags()).encode() + b")")
         changed = [m for m in after if " ".join(sorted(m.flags)) != before.get(m.uid, "")]
         changed_uids = {m.uid for m in changed}
-        self.service.hub.flags_changed(
-            self, self._account().address, box.name, sorted(changed_uids)
-        )
+        self.service.hub.flags_changed(self, box.box.address, box.name, sorted(changed_uids))
         refused_set = set(refused)
         for m in after:
             if m.uid in refused_set:
@@ -141,27 +149,31 @@ class SelectedCommands(SessionBase):
 
     def cmd_copy(
         self, tag: bytes, args: list[Token], uid: bool = False, move: bool = False
-    ) -> bytes:
+    ) -> bytes | defer.Deferred[bytes]:
         box = self._box() if not move else self._writable()
         if len(args) != 2:
             raise bad("needs a set and a mailbox")
+        if move and not (box.may("t") and box.may("e")):
+            raise no("[NOPERM] You may not move messages out of here")
         uids = box.resolve(parse_seqset(args[0]), uid)
-        dest = mailbox_name(args[1])
-        account = self._account()
+        dest = self.place(mailbox_name(args[1]))
+        dest.require("i", "copy messages into")
         try:
-            dinfo = account.folder_info(dest)
+            dinfo = self.place_info(dest)
         except (NoSuchFolder, ValueError):
             raise no("[TRYCREATE] No such mailbox") from None
         if not uids:
             return (b"MOVE" if move else b"COPY") + b" completed"
-        if account.quota_bytes is not None and not move:
-            size = sum(r[1] for r in query.rows(account.box, box.info.id, ["uid", "size"], uids))
-            if account.box.usage() + size > account.quota_bytes:
+        if dest.box is not box.box:
+            return self.copy_across(box, uids, dest, dinfo, move)
+        if dest.quota_bytes is not None and not move:
+            size = sum(r[1] for r in query.rows(box.box, box.info.id, ["uid", "size"], uids))
+            if box.box.usage() + size > dest.quota_bytes:
                 raise no("[OVERQUOTA] Quota exceeded")
         if move:
-            mapping = account.box.move(box.name, uids, dinfo.name)
+            mapping = box.box.move(box.name, uids, dinfo.name)
         else:
-            mapping = account.box.copy(box.name, uids, dinfo.name)
+            mapping = box.box.copy(box.name, uids, dinfo.name)
         if dinfo.name == box.name:
             self.pending_new.update(mapping.values())
         src = sorted(mapping)
@@ -172,13 +184,15 @@ class SelectedCommands(SessionBase):
         )
         if move:
             self.untagged(b"OK [" + code + b"] Moved")
-            self.service.hub.expunged(self, account.address, box.name, src)
+            self.service.hub.expunged(self, box.box.address, box.name, src)
             self.sync(allow_expunge=True)
             self._send_expunges(box, src)
             return b"MOVE completed"
         return b"[" + code + b"] COPY completed"
 
-    def cmd_move(self, tag: bytes, args: list[Token], uid: bool = False) -> bytes:
+    def cmd_move(
+        self, tag: bytes, args: list[Token], uid: bool = False
+    ) -> bytes | defer.Deferred[bytes]:
         return self.cmd_copy(tag, args, uid, move=True)
 
     def cmd_search(self, tag: bytes, args: list[Token], uid: bool = False) -> bytes:
@@ -258,7 +272,8 @@ class SelectedCommands(SessionBase):
             cand = Candidate(
                 seq,
                 r[0],
-                frozenset(r[1].split()) | ({"\\Recent"} if r[0] in self.recent else set()),
+                frozenset(box.view(r[0], r[1]).split())
+                | ({"\\Recent"} if r[0] in self.recent else set()),
                 r[2],
                 r[3],
                 r[4],

@@ -8,7 +8,8 @@ pipelined input discarded at STARTTLS), dispatch (one table of handlers by state
 argument parsing (`parser.tokenize`), and the
 commands whose Twisted versions are slow or wrong (FETCH is batched from the index, SEARCH
 runs on index data, STORE/EXPUNGE notify other sessions). Added: UIDPLUS, MOVE, SPECIAL-USE,
-ENABLE, CONDSTORE, UNSELECT, CHILDREN, LITERAL+, ID, QUOTA.
+ENABLE, CONDSTORE, UNSELECT, CHILDREN, LITERAL+, ID, QUOTA, ACL (RFC 4314) and the shared
+namespace of several users of one address (shared.py).
 """
 
 from __future__ import annotations
@@ -21,11 +22,24 @@ from swissbox.imap.fetch import FetchCommands
 from swissbox.imap.login import LoginCommands
 from swissbox.imap.mailboxes import MailboxCommands
 from swissbox.imap.selected import SelectedCommands
+from swissbox.imap.shared import SharedCommands
 
 
-class ImapSession(LoginCommands, MailboxCommands, SelectedCommands, FetchCommands, SessionBase):
+class ImapSession(
+    LoginCommands, MailboxCommands, SelectedCommands, FetchCommands, SharedCommands, SessionBase
+):
     """One client connection: the session core plus the command mixins (one module per state
     group). `service` provides settings, store, portal, hub and TLS options."""
+
+
+def outside_shared(handler: Callable[..., Any]) -> Callable[..., Any]:
+    """CREATE/DELETE/RENAME refused for names in the shared namespace (shared.py)."""
+
+    def guarded(session: ImapSession, tag: bytes, args: list[Any]) -> Any:
+        session.guard_folder_change(args[:2])
+        return handler(session, tag, args)
+
+    return guarded
 
 
 # The dispatch table: command name, handler, states in which it is valid. Twisted's own
@@ -42,9 +56,9 @@ COMMANDS: list[tuple[str, Callable[..., Any], tuple[str, ...]]] = [
     ("NAMESPACE", ImapSession.cmd_namespace, ("auth", "select")),
     ("SELECT", ImapSession.cmd_select, ("auth", "select")),
     ("EXAMINE", ImapSession.cmd_examine, ("auth", "select")),
-    ("CREATE", ImapSession.cmd_create, ("auth", "select")),
-    ("DELETE", ImapSession.cmd_delete, ("auth", "select")),
-    ("RENAME", ImapSession.cmd_rename, ("auth", "select")),
+    ("CREATE", outside_shared(ImapSession.cmd_create), ("auth", "select")),
+    ("DELETE", outside_shared(ImapSession.cmd_delete), ("auth", "select")),
+    ("RENAME", outside_shared(ImapSession.cmd_rename), ("auth", "select")),
     ("SUBSCRIBE", ImapSession.cmd_subscribe, ("auth", "select")),
     ("UNSUBSCRIBE", ImapSession.cmd_unsubscribe, ("auth", "select")),
     ("LIST", ImapSession.cmd_list, ("auth", "select")),
@@ -64,6 +78,11 @@ COMMANDS: list[tuple[str, Callable[..., Any], tuple[str, ...]]] = [
     ("COPY", ImapSession.cmd_copy, ("select",)),
     ("MOVE", ImapSession.cmd_move, ("select",)),
     ("SEARCH", ImapSession.cmd_search, ("select",)),
+    ("MYRIGHTS", ImapSession.cmd_myrights, ("auth", "select")),
+    ("GETACL", ImapSession.cmd_getacl, ("auth", "select")),
+    ("LISTRIGHTS", ImapSession.cmd_listrights, ("auth", "select")),
+    ("SETACL", ImapSession.cmd_setacl, ("auth", "select")),
+    ("DELETEACL", ImapSession.cmd_setacl, ("auth", "select")),
 ]
 ImapSession.handlers = {
     (state, name.encode()): fn for name, fn, states in COMMANDS for state in states

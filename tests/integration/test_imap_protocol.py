@@ -183,6 +183,10 @@ def test_id_and_namespace(stack: Stack) -> None:
     lines = r.cmd(b'a ID ("name" "pytest")')
     assert lines[0].startswith(b'* ID ("name" "swissbox"') and lines[-1].startswith(b"a OK")
     r.cmd(f"b LOGIN {BOB} {BOB_PW}".encode())
+    # bob's account holds a grant on carol's address: her folders are a shared namespace
+    assert r.cmd(b"c NAMESPACE")[0] == b'* NAMESPACE (("" "/")) NIL (("Shared Folders/" "/"))'
+    r = Raw(stack, secure=True)
+    r.cmd(f"b LOGIN {CAROL} {CAROL_PW}".encode())
     assert r.cmd(b"c NAMESPACE")[0] == b'* NAMESPACE (("" "/")) NIL NIL'
 
 
