@@ -399,9 +399,10 @@ class SessionBase(IMAP4Server):
                 if present:
                     box.add_uids(present)
                     self.untagged(b"%d EXISTS" % len(box.uids))
-                    if box.readwrite:
-                        # \Recent for this session; no untagged RECENT here (IMAP4rev2 drops
-                        # it, and clients reading IDLE line by line expect EXISTS alone)
+                    if box.readwrite and box.seen_user is None:
+                        # \Recent for this session (never in the shared namespace: it is the
+                        # mailbox's own); no untagged RECENT here (IMAP4rev2 drops it, and
+                        # clients reading IDLE line by line expect EXISTS alone)
                         self.recent.update(recent.claim_recent(box.box, box.name, present))
         if self.pending_flags:
             uids = sorted(self.pending_flags)

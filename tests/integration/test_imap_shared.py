@@ -388,3 +388,23 @@ def test_mailbox_list_shows_each_address_users(stack: Stack) -> None:
     assert m.select("INBOX")[0] == "OK"
     m.logout()
     stack.cli("mailbox", "revoke", NEWS, DORA_OWNER, check=True)
+
+
+def test_new_mail_in_a_shared_folder_stays_recent_for_the_address(stack: Stack) -> None:
+    """A shared-namespace session sees the new message (EXISTS) but does not claim \\Recent,
+    which belongs to the address's own sessions."""
+    info, bob = login(stack, INFO), login(stack, BOB)
+    info.select("INBOX")  # claims whatever is recent now
+    total = int(bob.select(SHARED_INBOX)[1][0])
+    with smtplib.SMTP("127.0.0.1", stack.ports["smtp_mx"], timeout=10) as smtp:
+        smtp.sendmail("a@example.org", [INFO], message("fresh"))
+    bob.noop()
+    assert untagged(bob, "EXISTS")[-1] == b"%d" % (total + 1)
+    info.noop()
+    new = str(total + 1)
+    assert "\\Recent" in flags_of(info, new)[total + 1]
+    assert "\\Recent" not in flags_of(bob, new)[total + 1]
+    info.store(new, "+FLAGS", "(\\Deleted)")
+    info.expunge()
+    for m in (bob, info):
+        m.logout()
