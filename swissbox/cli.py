@@ -26,6 +26,7 @@ from swissbox.directory import (
     normalize_domain,
 )
 from swissbox.directory.mailrecords import MailPorts, mail_records
+from swissbox.store import StoreError
 from swissbox.tls import TlsError, check_certificate, configured_paths, make_local_ca
 
 Handler = Callable[[argparse.Namespace, CliEnv], int]
@@ -553,7 +554,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     env = CliEnv(config=config, json=getattr(args, "json", False))
     try:
         return int(args.func(args, env))
-    except (CommandError, DirectoryError, TlsError) as exc:
+    except (CommandError, DirectoryError, TlsError, StoreError) as exc:
         print(f"swissbox: error: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:  # a folder that cannot be made, a full disk: one line, no traceback

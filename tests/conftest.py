@@ -56,6 +56,26 @@ def postgres():
         shutil.rmtree(folder, ignore_errors=True)
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where a store lives, once per backend: a SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "db.sqlite")
+    return str(request.getfixturevalue("postgres").new_database())
+
+
+def table_dump(db) -> list[tuple]:
+    """Every row of every table of a store's database, sorted: equal dumps, equal data."""
+    if db.dialect == "sqlite":
+        sql = "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+    else:
+        sql = "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename"
+    out: list[tuple] = []
+    for (table,) in db.all(sql):
+        out += sorted((table, *row) for row in db.all(f'SELECT * FROM "{table}"'))
+    return out
+
+
 @pytest.fixture
 def stack(tmp_path: Path):
     """An initialised (not yet started) stack on free ports; killed after the test."""

@@ -1,8 +1,7 @@
-"""Versioned migrations of the directory database; `migrate` brings any file to the newest."""
+"""Versioned migrations of the directory database, written once for SQLite and PostgreSQL
+(see `swissbox.store.migrations`); `Database.migrate` brings any store to the newest."""
 
 from __future__ import annotations
-
-import sqlite3
 
 MIGRATIONS: list[str] = [
     # 1: the domain model of DESIGN.md.
@@ -121,32 +120,3 @@ MIGRATIONS: list[str] = [
     CREATE INDEX mailbox_grants_by_account ON mailbox_grants (account_id);
     """,
 ]
-
-
-def schema_version(conn: sqlite3.Connection) -> int:
-    return int(conn.execute("PRAGMA user_version").fetchone()[0])
-
-
-def migrate(conn: sqlite3.Connection) -> int:
-    """Apply pending migrations, each in its own transaction; returns the new version."""
-    version = schema_version(conn)
-    if version > len(MIGRATIONS):
-        raise RuntimeError(
-            f"database schema version {version} is newer than this swissbox "
-            f"({len(MIGRATIONS)}); upgrade swissbox"
-        )
-    for number in range(version + 1, len(MIGRATIONS) + 1):
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            if schema_version(conn) >= number:  # another process migrated meanwhile
-                conn.execute("ROLLBACK")
-                continue
-            for statement in MIGRATIONS[number - 1].split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {number}")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-    return schema_version(conn)

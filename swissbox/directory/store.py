@@ -7,11 +7,9 @@ connection has committed, which is how a running server notices CLI edits withou
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -39,7 +37,8 @@ from swissbox.directory.names import (
     normalize_login,
     split_address,
 )
-from swissbox.directory.schema import migrate
+from swissbox.directory.schema import MIGRATIONS
+from swissbox.store import Row, Tx, is_postgres_url, open_database
 
 REALMS = ("account", "mailbox", "ddns")
 # The password of a mailbox nobody may log in to: no secret verifies against it (not PHC).
@@ -61,28 +60,20 @@ def next_serial(old: int, now: float | None = None) -> int:
 
 
 class Directory:
-    """Thread-safe access to the directory; one connection guarded by a lock."""
+    """Thread-safe access to the directory over the storage seam: a SQLite file (the
+    embedded default) or a postgresql:// URL (several front ends over one database)."""
 
-    def __init__(self, path: Path | str) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(
-            str(self.path), isolation_level=None, check_same_thread=False, timeout=10.0
-        )
-        self._conn.row_factory = sqlite3.Row
-        self._lock = threading.RLock()
-        self._local_writes = 0
-        self._writing = False  # inside _write(), on the thread that holds the lock
-        with self._lock:
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA foreign_keys=ON")
-            self._conn.execute("PRAGMA synchronous=FULL")
-            self._conn.execute("PRAGMA busy_timeout=10000")
-            migrate(self._conn)
+    def __init__(self, location: Path | str) -> None:
+        self.location: Path | str = location if is_postgres_url(location) else Path(location)
+        self._db = open_database(self.location, "directory")
+        try:
+            self._db.migrate(MIGRATIONS)
+        except BaseException:
+            self._db.close()
+            raise
 
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        self._db.close()
 
     def __enter__(self) -> Directory:
         return self
@@ -92,11 +83,9 @@ class Directory:
 
     # -- plumbing ---------------------------------------------------------------------------
 
-    def generation(self) -> tuple[int, int]:
-        """Changes after any commit, by this connection or any other process."""
-        with self._lock:
-            other = int(self._conn.execute("PRAGMA data_version").fetchone()[0])
-            return other, self._local_writes
+    def generation(self) -> Any:
+        """Changes after any commit, by this connection or any other process or front end."""
+        return self._db.generation()
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -105,40 +94,16 @@ class Directory:
         with self._write():
             yield
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            if self._writing:
-                # inside transaction(): a savepoint, so that a refused step undoes only itself
-                self._conn.execute("SAVEPOINT step")
-                try:
-                    yield self._conn
-                except BaseException:
-                    self._conn.execute("ROLLBACK TO step")
-                    raise
-                finally:
-                    self._conn.execute("RELEASE step")
-                return
-            self._conn.execute("BEGIN IMMEDIATE")
-            self._writing = True
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            finally:
-                self._writing = False
-            self._conn.execute("COMMIT")
-            self._local_writes += 1
+    def _write(self) -> AbstractContextManager[Tx]:
+        """One write transaction; inside `transaction()`, a savepoint, so that a refused
+        step undoes only itself."""
+        return self._db.write()
 
-    def _one(self, sql: str, args: tuple[Any, ...] = ()) -> sqlite3.Row | None:
-        with self._lock:
-            row: sqlite3.Row | None = self._conn.execute(sql, args).fetchone()
-            return row
+    def _one(self, sql: str, args: tuple[Any, ...] = ()) -> Row | None:
+        return self._db.one(sql, args)
 
-    def _all(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            return list(self._conn.execute(sql, args).fetchall())
+    def _all(self, sql: str, args: tuple[Any, ...] = ()) -> list[Row]:
+        return self._db.all(sql, args)
 
     @staticmethod
     def _now() -> int:
@@ -153,8 +118,8 @@ class Directory:
         with self._write() as c:
             if c.execute("SELECT 1 FROM orgs WHERE name = ?", (name,)).fetchone():
                 raise Conflict(f"organization {name!r} already exists")
-            cur = c.execute("INSERT INTO orgs (name, created) VALUES (?, ?)", (name, self._now()))
-        return Org(int(cur.lastrowid or 0), name)
+            org_id = c.insert("INSERT INTO orgs (name, created) VALUES (?, ?)", (name, self._now()))
+        return Org(org_id, name)
 
     def org(self, name: str) -> Org:
         row = self._one("SELECT id, name FROM orgs WHERE name = ?", (name.strip(),))
@@ -177,7 +142,7 @@ class Directory:
     # -- accounts and memberships -----------------------------------------------------------
 
     @staticmethod
-    def _account(row: sqlite3.Row) -> Account:
+    def _account(row: Row) -> Account:
         return Account(row["id"], row["login"], row["display_name"], row["phone"], row["updated"])
 
     def add_account(
@@ -197,12 +162,11 @@ class Directory:
         with self._write() as c:
             if c.execute("SELECT 1 FROM accounts WHERE login = ?", (login,)).fetchone():
                 raise Conflict(f"account {login!r} already exists")
-            cur = c.execute(
+            account_id = c.insert(
                 "INSERT INTO accounts (login, display_name, phone, password_hash, created, updated)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (login, display_name.strip(), phone.strip(), password_hash, now, now),
             )
-            account_id = int(cur.lastrowid or 0)
             c.execute(
                 "INSERT INTO memberships (org_id, account_id, role) VALUES (?, ?, ?)",
                 (org_row.id, account_id, role),
@@ -294,7 +258,7 @@ class Directory:
         return str(row["role"])
 
     @staticmethod
-    def _keep_legal(c: sqlite3.Connection, org_id: int, account_id: int) -> None:
+    def _keep_legal(c: Tx, org_id: int, account_id: int) -> None:
         others = c.execute(
             "SELECT COUNT(*) FROM memberships WHERE org_id = ? AND role = 'legal' AND account_id != ?",
             (org_id, account_id),
@@ -315,7 +279,7 @@ class Directory:
             raise DirectoryError(f"domain {exc}") from None
 
     @staticmethod
-    def _domain(row: sqlite3.Row) -> Domain:
+    def _domain(row: Row) -> Domain:
         return Domain(
             row["id"],
             row["name"],
@@ -341,14 +305,14 @@ class Directory:
         with self._write() as c:
             if c.execute("SELECT 1 FROM domains WHERE name = ?", (name,)).fetchone():
                 raise Conflict(f"domain {name!r} is already hosted here")
-            cur = c.execute(
+            domain_id = c.insert(
                 "INSERT INTO domains (name, org_id, serial, soa_mname, soa_rname, created)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (name, org_row.id, next_serial(0), ns, rname, self._now()),
             )
             c.execute(
                 "INSERT INTO records (domain_id, name, type, ttl, rdata) VALUES (?, ?, 'NS', ?, ?)",
-                (cur.lastrowid, name, 86400, ns + "."),
+                (domain_id, name, 86400, ns + "."),
             )
         return self.domain(name)
 
@@ -414,7 +378,7 @@ class Directory:
 
     def _apply_records(
         self,
-        c: sqlite3.Connection,
+        c: Tx,
         domain_id: int,
         delete: Sequence[tuple[str, str | None, str | None]],
         add: Sequence[tuple[str, str, int, str]],
@@ -430,8 +394,8 @@ class Directory:
             changed += c.execute(sql, tuple(args)).rowcount
         for name, rtype, ttl, rdata in add:
             changed += c.execute(
-                "INSERT OR IGNORE INTO records (domain_id, name, type, ttl, rdata)"
-                " VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO records (domain_id, name, type, ttl, rdata)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (domain_id, name, rtype, ttl, rdata),
             ).rowcount
             changed += c.execute(
@@ -446,7 +410,7 @@ class Directory:
         return changed
 
     @staticmethod
-    def _cname_alone(c: sqlite3.Connection, domain_id: int, name: str) -> None:
+    def _cname_alone(c: Tx, domain_id: int, name: str) -> None:
         """RFC 1034 3.6.2 / RFC 2181 10.1: a CNAME stands alone, and there is one at most.
         Checked inside the writing transaction, so concurrent writers cannot both pass."""
         rows = c.execute(
@@ -461,7 +425,7 @@ class Directory:
             raise Conflict(f"{name} would have a CNAME beside other records ({others})")
 
     @staticmethod
-    def _bump(c: sqlite3.Connection, domain_id: int) -> int:
+    def _bump(c: Tx, domain_id: int) -> int:
         old = c.execute("SELECT serial FROM domains WHERE id = ?", (domain_id,)).fetchone()[0]
         new = next_serial(int(old))
         c.execute("UPDATE domains SET serial = ? WHERE id = ?", (new, domain_id))
@@ -476,7 +440,7 @@ class Directory:
         return self.domain(zone)
 
     @staticmethod
-    def _set_soa_fields(c: sqlite3.Connection, domain_id: int, fields: Mapping[str, Any]) -> None:
+    def _set_soa_fields(c: Tx, domain_id: int, fields: Mapping[str, Any]) -> None:
         allowed = {"mname", "rname", "refresh", "retry", "expire", "minimum"}
         for key, value in fields.items():
             column = f"soa_{key}" if key in allowed else key
@@ -561,7 +525,7 @@ class Directory:
     )
 
     @staticmethod
-    def _mailbox(row: sqlite3.Row) -> Mailbox:
+    def _mailbox(row: Row) -> Mailbox:
         address = f"{row['local_part']}@{row['domain']}"
         return Mailbox(row["id"], address, row["local_part"], row["domain"], row["quota_bytes"])
 
@@ -673,7 +637,7 @@ class Directory:
         return before
 
     @staticmethod
-    def _owner_id(c: sqlite3.Connection, mailbox: Mailbox) -> int | None:
+    def _owner_id(c: Tx, mailbox: Mailbox) -> int | None:
         """The account that owns `mailbox`: the explicit owner, else the account whose login
         is the address, else None."""
         row = c.execute(
@@ -686,7 +650,7 @@ class Directory:
             ).fetchone()
         return int(row[0]) if row is not None else None
 
-    def _access(self, c: sqlite3.Connection, mailbox: Mailbox, account_id: int) -> str:
+    def _access(self, c: Tx, mailbox: Mailbox, account_id: int) -> str:
         if self._owner_id(c, mailbox) == account_id:
             return "own"
         row = c.execute(
@@ -699,8 +663,7 @@ class Directory:
         """The accounts that may use each mailbox (by mailbox id): its owner first, then the
         others by login."""
         out: dict[int, list[MailboxUser]] = {m.id: [] for m in mailboxes}
-        with self._lock:
-            c = self._conn
+        with self._db.read() as c:
             ids = list(out)
             explicit_owner: set[int] = set()
             for i in range(0, len(ids), 500):
@@ -737,8 +700,7 @@ class Directory:
         if mailbox is None:
             return {}
         rank = {a: i for i, a in enumerate(ACCESS)}
-        with self._lock:
-            c = self._conn
+        with self._db.read() as c:
             owner = self._owner_id(c, mailbox)
             if owner is None:
                 return {}
@@ -795,7 +757,7 @@ class Directory:
     )
 
     @staticmethod
-    def _host(row: sqlite3.Row) -> DdnsHost:
+    def _host(row: Row) -> DdnsHost:
         return DdnsHost(
             row["id"], row["hostname"], row["zone"], row["username"], bool(row["offline"])
         )
@@ -1023,7 +985,7 @@ class Directory:
                 raise Conflict(f"team {name!r} already exists in {org_row.name!r}")
             c.execute("INSERT INTO teams (org_id, name) VALUES (?, ?)", (org_row.id, name))
 
-    def _team_id(self, c: sqlite3.Connection, org_id: int, name: str) -> int:
+    def _team_id(self, c: Tx, org_id: int, name: str) -> int:
         row = c.execute(
             "SELECT id FROM teams WHERE org_id = ? AND name = ?", (org_id, name.strip())
         ).fetchone()
@@ -1042,7 +1004,8 @@ class Directory:
         org_row = self.org(org)
         with self._write() as c:
             c.execute(
-                "INSERT OR IGNORE INTO team_members (team_id, account_id) VALUES (?, ?)",
+                "INSERT INTO team_members (team_id, account_id) VALUES (?, ?)"
+                " ON CONFLICT DO NOTHING",
                 (self._team_id(c, org_row.id, team), member.account.id),
             )
 
@@ -1111,42 +1074,56 @@ class Directory:
         id, emails being the org's mailboxes the member may use, space-separated, their own
         ones first (may repeat an address), or None;
         teams (team id, name, member account ids comma-separated or None) ordered by id."""
-        with self._lock:
-            cur = self._conn.cursor()
-            cur.row_factory = None
-            cur.execute("BEGIN")
-            try:
-                members = cur.execute(
-                    "SELECT a.id, a.login, a.display_name, a.phone, m.role, m.private,"
-                    " (SELECT group_concat(addr, ' ') FROM ("
-                    # own addresses first: the login's mailbox (unless another account is
-                    # its explicit owner) and explicit "own" grants; then shared ones
-                    "  SELECT mb.local_part || '@' || d.name AS addr, 0 AS shared"
-                    "  FROM domains d JOIN mailboxes mb ON mb.domain_id = d.id"
-                    "  WHERE d.name = substr(a.login, instr(a.login, '@') + 1)"
-                    "  AND mb.local_part = substr(a.login, 1, instr(a.login, '@') - 1)"
-                    "  AND d.org_id = m.org_id AND NOT EXISTS (SELECT 1 FROM mailbox_grants o"
-                    "  WHERE o.mailbox_id = mb.id AND o.access = 'own' AND o.account_id != a.id)"
-                    "  UNION ALL"
-                    "  SELECT mb.local_part || '@' || d.name, g.access != 'own'"
-                    "  FROM mailbox_grants g JOIN mailboxes mb ON mb.id = g.mailbox_id"
-                    "  JOIN domains d ON d.id = mb.domain_id"
-                    "  WHERE g.account_id = a.id AND d.org_id = m.org_id"
-                    "  ORDER BY shared, addr)) AS emails"
-                    " FROM memberships m JOIN accounts a ON a.id = m.account_id"
-                    " WHERE m.org_id = ? ORDER BY a.id",
-                    (org_id,),
-                ).fetchall()
-                teams = cur.execute(
-                    "SELECT t.id, t.name, group_concat(tm.account_id) AS ids FROM teams t"
-                    " LEFT JOIN team_members tm ON tm.team_id = t.id"
-                    " WHERE t.org_id = ? GROUP BY t.id ORDER BY t.id",
-                    (org_id,),
-                ).fetchall()
-            finally:
-                cur.execute("COMMIT")
-                cur.close()
-        return members, teams
+        with self._db.read() as c:
+            members = c.execute(
+                "SELECT a.id, a.login, a.display_name, a.phone, m.role, m.private"
+                " FROM memberships m JOIN accounts a ON a.id = m.account_id"
+                " WHERE m.org_id = ? ORDER BY a.id",
+                (org_id,),
+            ).fetchall()
+            boxes = c.execute(
+                "SELECT mb.id, mb.local_part, d.name FROM mailboxes mb"
+                " JOIN domains d ON d.id = mb.domain_id WHERE d.org_id = ?",
+                (org_id,),
+            ).fetchall()
+            grants = c.execute(
+                "SELECT g.mailbox_id, g.account_id, g.access FROM mailbox_grants g"
+                " JOIN mailboxes mb ON mb.id = g.mailbox_id JOIN domains d ON d.id = mb.domain_id"
+                " WHERE d.org_id = ?",
+                (org_id,),
+            ).fetchall()
+            teams = c.execute(
+                "SELECT id, name FROM teams WHERE org_id = ? ORDER BY id", (org_id,)
+            ).fetchall()
+            team_members = c.execute(
+                "SELECT tm.team_id, tm.account_id FROM team_members tm"
+                " JOIN teams t ON t.id = tm.team_id WHERE t.org_id = ? ORDER BY tm.account_id",
+                (org_id,),
+            ).fetchall()
+        address = {r[0]: f"{r[1]}@{r[2]}" for r in boxes}
+        by_address = {a.lower(): i for i, a in address.items()}
+        owned_by_other: dict[int, set[int]] = {}  # mailbox -> accounts holding "own"
+        held: dict[int, list[tuple[int, str]]] = {}  # account -> (0 own | 1 shared, address)
+        for mailbox_id, account_id, access in grants:
+            if access == "own":
+                owned_by_other.setdefault(mailbox_id, set()).add(account_id)
+            held.setdefault(account_id, []).append((int(access != "own"), address[mailbox_id]))
+        member_rows: list[tuple[Any, ...]] = []
+        for account_id, login, name, phone, role, private in members:
+            # own addresses first: the login's mailbox (unless another account is its
+            # explicit owner) and explicit "own" grants; then shared ones
+            emails = list(held.get(account_id, []))
+            own = by_address.get(str(login).lower())
+            if own is not None and not owned_by_other.get(own, set()) - {account_id}:
+                emails.append((0, address[own]))
+            emails.sort()
+            joined = " ".join(e[1] for e in emails) or None
+            member_rows.append((account_id, login, name, phone, role, private, joined))
+        ids: dict[int, list[str]] = {}
+        for team_id, account_id in team_members:
+            ids.setdefault(team_id, []).append(str(account_id))
+        team_rows = [(t[0], t[1], ",".join(ids[t[0]]) if t[0] in ids else None) for t in teams]
+        return member_rows, team_rows
 
     def member_orgs(self, login: str) -> list[tuple[int, str, str]]:
         """(org id, org name, role) of every membership of `login`; [] for unknown logins."""
@@ -1198,8 +1175,7 @@ class Directory:
             return []
         org_id = org_row["id"]
         found: dict[int, Mailbox] = {}
-        with self._lock:
-            c = self._conn
+        with self._db.read() as c:
             admins = c.execute(
                 "SELECT a.id, a.login FROM memberships ms JOIN accounts a"
                 " ON a.id = ms.account_id WHERE ms.org_id = ? AND ms.role IN ('legal', 'admin')"
@@ -1278,8 +1254,8 @@ class Directory:
                     continue
                 if target is not None:
                     c.execute(
-                        "INSERT OR IGNORE INTO mailbox_grants (mailbox_id, account_id)"
-                        " VALUES (?, ?)",
+                        "INSERT INTO mailbox_grants (mailbox_id, account_id)"
+                        " VALUES (?, ?) ON CONFLICT DO NOTHING",
                         (box.id, target.id),
                     )
                 c.execute(

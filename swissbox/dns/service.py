@@ -40,7 +40,7 @@ class DnsService:
         self.port: int = s.dns.port
         # A connection of our own: the per-packet freshness check never waits on the lock of
         # the shared one (another service's thread may hold it while SQLite is busy).
-        self.db = Directory(ctx.directory.path)
+        self.db = Directory(ctx.directory.location)
         self.catalog = Catalog(self.db)
         self.engine = Engine(self.catalog.zones, TransferPolicy(s.dns.allow_transfer))
         self.notifier = Notifier(parse_targets(list(s.dns.notify)), sources=self.addresses)

@@ -40,7 +40,9 @@ class Result:
         self.rows = rows
         self.rowcount = rowcount
 
-    def fetchone(self) -> Row | None:
+    def fetchone(self) -> Any:
+        """The first row (a `Row`) or None; typed Any like DB-API cursors, so that
+        aggregates (`SELECT COUNT(*) ...`) read as `fetchone()[0]`."""
         return self.rows[0] if self.rows else None
 
     def fetchall(self) -> list[Row]:
@@ -58,7 +60,8 @@ class Tx(ABC):
         """Runs one statement."""
 
     def one(self, sql: str, args: Sequence[Any] = ()) -> Row | None:
-        return self.execute(sql, args).fetchone()
+        row: Row | None = self.execute(sql, args).fetchone()
+        return row
 
     def insert(self, sql: str, args: Sequence[Any] = ()) -> int:
         """An INSERT into a table with an `id` key; returns the new row's id."""
@@ -83,6 +86,10 @@ class Database(ABC):
         """A transaction: committed when the block ends, rolled back on any exception.
         Writers are serialized (across processes and machines too); nested calls are
         savepoints, so a refused inner step undoes only itself."""
+
+    @abstractmethod
+    def read(self) -> AbstractContextManager[Tx]:
+        """Several reads from one consistent snapshot (inside `write()`, that transaction)."""
 
     @abstractmethod
     def generation(self) -> Any:

@@ -83,11 +83,20 @@ class PostgresDatabase(Database):
             raise StoreError(f"cannot connect to PostgreSQL: {exc}".strip()) from None
         self._lock = threading.RLock()
         self._tx: _PgTx | None = None
-        with self._lock, self._conn.transaction():
-            self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
-            for statement in _SETUP:
-                self._conn.execute(statement)
-            self._conn.execute(_NOCASE)
+        if not self._set_up():  # (checked first: the lock would wait for a running writer)
+            with self._lock, self._conn.transaction():
+                self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+                for statement in _SETUP:
+                    self._conn.execute(statement)
+                self._conn.execute(_NOCASE)
+
+    def _set_up(self) -> bool:
+        row = self._conn.execute(
+            "SELECT to_regclass('swissbox_schema') IS NOT NULL"
+            " AND to_regclass('swissbox_generation') IS NOT NULL"
+            " AND EXISTS (SELECT 1 FROM pg_collation WHERE collname = 'nocase')"
+        ).fetchone()
+        return bool(row and row[0])
 
     def one(self, sql: str, args: Sequence[Any] = ()) -> Row | None:
         with self._lock:
@@ -114,6 +123,16 @@ class PostgresDatabase(Database):
                 finally:
                     self._tx = None
 
+    @contextmanager
+    def read(self) -> Iterator[Tx]:
+        with self._lock:
+            if self._tx is not None:
+                yield self._tx
+                return
+            with self._conn.transaction():
+                self._conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                yield _PgTx(self._conn)
+
     def generation(self) -> int:
         with self._lock:
             row = self._conn.execute("SELECT last_value FROM swissbox_generation").fetchone()
@@ -124,6 +143,14 @@ class PostgresDatabase(Database):
         return int(row[0]) if row else 0
 
     def migrate(self, migrations: Sequence[str]) -> int:
+        version = self.version()
+        if version > len(migrations):
+            raise StoreError(
+                f"database schema version {version} is newer than this swissbox "
+                f"({len(migrations)}); upgrade swissbox"
+            )
+        if version == len(migrations):
+            return version  # nothing to do: no need to wait for the writers' lock
         with self._lock:
             for number in range(1, len(migrations) + 1):
                 with self._conn.transaction():

@@ -88,6 +88,18 @@ class SqliteDatabase(Database):
             self._conn.execute("COMMIT")
             self._local_writes += 1
 
+    @contextmanager
+    def read(self) -> Iterator[Tx]:
+        with self._lock:
+            if self._tx is not None:
+                yield self._tx
+                return
+            self._conn.execute("BEGIN")
+            try:
+                yield _SqliteTx(self._conn)
+            finally:
+                self._conn.execute("COMMIT")
+
     def generation(self) -> tuple[int, int]:
         with self._lock:
             other = int(self._conn.execute("PRAGMA data_version").fetchone()[0])

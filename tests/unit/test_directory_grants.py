@@ -16,8 +16,8 @@ BOB, CAROL, INFO, SALES = "bob@x.test", "carol@x.test", "info@x.test", "sales@x.
 
 
 @pytest.fixture
-def d(tmp_path: Path) -> Directory:
-    directory = Directory(tmp_path / "db.sqlite")
+def d(store_location: str) -> Directory:
+    directory = Directory(store_location)
     directory.add_org("acme")
     directory.add_account(BOB, H, "acme", "legal", "Bob B")
     directory.add_account(CAROL, H, "acme")

@@ -3,29 +3,28 @@ concurrent connection never sees half of it; replace_zone moves the serial once.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
-from contextlib import closing
-from pathlib import Path
+from typing import Any
 
 import pytest
 
 from swissbox.directory import Conflict, Directory, NotFound
+from swissbox.store import open_database
+from tests.conftest import table_dump
 
 H = "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA"
 
 
 @pytest.fixture
-def d(tmp_path: Path) -> Directory:
-    directory = Directory(tmp_path / "db.sqlite")
+def d(store_location: str) -> Directory:
+    directory = Directory(store_location)
     directory.add_org("acme")
     directory.add_domain("example.test", "acme", "ns1.example.test")
     return directory
 
 
-def dump(d: Directory) -> str:
-    with closing(sqlite3.connect(d.path)) as c:
-        return "\n".join(c.iterdump())
+def dump(d: Directory) -> list[tuple[Any, ...]]:
+    return table_dump(d._db)
 
 
 def test_every_step_commits_together(d: Directory) -> None:
@@ -82,12 +81,12 @@ def test_another_connection_sees_all_or_nothing(d: Directory) -> None:
     thread.start()
     try:
         assert inside.wait(10)
-        with Directory(d.path) as other:
+        with Directory(d.location) as other:
             assert {o.name for o in other.orgs()} == {"acme"}
     finally:
         release.set()
         thread.join(10)
-    with Directory(d.path) as other:
+    with Directory(d.location) as other:
         assert {o.name for o in other.orgs()} == {"acme", "one", "two"}
 
 
@@ -131,7 +130,7 @@ def test_fifty_writers_at_once_right_and_wrong_mixed(d: Directory, shared: bool)
     torn: list[str] = []
 
     def writer(n: int) -> None:
-        own = d if shared else Directory(d.path)
+        own = d if shared else Directory(d.location)
         try:
             start.wait(10)
             _add_host(own, n)
@@ -142,13 +141,12 @@ def test_fifty_writers_at_once_right_and_wrong_mixed(d: Directory, shared: bool)
                 own.close()
 
     def reader() -> None:
-        with closing(sqlite3.connect(d.path, isolation_level=None)) as c:
+        with open_database(d.location) as db:
             while not done.is_set():
-                c.execute("BEGIN")  # one snapshot for the three reads
-                users = {row[0] for row in c.execute("SELECT username FROM ddns_users")}
-                hosts = {row[0] for row in c.execute("SELECT hostname FROM ddns_hosts")}
-                named = {row[0] for row in c.execute("SELECT name FROM records")}
-                c.execute("COMMIT")
+                with db.read() as c:  # one snapshot for the three reads
+                    users = {row[0] for row in c.execute("SELECT username FROM ddns_users")}
+                    hosts = {row[0] for row in c.execute("SELECT hostname FROM ddns_hosts")}
+                    named = {row[0] for row in c.execute("SELECT name FROM records")}
                 for user in users:
                     host = f"h{user[1:]}.example.test"
                     if host not in hosts or host not in named:
