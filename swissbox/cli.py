@@ -10,6 +10,7 @@ import sqlite3
 import string
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from swissbox import __version__
@@ -88,8 +89,8 @@ def cmd_init(args: argparse.Namespace, env: CliEnv) -> int:
         paths = make_local_ca(env.config.tls_dir, settings.server.hostname)
         print(f"TLS certificate {paths.cert} (signed by the local CA {paths.ca})")
         print(f"  clients must trust the CA file: {paths.ca}")
-    Directory(env.config.db_path).close()
-    print(f"database {env.config.db_path}")
+    Directory(env.config.directory_location).close()
+    print(f"database {_shown(env.config.directory_location)}")
     return 0
 
 
@@ -482,10 +483,20 @@ def _create_demo(env: CliEnv) -> dict[str, str]:
     return passwords
 
 
+def _shown(location: Path | str) -> str:
+    """A database location fit to print: a URL without its password."""
+    text = str(location)
+    if "://" in text and "@" in text:
+        scheme, rest = text.split("://", 1)
+        credentials, host = rest.rsplit("@", 1)
+        return f"{scheme}://{credentials.split(':', 1)[0]}@{host}"
+    return text
+
+
 def cmd_demo(args: argparse.Namespace, env: CliEnv) -> int:
     """First run: init + the demo organization with random passwords, printed this once.
     Later runs: reuse it and say how to set new passwords. Always: how to connect."""
-    if not env.config.db_path.exists() or not (env.config.data_dir / CONFIG_NAME).exists():
+    if not env.config.initialized or not (env.config.data_dir / CONFIG_NAME).exists():
         cmd_init(argparse.Namespace(hostname=None), env)
     if any(o.name == DEMO_ORG for o in env.directory.orgs()):
         passwords = None

@@ -35,12 +35,12 @@ class CliEnv:
     def directory(self) -> Directory:
         """The database; `swissbox init` must have made the data folder first."""
         if self._directory is None:
-            if not self.config.db_path.exists():
+            if not self.config.initialized:
                 raise CommandError(
                     f"no swissbox data in {self.config.data_dir}: run `swissbox init` first "
                     "(or give --data DIR / SWISSBOX_DATA)"
                 )
-            self._directory = Directory(self.config.db_path)
+            self._directory = Directory(self.config.directory_location)
         return self._directory
 
     @property

@@ -33,7 +33,7 @@ def build_context(config: Config, loop: asyncio.AbstractEventLoop) -> Context:
         distributed_addresses=a.lockout_distributed_addresses,
         trusted_networks=a.trusted_networks,
     )
-    directory = Directory(config.db_path)
+    directory = Directory(config.directory_location)
     authenticator = Authenticator(
         directory,
         HashParams.from_settings(a),
@@ -85,7 +85,7 @@ def serve(config: Config) -> int:
         else "%(asctime)s swissbox %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    if not config.db_path.exists():
+    if not config.initialized:
         print(f"swissbox: no data in {config.data_dir}: run `swissbox init` first", file=sys.stderr)
         return 2
     loop = asyncio.new_event_loop()

@@ -44,6 +44,17 @@ class Config:
         return self.data_dir / "swissbox.db"
 
     @property
+    def directory_location(self) -> Path | str:
+        """The directory database: `[store] url`, or the SQLite file in the data folder."""
+        return self.settings.store.url or self.db_path
+
+    @property
+    def initialized(self) -> bool:
+        """`swissbox init` has run: the database file exists (a PostgreSQL database is
+        created and migrated on first use)."""
+        return bool(self.settings.store.url) or self.db_path.exists()
+
+    @property
     def tls_dir(self) -> Path:
         return self.data_dir / "tls"
 
@@ -256,6 +267,10 @@ def _cross_checks(s: Settings, problems: list[str]) -> None:
             problems.append(
                 f"http.plain_auth_networks[{i}]: {entry!r} is not an address or network"
             )
+    if s.store.url and not s.store.url.startswith(("postgresql://", "postgres://")):
+        problems.append(
+            f"store.url: {s.store.url!r} is not a postgresql:// URL (leave it empty for SQLite)"
+        )
     for i, entry in enumerate(s.auth.trusted_networks):
         try:
             ipaddress.ip_network(entry, strict=False)

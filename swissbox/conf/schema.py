@@ -161,6 +161,13 @@ class TnefSettings:
 
 
 @dataclass
+class StoreSettings:
+    # Where the directory lives: empty for the embedded SQLite file in the data folder, or a
+    # postgresql://user@host/db URL so that several `serve` front ends share one database.
+    url: str = ""
+
+
+@dataclass
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     tls: TlsSettings = field(default_factory=TlsSettings)
@@ -172,3 +179,4 @@ class Settings:
     ddns: DdnsSettings = field(default_factory=DdnsSettings)
     dav: DavSettings = field(default_factory=DavSettings)
     tnef: TnefSettings = field(default_factory=TnefSettings)
+    store: StoreSettings = field(default_factory=StoreSettings)
