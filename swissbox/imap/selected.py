@@ -36,6 +36,7 @@ from swissbox.mailstore import (
     NoSuchFolder,
     query,
     retention,
+    seen,
 )
 from swissbox.mailstore.paths import folder_dir
 
@@ -170,10 +171,16 @@ class SelectedCommands(SharedCommands):
             size = sum(r[1] for r in query.rows(box.box, box.info.id, ["uid", "size"], uids))
             if box.box.usage() + size > dest.quota_bytes:
                 raise no("[OVERQUOTA] Quota exceeded")
+        # per-user \Seen follows a move for everyone, a copy for the one who copies
+        taken = []
+        if move or box.seen_user is not None:
+            taken = seen.snapshot(box.box, box.info.id, uids, None if move else box.seen_user)
         if move:
             mapping = box.box.move(box.name, uids, dinfo.name)
         else:
             mapping = box.box.copy(box.name, uids, dinfo.name)
+        if taken:
+            seen.carry(box.box, dinfo.id, taken, mapping)
         if dinfo.name == box.name:
             self.pending_new.update(mapping.values())
         src = sorted(mapping)

@@ -4,7 +4,8 @@ flags and from each other.
 
 Table `user_seen` in the mailbox's index holds (folder, UID, user) for the messages a user has
 seen; its rows go with their message (foreign key, ON DELETE CASCADE: expunge, move, folder
-deletion). A change gives the messages a new MODSEQ, so CONDSTORE clients notice it.
+deletion; a COPY or MOVE inside the mailbox carries it over with `snapshot`/`carry`). A change
+gives the messages a new MODSEQ, so CONDSTORE clients notice it.
 """
 
 from __future__ import annotations
@@ -38,6 +39,51 @@ def _ensure(box: MailboxStore) -> None:
     with box.index.lock:
         box.index.conn.executescript(SCHEMA)
     _READY.add(box)
+
+
+def _exists(box: MailboxStore) -> bool:
+    """Whether anyone ever kept a read state in this mailbox (most never: no table then)."""
+    if box in _READY:
+        return True
+    with box.index.lock:
+        row = box.index.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'user_seen'"
+        ).fetchone()
+    if row is not None:
+        _READY.add(box)
+    return row is not None
+
+
+def snapshot(
+    box: MailboxStore, folder_id: int, uids: Iterable[int], user: str | None = None
+) -> list[tuple[int, str]]:
+    """(UID, user) of the per-user \\Seen of `uids` (of one user when given): taken before a
+    COPY or MOVE inside the mailbox, handed to `carry` afterwards."""
+    if not _exists(box):
+        return []
+    wanted = set(uids)
+    sql, args = "SELECT uid, user FROM user_seen WHERE folder_id = ?", (folder_id,)
+    if user is not None:
+        sql, args = sql + " AND user = ?", (folder_id, user_key(user))
+    with box.index.lock:
+        rows = box.index.conn.execute(sql, args).fetchall()
+    return [(uid, who) for uid, who in rows if uid in wanted]
+
+
+def carry(
+    box: MailboxStore, folder_id: int, taken: list[tuple[int, str]], mapping: dict[int, int]
+) -> None:
+    """Gives the copies (`mapping`: old UID -> new UID in folder `folder_id`) the read state
+    `snapshot` took of their originals."""
+    pairs = [(mapping[uid], who) for uid, who in taken if uid in mapping]
+    if not pairs:
+        return
+    with box.index.transaction() as conn:
+        conn.executemany(
+            "INSERT OR IGNORE INTO user_seen (folder_id, uid, user)"
+            " SELECT folder_id, uid, ? FROM messages WHERE folder_id = ? AND uid = ?",
+            [(who, folder_id, uid) for uid, who in pairs],
+        )
 
 
 def seen_uids(box: MailboxStore, folder_id: int, user: str) -> set[int]:

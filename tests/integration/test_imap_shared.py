@@ -408,3 +408,32 @@ def test_new_mail_in_a_shared_folder_stays_recent_for_the_address(stack: Stack) 
     info.expunge()
     for m in (bob, info):
         m.logout()
+
+
+def test_seen_follows_moves_and_copies_inside_the_shared_address(stack: Stack) -> None:
+    """Per-user \\Seen goes with a message moved inside the address (by anyone), and with a
+    copy made inside it by the user who copies."""
+    bob, info = login(stack, BOB), login(stack, INFO)
+    info.append("INBOX", None, None, message("to be filed"))
+    bob.select(SHARED_INBOX)
+    typ, data = bob.search(None, "SUBJECT", '"to be filed"')
+    seq = data[0].decode()
+    bob.store(seq, "+FLAGS", "(\\Seen)")
+    typ, data = bob.copy(seq, f'"Shared Folders/{INFO}/Drafts"')  # inside info@
+    assert typ == "OK"
+    info.select("INBOX")
+    typ, data = info.search(None, "SUBJECT", '"to be filed"')
+    assert info._simple_command("MOVE", data[0].decode(), "Archive")[0] == "OK"
+    for folder in ("Archive", "Drafts"):
+        bob.select(f'"Shared Folders/{INFO}/{folder}"')
+        typ, data = bob.search(None, "SUBJECT", '"to be filed"')
+        n = int(data[0].split()[-1])
+        assert "\\Seen" in flags_of(bob, str(n))[n], folder
+        info.select(folder)
+        typ, data = info.search(None, "SUBJECT", '"to be filed"')
+        n = int(data[0].split()[-1])
+        assert "\\Seen" not in flags_of(info, str(n))[n], folder  # the address's own state
+        info.store(str(n), "+FLAGS", "(\\Deleted)")
+        info.expunge()
+    for m in (bob, info):
+        m.logout()
