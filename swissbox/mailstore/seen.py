@@ -62,7 +62,8 @@ def snapshot(
     if not _exists(box):
         return []
     wanted = set(uids)
-    sql, args = "SELECT uid, user FROM user_seen WHERE folder_id = ?", (folder_id,)
+    sql = "SELECT uid, user FROM user_seen WHERE folder_id = ?"
+    args: tuple[int | str, ...] = (folder_id,)
     if user is not None:
         sql, args = sql + " AND user = ?", (folder_id, user_key(user))
     with box.index.lock:
