@@ -28,12 +28,14 @@ from swissbox.imap.shared import SHARED_PREFIX, SharedCommands
 from swissbox.mailstore import (
     SEPARATOR,
     SPECIAL_USE,
+    MailStoreError,
     NoSuchFolder,
     QuotaExceeded,
     query,
     recent,
     seen,
 )
+from swissbox.mailstore.paths import FolderNameTooLong
 
 STATUS_ITEMS = {b"MESSAGES", b"RECENT", b"UIDNEXT", b"UIDVALIDITY", b"UNSEEN", b"HIGHESTMODSEQ"}
 
@@ -121,6 +123,8 @@ class MailboxCommands(SharedCommands):
             raise no("[ALREADYEXISTS] Mailbox exists")
         try:
             self._account().box.create_folder(name)
+        except FolderNameTooLong as exc:
+            raise no(f"[LIMIT] {exc}") from None
         except ValueError as exc:
             raise no(f"[CANNOT] {exc}") from None
         return b"CREATE completed"
@@ -133,7 +137,7 @@ class MailboxCommands(SharedCommands):
             self.deselect()
         try:
             self._account().delete(name)
-        except NoSuchFolder:
+        except (NoSuchFolder, FolderNameTooLong):
             raise no("[NONEXISTENT] No such mailbox") from None
         return b"DELETE completed"
 
@@ -145,6 +149,10 @@ class MailboxCommands(SharedCommands):
             self._account().rename(old, new)
         except NoSuchFolder:
             raise no("[NONEXISTENT] No such mailbox") from None
+        except FolderNameTooLong as exc:
+            raise no(f"[LIMIT] {exc}") from None
+        except (ValueError, MailStoreError) as exc:
+            raise no(f"[CANNOT] {exc}") from None
         return b"RENAME completed"
 
     def cmd_subscribe(self, tag: bytes, args: list[Token], on: bool = True) -> bytes:

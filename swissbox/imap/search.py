@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import email.header
 import email.utils
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -43,13 +44,28 @@ _MONTHS = {
 }
 
 
+_DATE = re.compile(rb"(\d{1,2})-([A-Za-z]{3})-(\d{4})")  # RFC 3501 date: 1*2DIGIT-Mon-4DIGIT
+
+
 def parse_date(token: Token) -> dt.date:
-    text = astring(token).decode("ascii", "replace")
+    """`1-Feb-1994` -> date; anything else (other digits, signs, years outside
+    0001..9999, days the month lacks) is a ParseError."""
+    raw = astring(token)
+    m = _DATE.fullmatch(raw)
     try:
-        day, mon, year = text.split("-")
-        return dt.date(int(year), _MONTHS[mon.upper()], int(day))
+        if m is None:
+            raise ValueError
+        return dt.date(int(m[3]), _MONTHS[m[2].decode().upper()], int(m[1]))
     except (ValueError, KeyError):
-        raise ParseError(f"bad date {text[:20]}") from None
+        raise ParseError(f"bad date {raw[:20].decode('ascii', 'replace')}") from None
+
+
+def _internal_day(timestamp: int) -> dt.date:
+    """The UTC day of an internal date; dates outside 0001..9999 clamp to the ends."""
+    try:
+        return dt.datetime.fromtimestamp(timestamp, dt.UTC).date()
+    except (ValueError, OverflowError, OSError):
+        return dt.date.min if timestamp < 0 else dt.date.max
 
 
 def _text(token: Token) -> str:
@@ -217,7 +233,7 @@ def _sent_date(headers: bytes) -> dt.date | None:
             try:
                 parsed = email.utils.parsedate_to_datetime(line[5:].decode("ascii", "replace"))
                 return parsed.date()
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 return None
     return None
 
@@ -247,7 +263,7 @@ def matches(node: Node, m: Candidate, max_seq: int, max_uid: int) -> bool:
             if day is None:
                 return False
         else:
-            day = dt.datetime.fromtimestamp(m.internaldate, dt.UTC).date()
+            day = _internal_day(m.internaldate)
         op, ref = node[1], node[2]
         return day < ref if op == "BEFORE" else day == ref if op == "ON" else day >= ref
     if kind in ("BODY", "TEXT"):

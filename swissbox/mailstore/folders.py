@@ -54,12 +54,14 @@ def rename_folder(box: MailboxStore, old: str, new: str) -> None:
         if uids:
             box.move(INBOX, uids, new)
         return
+    moves = [(old, new)] + [(c, new + c[len(old) :]) for c in _children(box, old)]
+    for _src, dst in moves:  # every new name must fit before anything moves
+        check_folder_name(dst)
     parts = new.split(SEPARATOR)
     for i in range(1, len(parts)):
         parent = SEPARATOR.join(parts[:i])
         if box.index.folder(parent) is None:
             box.create_folder(parent)
-    moves = [(old, new)] + [(c, new + c[len(old) :]) for c in _children(box, old)]
     with box.index.transaction():
         for src, dst in moves:
             if box.index.folder(dst) is not None:

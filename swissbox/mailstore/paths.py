@@ -60,14 +60,31 @@ def mailbox_dir(root: Path, address: str) -> Path:
     return root / domain.lower() / _escape(local.lower(), _SAFE_LOCAL)
 
 
+# A Maildir++ folder is one directory entry (".A.B.C", unsafe characters as %XX): its name must
+# fit the file system's limit on one name (255 bytes on ext4, xfs, btrfs, tmpfs), or mkdir and
+# rename fail with ENAMETOOLONG.
+MAX_DIR_NAME = 255
+
+
+class FolderNameTooLong(ValueError):
+    """The folder's directory name would be over MAX_DIR_NAME bytes."""
+
+
 def check_folder_name(name: str) -> str:
-    """The canonical folder name ("inbox" -> "INBOX"); ValueError for empty components."""
+    """The canonical folder name ("inbox" -> "INBOX"); ValueError for empty components,
+    FolderNameTooLong when its directory name would not fit the file system."""
     if name.upper() == INBOX:
         return INBOX
     parts = name.split(SEPARATOR)
-    if not name or any(not p or p.strip() != p for p in parts) or len(name) > 255:
-        raise ValueError(f"invalid folder name {name!r}")
+    if not name or any(not p or p.strip() != p for p in parts):
+        raise ValueError(f"invalid folder name {name[:100]!r}")
+    if len(name) > MAX_DIR_NAME or len(_dir_name(parts)) > MAX_DIR_NAME:
+        raise FolderNameTooLong(f"folder name too long ({MAX_DIR_NAME} bytes at most on disk)")
     return name
+
+
+def _dir_name(parts: list[str]) -> str:
+    return "." + ".".join(_escape(p, _SAFE_FOLDER) for p in parts)
 
 
 def folder_dir(mailbox: Path, name: str) -> Path:
@@ -75,7 +92,7 @@ def folder_dir(mailbox: Path, name: str) -> Path:
     name = check_folder_name(name)
     if name == INBOX:
         return mailbox
-    return mailbox / ("." + ".".join(_escape(p, _SAFE_FOLDER) for p in name.split(SEPARATOR)))
+    return mailbox / _dir_name(name.split(SEPARATOR))
 
 
 def folder_name_from_dir(dirname: str) -> str | None:

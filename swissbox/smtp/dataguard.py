@@ -46,9 +46,14 @@ class BareNewlineInCommand(Exception):
 
 class StrictLineReader(asyncio.StreamReader):
     """aiosmtpd reads commands with `readuntil(b"\\n")`: refuse lines that end in a bare LF
-    (DATA reads up to CRLF and is checked by `has_bare_newline`)."""
+    (DATA reads up to CRLF and is checked by `has_bare_newline`). Once `stopped` (the server
+    closed the session), reading ends the command loop even when lines are still buffered."""
+
+    stopped = False
 
     async def readuntil(self, separator: bytes = b"\n") -> bytes:  # type: ignore[override]
+        if self.stopped:
+            raise asyncio.CancelledError()
         line = await super().readuntil(separator)
         if separator == b"\n" and command_ends_badly(line):
             raise BareNewlineInCommand()

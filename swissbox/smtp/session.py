@@ -78,6 +78,10 @@ class _ClassCachedInspect:
 
 
 aiosmtpd_smtp.inspect = _ClassCachedInspect  # type: ignore[assignment]
+# aiosmtpd closes the connection after 5 unknown commands without flushing the replies we
+# hold for a pipelined group and then keeps answering the buffered lines into the closed
+# transport; our own error budget (Limits.max_errors, 421 then close) governs instead.
+aiosmtpd_smtp.BOGUS_LIMIT = 1 << 30
 
 
 @dataclass(frozen=True)
@@ -187,6 +191,7 @@ class SwissSMTP(SMTP):
     def connection_lost(self, error: Exception | None) -> None:
         if self._rejected:
             return
+        self._closing = True
         if self._counted:
             self._counted = False
             self.tracker.release(self.client_ip)
@@ -194,6 +199,11 @@ class SwissSMTP(SMTP):
         if self._session_timer is not None:
             self._session_timer.cancel()
         super().connection_lost(error)
+
+    def eof_received(self) -> bool | None:
+        if self._rejected:  # refused in connection_made: no session to end (TLS close_notify)
+            return False
+        return super().eof_received()
 
     def _reset_timeout(self, duration: float | None = None) -> None:
         """aiosmtpd cancels and re-creates a timer on every command; one timer that
@@ -216,12 +226,24 @@ class SwissSMTP(SMTP):
         transport = self.transport
         if transport is None or self._closing:
             return
-        self._closing = True
         final = b"".join(self._held) + template.format(host=self.hostname).encode() + b"\r\n"
         self._held.clear()
-        with contextlib.suppress(Exception):  # a broken transport: closing is all we can do
-            transport.write(final)  # type: ignore[attr-defined]
-        transport.close()
+        if not transport.is_closing():
+            with contextlib.suppress(Exception):  # a broken transport: closing is all we can do
+                transport.write(final)  # type: ignore[attr-defined]
+        self._close_now()
+
+    def _close_now(self) -> None:
+        """Closes the transport and ends the command loop, so commands the client pipelined
+        behind the last reply are neither answered nor logged."""
+        self._closing = True
+        if self.transport is not None:
+            self.transport.close()
+        if isinstance(self._reader, StrictLineReader):
+            self._reader.stopped = True  # a cancel alone waits for the next real suspension
+        task = self._handler_coroutine
+        if task is not None and not task.done():
+            task.cancel()
 
     def shutdown(self) -> None:
         self._say_and_close(replies.SHUTTING_DOWN)
@@ -233,7 +255,10 @@ class SwissSMTP(SMTP):
         command is already waiting, plain 250/4xx/5xx replies are held and go out together
         with the next one, in one write."""
         text = status.decode("utf-8", "replace") if isinstance(status, bytes) else status
-        if self._closing:
+        if self._closing or self.transport is None:
+            return
+        if self.transport.is_closing():  # closed under us (aiosmtpd or the peer): stop here
+            self._close_now()
             return
         if self._raw_replies:  # EHLO: collected, then sent in one write
             self._ehlo_lines.append(text)
@@ -257,7 +282,7 @@ class SwissSMTP(SMTP):
         return buffered is not None and b"\n" in buffered
 
     async def _flush(self) -> None:
-        if not self._held or self.transport is None:
+        if not self._held or self.transport is None or self.transport.is_closing():
             self._held.clear()
             return
         data = b"".join(self._held)
@@ -335,7 +360,20 @@ class SwissSMTP(SMTP):
         m = _SIMPLE_PATH.match(arg)
         if m is not None:
             return m.group(1), m.group(2).lstrip()
-        return super()._getaddr(arg)
+        try:
+            return super()._getaddr(arg)
+        except Exception:
+            # The email package's parser raises IndexError, AttributeError or
+            # UnboundLocalError on some malformed paths (`<`, `"`, `<@[ `): malformed it is.
+            return None, None
+
+    def _getparams(self, params: Any) -> dict[str, str | bool] | None:
+        """RFC 5321 parameters are ASCII: aiosmtpd's checks (`isalnum`, `isdigit`) would let
+        other scripts' letters and digits through, and `SIZE=²` reach `int()`."""
+        if not all(p.isascii() for p in params):
+            return None
+        found: dict[str, str | bool] | None = super()._getparams(params)
+        return found
 
     async def smtp_AUTH(self, arg: str) -> None:
         if not self.allow_auth:
@@ -355,12 +393,11 @@ class SwissSMTP(SMTP):
         return replies.LOCAL_ERROR
 
     def _close_after_reply(self) -> None:
-        if self.transport is not None:
-            self._closing = True
-            if self._held:
+        if self.transport is not None and not self._closing:
+            if self._held and not self.transport.is_closing():
                 self.transport.write(b"".join(self._held))  # type: ignore[attr-defined]
-                self._held.clear()
-            self.transport.close()
+            self._held.clear()
+            self._close_now()
 
     # -- what handlers need to know -----------------------------------------------------
 
