@@ -1,8 +1,8 @@
 """The summary mail a member gets when their role changes.
 
 `role_change_message` composes it (pure); `send_notice` hands it over: into the member's
-mailbox through the mail store when they have a mailbox here (a mailbox of the organization
-granted to them, or their login itself when it is hosted here), otherwise into the outbound
+mailbox through the mail store when they have a mailbox here (their own address, never one
+shared with others, or their login itself when it is hosted here), otherwise into the outbound
 queue (null sender: a notice never bounces), which the running server delivers.
 """
 
@@ -59,12 +59,14 @@ def role_change_message(
 
 
 def recipient(directory: Directory, org: str, login: str) -> tuple[str, bool]:
-    """(address, hosted here): the member's mailbox in `org` when there is one."""
+    """(address, hosted here): the member's own mailbox (one in `org` first) when there is
+    one, never an address shared with others (a role change is personal)."""
     account = directory.account(login)
     org_domains = {d.name for d in directory.domains(org)}
-    for box in directory.granted_mailboxes(account.login):
-        if box.domain in org_domains:
-            return box.address, True
+    uses = directory.account_mailboxes(account.login)
+    mine = sorted(address for address, access in uses.items() if access == "own")
+    for address in sorted(mine, key=lambda a: a.rpartition("@")[2] not in org_domains):
+        return address, True
     own = directory.mailbox(account.login) if "@" in account.login else None
     if own is not None:
         return own.address, True

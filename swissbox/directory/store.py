@@ -699,25 +699,32 @@ class Directory:
         mailbox = self.mailbox(address)
         if mailbox is None:
             return {}
-        rank = {a: i for i, a in enumerate(ACCESS)}
         with self._db.read() as c:
             owner = self._owner_id(c, mailbox)
-            if owner is None:
-                return {}
-            out: dict[str, str] = {}
-            login = c.execute("SELECT login FROM accounts WHERE id = ?", (owner,)).fetchone()
-            own = self.mailbox(login[0]) if login is not None else None
-            if own is not None and self._owner_id(c, own) == owner:
-                out[own.address] = "own"
-            for local, domain, access in c.execute(
-                "SELECT m.local_part, d.name, g.access FROM mailbox_grants g"
-                " JOIN mailboxes m ON m.id = g.mailbox_id JOIN domains d ON d.id = m.domain_id"
-                " WHERE g.account_id = ?",
-                (owner,),
-            ).fetchall():
-                key = f"{local}@{domain}"
-                if key not in out or rank[access] < rank[out[key]]:
-                    out[key] = access
+            return {} if owner is None else self._uses(c, owner)
+
+    def account_mailboxes(self, login: str) -> dict[str, str]:
+        """{address: access} of every mailbox account `login` owns or holds a grant on."""
+        account = self.account(login)
+        with self._db.read() as c:
+            return self._uses(c, account.id)
+
+    def _uses(self, c: Tx, account_id: int) -> dict[str, str]:
+        rank = {a: i for i, a in enumerate(ACCESS)}
+        out: dict[str, str] = {}
+        login = c.execute("SELECT login FROM accounts WHERE id = ?", (account_id,)).fetchone()
+        own = self.mailbox(login[0]) if login is not None else None
+        if own is not None and self._owner_id(c, own) == account_id:
+            out[own.address] = "own"
+        for local, domain, access in c.execute(
+            "SELECT m.local_part, d.name, g.access FROM mailbox_grants g"
+            " JOIN mailboxes m ON m.id = g.mailbox_id JOIN domains d ON d.id = m.domain_id"
+            " WHERE g.account_id = ?",
+            (account_id,),
+        ).fetchall():
+            key = f"{local}@{domain}"
+            if key not in out or rank[access] < rank[out[key]]:
+                out[key] = access
         return out
 
     def granted_mailboxes(self, login: str) -> list[Mailbox]:

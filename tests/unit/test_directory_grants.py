@@ -124,3 +124,21 @@ def test_migration_keeps_existing_grants_as_full(tmp_path: Path) -> None:
     d = Directory(path)
     assert d.usable_mailboxes(INFO) == {}
     assert d.mailbox_users(d.mailboxes())[1] == [MailboxUser(BOB, "full")]
+
+
+def test_account_mailboxes_and_personal_notices_skip_shared_addresses(d: Directory) -> None:
+    """A role-change notice goes to the member's own address, not to a shared one that sorts
+    first (info@ before a login elsewhere's own address)."""
+    from swissbox.dav.notify import recipient
+
+    d.add_account("zed@home.example", H, "acme")
+    d.add_mailbox("zed@x.test", H)
+    d.grant(INFO, "zed@home.example")
+    d.grant("zed@x.test", "zed@home.example", "own")
+    assert d.account_mailboxes("zed@home.example") == {INFO: "full", "zed@x.test": "own"}
+    assert recipient(d, "acme", "zed@home.example") == ("zed@x.test", True)
+    d.grant(INFO, BOB)
+    assert recipient(d, "acme", BOB) == (BOB, True)
+    d.add_account("amy@home.example", H, "acme")
+    d.grant(INFO, "amy@home.example")  # shared only: the notice goes to the login elsewhere
+    assert recipient(d, "acme", "amy@home.example") == ("amy@home.example", False)
