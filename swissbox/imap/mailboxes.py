@@ -55,7 +55,7 @@ class MailboxCommands(SharedCommands):
     def cmd_namespace(self, tag: bytes, args: list[Token]) -> bytes:
         self._noargs(args)
         shared = b"NIL"
-        if self.access is not None and self.access.shared():
+        if self.shared_now():
             shared = b'(("' + SHARED_PREFIX.encode() + b'/" "/"))'
         self.untagged(b'NAMESPACE (("" "/")) NIL ' + shared)
         return b"NAMESPACE completed"

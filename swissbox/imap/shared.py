@@ -9,9 +9,10 @@ of a shared address are created, renamed and deleted by the address itself, neve
 In the shared namespace \\Seen is kept per user (`mailstore/seen.py`), and \\Recent is left to
 the mailbox's own sessions.
 
-Revocation: `check_access` runs before every command; the directory is re-read when it has
-changed (one PRAGMA otherwise). A proxied session whose grant is gone gets BYE; a selected
-shared folder whose grant is gone is closed and the command answers NO [NOPERM].
+Revocation: `check_access` runs before every command of a session that has something to lose
+(proxied, or with shared addresses); the directory is re-read when it has changed (one PRAGMA
+otherwise). A proxied session whose grant is gone gets BYE; a selected shared folder whose
+grant is gone is closed and the command answers NO [NOPERM].
 """
 
 from __future__ import annotations
@@ -143,13 +144,21 @@ class SharedCommands(SessionBase):
         self.access = Access(self.service.ctx.directory, authcid, acting)
         self.access.refresh()
 
+    def shared_now(self) -> dict[str, tuple[str, str]]:
+        """The shared namespace as the directory says now (a grant given during the session
+        shows at the next LIST, NAMESPACE or shared name)."""
+        if self.access is None:
+            return {}
+        self.access.refresh()
+        return self.access.shared()
+
     # -- revocation ---------------------------------------------------------------------------
 
     def check_access(self, tag: bytes) -> bool:
         """Before each command of a logged-in session; True when it was answered here."""
         access = self.access
-        if access is None:
-            return False
+        if access is None or not (access.proxied or access.shared()):
+            return False  # nothing that a revoke could take away: no directory read
         access.refresh()
         if not access.allowed():
             self.untagged(b"BYE " + REVOKED.format(address=access.acting).encode())
@@ -178,7 +187,7 @@ class SharedCommands(SessionBase):
                 account.box, name, account.address, ALL_RIGHTS, None, account.quota_bytes, ""
             )
         key, folder = parts
-        found = self.access.shared().get(key.lower()) if self.access is not None else None
+        found = self.shared_now().get(key.lower())
         if found is None or not folder:
             raise no("[NONEXISTENT] No such mailbox")
         address, rights = found
@@ -228,7 +237,7 @@ class SharedCommands(SessionBase):
     def shared_list_lines(self, word: bytes, ref: str, pattern: str, lsub: bool) -> list[bytes]:
         """LIST/LSUB lines of the shared namespace (every shared folder counts as
         subscribed: clients that show only subscribed folders still show them)."""
-        shared = self.access.shared() if self.access is not None else {}
+        shared = self.shared_now()
         if not shared:
             return []
         entries: list[tuple[str, str]] = [(SHARED_PREFIX, "\\Noselect \\HasChildren")]

@@ -437,3 +437,22 @@ def test_seen_follows_moves_and_copies_inside_the_shared_address(stack: Stack) -
         info.expunge()
     for m in (bob, info):
         m.logout()
+
+
+def test_a_grant_given_during_the_session_shows_at_once(stack: Stack) -> None:
+    eve = f"eve@{DOMAIN}"
+    stack.cli("mailbox", "add", eve, "--password-stdin", stdin="eve-mailbox-pw\n", check=True)
+    stack.cli(
+        "account", "add", eve, "--org", "acme", "--password-stdin",
+        stdin=ACCOUNT_PW + "\n", check=True,
+    )  # fmt: skip
+    m = connect(stack)
+    m.login(eve, "eve-mailbox-pw")
+    assert m.namespace()[1] == [b'(("" "/")) NIL NIL']
+    stack.cli("mailbox", "grant", NEWS, eve, "--read-only", check=True)
+    assert m.namespace()[1] == [b'(("" "/")) NIL (("Shared Folders/" "/"))']
+    assert m.select(NEWS_INBOX)[0] == "OK"
+    stack.cli("mailbox", "revoke", NEWS, eve, check=True)
+    refused(m.fetch("1", "(FLAGS)"), "NOPERM")
+    assert m.namespace()[1] == [b'(("" "/")) NIL NIL']
+    m.logout()
