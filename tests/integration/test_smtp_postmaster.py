@@ -78,13 +78,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory, remote_port: int) -> Iterato
             d.add_account(login, hash_secret("account-pw-123", cheap), org, role)
         for address, password in PW.items():
             d.add_mailbox(address, hash_secret(password, cheap))
-        for address, login in (
-            ("adam@example.test", "adam@elsewhere.org"),
-            ("info@example.test", "adam@elsewhere.org"),
-            ("carl@example.test", "carl@elsewhere.org"),
-            ("info@example.test", "carl@elsewhere.org"),
+        for address, login, access in (
+            ("adam@example.test", "adam@elsewhere.org", "own"),  # their own, login elsewhere
+            ("info@example.test", "adam@elsewhere.org", "full"),
+            ("carl@example.test", "carl@elsewhere.org", "own"),
+            ("info@example.test", "carl@elsewhere.org", "full"),
         ):
-            d.grant(address, login)
+            d.grant(address, login, access)
     s.start()
     yield s
     s.stop()
