@@ -181,3 +181,45 @@ def test_revoked_grant_is_refused_at_the_next_command(tmp_path: Path) -> None:
         assert h.inbox(FULL) == []
 
     run(tmp_path, body)
+
+
+def test_fifty_submissions_at_once_right_and_wrong_senders(tmp_path: Path) -> None:
+    """Fifty clients at once: acting as the granted address, sending as it from their own
+    login, a forbidden header From:, a forbidden authorization identity; each gets its own
+    answer and exactly the good messages arrive."""
+
+    async def body(h: Harness) -> None:
+        h.directory.grant(TITI, TOTO)
+
+        async def one(i: int) -> str:
+            kind = i % 4
+            authzid = TITI if kind == 0 else FULL if kind == 3 else ""
+            sender = TITI if kind in (0, 1) else TOTO
+            header = "ceo@bank.example" if kind == 2 else sender
+            c = aiosmtplib.SMTP(
+                hostname="127.0.0.1", port=h.submissions, use_tls=True, tls_context=h.client_tls()
+            )
+            await c.connect()
+            await c.ehlo()
+            try:
+                reply = await c.execute_command(
+                    b"AUTH", b"PLAIN", plain(TOTO, MAILBOX_PASSWORD, authzid).encode()
+                )
+                if reply.code != 235:
+                    return f"auth {reply.code}"
+                try:
+                    await c.sendmail(sender, [TITI], message(f"n{i}", to=TITI, sender=header))
+                except aiosmtplib.SMTPDataError as exc:
+                    return f"data {exc.code}"
+                return "sent"
+            finally:
+                c.close()
+
+        results = await asyncio.gather(*(one(i) for i in range(50)))
+        good = [r for i, r in enumerate(results) if i % 4 in (0, 1)]
+        assert good == ["sent"] * 26
+        assert {r for i, r in enumerate(results) if i % 4 == 2} == {"data 550"}
+        assert {r for i, r in enumerate(results) if i % 4 == 3} == {"auth 535"}
+        assert len(h.inbox(TITI)) == 26
+
+    run(tmp_path, body, max_connections_per_address=100)
