@@ -82,6 +82,16 @@ def test_literals_with_question_marks_and_percents_survive(db: Database) -> None
     assert db.one("SELECT 1 FROM things WHERE name = ?", ("50% OFF?",)) is not None
 
 
+def test_a_read_sees_one_snapshot_and_writes_see_their_own_rows(db: Database) -> None:
+    with db.read() as r:
+        assert r.one("SELECT value FROM counter") is not None
+        assert r.execute("SELECT COUNT(*) FROM things").fetchone()[0] == 0
+    with db.write() as tx:
+        tx.execute("INSERT INTO things (name) VALUES ('inside')")
+        with db.read() as r:
+            assert r.one("SELECT 1 FROM things WHERE name = 'inside'") is not None
+
+
 def test_generation_changes_when_another_connection_commits(db: Database, location: str) -> None:
     before = db.generation()
     with open_database(location) as other, other.write() as tx:
