@@ -24,6 +24,7 @@ STOP_TIMEOUT = 4.0
 
 def build_context(config: Config, loop: asyncio.AbstractEventLoop) -> Context:
     a = config.settings.auth
+    directory = Directory(config.directory_location)
     limiter = RateLimiter(
         a.max_failures_per_identifier,
         a.max_failures_per_address,
@@ -32,8 +33,8 @@ def build_context(config: Config, loop: asyncio.AbstractEventLoop) -> Context:
         a.failure_delay_max,
         distributed_addresses=a.lockout_distributed_addresses,
         trusted_networks=a.trusted_networks,
+        board=directory,  # lockouts hold on every front end sharing the database
     )
-    directory = Directory(config.directory_location)
     authenticator = Authenticator(
         directory,
         HashParams.from_settings(a),

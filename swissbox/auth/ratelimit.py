@@ -12,6 +12,9 @@ The same wrong secret tried again (a client cycling SASL mechanisms, a phone ret
 once. A change of the stored secret (an admin sets a new password) ends the identifier's
 lockouts: callers pass a fingerprint of the stored hash as `tag`.
 
+Counting is per process; a lockout, once decided, is also published to an optional shared
+`LockBoard` (the directory's database), so that it holds on every front end.
+
 Thread-safe; time is injectable so tests can make lockouts expire without sleeping.
 """
 
@@ -26,6 +29,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 log = logging.getLogger("swissbox.auth")
 
@@ -33,6 +37,16 @@ MAX_SEEN = 16  # distinct wrong secrets remembered per counter
 MAX_PAIRS = 1024  # addresses counted per identifier before stale ones are dropped
 MAX_GOOD = 16  # recent good addresses remembered per identifier
 GOOD_FOR = 30 * 86400.0  # seconds a good address stays trusted
+
+
+class LockBoard(Protocol):
+    """Lockouts shared by every front end: keys with a wall-clock end and a secret tag."""
+
+    def publish_lock(self, key: str, tag: str, until: float) -> None: ...
+
+    def active_locks(self) -> dict[str, tuple[str, float]]:
+        """{key: (tag, until)} of the lockouts not yet over; cheap when nothing changed."""
+        ...
 
 
 @dataclass
@@ -77,6 +91,8 @@ class RateLimiter:
         clock: Callable[[], float] = time.monotonic,
         distributed_addresses: int = 10,
         trusted_networks: Iterable[str] = (),
+        board: LockBoard | None = None,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.max_per_identifier = max_per_identifier
         self.max_per_address = max_per_address
@@ -86,6 +102,8 @@ class RateLimiter:
         self.clock = clock
         self.distributed_addresses = distributed_addresses
         self.trusted_networks = [ipaddress.ip_network(n, strict=False) for n in trusted_networks]
+        self.board = board
+        self.wall_clock = wall_clock
         self._identities: dict[tuple[str, str], _Identity] = {}
         self._addresses: dict[str, _Counter] = {}
         self._key = os.urandom(32)
@@ -101,12 +119,47 @@ class RateLimiter:
             if counter is not None and counter.locked_until > now:
                 return True
             ident = self._identity(realm, identifier, tag, create=False)
-            if ident is None:
-                return False
-            pair = ident.pairs.get(addr)
+            pair = ident.pairs.get(addr) if ident is not None else None
             if pair is not None and pair.locked_until > now:
                 return True
-            return ident.locked_until > now and not self._trusted(ident, addr, now)
+            if (
+                ident is not None
+                and ident.locked_until > now
+                and not self._trusted(ident, addr, now)
+            ):
+                return True
+        return self._locked_elsewhere(realm, _name(identifier), addr, tag, ident, now)
+
+    def _locked_elsewhere(
+        self, realm: str, name: str, addr: str, tag: str, ident: _Identity | None, now: float
+    ) -> bool:
+        """A lockout another front end decided (and this one has not), from the board."""
+        if self.board is None:
+            return False
+        try:
+            shared = self.board.active_locks()
+        except Exception:
+            log.exception("auth: could not read the lockouts of the other front ends")
+            return False
+        if not shared:
+            return False
+        wall = self.wall_clock()
+
+        def held(key: str) -> bool:
+            entry = shared.get(key)
+            # a lock recorded against another stored secret ended with the new password
+            return entry is not None and entry[1] > wall and (not tag or entry[0] in ("", tag))
+
+        if addr and held(_key("addr", addr)):
+            return True
+        if held(_key("pair", realm, name, addr)):
+            return True
+        if held(_key("id", realm, name)):
+            with self._lock:
+                return not (ident is not None and self._trusted(ident, addr, now)) and not (
+                    self._trusted_network(addr)
+                )
+        return False
 
     def failure(
         self,
@@ -121,6 +174,7 @@ class RateLimiter:
         name = _name(identifier)
         digest = self._digest(realm, name, secret)
         window = self.lockout_seconds
+        published: list[tuple[str, str]] = []  # (board key, tag) of lockouts decided now
         with self._lock:
             self._bound(now)
             ident = self._identity(realm, identifier, tag, create=True)
@@ -135,6 +189,7 @@ class RateLimiter:
             pair = ident.pairs.setdefault(addr, _Counter())
             if pair.count(now, digest, window) and pair.failures >= self.max_per_identifier:
                 pair.locked_until, pair.failures = now + window, 0
+                published.append((_key("pair", realm, name, addr), ident.tag))
                 log.warning(
                     "auth %s: %r locked out from %s for %.0f s after %d failures",
                     realm,
@@ -147,6 +202,7 @@ class RateLimiter:
             ident.failing[addr] = now
             if len(ident.failing) >= self.distributed_addresses and ident.locked_until <= now:
                 ident.locked_until = now + window
+                published.append((_key("id", realm, name), ident.tag))
                 log.warning(
                     "auth %s: %r locked out for %.0f s: failures from %d addresses "
                     "(its recent good addresses still pass)",
@@ -159,6 +215,7 @@ class RateLimiter:
                 counter = self._addresses.setdefault(addr, _Counter())
                 if counter.count(now, digest, window) and counter.failures >= self.max_per_address:
                     counter.locked_until, counter.failures = now + window, 0
+                    published.append((_key("addr", addr), ""))
                     log.warning(
                         "auth: client %s locked out for %.0f s after failures on %d attempts",
                         addr,
@@ -166,6 +223,13 @@ class RateLimiter:
                         self.max_per_address,
                     )
             failures = max(pair.failures, 1)
+        if published and self.board is not None:
+            until = self.wall_clock() + window
+            for key, key_tag in published:
+                try:
+                    self.board.publish_lock(key, key_tag, until)
+                except Exception:  # the local lockout holds; other front ends just miss it
+                    log.exception("auth: could not share a lockout with the other front ends")
         return min(self.delay_base * 2 ** min(failures - 1, 16), self.delay_max)
 
     def success(self, realm: str, identifier: str, address: str | None, tag: str = "") -> None:
@@ -204,13 +268,16 @@ class RateLimiter:
         seen = ident.good.get(addr)
         if seen is not None and now - seen <= GOOD_FOR:
             return True
-        if addr and self.trusted_networks:
-            try:
-                ip = ipaddress.ip_address(addr)
-            except ValueError:
-                return False
-            return any(ip in net for net in self.trusted_networks)
-        return False
+        return self._trusted_network(addr)
+
+    def _trusted_network(self, addr: str) -> bool:
+        if not addr or not self.trusted_networks:
+            return False
+        try:
+            ip = ipaddress.ip_address(addr)
+        except ValueError:
+            return False
+        return any(ip in net for net in self.trusted_networks)
 
     def _digest(self, realm: str, name: str, secret: str) -> bytes:
         data = "\0".join((realm, name, secret)).encode("utf-8", "surrogatepass")
@@ -235,3 +302,7 @@ class RateLimiter:
 
 def _name(identifier: str) -> str:
     return identifier.strip().lower()
+
+
+def _key(*parts: str) -> str:
+    return "\x1f".join(parts)  # the unit separator: no identifier or address holds one

@@ -119,4 +119,13 @@ MIGRATIONS: list[str] = [
         WHERE access = 'own';
     CREATE INDEX mailbox_grants_by_account ON mailbox_grants (account_id);
     """,
+    # 3: login lockouts shared by every front end (auth.ratelimit's LockBoard): a key naming
+    # what is locked, the fingerprint of the secret it was decided against, the end (epoch).
+    """
+    CREATE TABLE auth_locks (
+        key TEXT PRIMARY KEY,
+        tag TEXT NOT NULL DEFAULT '',
+        until_time REAL NOT NULL
+    );
+    """,
 ]

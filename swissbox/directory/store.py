@@ -66,6 +66,7 @@ class Directory:
     def __init__(self, location: Path | str) -> None:
         self.location: Path | str = location if is_postgres_url(location) else Path(location)
         self._db = open_database(self.location, "directory")
+        self._locks_cache: tuple[Any, dict[str, tuple[str, float]]] | None = None
         try:
             self._db.migrate(MIGRATIONS)
         except BaseException:
@@ -1273,3 +1274,28 @@ class Directory:
                 else:
                     fates.append(MailboxFate(box.address, "disabled", ()))
         return fates
+
+    # -- login lockouts shared by the front ends ---------------------------------------------
+
+    def publish_lock(self, key: str, tag: str, until: float) -> None:
+        """Records a lockout (auth.ratelimit.LockBoard); drops the ones that are over."""
+        now = time.time()
+        with self._write() as c:
+            c.execute("DELETE FROM auth_locks WHERE until_time <= ?", (now,))
+            c.execute(
+                "INSERT INTO auth_locks (key, tag, until_time) VALUES (?, ?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET tag = excluded.tag,"
+                " until_time = excluded.until_time",
+                (key, tag, until),
+            )
+
+    def active_locks(self) -> dict[str, tuple[str, float]]:
+        """{key: (tag, until)} of lockouts not yet over; read again only after a commit."""
+        generation = self.generation()
+        cached = self._locks_cache
+        if cached is None or cached[0] != generation:
+            rows = self._all(
+                "SELECT key, tag, until_time FROM auth_locks WHERE until_time > ?", (time.time(),)
+            )
+            cached = self._locks_cache = (generation, {r[0]: (r[1], r[2]) for r in rows})
+        return cached[1]

@@ -269,3 +269,28 @@ def test_verified_cache_skips_argon2_but_not_lockout_or_password_change(
         assert auth.authenticate("mailbox", "toto@abc.xyz", "new-password-1")
     finally:
         realms.verify_secret = real_verify  # type: ignore[assignment]
+
+
+def test_a_lockout_holds_on_every_front_end(store_location: str) -> None:
+    """Two front ends (two limiters, two connections) over one database: a lockout decided on
+    one refuses the next attempt on the other; a new password ends it there too."""
+    with Directory(store_location) as a_db, Directory(store_location) as b_db:
+        a_db.add_org("acme")
+        a_db.add_domain("abc.xyz", "acme", "ns.abc.xyz")
+        a_db.enable_email("abc.xyz")
+        a_db.add_mailbox("toto@abc.xyz", hash_secret("mailbox-pw-2", CHEAP))
+        front_a = Authenticator(
+            a_db, CHEAP, RateLimiter(max_per_identifier=3, delay_base=0.0, board=a_db)
+        )
+        front_b = Authenticator(
+            b_db, CHEAP, RateLimiter(max_per_identifier=3, delay_base=0.0, board=b_db)
+        )
+        for i in range(3):
+            assert not front_a.authenticate("mailbox", "toto@abc.xyz", f"bad{i}", "203.0.113.9")
+        refused = front_b.authenticate("mailbox", "toto@abc.xyz", "mailbox-pw-2", "203.0.113.9")
+        assert not refused.ok and refused.locked
+        # elsewhere the owner still gets in, on both front ends
+        assert front_b.authenticate("mailbox", "toto@abc.xyz", "mailbox-pw-2", "198.51.100.1")
+        # an admin sets a new password: the lockout ends on every front end
+        a_db.set_secret_hash("mailbox", "toto@abc.xyz", hash_secret("brand-new-pw", CHEAP))
+        assert front_b.authenticate("mailbox", "toto@abc.xyz", "brand-new-pw", "203.0.113.9")
