@@ -6,6 +6,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -262,3 +263,11 @@ def test_cname_stands_alone_inside_the_transaction(d: Directory) -> None:
         delete=[("alias.example.test", "CNAME", None)],
         add=[("alias.example.test", "CNAME", 60, "x.example.test.")],
     )
+
+
+def test_lock_board_keeps_wall_clock_times_exact(d: Directory) -> None:
+    until = time.time() + 300.25
+    d.publish_lock("pair\x1fmailbox\x1fx@y.z\x1f192.0.2.1", "tag1", until)
+    assert d.active_locks() == {"pair\x1fmailbox\x1fx@y.z\x1f192.0.2.1": ("tag1", until)}
+    d.publish_lock("addr\x1f192.0.2.9", "", time.time() - 1)  # already over
+    assert "addr\x1f192.0.2.9" not in d.active_locks()
