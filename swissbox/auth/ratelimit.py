@@ -29,7 +29,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 log = logging.getLogger("swissbox.auth")
 
@@ -284,20 +284,19 @@ class RateLimiter:
         return hmac.new(self._key, data, hashlib.sha256).digest()[:16]
 
     def _bound(self, now: float) -> None:
-        if len(self._identities) >= self.MAX_KEYS:
-            stale = sorted(
-                (k for k, v in self._identities.items() if v.locked_until <= now),
-                key=lambda k: self._identities[k].last,
-            )
-            for key in stale[: max(1, len(stale) // 2)]:
-                del self._identities[key]
-        if len(self._addresses) >= self.MAX_KEYS:
-            old = sorted(
-                (k for k, v in self._addresses.items() if v.locked_until <= now),
-                key=lambda k: self._addresses[k].last,
-            )
-            for addr in old[: max(1, len(old) // 2)]:
-                del self._addresses[addr]
+        _halve_stale(self._identities, now, self.MAX_KEYS)
+        _halve_stale(self._addresses, now, self.MAX_KEYS)
+
+
+def _halve_stale(table: dict[Any, Any], now: float, limit: int) -> None:
+    """At `limit` entries, drops the older half of those not locked (memory bound)."""
+    if len(table) < limit:
+        return
+    stale = sorted(
+        (k for k, v in table.items() if v.locked_until <= now), key=lambda k: table[k].last
+    )
+    for key in stale[: max(1, len(stale) // 2)]:
+        del table[key]
 
 
 def _name(identifier: str) -> str:
