@@ -43,6 +43,11 @@ CREATE TABLE IF NOT EXISTS messages (
     PRIMARY KEY (folder_id, uid)
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX IF NOT EXISTS messages_key ON messages (folder_id, key);
+CREATE TABLE IF NOT EXISTS folder_high_water (
+    one INTEGER PRIMARY KEY CHECK (one = 1),
+    uidvalidity INTEGER NOT NULL,
+    folder_id INTEGER NOT NULL
+);
 """
 
 
@@ -172,20 +177,43 @@ class Index:
         return found
 
     def create_folder(self, name: str) -> FolderInfo:
-        """Inside a transaction. UIDVALIDITY: the clock, strictly above any existing one."""
-        row = self.conn.execute("SELECT MAX(uidvalidity) FROM folders").fetchone()
-        uidvalidity = max(int(time.time()), (row[0] or 0) + 1) % 2**32 or 1
+        """Inside a transaction. UIDVALIDITY: the clock, strictly above any this index ever
+        gave (deleted folders included), and a folder id never used before: a folder made
+        again under a deleted one's name is a new folder for clients and for every cache."""
+        last_validity, last_id = self._high_water()
+        uidvalidity = max(int(time.time()), last_validity + 1) % 2**32 or 1
         self.conn.execute(
-            "INSERT INTO folders (name, uidvalidity, uidnext, highestmodseq) VALUES (?, ?, 1, 1)",
-            (name, uidvalidity),
+            "INSERT INTO folders (id, name, uidvalidity, uidnext, highestmodseq)"
+            " VALUES (?, ?, ?, 1, 1)",
+            (last_id + 1, name, uidvalidity),
         )
+        self._remember_high_water()
         self._folders = None
         self._ids.clear()
         info = self.folder(name)
         assert info is not None
         return info
 
+    def _high_water(self) -> tuple[int, int]:
+        """(largest UIDVALIDITY, largest folder id) ever used in this index."""
+        row = self.conn.execute(
+            "SELECT MAX(uidvalidity), MAX(id) FROM ("
+            " SELECT uidvalidity, id FROM folders"
+            " UNION ALL SELECT uidvalidity, folder_id FROM folder_high_water)"
+        ).fetchone()
+        return int(row[0] or 0), int(row[1] or 0)
+
+    def _remember_high_water(self) -> None:
+        """Inside a transaction: records the high water before a folder row can go."""
+        validity, folder_id = self._high_water()
+        self.conn.execute(
+            "INSERT OR REPLACE INTO folder_high_water (one, uidvalidity, folder_id)"
+            " VALUES (1, ?, ?)",
+            (validity, folder_id),
+        )
+
     def delete_folder(self, name: str) -> None:
+        self._remember_high_water()  # indexes made before the table existed
         self.conn.execute("DELETE FROM folders WHERE name = ?", (name,))
         self._folders = None
         self._ids.clear()

@@ -1,0 +1,103 @@
+"""IMAP behaviours Dovecot's imaptest checks (issue 12), pinned against the running stack with
+exact bytes (tests/support/imap_raw.py) and imaplib, so CI guards them without imaptest."""
+
+from __future__ import annotations
+
+import imaplib
+import itertools
+import re
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.imap_raw import RawImap
+from tests.support.stack import Stack
+
+USER, PW = "tess@example.test", "tess-mailbox-pw"
+OTHER, OTHER_PW = "otto@example.test", "otto-mailbox-pw"
+_names = itertools.count(1)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    s = Stack(tmp_path_factory.mktemp("imapc"), imap={"allow_plaintext_loopback": True})
+    s.provision(mailboxes={USER: PW, OTHER: OTHER_PW})
+    s.start()
+    yield s
+    s.stop()
+
+
+def folder() -> str:
+    """A folder name no other test uses."""
+    return f"t{next(_names)}"
+
+
+def client(stack: Stack, user: str = USER, pw: str = PW) -> RawImap:
+    c = RawImap(stack.ports["imap"])
+    c.login(user, pw)
+    return c
+
+
+def mail(subject: str, extra: str = "") -> bytes:
+    return (
+        f"From: a@example.org\r\nTo: {USER}\r\nSubject: {subject}\r\n{extra}"
+        f"Date: Mon, 02 Jan 2023 10:00:00 +0000\r\n\r\nbody of {subject}\r\n"
+    ).encode()
+
+
+def untagged(lines: list[bytes], word: bytes) -> list[bytes]:
+    """The untagged responses whose first word (after any number) is `word`."""
+    out = []
+    for line in lines:
+        parts = line.split(b" ", 3)
+        if parts[0] != b"*" or len(parts) < 2:
+            continue
+        if parts[1].upper() == word or (len(parts) > 2 and parts[2].upper() == word):
+            out.append(line)
+    return out
+
+
+# -- 1. a folder deleted and made again is a new folder ---------------------------------------
+
+
+def test_recreated_folder_has_new_uidvalidity_and_no_stale_data(stack: Stack) -> None:
+    name = folder()
+    c = client(stack)
+    c.ok(f"CREATE {name}")
+    c.append(name, mail("old subject"))
+    (status,) = untagged(c.ok(f"STATUS {name} (UIDVALIDITY UIDNEXT)"), b"STATUS")
+    c.ok(f"SELECT {name}")
+    assert untagged(c.ok("SEARCH SUBJECT old"), b"SEARCH") == [b"* SEARCH 1"]
+    assert b"old subject" in c.ok("FETCH 1 ENVELOPE")[0]  # the envelope cache is filled
+    c.ok("UNSELECT")
+    c.ok(f"DELETE {name}")
+    c.ok(f"CREATE {name}")  # the same second, most likely
+    c.append(name, mail("new subject"))
+    (again,) = untagged(c.ok(f"STATUS {name} (UIDVALIDITY UIDNEXT)"), b"STATUS")
+    old_validity = int(re.search(rb"UIDVALIDITY (\d+)", status)[1])  # type: ignore[index]
+    new_validity = int(re.search(rb"UIDVALIDITY (\d+)", again)[1])  # type: ignore[index]
+    assert new_validity > old_validity
+    c.ok(f"SELECT {name}")
+    assert untagged(c.ok("SEARCH SUBJECT new"), b"SEARCH") == [b"* SEARCH 1"]
+    assert untagged(c.ok("SEARCH SUBJECT old"), b"SEARCH") == [b"* SEARCH"]
+    (env,) = c.ok("FETCH 1 ENVELOPE")
+    assert b'"new subject"' in env and b"old" not in env
+    c.close()
+
+
+def test_recreated_folder_with_imaplib(stack: Stack) -> None:
+    name = folder()
+    m = imaplib.IMAP4("127.0.0.1", stack.ports["imap"], timeout=10)
+    m.login(USER, PW)
+    m.create(name)
+    m.append(name, None, None, mail("first"))
+    m.select(name)
+    assert m.search(None, "SUBJECT", "first")[1] == [b"1"]
+    m.unselect()
+    m.delete(name)
+    m.create(name)
+    m.append(name, None, None, mail("second"))
+    m.select(name)
+    assert m.search(None, "SUBJECT", "first")[1] == [b""]
+    assert m.search(None, "SUBJECT", "second")[1] == [b"1"]
+    m.logout()
