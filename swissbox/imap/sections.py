@@ -11,15 +11,17 @@ import email.policy
 import re
 
 from swissbox.imap.fetchspec import Section
+from swissbox.mailstore.meta import unfold_value
 
 _BLANK = re.compile(rb"\r?\n\r?\n")
 _header_parser = email.parser.BytesHeaderParser(policy=email.policy.compat32)
 
 
 class Entity:
-    """A MIME entity: its header block (with the blank line) and its body."""
+    """A MIME entity: its header block (with the blank line) and its body. `default_type` is
+    its type when it has no Content-Type: message/rfc822 inside multipart/digest."""
 
-    def __init__(self, raw: bytes) -> None:
+    def __init__(self, raw: bytes, default_type: str = "text/plain") -> None:
         if raw.startswith(b"\r\n") or raw.startswith(b"\n"):
             cut = 2 if raw.startswith(b"\r\n") else 1
             self.headers, self.body = raw[:cut], raw[cut:]
@@ -28,8 +30,10 @@ class Entity:
             self.headers = raw[: m.end()] if m else raw
             self.body = raw[m.end() :] if m else b""
         msg = _header_parser.parsebytes(self.headers)
+        msg.set_default_type(default_type)
         self.ctype = msg.get_content_type()
-        self.boundary = msg.get_boundary()
+        boundary = msg.get_boundary()
+        self.boundary = unfold_value(boundary) if boundary is not None else None
 
     @property
     def is_multipart(self) -> bool:
@@ -46,15 +50,16 @@ class Entity:
         pattern = re.compile(rb"(?:^|\r?\n)" + delim + rb"(--)?[ \t]*(?:\r?\n|$)")
         parts: list[Entity] = []
         pos = None
+        kind = "message/rfc822" if self.ctype == "multipart/digest" else "text/plain"
         for m in pattern.finditer(self.body):
             if pos is not None:
-                parts.append(Entity(self.body[pos : m.start()]))
+                parts.append(Entity(self.body[pos : m.start()], kind))
             if m.group(1):
                 pos = None
                 break
             pos = m.end()
         if pos is not None:
-            parts.append(Entity(self.body[pos:]))
+            parts.append(Entity(self.body[pos:], kind))
         return parts
 
 

@@ -29,7 +29,25 @@ ENVELOPE_FIELDS = (
 )
 _ADDRESS_FIELDS = {"from", "sender", "reply-to", "to", "cc", "bcc"}
 _BLANK = re.compile(rb"\r?\n\r?\n")
-_parser = email.parser.BytesParser(policy=email.policy.compat32)
+_FOLD = re.compile(r"\r?\n(?=[ \t])")
+
+
+def unfold_value(value: str) -> str:
+    """RFC 5322 2.2.3: a folded header value without its line breaks (the blank stays)."""
+    return _FOLD.sub("", value)
+
+
+class _Message(Message):
+    """A message whose boundary parameter is unfolded: `boundary="foo<CRLF> bar"` splits on
+    `--foo bar`, as Dovecot and other MUAs read it (the stdlib parser kept the CRLF, found no
+    delimiter, and made the multipart one leaf)."""
+
+    def get_boundary(self, failobj: Any = None) -> Any:
+        boundary = super().get_boundary(failobj)
+        return unfold_value(boundary) if isinstance(boundary, str) else boundary
+
+
+_parser = email.parser.BytesParser(_class=_Message, policy=email.policy.compat32)
 
 
 @dataclass(frozen=True)
@@ -84,7 +102,7 @@ def _params(msg: Message, header: str) -> dict[str, str]:
     for key, value in msg.get_params(header=header, failobj=[])[1:]:
         if isinstance(value, tuple):
             value = email.utils.collapse_rfc2231_value(value)
-        out[str(key).lower()] = str(value)
+        out[str(key).lower()] = unfold_value(str(value))
     return out
 
 
