@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from swissbox.imap.parser import Atom, ParseError, SeqRange, Token, astring, number, parse_seqset
+from swissbox.mailstore.addresses import searchable
 from swissbox.mailstore.store import unfold
 
 Node = tuple[Any, ...]
@@ -36,6 +37,10 @@ _FLAG_KEYS = {
     "OLD": ("\\Recent", False),
 }
 _HEADER_KEYS = {"FROM": "From", "TO": "To", "CC": "Cc", "BCC": "Bcc", "SUBJECT": "Subject"}
+# Address headers also match in their normal form (mailstore/addresses.py), where comments
+# and blanks are gone; the prefilter then looks for the needle's longest plain piece.
+_ADDRESS_HEADERS = {b"from", b"to", b"cc", b"bcc", b"sender", b"reply-to"}
+_ADDRESS_SPECIALS = re.compile(r'[\s()<>\[\]:;@\\,."]+')
 _MONTHS = {
     m: i
     for i, m in enumerate(
@@ -158,7 +163,10 @@ def uses(node: Node, kinds: set[str]) -> bool:
 def header_needles(node: Node) -> list[tuple[str, str]]:
     """(header, needle) pairs that every match must satisfy (for an index prefilter)."""
     if node[0] == "HEADER":
-        return [(node[1], node[2])]
+        needle = node[2]
+        if node[1].lower().encode() in _ADDRESS_HEADERS:
+            needle = max(_ADDRESS_SPECIALS.split(needle), key=len)
+        return [(node[1], needle)]
     if node[0] == "AND":
         return [p for n in node[1] for p in header_needles(n)]
     return []
@@ -206,12 +214,20 @@ def in_ranges(value: int, ranges: list[SeqRange], star: int) -> bool:
 def header_matches(headers: bytes, name: str, needle: str) -> bool:
     target = name.lower().encode("ascii", "replace") + b":"
     wanted = needle.lower().encode("utf-8")
+    address = target[:-1] in _ADDRESS_HEADERS
     for line in unfold(headers):
         if line[: len(target)].lower() == target:
             value = line[len(target) :].lower()
             if wanted in value or wanted in _decoded(value):
                 return True
+            if address and wanted in _address_form(value):
+                return True
     return False
+
+
+def _address_form(value: bytes) -> bytes:
+    text = searchable(value.decode("utf-8", "surrogateescape"))
+    return text.encode("utf-8", "surrogateescape").lower()
 
 
 def _decoded(value: bytes) -> bytes:

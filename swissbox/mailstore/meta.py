@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from email.message import Message
 from typing import Any
 
+from swissbox.mailstore import addresses
+
 ENVELOPE_FIELDS = (
     "date",
     "subject",
@@ -71,14 +73,10 @@ def _text(value: Any) -> str | None:
 
 
 def _addresses(values: list[str]) -> list[list[str | None]] | None:
+    """IMAP address entries of every occurrence of one header (groups kept, addresses.py)."""
     out: list[list[str | None]] = []
-    for name, addr in email.utils.getaddresses([_text(v) or "" for v in values]):
-        if not name and not addr:
-            continue
-        local, at, host = addr.rpartition("@")
-        if not at:
-            local, host = addr, ""
-        out.append([name or None, None, local or None, host or None])
+    for value in values:
+        out += addresses.parse(_text(value))
     return out or None
 
 
