@@ -26,7 +26,8 @@ test: venv
 
 ## make test-tools: Debian clients used by tests/clients, and PostgreSQL for the store
 ## tests (root; apt-get).
-TOOLS := bind9-dnsutils knot-dnsutils swaks ddclient inadyn isync vdirsyncer nsd knot postgresql
+TOOLS := bind9-dnsutils knot-dnsutils swaks ddclient inadyn isync vdirsyncer nsd knot postgresql \
+	opendkim-tools
 test-tools:
 	@missing=""; for p in $(TOOLS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

@@ -26,7 +26,7 @@ from swissbox.directory import (
     InvalidName,
     normalize_domain,
 )
-from swissbox.directory.mailrecords import MailPorts, mail_records
+from swissbox.directory.mailservice import enable_mail
 from swissbox.store import StoreError
 from swissbox.tls import TlsError, check_certificate, configured_paths, make_local_ca
 
@@ -38,6 +38,8 @@ PLUGIN_COMMANDS = (
     "swissbox.dns.command",
     "swissbox.imap.command",
     "swissbox.dav.command",
+    "swissbox.smtp.command",
+    "swissbox.backup.command",
 )
 
 
@@ -185,17 +187,16 @@ def cmd_domain_list(args: argparse.Namespace, env: CliEnv) -> int:
 
 
 def cmd_mail_enable(args: argparse.Namespace, env: CliEnv) -> int:
-    domain = env.directory.domain(args.domain)
-    records = mail_records(
-        domain.name,
-        env.config.settings.server.hostname,
-        MailPorts.from_settings(env.config.settings),
+    service, records, made = enable_mail(
+        env.directory, env.config.data_dir, env.config.settings, args.domain, args.max_addresses
     )
-    service = env.directory.enable_email(domain.name, args.max_addresses, records)
     limit = "no limit" if service.max_addresses is None else f"at most {service.max_addresses}"
     print(
-        f"Email Service on {domain.name} ({limit} addresses); published {len(records)} DNS records"
+        f"Email Service on {service.domain} ({limit} addresses);"
+        f" published {len(records) + len(made)} DNS records"
     )
+    for key in made:
+        print(f"DKIM key {key.algorithm}: {key.name} (signs once the record is seen in DNS)")
     return 0
 
 
@@ -395,7 +396,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--org")
 
     mail = group("mail", "Email Services")
-    p = verb(mail, "enable", cmd_mail_enable, "an Email Service: MX, SPF, DMARC, SRV, autoconfig")
+    p = verb(
+        mail,
+        "enable",
+        cmd_mail_enable,
+        "an Email Service: MX, SPF, DMARC, SRV, autoconfig, DKIM keys, MTA-STS, TLS-RPT",
+    )
     p.add_argument("domain")
     p.add_argument("--max-addresses", type=int, metavar="N")
 
@@ -465,7 +471,6 @@ def _create_demo(env: CliEnv) -> dict[str, str]:
     hashes = {realm: hash_secret(pw, env.hash_params) for realm, pw in passwords.items()}
     settings = env.config.settings
     hostname = settings.server.hostname
-    records = mail_records(DEMO_DOMAIN, hostname, MailPorts.from_settings(settings))
     d = env.directory
     with d.transaction():
         d.add_org(DEMO_ORG)
@@ -473,7 +478,7 @@ def _create_demo(env: CliEnv) -> dict[str, str]:
             DEMO_LOGIN, hashes["account"], DEMO_ORG, "legal", "Alice Demo", "+41 00 000 00 00"
         )
         d.add_domain(DEMO_DOMAIN, DEMO_ORG, hostname)
-        d.enable_email(DEMO_DOMAIN, None, records)
+        enable_mail(d, env.config.data_dir, settings, DEMO_DOMAIN)
         d.add_mailbox(DEMO_ADDRESS, hashes["mailbox"])
         d.grant(DEMO_ADDRESS, DEMO_LOGIN)
         d.add_ddns_user(DEMO_DDNS_USER, hashes["ddns"], owner=DEMO_LOGIN)

@@ -1,4 +1,5 @@
-"""Autoconfig on the shared HTTP site, answered only for domains with an Email Service."""
+"""Autoconfig (and the MTA-STS policy) on the shared HTTP site, answered only for domains with an
+Email Service."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from swissbox.autoconfig.documents import (
     outlook,
     thunderbird,
 )
+from swissbox.autoconfig.mtasts import MtaStsPolicy
 from swissbox.directory import Directory, split_address
-from swissbox.directory.mailrecords import MailPorts
+from swissbox.directory.mailrecords import MailPorts, MtaSts
 from swissbox.runtime import Context
 
 
@@ -88,6 +90,9 @@ class AutoconfigService:
         server = MailServer(s.server.hostname, MailPorts.from_settings(s))
         self.thunderbird = ThunderbirdConfig(ctx.directory, server)
         self.outlook = OutlookAutodiscover(ctx.directory, server)
+        self.mta_sts = MtaStsPolicy(
+            ctx.directory, MtaSts.from_settings(s).policy(s.server.hostname)
+        )
 
     def http_resources(self) -> dict[str, Any]:
         return {
@@ -95,6 +100,7 @@ class AutoconfigService:
             ".well-known/autoconfig/mail/config-v1.1.xml": self.thunderbird,
             "autodiscover/autodiscover.xml": self.outlook,
             "Autodiscover/Autodiscover.xml": self.outlook,
+            ".well-known/mta-sts.txt": self.mta_sts,
         }
 
     async def start(self) -> list[str]:

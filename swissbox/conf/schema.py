@@ -95,6 +95,17 @@ class SmtpSettings:
         default_factory=lambda: [60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0]
     )
     max_queue_age: float = bounded(5 * 86400.0, 60, 30 * 86400)
+    # Our MTA-STS policy (RFC 8461), served at https://mta-sts.DOMAIN/.well-known/mta-sts.txt:
+    # "testing" (senders report TLS problems but deliver), "enforce", or "none" (withdrawn).
+    mta_sts_mode: str = choice("testing", "testing", "enforce", "none")
+    mta_sts_max_age: int = bounded(604800, 86400, 31557600)
+    # Honour recipient domains' MTA-STS policies when delivering (an "enforce" policy means no
+    # delivery without a valid certificate for an MX the policy lists).
+    outbound_mta_sts: bool = True
+    # Extra CA certificates (PEM) trusted for outbound TLS and policy fetches, besides the
+    # system's; and the HTTPS port policies are fetched from (443; other values for tests).
+    outbound_ca_file: str = ""
+    outbound_https_port: int = port_field(443)
 
 
 @dataclass

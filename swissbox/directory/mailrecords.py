@@ -1,4 +1,5 @@
-"""The DNS records an Email Service publishes: MX, SPF, DMARC, autoconfig and RFC 6186/6764 SRV."""
+"""The DNS records an Email Service publishes: MX, SPF, DMARC, autoconfig, RFC 6186/6764 SRV,
+MTA-STS (RFC 8461) and TLS-RPT (RFC 8460). DKIM keys' records are per key (`directory.dkim`)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from dnslib import RR
+
+from swissbox.mailauth.mtasts import policy_id, policy_text, record_text, tlsrpt_text
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,22 @@ class MailPorts:
         )
 
 
+@dataclass(frozen=True)
+class MtaSts:
+    """Our MTA-STS policy's settings ([smtp] mta_sts_mode, mta_sts_max_age)."""
+
+    mode: str = "testing"
+    max_age: int = 604800
+
+    @classmethod
+    def from_settings(cls, s: Any) -> MtaSts:
+        return cls(s.smtp.mta_sts_mode, s.smtp.mta_sts_max_age)
+
+    def policy(self, hostname: str) -> str:
+        """The policy file for every mail domain whose MX is `hostname`."""
+        return policy_text(self.mode, [hostname], self.max_age)
+
+
 def canonical(name: str, rtype: str, ttl: int, value: str) -> tuple[str, str, int, str]:
     """(name without final dot, TYPE, ttl, rdata as dnslib prints it) for an absolute record."""
     rr = RR.fromZone(f"{name}. {ttl} IN {rtype} {value}")[0]
@@ -35,10 +54,15 @@ def canonical(name: str, rtype: str, ttl: int, value: str) -> tuple[str, str, in
 
 
 def mail_records(
-    domain: str, hostname: str, ports: MailPorts = MailPorts(), ttl: int = 3600
+    domain: str,
+    hostname: str,
+    ports: MailPorts = MailPorts(),
+    ttl: int = 3600,
+    sts: MtaSts = MtaSts(),
 ) -> list[tuple[str, str, int, str]]:
     """Records for mail on `domain` served by `hostname` (both normalised, no final dot)."""
     host = hostname.rstrip(".") + "."
+    sts_id = policy_id(sts.policy(hostname.rstrip(".")))
     wanted = [
         (domain, "MX", f"10 {host}"),
         (domain, "TXT", '"v=spf1 mx -all"'),
@@ -51,8 +75,22 @@ def mail_records(
         (f"_carddavs._tcp.{domain}", "SRV", f"0 1 {ports.https} {host}"),
         (f"_caldavs._tcp.{domain}", "TXT", '"path=/dav/"'),
         (f"_carddavs._tcp.{domain}", "TXT", '"path=/dav/"'),
+        (f"_mta-sts.{domain}", "TXT", f'"{record_text(sts_id)}"'),
+        (f"_smtp._tls.{domain}", "TXT", f'"{tlsrpt_text(f"mailto:postmaster@{domain}")}"'),
     ]
     if host.rstrip(".") != f"autoconfig.{domain}":
         wanted.append((f"autoconfig.{domain}", "CNAME", host))
         wanted.append((f"autodiscover.{domain}", "CNAME", host))
+    if host.rstrip(".") != f"mta-sts.{domain}":
+        wanted.append((f"mta-sts.{domain}", "CNAME", host))  # the policy's HTTPS host
     return [canonical(name, rtype, ttl, value) for name, rtype, value in wanted]
+
+
+def configured_mail_records(domain: str, settings: Any) -> list[tuple[str, str, int, str]]:
+    """`mail_records` with this configuration's host name, ports and MTA-STS policy."""
+    return mail_records(
+        domain,
+        settings.server.hostname,
+        MailPorts.from_settings(settings),
+        sts=MtaSts.from_settings(settings),
+    )

@@ -128,4 +128,22 @@ MIGRATIONS: list[str] = [
         until_time REAL NOT NULL
     );
     """,
+    # 4: DKIM keys of mail domains (swissbox.directory.dkim): selector, public key, and the
+    # dates of its life (epoch seconds). The private keys are files in the data folder.
+    """
+    CREATE TABLE dkim_keys (
+        id INTEGER PRIMARY KEY,
+        domain_id INTEGER NOT NULL REFERENCES domains(id) ON DELETE CASCADE,
+        selector TEXT NOT NULL,
+        algorithm TEXT NOT NULL CHECK (algorithm IN ('ed25519', 'rsa')),
+        public_key TEXT NOT NULL,
+        created INTEGER NOT NULL,
+        sign_from INTEGER NOT NULL,
+        confirmed INTEGER,
+        retired INTEGER,
+        withdraw_at INTEGER,
+        withdrawn INTEGER,
+        UNIQUE (domain_id, selector)
+    );
+    """,
 ]

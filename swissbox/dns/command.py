@@ -3,7 +3,8 @@
 Every write goes through `records.parse_record` and one `Directory.change_records` call (one
 transaction, one serial bump); a refused input writes nothing. `dns check DOMAIN` asks a DNS
 server (`--server IP[:PORT]`, default the system resolver) for the records `mail enable`
-publishes and says which are missing or differ, as master-file lines to copy elsewhere.
+publishes (with the domain's DKIM key records when it is a domain of this data folder) and
+says which are missing or differ, as master-file lines to copy elsewhere.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from swissbox.cliutil import CliEnv, CommandError
-from swissbox.directory.mailrecords import MailPorts, mail_records
+from swissbox.directory import dkim as dkimkeys
+from swissbox.directory.mailrecords import MailPorts, configured_mail_records
 from swissbox.directory.names import normalize_domain
 from swissbox.dns.client import QueryError, answer_rdatas, parse_server, query
 from swissbox.dns.masterfile import conflicts, read_zone, relative, write_zone
@@ -208,6 +210,13 @@ def check_records(
     return results
 
 
+def _dkim_records(env: CliEnv, domain: str) -> list[tuple[str, str, int, str]]:
+    """The records of the DKIM keys `domain` has here (none without a data folder)."""
+    if not env.config.initialized:
+        return []
+    return [key.record() for key in dkimkeys.live_keys(env.directory, domain)]
+
+
 def cmd_check(args: argparse.Namespace, env: CliEnv) -> int:
     try:
         server = parse_server(args.server)
@@ -217,8 +226,7 @@ def cmd_check(args: argparse.Namespace, env: CliEnv) -> int:
         domain = normalize_domain(args.domain)
     except ValueError as exc:
         raise CommandError(str(exc)) from None
-    hostname = env.config.settings.server.hostname
-    expected = mail_records(domain, hostname, mail_ports(env))
+    expected = configured_mail_records(domain, env.config.settings) + _dkim_records(env, domain)
     try:
         results = check_records(server, expected)
     except QueryError as exc:

@@ -18,8 +18,10 @@ from swissbox.runtime import Context, fmt_addr, listen_tcp
 from swissbox.smtp.dataguard import DataBudget
 from swissbox.smtp.delivery import Deliverer
 from swissbox.smtp.inbound import MxHandler, Runtime
+from swissbox.smtp.outbound.mx import make_resolver
 from swissbox.smtp.outbound.runner import OutboundSettings, QueueRunner
 from swissbox.smtp.session import ConnectionTracker, Limits, data_memory_cap, factory
+from swissbox.smtp.signing import DkimKeeper, DkimSigner
 from swissbox.smtp.submission import SubmissionHandler
 from swissbox.tls import server_context
 
@@ -37,6 +39,7 @@ class SmtpService:
         self.queue: OutboundQueue | None = None
         self.tracker: ConnectionTracker | None = None
         self.runner: QueueRunner | None = None
+        self.dkim_keeper: DkimKeeper | None = None
         self._store_root = ctx.config.data_dir / "mail"
 
     def outbound_settings(self) -> OutboundSettings:
@@ -92,6 +95,7 @@ class SmtpService:
             limits,
             hostname,
         )
+        signer = DkimSigner(ctx.directory, ctx.config.data_dir)
         tls = server_context(ctx.tls)
         common: dict[str, Any] = dict(
             limits=limits,
@@ -117,7 +121,9 @@ class SmtpService:
                 smtp.submission_port,
                 "smtp.submission_port",
                 factory(
-                    lambda: SubmissionHandler(runtime, ctx.authenticator, smtp.check_header_from),
+                    lambda: SubmissionHandler(
+                        runtime, ctx.authenticator, smtp.check_header_from, signer
+                    ),
                     allow_auth=True,
                     tls_context=tls,
                     require_starttls=True,
@@ -133,7 +139,9 @@ class SmtpService:
                 smtp.submissions_port,
                 "smtp.submissions_port",
                 factory(
-                    lambda: SubmissionHandler(runtime, ctx.authenticator, smtp.check_header_from),
+                    lambda: SubmissionHandler(
+                        runtime, ctx.authenticator, smtp.check_header_from, signer
+                    ),
                     allow_auth=True,
                     implicit_tls=True,
                     auth_required=True,
@@ -158,6 +166,15 @@ class SmtpService:
             release_store(self._store_root)
             self.store = None
             raise
+        outbound = self.outbound_settings()
+        self.dkim_keeper = DkimKeeper(
+            ctx.directory,
+            ctx.config.data_dir,
+            make_resolver(outbound.nameservers),
+            # a replaced key's record stays while mail it signed may still be queued anywhere
+            keep_seconds=int(smtp.max_queue_age + 2 * 86400),
+        )
+        self.dkim_keeper.start()
         if smtp.outbound_enabled:
             self.runner = QueueRunner(self.queue.root, self.outbound_settings(), self.bounce)
             self.runner.start()
@@ -184,6 +201,9 @@ class SmtpService:
             self.runner.wake()
 
     async def stop(self) -> None:
+        if self.dkim_keeper is not None:
+            keeper, self.dkim_keeper = self.dkim_keeper, None
+            await keeper.stop()
         if self.runner is not None:
             runner, self.runner = self.runner, None
             await runner.stop()

@@ -5,8 +5,9 @@ PLAIN may carry an authorization identity (RFC 4616): authenticate with your own
 password, act as an address your account may send as. MAIL FROM, and the header From: and
 Sender: ([smtp] check_header_from), must be addresses the session may send as
 (`policy.may_send_as`, re-read from the directory at each MAIL and DATA, so a revoked grant
-counts at once). Message-ID and Date are added when missing; local recipients are delivered
-at once, others go to the queue.
+counts at once). Message-ID and Date are added when missing, then the message is DKIM-signed
+by the domain of its From: (`signing.DkimSigner`), once, before local recipients get it at once
+and the others through the queue.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from swissbox.smtp.policy import (
     send_as,
 )
 from swissbox.smtp.session import SwissSMTP
+from swissbox.smtp.signing import DkimSigner
 
 log = logging.getLogger("swissbox.smtp")
 
@@ -49,11 +51,16 @@ class SubmissionHandler(MxHandler):
     label = "submission"
 
     def __init__(
-        self, runtime: Runtime, authenticator: Authenticator, check_header_from: bool = True
+        self,
+        runtime: Runtime,
+        authenticator: Authenticator,
+        check_header_from: bool = True,
+        signer: DkimSigner | None = None,
     ) -> None:
         super().__init__(runtime)
         self.authenticator = authenticator
         self.check_header_from = check_header_from
+        self.signer = signer
 
     # -- AUTH (these override aiosmtpd's built-in mechanisms of the same name) ----------
 
@@ -204,6 +211,7 @@ class SubmissionHandler(MxHandler):
     def prepare(
         self, data: bytes, server: SwissSMTP, session: Session, envelope: Envelope, qid: str
     ) -> bytes:
-        return super().prepare(
-            add_missing_origin(data, self.rt.hostname), server, session, envelope, qid
-        )
+        data = add_missing_origin(data, self.rt.hostname)
+        if self.signer is not None:
+            data = self.signer.sign(data)
+        return super().prepare(data, server, session, envelope, qid)
