@@ -401,9 +401,11 @@ class SessionBase(IMAP4Server):
                     self.untagged(b"%d EXISTS" % len(box.uids))
                     if box.readwrite and box.seen_user is None:
                         # \Recent for this session (never in the shared namespace: it is the
-                        # mailbox's own); no untagged RECENT here (IMAP4rev2 drops it, and
-                        # clients reading IDLE line by line expect EXISTS alone)
+                        # mailbox's own)
                         self.recent.update(recent.claim_recent(box.box, box.name, present))
+                    # RFC 3501 7.3.2: RECENT goes with every change of the mailbox's size
+                    # (written with EXISTS in one piece, so IDLE readers get both at once)
+                    self.untagged(b"%d RECENT" % len(self.recent))
         if self.pending_flags:
             uids = sorted(self.pending_flags)
             self.pending_flags.clear()
@@ -471,4 +473,5 @@ class SessionBase(IMAP4Server):
             seq = box.seq_of(uid)
             if seq is not None:
                 box.remove_seq(seq)
+                self.recent.discard(uid)
                 self.untagged(b"%d EXPUNGE" % seq)

@@ -181,8 +181,6 @@ class SelectedCommands(SharedCommands):
             mapping = box.box.copy(box.name, uids, dinfo.name)
         if taken:
             seen.carry(box.box, dinfo.id, taken, mapping)
-        if dinfo.name == box.name:
-            self.pending_new.update(mapping.values())
         src = sorted(mapping)
         code = b"COPYUID %d %s %s" % (
             dinfo.uidvalidity,
@@ -194,6 +192,9 @@ class SelectedCommands(SharedCommands):
             self.service.hub.expunged(self, box.box.address, box.name, src)
             self.sync(allow_expunge=True)
             self._send_expunges(box, src)
+        if dinfo.name == box.name:  # announced after the expunges: EXISTS counts what is left
+            self.pending_new.update(mapping.values())
+        if move:
             return b"MOVE completed"
         return b"[" + code + b"] COPY completed"
 

@@ -271,7 +271,8 @@ class MailboxStore:
                 first, modseq = self.index.bump(dst.id, len(rows))
                 for i, m in enumerate(rows):
                     key = new_key(m.size)
-                    subdir = "cur" if m.flags else "new"
+                    # new/: a copy is \Recent in its folder (RFC 3501 6.4.7), flags in the index
+                    subdir = "new"
                     name = file_name(key, m.flags, subdir)
                     os.link(sdir / m.subdir / m.filename, ddir / subdir / name)
                     placed.append(ddir / subdir / name)

@@ -101,3 +101,75 @@ def test_recreated_folder_with_imaplib(stack: Stack) -> None:
     assert m.search(None, "SUBJECT", "first")[1] == [b""]
     assert m.search(None, "SUBJECT", "second")[1] == [b"1"]
     m.logout()
+
+
+# -- 4. COPY: the copies are \Recent, and a session with the destination open is told -------
+
+
+def test_copies_are_recent_and_the_destination_session_gets_exists_and_recent(
+    stack: Stack,
+) -> None:
+    src, dest = folder(), folder()
+    a, b = client(stack), client(stack)
+    a.ok(f"CREATE {src}")
+    a.ok(f"CREATE {dest}")
+    for i in range(3):
+        a.append(src, mail(f"copy {i}"))
+    a.ok(f"SELECT {src}")
+    a.ok("STORE 1 FLAGS (\\Seen)")
+    a.ok("STORE 2 FLAGS (\\Answered \\Flagged $Work)")
+    b.ok(f"SELECT {dest}")
+    assert b"OK [COPYUID " in a.cmd(f"COPY 1:2 {dest}")[-1]
+    lines = b.ok("NOOP")
+    assert lines == [b"* 2 EXISTS", b"* 2 RECENT"], lines
+    fetched = b.ok("FETCH 1:2 (FLAGS)")
+    assert b"* 1 FETCH (FLAGS (\\Recent \\Seen))" in fetched, fetched
+    assert b"* 2 FETCH (FLAGS ($Work \\Answered \\Flagged \\Recent))" in fetched, fetched
+    a.cmd(f"COPY 3 {dest}")
+    assert b.ok("NOOP") == [b"* 3 EXISTS", b"* 3 RECENT"]
+    c = client(stack)  # \Recent belongs to the session that saw the copies first
+    assert b"* 0 RECENT" in c.ok(f"SELECT {dest}")
+    for s in (a, b, c):
+        s.close()
+
+
+def test_copy_into_a_folder_nobody_has_open_is_recent_at_next_select(stack: Stack) -> None:
+    src, dest = folder(), folder()
+    a = client(stack)
+    a.ok(f"CREATE {src}")
+    a.ok(f"CREATE {dest}")
+    a.append(src, mail("one"), flags="(\\Seen)")
+    a.ok(f"SELECT {src}")
+    a.ok(f"COPY 1 {dest}")
+    assert b"* 1 RECENT" in a.ok(f"SELECT {dest}")
+    assert a.ok("FETCH 1 FLAGS") == [b"* 1 FETCH (FLAGS (\\Recent \\Seen))"]
+    a.close()
+
+
+# -- 5. MOVE into the selected folder ------------------------------------------------------
+
+
+def test_move_into_the_selected_folder_expunges_and_announces_the_copy(stack: Stack) -> None:
+    name = folder()
+    c = client(stack)
+    c.ok(f"CREATE {name}")
+    for i in range(3):
+        c.append(name, mail(f"move {i}"))
+    (status,) = untagged(c.ok(f"STATUS {name} (UIDVALIDITY)"), b"STATUS")
+    validity = re.search(rb"UIDVALIDITY (\d+)", status)[1]  # type: ignore[index]
+    c.ok(f"SELECT {name}")
+    lines = c.ok(f"MOVE 2 {name}")
+    assert lines == [
+        b"* OK [COPYUID %s 2 4] Moved" % validity,
+        b"* 2 EXPUNGE",
+        b"* 3 EXISTS",
+        b"* 3 RECENT",  # the two left (recent since SELECT) and the copy
+    ], lines
+    assert c.ok("FETCH 1:* (UID)") == [
+        b"* 1 FETCH (UID 1)",
+        b"* 2 FETCH (UID 3)",
+        b"* 3 FETCH (UID 4)",
+    ]
+    lines = c.ok(f"UID MOVE 1 {name}")
+    assert lines[1:] == [b"* 1 EXPUNGE", b"* 3 EXISTS", b"* 3 RECENT"], lines
+    c.close()
