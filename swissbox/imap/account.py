@@ -110,6 +110,22 @@ def list_matches(reference: str, pattern: str, name: str) -> bool:
     return re.fullmatch(regex, name, re.IGNORECASE if name == "INBOX" else 0) is not None
 
 
+def lsub_noselect_parents(subscribed: list[str], reference: str, pattern: str) -> list[str]:
+    """LSUB with `%` (RFC 3501 6.3.9): the unsubscribed parents of subscribed folders that
+    the pattern matches where the folders themselves do not; listed with \\Noselect."""
+    if "%" not in pattern:
+        return []
+    wanted = set(subscribed)
+    out: set[str] = set()
+    for name in subscribed:
+        parts = name.split(SEPARATOR)
+        for i in range(1, len(parts)):
+            parent = SEPARATOR.join(parts[:i])
+            if parent not in wanted and list_matches(reference, pattern, parent):
+                out.add(parent)
+    return sorted(out)
+
+
 class MailAccount:
     """One logged-in mailbox (the avatar the portal hands back). Folder names are str with
     "/" as the hierarchy delimiter."""

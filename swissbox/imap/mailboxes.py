@@ -10,7 +10,7 @@ from twisted.internet import defer
 from twisted.python.failure import Failure
 
 from swissbox.imap import render
-from swissbox.imap.account import MailAccount, list_matches
+from swissbox.imap.account import MailAccount, list_matches, lsub_noselect_parents
 from swissbox.imap.base import (
     bad,
     no,
@@ -122,7 +122,8 @@ class MailboxCommands(SharedCommands):
         if self._account().box.index.folder(name) is not None:
             raise no("[ALREADYEXISTS] Mailbox exists")
         try:
-            self._account().box.create_folder(name)
+            # not subscribed: SUBSCRIBE is the client's own step (RFC 3501 6.3.6)
+            self._account().box.create_folder(name, subscribed=False)
         except FolderNameTooLong as exc:
             raise no(f"[LIMIT] {exc}") from None
         except ValueError as exc:
@@ -212,6 +213,10 @@ class MailboxCommands(SharedCommands):
                 + b') "/" '
                 + render.astring(encode_mutf7(f.name))
             )
+        if lsub:
+            subscribed = [f.name for f in folders if f.subscribed]
+            for name in lsub_noselect_parents(subscribed, ref, pattern):
+                self.untagged(b'LSUB (\\Noselect) "/" ' + render.astring(encode_mutf7(name)))
         if not special_only:
             for line in self.shared_list_lines(word, ref, pattern, lsub):
                 self.untagged(line)

@@ -176,16 +176,16 @@ class Index:
                 found = self._ids[name] = (info.id, info.uidvalidity)
         return found
 
-    def create_folder(self, name: str) -> FolderInfo:
+    def create_folder(self, name: str, subscribed: bool = True) -> FolderInfo:
         """Inside a transaction. UIDVALIDITY: the clock, strictly above any this index ever
         gave (deleted folders included), and a folder id never used before: a folder made
         again under a deleted one's name is a new folder for clients and for every cache."""
         last_validity, last_id = self._high_water()
         uidvalidity = max(int(time.time()), last_validity + 1) % 2**32 or 1
         self.conn.execute(
-            "INSERT INTO folders (id, name, uidvalidity, uidnext, highestmodseq)"
-            " VALUES (?, ?, ?, 1, 1)",
-            (last_id + 1, name, uidvalidity),
+            "INSERT INTO folders (id, name, uidvalidity, uidnext, highestmodseq, subscribed)"
+            " VALUES (?, ?, ?, 1, 1, ?)",
+            (last_id + 1, name, uidvalidity, int(subscribed)),
         )
         self._remember_high_water()
         self._folders = None

@@ -101,8 +101,9 @@ class MailboxStore:
             raise NoSuchFolder(f"no folder {name!r} in {self.address}")
         return info
 
-    def create_folder(self, name: str) -> FolderInfo:
-        """Creates the folder (and missing parents); an existing folder is an error."""
+    def create_folder(self, name: str, subscribed: bool = True) -> FolderInfo:
+        """Creates the folder (and missing parents); an existing folder is an error.
+        `subscribed=False` (IMAP CREATE): neither it nor the parents it makes are subscribed."""
         name = check_folder_name(name)
         with self.index.transaction():
             if self.index.folder(name) is not None:
@@ -112,9 +113,9 @@ class MailboxStore:
                 parent = SEPARATOR.join(parts[:i])
                 if self.index.folder(parent) is None:
                     _make_maildir(folder_dir(self.path, parent))
-                    self.index.create_folder(parent)
+                    self.index.create_folder(parent, subscribed)
             _make_maildir(folder_dir(self.path, name))
-            return self.index.create_folder(name)
+            return self.index.create_folder(name, subscribed)
 
     def _ensure_folder(self, name: str) -> None:
         """Inside a transaction: an index row and the Maildir for `name`."""

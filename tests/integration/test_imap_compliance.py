@@ -173,3 +173,58 @@ def test_move_into_the_selected_folder_expunges_and_announces_the_copy(stack: St
     lines = c.ok(f"UID MOVE 1 {name}")
     assert lines[1:] == [b"* 1 EXPUNGE", b"* 3 EXISTS", b"* 3 RECENT"], lines
     c.close()
+
+
+# -- 6. LSUB % and subscriptions -------------------------------------------------------------
+
+
+def test_lsub_percent_lists_an_unsubscribed_parent_of_a_subscribed_child_as_noselect(
+    stack: Stack,
+) -> None:
+    top = folder()
+    c = client(stack)
+    for name in ("a", "b/", "b/x", "c/", "c/y", "d/"):
+        c.ok(f"CREATE {top}/{name}")
+    c.ok(f"SUBSCRIBE {top}/a")
+    c.ok(f"SUBSCRIBE {top}/b/x")
+    c.ok(f"SUBSCRIBE {top}/c/y")
+    lines = c.ok(f'LSUB "" {top}/%')
+    got = {
+        line.rsplit(b" ", 1)[1].strip(b'"').decode(): line.split(b"(")[1].split(b")")[0]
+        for line in lines
+    }
+    assert set(got) == {f"{top}/a", f"{top}/b", f"{top}/c"}, lines
+    assert b"\\Noselect" not in got[f"{top}/a"]
+    assert b"\\Noselect" in got[f"{top}/b"] and b"\\Noselect" in got[f"{top}/c"]
+    # with * the subscribed children themselves match: no \Noselect parents
+    lines = c.ok(f'LSUB "" {top}/*')
+    assert sorted(line.rsplit(b" ", 1)[1].strip(b'"').decode() for line in lines) == [
+        f"{top}/a",
+        f"{top}/b/x",
+        f"{top}/c/y",
+    ]
+    c.ok(f"UNSUBSCRIBE {top}/c/y")
+    lines = c.ok(f'LSUB "" {top}/%')
+    assert not any(f"{top}/c".encode() in line for line in lines), lines
+    c.close()
+
+
+def test_create_does_not_subscribe(stack: Stack) -> None:
+    top = folder()
+    m = imaplib.IMAP4("127.0.0.1", stack.ports["imap"], timeout=10)
+    m.login(USER, PW)
+    m.create(f"{top}/child")
+    assert m.lsub('""', f"{top}*") == ("OK", [None])
+    m.subscribe(f"{top}/child")
+    typ, data = m.lsub('""', f"{top}*")
+    assert [d.rsplit(b" ", 1)[1] for d in data] == [f'"{top}/child"'.encode()]
+    typ, data = m.list('""', f"{top}*")
+    assert len(data) == 2  # both exist
+    m.logout()
+
+
+def test_default_folders_stay_subscribed(stack: Stack) -> None:
+    c = client(stack, OTHER, OTHER_PW)
+    names = {line.rsplit(b" ", 1)[1].strip(b'"') for line in c.ok('LSUB "" *')}
+    assert {b"INBOX", b"Sent", b"Drafts", b"Trash", b"Junk", b"Archive"} <= names
+    c.close()
