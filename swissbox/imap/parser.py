@@ -274,9 +274,16 @@ def _atom(text: bytes, i: int) -> tuple[bytes, int]:
                     break
                 i += 1
             if i >= n:
-                raise ParseError("unterminated [")
+                # no "]": "[" is a plain ATOM-CHAR here (a mailbox name like "x[y")
+                m = _BRACKET_ATOM.match(text, start)
+                if m is None:
+                    raise ParseError("unterminated [")
+                return m.group(), m.end()
         i += 1
     return text[start:i], i
+
+
+_BRACKET_ATOM = re.compile(rb'[^\x00-\x20()"{\x7f]+')
 
 
 # -- arguments ------------------------------------------------------------------------------

@@ -228,3 +228,19 @@ def test_default_folders_stay_subscribed(stack: Stack) -> None:
     names = {line.rsplit(b" ", 1)[1].strip(b'"') for line in c.ok('LSUB "" *')}
     assert {b"INBOX", b"Sent", b"Drafts", b"Trash", b"Junk", b"Archive"} <= names
     c.close()
+
+
+# -- 7. atoms holding "[" --------------------------------------------------------------------
+
+
+def test_atom_with_a_bracket_is_a_mailbox_name_not_a_syntax_error(stack: Stack) -> None:
+    c = client(stack)
+    odd = b"!#$&'+,-.0123456789:;<=>?@^_`|[}"
+    answer = c.cmd(b"SELECT " + odd)[-1]
+    assert answer.split(b" ")[1] == b"NO", answer
+    assert c.ok(b'LIST "" ' + odd + b"%*") == []
+    assert c.ok(b"CREATE x[1") == []
+    assert c.ok(b'LIST "" x[*') == [b'* LIST (\\HasNoChildren) "/" "x[1"']
+    assert b"* 0 EXISTS" in c.ok(b"SELECT x[1")
+    c.ok("NOOP")  # the connection is still in step
+    c.close()
