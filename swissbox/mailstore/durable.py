@@ -7,6 +7,8 @@ import contextlib
 import os
 from pathlib import Path
 
+from swissbox.mailstore.spool import Part, write_parts
+
 
 def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
@@ -16,14 +18,12 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def write_durable(path: Path, data: bytes, mtime: float | None = None) -> None:
-    """Creates `path` (never overwrites) with `data`, fsynced."""
+def write_durable(path: Path, data: bytes | list[Part], mtime: float | None = None) -> None:
+    """Creates `path` (never overwrites) with `data` (bytes, or parts written in order),
+    fsynced."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
+        write_parts(fd, [data] if isinstance(data, bytes) else data)
         if mtime is not None:
             os.utime(fd, (mtime, mtime))
         os.fsync(fd)
@@ -31,7 +31,7 @@ def write_durable(path: Path, data: bytes, mtime: float | None = None) -> None:
         os.close(fd)
 
 
-def place(data: bytes, tmp: Path, final: Path, mtime: float | None) -> None:
+def place(data: bytes | list[Part], tmp: Path, final: Path, mtime: float | None) -> None:
     """`tmp` written and fsynced, then renamed to `final` (the directory fsync is the
     caller's: once per directory and batch)."""
     write_durable(tmp, data, mtime)

@@ -3,6 +3,11 @@
 `summarize(raw)` -> `Summary`: the raw header block (for HEADER/SUBJECT/FROM searches), the
 ENVELOPE fields (RFC 3501 order, raw header text as sent) and a BODYSTRUCTURE tree as plain
 JSON-able dicts. Pure; never raises for malformed mail (it degrades to text/plain).
+
+`summarize_chunks(chunks, size)` gives the same summary for a message read in pieces (a large
+file) without holding it: the parser sees a skeleton in which long runs of body lines are one
+marker line carrying their byte and line counts (`skeleton`), so every header block and
+boundary is parsed as usual while the megabytes in between are only counted.
 """
 
 from __future__ import annotations
@@ -11,6 +16,8 @@ import email.parser
 import email.policy
 import email.utils
 import re
+import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from email.message import Message
 from typing import Any
@@ -104,6 +111,117 @@ def _params(msg: Message, header: str) -> dict[str, str]:
     return out
 
 
+# A run of collapsed body lines: NUL-delimited with a per-process nonce, so no message text
+# can pass for one; it holds the run's bytes and "\n" count minus its final line end.
+_NONCE = secrets.token_hex(4).encode()
+_MARK = b"\x00swissbox-skip-" + _NONCE + b":%d:%d\x00"
+_MARK_RE = re.compile(rb"\x00swissbox-skip-" + _NONCE + rb":(\d+):(\d+)\x00")
+_MARK_PREFIX = b"\x00swissbox-skip-" + _NONCE
+KEEP_LINES = 256  # body lines after a blank line kept as they are (an attached message's header)
+
+
+def measure(body: bytes) -> tuple[int, int]:
+    """(bytes, "\\n" count) of a body as received, collapsed runs counted in full."""
+    size, lines = len(body), body.count(b"\n")
+    if _MARK_PREFIX in body:
+        for m in _MARK_RE.finditer(body):
+            size += int(m[1]) - len(m[0])
+            lines += int(m[2])
+    return size, lines
+
+
+def _eol(data: bytes | bytearray) -> bytes:
+    if data.endswith(b"\r\n"):
+        return b"\r\n"
+    return bytes(data[-1:]) if data[-1:] in (b"\n", b"\r") else b""
+
+
+def skeleton(chunks: Iterable[bytes], keep: int = KEEP_LINES) -> bytes:
+    """The message with every run of body lines that cannot start a header block or a
+    boundary (past the first `keep` lines after a blank line) replaced by a marker line.
+
+    Header state: at the start and after any line beginning with "--" (a possible
+    boundary), until a blank line; nothing is collapsed there. A run ends before any line
+    that begins with "--", a line end being CRLF, LF or a lone CR as the email parser
+    splits them."""
+    out = bytearray()
+    buf = bytearray()
+    header = True
+    kept = 0
+    run_bytes = run_newlines = 0
+    run_eol = b""
+
+    def flush() -> None:
+        nonlocal run_bytes, run_newlines, run_eol
+        if run_bytes:
+            out.extend(_MARK % (run_bytes - len(run_eol), run_newlines - run_eol.count(b"\n")))
+            out.extend(run_eol)
+            run_bytes = run_newlines = 0
+            run_eol = b""
+
+    def take_line(pos: int, final: bool) -> int:
+        """Copies the line at `pos` as it is; returns where the next starts (-1: need more)."""
+        nonlocal header, kept
+        nl = buf.find(b"\n", pos)
+        if nl < 0:
+            if not final:
+                return -1
+            nl = len(buf) - 1
+        line = buf[pos : nl + 1]
+        flush()
+        out.extend(line)
+        if line.startswith(b"--"):
+            header, kept = True, 0
+        elif header:
+            if line in (b"\r\n", b"\n"):
+                header = False
+        else:
+            kept += 1
+        return nl + 1
+
+    def collapse(region: bytes | bytearray) -> None:
+        nonlocal run_bytes, run_newlines, run_eol
+        run_bytes += len(region)
+        run_newlines += region.count(b"\n")
+        run_eol = _eol(region)
+
+    def consume(final: bool) -> None:
+        pos = 0
+        while pos < len(buf):
+            if header or kept < keep or buf.startswith(b"--", pos) or len(buf) - pos < 2:
+                if not final and len(buf) - pos < 2 and not header and kept >= keep:
+                    break  # "-" then the chunk ended: maybe a boundary
+                nxt = take_line(pos, final)
+                if nxt < 0:
+                    break
+                pos = nxt
+                continue
+            # bulk: complete lines up to the next one that starts with "--"
+            cut = -1
+            for sep in (b"\n--", b"\r--"):
+                i = buf.find(sep, pos)
+                if i >= 0 and (cut < 0 or i < cut):
+                    cut = i
+            if cut >= 0:
+                end = cut + 1
+            else:
+                end = buf.rfind(b"\n", pos) + 1
+                if end <= 0:
+                    if not final:
+                        break
+                    end = len(buf)
+            collapse(buf[pos:end])
+            pos = end
+        del buf[:pos]
+
+    for chunk in chunks:
+        buf.extend(chunk)
+        consume(False)
+    consume(True)
+    flush()
+    return bytes(out)
+
+
 def _payload_bytes(msg: Message) -> bytes:
     """The part's body bytes as received. (`get_payload()` re-decodes 8-bit text with the
     charset, which loses the byte count; the stored payload keeps the bytes as surrogates.)"""
@@ -135,20 +253,21 @@ def bodystructure(msg: Message, depth: int = 0) -> dict[str, Any]:
         node["parts"] = [bodystructure(p, depth + 1) for p in parts if isinstance(p, Message)]
         return node
     body = _payload_bytes(msg)
+    size, lines = measure(body)
     node.update(
         id=_text(msg.get("content-id")),
         description=_text(msg.get("content-description")),
         encoding=(_text(msg.get("content-transfer-encoding")) or "7bit").lower(),
-        size=len(body),
+        size=size,
         md5=None,
     )
     if maintype == "text":
-        node["lines"] = body.count(b"\n")
+        node["lines"] = lines
     elif ctype == "message/rfc822" and depth < 50:
         inner = _parser.parsebytes(body)
         node["envelope"] = envelope(inner)
         node["body"] = bodystructure(inner, depth + 1)
-        node["lines"] = body.count(b"\n")
+        node["lines"] = lines
     return node
 
 
@@ -161,20 +280,30 @@ def _encapsulated(msg: Message, node: dict[str, Any], depth: int) -> dict[str, A
         body = inner.as_bytes(policy=email.policy.compat32.clone(linesep="\r\n"))
     except Exception:  # unserialisable inner message: sizes unknown
         body = b""
+    size, lines = measure(body)
     node.update(
         id=_text(msg.get("content-id")),
         description=_text(msg.get("content-description")),
         encoding=(_text(msg.get("content-transfer-encoding")) or "7bit").lower(),
-        size=len(body),
+        size=size,
         md5=None,
         envelope=envelope(inner),
         body=bodystructure(inner, depth + 1),
-        lines=body.count(b"\n"),
+        lines=lines,
     )
     return node
 
 
-def summarize(raw: bytes) -> Summary:
+def summarize_chunks(chunks: Iterable[bytes], size: int) -> Summary:
+    """`summarize` of the message whose bytes are `chunks` (`size` in all), holding only
+    its skeleton."""
+    return summarize(skeleton(chunks), size)
+
+
+def summarize(raw: bytes, size: int | None = None) -> Summary:
+    """`size`: the message's real size when `raw` is its skeleton."""
+    if size is None:
+        size = len(raw)
     try:
         head = header_block(raw)
         msg = _parser.parsebytes(head, headersonly=True)
@@ -183,9 +312,9 @@ def summarize(raw: bytes) -> Summary:
             msg.set_payload(raw[len(head) :].decode("ascii", "surrogateescape"))
         else:
             msg = _parser.parsebytes(raw)
-        return Summary(len(raw), head, envelope(msg), bodystructure(msg))
+        return Summary(size, head, envelope(msg), bodystructure(msg))
     except Exception:  # malformed beyond the parser's tolerance: still deliverable
-        body = raw[len(header_block(raw)) :]
+        body_size, body_lines = measure(raw[len(header_block(raw)) :])
         plain = {
             "type": "text",
             "subtype": "plain",
@@ -196,8 +325,8 @@ def summarize(raw: bytes) -> Summary:
             "id": None,
             "description": None,
             "encoding": "7bit",
-            "size": len(body),
+            "size": body_size,
             "md5": None,
-            "lines": body.count(b"\n"),
+            "lines": body_lines,
         }
-        return Summary(len(raw), header_block(raw), [None] * 10, plain)
+        return Summary(size, header_block(raw), [None] * 10, plain)

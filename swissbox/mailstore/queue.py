@@ -18,6 +18,7 @@ from pathlib import Path
 
 from swissbox.mailstore.durable import fsync_dir as _fsync_dir
 from swissbox.mailstore.durable import place as _place
+from swissbox.mailstore.spool import Part
 
 _SEED = secrets.token_hex(3).upper()  # per process: ids stay unique across restarts
 _serial = itertools.count(1)
@@ -49,11 +50,13 @@ class OutboundQueue:
         self.root = Path(root)
         (self.root / "tmp").mkdir(parents=True, exist_ok=True, mode=0o700)
 
-    def enqueue(self, sender: str, recipients: list[str], data: bytes) -> str:
-        """Durable when it returns; blocking (run it in an executor). Returns the queue id."""
+    def enqueue(self, sender: str, recipients: list[str], data: bytes | list[Part]) -> str:
+        """Durable when it returns; blocking (run it in an executor). Returns the queue id.
+        `data`: the message, or its parts in order (bytes and spools)."""
         qid = queue_id()
         envelope = {"id": qid, "from": sender, "to": recipients, "created": time.time()}
-        raw = json.dumps(envelope).encode() + b"\n" + data
+        head = json.dumps(envelope).encode() + b"\n"
+        raw: list[Part] = [head, data] if isinstance(data, bytes) else [head, *data]
         _place(raw, self.root / "tmp" / f"{qid}.msg", self.root / f"{qid}.msg", None)
         _fsync_dir(self.root)
         return qid

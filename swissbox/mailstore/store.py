@@ -42,12 +42,14 @@ from swissbox.mailstore.paths import (
     new_key,
     split_name,
 )
+from swissbox.mailstore.spool import MEMORY_THRESHOLD, Part, Spool
 from swissbox.mailstore.writer import Delivered, Job, Target, Writer
 
 log = logging.getLogger("swissbox.mailstore")
 
 Callback = Callable[[str, str, list[int]], None]  # (address, folder, new uids)
 TMP_MAX_AGE = 3600.0  # seconds before a leftover tmp/ file counts as a dead delivery
+SPOOL_DIR = ".spool"  # under the store's root: same file system as the Maildirs
 
 __all__ = ["Delivered", "MailStoreError", "NoSuchFolder", "QuotaExceeded"]  # re-exported
 
@@ -406,7 +408,7 @@ class Delivery:
     def __init__(self, store: MailStore) -> None:
         self.store = store
         self.targets: list[Target] = []
-        self._chunks: list[bytes] = []
+        self._parts: list[Part] = []
         self._done = False
 
     def add_recipient(
@@ -424,11 +426,13 @@ class Delivery:
             raise NoSuchFolder(f"no folder {folder!r} in {mailbox.address}")
         self.targets.append(Target(mailbox, folder, frozenset(flags), internal_date, quota_bytes))
 
-    def write(self, data: bytes) -> None:
-        self._chunks.append(data)
+    def write(self, data: bytes | Spool) -> None:
+        """Appends message bytes. A `Spool` stays the caller's: keep it open until the commit
+        returns, then close it."""
+        self._parts.append(data)
 
     def abort(self) -> None:
-        self._chunks.clear()
+        self._parts.clear()
         self.targets.clear()
         self._done = True
 
@@ -438,9 +442,8 @@ class Delivery:
         if not self.targets:
             raise MailStoreError("delivery without recipients")
         self._done = True
-        data = b"".join(self._chunks)
-        self._chunks.clear()
-        return Job(self.targets, data)
+        parts, self._parts = self._parts, []
+        return Job(self.targets, parts)
 
     async def commit(self) -> list[Delivered]:
         """Durable in every recipient's folder when this returns; raises QuotaExceeded or
@@ -489,7 +492,7 @@ class MailStore:
         out = []
         for domain in sorted(os.listdir(self.root)):
             ddir = self.root / domain
-            if not ddir.is_dir():
+            if domain.startswith(".") or not ddir.is_dir():
                 continue
             for local in sorted(os.listdir(ddir)):
                 if (ddir / local / INDEX_NAME).exists() or (ddir / local / "cur").is_dir():
@@ -514,6 +517,15 @@ class MailStore:
 
     def usage(self, address: str) -> int:
         return self.mailbox(address).usage()
+
+    def spool(
+        self,
+        size_hint: int = 0,
+        on_close: Callable[[], None] | None = None,
+        threshold: int = MEMORY_THRESHOLD,
+    ) -> Spool:
+        """A spool for message bytes on their way in (temporary files in `<root>/.spool`)."""
+        return Spool(self.root / SPOOL_DIR, threshold, size_hint, on_close)
 
     def begin(self) -> Delivery:
         return Delivery(self)

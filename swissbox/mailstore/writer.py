@@ -18,7 +18,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,8 +26,9 @@ from typing import TYPE_CHECKING
 from swissbox.mailstore.durable import fsync_dir
 from swissbox.mailstore.durable import place as place_file
 from swissbox.mailstore.errors import MailStoreError, NoSuchFolder, QuotaExceeded
-from swissbox.mailstore.meta import Summary, summarize
+from swissbox.mailstore.meta import Summary, summarize, summarize_chunks
 from swissbox.mailstore.paths import file_name, folder_dir, new_key
+from swissbox.mailstore.spool import Part, Spool, parts_bytes, parts_size
 
 if TYPE_CHECKING:
     from swissbox.mailstore.store import MailboxStore
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("swissbox.mailstore")
 
 IO_THREADS = 8  # parallel file fsyncs per batch
+SUMMARY_IN_MEMORY = 1 << 20  # larger messages are summarised from a skeleton, in pieces
 Notify = Callable[[str, str, list[int]], None]  # (address, folder, new uids)
 
 
@@ -72,14 +74,35 @@ class Copy:
 
 @dataclass
 class Job:
+    """One message for its targets: `parts` (bytes and spools, in order) make its bytes."""
+
     targets: list[Target]
-    data: bytes
+    parts: list[Part]
     future: concurrent.futures.Future[list[Delivered]] = field(
         default_factory=concurrent.futures.Future
     )
     placed: list[Copy] = field(default_factory=list)
     summary: Summary | None = None
     error: BaseException | None = None
+    size: int = 0
+
+    def __post_init__(self) -> None:
+        self.size = parts_size(self.parts)
+
+
+def summarize_job(job: Job) -> Summary:
+    """The index summary; a large message is read in pieces, never held whole."""
+    if job.size <= SUMMARY_IN_MEMORY:
+        return summarize(parts_bytes(job.parts))
+
+    def chunks() -> Iterator[bytes]:
+        for part in job.parts:
+            if isinstance(part, Spool):
+                yield from part.chunks()
+            else:
+                yield part
+
+    return summarize_chunks(chunks(), job.size)
 
 
 def take(jobs: list[Job]) -> list[Job]:
@@ -93,14 +116,14 @@ def plan(batch: list[Job]) -> list[Copy]:
     pending: dict[int, int] = {}
     copies: list[Copy] = []
     for job in batch:
-        size = len(job.data)
+        size = job.size
         try:
             for t in job.targets:
                 if t.quota_bytes is not None:
                     used = t.mailbox.usage() + pending.get(id(t.mailbox), 0)
                     if used + size > t.quota_bytes:
                         raise QuotaExceeded(t.mailbox.address, used, size, t.quota_bytes)
-            job.summary = summarize(job.data)
+            job.summary = summarize_job(job)
             for t in job.targets:
                 pending[id(t.mailbox)] = pending.get(id(t.mailbox), 0) + size
                 key = new_key(size)
@@ -119,7 +142,7 @@ def place(pool: concurrent.futures.Executor, copies: list[Copy]) -> set[Path]:
     """Writes, fsyncs and renames every copy in parallel (fsync waits on the disk, not the
     GIL); returns the directories to fsync. A job with a failed copy loses all its copies."""
     futures = [
-        pool.submit(place_file, c.job.data, c.tmp, c.final, c.target.internal_date) for c in copies
+        pool.submit(place_file, c.job.parts, c.tmp, c.final, c.target.internal_date) for c in copies
     ]
     for copy, fut in zip(copies, futures, strict=True):
         try:
@@ -187,7 +210,7 @@ def index(batch: list[Job]) -> list[Copy]:
                     rows.append(
                         (c, Delivered(box.address, c.target.folder, uid, uidvalidity, c.key))
                     )
-                    added += len(c.job.data)
+                    added += c.job.size
             box._add_usage(added)
             for c, delivered in rows:
                 c.delivered = delivered
