@@ -40,6 +40,7 @@ PLUGIN_COMMANDS = (
     "swissbox.dav.command",
     "swissbox.smtp.command",
     "swissbox.backup.command",
+    "swissbox.status",
 )
 
 

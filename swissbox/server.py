@@ -15,6 +15,8 @@ from typing import Any
 from swissbox.auth import Authenticator, HashParams, RateLimiter, VerifiedCache, VerifyPool
 from swissbox.conf import Config
 from swissbox.directory import Directory
+from swissbox.health import HealthApp, Readiness
+from swissbox.logformat import configure as configure_logging
 from swissbox.runtime import BindError, Context, HttpApp, Service
 from swissbox.tls import TlsError, check_certificate, configured_paths
 
@@ -56,19 +58,28 @@ def build_services(ctx: Context) -> list[Service]:
     from swissbox.dns.service import DnsService
     from swissbox.http import HttpService
     from swissbox.imap.service import ImapService
+    from swissbox.metrics.export import MetricsService, watch_queue
     from swissbox.smtp.service import SmtpService
 
     s = ctx.settings
     services: list[Service] = []
+    readiness = Readiness(s, ctx.directory.location)
+    if s.metrics.enabled:
+        services.append(MetricsService(ctx))
     if s.dns.enabled:
         services.append(DnsService(ctx))
     if s.smtp.enabled:
-        services.append(SmtpService(ctx))
+        smtp = SmtpService(ctx)
+        services.append(smtp)
+        watch_queue(ctx.config.data_dir / "queue")
+        if s.smtp.outbound_enabled:
+            readiness.add("queue runner", lambda: None if _runner_alive(smtp) else "not running")
     if s.imap.enabled:
         services.append(ImapService(ctx))
     if s.http.enabled:
         # HTTP applications: no listeners of their own, they mount onto the shared site.
         apps: list[HttpApp] = [DdnsService(ctx), DavService(ctx), AutoconfigService(ctx)]
+        apps.append(HealthApp(readiness))
         http = HttpService(ctx)
         for app in apps:
             for path, resource in app.http_resources().items():
@@ -77,15 +88,16 @@ def build_services(ctx: Context) -> list[Service]:
     return services
 
 
+def _runner_alive(smtp: Any) -> bool:
+    """Whether the SMTP service's outbound queue runner is running (for readiness)."""
+    runner = smtp.runner
+    return runner is not None and bool(runner.alive)
+
+
 def serve(config: Config) -> int:
     """Runs every enabled service until SIGTERM/SIGINT; returns the process exit status."""
-    logging.basicConfig(
-        level=config.settings.server.log_level.upper(),
-        format="swissbox: %(message)s"
-        if sys.stderr.isatty()
-        else "%(asctime)s swissbox %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    server = config.settings.server
+    configure_logging(server.log_level, server.log_format, sys.stderr)
     if not config.initialized:
         print(f"swissbox: no data in {config.data_dir}: run `swissbox init` first", file=sys.stderr)
         return 2

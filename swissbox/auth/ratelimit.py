@@ -31,6 +31,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from swissbox import metrics
+
 log = logging.getLogger("swissbox.auth")
 
 MAX_SEEN = 16  # distinct wrong secrets remembered per counter
@@ -223,6 +225,7 @@ class RateLimiter:
                         self.max_per_address,
                     )
             failures = max(pair.failures, 1)
+        metrics.lockouts(key for key, _ in published)
         if published and self.board is not None:
             until = self.wall_clock() + window
             for key, key_tag in published:

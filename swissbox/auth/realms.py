@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
+from swissbox import metrics
 from swissbox.auth.hashing import HashParams, hash_secret, needs_rehash, verify_secret
 from swissbox.auth.pool import Busy, VerifyPool
 from swissbox.auth.ratelimit import RateLimiter
@@ -147,6 +148,7 @@ class Authenticator:
         name = identifier[:100]
         if self.limiter.locked(realm, identifier, client_address, tag):
             log.warning("auth %s: %r refused from %s: locked out", realm, name, client_address)
+            metrics.auth_failure(realm, "locked")
             return AuthResult(False, delay=self.limiter.delay_max, locked=True)
         if found is not None:
             canonical = self.cache.get(realm, identifier, secret, found[1])
@@ -158,6 +160,7 @@ class Authenticator:
         if not ok:
             delay = self.limiter.failure(realm, identifier, client_address, secret, tag)
             log.info("auth %s: failure for %r from %s", realm, name, client_address)
+            metrics.auth_failure(realm, "wrong")
             return AuthResult(False, delay=delay)
         assert found is not None
         canonical = found[0]

@@ -218,12 +218,14 @@ def _cross_checks(s: Settings, problems: list[str]) -> None:
         "imap": s.imap.enabled,
         "dns": s.dns.enabled,
         "http": s.http.enabled,
+        "metrics": s.metrics.enabled,
     }
     for section, names in (
         ("smtp", ("mx_port", "submission_port", "submissions_port")),
         ("imap", ("port", "tls_port")),
         ("dns", ("port",)),
         ("http", ("port", "tls_port")),
+        ("metrics", ("port",)),
     ):
         if not enabled[section]:
             continue
@@ -234,6 +236,11 @@ def _cross_checks(s: Settings, problems: list[str]) -> None:
                 problems.append(f"{key}: port {value} is also used by {ports[value]}")
             else:
                 ports[value] = key
+    for i, addr in enumerate(s.metrics.listen):
+        try:
+            ipaddress.ip_address(addr)
+        except ValueError:
+            problems.append(f"metrics.listen[{i}]: {addr!r} is not an IP address")
     if s.auth.argon2_memory_kib < 8 * s.auth.argon2_lanes:
         problems.append("auth.argon2_memory_kib: must be at least 8 x auth.argon2_lanes")
     if bool(s.tls.cert) != bool(s.tls.key):

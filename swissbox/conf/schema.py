@@ -30,6 +30,8 @@ class ServerSettings:
     # Relative paths are resolved against the config file's folder.
     data_dir: str = ""
     log_level: str = choice("info", "debug", "info", "warning", "error")
+    # One line per event: "text" is key=value (logfmt), "json" one JSON object per line.
+    log_format: str = choice("text", "text", "json")
 
 
 @dataclass
@@ -179,6 +181,15 @@ class StoreSettings:
 
 
 @dataclass
+class MetricsSettings:
+    # Prometheus /metrics on a listener of its own; loopback unless listed otherwise (the
+    # figures tell about users and traffic).
+    enabled: bool = True
+    port: int = port_field(19090)
+    listen: list[str] = field(default_factory=lambda: ["127.0.0.1"])
+
+
+@dataclass
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     tls: TlsSettings = field(default_factory=TlsSettings)
@@ -191,3 +202,4 @@ class Settings:
     dav: DavSettings = field(default_factory=DavSettings)
     tnef: TnefSettings = field(default_factory=TnefSettings)
     store: StoreSettings = field(default_factory=StoreSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)

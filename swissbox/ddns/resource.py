@@ -11,6 +11,7 @@ from twisted.internet import defer, threads
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request
 
+from swissbox import metrics
 from swissbox.auth import Authenticator
 from swissbox.ddns import protocol as p
 from swissbox.ddns.abuse import AbuseGuard
@@ -89,6 +90,11 @@ class NicUpdate(_Text):
     def render_GET(self, request: Request) -> Any:  # noqa: N802
         defer.ensureDeferred(self._handle(request)).addErrback(self._fault, request)
         return NOT_DONE_YET
+
+    @staticmethod
+    def _finish(request: Request, body: str, code: int = 200) -> None:
+        metrics.ddns_answer(body)
+        _Text._finish(request, body, code)
 
     render_POST = render_GET
 

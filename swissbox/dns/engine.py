@@ -19,6 +19,7 @@ import struct
 import time
 from collections.abc import Callable, Iterable, Iterator
 
+from swissbox import metrics
 from swissbox.dns.logthrottle import LogThrottle
 from swissbox.dns.resolver import (
     NOTIMP,
@@ -39,6 +40,7 @@ from swissbox.dns.wire import WireTable
 from swissbox.dns.zone import ZoneSet
 
 log = logging.getLogger("swissbox.dns")
+_answers = metrics.DNS_ANSWERS  # answers sent over UDP, counted inline (see metrics)
 
 CACHE_LIMIT = 100_000
 
@@ -89,9 +91,12 @@ class Engine:
         """The UDP hot path: an exact-cache hit costs one dict lookup."""
         hit = self.udp_cache.get(data[2:])
         if hit is not None:
+            _answers[hit] = _answers.get(hit, 0) + 1
             return data[:2] + hit
         out = self.handle(data, client, False)
-        return out[0] if isinstance(out, list) and out else None
+        answer = out[0] if isinstance(out, list) and out else None
+        metrics.dns_udp_answer(answer)
+        return answer
 
     def handle(self, data: bytes, client: str, tcp: bool) -> Messages:
         """Every response message for one request packet (empty list: stay silent); a zone

@@ -14,6 +14,7 @@ import contextlib
 import logging
 from typing import Any
 
+from swissbox import metrics
 from swissbox.directory import Directory
 from swissbox.dns.catalog import Catalog, Plan
 from swissbox.dns.engine import Engine, Messages
@@ -132,7 +133,9 @@ class DnsService:
         return self.engine.handle_udp(data, client)
 
     def handle_tcp(self, data: bytes, client: str) -> Messages:
-        return self.engine.handle(data, client, True)
+        answers = self.engine.handle(data, client, True)
+        metrics.dns_tcp_answers(answers)
+        return answers
 
     # -- lifecycle --------------------------------------------------------------------------
 

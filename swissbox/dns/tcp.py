@@ -20,6 +20,7 @@ import logging
 import struct
 from collections.abc import Callable, Iterable, Iterator
 
+from swissbox import metrics
 from swissbox.dns.logthrottle import LogThrottle
 
 log = logging.getLogger("swissbox.dns")
@@ -60,11 +61,13 @@ class TcpState:
             return False
         self.connections.add(conn)
         self.per_client[client] = self.per_client.get(client, 0) + 1
+        metrics.opened("dns-tcp")
         return True
 
     def release(self, conn: DnsTcpProtocol) -> None:
         if conn in self.connections:
             self.connections.discard(conn)
+            metrics.closed("dns-tcp")
             left = self.per_client[conn.client] - 1
             if left:
                 self.per_client[conn.client] = left

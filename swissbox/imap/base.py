@@ -13,7 +13,7 @@ from twisted.internet import defer, interfaces
 from twisted.mail.imap4 import IMAP4Server
 from twisted.python.failure import Failure
 
-from swissbox import __version__
+from swissbox import __version__, metrics
 from swissbox.imap import render
 from swissbox.imap.account import MailAccount
 from swissbox.imap.mailbox import FolderMailbox
@@ -96,6 +96,7 @@ class SessionBase(IMAP4Server):
     transport: Any  # Twisted's ITCPTransport (with startTLS, pause/resumeProducing)
     account: Any
     tags: Any
+    command_started = 0.0  # metrics.now() when the running command arrived
 
     def __init__(self, service: Any, implicit_tls: bool) -> None:
         super().__init__(chal={}, contextFactory=None if implicit_tls else service.tls_options)
@@ -147,10 +148,13 @@ class SessionBase(IMAP4Server):
             tcp.setTcpNoDelay(True)
         self.setTimeout(self.timeOut)
         self.service.sessions.add(self)
+        metrics.opened("imap")
         caps = b" ".join(self.capability_list())
         self.write_line(b"* OK [CAPABILITY " + caps + b"] " + self.IDENT)
 
     def connectionLost(self, reason: Failure | None = None) -> None:  # noqa: N802
+        if self in self.service.sessions:
+            metrics.closed("imap")
         self.mode = "closed"
         self.setTimeout(None)
         self.service.hub.leave(self)
@@ -267,6 +271,7 @@ class SessionBase(IMAP4Server):
             return
         if self.state != "unauth" and self.check_access(tag):
             return
+        self.command_started = metrics.now()
         try:
             result = handler(self, tag, args, uid) if uid else handler(self, tag, args)
         except Exception as exc:
@@ -321,6 +326,8 @@ class SessionBase(IMAP4Server):
         self._out.append(tag + b" " + status + b" " + text + b"\r\n")
         self.flush_out()
         self.send_now()
+        if name:
+            metrics.imap_command(name, self.command_started)
 
     def send_now(self) -> None:
         """Writes the buffered response to the socket now rather than at the next reactor

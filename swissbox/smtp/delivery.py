@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from swissbox import metrics
 from swissbox.directory import Mailbox
 from swissbox.mailstore import MailStore, MailStoreError, QuotaExceeded
 from swissbox.mailstore.queue import OutboundQueue
@@ -78,7 +79,10 @@ class Deliverer:
         qid: str,
     ) -> Outcome:
         outcome = Outcome(replies.DELIVERED.format(id=qid))
+        ids = {"qid": qid}
+        stored = ""
         if local:
+            started = metrics.now()
             delivery = self.store.begin()
             for mailbox in local:
                 delivery.add_recipient(mailbox.address, quota_bytes=mailbox.quota_bytes)
@@ -86,12 +90,18 @@ class Deliverer:
             try:
                 done = await delivery.commit()
             except QuotaExceeded as exc:
-                log.info("smtp %s: %s", qid, exc)
+                log.info("smtp %s: %s", qid, exc, extra=ids)
+                metrics.delivered("local", "failed", len(local))
                 return Outcome(replies.MAILBOX_FULL.format(address=exc.address))
             except (MailStoreError, OSError):
-                log.exception("smtp %s: local delivery failed", qid)
+                log.exception("smtp %s: local delivery failed", qid, extra=ids)
+                metrics.delivered("local", "failed", len(local))
                 return Outcome(replies.LOCAL_ERROR)
+            metrics.delivery_time("local", started)
+            metrics.delivered("local", "delivered", len(done))
             outcome.delivered = len(done)
+            # where the store put it: IMAP shows these UIDs (uidvalidity/uid per folder)
+            stored = " ".join(f"{d.address}/{d.folder}/{d.uidvalidity}/{d.uid}" for d in done)
         if remote:
             loop = asyncio.get_running_loop()
             try:
@@ -99,20 +109,24 @@ class Deliverer:
                     None, self.queue.enqueue, sender, remote, data
                 )
             except OSError:
-                log.exception("smtp %s: could not queue for %d remote recipients", qid, len(remote))
+                log.exception(
+                    "smtp %s: could not queue for %d remote recipients", qid, len(remote), extra=ids
+                )
                 return Outcome(replies.LOCAL_ERROR, outcome.delivered)
             outcome.queued = len(remote)
+            ids["queued_as"] = queued_as
             outcome.reply = replies.QUEUED.format(id=qid)
             if self.on_queued is not None:
                 try:
                     self.on_queued(queued_as)
                 except Exception:  # a listener's failure must not fail the accepted message
-                    log.exception("smtp %s: on_queued failed", qid)
+                    log.exception("smtp %s: on_queued failed", qid, extra=ids)
         log.info(
             "smtp %s: from <%s> delivered %d, queued %d",
             qid,
             sender,
             outcome.delivered,
             outcome.queued,
+            extra={**ids, "stored": stored} if stored else ids,
         )
         return outcome

@@ -23,6 +23,7 @@ from typing import Any, AnyStr
 import aiosmtpd.smtp as aiosmtpd_smtp
 from aiosmtpd.smtp import MISSING, SMTP, TLSSetupException
 
+from swissbox import metrics
 from swissbox.smtp import replies
 from swissbox.smtp.dataguard import (
     BareNewlineInCommand,
@@ -178,10 +179,12 @@ class SwissSMTP(SMTP):
                 self._rejected = True
                 log.warning("smtp: too many connections from %s", self.client_ip)
                 line = replies.TOO_MANY_CONNECTIONS.format(host=self.hostname)
+                metrics.smtp_reply(self.event_handler.label, line)
                 transport.write(line.encode() + b"\r\n")  # type: ignore[attr-defined]
                 transport.close()
                 return
             self._counted = True
+            metrics.opened(self.event_handler.label)
             self.tracker.sessions.add(self)
             self._session_timer = self.loop.call_later(
                 self.limits.session_timeout, self._say_and_close, replies.SESSION_TIMEOUT
@@ -194,6 +197,7 @@ class SwissSMTP(SMTP):
         self._closing = True
         if self._counted:
             self._counted = False
+            metrics.closed(self.event_handler.label)
             self.tracker.release(self.client_ip)
             self.tracker.sessions.discard(self)
         if self._session_timer is not None:
@@ -264,6 +268,7 @@ class SwissSMTP(SMTP):
             self._ehlo_lines.append(text)
             return
         text = replies.enhance(text)
+        metrics.smtp_reply(self.event_handler.label, text)
         log.debug("%s << %s", self.client_ip, text)
         self._held.append(text.encode("utf-8", "replace") + b"\r\n")
         is_error = replies.is_error(text)

@@ -25,6 +25,7 @@ PORT_KEYS = {
     "dns": ("dns", "port"),
     "http": ("http", "port"),
     "https": ("http", "tls_port"),
+    "metrics": ("metrics", "port"),
 }
 CHEAP_ARGON2 = {"argon2_memory_kib": 8, "argon2_iterations": 1, "argon2_lanes": 1}
 

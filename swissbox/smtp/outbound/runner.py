@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from swissbox import metrics
 from swissbox.mailstore.queue import QueuedMessage
 from swissbox.smtp.outbound import client, dsn
 from swissbox.smtp.outbound.mx import Route, RouteError, make_resolver, routes
@@ -66,6 +67,11 @@ class QueueRunner:
             with contextlib.suppress(BaseException):
                 await self._task
             self._task = None
+
+    @property
+    def alive(self) -> bool:
+        """True while the delivery loop runs (not before start, after stop or a crash)."""
+        return self._task is not None and not self._task.done()
 
     def wake(self) -> None:
         """Something was queued: look now rather than at the next scheduled pass."""
@@ -131,8 +137,10 @@ class QueueRunner:
         by_domain: dict[str, list[str]] = {}
         for rcpt in state.pending():
             by_domain.setdefault(rcpt.rpartition("@")[2].lower(), []).append(rcpt)
+        started = metrics.now()
         for domain, rcpts in by_domain.items():
             await self._attempt_domain(domain, rcpts, sender, data, state)
+        metrics.delivery_time("remote", started)
         state.attempts += 1
         now = self.clock()
         if state.pending() and now - created > self.settings.max_age:
@@ -147,6 +155,7 @@ class QueueRunner:
             schedule = self.settings.retry_schedule
             state.next_attempt = now + schedule[min(state.attempts - 1, len(schedule) - 1)]
             await loop.run_in_executor(None, state.save, state_path)  # fsync: off the loop
+            metrics.delivered("remote", "deferred", len(state.pending()))
             log.info(
                 "outbound: %s deferred (%d pending), next try in %.0fs",
                 qid,
@@ -158,12 +167,15 @@ class QueueRunner:
         if failed and sender:
             # outcome recorded before the bounce is handed on
             await loop.run_in_executor(None, state.save, state_path)
+            metrics.bounced()
             await self.bounce(
                 sender, dsn.bounce(self.settings.hostname, qid, sender, failed, data, created)
             )
         path.unlink()
         with contextlib.suppress(FileNotFoundError):
             state_path.unlink()
+        metrics.delivered("remote", "delivered", len(state.recipients) - len(failed))
+        metrics.delivered("remote", "failed", len(failed))
         log.info(
             "outbound: %s done (%d sent, %d failed)",
             qid,
