@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
 from twisted.internet import defer, interfaces
@@ -84,6 +84,11 @@ def compact_set(numbers: list[int]) -> bytes:
         else:
             runs.append([n, n])
     return b",".join(b"%d" % a if a == b else b"%d:%d" % (a, b) for a, b in runs)
+
+
+def has_keyword(flags: str) -> bool:
+    """Whether a space-separated flag list holds a keyword (a flag without a backslash)."""
+    return bool(flags) and (flags[0] != "\\" or " " in flags.replace(" \\", ""))
 
 
 class SessionBase(IMAP4Server):
@@ -375,9 +380,35 @@ class SessionBase(IMAP4Server):
             self.sync(allow_expunge=True)
             self.flush_out()
 
-    def flags_of(self, uid: int, flags: str) -> bytes:
-        """The FLAGS list of a message as this session sees it (with \\Recent)."""
+    def flag_lines(self, box: FolderMailbox) -> None:
+        """Untagged FLAGS and OK [PERMANENTFLAGS] of the selected folder (SELECT, and again
+        whenever a keyword is new to this session)."""
+        flags = " ".join(box.getFlags()).encode("utf-8", "replace")
+        self.untagged(b"FLAGS (" + flags + b")")
+        perm = b""
+        if box.readwrite:
+            perm = " ".join(box.permanent_flags()).encode("utf-8", "replace")
+            perm += b" \\*" if box.may("w") else b""
+        self.untagged(b"OK [PERMANENTFLAGS (" + perm + b")] Flags permitted")
+
+    def announce_keywords(self, flag_lists: Iterable[str]) -> None:
+        """RFC 3501 7.2.6: a keyword reaches a client in FLAGS before any FETCH shows it,
+        whoever set it (this session, another one, a copy or an APPEND)."""
         box = self.selected
+        if box is None:
+            return
+        new = {f for flags in flag_lists for f in flags.split() if f[:1] != "\\"}
+        new -= box.keywords
+        if new:
+            box.keywords |= new
+            self.flag_lines(box)
+
+    def flags_of(self, uid: int, flags: str) -> bytes:
+        """The FLAGS list of a message as this session sees it (with \\Recent); an unknown
+        keyword is announced first (before the response that carries this list)."""
+        box = self.selected
+        if box is not None and has_keyword(flags):
+            self.announce_keywords([flags])
         names = (box.view(uid, flags) if box is not None else flags).split()
         if uid in self.recent:
             names.append("\\Recent")

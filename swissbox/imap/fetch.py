@@ -161,12 +161,15 @@ class FetchCommands(SessionBase):
             if missing:
                 for u, env_json in query.rows(box.box, box.info.id, ["uid", "envelope"], missing):
                     envelopes[u] = b"ENVELOPE " + render.envelope(json.loads(env_json))
+        if "FLAGS" in names or changed:
+            self.announce_keywords(r[1] for r in rows)  # FLAGS first, once (RFC 3501 7.2.6)
         lines = self._fetch_lines(
             box, rows, req, uid, col, envelopes, changed, header_only, want_modseq
         )
         if len(rows) > STREAM_META_AFTER or (
             req.needs_body and not header_only and len(rows) > STREAM_AFTER
         ):
+            self.flush_out()  # untagged lines so far go before the streamed ones
             return _Streamer(self, lines).start()
         out = self._out
         for line in lines:

@@ -93,13 +93,7 @@ class MailboxCommands(SharedCommands):
         self.pending_flags.clear()
         self.pending_expunged.clear()
         self.service.hub.join(self, box.box.address, box.name)
-        flags = " ".join(box.getFlags()).encode("utf-8", "replace")
-        self.untagged(b"FLAGS (" + flags + b")")
-        perm = b""
-        if readwrite:
-            perm = " ".join(box.permanent_flags()).encode("utf-8", "replace")
-            perm += b" \\*" if box.may("w") else b""
-        self.untagged(b"OK [PERMANENTFLAGS (" + perm + b")] Flags permitted")
+        self.flag_lines(box)
         self.untagged(b"%d EXISTS" % len(box.uids))
         self.untagged(b"%d RECENT" % recent_count)
         if unseen is not None:

@@ -115,10 +115,7 @@ class SelectedCommands(SharedCommands):
             for r in query.rows(box.box, box.info.id, ["uid", "flags"], uids)
         }
         after, refused = box.set_flags(list(before), flags, mode, unchanged)
-        for f in flags:
-            if not f.startswith("\\") and f not in box.keywords:
-                box.keywords.add(f)
-                self.untagged(b"FLAGS (" + " ".join(box.getFlags()).encode() + b")")
+        self.announce_keywords(flags)  # one FLAGS for all new ones, before the FETCHes
         changed = [m for m in after if " ".join(sorted(m.flags)) != before.get(m.uid, "")]
         changed_uids = {m.uid for m in changed}
         self.service.hub.flags_changed(self, box.box.address, box.name, sorted(changed_uids))

@@ -244,3 +244,68 @@ def test_atom_with_a_bracket_is_a_mailbox_name_not_a_syntax_error(stack: Stack) 
     assert b"* 0 EXISTS" in c.ok(b"SELECT x[1")
     c.ok("NOOP")  # the connection is still in step
     c.close()
+
+
+# -- 8. a keyword is announced in FLAGS before any FETCH shows it ----------------------------
+
+
+def _check_flags_announced(lines: list[bytes], known: set[bytes]) -> set[bytes]:
+    """Walks responses in order like a strict client (imaptest): every keyword a FETCH shows
+    must be in the last untagged FLAGS, and PERMANENTFLAGS must follow each FLAGS."""
+    for i, line in enumerate(lines):
+        if line.startswith(b"* FLAGS ("):
+            known = set(line[len(b"* FLAGS (") : line.rindex(b")")].split())
+            assert lines[i + 1].startswith(b"* OK [PERMANENTFLAGS ("), lines
+        m = re.search(rb"FETCH \(.*FLAGS \(([^)]*)\)", line)
+        if m and line.startswith(b"* "):
+            for flag in m[1].split():
+                assert flag.startswith(b"\\") or flag in known, (flag, lines)
+    return known
+
+
+def _select(c: RawImap, name: str) -> set[bytes]:
+    lines = c.ok(f"SELECT {name}")
+    return _check_flags_announced(lines, set())
+
+
+def test_keywords_from_other_sessions_are_announced_before_fetch(stack: Stack) -> None:
+    name = folder()
+    a, b = client(stack), client(stack)
+    a.ok(f"CREATE {name}")
+    a.append(name, mail("k1"))
+    known_a = _select(a, name)
+    known_b = _select(b, name)
+    # another session stores a new keyword: b hears of it before the FETCH that shows it
+    a_lines = a.ok("STORE 1 +FLAGS ($Label1)")
+    known_a = _check_flags_announced(a_lines, known_a)
+    lines = b.ok("NOOP")
+    assert any(line.startswith(b"* FLAGS (") for line in lines), lines
+    known_b = _check_flags_announced(lines, known_b)
+    # a message appended with a keyword by another session, then fetched
+    b.append(name, mail("k2"), flags="($Label2 \\Flagged)")
+    lines = a.ok("NOOP") + a.ok("FETCH 1:* (FLAGS)")
+    known_a = _check_flags_announced(lines, known_a)
+    assert b"$Label2" in known_a
+    # copied in with a keyword, seen through IDLE-less NOOP then FETCH
+    other = folder()
+    a.ok(f"CREATE {other}")
+    a.append(other, mail("k3"), flags="($Label3)")
+    a.ok(f"SELECT {other}")
+    a.ok(f"COPY 1 {name}")
+    lines = b.ok("NOOP") + b.ok("FETCH 1:* (FLAGS)")
+    _check_flags_announced(lines, known_b)
+    a.close()
+    b.close()
+
+
+def test_own_store_of_several_new_keywords_announces_them_once(stack: Stack) -> None:
+    name = folder()
+    c = client(stack)
+    c.ok(f"CREATE {name}")
+    c.append(name, mail("k"))
+    known = _select(c, name)
+    lines = c.ok("STORE 1 +FLAGS ($A $B)")
+    flags_lines = [line for line in lines if line.startswith(b"* FLAGS")]
+    assert len(flags_lines) == 1 and b"$A $B" in flags_lines[0], lines
+    _check_flags_announced(lines, known)
+    c.close()
