@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from pathlib import Path
 from typing import Any
 
 from swissbox.conf import parse_hostport
@@ -52,7 +53,18 @@ class SmtpService:
             relay=parse_hostport(s.smtp.relay_host, 25) if s.smtp.relay_host else None,
             retry_schedule=tuple(s.smtp.retry_schedule),
             max_age=s.smtp.max_queue_age,
+            mta_sts=s.smtp.outbound_mta_sts,
+            ca_file=self._config_relative(s.smtp.outbound_ca_file),
+            https_port=s.smtp.outbound_https_port,
+            sts_cache=self.ctx.config.data_dir / "mta-sts-cache.json",
         )
+
+    def _config_relative(self, name: str) -> str:
+        """A file named in the settings, relative to the config file's folder ("" stays)."""
+        if not name:
+            return ""
+        path = self.ctx.config.config_path
+        return str((path.parent if path else Path.cwd()) / name)
 
     async def bounce(self, sender: str, data: bytes) -> None:
         """A DSN for `sender`: into their mailbox when hosted here, else queued with the null

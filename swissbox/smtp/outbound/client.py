@@ -1,7 +1,9 @@
 """One delivery attempt over SMTP to the routes of one domain (aiosmtplib).
 
 STARTTLS is used whenever offered (opportunistic, without certificate checks, as MTAs do
-between each other). Every recipient gets the reply that decides it; a route that cannot
+between each other), unless the recipient domain's MTA-STS policy enforces TLS: then `tls` is
+a verifying context, and a route without STARTTLS or without a certificate valid for its host
+name is skipped (4.7.5). Every recipient gets the reply that decides it; a route that cannot
 be reached, or that fails before RCPT, sends us on to the next route.
 """
 
@@ -17,6 +19,20 @@ import aiosmtplib
 from swissbox.smtp.outbound.mx import Route
 
 log = logging.getLogger("swissbox.smtp.outbound")
+
+
+class TlsRequired(aiosmtplib.SMTPException):
+    """The route does not offer STARTTLS, and the recipient's policy requires it."""
+
+
+def _tls_failure(exc: BaseException) -> bool:
+    """Whether `exc` (or what it wraps) is a TLS failure rather than a network one."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError | TlsRequired):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 @dataclass(frozen=True)
@@ -54,6 +70,7 @@ async def attempt(
     recipients: list[str],
     data: bytes,
     timeout: float = 60.0,
+    tls: ssl.SSLContext | None = None,
 ) -> dict[str, Reply]:
     """A reply per recipient; temporary 4xx for all when no route could take the message."""
     last = Reply(451, "4.4.1 no mail server could be reached", "")
@@ -61,16 +78,20 @@ async def attempt(
         for address in route.addresses:
             try:
                 return await _session(
-                    address, route.host, port, helo, sender, recipients, data, timeout
+                    address, route.host, port, helo, sender, recipients, data, timeout, tls
                 )
             except aiosmtplib.SMTPResponseException as exc:
                 last = Reply(exc.code, exc.message, route.host)
                 if exc.code >= 500:
                     return {r: last for r in recipients}  # refused the session or sender for good
             except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-                last = Reply(
-                    451, f"4.4.1 {route.host} [{address}]: {exc.__class__.__name__}", route.host
-                )
+                if tls is not None and _tls_failure(exc):
+                    why = f"4.7.5 {route.host} [{address}]: TLS required by MTA-STS failed"
+                    last = Reply(451, f"{why} ({exc.__class__.__name__}: {exc})"[:300], route.host)
+                else:
+                    last = Reply(
+                        451, f"4.4.1 {route.host} [{address}]: {exc.__class__.__name__}", route.host
+                    )
             log.info("outbound: %s [%s] failed: %s", route.host, address, last)
     return {r: last for r in recipients}
 
@@ -84,6 +105,7 @@ async def _session(
     recipients: list[str],
     data: bytes,
     timeout: float,
+    tls: ssl.SSLContext | None = None,
 ) -> dict[str, Reply]:
     client = aiosmtplib.SMTP(
         hostname=address,
@@ -97,7 +119,12 @@ async def _session(
     await client.connect()
     try:
         await client.ehlo()
-        if client.supports_extension("starttls"):
+        if tls is not None:
+            if not client.supports_extension("starttls"):
+                raise TlsRequired("STARTTLS not offered")
+            await client.starttls(server_hostname=host, tls_context=tls)
+            await client.ehlo()
+        elif client.supports_extension("starttls"):
             await client.starttls(tls_context=_context())
             await client.ehlo()
         await client.mail(sender)

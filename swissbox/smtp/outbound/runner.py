@@ -19,6 +19,7 @@ from pathlib import Path
 from swissbox import metrics
 from swissbox.mailstore.queue import QueuedMessage
 from swissbox.smtp.outbound import client, dsn
+from swissbox.smtp.outbound.mtasts import StsPolicies, StsRefused
 from swissbox.smtp.outbound.mx import Route, RouteError, make_resolver, routes
 from swissbox.smtp.outbound.state import FAILED, SENT, DeliveryState, RecipientState
 
@@ -37,6 +38,11 @@ class OutboundSettings:
     max_age: float = 5 * 86400
     concurrency: int = 10
     timeout: float = 60.0
+    # recipients' MTA-STS policies (not with a relay: the smarthost delivers)
+    mta_sts: bool = False
+    ca_file: str = ""  # extra CAs for verified TLS (policy fetches, enforced STARTTLS)
+    https_port: int = 443  # where policies are fetched
+    sts_cache: Path | None = None  # policies kept across restarts
 
 
 class QueueRunner:
@@ -52,6 +58,11 @@ class QueueRunner:
         self.bounce = bounce
         self.clock = clock
         self.resolver = make_resolver(settings.nameservers)
+        self.sts = (
+            StsPolicies(self.resolver, settings.sts_cache, settings.ca_file, settings.https_port)
+            if settings.mta_sts and settings.relay is None
+            else None
+        )
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._busy: set[str] = set()
@@ -202,7 +213,19 @@ class QueueRunner:
                     FAILED if exc.permanent else state.recipients[rcpt].status, f"{code} {exc}"
                 )
             return
-        replies = await client.attempt(targets, port, s.hostname, sender, rcpts, data, s.timeout)
+        tls = None
+        if self.sts is not None and s.relay is None:
+            try:
+                targets, tls = await self.sts.restrict(domain, targets)
+            except StsRefused as exc:
+                for rcpt in rcpts:
+                    state.recipients[rcpt] = RecipientState(
+                        state.recipients[rcpt].status, f"451 4.7.5 {exc}"
+                    )
+                return
+        replies = await client.attempt(
+            targets, port, s.hostname, sender, rcpts, data, s.timeout, tls
+        )
         for rcpt, reply in replies.items():
             status = (
                 SENT if reply.ok else FAILED if reply.permanent else state.recipients[rcpt].status
