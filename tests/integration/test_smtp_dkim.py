@@ -235,3 +235,26 @@ def test_rotation_publishes_new_keys_and_keeps_signing_with_the_old(
     assert verified(data, stack.ports["dns"]) == [True, True]
     again = stack.cli("mail", "dkim", "rotate", "example.test")
     assert again.returncode == 1 and "under way" in again.stderr
+
+
+def test_dns_check_lists_the_dkim_records(world: tuple[Stack, RemoteMx]) -> None:
+    """Where the zone is hosted elsewhere, `dns check` names the key records to publish there;
+    here our own server plays the provider that has them, then lacks one."""
+    stack, _ = world
+    server = f"127.0.0.1:{stack.ports['dns']}"
+    keys = dkim_keys(stack)
+    r = stack.cli("dns", "check", "example.test", "--server", server)
+    assert r.returncode == 0, r.stdout + r.stderr
+    for key in keys:
+        assert f"ok       {key['selector']}._domainkey.example.test. TXT" in r.stdout
+    assert "ok       _mta-sts.example.test. TXT" in r.stdout
+    assert "ok       _smtp._tls.example.test. TXT" in r.stdout
+    rsa = next(k for k in keys if k["algorithm"] == "rsa")
+    stack.cli("dns", "del", "example.test", f"{rsa['selector']}._domainkey", "TXT", check=True)
+    r = stack.cli("dns", "check", "example.test", "--server", server)
+    assert r.returncode == 1
+    assert f"missing  {rsa['selector']}._domainkey.example.test. TXT" in r.stdout
+    to_copy = r.stdout.split("put these records in the zone of your DNS provider:")[1]
+    assert (
+        f'{rsa["selector"]}._domainkey.example.test.\t3600\tIN\tTXT\t"v=DKIM1; k=rsa; p=' in to_copy
+    )
