@@ -8,7 +8,6 @@ Paths are POSIX, relative to the data folder; `parse` refuses any that would lea
 from __future__ import annotations
 
 import json
-import secrets
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import PurePosixPath
@@ -65,10 +64,12 @@ class Manifest:
         return sum(e.size for e in self.entries)
 
 
-def new_id(now: float | None = None) -> str:
-    """Sortable by time: `20260102T101500Z-1a2b`."""
+def new_id(existing: list[str], now: float | None = None) -> str:
+    """The next snapshot's id, `000042-20260102T101500Z`: a sequence number first, so that
+    the newest sorts last even if the clock went back, then the UTC time for people."""
+    numbers = [int(i.split("-")[0]) for i in existing if i.split("-")[0].isdigit()]
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() if now is None else now))
-    return f"{stamp}-{secrets.token_hex(2)}"
+    return f"{max(numbers, default=0) + 1:06d}-{stamp}"
 
 
 def safe_path(text: str) -> str:

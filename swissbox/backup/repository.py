@@ -19,6 +19,7 @@ import json
 import os
 import secrets
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -67,6 +68,7 @@ class Repository:
         self.snapshots = root / "snapshots"
         self.tmp = root / "tmp"
         self._dirty: set[Path] = set()
+        self._adopting = threading.Lock()  # objects are stored from several threads
 
     # -- opening -------------------------------------------------------------------------
 
@@ -151,16 +153,17 @@ class Repository:
     def adopt(self, tmp: Path, sha256: str, size: int) -> bool:
         """Moves the fsynced file `tmp` into place as object `sha256`; False (and `tmp`
         removed) when the object was there already."""
-        if self.has(sha256, size):
-            tmp.unlink()
-            return False
-        target = self.object_path(sha256)
-        if not target.parent.is_dir():
-            target.parent.mkdir(mode=0o700)
-            self._dirty.add(self.objects)
-        os.replace(tmp, target)
-        self._dirty.add(target.parent)
-        return True
+        with self._adopting:
+            if self.has(sha256, size):
+                tmp.unlink()
+                return False
+            target = self.object_path(sha256)
+            if not target.parent.is_dir():
+                target.parent.mkdir(mode=0o700)
+                self._dirty.add(self.objects)
+            os.replace(tmp, target)
+            self._dirty.add(target.parent)
+            return True
 
     def store_new_file(self, tmp: Path) -> tuple[str, int, bool]:
         """A file written into `tmp/` by the backup itself (a database copy) as an object."""

@@ -8,6 +8,7 @@ anything is refused unless `force`, and then moved aside (DIR.replaced-<time>), 
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import secrets
 import shutil
@@ -15,12 +16,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from swissbox.backup.manifest import DIRECTORY_POSTGRESQL, OUTSIDE, Manifest
+from swissbox.backup.manifest import DIRECTORY_POSTGRESQL, OUTSIDE, Entry, Manifest
 from swissbox.backup.plan import inside
 from swissbox.backup.repository import BackupError, Repository, copy_hashing
 from swissbox.mailstore.durable import fsync_dir
 
 SHOWN_PROBLEMS = 10
+IO_THREADS = 8
 
 
 @dataclass
@@ -58,24 +60,29 @@ def _check_target(repo: Repository, target: Path, force: bool) -> bool:
     return True
 
 
+def _write_file(repo: Repository, e: Entry, dst: Path) -> str | None:
+    """One file from its object, checked as it is copied; the problem, or None."""
+    try:
+        sha, size = copy_hashing(repo.object_path(e.sha256), dst, 0o600)
+    except FileNotFoundError:
+        return f"{e.path}: object {e.sha256[:16]}… is missing"
+    if sha != e.sha256 or size != e.size:
+        return f"{e.path}: object {e.sha256[:16]}… is damaged"
+    os.chmod(dst, e.mode)
+    os.utime(dst, (e.mtime, e.mtime))
+    return None
+
+
 def _write(repo: Repository, manifest: Manifest, staging: Path) -> list[str]:
-    """Writes every folder and file of the snapshot below `staging`; returns the problems."""
-    problems = []
+    """Writes every folder and file of the snapshot below `staging` (files by IO_THREADS at
+    once: each is fsynced); returns the problems."""
     for d in manifest.dirs:
         (staging / d.path).mkdir(parents=True, exist_ok=True, mode=0o700)
-    for e in manifest.entries:
-        dst = staging / e.path
-        dst.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        try:
-            sha, size = copy_hashing(repo.object_path(e.sha256), dst, 0o600)
-        except FileNotFoundError:
-            problems.append(f"{e.path}: object {e.sha256[:16]}… is missing")
-            continue
-        if sha != e.sha256 or size != e.size:
-            problems.append(f"{e.path}: object {e.sha256[:16]}… is damaged")
-            continue
-        os.chmod(dst, e.mode)
-        os.utime(dst, (e.mtime, e.mtime))
+    for parent in {(staging / e.path).parent for e in manifest.entries}:
+        parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with concurrent.futures.ThreadPoolExecutor(IO_THREADS, "restore-io") as pool:
+        found = pool.map(lambda e: _write_file(repo, e, staging / e.path), manifest.entries)
+        problems = [p for p in found if p is not None]
     # Folder modes last (a read-only folder could not have been filled), deepest first.
     for d in sorted(manifest.dirs, key=lambda d: d.path.count("/"), reverse=True):
         os.chmod(staging / d.path, d.mode)

@@ -114,15 +114,21 @@ def test_objects_of_lists_every_path_an_object_serves() -> None:
 
 def test_manifest_round_trip() -> None:
     m = Manifest(
-        new_id(0),
+        new_id([], 0),
         12.5,
         "/srv/data",
         entries=[entry("mail/a.test/bob/cur/K:2,S", key="K")],
         dirs=[Folder("mail", 0o700)],
         notes=["n"],
     )
-    assert m.id.startswith("19700101T000000Z-")
+    assert m.id == "000001-19700101T000000Z"
     assert parse(m.to_bytes()) == m
+
+
+def test_snapshot_ids_sort_by_sequence_even_if_the_clock_goes_back() -> None:
+    first = new_id([], 2_000_000_000)
+    second = new_id([first, "notes.txt"], 1_000_000_000)
+    assert second.startswith("000002-") and sorted([second, first]) == [first, second]
 
 
 @pytest.mark.parametrize(
