@@ -98,9 +98,17 @@ def _all_keys(cls: Any = Settings, prefix: str = "") -> list[str]:
     return keys
 
 
+# Keys that older versions knew, with what replaced them.
+REPLACED_KEYS = {
+    "imap.max_literal": "APPEND now follows smtp.max_message_size (one limit for both)",
+}
+
+
 def _nearest_key(prefix: str, name: str, fields: Mapping[str, Any]) -> str:
     """' — did you mean smtp.mx_port?' for a misspelt or misplaced key, else the keys known
     in that table."""
+    if prefix + name in REPLACED_KEYS:
+        return f" — {REPLACED_KEYS[prefix + name]}"
     elsewhere = [k for k in _all_keys() if k.rsplit(".", 1)[-1] == name]
     close = difflib.get_close_matches(name, list(fields), n=1, cutoff=0.6)
     if elsewhere:

@@ -77,6 +77,8 @@ class SmtpSettings:
     mx_port: int = port_field(10025)
     submission_port: int = port_field(10587)
     submissions_port: int = port_field(10465)
+    # The largest message accepted, by SMTP (SIZE, RFC 1870) and by IMAP APPEND (APPENDLIMIT,
+    # RFC 7889: a bigger literal is refused before the client sends it).
     max_message_size: int = bounded(32 * 1024 * 1024, 1024, 2**31)
     max_recipients: int = bounded(100, 1, 100000)
     max_errors: int = bounded(10, 1, 1000)
@@ -116,7 +118,6 @@ class ImapSettings:
     port: int = port_field(10143)
     tls_port: int = port_field(10993)
     allow_plaintext_loopback: bool = False
-    max_literal: int = bounded(64 * 1024 * 1024, 1024, 2**31)
     idle_timeout: float = bounded(1800.0, 1, 86400)
     # Seconds a connection may stay unauthenticated.
     login_timeout: float = bounded(60.0, 1, 3600)

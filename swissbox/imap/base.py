@@ -108,7 +108,7 @@ class SessionBase(IMAP4Server):
         self.service = service
         self.settings = service.settings
         self.implicit_tls = implicit_tls
-        self.assembler = Assembler(max_literal=self.settings.max_literal)
+        self.assembler = Assembler(max_literal=service.max_message_size)
         self.mode = "command"  # command | idle | authenticate | closed
         self.busy = False
         self.account = None
@@ -352,6 +352,7 @@ class SessionBase(IMAP4Server):
 
     def capability_list(self) -> list[bytes]:
         caps = list(BASE_CAPS)
+        caps.append(b"APPENDLIMIT=%d" % self.service.max_message_size)  # RFC 7889
         if self.state == "unauth":
             if self.canStartTLS and not self.startedTLS:
                 caps.append(b"STARTTLS")

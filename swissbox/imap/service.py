@@ -62,6 +62,8 @@ class ImapService:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self.settings = ctx.settings.imap
+        # one limit for SMTP and APPEND: what one path takes, the other does too
+        self.max_message_size = ctx.settings.smtp.max_message_size
         self.sessions: set[ImapSession] = set()
         self._envelopes: dict[tuple[str, int, int], dict[int, bytes]] = {}
         self._headers: dict[tuple[str, int, int], dict[int, bytes]] = {}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import imaplib
 import itertools
 import re
+import smtplib
 from collections.abc import Iterator
 
 import pytest
@@ -16,11 +17,16 @@ from tests.support.stack import Stack
 USER, PW = "tess@example.test", "tess-mailbox-pw"
 OTHER, OTHER_PW = "otto@example.test", "otto-mailbox-pw"
 _names = itertools.count(1)
+LIMIT = 100_000  # [smtp] max_message_size: the one limit for SMTP and IMAP APPEND
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    s = Stack(tmp_path_factory.mktemp("imapc"), imap={"allow_plaintext_loopback": True})
+    s = Stack(
+        tmp_path_factory.mktemp("imapc"),
+        imap={"allow_plaintext_loopback": True},
+        smtp={"max_message_size": LIMIT},
+    )
     s.provision(mailboxes={USER: PW, OTHER: OTHER_PW})
     s.start()
     yield s
@@ -309,3 +315,29 @@ def test_own_store_of_several_new_keywords_announces_them_once(stack: Stack) -> 
     assert len(flags_lines) == 1 and b"$A $B" in flags_lines[0], lines
     _check_flags_announced(lines, known)
     c.close()
+
+
+# -- 9. one message size limit for SMTP and APPEND -------------------------------------------
+
+
+def test_append_limit_is_smtp_max_message_size_and_refused_before_sending(stack: Stack) -> None:
+    c = client(stack)
+    (caps,) = c.ok("CAPABILITY")
+    assert b" APPENDLIMIT=%d" % LIMIT in caps, caps
+    c.ok(f"CREATE {(name := folder())}")
+    # a synchronizing literal over the limit: refused at once, no "+", the data never sent
+    c.send(b"big APPEND %s {%d}\r\n" % (name.encode(), LIMIT + 1))
+    answer = c.line()
+    assert answer.startswith(b"big NO [TOOBIG]"), answer
+    c.ok("NOOP")  # still in step
+    body = mail("at the limit")
+    exact = body + b"x" * (LIMIT - len(body))
+    c.append(name, exact)
+    (status,) = untagged(c.ok(f"STATUS {name} (MESSAGES)"), b"STATUS")
+    assert status.endswith(b"(MESSAGES 1)")
+    c.close()
+    with smtplib.SMTP("127.0.0.1", stack.ports["smtp_mx"], timeout=10) as smtp:
+        smtp.ehlo()
+        assert smtp.esmtp_features["size"] == str(LIMIT)
+        code, _ = smtp.docmd(f"MAIL FROM:<a@example.org> SIZE={LIMIT + 1}")
+        assert code == 552

@@ -52,7 +52,7 @@ def simple(subject: str, body: str = "hello") -> bytes:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    s = Stack(tmp_path_factory.mktemp("imap"), imap={"max_literal": 200_000})
+    s = Stack(tmp_path_factory.mktemp("imap"), smtp={"max_message_size": 200_000})
     s.provision(mailboxes={BOB: BOB_PW, CAROL: CAROL_PW}, accounts={BOB: ACCOUNT_PW})
     s.cli("mailbox", "add", QUOTA, "--quota", "3000", "--password-stdin", stdin=QUOTA_PW + "\n")
     s.cli("mailbox", "grant", CAROL, BOB, check=True)
