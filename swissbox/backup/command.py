@@ -23,7 +23,7 @@ def cmd_backup(args: argparse.Namespace, env: CliEnv) -> int:
     target: list[str] = args.target
     if len(target) == 2 and target[0] == VERIFY:
         return _verify(Path(target[1]), args.snapshot, env)
-    if len(target) != 1:
+    if len(target) != 1 or target[0] == VERIFY:
         raise CommandError(f"usage: {BACKUP_USAGE} (a folder named 'verify': ./verify)")
     if args.snapshot:
         raise CommandError("--snapshot goes with `backup verify` and `restore`")

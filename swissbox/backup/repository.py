@@ -8,6 +8,16 @@
 Objects are written to `tmp/`, fsynced and renamed into place; the manifest is written last,
 so a snapshot exists only once everything it names is durable. An object already present
 is not written again: that is what makes every backup after the first incremental.
+
+Why content-addressed rather than hard links to the previous snapshot's tree: a flag change
+renames a message file (`new/KEY` -> `cur/KEY:2,S`), so a tree linked by path would copy it
+again, while its bytes — hence its object — are unchanged; objects need no hard links, so
+the folder survives rsync without -H, restic, borg and file systems without links, and may
+live on another file system than the previous snapshot; one message delivered to several
+mailboxes, or copied by IMAP, is one object; an object's name is its checksum, so verify
+needs nothing else, and a damaged object deleted is written again by the next backup for
+every snapshot that needs it. The cost: a snapshot is read through its manifest (restore),
+not browsed as a tree, and objects no manifest names are not yet removed (no prune).
 """
 
 from __future__ import annotations

@@ -364,3 +364,23 @@ def test_second_backup_copies_only_the_new_messages(tmp_path: Path) -> None:
         others = [e["path"] for sha in written for e in by_sha[sha] if e["kind"] != "message"]
         assert all(p.endswith((".sqlite", ".db")) for p in others), others
         stack.stop()
+
+
+def test_command_line_refusals_are_one_clear_line(tmp_path: Path) -> None:
+    stack = Stack(tmp_path / "cli")
+    stack.init()
+    cases = [
+        (("backup", "verify"), "usage: swissbox backup DEST"),
+        (("backup", "a", "b"), "usage: swissbox backup DEST"),
+        (("backup", str(stack.data / "bk")), "inside the data folder"),
+        (("backup", "verify", str(tmp_path)), "not a swissbox backup folder"),
+        (("restore", str(tmp_path)), "not a swissbox backup folder"),
+    ]
+    for args, expected in cases:
+        result = stack.cli(*args)
+        assert result.returncode == 1, (args, result.stdout, result.stderr)
+        assert expected in result.stderr and "Traceback" not in result.stderr, result.stderr
+    assert stack.cli("backup", str(tmp_path / "bk"), check=True).returncode == 0
+    result = stack.cli("restore", str(tmp_path / "bk"))  # onto the live folder: not empty
+    assert result.returncode == 1 and "is not empty" in result.stderr
+    assert "--force" in result.stderr
