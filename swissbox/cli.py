@@ -39,6 +39,7 @@ PLUGIN_COMMANDS = (
     "swissbox.imap.command",
     "swissbox.dav.command",
     "swissbox.smtp.command",
+    "swissbox.directory.command",
     "swissbox.backup.command",
     "swissbox.status",
 )

@@ -215,6 +215,9 @@ def hostport_problem(entry: str, default_port: int) -> str | None:
     return f"port {port_text!r} is not a number from 1 to 65535"
 
 
+SUBADDRESS_SEPARATORS = "+-_#~"  # allowed in a local part, no routing meaning
+
+
 def _cross_checks(s: Settings, problems: list[str]) -> None:
     problem = _hostname_problem(s.server.hostname)
     if problem:
@@ -251,6 +254,11 @@ def _cross_checks(s: Settings, problems: list[str]) -> None:
             problems.append(f"metrics.listen[{i}]: {addr!r} is not an IP address")
     if s.auth.argon2_memory_kib < 8 * s.auth.argon2_lanes:
         problems.append("auth.argon2_memory_kib: must be at least 8 x auth.argon2_lanes")
+    if any(c not in SUBADDRESS_SEPARATORS for c in s.smtp.subaddress_separator):
+        problems.append(
+            f"smtp.subaddress_separator: {s.smtp.subaddress_separator!r} may hold only"
+            f" {' '.join(SUBADDRESS_SEPARATORS)} (or be empty: no sub-addresses)"
+        )
     if bool(s.tls.cert) != bool(s.tls.key):
         problems.append("tls.cert, tls.key: give both files or neither")
     for i, entry in enumerate(s.dns.allow_transfer):

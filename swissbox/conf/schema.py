@@ -88,6 +88,13 @@ class SmtpSettings:
     # Submission: the header From: and Sender: must be addresses the authenticated mailbox
     # may send as (like MAIL FROM); false checks only the envelope.
     check_header_from: bool = True
+    # Sub-addressing: `user+tag@` reaches `user@` (any one of these characters separates the
+    # tag; empty turns it off). Forwards rewrite the envelope sender with SRS; bounces to
+    # such an address are accepted this many days. Mail with more Received: fields than
+    # max_hops is refused as a loop (RFC 5321 6.3 asks for at least 100).
+    subaddress_separator: str = "+"
+    srs_max_age_days: int = bounded(21, 1, 365)
+    max_hops: int = bounded(100, 10, 1000)
     # Delivery of queued mail to other domains.
     outbound_enabled: bool = True
     outbound_port: int = port_field(25)

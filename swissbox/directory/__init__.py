@@ -1,5 +1,6 @@
 """The domain model and its SQLite store: organizations, accounts, domains, mail, DDNS."""
 
+from swissbox.directory.aliases import AddressEntry, Alias, Forward, MailDomain
 from swissbox.directory.model import (
     ACCESS,
     ROLE_NAMES,
@@ -30,6 +31,10 @@ from swissbox.directory.store import REALMS, Directory, next_serial
 
 __all__ = [
     "ACCESS",
+    "AddressEntry",
+    "Alias",
+    "Forward",
+    "MailDomain",
     "REALMS",
     "ROLES",
     "ROLE_NAMES",

@@ -146,4 +146,36 @@ MIGRATIONS: list[str] = [
         UNIQUE (domain_id, selector)
     );
     """,
+    # 5: addresses that are not mailboxes (swissbox.directory.aliases): aliases and their
+    # targets (hosted or external addresses, resolved at delivery), a mailbox's forward, a
+    # mail domain's catch-all, and domain aliases (same local parts at another mail domain).
+    """
+    CREATE TABLE aliases (
+        id INTEGER PRIMARY KEY,
+        domain_id INTEGER NOT NULL REFERENCES email_services(domain_id) ON DELETE CASCADE,
+        local_part TEXT NOT NULL COLLATE NOCASE,
+        send_as INTEGER NOT NULL DEFAULT 1,
+        created INTEGER NOT NULL,
+        UNIQUE (domain_id, local_part)
+    );
+    CREATE TABLE alias_targets (
+        alias_id INTEGER NOT NULL REFERENCES aliases(id) ON DELETE CASCADE,
+        target TEXT NOT NULL COLLATE NOCASE,
+        PRIMARY KEY (alias_id, target)
+    );
+    CREATE TABLE mailbox_forwards (
+        mailbox_id INTEGER PRIMARY KEY REFERENCES mailboxes(id) ON DELETE CASCADE,
+        target TEXT NOT NULL,
+        keep INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE catch_alls (
+        domain_id INTEGER PRIMARY KEY REFERENCES email_services(domain_id) ON DELETE CASCADE,
+        target TEXT NOT NULL
+    );
+    CREATE TABLE domain_aliases (
+        domain_id INTEGER PRIMARY KEY REFERENCES email_services(domain_id) ON DELETE CASCADE,
+        target_id INTEGER NOT NULL REFERENCES email_services(domain_id) ON DELETE CASCADE
+    );
+    CREATE INDEX domain_aliases_by_target ON domain_aliases (target_id);
+    """,
 ]

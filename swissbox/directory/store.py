@@ -13,6 +13,7 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from swissbox.directory.aliases import AliasStore
 from swissbox.directory.model import (
     ACCESS,
     ROLE_NAMES,
@@ -59,7 +60,7 @@ def next_serial(old: int, now: float | None = None) -> int:
     return max(old + 1, today) % 2**32
 
 
-class Directory:
+class Directory(AliasStore):
     """Thread-safe access to the directory over the storage seam: a SQLite file (the
     embedded default) or a postgresql:// URL (several front ends over one database)."""
 
@@ -545,6 +546,7 @@ class Directory:
             ).fetchone()
             if exists:
                 raise Conflict(f"mailbox {local}@{d.name} already exists")
+            self._refuse_alias_names(c, d.id, local, d.name)
             used = c.execute(
                 "SELECT COUNT(*) FROM mailboxes WHERE domain_id = ?", (d.id,)
             ).fetchone()[0]

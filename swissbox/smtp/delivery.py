@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from swissbox import metrics
@@ -130,3 +130,41 @@ class Deliverer:
             extra={**ids, "stored": stored} if stored else ids,
         )
         return outcome
+
+    async def queue_copies(self, copies: Sequence[tuple[str, list[str], bytes]], qid: str) -> bool:
+        """Queues further copies, each (envelope sender, recipients, message): forwarded mail
+        with its SRS sender and Delivered-To fields. False when one could not be queued."""
+        loop = asyncio.get_running_loop()
+        for sender, rcpts, data in copies:
+            try:
+                queued_as = await loop.run_in_executor(
+                    None, self.queue.enqueue, sender, rcpts, data
+                )
+            except OSError:
+                log.exception(
+                    "smtp %s: could not queue a forward to %d recipients", qid, len(rcpts)
+                )
+                return False
+            log.info(
+                "smtp %s: forwarded as <%s> to %d, queued as %s", qid, sender, len(rcpts), queued_as
+            )
+            if self.on_queued is not None:
+                try:
+                    self.on_queued(queued_as)
+                except Exception:  # a listener's failure must not fail the accepted message
+                    log.exception("smtp %s: on_queued failed", qid)
+        return True
+
+    async def bounce(self, sender: str, data: bytes, mailbox: Mailbox | None) -> None:
+        """A DSN for `sender`: into `mailbox` (theirs, when hosted here; bounces pass quotas),
+        else queued with the null sender (so a bounce never bounces)."""
+        if mailbox is not None:
+            delivery = self.store.begin()
+            delivery.add_recipient(mailbox.address, quota_bytes=None)
+            delivery.write(data)
+            await delivery.commit()
+            return
+        loop = asyncio.get_running_loop()
+        queued_as = await loop.run_in_executor(None, self.queue.enqueue, "", [sender], data)
+        if self.on_queued is not None:
+            self.on_queued(queued_as)

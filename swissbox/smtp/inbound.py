@@ -1,16 +1,18 @@
 """MX ingress: other mail servers delivering to hosted addresses. Policy in handle_* hooks.
 
-No AUTH, no relaying: RCPT accepts only hosted mailboxes (unknown -> 550 5.1.1, any other
-domain or routing trick -> 554 5.7.1) and the role addresses of `roles.py` (postmaster@, abuse@,
-bare Postmaster), delivered to the organization's administrators while no mailbox has that
-name; DATA with bare LF/CR is refused (550 5.5.2).
+No AUTH, no relaying: RCPT accepts only hosted addresses as `routing.py` resolves them
+(mailboxes, aliases, forwards, catch-alls, plus-addresses, valid SRS bounce addresses; unknown
+or leading nowhere -> 550 5.1.1, any other domain or routing trick -> 554 5.7.1) and the role
+addresses of `roles.py` (postmaster@, abuse@, bare Postmaster), delivered to the organization's
+administrators while no mailbox or alias has that name; DATA with bare LF/CR is refused
+(550 5.5.2), and so is a mail loop (554 5.4.6, `forwarding.py`).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from aiosmtpd.smtp import Envelope, Session
@@ -21,9 +23,12 @@ from swissbox.mailstore.queue import queue_id
 from swissbox.smtp import replies
 from swissbox.smtp.dataguard import has_bare_newline
 from swissbox.smtp.delivery import Deliverer
+from swissbox.smtp.forwarding import hop_count, plan
 from swissbox.smtp.headers import protocol_name, received_header
-from swissbox.smtp.policy import MailDirectory, Recipient, Verdict, classify_recipient
-from swissbox.smtp.roles import RoleDirectory, role_recipient
+from swissbox.smtp.outbound import dsn
+from swissbox.smtp.outbound.state import FAILED, RecipientState
+from swissbox.smtp.policy import Recipient, Verdict
+from swissbox.smtp.routing import Routing, RoutingDirectory, route_recipient
 from swissbox.smtp.session import Limits, SwissSMTP
 
 log = logging.getLogger("swissbox.smtp")
@@ -33,7 +38,7 @@ ROLE_WARNING_INTERVAL = 600.0  # seconds between two warnings about one unreadab
 _role_warned: dict[str, float] = {}  # address (lower case) -> monotonic time of its last warning
 
 
-class SmtpDirectory(MailDirectory, RoleDirectory, Protocol):
+class SmtpDirectory(RoutingDirectory, Protocol):
     """The directory queries RCPT makes."""
 
 
@@ -46,6 +51,11 @@ class Runtime:
     deliverer: Deliverer
     limits: Limits
     hostname: str
+    routing: Routing = field(default_factory=lambda: Routing(""))
+
+    def __post_init__(self) -> None:
+        if not self.routing.hostname:
+            self.routing = replace(self.routing, hostname=self.hostname)
 
 
 def recipients(envelope: Envelope) -> list[Recipient]:
@@ -136,9 +146,7 @@ class MxHandler:
     ) -> str:
         if len(envelope.rcpt_tos) >= self.rt.limits.max_recipients:
             return replies.TOO_MANY_RECIPIENTS
-        decision = classify_recipient(self.rt.directory, address)
-        if decision.verdict is not Verdict.LOCAL:
-            decision = role_recipient(self.rt.directory, address, self.rt.hostname) or decision
+        decision = route_recipient(self.rt.directory, address, self.rt.routing)
         reply = self.decide(server, decision, envelope)
         if reply.startswith("250"):
             envelope.rcpt_tos.append(address)
@@ -156,6 +164,14 @@ class MxHandler:
                 return replies.RECIPIENT_OK
             warn_unreadable(decision.address)
             return replies.NO_ROLE_MAILBOX.format(address=decision.address)
+        if decision.verdict in (Verdict.ALIAS, Verdict.BOUNCE):
+            for box in decision.mailboxes:  # a full member holds the alias back, loses nothing
+                refused = self.check_quota(box, envelope)
+                if refused is not None:
+                    return refused
+            return replies.RECIPIENT_OK
+        if decision.verdict is Verdict.BAD_SRS:
+            return replies.BAD_SRS.format(address=decision.address)
         if decision.verdict is Verdict.UNKNOWN:
             return replies.UNKNOWN_USER.format(address=decision.address)
         return replies.RELAY_DENIED.format(address=decision.address)
@@ -184,23 +200,40 @@ class MxHandler:
         if has_bare_newline(data):
             log.info("smtp: bare newline in DATA from %s, rejected", server.client_ip)
             return replies.BARE_NEWLINE
+        hops = hop_count(data)
+        if hops > self.rt.routing.max_hops:
+            log.info("smtp: %d Received: fields from %s, refused as a loop", hops, server.client_ip)
+            return replies.TOO_MANY_HOPS.format(hops=hops)
         qid = queue_id()
         data = await self.rt.deliverer.prepare(data)
         data = self.prepare(data, server, session, envelope, qid)
-        local: list[Mailbox] = []
-        remote: list[str] = []
-        for r in recipients(envelope):
-            if r.verdict is Verdict.LOCAL and r.mailbox is not None:
-                if all(m.id != r.mailbox.id for m in local):
-                    local.append(r.mailbox)
-            elif r.verdict is Verdict.ROLE:
-                for box in r.mailboxes:
-                    if all(m.id != box.id for m in local):
-                        # reports to postmaster/abuse must reach someone: no quota
-                        local.append(replace(box, quota_bytes=None))
-            elif r.verdict is Verdict.REMOTE:
-                remote.append(r.address)
-        outcome = await self.rt.deliverer.deliver(
-            data, local, remote, envelope.mail_from or "", qid
-        )
+        sender = envelope.mail_from or ""
+        if sender == "<>":  # aiosmtpd's spelling of the null sender (bounces)
+            sender = ""
+        rcpts = recipients(envelope)
+        route = plan(rcpts, data, sender, self.rt.routing, self.rt.directory.is_mail_domain)
+        if route.looped and len(route.looped) == len(rcpts):
+            return replies.MAIL_LOOP
+        outcome = await self.rt.deliverer.deliver(data, route.local, route.remote, sender, qid)
+        if not outcome.reply.startswith("250"):
+            return outcome.reply
+        if route.forwards and not await self.rt.deliverer.queue_copies(route.forwards, qid):
+            return replies.LOCAL_ERROR
+        if route.forwards and not outcome.queued:
+            outcome.reply = replies.QUEUED.format(id=qid)
+        if route.looped and sender:
+            failed = {a: RecipientState(FAILED, replies.MAIL_LOOP) for a in route.looped}
+            report = dsn.bounce(self.rt.hostname, qid, sender, failed, data, time.time())
+            try:
+                await return_to_sender(self.rt, sender, report)
+            except Exception:  # the others' copies are delivered: answer for them
+                log.exception("smtp %s: could not return the loop report to <%s>", qid, sender)
         return outcome.reply
+
+
+async def return_to_sender(rt: Runtime, sender: str, report: bytes) -> None:
+    """Hands a delivery report to `sender`: our own SRS addresses are unwrapped first (the
+    report goes to the sender they stand for), then the mailbox when hosted here, else the
+    queue with the null sender."""
+    sender = rt.routing.return_path(sender)
+    await rt.deliverer.bounce(sender, report, rt.directory.mailbox(sender))

@@ -4,9 +4,10 @@ Submission: a session authenticated as a mailbox may use as sender (MAIL FROM, h
 and Sender:) that mailbox and every address its person may send as (`send_as`), with their
 `+tag` forms, and nothing else.
 
-MX ingress accepts a recipient only when it *is* a hosted mailbox; nothing else is ever
-queued, so no address trick (percent hack, bang path, source route, quoted local part,
-IP literal, trailing dot, case) can turn it into a relay.
+MX ingress accepts a recipient only when it *is* a hosted address (a mailbox, or what
+`routing` resolves: an alias, a forward, a catch-all, a valid SRS bounce address); only
+targets the directory names are ever queued, so no address trick (percent hack, bang path,
+source route, quoted local part, IP literal, trailing dot, case) can turn it into a relay.
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ class Verdict(enum.Enum):
     REMOTE = "remote"  # a syntactically fine address on a domain not hosted here
     INVALID = "invalid"  # not an address we will ever route
     ROLE = "role"  # postmaster@/abuse@ without a mailbox: the organization's administrators
+    ALIAS = "alias"  # mailboxes and/or forwards (smtp.routing): alias, forward, catch-all
+    BOUNCE = "bounce"  # a valid SRS address of ours: back to the sender it stands for
+    BAD_SRS = "bad-srs"  # SRS-shaped on a hosted domain, but forged or expired
 
 
 @dataclass(frozen=True)
@@ -38,7 +42,11 @@ class Recipient:
     address: str  # as given (for replies)
     mailbox: Mailbox | None = None
     domain: str = ""
-    mailboxes: tuple[Mailbox, ...] = ()  # where a ROLE address is delivered
+    mailboxes: tuple[Mailbox, ...] = ()  # where a ROLE, ALIAS or BOUNCE address is delivered
+    # ALIAS: (external address, the hosted address forwarding to it); the sender is rewritten
+    # with SRS at the forwarder's domain. BOUNCE: (address, "") sent with the sender as is.
+    forward: tuple[tuple[str, str], ...] = ()
+    via: tuple[str, ...] = ()  # hosted addresses that send it on (Delivered-To, loop checks)
 
 
 class MailDirectory(Protocol):

@@ -42,6 +42,9 @@ NO_ROLE_MAILBOX = (
     "550 5.1.1 <{address}>: Recipient address rejected: no administrator of this domain"
     " has a mailbox here"
 )
+BAD_SRS = "550 5.1.1 <{address}>: Recipient address rejected: invalid or expired SRS address"
+MAIL_LOOP = "554 5.4.6 Mail forwarding loop detected; not delivered"
+TOO_MANY_HOPS = "554 5.4.6 Too many hops ({hops} Received: fields); mail loop?"
 BAD_ADDRESS = "501 5.1.3 Bad recipient address syntax"
 RELAY_DENIED = "554 5.7.1 <{address}>: Relay access denied"
 SENDER_NOT_OWNED = "553 5.7.1 <{address}>: Sender address not owned by the authenticated user"

@@ -18,9 +18,10 @@ from swissbox.mailstore.queue import OutboundQueue
 from swissbox.runtime import Context, fmt_addr, listen_tcp
 from swissbox.smtp.dataguard import DataBudget
 from swissbox.smtp.delivery import Deliverer
-from swissbox.smtp.inbound import MxHandler, Runtime
+from swissbox.smtp.inbound import MxHandler, Runtime, return_to_sender
 from swissbox.smtp.outbound.mx import make_resolver
 from swissbox.smtp.outbound.runner import OutboundSettings, QueueRunner
+from swissbox.smtp.routing import Routing
 from swissbox.smtp.session import ConnectionTracker, Limits, data_memory_cap, factory
 from swissbox.smtp.signing import DkimKeeper, DkimSigner
 from swissbox.smtp.submission import SubmissionHandler
@@ -40,6 +41,7 @@ class SmtpService:
         self.queue: OutboundQueue | None = None
         self.tracker: ConnectionTracker | None = None
         self.runner: QueueRunner | None = None
+        self.runtime: Runtime | None = None
         self.dkim_keeper: DkimKeeper | None = None
         self._store_root = ctx.config.data_dir / "mail"
 
@@ -67,18 +69,10 @@ class SmtpService:
         return str((path.parent if path else Path.cwd()) / name)
 
     async def bounce(self, sender: str, data: bytes) -> None:
-        """A DSN for `sender`: into their mailbox when hosted here, else queued with the null
-        sender (so a bounce never bounces)."""
-        mailbox = self.ctx.directory.mailbox(sender)
-        if mailbox is not None and self.store is not None:
-            delivery = self.store.begin()
-            delivery.add_recipient(mailbox.address, quota_bytes=None)  # bounces pass quotas
-            delivery.write(data)
-            await delivery.commit()
-        elif self.queue is not None:
-            await self.ctx.loop.run_in_executor(None, self.queue.enqueue, "", [sender], data)
-            if self.runner is not None:
-                self.runner.wake()
+        """A DSN for `sender` (our SRS addresses unwrapped): into their mailbox when hosted
+        here, else queued with the null sender (so a bounce never bounces)."""
+        if self.runtime is not None:
+            await return_to_sender(self.runtime, sender, data)
 
     async def start(self) -> list[str]:
         ctx, loop = self.ctx, self.ctx.loop
@@ -106,7 +100,9 @@ class SmtpService:
             ),
             limits,
             hostname,
+            Routing.from_settings(settings, ctx.config.data_dir),
         )
+        self.runtime = runtime
         signer = DkimSigner(ctx.directory, ctx.config.data_dir)
         tls = server_context(ctx.tls)
         common: dict[str, Any] = dict(

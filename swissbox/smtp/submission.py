@@ -146,9 +146,11 @@ class SubmissionHandler(MxHandler):
         return SmtpAuthResult(success=True, auth_data=identity, message=replies.AUTH_OK)
 
     def _senders(self, identity: Identity) -> list[str]:
-        """What the session may send as now: its password's mailbox and what its person may
-        send as (read from the directory each time: a revoked grant counts at once)."""
-        return [identity.authcid, *send_as(self.rt.directory.usable_mailboxes(identity.authcid))]
+        """What the session may send as now: its password's mailbox, what its person may
+        send as, and the aliases of those that allow it (read from the directory each time:
+        a revoked grant or alias counts at once)."""
+        own = [identity.authcid, *send_as(self.rt.directory.usable_mailboxes(identity.authcid))]
+        return [*own, *self.rt.directory.alias_senders(own)]
 
     def _authorized(self, authcid: str, authzid: str) -> str | None:
         """The canonical form of `authzid` when `authcid`'s person may send as it."""
