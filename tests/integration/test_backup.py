@@ -23,6 +23,7 @@ import dns.message
 import dns.query
 import pytest
 
+from swissbox.mailstore import MailStore
 from tests.support.stack import Stack
 
 DOMAIN = "example.test"
@@ -258,6 +259,12 @@ def restored(scenario: Scenario, tmp_path_factory: pytest.TempPathFactory) -> It
     result = stack.cli("restore", str(scenario.backup), check=True)
     assert "restored snapshot" in result.stdout
     assert (stack.data / "swissbox.toml").read_text() == scenario.toml
+    store = MailStore(stack.data / "mail")  # what `serve` does first: nothing to fix
+    try:
+        counts = store.recover()
+    finally:
+        store.close()
+    assert counts == {"mailboxes": len(BOXES), "added": 0, "removed": 0, "renamed": 0}
     stack.write_config()  # the original still holds its ports
     stack._initialized = True
     with stack:
@@ -285,7 +292,6 @@ def test_acknowledged_mail_comes_back_with_uids_uidvalidity_and_flags(
     for address, uid, flag in scenario.stored_before:
         flags = {u: f for u, f in back[address][1].values()}[uid]
         assert flag in flags, (address, uid, flag)
-    assert "recovery" not in restored.log()  # index and files agreed: nothing to fix
 
 
 def test_directory_zones_and_dav_are_equal(scenario: Scenario, restored: Stack) -> None:
