@@ -266,3 +266,20 @@ def test_fifty_concurrent_rcpts_get_the_right_answers(stack: Stack) -> None:
     assert len(results) == 250
     wrong = [r for r in results if r[1] != r[2]]
     assert wrong == []
+
+
+def test_submission_may_send_as_its_aliases_where_the_alias_allows_it(stack: Stack) -> None:
+    cli(stack, "alias", "add", "quiet@example.test", "ann@example.test", "--no-send-as")
+    with smtplib.SMTP("127.0.0.1", stack.ports["submission"], timeout=10) as s:
+        s.starttls(context=tls(stack))
+        s.login("ann@example.test", PW)
+        answers = {}
+        for sender in ("team@example.test", "ann@example.org", "quiet@example.test"):
+            answers[sender] = s.mail(sender)[0]
+            s.rset()
+    assert answers == {"team@example.test": 250, "ann@example.org": 250, "quiet@example.test": 553}
+    cli(stack, "alias", "add", "quiet@example.test", "ann@example.test", "--send-as")
+    with smtplib.SMTP("127.0.0.1", stack.ports["submission"], timeout=10) as s:
+        s.starttls(context=tls(stack))
+        s.login("ann@example.test", PW)
+        assert s.mail("quiet@example.test")[0] == 250  # read again at each MAIL
