@@ -283,3 +283,18 @@ def test_submission_may_send_as_its_aliases_where_the_alias_allows_it(stack: Sta
         s.starttls(context=tls(stack))
         s.login("ann@example.test", PW)
         assert s.mail("quiet@example.test")[0] == 250  # read again at each MAIL
+
+
+def test_a_loop_for_one_recipient_delivers_the_others_and_bounces_once(
+    stack: Stack, world: World
+) -> None:
+    subject = f"half-{uuid.uuid4().hex[:8]}"
+    looped = "Delivered-To: fw@example.test\r\n"
+    send(stack, "half@sender.test", ["fw@example.test", "cat@example.test"], subject, looped)
+    assert subject in subjects(stack, "cat@example.test")
+    assert subject not in subjects(stack, "dan@example.test")  # fw's local target: not again
+    eventually(lambda: bool(world.to("half@sender.test")))
+    bounce_from, _, dsn = world.to("half@sender.test")[0]
+    assert bounce_from == "<>" and b"5.4.6" in dsn and b"fw@example.test" in dsn
+    assert subject.encode() in dsn
+    assert not any(subject.encode() in m[2] for m in world.to("far@world.test"))
