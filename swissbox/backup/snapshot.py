@@ -66,7 +66,6 @@ from swissbox.backup.plan import (
     destination_problem,
     inside,
     is_sqlite,
-    mailbox_of,
     message_cache,
     walk_action,
 )
@@ -85,6 +84,7 @@ from swissbox.mailstore.indexed import (
     locate,
     mailbox_indexes,
 )
+from swissbox.tls import configured_paths
 
 MAX_ATTEMPTS = 3
 IO_THREADS = 8
@@ -146,18 +146,13 @@ class _Snapshot:
         sha, size, written = self.repo.store_new_file(tmp)
         self._add(Entry(rel, sha, size, _mode(st), st.st_mtime, DATABASE), written)
 
-    def file(self, rel: str, src: Path | None = None, kind: str = FILE, key: str = "") -> bool:
+    def file(self, rel: str, src: Path | None = None, kind: str = FILE) -> bool:
         """Stores one file; False when it vanished before it could be read."""
-        src = src or self.data / rel
-        try:
-            st = os.stat(src)
-            sha, size, written = self.repo.store_file(src)
-        except FileNotFoundError:
+        found = _store(self.repo, src or self.data / rel)
+        if found is None:
             return False
-        entry = Entry(rel, sha, size, _mode(st), st.st_mtime, kind, key)
-        self._add(entry, written)
-        if kind == MESSAGE:
-            self.cache[(mailbox_of(rel), key)] = entry
+        st, sha, size, written = found
+        self._add(Entry(rel, sha, size, _mode(st), st.st_mtime, kind), written)
         return True
 
     # -- walks ---------------------------------------------------------------------------
@@ -180,7 +175,7 @@ class _Snapshot:
                 self.walk(child)
             elif action == EMPTY_DIR:
                 self._folder(child)
-            elif action == COPY and entry.is_file() and child not in skip:
+            elif action == COPY and entry.is_file():
                 try:
                     with open(entry.path, "rb") as f:
                         header = f.read(len(SQLITE_MAGIC))
@@ -319,12 +314,10 @@ class _Snapshot:
 
     def outside(self, config: Config) -> None:
         """A --config file and tls.cert/key kept outside the data folder."""
-        wanted = []
-        if config.config_path is not None:
-            wanted.append(Path(config.config_path))
-        tls = config.settings.tls
-        base = config.config_path.parent if config.config_path else self.data
-        wanted += [base / p for p in (tls.cert, tls.key) if p]
+        wanted = [Path(config.config_path)] if config.config_path else []
+        if config.settings.tls.cert:
+            paths = configured_paths(config)
+            wanted += [paths.cert, paths.key]
         seen: set[Path] = set()
         for i, path in enumerate(wanted):
             path = path.resolve()
