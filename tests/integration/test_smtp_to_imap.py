@@ -32,6 +32,7 @@ def test_smtp_delivery_reaches_imap_idle_and_fetch(tmp_path: Path) -> None:
         with smtplib.SMTP("127.0.0.1", stack.ports["smtp_mx"], timeout=10) as mx:
             mx.sendmail("far@away.example", [USER], b"Subject: one\r\n\r\nfrom the MX\r\n")
         assert imap.readline() == b"* 1 EXISTS\r\n"
+        assert imap.readline() == b"* 1 RECENT\r\n"  # with every EXISTS (RFC 3501 7.3.2)
         assert time.monotonic() - started < 2
 
         with smtplib.SMTP("127.0.0.1", stack.ports["submission"], timeout=10) as sub:
@@ -39,6 +40,7 @@ def test_smtp_delivery_reaches_imap_idle_and_fetch(tmp_path: Path) -> None:
             sub.login(SENDER, SENDER_PASSWORD)
             sub.sendmail(SENDER, [USER], b"Subject: two\r\n\r\nfrom a colleague\r\n")
         assert imap.readline() == b"* 2 EXISTS\r\n"
+        assert imap.readline() == b"* 2 RECENT\r\n"
         imap.send(b"DONE\r\n")
         assert imap.readline().startswith(tag.encode() + b" OK")
 
