@@ -83,6 +83,7 @@ def world(tmp_path: Path) -> Iterator[tuple[Stack, RemoteMx]]:
     controller.start()
     stack = Stack(tmp_path)
     stack.settings["smtp"]["outbound_port"] = mx_port
+    stack.settings["smtp"]["max_connections_per_address"] = 100  # fifty clients at once
     try:
         stack.provision(mailboxes={ALICE: PASSWORD})
         stack.cli("org", "add", "world", check=True)
@@ -258,3 +259,41 @@ def test_dns_check_lists_the_dkim_records(world: tuple[Stack, RemoteMx]) -> None
     assert (
         f'{rsa["selector"]}._domainkey.example.test.\t3600\tIN\tTXT\t"v=DKIM1; k=rsa; p=' in to_copy
     )
+
+
+def test_fifty_submissions_at_once_each_signed_once(world: tuple[Stack, RemoteMx]) -> None:
+    """Good messages, messages with a From: alice may not use (refused) and messages whose
+    header is not RFC 5322 (accepted, delivered unsigned) mixed: every good one arrives with
+    exactly one valid signature per key."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    stack, remote = world
+    context = ssl.create_default_context(cafile=str(stack.ca_file))
+
+    def one(i: int) -> str:
+        kind = ("good", "good", "foreign", "broken")[i % 4]
+        sender = "mallory@remote.test" if kind == "foreign" else ALICE
+        head = f"From: {sender}\r\nTo: ok{i}@remote.test\r\nSubject: n{i} {kind}\r\n"
+        if kind == "broken":
+            head += "this line is not a header\r\n"
+        data = (head + f"\r\nmessage {i}\r\n").encode()
+        with smtplib.SMTP("127.0.0.1", stack.ports["submission"], timeout=30) as client:
+            client.starttls(context=context)
+            client.login(ALICE, PASSWORD)
+            try:
+                client.sendmail(ALICE, [f"ok{i}@remote.test"], data)
+            except smtplib.SMTPDataError as exc:
+                return f"refused {exc.smtp_code}"
+        return kind
+
+    with ThreadPoolExecutor(50) as pool:
+        results = list(pool.map(one, range(50)))
+    assert results.count("refused 550") == sum(1 for i in range(50) if i % 4 == 2)
+    accepted = [r for r in results if not r.startswith("refused")]
+    wait_for(lambda: len(remote.received) == len(accepted), timeout=60)
+    port = stack.ports["dns"]
+    for _, _, data in remote.received:
+        if b" broken" in data:
+            assert b"DKIM-Signature" not in data
+        else:
+            assert len(signatures(data)) == 2 and verified(data, port) == [True, True]
