@@ -14,7 +14,7 @@ from twisted.web.http import Request as HttpRequest
 from twisted.web.resource import IResource, Resource
 from twisted.web.server import Request, Site
 
-from swissbox import __version__
+from swissbox import __version__, metrics
 from swissbox.runtime import BindError, Context, fmt_addr
 from swissbox.tls import twisted_options
 
@@ -186,6 +186,20 @@ class QuietSite(Site):
     requestFactory = LimitedRequest
     max_body = 10 * 1024 * 1024
     hsts: bytes | None = None
+
+    def buildProtocol(self, addr: Any) -> Any:  # noqa: N802 (Twisted API)
+        """Counts the connection (HTTP and HTTPS alike) while it is open."""
+        channel = super().buildProtocol(addr)
+        if channel is not None:
+            metrics.opened("http")
+            lost = channel.connectionLost
+
+            def connection_lost(reason: Any) -> None:
+                metrics.closed("http")
+                lost(reason)
+
+            channel.connectionLost = connection_lost
+        return channel
 
     def log(self, request: HttpRequest) -> None:
         peer = request.getClientAddress()

@@ -162,7 +162,7 @@ def test_counters_move_by_the_traffic_sent(stack: Stack) -> None:
         closed = all(
             value(after, "swissbox_connections_open", protocol=p)
             == value(before, "swissbox_connections_open", protocol=p)
-            for p in ("smtp-mx", "submission", "imap", "dns-tcp")
+            for p in ("smtp-mx", "submission", "imap", "dns-tcp", "http")
         )
         return after if closed else None
 
@@ -172,6 +172,7 @@ def test_counters_move_by_the_traffic_sent(stack: Stack) -> None:
         ("swissbox_connections_total", ("protocol", "submission")): 1,
         ("swissbox_connections_total", ("protocol", "imap")): 3,
         ("swissbox_connections_total", ("protocol", "dns-tcp")): 1,
+        ("swissbox_connections_total", ("protocol", "http")): 2,
         ("swissbox_smtp_messages_accepted_total", ("listener", "smtp-mx")): 1,
         ("swissbox_deliveries_total", ("kind", "local"), ("result", "delivered")): 1,
         ("swissbox_delivery_seconds_count", ("kind", "local")): 1,

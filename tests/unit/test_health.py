@@ -156,3 +156,11 @@ def test_json_lines_carry_the_traceback_on_the_same_line() -> None:
     event = json.loads(line)
     assert event["msg"] == "failed" and "ValueError: boom" in event["exc"]
     assert list(event)[:4] == ["time", "level", "logger", "msg"]
+
+
+def test_the_directory_probe_on_both_backends(store_location: str) -> None:
+    Directory(store_location).close()
+    assert directory_problem(store_location) is None
+    if store_location.startswith("postgresql://"):
+        gone = store_location.rsplit("/", 1)[0] + "/no_such_database"
+        assert "PostgreSQL" in (directory_problem(gone) or "")
