@@ -14,7 +14,8 @@ domain it aliases), the first of these that exists decides:
 Alias, forward and catch-all targets are resolved the same way, to a set of mailboxes (each
 once) and external addresses; a target that leads nowhere adds nothing, a cycle stops where
 it closes, and nesting stops at MAX_DEPTH. Something that leads nowhere at all is refused at
-RCPT like an unknown user. Pure over the directory's queries: no I/O of its own.
+RCPT like an unknown user. Deciding does no I/O beyond the directory's queries (the SRS key
+is read once, by `Routing.from_settings`).
 """
 
 from __future__ import annotations
@@ -123,30 +124,25 @@ class _Expansion:
             return
         self.address(local, md, depth)
 
-    def address(self, local: str, md: MailDomain, depth: int) -> str:
-        """Resolves a hosted address; returns what matched ("mailbox", "alias", "role",
-        "base", "catch-all") or "" for nothing."""
+    def address(self, local: str, md: MailDomain, depth: int) -> None:
+        """Resolves a hosted address by the order of this module's docstring (SRS aside)."""
         key = f"{local}@{md.target}".lower()
         if key in self.seen:
-            return "seen"
+            return
         self.seen.add(key)
-        entry = self.directory.address_entry(f"{local}@{md.target}")
-        if self.entry(entry, depth):
-            return "mailbox" if entry.mailbox is not None else "alias"
+        if self.entry(self.directory.address_entry(f"{local}@{md.target}"), depth):
+            return
         role = role_recipient(self.directory, f"{local}@{md.name}", self.routing.hostname)
         if role is not None and role.mailboxes:
             for box in role.mailboxes:  # reports to postmaster/abuse must reach someone
                 self.add_box(replace(box, quota_bytes=None))
-            return "role"
+            return
         base = self.routing.base_local(local)
-        if base is not None:
-            entry = self.directory.address_entry(f"{base}@{md.target}")
-            if self.entry(entry, depth):
-                return "base"
+        plain = self.directory.address_entry(f"{base}@{md.target}") if base else None
+        if plain is not None and self.entry(plain, depth):
+            return
         if md.catch_all is not None:
             self.target(md.catch_all, f"{local}@{md.name}", depth + 1)
-            return "catch-all"
-        return ""
 
 
 def route_recipient(
