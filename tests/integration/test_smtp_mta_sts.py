@@ -104,9 +104,14 @@ class PolicyServer:
                 if self.path != "/.well-known/mta-sts.txt" or body is None:
                     self.send_error(404)
                     return
-                data = body.encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/plain")
+                status, kind, data = 200, "text/plain", body.encode()
+                if body.startswith("HTTP "):  # "HTTP <status> <type>\n<body>": a bad answer
+                    first, _, rest = body.partition("\n")
+                    status, kind, data = int(first.split()[1]), first.split()[2], rest.encode()
+                self.send_response(status)
+                if status in (301, 302):
+                    self.send_header("Location", "https://elsewhere.test/policy")
+                self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
@@ -283,3 +288,34 @@ def check_our_policy(stack: Stack) -> None:
     # no policy for a domain without mail, nor for other host names
     assert fetch("mta-sts.other.test").stdout.endswith("404 text/plain; charset=utf-8")
     assert fetch("example.test").stdout.split("\n")[-1].startswith("404")
+
+
+def test_policy_fetch_refuses_what_rfc_8461_refuses(tmp_path: Path) -> None:
+    """Redirects, other content types, oversized bodies, a certificate for another name."""
+    from swissbox.smtp.outbound.mtasts import FetchError, fetch_policy, verifying_context
+
+    ca = WorldCa(tmp_path / "ca")
+    good = policy("enforce", "mx.ok.test")
+    answers = {
+        "ok.test": good,
+        "moved.test": "HTTP 301 text/plain\n" + good,
+        "html.test": "HTTP 200 text/html\n" + good,
+        "big.test": "HTTP 200 text/plain\n" + "x" * (64 * 1024 + 1),
+        "gone.test": "HTTP 404 text/plain\nno",
+    }
+    server = PolicyServer(ca.server_context("sts", [f"mta-sts.{d}" for d in answers]), answers)
+    context = verifying_context(str(ca.ca_file))
+    try:
+        body = fetch_policy("mta-sts.ok.test", "127.0.0.1", server.port, context, 10)
+        assert parse_policy(body).mx == ("mx.ok.test",)
+        for domain, why in [
+            ("moved.test", "HTTP 301"),
+            ("html.test", "text/html"),
+            ("big.test", "64 KiB"),
+            ("gone.test", "HTTP 404"),
+            ("stranger.test", "SSLCertVerificationError"),  # the certificate lacks the name
+        ]:
+            with pytest.raises(FetchError, match=why):
+                fetch_policy(f"mta-sts.{domain}", "127.0.0.1", server.port, context, 10)
+    finally:
+        server.close()
