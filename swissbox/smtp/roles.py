@@ -2,10 +2,10 @@
 and the bare `Postmaster` of RFC 5321 4.1.1.3, the postmaster of this server.
 
 Asked only when no mailbox or alias of that name exists (an explicit address always wins,
-see `routing.py`). A role address of a
-hosted mail domain goes to the administrators of the organization that owns the domain; the
-bare `Postmaster` and role@<server.hostname> go to the organization of the server's own name
-(`Directory.host_org`). Where the administrators read mail is `Directory.admin_mailboxes`.
+see `routing.py`). A role address of a hosted mail domain goes to the administrators of the
+organization that owns the domain; the bare `Postmaster` and role@<server.hostname> go to the
+organization of the server's own name (`Directory.host_org`). Where the administrators read
+mail is `Directory.admin_mailboxes`.
 """
 
 from __future__ import annotations
