@@ -107,7 +107,7 @@ class DkimKeeper:
         resolver: dns.asyncresolver.Resolver,
         keep_seconds: int,
         interval: float = 600.0,
-        pending_interval: float = 10.0,
+        pending_interval: float = 60.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.directory, self.data_dir, self.resolver = directory, data_dir, resolver
