@@ -169,10 +169,15 @@ def _publish(
 def ensure_keys(
     directory: Directory, data_dir: Path, domain: str, now: int | None = None
 ) -> list[DkimKey]:
-    """The first key pair of a mail domain (`mail enable`), unless it has live keys already;
-    returns the keys made. Its records are published at once; it signs once seen in DNS."""
-    name = directory.domain(domain).name
-    if live_keys(directory, name):
+    """The first key pair of a mail domain (`mail enable`), unless it has live keys already
+    (then their records are put back if missing); returns the keys made. Its records are
+    published at once; it signs once seen in DNS."""
+    d = directory.domain(domain)
+    name = d.name
+    live = live_keys(directory, name)
+    if live:  # their records again, in case one was deleted by hand (a no-op otherwise)
+        with directory._write() as c:
+            directory._apply_records(c, d.id, (), [k.record() for k in live])
         return []
     now = int(time.time()) if now is None else now
     taken = {k.selector for k in keys(directory, name)}

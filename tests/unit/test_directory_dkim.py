@@ -63,9 +63,15 @@ def test_mail_enable_makes_a_key_pair_once(d: Directory, tmp_path: Path) -> None
     assert [r.rdata for r in d.records("example.test", "mta-sts.example.test")] == [
         "mx.example.test."
     ]
-    # again: nothing new
+    # again: nothing new, and a key record deleted by hand comes back
+    d.change_records("example.test", delete=[(made[1].name, "TXT", None)])
+    serial = d.domain("example.test").serial
     _, _, again = enable_mail(d, tmp_path, settings(), "example.test")
     assert again == [] and len(dk.keys(d, "example.test")) == 2
+    assert txt(d, made[1].name) and d.domain("example.test").serial > serial
+    serial = d.domain("example.test").serial
+    enable_mail(d, tmp_path, settings(), "example.test")
+    assert d.domain("example.test").serial == serial  # nothing changed: no serial bump
 
 
 def test_a_changed_mta_sts_mode_replaces_the_record(d: Directory, tmp_path: Path) -> None:

@@ -51,7 +51,10 @@ def verifying_context(ca_file: str = "") -> ssl.SSLContext:
     """The system's CAs plus `ca_file`; host names checked. Built once per file."""
     context = ssl.create_default_context()
     if ca_file:
-        context.load_verify_locations(cafile=ca_file)
+        try:
+            context.load_verify_locations(cafile=ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            log.error("outbound: smtp.outbound_ca_file %s not used: %s", ca_file, exc)
     return context
 
 
