@@ -49,6 +49,7 @@ BASE_CAPS = [
     b"CHILDREN",
     b"SPECIAL-USE",
     b"CONDSTORE",
+    b"ESEARCH",
     b"ACL",
     b"RIGHTS=texk",
 ]
@@ -380,6 +381,17 @@ class SessionBase(IMAP4Server):
         if self.mode == "idle" and not self.busy:
             self.sync(allow_expunge=True)
             self.flush_out()
+
+    def enable_condstore(self) -> None:
+        """A CONDSTORE-enabling command (RFC 7162 3.1): the first one in a selected folder
+        also gets the folder's HIGHESTMODSEQ in an untagged OK."""
+        if self.condstore:
+            return
+        self.condstore = True
+        box = self.selected
+        if box is not None:
+            highest = query.folder(box.box, box.name).highestmodseq
+            self.untagged(b"OK [HIGHESTMODSEQ %d] Highest" % highest)
 
     def flag_lines(self, box: FolderMailbox) -> None:
         """Untagged FLAGS and OK [PERMANENTFLAGS] of the selected folder (SELECT, and again

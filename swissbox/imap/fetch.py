@@ -107,7 +107,7 @@ class FetchCommands(SessionBase):
         req = parse_fetch(args[1], args[2] if len(args) == 3 else None)
         uids = box.resolve(parse_seqset(args[0]), uid)
         if req.changedsince is not None or "MODSEQ" in req.names:
-            self.condstore = True
+            self.enable_condstore()
         streaming = self.fetch(box, uids, req, uid)
         if streaming is not None:
             return streaming.addCallback(lambda _: b"FETCH completed")

@@ -9,6 +9,7 @@ from typing import Any
 
 from twisted.internet import defer
 
+from swissbox.imap import esearch
 from swissbox.imap.base import (
     bad,
     compact_set,
@@ -93,7 +94,7 @@ class SelectedCommands(SharedCommands):
             ):
                 raise bad("unknown STORE modifier")
             unchanged = number(mods[1], "mod-sequence")
-            self.condstore = True
+            self.enable_condstore()
             rest = rest[1:]
         if len(rest) < 2 or not isinstance(rest[0], Atom):
             raise bad("STORE needs an item and flags")
@@ -202,19 +203,31 @@ class SelectedCommands(SharedCommands):
 
     def cmd_search(self, tag: bytes, args: list[Token], uid: bool = False) -> bytes:
         box = self._box()
+        returns = None  # ESEARCH (RFC 4731): RETURN (...) comes before CHARSET
+        if len(args) >= 2 and isinstance(args[0], Atom) and args[0].upper() == b"RETURN":
+            returns = esearch.parse_return(args[1])
+            args = args[2:]
         if len(args) >= 2 and isinstance(args[0], Atom) and args[0].upper() == b"CHARSET":
             charset = astring(args[1]).upper()
             if charset not in (b"UTF-8", b"US-ASCII"):
                 raise no("[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset")
             args = args[2:]
-        if args and isinstance(args[0], Atom) and args[0].upper() == b"RETURN":
-            raise bad("ESEARCH is not supported")
         node = parse_search(args)
         hits = self.search(box, node)
         by_modseq = uses(node, {"MODSEQ"})
         if by_modseq:
-            self.condstore = True
+            self.enable_condstore()
         ids = hits if uid else [box.seq_of(u) or 0 for u in hits]
+        if returns is not None:
+            by_id = dict(zip(ids, hits, strict=True))
+
+            def top_modseq(wanted: list[int]) -> int:
+                uids = sorted(by_id[i] for i in wanted)
+                return max(r[1] for r in query.rows(box.box, box.info.id, ["uid", "modseq"], uids))
+
+            modseq_of = top_modseq if by_modseq else None
+            self.untagged(esearch.response(tag, uid, ids, returns, modseq_of))
+            return b"SEARCH completed"
         line = b"SEARCH" + b"".join(b" %d" % i for i in ids)
         if by_modseq and hits:
             top = max(r[1] for r in query.rows(box.box, box.info.id, ["uid", "modseq"], hits))

@@ -341,3 +341,65 @@ def test_append_limit_is_smtp_max_message_size_and_refused_before_sending(stack:
         assert smtp.esmtp_features["size"] == str(LIMIT)
         code, _ = smtp.docmd(f"MAIL FROM:<a@example.org> SIZE={LIMIT + 1}")
         assert code == 552
+
+
+# -- extensions: ESEARCH (RFC 4731) ----------------------------------------------------------
+
+
+def esearch(c: RawImap, command: str) -> bytes:
+    """The ESEARCH line of `command` after its `(TAG "...")`, checking the tag is the command's."""
+    lines = c.cmd(command)
+    tag = lines[-1].split(b" ")[0]
+    assert lines[-1].startswith(tag + b" OK"), lines
+    (line,) = lines[:-1]
+    head = b'* ESEARCH (TAG "' + tag + b'")'
+    assert line.startswith(head), lines
+    return line[len(head) :].strip()
+
+
+def test_esearch(stack: Stack) -> None:
+    name = folder()
+    c = client(stack)
+    (caps,) = c.ok("CAPABILITY")
+    assert b" ESEARCH" in caps
+    c.ok(f"CREATE {name}")
+    for i in range(6):
+        c.append(name, mail(f"es {i}"))
+    c.ok(f"SELECT {name}")
+    c.ok("STORE 4 +FLAGS (\\Deleted)")
+    c.ok("EXPUNGE")  # UIDs 1 2 3 5 6 at sequence numbers 1..5
+    c.ok("STORE 2,4 +FLAGS (\\Seen)")
+    assert esearch(c, "SEARCH RETURN () ALL") == b"ALL 1:5"
+    assert esearch(c, "UID SEARCH RETURN (MIN MAX COUNT ALL) ALL") == (
+        b"UID MIN 1 MAX 6 ALL 1:3,5:6 COUNT 5"
+    )
+    assert esearch(c, "UID SEARCH RETURN (ALL) SEEN") == b"UID ALL 2,5"
+    assert esearch(c, "SEARCH RETURN (MIN) SEEN") == b"MIN 2"
+    assert esearch(c, "SEARCH RETURN (MIN COUNT) CHARSET UTF-8 SUBJECT nothing-like") == (
+        b"COUNT 0"
+    )
+    assert esearch(c, "UID SEARCH RETURN (MAX) 1000") == b"UID"
+    assert c.cmd("SEARCH RETURN (SAVE) ALL")[-1].split(b" ")[1] == b"BAD"
+    assert c.ok("SEARCH SEEN") == [b"* SEARCH 2 4"]  # plain SEARCH unchanged
+    c.close()
+
+
+def test_esearch_with_modseq_and_the_first_condstore_command(stack: Stack) -> None:
+    name = folder()
+    c = client(stack)
+    c.ok(f"CREATE {name}")
+    for i in range(3):
+        c.append(name, mail(f"em {i}"))
+    c.ok(f"SELECT {name}")
+    first = c.ok("FETCH 1 (MODSEQ)")  # CONDSTORE-enabling: HIGHESTMODSEQ comes with it
+    assert first[0].startswith(b"* OK [HIGHESTMODSEQ "), first
+    assert c.ok("FETCH 1 (MODSEQ)")[0].startswith(b"* 1 FETCH")  # only the first time
+    modseq = {}
+    for seq in (1, 3, 2):
+        (line,) = c.ok(f"STORE {seq} +FLAGS (\\Seen)")
+        modseq[seq] = int(re.search(rb"MODSEQ \((\d+)\)", line)[1])  # type: ignore[index]
+    query = '1:3 MODSEQ "/flags/\\\\seen" all 1'
+    assert esearch(c, f"SEARCH RETURN (MIN) {query}") == b"MIN 1 MODSEQ %d" % modseq[1]
+    assert esearch(c, f"SEARCH RETURN (MAX) {query}") == b"MAX 3 MODSEQ %d" % modseq[3]
+    assert esearch(c, f"SEARCH RETURN (ALL) {query}") == b"ALL 1:3 MODSEQ %d" % modseq[2]
+    c.close()
