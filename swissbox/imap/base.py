@@ -50,6 +50,7 @@ BASE_CAPS = [
     b"SPECIAL-USE",
     b"CONDSTORE",
     b"ESEARCH",
+    b"LIST-STATUS",
     b"ACL",
     b"RIGHTS=texk",
 ]

@@ -4,6 +4,7 @@ CREATE/DELETE/RENAME, (UN)SUBSCRIBE, LIST/LSUB (SPECIAL-USE, CHILDREN), STATUS, 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from twisted.internet import defer
@@ -38,6 +39,43 @@ from swissbox.mailstore import (
 from swissbox.mailstore.paths import FolderNameTooLong
 
 STATUS_ITEMS = {b"MESSAGES", b"RECENT", b"UIDNEXT", b"UIDVALIDITY", b"UNSEEN", b"HIGHESTMODSEQ"}
+
+
+def status_items(token: Token) -> list[bytes]:
+    """STATUS data item names, upper-cased; BAD for an unknown one."""
+    if not isinstance(token, list):
+        raise bad("STATUS needs a list of items")
+    keys = [bytes(item).upper() if isinstance(item, Atom) else b"" for item in token]
+    if not set(keys) <= STATUS_ITEMS:
+        raise bad("unknown STATUS item")
+    return keys
+
+
+@dataclass(frozen=True)
+class ListReturn:
+    """LIST return options (RFC 5258 6): STATUS items (RFC 5819) and \\Subscribed marks."""
+
+    status: list[bytes]
+    subscribed: bool
+
+
+def list_return(token: Token) -> ListReturn:
+    """`RETURN (STATUS (MESSAGES UNSEEN) SUBSCRIBED CHILDREN SPECIAL-USE)`; BAD for others
+    (CHILDREN and SPECIAL-USE information is always given)."""
+    if not isinstance(token, list):
+        raise bad("RETURN needs a list of options")
+    status: list[bytes] = []
+    subscribed = False
+    items = iter(token)
+    for item in items:
+        name = bytes(item).upper() if isinstance(item, Atom) else b""
+        if name == b"STATUS":
+            status = status_items(next(items, None))
+        elif name == b"SUBSCRIBED":
+            subscribed = True
+        elif name not in (b"CHILDREN", b"SPECIAL-USE"):
+            raise bad("unknown LIST return option")
+    return ListReturn(status, subscribed)
 
 
 class MailboxCommands(SharedCommands):
@@ -174,7 +212,9 @@ class MailboxCommands(SharedCommands):
         if args and isinstance(args[0], list):  # LIST-EXTENDED selection options
             special_only = any(isinstance(a, Atom) and a.upper() == b"SPECIAL-USE" for a in args[0])
             args = args[1:]
-        if len(args) >= 4 and isinstance(args[2], Atom) and args[2].upper() == b"RETURN":
+        returns: ListReturn | None = None
+        if len(args) == 4 and isinstance(args[2], Atom) and args[2].upper() == b"RETURN":
+            returns = list_return(args[3])
             args = args[:2]
         if len(args) != 2:
             raise bad(f"{word.decode()} needs a reference and a pattern")
@@ -200,6 +240,8 @@ class MailboxCommands(SharedCommands):
                 attrs.append(use)
             elif special_only:
                 continue
+            if returns is not None and returns.subscribed and f.subscribed:
+                attrs.append("\\Subscribed")
             self.untagged(
                 word
                 + b" ("
@@ -207,6 +249,9 @@ class MailboxCommands(SharedCommands):
                 + b') "/" '
                 + render.astring(encode_mutf7(f.name))
             )
+            if returns is not None and returns.status:  # LIST-STATUS (RFC 5819)
+                info = query.folder(account.box, f.name)
+                self.status_line(self.place(f.name), info, returns.status)
         if lsub:
             subscribed = [f.name for f in folders if f.subscribed]
             for name in lsub_noselect_parents(subscribed, ref, pattern):
@@ -227,9 +272,12 @@ class MailboxCommands(SharedCommands):
             info = query.folder(place.box, place.folder)
         except NoSuchFolder:
             raise no("[NONEXISTENT] No such mailbox") from None
-        keys = [bytes(item).upper() if isinstance(item, Atom) else b"" for item in args[1]]
-        if not set(keys) <= STATUS_ITEMS:
-            raise bad("unknown STATUS item")
+        keys = status_items(args[1])
+        self.status_line(place, info, keys)
+        return b"STATUS completed"
+
+    def status_line(self, place: Any, info: Any, keys: list[bytes]) -> None:
+        """The untagged STATUS response of one folder (STATUS, LIST RETURN (STATUS))."""
         box = place.box
         values = {
             b"UIDNEXT": info.uidnext,
@@ -241,13 +289,12 @@ class MailboxCommands(SharedCommands):
         if b"RECENT" in keys:
             values[b"RECENT"] = 0 if place.shared else recent.count_recent(box, info.id)
         if b"HIGHESTMODSEQ" in keys:
-            self.condstore = True
+            self.enable_condstore()
         out = [b"%s %d" % (key, values[key]) for key in keys]
         shown = place.shown(info.name)
         self.untagged(
             b"STATUS " + render.astring(encode_mutf7(shown)) + b" (" + b" ".join(out) + b")"
         )
-        return b"STATUS completed"
 
     def cmd_append(self, tag: bytes, args: list[Token]) -> defer.Deferred[Any]:
         if len(args) < 2:

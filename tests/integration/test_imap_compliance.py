@@ -403,3 +403,43 @@ def test_esearch_with_modseq_and_the_first_condstore_command(stack: Stack) -> No
     assert esearch(c, f"SEARCH RETURN (MAX) {query}") == b"MAX 3 MODSEQ %d" % modseq[3]
     assert esearch(c, f"SEARCH RETURN (ALL) {query}") == b"ALL 1:3 MODSEQ %d" % modseq[2]
     c.close()
+
+
+# -- extensions: LIST-STATUS (RFC 5819) ------------------------------------------------------
+
+
+def test_list_return_status(stack: Stack) -> None:
+    top = folder()
+    c = client(stack)
+    (caps,) = c.ok("CAPABILITY")
+    assert b" LIST-STATUS" in caps
+    c.ok(f"CREATE {top}/a")
+    c.append(f"{top}/a", mail("ls 1"))
+    c.append(f"{top}/a", mail("ls 2"), flags="(\\Seen)")
+    c.ok(f"SUBSCRIBE {top}/a")
+    lines = c.ok(f'LIST "" "{top}*" RETURN (STATUS (MESSAGES UNSEEN UIDNEXT) SUBSCRIBED)')
+    assert lines == [
+        f'* LIST (\\HasChildren) "/" "{top}"'.encode(),
+        f'* STATUS "{top}" (MESSAGES 0 UNSEEN 0 UIDNEXT 1)'.encode(),
+        f'* LIST (\\HasNoChildren \\Subscribed) "/" "{top}/a"'.encode(),
+        f'* STATUS "{top}/a" (MESSAGES 2 UNSEEN 1 UIDNEXT 3)'.encode(),
+    ], lines
+    assert c.ok(f'LIST "" "{top}" RETURN (CHILDREN)') == [
+        f'* LIST (\\HasChildren) "/" "{top}"'.encode()
+    ]
+    for bad in ("RETURN (STATUS (BOGUS))", "RETURN (NOPE)", "RETURN STATUS"):
+        answer = c.cmd(f'LIST "" "{top}" {bad}')[-1]
+        assert answer.split(b" ")[1] == b"BAD", (bad, answer)
+    c.close()
+
+
+def test_list_status_with_imaplib(stack: Stack) -> None:
+    top = folder()
+    m = imaplib.IMAP4("127.0.0.1", stack.ports["imap"], timeout=10)
+    m.login(USER, PW)
+    m.create(top)
+    m.append(top, None, None, mail("via imaplib"))
+    typ, data = m._simple_command("LIST", '""', top, "RETURN", "(STATUS (MESSAGES))")
+    assert typ == "OK"
+    assert m.untagged_responses["STATUS"] == [f'"{top}" (MESSAGES 1)'.encode()]
+    m.logout()
