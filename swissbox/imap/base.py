@@ -88,11 +88,6 @@ def compact_set(numbers: list[int]) -> bytes:
     return b",".join(b"%d" % a if a == b else b"%d:%d" % (a, b) for a, b in runs)
 
 
-def has_keyword(flags: str) -> bool:
-    """Whether a space-separated flag list holds a keyword (a flag without a backslash)."""
-    return bool(flags) and (flags[0] != "\\" or " " in flags.replace(" \\", ""))
-
-
 class SessionBase(IMAP4Server):
     """One client connection (the parts every command uses)."""
 
@@ -121,6 +116,9 @@ class SessionBase(IMAP4Server):
         self.pending_flags: set[int] = set()
         self.pending_expunged: set[int] = set()
         self.recent: set[int] = set()  # \Recent for this session (see mailstore/recent.py)
+        # flag lists whose keywords this session was told of, for the selected folder
+        self._checked_box: FolderMailbox | None = None
+        self._checked_flags: set[str] = set()
         self._idle_tag: bytes | None = None
         self._auth_tag: bytes | None = None
         self._out: list[bytes] = []
@@ -411,7 +409,14 @@ class SessionBase(IMAP4Server):
         box = self.selected
         if box is None:
             return
-        new = {f for flags in flag_lists for f in flags.split() if f[:1] != "\\"}
+        if self._checked_box is not box:
+            self._checked_box, self._checked_flags = box, set()
+        new: set[str] = set()
+        for flags in flag_lists:
+            if flags not in self._checked_flags:
+                if len(self._checked_flags) < 4096:
+                    self._checked_flags.add(flags)
+                new.update(f for f in flags.split() if f[:1] != "\\")
         new -= box.keywords
         if new:
             box.keywords |= new
@@ -421,7 +426,7 @@ class SessionBase(IMAP4Server):
         """The FLAGS list of a message as this session sees it (with \\Recent); an unknown
         keyword is announced first (before the response that carries this list)."""
         box = self.selected
-        if box is not None and has_keyword(flags):
+        if box is not None and (self._checked_box is not box or flags not in self._checked_flags):
             self.announce_keywords([flags])
         names = (box.view(uid, flags) if box is not None else flags).split()
         if uid in self.recent:

@@ -162,7 +162,7 @@ class FetchCommands(SessionBase):
                 for u, env_json in query.rows(box.box, box.info.id, ["uid", "envelope"], missing):
                     envelopes[u] = b"ENVELOPE " + render.envelope(json.loads(env_json))
         if "FLAGS" in names or changed:
-            self.announce_keywords(r[1] for r in rows)  # FLAGS first, once (RFC 3501 7.2.6)
+            self.announce_keywords({r[1] for r in rows})  # FLAGS first (RFC 3501 7.2.6)
         lines = self._fetch_lines(
             box, rows, req, uid, col, envelopes, changed, header_only, want_modseq
         )

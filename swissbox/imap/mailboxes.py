@@ -70,7 +70,10 @@ def list_return(token: Token) -> ListReturn:
     for item in items:
         name = bytes(item).upper() if isinstance(item, Atom) else b""
         if name == b"STATUS":
-            status = status_items(next(items, None))
+            wanted = next(items, None)
+            if wanted is None:
+                raise bad("RETURN (STATUS ...) needs a list of items")
+            status = status_items(wanted)
         elif name == b"SUBSCRIBED":
             subscribed = True
         elif name not in (b"CHILDREN", b"SPECIAL-USE"):
