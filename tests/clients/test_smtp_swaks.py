@@ -95,7 +95,8 @@ def test_swaks_submission_refuses_auth_before_tls(tmp_path: Path) -> None:
             "--auth", "PLAIN", "--auth-user", TOTO, "--auth-password", MAILBOX_PASSWORD,
         )  # fmt: skip
         assert code != 0
-        assert "235" not in out
+        # no "235 Authentication successful" reply (a bare "235" also matched port numbers)
+        assert not any(line.lstrip("<~- ").startswith("235") for line in out.splitlines()), out
 
     run(tmp_path, body)
 
