@@ -443,3 +443,52 @@ def test_list_status_with_imaplib(stack: Stack) -> None:
     assert typ == "OK"
     assert m.untagged_responses["STATUS"] == [f'"{top}" (MESSAGES 1)'.encode()]
     m.logout()
+
+
+# -- fifty sessions at once on one mailbox index -------------------------------------------
+
+
+def test_fifty_sessions_recreating_folders_never_share_a_uidvalidity(stack: Stack) -> None:
+    """Each session deletes and creates its own folder again and again on the same mailbox
+    index, with wrong input in between; every incarnation of every folder gets its own
+    UIDVALIDITY, larger than the one before, and nobody sees another's message."""
+    import threading
+
+    results: dict[int, list[int]] = {}
+    errors: list[BaseException] = []
+
+    def worker(n: int) -> None:
+        try:
+            c = client(stack)
+            name = f"race{n}"
+            seen: list[int] = []
+            for round_ in range(3):
+                c.cmd(f"DELETE {name}")
+                c.ok(f"CREATE {name}")
+                lines = c.append(name, mail(f"race {n} {round_}"))
+                seen.append(int(re.search(rb"APPENDUID (\d+) 1\]", lines[-1])[1]))  # type: ignore[index]
+                assert c.cmd(b"SELECT x[" + b"(" * 20)[-1].split(b" ")[1] == b"BAD"
+                c.send(b"big APPEND %s {%d}\r\n" % (name.encode(), LIMIT + 1))
+                assert c.line().startswith(b"big NO [TOOBIG]")
+                c.ok(f"SELECT {name}")
+                assert untagged(c.ok("SEARCH SUBJECT race"), b"SEARCH") == [b"* SEARCH 1"]
+                (env,) = c.ok("FETCH 1 ENVELOPE")
+                assert f'"race {n} {round_}"'.encode() in env, env
+                c.ok("UNSELECT")
+            results[n] = seen
+            c.close()
+        except BaseException as exc:  # reported below, with the others
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors[:3]
+    assert len(results) == 50
+    every = [v for seen in results.values() for v in seen]
+    assert len(set(every)) == len(every)  # no UIDVALIDITY given twice
+    for seen in results.values():
+        assert seen == sorted(seen) and len(set(seen)) == len(seen)
+    assert "Traceback" not in stack.log()
