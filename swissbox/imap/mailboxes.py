@@ -260,8 +260,14 @@ class MailboxCommands(SharedCommands):
             for name in lsub_noselect_parents(subscribed, ref, pattern):
                 self.untagged(b'LSUB (\\Noselect) "/" ' + render.astring(encode_mutf7(name)))
         if not special_only:
-            for line in self.shared_list_lines(word, ref, pattern, lsub):
-                self.untagged(line)
+            for shared, marks in self.shared_list_entries(ref, pattern):
+                self.untagged(
+                    word + b" (" + marks.encode() + b') "/" ' + render.astring(encode_mutf7(shared))
+                )
+                if returns is not None and returns.status and "\\Noselect" not in marks:
+                    place = self.place(shared)
+                    info = query.folder(place.box, place.folder)
+                    self.status_line(place, info, returns.status)
         return word + b" completed"
 
     def cmd_lsub(self, tag: bytes, args: list[Token]) -> bytes:

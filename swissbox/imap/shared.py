@@ -234,9 +234,10 @@ class SharedCommands(SessionBase):
                     " its own login creates, renames and deletes them"
                 )
 
-    def shared_list_lines(self, word: bytes, ref: str, pattern: str, lsub: bool) -> list[bytes]:
-        """LIST/LSUB lines of the shared namespace (every shared folder counts as
-        subscribed: clients that show only subscribed folders still show them)."""
+    def shared_list_entries(self, ref: str, pattern: str) -> list[tuple[str, str]]:
+        """(name, attributes) of the shared namespace's folders that match, for LIST and LSUB
+        (every shared folder counts as subscribed: clients that show only subscribed folders
+        still show them)."""
         shared = self.shared_now()
         if not shared:
             return []
@@ -251,11 +252,7 @@ class SharedCommands(SessionBase):
                 children = any(n.startswith(f.name + SEPARATOR) for n in names)
                 attrs = "\\HasChildren" if children else "\\HasNoChildren"
                 entries.append((shared_name(address, f.name), attrs))
-        return [
-            word + b" (" + attrs.encode() + b') "/" ' + render.astring(encode_mutf7(name))
-            for name, attrs in entries
-            if list_matches(ref, pattern, name)
-        ]
+        return [(name, attrs) for name, attrs in entries if list_matches(ref, pattern, name)]
 
     def folder_status_counts(self, place: Place, info: FolderInfo) -> tuple[int, int]:
         """(messages, unseen) as this session's user sees them."""

@@ -456,3 +456,21 @@ def test_a_grant_given_during_the_session_shows_at_once(stack: Stack) -> None:
     refused(m.fetch("1", "(FLAGS)"), "NOPERM")
     assert m.namespace()[1] == [b'(("" "/")) NIL NIL']
     m.logout()
+
+
+def test_list_status_covers_shared_folders(stack: Stack) -> None:
+    """LIST-STATUS (RFC 5819): a STATUS line follows each selectable shared folder too, the
+    same as the STATUS command gives (\\Noselect levels get none)."""
+    m = login(stack, BOB)
+    typ, _ = m._simple_command(
+        "LIST", '""', '"Shared Folders/*"', "RETURN", "(STATUS (MESSAGES UNSEEN))"
+    )
+    assert typ == "OK"
+    listed = m.untagged_responses.pop("STATUS", [])
+    assert any(line.startswith(SHARED_INBOX.encode()) for line in listed), listed
+    assert not any(line.startswith(b'"Shared Folders" ') for line in listed)
+    for line in listed:
+        name = line.rsplit(b" (", 2)[0].decode()
+        typ, data = m.status(name, "(MESSAGES UNSEEN)")
+        assert data == [line], (line, data)
+    m.logout()
