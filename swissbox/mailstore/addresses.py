@@ -17,7 +17,10 @@ from dataclasses import dataclass
 
 MISSING_MAILBOX = "MISSING_MAILBOX"
 MISSING_DOMAIN = "MISSING_DOMAIN"
-MAX_ADDRESSES = 10_000  # a header that lists more is cut there (the index keeps it whole)
+# A header listing more addresses, or longer than this, is read up to there (the index keeps
+# the header whole for SEARCH): bounds the time a pathological header costs (~50 ms).
+MAX_ADDRESSES = 10_000
+MAX_PARSED = 64 * 1024
 
 Address = list[str | None]  # [name, adl, mailbox, host]
 
@@ -216,7 +219,7 @@ def parse(value: str | None) -> list[Address]:
     """The IMAP address entries of one header value (empty for none)."""
     if not value:
         return []
-    toks = _Tokens(value)
+    toks = _Tokens(value[:MAX_PARSED])
     out: list[Address] = []
     while toks.peek() is not None and len(out) < MAX_ADDRESSES:
         if toks.at(",", ";", ">"):
