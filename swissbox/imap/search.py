@@ -41,6 +41,7 @@ _HEADER_KEYS = {"FROM": "From", "TO": "To", "CC": "Cc", "BCC": "Bcc", "SUBJECT":
 # and blanks are gone; the prefilter then looks for the needle's longest plain piece.
 _ADDRESS_HEADERS = {b"from", b"to", b"cc", b"bcc", b"sender", b"reply-to"}
 _ADDRESS_SPECIALS = re.compile(r'[\s()<>\[\]:;@\\,."]+')
+_ADDRESS_SPECIALS_B = re.compile(rb'[\s()<>\[\]:;@\\,."]+')
 _MONTHS = {
     m: i
     for i, m in enumerate(
@@ -220,9 +221,15 @@ def header_matches(headers: bytes, name: str, needle: str) -> bool:
             value = line[len(target) :].lower()
             if wanted in value or wanted in _decoded(value):
                 return True
-            if address and wanted in _address_form(value):
+            if address and _pieces_in(wanted, value) and wanted in _address_form(value):
                 return True
     return False
+
+
+def _pieces_in(wanted: bytes, value: bytes) -> bool:
+    """Whether every plain piece of the needle is in the raw value: the normal form can
+    only hold the needle then (it drops comments and blanks, never adds text)."""
+    return all(p in value for p in _ADDRESS_SPECIALS_B.split(wanted))
 
 
 def _address_form(value: bytes) -> bytes:
