@@ -4,6 +4,8 @@ CREATE/DELETE/RENAME, (UN)SUBSCRIBE, LIST/LSUB (SPECIAL-USE, CHILDREN), STATUS, 
 
 from __future__ import annotations
 
+import functools
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +20,7 @@ from swissbox.imap.base import (
 )
 from swissbox.imap.parser import (
     Atom,
+    SpooledLiteral,
     Str,
     Token,
     astring,
@@ -37,8 +40,21 @@ from swissbox.mailstore import (
     seen,
 )
 from swissbox.mailstore.paths import FolderNameTooLong
+from swissbox.mailstore.spool import InflightBudget, Spool
 
 STATUS_ITEMS = {b"MESSAGES", b"RECENT", b"UIDNEXT", b"UIDVALIDITY", b"UNSEEN", b"HIGHESTMODSEQ"}
+APPEND_IN_MEMORY = 64 * 1024  # of an APPEND literal; the rest waits on disk until stored
+APPEND_OVER_BUDGET = b"[LIMIT] Too much mail being uploaded at once; try again later"
+_budgets: weakref.WeakKeyDictionary[Any, InflightBudget] = weakref.WeakKeyDictionary()
+
+
+def append_budget(service: Any, max_literal: int) -> InflightBudget:
+    """APPEND literal bytes in flight (announced, until stored) for all sessions of a
+    service: 1 GiB or eight literals of the maximum size in all, two per user."""
+    budget = _budgets.get(service)
+    if budget is None:
+        budget = _budgets[service] = InflightBudget(max(1 << 30, 8 * max_literal), 2 * max_literal)
+    return budget
 
 
 def status_items(token: Token) -> list[bytes]:
@@ -82,6 +98,27 @@ def list_return(token: Token) -> ListReturn:
 
 
 class MailboxCommands(SharedCommands):
+    def __init__(self, service: Any, implicit_tls: bool) -> None:
+        super().__init__(service, implicit_tls)
+        self.assembler.open_literal = self.open_literal
+
+    def connectionLost(self, reason: Failure | None = None) -> None:  # noqa: N802
+        self.assembler.clear()  # a literal cut short: its spool and budget go now
+        super().connectionLost(reason)
+
+    def open_literal(self, size: int) -> Spool | tuple[bytes, bytes]:
+        """Where an APPEND literal of `size` bytes goes: a spool charged to this user's
+        share of the in-flight budget, or why not (refused before the client sends it)."""
+        if self.account is None:
+            return b"BAD", b"Command not valid in this state"
+        budget = append_budget(self.service, self.assembler.max_literal)
+        key = self._account().address.lower()
+        if not budget.take(key, size):
+            return b"NO", APPEND_OVER_BUDGET
+        give = functools.partial(budget.give, key, size)
+        spool: Spool = self.service.store.spool(size, give, APPEND_IN_MEMORY)
+        return spool
+
     def cmd_enable(self, tag: bytes, args: list[Token]) -> bytes:
         if not args:
             raise bad("ENABLE needs capabilities")
@@ -308,13 +345,32 @@ class MailboxCommands(SharedCommands):
     def cmd_append(self, tag: bytes, args: list[Token]) -> defer.Deferred[Any]:
         if len(args) < 2:
             raise bad("APPEND needs a mailbox and a message")
-        name = mailbox_name(args[0])
         message = args[-1]
         if not isinstance(message, Str):
             raise bad("APPEND needs a literal message")
+        spool = message.spool if isinstance(message, SpooledLiteral) else None
+        try:
+            d = self._append(args[0], args[1:-1], spool or message)
+        except BaseException:
+            if spool is not None:
+                spool.close()
+            raise
+        if spool is not None:  # its budget share returns once stored (or refused)
+
+            def release(result: Any) -> Any:
+                spool.close()
+                return result
+
+            d.addBoth(release)
+        return d
+
+    def _append(
+        self, mailbox: Token, extras: list[Token], message: bytes | Spool
+    ) -> defer.Deferred[Any]:
+        name = mailbox_name(mailbox)
         flags: list[str] = []
         date: float | None = None
-        for extra in args[1:-1]:
+        for extra in extras:
             if isinstance(extra, list):
                 flags = flag_list(extra)
             elif isinstance(extra, Str):
@@ -335,7 +391,7 @@ class MailboxCommands(SharedCommands):
             flags = [f for f in flags if f != "\\Seen"]
         delivery = self.service.store.begin()
         delivery.add_recipient(place.address, info.name, flags, date, quota_bytes=place.quota_bytes)
-        delivery.write(message)  # a bytes subclass: no extra copy of a large literal
+        delivery.write(message)  # a bytes subclass or a spool: no extra copy of the literal
         d = defer.Deferred.fromFuture(self.service.ensure_future(delivery.commit()))
 
         def ok(delivered: Any) -> bytes:

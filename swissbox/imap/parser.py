@@ -4,7 +4,9 @@
 literal payloads), a continuation request to send for a synchronizing literal, or a refusal
 (literal over the limit, line too long). It never buffers more than `max_line` bytes of
 command text plus one accepted literal; a refused synchronizing literal is never read, a
-refused non-synchronizing (LITERAL+) one ends the connection.
+non-synchronizing (LITERAL+) one over the size limit ends the connection. An APPEND literal
+goes to the sink `open_literal(size)` gives (a mail store Spool: memory, then disk), or is
+refused as it says (over a budget: a LITERAL+ one is then read and dropped).
 
 `tokenize(segments)` turns a command into `Atom`/`Str` tokens and nested lists; an atom
 carrying a bracketed section (`BODY.PEEK[HEADER.FIELDS (From)]<0.10>`) is one token.
@@ -14,9 +16,11 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from swissbox.mailstore.importer import decode_mutf7 as mailstore_decode_mutf7
+from swissbox.mailstore.spool import Spool
 
 MAX_DEPTH = 16  # parenthesis nesting accepted in a command
 
@@ -36,7 +40,22 @@ class Str(bytes):
     """A quoted string or a literal."""
 
 
+class SpooledLiteral(Str):
+    """A literal too large to keep in memory (APPEND's message): its bytes are in `spool`;
+    as a string the token is empty."""
+
+    spool: Spool
+
+    @classmethod
+    def of(cls, spool: Spool) -> SpooledLiteral:
+        token = cls(b"")
+        token.spool = spool
+        return token
+
+
 Token = Atom | Str | list  # list: a parenthesized list of tokens
+# What an APPEND literal of the given size goes into, or (status, text) refusing it.
+OpenLiteral = Callable[[int], "Spool | tuple[bytes, bytes]"]
 
 
 # -- events ---------------------------------------------------------------------------------
@@ -44,11 +63,13 @@ Token = Atom | Str | list  # list: a parenthesized list of tokens
 
 @dataclass
 class CommandReady:
-    segments: list[bytes]  # text, literal, text, literal, ..., text (odd count)
+    segments: list[bytes | Spool]  # text, literal, text, literal, ..., text (odd count)
 
     @property
     def head(self) -> bytes:
-        return self.segments[0]
+        head = self.segments[0]
+        assert isinstance(head, bytes)
+        return head
 
 
 @dataclass
@@ -89,10 +110,13 @@ class Assembler:
     max_literal: int = 64 * 1024 * 1024
     max_line: int = 65536
     max_string: int = 65536
+    open_literal: OpenLiteral | None = None
     buffer: bytearray = field(default_factory=bytearray)
-    _segments: list[bytes] = field(default_factory=list)
+    _segments: list[bytes | Spool] = field(default_factory=list)
     _literal_left: int = 0  # bytes of the current literal still to come
-    _literal: bytearray | None = None
+    _literal: bytearray | Spool | None = None
+    _discard: Refused | None = None  # answer once the refused literal's bytes are dropped
+    _skip_rest: bool = False  # then drop the rest of that command (more LITERAL+ included)
     _text_size: int = 0
     _closed: bool = False
 
@@ -102,8 +126,13 @@ class Assembler:
     def clear(self) -> None:
         """Drops everything buffered (after STARTTLS: pipelined plaintext is discarded)."""
         self.buffer.clear()
+        for segment in [*self._segments, self._literal]:
+            if isinstance(segment, Spool):
+                segment.close()
         self._segments = []
         self._literal = None
+        self._discard = None
+        self._skip_rest = False
         self._literal_left = 0
         self._text_size = 0
 
@@ -125,14 +154,37 @@ class Assembler:
     def next_event(self) -> Event | None:
         if self._closed:
             return None
-        if self._literal is not None:
+        while self._skip_rest:  # a refused command's literal, then the rest of its line
             take = min(self._literal_left, len(self.buffer))
-            self._literal += self.buffer[:take]
             del self.buffer[:take]
             self._literal_left -= take
             if self._literal_left:
                 return None
-            self._segments.append(bytes(self._literal))
+            if self._discard is not None:
+                refused, self._discard = self._discard, None
+                return refused
+            end = self.buffer.find(b"\n")
+            if end < 0:
+                return self._too_long() if len(self.buffer) > self.max_line else None
+            rest = bytes(self.buffer[:end]).rstrip(b"\r")
+            del self.buffer[: end + 1]
+            m = _LITERAL_AT_END.search(rest)
+            if m is not None and m.group(2):  # another LITERAL+: dropped as well
+                self._literal_left = int(m.group(1))
+            else:
+                self._skip_rest = False
+        if self._literal is not None:
+            take = min(self._literal_left, len(self.buffer))
+            if isinstance(self._literal, Spool):
+                self._literal.write(memoryview(self.buffer)[:take])
+            else:
+                self._literal += self.buffer[:take]
+            del self.buffer[:take]
+            self._literal_left -= take
+            if self._literal_left:
+                return None
+            literal = self._literal
+            self._segments.append(literal if isinstance(literal, Spool) else bytes(literal))
             self._literal = None
         end = self.buffer.find(b"\n")
         if end < 0:
@@ -152,7 +204,7 @@ class Assembler:
             segments, self._segments, self._text_size = self._segments, [], 0
             return CommandReady(segments)
         size, nonsync = int(m.group(1)), bool(m.group(2))
-        tag, name = _tag_and_name(self._segments[0])
+        tag, name = _tag_and_name(self._head())
         limit = self.max_literal if name == b"APPEND" else self.max_string
         if size > limit:
             self._segments, self._text_size = [], 0
@@ -163,14 +215,28 @@ class Assembler:
             status = b"NO" if name == b"APPEND" else b"BAD"
             return Refused(tag, status, b"[TOOBIG] Literal too large (limit %d)" % limit)
         self._segments[-1] = line[: m.start()] + (b"{%d}" % size)
-        self._literal = bytearray()
         self._literal_left = size
+        sink = self.open_literal(size) if name == b"APPEND" and self.open_literal else None
+        if isinstance(sink, tuple):  # refused (over a budget, wrong state)
+            self._segments, self._text_size = [], 0
+            refused = Refused(tag, sink[0], sink[1])
+            if not nonsync:
+                self._literal_left = 0
+                return refused
+            self._discard, self._skip_rest = refused, True  # it comes anyway: read and drop it
+            return self.next_event()
+        self._literal = sink if sink is not None else bytearray()
         if nonsync:
             return self.next_event()
         return NeedContinuation()
 
+    def _head(self) -> bytes:
+        head = self._segments[0]
+        assert isinstance(head, bytes)
+        return head
+
     def _too_long(self) -> Refused:
-        tag, _ = _tag_and_name(bytes(self._segments[0]) if self._segments else bytes(self.buffer))
+        tag, _ = _tag_and_name(self._head() if self._segments else bytes(self.buffer))
         self._closed = True
         self.buffer.clear()
         self._segments, self._text_size = [], 0
@@ -183,11 +249,12 @@ _SPECIAL = b' ()"{'
 _LITERAL = re.compile(rb"\{(\d+)\}")
 
 
-def tokenize(segments: list[bytes]) -> list[Token]:
+def tokenize(segments: list[bytes | Spool]) -> list[Token]:
     """Tokens of a whole command (tag and name included); ParseError when malformed."""
     stack: list[list[Token]] = [[]]
     literals = iter(segments[1::2])
     for index, text in enumerate(segments[::2]):
+        assert isinstance(text, bytes)
         has_literal = index < len(segments) // 2
         i, n = 0, len(text)
         while i < n:
@@ -213,7 +280,7 @@ def tokenize(segments: list[bytes]) -> list[Token]:
                 m = _LITERAL.match(text, i)
                 if m is None or m.end() != n or not has_literal:
                     raise ParseError("misplaced literal")
-                stack[-1].append(Str(next(literals)))
+                stack[-1].append(_literal_token(next(literals)))
                 i = n
             elif text[i] < 0x20 or text[i] == 0x7F:
                 raise ParseError("control character in command")
@@ -223,6 +290,18 @@ def tokenize(segments: list[bytes]) -> list[Token]:
     if len(stack) != 1:
         raise ParseError("unbalanced parenthesis")
     return stack[0]
+
+
+def _literal_token(literal: bytes | Spool) -> Str:
+    """A literal as a token: a spool still in memory becomes a plain string (its budget
+    share returns now), one on disk a SpooledLiteral."""
+    if not isinstance(literal, Spool):
+        return Str(literal)
+    if literal.on_disk:
+        return SpooledLiteral.of(literal)
+    value = Str(literal.getvalue())
+    literal.close()
+    return value
 
 
 def _quoted(text: bytes, i: int) -> tuple[bytes, int]:
@@ -294,6 +373,8 @@ def is_nil(token: Token) -> bool:
 
 
 def astring(token: Token) -> bytes:
+    if isinstance(token, SpooledLiteral):
+        raise ParseError("string too long")
     if isinstance(token, list):
         raise ParseError("expected a string")
     return bytes(token)

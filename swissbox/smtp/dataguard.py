@@ -8,6 +8,11 @@ messages outright (like Postfix's `smtpd_forbid_bare_newline`) rather than norma
 from __future__ import annotations
 
 import asyncio
+import sys
+import tempfile
+from pathlib import Path
+
+from swissbox.mailstore.spool import InflightBudget, Spool
 
 
 def find_bare_newline(data: bytes | bytearray) -> int:
@@ -60,87 +65,114 @@ class StrictLineReader(asyncio.StreamReader):
         return line
 
 
-class DataBudget:
-    """Bytes of DATA held in memory by all sessions together; past the cap, messages are
-    refused with 452 4.3.1 instead of growing the process without bound."""
+class DataBudget(InflightBudget):
+    """Bytes of DATA being received by all sessions together (in memory or spooled to disk,
+    until stored); past the cap, or past a client's share, messages are refused with
+    452 4.3.1 instead of growing the process and the disk without bound."""
 
-    def __init__(self, cap: int) -> None:
-        self.cap = cap
-        self.used = 0
-
-    def take(self, n: int) -> bool:
-        if self.used + n > self.cap:
-            return False
-        self.used += n
-        return True
-
-    def give(self, n: int) -> None:
-        self.used = max(0, self.used - n)
+    def __init__(self, cap: int, per_client: int | None = None) -> None:
+        """`per_client`: the share of one client address or authenticated user (half the
+        cap unless told)."""
+        super().__init__(cap, cap // 2 if per_client is None else per_client)
 
 
 class DataAssembler:
     """The DATA phase, sans I/O: `feed()` chunks as they arrive until it returns True.
 
-    Ends only at <CRLF>.<CRLF> (or a first line that is "."), never at bare LF or CR.
-    Then `body` is the raw (still dot-stuffed) message without the final ".CRLF", `rest`
-    the bytes that followed (pipelined commands), `too_big` whether it passed `limit`
-    (the excess was dropped as it came), `no_memory` whether the shared budget ran out.
+    Ends only at <CRLF>.<CRLF> (or a first line that is "."), never at bare LF or CR. The
+    body goes to `sink` as it comes, dot-unstuffed (a Spool: memory, then disk), so a client
+    that stalls mid-DATA holds little memory. Once done: `content()` is the body without the
+    final ".CRLF", `rest` the bytes that followed (pipelined commands), `too_big` whether it
+    passed `limit`, `no_memory` whether the budget (in total or for `key`) refused it; in
+    both cases the rest was dropped as it came. `release()` when the message is stored.
     """
 
-    def __init__(self, limit: int = 0, budget: DataBudget | None = None) -> None:
+    def __init__(
+        self,
+        limit: int = 0,
+        budget: InflightBudget | None = None,
+        key: str = "",
+        sink: Spool | None = None,
+    ) -> None:
         self.limit = limit
         self.budget = budget
-        self.data = bytearray()
+        self.key = key
+        # without a sink (tests): in memory, whatever the size
+        self.sink = sink if sink is not None else Spool(Path(tempfile.gettempdir()), sys.maxsize)
+        self.pending = bytearray()  # the last bytes, where the terminator may be starting
+        self.emitted = 0  # raw (still dot-stuffed) body bytes passed on
+        self.line_start = True  # the next emitted byte starts a line
         self.scanned = 0
-        self.dropped = 0
         self.held = 0  # bytes charged to the budget
         self.no_memory = False
         self.rest = b""
         self.done = False
 
+    @property
+    def dropping(self) -> bool:
+        return self.no_memory or self.too_big
+
     def feed(self, chunk: bytes) -> bool:
-        data = self.data
-        data += chunk
-        if self.budget is not None and not self.no_memory and not self.dropped:
-            if self.budget.take(len(chunk)):
+        pending = self.pending
+        pending += chunk
+        if self.budget is not None and not self.dropping:
+            if self.budget.take(self.key, len(chunk)):
                 self.held += len(chunk)
             else:
                 self.no_memory = True
-        if not self.dropped and data[:3] == b".\r\n":  # an empty message
+        if self.emitted == 0 and pending[:3] == b".\r\n":  # an empty message
             body_end, rest_start = 0, 3
         else:
-            found = data.find(b"\r\n.\r\n", max(0, self.scanned - 4))
+            found = pending.find(b"\r\n.\r\n", max(0, self.scanned - 4))
             body_end, rest_start = (found + 2, found + 5) if found >= 0 else (-1, -1)
         if body_end >= 0:
-            self.rest = bytes(data[rest_start:])
-            del data[body_end:]
+            self.rest = bytes(pending[rest_start:])
+            self._emit(pending[:body_end])
+            pending.clear()
             self.done = True
             return True
-        self.scanned = len(data)
-        if self.no_memory or (self.limit and self.dropped + len(data) > self.limit + 5):
-            self.dropped += len(data) - 4  # keep 4 bytes: the terminator may straddle chunks
-            del data[:-4]
-            self.scanned = len(data)
+        cut = len(pending) - 4  # keep 4 bytes: the terminator may straddle chunks
+        if cut > 0 and pending[cut - 1] == 0x0D:
+            cut -= 1  # never between CR and LF
+        if cut > 0:
+            self._emit(pending[:cut])
+            del pending[:cut]
+        self.scanned = len(pending)
         return False
+
+    def _emit(self, raw: bytearray) -> None:
+        """Passes complete body bytes on, dot-unstuffed (RFC 5321 4.5.2: a line starting
+        with "." loses that dot)."""
+        if not raw:
+            return
+        self.emitted += len(raw)
+        if self.dropping:
+            return
+        body = bytes(raw)
+        if self.line_start and body[:1] == b".":
+            body = body[1:]
+        self.line_start = raw.endswith(b"\r\n")
+        self.sink.write(body.replace(b"\r\n.", b"\r\n"))
 
     @property
     def too_big(self) -> bool:
         """Over the size limit (counting the dropped bytes); final once `feed()` is done."""
-        return bool(self.limit) and self.dropped + len(self.data) > self.limit
+        return bool(self.limit) and self.emitted > self.limit
 
-    @property
-    def body(self) -> bytearray:
-        return self.data
+    def content(self) -> bytes:
+        """The unstuffed body (in memory: what the DATA handler reads)."""
+        return self.sink.getvalue()
 
     def release(self) -> None:
-        """Returns the bytes charged to the shared budget (call once the message is stored)."""
+        """Drops the body and returns its bytes to the budget (call once it is stored)."""
+        self.sink.close()
         if self.budget is not None and self.held:
-            self.budget.give(self.held)
+            self.budget.give(self.key, self.held)
             self.held = 0
 
 
 def unstuff(body: bytearray) -> bytes:
-    """RFC 5321 4.5.2: a line starting with "." loses that dot."""
+    """RFC 5321 4.5.2: a line starting with "." loses that dot (a whole body at once)."""
     if body[:1] == b".":
         del body[:1]
     return bytes(body.replace(b"\r\n.", b"\r\n"))

@@ -3,9 +3,9 @@
 Adds, per connection: a cap on connections per client address, a total session time limit,
 an idle limit that says 421 before closing, a budget of error replies before disconnect,
 enhanced status codes on aiosmtpd's own replies, refusal of commands ending in a bare LF,
-DATA read in chunks (dataguard.DataAssembler) under a shared memory cap, and replies to a
-pipelined group sent in one write. Policy itself lives in the handlers (inbound.py,
-submission.py).
+DATA read in chunks (dataguard.DataAssembler) and spooled to disk past DATA_IN_MEMORY under
+an in-flight cap in total and per client, and replies to a pipelined group sent in one write.
+Policy itself lives in the handlers (inbound.py, submission.py).
 """
 
 from __future__ import annotations
@@ -15,22 +15,24 @@ import contextlib
 import inspect
 import logging
 import re
+import tempfile
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, AnyStr
 
 import aiosmtpd.smtp as aiosmtpd_smtp
 from aiosmtpd.smtp import MISSING, SMTP, TLSSetupException
 
-from swissbox import metrics
+from swissbox import memtrim, metrics
+from swissbox.mailstore.spool import Spool
 from swissbox.smtp import replies
 from swissbox.smtp.dataguard import (
     BareNewlineInCommand,
     DataAssembler,
     DataBudget,
     StrictLineReader,
-    unstuff,
 )
 
 log = logging.getLogger("swissbox.smtp")
@@ -46,6 +48,7 @@ _SIMPLE_PATH = re.compile(
     rf"\s*<({_ATOM}(?:\.{_ATOM})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)>((?:\s.*)?)\Z", re.S
 )
 DATA_CHUNK = 64 * 1024
+DATA_IN_MEMORY = 64 * 1024  # of a DATA body; the rest waits on disk until the final dot
 # Replies that may wait for the next pipelined command's (never 220/221/235/334/354/421).
 _HOLDABLE = re.compile(r"25[012]|45[012]|50[0-4]|53[05]|55[0-5]")
 
@@ -107,8 +110,9 @@ class Limits:
 
 
 def data_memory_cap(limits: Limits) -> int:
-    """Message bytes all sessions together may hold in memory: 256 MiB, or four messages of
-    the maximum size when that is more."""
+    """Message bytes all sessions together may have in flight (received, not yet stored; in
+    memory up to DATA_IN_MEMORY each, the rest spooled to disk): 256 MiB, or four messages
+    of the maximum size when that is more. One client gets half (DataBudget)."""
     return max(256 * 1024 * 1024, 4 * limits.max_message_size)
 
 
@@ -326,24 +330,51 @@ class SwissSMTP(SMTP):
         await self.push("354 End data with <CR><LF>.<CR><LF>")
         assembler = await self._read_data()
         try:
-            if assembler.too_big or assembler.no_memory:
-                self._set_post_data_state()
-                await self.push(replies.MESSAGE_TOO_BIG if assembler.too_big else replies.NO_MEMORY)
-                return
-            content = unstuff(assembler.body)
-            assembler.data = bytearray()
-            self.envelope.content = content
-            self.envelope.original_content = content
-            status = await self._call_handler_hook("DATA")
+            if assembler.too_big:
+                status = replies.MESSAGE_TOO_BIG
+            elif assembler.no_memory:
+                status = replies.NO_MEMORY
+            else:
+                content = assembler.content()  # the handler reads it whole
+                self.envelope.content = content
+                self.envelope.original_content = content
+                status = await self._call_handler_hook("DATA")
         finally:
-            assembler.release()
-        self._set_post_data_state()
+            self._release(assembler)
+            self._set_post_data_state()  # also when the handler raised: no "nested MAIL" next
         await self.push(replies.OK if status is MISSING else status)
+
+    @staticmethod
+    def _release(assembler: DataAssembler) -> None:
+        assembler.release()
+        if assembler.emitted > DATA_IN_MEMORY:  # its buffers are free: give them back
+            memtrim.trim_soon()
+
+    def _data_key(self) -> str:
+        """Whose share of the in-flight budget a message counts against: the authenticated
+        user, else the client address."""
+        auth = self.session.auth_data if self.session is not None else None
+        identity = getattr(auth, "authcid", auth)  # the handler's identity, or a plain name
+        return f"user:{identity}" if isinstance(identity, str) else f"ip:{self.client_ip}"
+
+    def _data_spool(self) -> Spool:
+        """Where a DATA body goes while it arrives: the mail store's spool (memory up to
+        DATA_IN_MEMORY, then a temporary file in the data folder)."""
+        store = getattr(getattr(self.event_handler, "rt", None), "store", None)
+        if store is not None:
+            spool: Spool = store.spool(threshold=DATA_IN_MEMORY)
+            return spool
+        return Spool(Path(tempfile.gettempdir()), DATA_IN_MEMORY)
 
     async def _read_data(self) -> DataAssembler:
         """Reads DATA until its end; bytes after it (pipelined commands) go back to the
         reader. The caller must `release()` the result."""
-        assembler = DataAssembler(self.data_size_limit or 0, self.tracker.data_budget)
+        assembler = DataAssembler(
+            self.data_size_limit or 0,
+            self.tracker.data_budget,
+            self._data_key(),
+            self._data_spool(),
+        )
         try:
             while True:
                 chunk = await self._reader.read(DATA_CHUNK)
@@ -353,7 +384,7 @@ class SwissSMTP(SMTP):
                 if assembler.feed(chunk):
                     break
         except BaseException:
-            assembler.release()
+            self._release(assembler)
             raise
         if assembler.rest:
             self._reader._buffer[0:0] = assembler.rest  # type: ignore[attr-defined]

@@ -431,7 +431,7 @@ def test_pipelined_replies_leave_in_one_write(tmp_path: Path) -> None:
 def test_shared_data_memory_cap_answers_452(tmp_path: Path) -> None:
     async def body(h: Harness) -> None:
         assert h.service.tracker is not None and h.service.tracker.data_budget is not None
-        h.service.tracker.data_budget.cap = 5000
+        h.service.tracker.data_budget.total = h.service.tracker.data_budget.per_key = 5000
         r = await Raw.connect(h.mx)
         await r.cmd("EHLO c")
         await r.cmd("MAIL FROM:<a@example.org>")

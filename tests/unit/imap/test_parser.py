@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -16,7 +17,9 @@ from swissbox.imap.parser import (
     NeedContinuation,
     ParseError,
     Refused,
+    SpooledLiteral,
     Str,
+    astring,
     decode_mutf7,
     encode_mutf7,
     flag_list,
@@ -24,6 +27,7 @@ from swissbox.imap.parser import (
     tokenize,
 )
 from swissbox.imap.search import parse_search
+from swissbox.mailstore.spool import InflightBudget, Spool
 
 
 def events(asm: Assembler, data: bytes) -> list[object]:
@@ -162,3 +166,79 @@ def test_search_keys() -> None:
         parse_search([Atom(b"NOSUCHKEY")])
     with pytest.raises(ParseError):
         parse_search([Atom(b"OR"), Atom(b"SEEN")])
+
+
+# -- APPEND literals into spools, under a budget ---------------------------------------------
+
+
+class Sinks:
+    """open_literal for tests: spools in `directory` (on disk past 8 bytes), refusing past
+    `allow` bytes in flight."""
+
+    def __init__(self, directory: Path, allow: int) -> None:
+        self.budget = InflightBudget(allow, allow)
+        self.directory = directory
+        self.opened: list[Spool] = []
+
+    def __call__(self, size: int) -> Spool | tuple[bytes, bytes]:
+        if not self.budget.take("u", size):
+            return b"NO", b"[LIMIT] over budget"
+        spool = Spool(self.directory, 8, size, lambda: self.budget.give("u", size))
+        self.opened.append(spool)
+        return spool
+
+
+def test_append_literal_goes_to_a_spool_and_tokenizes_as_spooled(tmp_path: Path) -> None:
+    sinks = Sinks(tmp_path, 1000)
+    asm = Assembler(open_literal=sinks)
+    evs = events(asm, b"a APPEND INBOX {21}\r\n")
+    assert isinstance(evs[0], NeedContinuation) and sinks.budget.used == 21
+    [ready] = events(asm, b"Subject: x\r\n\r\nhello\r\n\r\n")
+    assert isinstance(ready, CommandReady)
+    tokens = tokenize(ready.segments)
+    message = tokens[-1]
+    assert isinstance(message, SpooledLiteral) and message == b""
+    assert message.spool.getvalue() == b"Subject: x\r\n\r\nhello\r\n"
+    with pytest.raises(ParseError):
+        astring(message)
+    message.spool.close()
+    assert sinks.budget.used == 0
+
+
+def test_small_append_literal_is_a_plain_string_and_frees_its_share(tmp_path: Path) -> None:
+    sinks = Sinks(tmp_path, 1000)
+    asm = Assembler(open_literal=sinks)
+    [ready] = events(asm, b"a APPEND {4+}\r\nDraf (\\Seen) {3+}\r\nabc\r\n")
+    assert isinstance(ready, CommandReady)
+    tokens = tokenize(ready.segments)
+    assert tokens[2] == Str(b"Draf") and tokens[-1] == Str(b"abc")
+    assert not isinstance(tokens[-1], SpooledLiteral) and sinks.budget.used == 0
+
+
+def test_over_budget_sync_literal_is_refused_unread(tmp_path: Path) -> None:
+    asm = Assembler(open_literal=Sinks(tmp_path, 100))
+    [refused] = events(asm, b"a APPEND INBOX {500}\r\n")
+    assert refused == Refused(b"a", b"NO", b"[LIMIT] over budget")
+    [ready] = events(asm, b"b NOOP\r\n")
+    assert ready.segments == [b"b NOOP"]  # type: ignore[union-attr]
+
+
+def test_over_budget_nonsync_literal_is_read_and_dropped(tmp_path: Path) -> None:
+    asm = Assembler(open_literal=Sinks(tmp_path, 100))
+    wire = b"a APPEND INBOX {500+}\r\n" + b"x" * 500 + b" {3+}\r\nabc\r\nb NOOP\r\n"
+    for cut in (1, 7, len(wire)):
+        asm = Assembler(open_literal=Sinks(tmp_path, 100))
+        got = []
+        for i in range(0, len(wire), cut):
+            got += events(asm, wire[i : i + cut])
+        assert got[0] == Refused(b"a", b"NO", b"[LIMIT] over budget")
+        assert [e.segments for e in got[1:]] == [[b"b NOOP"]]  # type: ignore[union-attr]
+
+
+def test_clear_drops_a_literal_cut_short(tmp_path: Path) -> None:
+    sinks = Sinks(tmp_path, 1000)
+    asm = Assembler(open_literal=sinks)
+    events(asm, b"a APPEND INBOX {100+}\r\n" + b"y" * 50)
+    assert sinks.budget.used == 100
+    asm.clear()  # the connection was lost
+    assert sinks.budget.used == 0

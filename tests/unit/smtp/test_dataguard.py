@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from swissbox.mailstore.spool import Spool
 from swissbox.smtp.dataguard import (
     BareNewlineInCommand,
     DataAssembler,
@@ -141,7 +143,8 @@ def test_assembler_finds_the_end_across_any_chunking(
         done = a.feed(wire[pos : pos + step])
         pos, i = pos + step, i + 1
     assert done
-    assert unstuff(a.body) == b"".join(line + b"\r\n" for line in lines)
+    assert a.content() == unstuff(bytearray(stuffed(lines)))
+    assert a.content() == b"".join(line + b"\r\n" for line in lines)
     assert a.rest + wire[pos:] == after
     assert not a.too_big and not a.no_memory
 
@@ -159,27 +162,44 @@ def test_assembler_finds_the_end_across_any_chunking(
 def test_assembler_examples(wire: bytes, body: bytes) -> None:
     a = DataAssembler()
     assert a.feed(wire)
-    assert unstuff(a.body) == body
+    assert a.content() == body
+    byte_by_byte = DataAssembler()
+    assert [byte_by_byte.feed(wire[i : i + 1]) for i in range(len(wire))][-1]
+    assert byte_by_byte.content() == body
 
 
 def test_assembler_size_limit_drops_but_still_finds_the_end() -> None:
     a = DataAssembler(limit=100)
     for _ in range(50):
         assert not a.feed(b"x" * 70 + b"\r\n")
-    assert len(a.data) < 200
+    assert a.sink.size <= 100  # nothing kept past the limit
     assert a.feed(b".\r\nQUIT\r\n")
     assert a.too_big and a.rest == b"QUIT\r\n"
     exact = DataAssembler(limit=100)
     assert exact.feed(b"y" * 98 + b"\r\n.\r\n") and not exact.too_big
 
 
-def test_shared_memory_budget() -> None:
-    budget = DataBudget(1000)
-    first, second = DataAssembler(budget=budget), DataAssembler(budget=budget)
-    assert not first.feed(b"a" * 800)
-    assert not second.feed(b"b" * 300)  # over the shared cap: dropped from now on
+def test_shared_budget_in_total_and_per_client() -> None:
+    budget = DataBudget(1000, per_client=600)
+    first, second = DataAssembler(budget=budget, key="a"), DataAssembler(budget=budget, key="b")
+    assert not first.feed(b"a" * 500)
+    assert not second.feed(b"b" * 600)  # over the shared cap: dropped from now on
     assert second.feed(b"b\r\n.\r\n") and second.no_memory and not second.too_big
+    assert second.sink.size == 0
     second.release()
+    third = DataAssembler(budget=budget, key="a")  # the same client: over its share
+    assert third.feed(b"c" * 200 + b"\r\n.\r\n") and third.no_memory
+    third.release()
     assert first.feed(b"\r\n.\r\n") and not first.no_memory
     first.release()
-    assert budget.used == 0
+    assert budget.used == 0 and budget.by_key == {}
+
+
+def test_a_stalled_body_moves_to_disk(tmp_path: Path) -> None:
+    a = DataAssembler(sink=Spool(tmp_path, threshold=1000))
+    for _ in range(100):
+        a.feed(b"." + b"z" * 98 + b"\r\n")
+    assert a.sink.on_disk and len(a.pending) <= 4
+    assert a.feed(b".\r\n")
+    assert a.content() == (b"z" * 98 + b"\r\n") * 100
+    a.release()
