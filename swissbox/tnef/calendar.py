@@ -6,6 +6,8 @@ cancellations, appointments and tasks, or None for anything else.
 
 from __future__ import annotations
 
+import math
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -104,17 +106,24 @@ def _escape(text: str) -> str:
         .replace("\r\n", "\\n")
         .replace("\n", "\\n")
         .replace("\r", "\\n")
+        .translate(_NO_CONTROLS)
     )
 
 
+_NO_CONTROLS = dict.fromkeys([*range(0x00, 0x09), *range(0x0A, 0x20), 0x7F])
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f]+")
+# DTSTAMP when the message carries no date at all: fixed, so the same input gives the same output.
+NO_DATE = datetime(1980, 1, 1, tzinfo=UTC)
+
+
 def _param(text: str) -> str:
-    text = text.replace('"', "'").replace("\r", " ").replace("\n", " ")
+    text = _CONTROLS.sub(" ", text.replace('"', "'")).strip()
     return f'"{text}"' if any(c in text for c in ":;,") else text
 
 
 def _fold(line: str) -> str:
     """Fold a content line at 75 octets, never inside a UTF-8 sequence."""
-    raw = line.encode("utf-8")
+    raw = line.encode("utf-8", "replace")
     if len(raw) <= 75:
         return line
     parts: list[str] = []
@@ -122,7 +131,7 @@ def _fold(line: str) -> str:
     size = 0
     limit = 75
     for char in line:
-        width = len(char.encode("utf-8"))
+        width = len(char.encode("utf-8", "replace"))
         if size + width > limit:
             parts.append(current)
             current, size, limit = "", 0, 74
@@ -133,19 +142,32 @@ def _fold(line: str) -> str:
 
 
 def _utc(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    value = value.astimezone(UTC)
+    return f"{value:%Y}".zfill(4) + value.strftime("%m%dT%H%M%SZ")
 
 
 def _date(value: datetime) -> str:
     # All-day items are stored as local midnights in UTC; noon shifts them onto the right day.
-    return (value.astimezone(UTC) + timedelta(hours=12)).strftime("%Y%m%d")
+    value = value.astimezone(UTC)
+    if value.year < 9999:
+        value += timedelta(hours=12)
+    return f"{value:%Y}".zfill(4) + value.strftime("%m%d")
 
 
 def _when(value: Any) -> datetime | None:
     return value if isinstance(value, datetime) else None
 
 
+def _percent(value: Any) -> int | None:
+    """PidLidPercentComplete (0.0-1.0) as 0-100; NaN and infinities are no value."""
+    if not isinstance(value, float) or not math.isfinite(value):
+        return None
+    return round(max(0.0, min(1.0, value)) * 100)
+
+
 def _address(name: str | None, email: str | None) -> str | None:
+    email = "".join((email or "").split())  # no whitespace or line breaks in a URI
+    email = _CONTROLS.sub("", email)
     if not email:
         return None
     cn = f";CN={_param(name)}" if name else ""
@@ -158,7 +180,7 @@ def to_icalendar(message: Message, now: datetime | None = None) -> tuple[str, by
     if method is None:
         return None
     props = message.mapi
-    stamp = now or message.date_sent or datetime.now(UTC)
+    stamp = now or message.date_sent or message.date_received or message.date_modified or NO_DATE
     lines = ["BEGIN:VCALENDAR", "PRODID:-//swissbox//TNEF decoder//EN", "VERSION:2.0"]
     lines.append(f"METHOD:{method}")
     cls = _canonical_class(message.message_class)
@@ -168,7 +190,7 @@ def to_icalendar(message: Message, now: datetime | None = None) -> tuple[str, by
         lines += _vevent(message, props, method, cls, stamp)
     lines.append("END:VCALENDAR")
     text = "".join(_fold(line) + "\r\n" for line in lines)
-    return method, text.encode("utf-8")
+    return method, text.encode("utf-8", "replace")
 
 
 def _uid(props: Props, message: Message) -> str:
@@ -260,8 +282,9 @@ def _vtodo(message: Message, props: Props, stamp: datetime) -> list[str]:
     if isinstance(status, int) and status in _TASK_STATUS:
         lines.append(f"STATUS:{_TASK_STATUS[status]}")
     percent = props.named(PSETID_TASK, LID_PERCENT_COMPLETE)
-    if isinstance(percent, float):
-        lines.append(f"PERCENT-COMPLETE:{max(0, min(100, round(percent * 100)))}")
+    percent = _percent(percent)
+    if percent is not None:
+        lines.append(f"PERCENT-COMPLETE:{percent}")
     completed = _when(props.named(PSETID_TASK, LID_TASK_DATE_COMPLETED))
     if completed is not None:
         lines.append(f"COMPLETED:{_utc(completed)}")

@@ -8,14 +8,17 @@ cannot be decoded is left exactly as it was; when nothing changes the input is r
 from __future__ import annotations
 
 import codecs
+import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email import policy as email_policy
+from email.errors import HeaderParseError
+from email.headerregistry import Address, Group
 from email.message import EmailMessage, MIMEPart
 from email.message import Message as EmailMessageBase
 from email.parser import BytesParser
-from email.utils import format_datetime, formataddr
+from email.utils import format_datetime
 from typing import Any, cast
 
 from .calendar import to_icalendar
@@ -52,6 +55,61 @@ _IANA = {
     "utf-8": "utf-8",
     "mac-roman": "macintosh",
 }
+
+
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f]+")
+_ADDRESS = re.compile(r"[^\s@<>()\[\],;:\\\"]+@[^\s@<>()\[\],;:\\\"]+")
+_MESSAGE_ID = re.compile(r"<[!-;=?-~]+@[!-;=?-~]+>")
+
+
+def _clean(text: str | None) -> str:
+    """Header text without control characters (CR/LF would start a new header field)."""
+    return " ".join(_CONTROLS.sub(" ", text or "").split())
+
+
+def _ascii_address(email: str) -> str | None:
+    """``email`` as an ASCII addr-spec (an IDNA domain when needed), or None if it has none."""
+    local, at, domain = email.rpartition("@")
+    if not at or not local.isascii():
+        return None
+    if not domain.isascii():
+        try:
+            domain = domain.encode("idna").decode("ascii")
+        except UnicodeError:
+            return None
+    address = f"{local}@{domain}"
+    return address if _ADDRESS.fullmatch(address) else None
+
+
+def _mailbox(name: str | None, email: str | None) -> Address | Group:
+    """One mailbox for From/To/Cc; an address that cannot be written in ASCII (or none) is kept
+    as the name of an empty group (``name:;``), which every reader shows and nobody replies to."""
+    name, raw = _clean(name), _clean(email)
+    address = _ascii_address(raw) if raw else None
+    if address is not None:
+        try:
+            return Address(display_name=name, addr_spec=address)
+        except (ValueError, IndexError, HeaderParseError):
+            pass
+    label = f"{name} ({raw})" if name and raw else name or raw
+    return Group(display_name=label)
+
+
+def _boundaries(root: EmailMessageBase) -> None:
+    """Give every multipart without one a boundary derived from the content (same input, same
+    bytes); "=_" never occurs in base64 or quoted-printable text."""
+    digest = hashlib.sha256()
+    multiparts = []
+    for part in root.walk():
+        if part.is_multipart():
+            if part.get_boundary() is None:
+                multiparts.append(part)
+        else:
+            payload = part.get_payload()
+            digest.update(payload.encode("utf-8", "replace") if isinstance(payload, str) else b"")
+    seed = digest.hexdigest()
+    for number, part in enumerate(multiparts):
+        part.set_boundary(f"=_{seed[:24]}.{number}")
 
 
 @dataclass
@@ -139,10 +197,12 @@ def attachment_part(attachment: Attachment, *, inline: bool = False) -> MIMEPart
     disposition = "inline" if inline else "attachment"
     part.add_header("Content-Disposition", disposition, filename=attachment.name)
     part.set_param("name", attachment.name)
-    if attachment.content_id:
-        part["Content-ID"] = f"<{attachment.content_id}>"
-    if attachment.content_location:
-        part["Content-Location"] = re.sub(r"[\r\n]", "", attachment.content_location)
+    content_id = _clean(attachment.content_id).replace(" ", "")
+    if content_id and content_id.isascii():
+        part["Content-ID"] = f"<{content_id.strip('<>')}>"
+    location = _clean(attachment.content_location)
+    if location and location.isascii():
+        part["Content-Location"] = location
     for param, value in (
         ("creation-date", attachment.created),
         ("modification-date", attachment.modified),
@@ -213,20 +273,20 @@ def _rich(rtf: bytes) -> bool:
 def message_to_mime(message: Message) -> EmailMessage:
     """A complete MIME message for a decoded TNEF message (headers from its properties)."""
     root = EmailMessage(policy=_BUILD)
-    if message.sender_email or message.sender_name:
-        root["From"] = formataddr((message.sender_name or "", message.sender_email or ""))
-    to = [r for r in message.recipients if r.type == 1 and (r.email or r.name)]
-    cc = [r for r in message.recipients if r.type == 2 and (r.email or r.name)]
+    if _clean(message.sender_email) or _clean(message.sender_name):
+        root["From"] = _mailbox(message.sender_name, message.sender_email)
+    to = [r for r in message.recipients if r.type == 1 and (_clean(r.email) or _clean(r.name))]
+    cc = [r for r in message.recipients if r.type == 2 and (_clean(r.email) or _clean(r.name))]
     if to:
-        root["To"] = ", ".join(formataddr((r.name or "", r.email or "")) for r in to)
+        root["To"] = [_mailbox(r.name, r.email) for r in to]
     if cc:
-        root["Cc"] = ", ".join(formataddr((r.name or "", r.email or "")) for r in cc)
-    if message.subject:
-        root["Subject"] = re.sub(r"[\r\n]+", " ", message.subject)
+        root["Cc"] = [_mailbox(r.name, r.email) for r in cc]
+    if _clean(message.subject):
+        root["Subject"] = _clean(message.subject)
     when = message.date_sent or message.date_received
-    if when is not None:
+    if when is not None and 1900 <= when.year <= 9999:
         root["Date"] = format_datetime(when)
-    if message.message_id and re.fullmatch(r"<[^<>\s]+@[^<>\s]+>", message.message_id.strip()):
+    if message.message_id and _MESSAGE_ID.fullmatch(message.message_id.strip()):
         root["Message-ID"] = message.message_id.strip()
     if message.priority in (1, 5):
         root["X-Priority"] = "1" if message.priority == 1 else "5"
@@ -239,6 +299,7 @@ def message_to_mime(message: Message) -> EmailMessage:
     for key, value in body.items():
         root[key] = value
     root.set_payload(body.get_payload())
+    _boundaries(root)
     return root
 
 
@@ -324,6 +385,7 @@ def rewrite(
     header = "; ".join(summaries)
     del root[HEADER]  # a sender's own copy of our header would be misleading
     root[HEADER] = header
+    _boundaries(root)
     try:
         out = root.as_bytes(policy=_PARSE.clone(linesep=_linesep(message_bytes)))
     except Exception as exc:  # noqa: BLE001 - never lose a message to a serialiser bug

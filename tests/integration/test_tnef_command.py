@@ -151,3 +151,24 @@ def test_safe_filename() -> None:
     assert safe_filename("nul.txt") == "attachment_nul.txt"
     assert len(safe_filename("é" * 300 + ".pdf").encode()) <= 200
     assert safe_filename("é" * 300 + ".pdf").endswith(".pdf")
+
+
+def test_hostile_values_give_no_traceback(tmp_path: Path) -> None:
+    """Values the decoder accepts but MIME/iCalendar cannot carry as they are (issue 19.4)."""
+    source = tmp_path / "hostile.dat"
+    source.write_bytes(
+        w.message(
+            message_class="IPM.Task",
+            subject="t",
+            msg_props=[
+                w.unicode(0x0C1A, "Evil\r\nBcc: x@example.org"),
+                w.unicode(0x5D01, "jörg@exämple.org"),
+                w.unicode(0x1035, "<ä@example.org>"),
+                w.prop(0x0005, 0x8001, b"\0\0\0\0\0\0\xf0\x7f", named=(w.PSETID_TASK, 0x8102)),
+            ],
+        )
+    )
+    for args in (["list"], ["to-mime"], ["extract", "-o", str(tmp_path / "out")]):
+        result = _run(args[0], str(source), *args[1:])
+        assert result.returncode == 0, result.stderr
+        assert b"Traceback" not in result.stderr
