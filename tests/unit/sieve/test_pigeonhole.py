@@ -1,0 +1,67 @@
+"""Differential test: swissbox.sieve against Dovecot Pigeonhole's sieve-test on the corpus.
+
+Every case must agree, or be listed in DISAGREEMENTS with the RFC text that decides it.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from . import corpus, oracle
+
+pytestmark = pytest.mark.skipif(oracle.SIEVE_TEST is None, reason="dovecot-sieve not installed")
+
+_VACATION_COMMIT = (
+    "sieve-test prints the vacation action before Pigeonhole's send-time checks run; RFC 5230 "
+    "section 4.5 and RFC 3834 section 2 say not to answer {what}, and we decide that while "
+    "interpreting, so our outcome has no vacation"
+)
+_NULL_SENDER = (
+    "sieve-test cannot take a null envelope sender (-f <> is refused; without -f it takes From:), "
+    "so the oracle ran with bob@example.org"
+)
+DISAGREEMENTS = {
+    "envelope null sender": _NULL_SENDER
+    + "; RFC 5228 section 5.4: 'The null reverse-path is matched against as the empty string'",
+    "vacation null sender skipped": _NULL_SENDER
+    + "; RFC 5230 section 4.5: no response to a message with a null return path",
+    "vacation list skipped": _VACATION_COMMIT.format(
+        what="mailing-list (List-Id, Precedence) mail"
+    ),
+    "vacation auto-submitted skipped": _VACATION_COMMIT.format(what="Auto-Submitted mail"),
+    "vacation own sender skipped": _VACATION_COMMIT.format(what="the user's own address"),
+    "vacation not addressed": _VACATION_COMMIT.format(
+        what="mail whose To/Cc/Bcc holds none of the user's addresses"
+    ),
+    "vacation mailer-daemon": _VACATION_COMMIT.format(what="MAILER-DAEMON and list robots"),
+    "date received last": (
+        "Pigeonhole's date test reads only the topmost Received field whatever :index/:last say; "
+        "RFC 5260 section 6: ':last' counts from the last occurrence, so :index 1 :last is the "
+        "bottom Received field (+0100 here)"
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def workdir():
+    path = oracle.oracle_dir()
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.mark.parametrize("case", corpus.CASES, ids=[c[0] for c in corpus.CASES])
+def test_agrees_with_pigeonhole(case, workdir) -> None:
+    name, script, key, mail_from, rcpt_to = case
+    message = corpus.MESSAGES[key]
+    ours = oracle.ours(script, message, mail_from, rcpt_to)
+    theirs = oracle.pigeonhole(workdir, script, message, mail_from, rcpt_to)
+    if name in DISAGREEMENTS:
+        assert ours != theirs, f"{name} now agrees: drop it from DISAGREEMENTS"
+    else:
+        assert ours == theirs
+
+
+def test_every_disagreement_is_a_corpus_case() -> None:
+    assert set(DISAGREEMENTS) <= {c[0] for c in corpus.CASES}
