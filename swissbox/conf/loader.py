@@ -270,6 +270,9 @@ def _cross_checks(s: Settings, problems: list[str]) -> None:
     hostports += [
         (f"smtp.outbound_resolvers[{i}]", e, 53) for i, e in enumerate(s.smtp.outbound_resolvers)
     ]
+    hostports += [
+        (f"smtp.inbound_resolvers[{i}]", e, 53) for i, e in enumerate(s.smtp.inbound_resolvers)
+    ]
     if s.smtp.relay_host:
         hostports.append(("smtp.relay_host", s.smtp.relay_host, 25))
     for key, entry, default_port in hostports:

@@ -117,6 +117,16 @@ class SmtpSettings:
     # system's; and the HTTPS port policies are fetched from (443; other values for tests).
     outbound_ca_file: str = ""
     outbound_https_port: int = port_field(443)
+    # MX ingress mail authentication (SPF, DKIM, DMARC; Authentication-Results). DNS servers
+    # for its lookups ("ip" or "ip:port"; empty: the system's resolv.conf) and their time limit.
+    # A DMARC `reject` is refused at the end of DATA ("reject", 550 5.7.1), put in the
+    # recipient's Junk ("quarantine") or only marked ("mark"); a DMARC result that DNS could not
+    # decide (temperror) is answered 451 4.7.5 ("defer") or delivered with the mark ("mark").
+    inbound_auth: bool = True
+    inbound_resolvers: list[str] = field(default_factory=list)
+    inbound_dns_timeout: float = bounded(5.0, 0.1, 60)
+    dmarc_reject_action: str = choice("reject", "reject", "quarantine", "mark")
+    auth_temperror_action: str = choice("defer", "defer", "mark")
 
 
 @dataclass

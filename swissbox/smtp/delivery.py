@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from swissbox import metrics
 from swissbox.directory import Mailbox
-from swissbox.mailstore import MailStore, MailStoreError, QuotaExceeded
+from swissbox.mailstore import MailStore, MailStoreError, NoSuchFolder, QuotaExceeded
 from swissbox.mailstore.queue import OutboundQueue
 from swissbox.smtp import replies
 from swissbox.tnef import rewrite
@@ -77,7 +77,10 @@ class Deliverer:
         remote: list[str],
         sender: str,
         qid: str,
+        folder: str = "INBOX",
     ) -> Outcome:
+        """`folder`: where local copies go (Junk for DMARC quarantine; INBOX when a mailbox
+        has no such folder)."""
         outcome = Outcome(replies.DELIVERED.format(id=qid))
         ids = {"qid": qid}
         stored = ""
@@ -85,7 +88,10 @@ class Deliverer:
             started = metrics.now()
             delivery = self.store.begin()
             for mailbox in local:
-                delivery.add_recipient(mailbox.address, quota_bytes=mailbox.quota_bytes)
+                try:
+                    delivery.add_recipient(mailbox.address, folder, quota_bytes=mailbox.quota_bytes)
+                except NoSuchFolder:
+                    delivery.add_recipient(mailbox.address, quota_bytes=mailbox.quota_bytes)
             delivery.write(data)
             try:
                 done = await delivery.commit()

@@ -61,11 +61,23 @@ def delivered_to(data: bytes) -> set[str]:
     return out
 
 
-def forward_allowed(data: bytes) -> bool:
-    """The hook for "never forward what the MX check marked as spam or failed DMARC
-    `reject`": the spam and DMARC verdicts of MX ingress plug in here. Those checks do not
-    exist yet, so every message may be forwarded."""
+def forward_allowed(data: bytes, authserv_id: str = "") -> bool:
+    """False for a message that our MX's Authentication-Results (authserv-id `authserv-id`;
+    the MX removes any incoming field claiming it) say failed DMARC under `p=reject` (kept
+    because [smtp] dmarc_reject_action is quarantine or mark): forwarding it would pass a
+    forgery on under our name. The hook for spam verdicts too, later."""
+    if not authserv_id:
+        return True
+    ours = authserv_id.lower().encode()
+    for _, value in header_fields(data, (b"authentication-results",)):
+        if value.split(b";", 1)[0].strip().lower() != ours:
+            continue
+        if _DMARC_REJECTED.search(value):
+            return False
     return True
+
+
+_DMARC_REJECTED = re.compile(rb"(?i)\bdmarc=fail\s*\(p=reject\b")
 
 
 @dataclass
@@ -104,7 +116,7 @@ def plan(
     forwarded: dict[str, list[str]] = {}  # sender -> targets
     stamps: list[str] = []
     been_here = delivered_to(data) if any(r.via for r in recipients) else set()
-    may_forward = forward_allowed(data)
+    may_forward = forward_allowed(data, routing.hostname)
 
     def local(box: Mailbox) -> None:
         if box.id not in seen_boxes:

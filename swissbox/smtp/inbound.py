@@ -21,6 +21,7 @@ from swissbox.directory import Mailbox
 from swissbox.mailstore import MailStore
 from swissbox.mailstore.queue import queue_id
 from swissbox.smtp import replies
+from swissbox.smtp.authcheck import INBOX, InboundAuth
 from swissbox.smtp.dataguard import has_bare_newline
 from swissbox.smtp.delivery import Deliverer
 from swissbox.smtp.forwarding import hop_count, plan
@@ -52,6 +53,7 @@ class Runtime:
     limits: Limits
     hostname: str
     routing: Routing = field(default_factory=lambda: Routing(""))
+    mailauth: InboundAuth | None = None  # SPF/DKIM/DMARC at the MX; None: not checked
 
     def __post_init__(self) -> None:
         if not self.routing.hostname:
@@ -204,17 +206,32 @@ class MxHandler:
         if hops > self.rt.routing.max_hops:
             log.info("smtp: %d Received: fields from %s, refused as a loop", hops, server.client_ip)
             return replies.TOO_MANY_HOPS.format(hops=hops)
-        qid = queue_id()
-        data = await self.rt.deliverer.prepare(data)
-        data = self.prepare(data, server, session, envelope, qid)
         sender = envelope.mail_from or ""
         if sender == "<>":  # aiosmtpd's spelling of the null sender (bounces)
             sender = ""
+        folder = INBOX
+        if self.rt.mailauth is not None and not session.authenticated:
+            try:
+                checked = await self.rt.mailauth.check(
+                    data, server.client_ip, session.host_name or "", sender
+                )
+            except Exception:  # a bug must not let mail through unchecked, nor kill the session
+                log.exception("smtp: mail authentication failed for <%s>", sender)
+                return replies.LOCAL_ERROR
+            if checked.reply is not None:
+                log.info("smtp: from <%s> at %s: %s", sender, server.client_ip, checked.reply)
+                return checked.reply
+            data, folder = checked.data, checked.folder
+        qid = queue_id()
+        data = await self.rt.deliverer.prepare(data)
+        data = self.prepare(data, server, session, envelope, qid)
         rcpts = recipients(envelope)
         route = plan(rcpts, data, sender, self.rt.routing, self.rt.directory.is_mail_domain)
         if route.looped and len(route.looped) == len(rcpts):
             return replies.MAIL_LOOP
-        outcome = await self.rt.deliverer.deliver(data, route.local, route.remote, sender, qid)
+        outcome = await self.rt.deliverer.deliver(
+            data, route.local, route.remote, sender, qid, folder
+        )
         if not outcome.reply.startswith("250"):
             return outcome.reply
         if route.forwards and not await self.rt.deliverer.queue_copies(route.forwards, qid):

@@ -28,6 +28,7 @@ NO_MEMORY = "452 4.3.1 Insufficient system resources, try again later"
 LOCAL_ERROR = "451 4.3.0 Local error in processing, try again later"
 TLS_FAILED = "454 4.7.0 TLS handshake failed"
 AUTH_TEMP_FAILURE = "454 4.7.0 Temporary authentication failure"
+DMARC_TEMPERROR = "451 4.7.0 DMARC of {domain} could not be checked now (DNS), try again later"
 
 # 5xx: permanent
 BAD_SYNTAX = "500 5.5.2 Syntax error"
@@ -54,6 +55,7 @@ HEADER_SENDER_NOT_OWNED = (
 HEADER_SENDER_UNREADABLE = (
     "550 5.7.1 Header {field}: no address could be read; give an address you may send as"
 )
+DMARC_REJECT = "550 5.7.1 Rejected by the DMARC policy of {domain} (p=reject)"
 MESSAGE_TOO_BIG = "552 5.3.4 Message size exceeds fixed limit"
 MAILBOX_FULL = "552 5.2.2 Mailbox full: {address}"
 AUTH_FAILED = "535 5.7.8 Authentication credentials invalid"

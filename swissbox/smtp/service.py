@@ -16,6 +16,7 @@ from swissbox.conf import parse_hostport
 from swissbox.mailstore import MailStore, release_store, shared_store
 from swissbox.mailstore.queue import OutboundQueue
 from swissbox.runtime import Context, fmt_addr, listen_tcp
+from swissbox.smtp.authcheck import InboundAuth
 from swissbox.smtp.dataguard import DataBudget
 from swissbox.smtp.delivery import Deliverer
 from swissbox.smtp.inbound import MxHandler, Runtime, return_to_sender
@@ -61,6 +62,19 @@ class SmtpService:
             sts_cache=self.ctx.config.data_dir / "mta-sts-cache.json",
         )
 
+    def inbound_auth(self) -> InboundAuth | None:
+        s = self.ctx.settings
+        if not s.smtp.inbound_auth:
+            return None
+        servers = [parse_hostport(e, 53) for e in s.smtp.inbound_resolvers]
+        return InboundAuth.from_settings(
+            s.server.hostname,
+            [r for r in servers if r is not None],
+            s.smtp.inbound_dns_timeout,
+            s.smtp.dmarc_reject_action,
+            s.smtp.auth_temperror_action,
+        )
+
     def _config_relative(self, name: str) -> str:
         """A file named in the settings, relative to the config file's folder ("" stays)."""
         if not name:
@@ -101,6 +115,7 @@ class SmtpService:
             limits,
             hostname,
             Routing.from_settings(settings, ctx.config.data_dir),
+            self.inbound_auth(),
         )
         self.runtime = runtime
         signer = DkimSigner(ctx.directory, ctx.config.data_dir)

@@ -60,6 +60,9 @@ class Stack:
         # (tests that want a remote server set outbound_port to theirs).
         self.settings["smtp"]["outbound_resolvers"] = [f"127.0.0.1:{self.ports['dns']}"]
         self.settings["smtp"]["outbound_port"] = free_port()
+        # Inbound SPF/DKIM/DMARC would ask DNS about every test sender's domain: off unless a
+        # test turns it on with its own resolver (tests/integration/test_smtp_mailauth.py).
+        self.settings["smtp"]["inbound_auth"] = False
         for section, values in overrides.items():
             self.settings.setdefault(section, {}).update(values)
         self.proc: subprocess.Popen[str] | None = None

@@ -56,6 +56,9 @@ def settings(**smtp: Any) -> Settings:
     ports: dict[str, Any] = {"mx_port": 0, "submission_port": 0, "submissions_port": 0}
     # No delivery to the world from in-process tests (the system resolver is not loopback).
     ports["outbound_enabled"] = False
+    # Nor DNS checks of senders (SPF/DKIM/DMARC): tests that want them pass inbound_auth=True
+    # with their own inbound_resolvers.
+    ports["inbound_auth"] = False
     s.smtp = replace(s.smtp, **{**ports, **smtp})
     return s
 
