@@ -178,4 +178,23 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX domain_aliases_by_target ON domain_aliases (target_id);
     """,
+    # 6: Sieve (swissbox.directory.sievescripts): each mailbox's scripts (at most one active,
+    # run at delivery) and the vacation replies sent (per script handle and sender, RFC 5230).
+    """
+    CREATE TABLE sieve_scripts (
+        mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        script TEXT NOT NULL,
+        active INTEGER NOT NULL DEFAULT 0,
+        updated INTEGER NOT NULL,
+        PRIMARY KEY (mailbox_id, name)
+    );
+    CREATE TABLE sieve_vacation_replies (
+        mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+        handle TEXT NOT NULL,
+        sender TEXT NOT NULL,
+        sent INTEGER NOT NULL,
+        PRIMARY KEY (mailbox_id, handle, sender)
+    );
+    """,
 ]

@@ -39,6 +39,7 @@ from swissbox.directory.names import (
     split_address,
 )
 from swissbox.directory.schema import MIGRATIONS
+from swissbox.directory.sievescripts import SieveStore
 from swissbox.store import Row, Tx, is_postgres_url, open_database
 
 REALMS = ("account", "mailbox", "ddns")
@@ -60,7 +61,7 @@ def next_serial(old: int, now: float | None = None) -> int:
     return max(old + 1, today) % 2**32
 
 
-class Directory(AliasStore):
+class Directory(AliasStore, SieveStore):
     """Thread-safe access to the directory over the storage seam: a SQLite file (the
     embedded default) or a postgresql:// URL (several front ends over one database)."""
 
