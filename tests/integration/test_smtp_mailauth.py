@@ -1,6 +1,7 @@
 """SPF, DKIM and DMARC at the MX, as other mail servers meet them: the senders' records are
 served by the stack's own authoritative DNS server on loopback (its [smtp] inbound_resolvers
-point there, never at the machine's resolver); mail signed by our signer and by OpenDKIM;
+point there, never at the machine's resolver); mail signed by our signer and by OpenDKIM (the
+milter in signing mode, driven by tests/support/milter.py as an MTA would);
 forged, broken and hostile input; a DNS server that never answers; fifty sessions at once."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import socket
 import ssl
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -19,7 +21,8 @@ import pytest
 
 from swissbox.mailauth import dkim as sbdkim
 from tests.conftest import require_tool
-from tests.support.stack import Stack
+from tests.support.milter import Milter
+from tests.support.stack import Stack, free_port
 
 BOB, BOB_PW = "bob@example.test", "bob-mailbox-pw"
 MX_ID = "mx.example.test"
@@ -175,6 +178,56 @@ def test_dmarc_quarantine_goes_to_junk(world: tuple[Stack, dict]) -> None:
     (msg,) = stored(stack, "quarantined", "Junk")
     assert "spf=fail" in results(msg) and "dmarc=fail (p=quarantine dis=QUARANTINE)" in results(msg)
     assert not stored(stack, "quarantined")  # not in INBOX
+
+
+def opendkim_signature(key: Path, tmp: Path, data: bytes) -> bytes:
+    """The DKIM-Signature field OpenDKIM (the milter, in signing mode) adds to `data`."""
+    exe = require_tool("opendkim")
+    port = free_port()
+    conf = tmp / "opendkim.conf"
+    conf.write_text(
+        f"Domain good.test\nSelector odk\nKeyFile {key}\nCanonicalization relaxed/relaxed\n"
+        f"SignatureAlgorithm rsa-sha256\nMode s\nSocket inet:{port}@127.0.0.1\n"
+        "Background no\nSyslog no\nRequireSafeKeys false\n"
+    )
+    conf.chmod(0o600)  # OpenDKIM refuses a configuration others may write
+    key.chmod(0o600)
+    proc = subprocess.Popen([exe, "-f", "-x", str(conf)], stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                milter = Milter(port)
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(f"opendkim did not start: {proc.stderr}") from None
+                time.sleep(0.05)
+        try:
+            added = milter.added_headers(data, "alice@good.test", BOB)
+        finally:
+            milter.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    ((name, value),) = added
+    return f"{name}: {value}\r\n".replace("\r\n", "\n").replace("\n", "\r\n").encode()
+
+
+def test_mail_signed_by_opendkim_verifies(world: tuple[Stack, dict], tmp_path: Path) -> None:
+    stack, keys = world
+    body = message("alice@good.test", "opendkim")
+    signature = opendkim_signature(keys["odk"], tmp_path, body)
+    assert b"a=rsa-sha256" in signature and b"d=good.test" in signature
+    # from a client SPF does not allow: the DMARC pass rests on OpenDKIM's signature alone
+    assert send(stack, "alice@bounces.spoof.test", signature + body)[0] == 250
+    ar = results(stored(stack, "opendkim")[0])
+    assert "spf=none smtp.mailfrom=bounces.spoof.test" in ar
+    assert "dkim=pass header.d=good.test header.s=odk header.a=rsa-sha256" in ar
+    assert "dmarc=pass" in ar
+    changed = signature + body.replace(b"hello", b"hellO")
+    code, _ = send(stack, "alice@bounces.spoof.test", changed)
+    assert code == 550  # the one signature broken, SPF not aligned: p=reject
 
 
 def test_broken_and_truncated_signatures_and_an_spf_include_loop(world: tuple[Stack, dict]) -> None:
