@@ -149,6 +149,47 @@ def tnefparse_peer(blobs: Blobs) -> tuple[Any, Blobs] | None:
     return tnefparse, ok
 
 
+def decodes(data: bytes) -> bool:
+    try:
+        decode(data)
+    except TnefError:
+        return False
+    return True
+
+
+def process_time(command: list[str], runs: int = 30) -> float:
+    """Median wall time of a whole process (start-up included), in seconds, like hyperfine."""
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: bytecode cached
+    env["PYTHONPYCACHEPREFIX"] = str(Path(tempfile.gettempdir()) / "tnef-bench-pyc")
+    times = []
+    for attempt in range(runs + 1):
+        start = time.perf_counter()
+        subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        if attempt:  # the first run fills the bytecode cache
+            times.append(time.perf_counter() - start)
+    return sorted(times)[len(times) // 2]
+
+
+def startup(sample: Path) -> None:
+    """Per-file cost of the command line, which people run once per file over folders."""
+    python = sys.executable
+    print(f"command start-up, one process per file (median of 30, {sample.name}):")
+    rows = [
+        ("python -c pass", [python, "-c", "pass"]),
+        ("swissbox tnef --help", [python, "-m", "swissbox.entry", "tnef", "--help"]),
+        ("swissbox tnef list FILE", [python, "-m", "swissbox.entry", "tnef", "list", str(sample)]),
+        (
+            "via swissbox.cli (all verbs)",
+            [python, "-m", "swissbox.cli", "tnef", "list", str(sample)],
+        ),
+    ]
+    if shutil.which(TNEF_TOOL):
+        rows.append(("tnef -t FILE (C tool)", [TNEF_TOOL, "-t", str(sample)]))
+    for label, command in rows:
+        print(f"  {label:<32} {process_time(command) * 1000:7.1f} ms")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     shared = Path(os.environ.get("SWISSBOX_SHARED", ROOT.parent / "shared"))
@@ -183,6 +224,7 @@ def main() -> int:
                 check=False,
             )
 
+    startup(next(p for p, data in sorted(blobs, key=lambda b: len(b[1])) if decodes(data)))
     print("all files:")
     have_c = shutil.which(TNEF_TOOL) is not None
     runs = [swissbox_decode(blobs), swissbox_decode(blobs, bodies=True), swissbox_extract]

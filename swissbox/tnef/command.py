@@ -19,7 +19,6 @@ from typing import BinaryIO, TextIO
 from .calendar import to_icalendar
 from .decoder import decode
 from .errors import TnefError
-from .mime import message_to_mime
 from .model import Message
 
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
@@ -53,6 +52,8 @@ def _files(message: Message, prefix: str = "") -> Iterator[tuple[str, bytes, str
     """Everything extract writes: (name, bytes, description)."""
     for attachment in message.attachments:
         if attachment.embedded is not None:
+            from .mime import message_to_mime  # the email package only when needed
+
             data = message_to_mime(attachment.embedded).as_bytes()
             yield attachment.name, data, "message/rfc822"
         else:
@@ -174,6 +175,8 @@ def _run(args: argparse.Namespace, message: Message, stdout: BinaryIO, stderr: T
         stdout.flush()
         return 0
     if args.verb == "to-mime":
+        from .mime import message_to_mime
+
         stdout.write(message_to_mime(message).as_bytes())
         stdout.flush()
         return 0

@@ -172,3 +172,30 @@ def test_hostile_values_give_no_traceback(tmp_path: Path) -> None:
         result = _run(args[0], str(source), *args[1:])
         assert result.returncode == 0, result.stderr
         assert b"Traceback" not in result.stderr
+
+
+def test_swissbox_tnef_imports_no_server_code(corpus_dir: Path) -> None:
+    """`swissbox tnef` runs once per file over folders: it must not load auth, TLS, the store or
+    the protocols (issue 19.5; the start-up figures are in bench/tnef_bench.py)."""
+    import tomllib
+
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts["swissbox"] == "swissbox.entry:main"
+    probe = (
+        "import sys, io\n"
+        "from swissbox.entry import main\n"
+        "sys.stdout = io.StringIO(); sys.stdout.buffer = io.BytesIO()\n"
+        "code = main(['tnef', 'list', sys.argv[1]])\n"
+        "sys.stderr.write(' '.join(sorted(sys.modules)) + '\\n')\n"
+        "sys.exit(code)\n"
+    )
+    sample = str(_poi(corpus_dir) / "quick-winmail.dat")
+    result = subprocess.run(
+        [sys.executable, "-c", probe, sample], cwd=ROOT, capture_output=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    loaded = set(result.stderr.decode().split())
+    assert "swissbox.tnef.decoder" in loaded
+    heavy = {"swissbox.cli", "swissbox.auth", "swissbox.tls", "swissbox.conf", "cryptography"}
+    assert not loaded & heavy
+    assert not {m for m in loaded if m.startswith(("swissbox.smtp", "swissbox.imap", "email."))}
