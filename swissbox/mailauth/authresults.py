@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from swissbox.mailauth.arcverify import ArcResult
 from swissbox.mailauth.dkimverify import DkimResult
 from swissbox.mailauth.dmarc import DmarcResult
 from swissbox.mailauth.spf import SpfResult
@@ -28,7 +29,12 @@ def _value(text: str) -> str:
 
 
 def header(
-    authserv_id: str, spf: SpfResult, dkim: Sequence[DkimResult], dmarc: DmarcResult, helo: str
+    authserv_id: str,
+    spf: SpfResult,
+    dkim: Sequence[DkimResult],
+    dmarc: DmarcResult,
+    helo: str,
+    arc: ArcResult | None = None,
 ) -> bytes:
     """The Authentication-Results field (CRLF, folded one method per line)."""
     parts = []
@@ -51,6 +57,9 @@ def header(
         note += f"; {dmarc.detail}"
     from_prop = f" header.from={_value(dmarc.from_domain)}" if dmarc.from_domain else ""
     parts.append(f"dmarc={dmarc.result}{_comment(note)}{from_prop}")
+    if arc is not None and arc.result != "none":
+        why = f"i={arc.instances}" + (f"; {arc.detail}" if arc.detail else "")
+        parts.append(f"arc={arc.result}{_comment(why)}")
     return (
         f"Authentication-Results: {authserv_id};\r\n\t" + ";\r\n\t".join(parts) + "\r\n"
     ).encode("utf-8", "replace")

@@ -1,11 +1,12 @@
-"""The MX's mail authentication in one call: SPF, every DKIM signature and DMARC for a
-received message, and the Authentication-Results field that says so."""
+"""The MX's mail authentication in one call: SPF, every DKIM signature, the ARC chain and
+DMARC for a received message, and the Authentication-Results field that says so."""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
 
+from swissbox.mailauth.arcverify import ArcResult, verify_chain
 from swissbox.mailauth.authresults import header
 from swissbox.mailauth.dkim import from_domain
 from swissbox.mailauth.dkimverify import DkimResult, verify_all
@@ -19,6 +20,7 @@ class Verdict:
     spf: SpfResult
     dkim: list[DkimResult]
     dmarc: DmarcResult
+    arc: ArcResult
     header: bytes  # Authentication-Results: ... CRLF
 
 
@@ -32,9 +34,10 @@ async def authenticate(
     sample: int | None = None,
 ) -> Verdict:
     """Checks `message` (as received: before our own trace fields) from `client_ip`."""
-    spf, dkim = await asyncio.gather(
+    spf, dkim, arc = await asyncio.gather(
         check_host(resolver, client_ip, mail_from, helo, authserv_id),
         verify_all(message, resolver),
+        verify_chain(message, resolver),
     )
     dmarc = await evaluate(resolver, from_domain(message), spf, dkim, sample)
-    return Verdict(spf, dkim, dmarc, header(authserv_id, spf, dkim, dmarc, helo))
+    return Verdict(spf, dkim, dmarc, arc, header(authserv_id, spf, dkim, dmarc, helo, arc))

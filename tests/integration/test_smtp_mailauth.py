@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import dkim
 import pytest
 
 from swissbox.mailauth import dkim as sbdkim
@@ -44,6 +45,7 @@ def zones(keys: dict[str, sbdkim.KeyPair], opendkim_txt: str) -> dict[str, list[
             f"sel-rsa._domainkey TXT {txt(sbdkim.public_record('rsa', rsa.public))}",
             f"odk._domainkey TXT {txt(opendkim_txt)}",
         ],
+        "fwd.test": [f"arc._domainkey TXT {txt(sbdkim.public_record('rsa', rsa.public))}"],
         "spoof.test": ['@ TXT "v=spf1 ip4:192.0.2.1 -all"', '_dmarc TXT "v=DMARC1; p=reject"'],
         "quar.test": ['@ TXT "v=spf1 -all"', '_dmarc TXT "v=DMARC1; p=quarantine"'],
         "lenient.test": [
@@ -98,8 +100,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, dic
         sbdkim.load_key("good.test", "sel-rsa", "rsa", keys["rsa"].private_pem),
     ]
     lenient = [sbdkim.load_key("lenient.test", "sel-rsa", "rsa", keys["rsa"].private_pem)]
+    arc = sbdkim.load_key("fwd.test", "arc", "rsa", keys["rsa"].private_pem)
     try:
-        yield stack, {"good": signing, "lenient": lenient, "odk": odk_file}
+        yield stack, {"good": signing, "lenient": lenient, "odk": odk_file, "arc": arc}
     finally:
         stack.stop()
 
@@ -228,6 +231,22 @@ def test_mail_signed_by_opendkim_verifies(world: tuple[Stack, dict], tmp_path: P
     changed = signature + body.replace(b"hello", b"hellO")
     code, _ = send(stack, "alice@bounces.spoof.test", changed)
     assert code == 550  # the one signature broken, SPF not aligned: p=reject
+
+
+def test_arc_sealed_by_a_forwarder_is_reported(world: tuple[Stack, dict]) -> None:
+    """A list server at fwd.test broke good.test's signature (subject tag) and sealed what
+    it had seen: DMARC fails here (p=none on lenient.test), ARC passes and says so."""
+    stack, keys = world
+    body = message("l@lenient.test", "arc-sealed")
+    seen = b"Authentication-Results: fwd.test; dkim=pass header.d=lenient.test\r\n" + body
+    seal = dkim.arc_sign(seen, b"arc", b"fwd.test", keys["arc"].secret, b"fwd.test")
+    assert send(stack, "list@fwd.test", b"".join(seal) + seen)[0] == 250
+    ar = results(stored(stack, "arc-sealed")[0])
+    assert "arc=pass (i=1)" in ar and "dmarc=fail" in ar
+    forged = b"".join(seal) + seen.replace(b"hello", b"hello, changed")
+    body2 = forged.replace(b"arc-sealed", b"arc-broken")
+    assert send(stack, "list@fwd.test", body2)[0] == 250
+    assert "arc=fail" in results(stored(stack, "arc-broken")[0])
 
 
 def test_broken_and_truncated_signatures_and_an_spf_include_loop(world: tuple[Stack, dict]) -> None:
