@@ -38,7 +38,7 @@ def header(
 ) -> bytes:
     """The Authentication-Results field (CRLF, folded one method per line)."""
     parts = []
-    prop = "smtp.mailfrom" if spf.domain and spf.domain != helo.lower() else "smtp.helo"
+    prop = f"smtp.{spf.scope}"
     spf_value = spf.domain
     parts.append(f"spf={spf.result}{_comment(spf.detail)} {prop}={_value(spf_value)}")
     if not dkim:

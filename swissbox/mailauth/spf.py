@@ -51,6 +51,7 @@ class SpfResult:
     domain: str  # the domain checked (MAIL FROM's, or HELO's for the null sender)
     detail: str = ""  # why, for the Authentication-Results comment
     explanation: str = ""  # exp= text on fail
+    scope: str = "mailfrom"  # the identity checked: "mailfrom", or "helo" for the null sender
 
 
 @dataclass
@@ -100,20 +101,21 @@ async def check_host(
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
         address = address.ipv4_mapped
     local, _, domain = mail_from.rpartition("@")
+    scope = "mailfrom"
     if not mail_from or not domain:
-        local, domain = "postmaster", helo
+        local, domain, scope = "postmaster", helo, "helo"
     domain = domain.rstrip(".").lower()
     sender = f"{local or 'postmaster'}@{domain}"
     if not valid_domain(domain):
-        return SpfResult(NONE, domain, "not a domain name")
+        return SpfResult(NONE, domain, "not a domain name", scope=scope)
     ctx = _Context(resolver, address, sender, helo, receiver or "unknown")
     try:
         result, explanation = await _check(ctx, domain)
     except SpfTempError as exc:
-        return SpfResult(TEMPERROR, domain, f"DNS: {exc}")
+        return SpfResult(TEMPERROR, domain, f"DNS: {exc}", scope=scope)
     except SpfPermError as exc:
-        return SpfResult(PERMERROR, domain, str(exc))
-    return SpfResult(result, domain, "", explanation)
+        return SpfResult(PERMERROR, domain, str(exc), scope=scope)
+    return SpfResult(result, domain, "", explanation, scope)
 
 
 async def _record(ctx: _Context, domain: str) -> str | None:

@@ -95,6 +95,25 @@ async def test_none_permerror_temperror() -> None:
     assert got.result == "temperror"
 
 
+def test_null_sender_is_reported_as_the_helo_identity() -> None:
+    field = authresults.header(
+        "mx.example.test",
+        SpfResult("pass", "mta.sender.test", scope="helo"),
+        [],
+        dmarc.DmarcResult("none", "sender.test"),
+        "mta.sender.test",
+    )
+    assert b"spf=pass smtp.helo=mta.sender.test;" in field
+    mailfrom = authresults.header(
+        "mx.example.test",
+        SpfResult("pass", "sender.test"),
+        [],
+        dmarc.DmarcResult("none", "sender.test"),
+        "sender.test",  # HELO spelled like the MAIL FROM domain
+    )
+    assert b"spf=pass smtp.mailfrom=sender.test;" in mailfrom
+
+
 def test_authentication_results_field() -> None:
     field = authresults.header(
         "mx.example.test",

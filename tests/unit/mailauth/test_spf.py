@@ -159,7 +159,9 @@ async def test_macro_expansion_rules() -> None:
 
 async def test_null_sender_uses_helo() -> None:
     got = await check(txt("mx.sender.test", "v=spf1 ip4:192.0.2.10 -all"), sender="")
-    assert (got.result, got.domain) == ("pass", "mx.sender.test")
+    assert (got.result, got.domain, got.scope) == ("pass", "mx.sender.test", "helo")
+    same = await check(txt("mx.sender.test", "v=spf1 -all"), sender="a@mx.sender.test")
+    assert same.scope == "mailfrom"  # a MAIL FROM domain equal to HELO's is still MAIL FROM
 
 
 async def test_ipv4_mapped_client_is_checked_as_ipv4() -> None:
