@@ -6,6 +6,7 @@
     swissbox domain alias ALIASDOMAIN TARGETDOMAIN|off
     swissbox mail catch-all DOMAIN TARGET|off
     swissbox mailbox forward ADDRESS TARGET|off [--keep]
+    swissbox mailbox sieve ADDRESS FILE|off [--name NAME]   the active Sieve script ("-": stdin)
 
 A target is a hosted mailbox or alias (checked to exist) or an external address (forwarded
 with an SRS sender). How mail follows them: `swissbox.smtp.routing`.
@@ -14,6 +15,7 @@ with an SRS sender). How mail follows them: `swissbox.smtp.routing`.
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from swissbox.cliutil import CliEnv, CommandError
@@ -124,6 +126,25 @@ def cmd_mailbox_forward(args: argparse.Namespace, env: CliEnv) -> int:
     return 0
 
 
+def cmd_mailbox_sieve(args: argparse.Namespace, env: CliEnv) -> int:
+    d = env.directory
+    if args.file.lower() == OFF:
+        d.activate_sieve_script(args.address, None)
+        print(f"{args.address}: no Sieve script runs")
+        return 0
+    try:
+        if args.file == "-":
+            text = sys.stdin.read()
+        else:
+            with open(args.file, encoding="utf-8") as f:
+                text = f.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CommandError(f"cannot read {args.file}: {exc}") from None
+    d.put_sieve_script(args.address, args.name, text, activate=True)
+    print(f"{args.address}: Sieve script {args.name!r} is active")
+    return 0
+
+
 def add_commands(sub: Any, common: argparse.ArgumentParser, groups: dict[str, Any]) -> None:
     alias = sub.add_parser("alias", help="addresses that deliver to other addresses")
     verbs = alias.add_subparsers(dest="verb", metavar="VERB", required=True)
@@ -166,3 +187,7 @@ def add_commands(sub: Any, common: argparse.ArgumentParser, groups: dict[str, An
         p.add_argument("address", metavar="ADDRESS")
         p.add_argument("target", metavar="TARGET|off")
         p.add_argument("--keep", action="store_true", help="a copy stays in the mailbox too")
+        p = verb(groups["mailbox"], "sieve", cmd_mailbox_sieve, "filter a mailbox's mail (Sieve)")
+        p.add_argument("address", metavar="ADDRESS")
+        p.add_argument("file", metavar="FILE|off", help='a Sieve script ("-": standard input)')
+        p.add_argument("--name", default="main", help="the script's name (default: main)")

@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from swissbox import metrics
 from swissbox.directory import Mailbox
 from swissbox.mailstore import MailStore, MailStoreError, NoSuchFolder, QuotaExceeded
 from swissbox.mailstore.queue import OutboundQueue
+from swissbox.mailstore.sieving import Filter
 from swissbox.smtp import replies
+from swissbox.smtp.outbound import dsn
+from swissbox.smtp.outbound.state import FAILED, RecipientState
 from swissbox.tnef import rewrite
 
 log = logging.getLogger("swissbox.smtp")
@@ -56,13 +60,19 @@ class Deliverer:
         queue: OutboundQueue,
         tnef_mode: str,
         on_queued: Callable[[str], None] | None = None,
+        sieve: Filter | None = None,
+        redirect_sender: Callable[[str, str], str] | None = None,
     ) -> None:
         """`on_queued(queue_id)` runs after a message for other domains is durably queued
-        (the service wakes its queue runner with it)."""
+        (the service wakes its queue runner with it). `sieve`: runs each mailbox's active
+        script; `redirect_sender(sender, mailbox)`: the envelope sender of a redirected copy
+        (SRS, as for forwards)."""
         self.store = store
         self.queue = queue
         self.tnef_mode = tnef_mode
         self.on_queued = on_queued
+        self.sieve = sieve
+        self.redirect_sender = redirect_sender
 
     async def prepare(self, data: bytes) -> bytes:
         if self.tnef_mode == "off" or not looks_tnef(data):
@@ -78,31 +88,48 @@ class Deliverer:
         sender: str,
         qid: str,
         folder: str = "INBOX",
+        rcpts: Mapping[str, str] | None = None,
     ) -> Outcome:
         """`folder`: where local copies go (Junk for DMARC quarantine; INBOX when a mailbox
-        has no such folder)."""
+        has no such folder). `rcpts`: mailbox address -> the recipient as given at RCPT (for
+        Sieve's envelope test; subaddress kept)."""
         outcome = Outcome(replies.DELIVERED.format(id=qid))
         ids = {"qid": qid}
         stored = ""
+        sent: list[tuple[str, list[str], bytes]] = []
         if local:
             started = metrics.now()
             delivery = self.store.begin()
             for mailbox in local:
-                try:
-                    delivery.add_recipient(mailbox.address, folder, quota_bytes=mailbox.quota_bytes)
-                except NoSuchFolder:
-                    delivery.add_recipient(mailbox.address, quota_bytes=mailbox.quota_bytes)
-            delivery.write(data)
-            try:
-                done = await delivery.commit()
-            except QuotaExceeded as exc:
-                log.info("smtp %s: %s", qid, exc, extra=ids)
-                metrics.delivered("local", "failed", len(local))
-                return Outcome(replies.MAILBOX_FULL.format(address=exc.address))
-            except (MailStoreError, OSError):
-                log.exception("smtp %s: local delivery failed", qid, extra=ids)
-                metrics.delivered("local", "failed", len(local))
+                for target, flags in self._filed(mailbox, folder, data, sender, rcpts, sent, qid):
+                    try:
+                        delivery.add_recipient(
+                            mailbox.address, target, flags, quota_bytes=mailbox.quota_bytes
+                        )
+                    except NoSuchFolder:
+                        delivery.add_recipient(
+                            mailbox.address, flags=flags, quota_bytes=mailbox.quota_bytes
+                        )
+            # what Sieve sends is queued first: a failure there is a temporary error for the
+            # whole message (retried, perhaps duplicated; never lost)
+            if sent and not await self.queue_copies(sent, qid):
+                delivery.abort()
                 return Outcome(replies.LOCAL_ERROR)
+            done = []
+            if delivery.targets:  # none when Sieve discarded or redirected every copy
+                delivery.write(data)
+                try:
+                    done = await delivery.commit()
+                except QuotaExceeded as exc:
+                    log.info("smtp %s: %s", qid, exc, extra=ids)
+                    metrics.delivered("local", "failed", len(local))
+                    return Outcome(replies.MAILBOX_FULL.format(address=exc.address))
+                except (MailStoreError, OSError):
+                    log.exception("smtp %s: local delivery failed", qid, extra=ids)
+                    metrics.delivered("local", "failed", len(local))
+                    return Outcome(replies.LOCAL_ERROR)
+            else:
+                delivery.abort()
             metrics.delivery_time("local", started)
             metrics.delivered("local", "delivered", len(done))
             outcome.delivered = len(done)
@@ -136,6 +163,55 @@ class Deliverer:
             extra={**ids, "stored": stored} if stored else ids,
         )
         return outcome
+
+    def _filed(
+        self,
+        mailbox: Mailbox,
+        folder: str,
+        data: bytes,
+        sender: str,
+        rcpts: Mapping[str, str] | None,
+        sent: list[tuple[str, list[str], bytes]],
+        qid: str,
+    ) -> list[tuple[str, tuple[str, ...]]]:
+        """(folder, flags) of each copy `mailbox` keeps, after its Sieve script; what the
+        script sends (redirects, a vacation reply, a refusal report) is added to `sent`."""
+        if self.sieve is None:
+            return [(folder, ())]
+        box = self.store.mailbox(mailbox.address)
+
+        def exists(name: str) -> bool:
+            try:
+                box.folder(name)
+            except (MailStoreError, ValueError):
+                return False
+            return True
+
+        rcpt = (rcpts or {}).get(mailbox.address, mailbox.address)
+        filing = self.sieve.decide(mailbox.address, rcpt, sender, data, folder, exists)
+        kept: list[tuple[str, tuple[str, ...]]] = []
+        for target, flags, create in filing.stores:
+            if create and not exists(target):
+                try:
+                    box.create_folder(target)
+                except (MailStoreError, ValueError) as exc:
+                    log.warning("sieve: %s: cannot create %r (%s)", mailbox.address, target, exc)
+                    target = folder
+            kept.append((target, flags))
+        if filing.redirects:
+            new_sender = sender
+            if self.redirect_sender is not None:
+                new_sender = self.redirect_sender(sender, mailbox.address)
+            head = f"Delivered-To: {mailbox.address}\r\n".encode()
+            sent.append((new_sender, filing.redirects, head + data))
+        if filing.vacation is not None:
+            sent.append(("", [filing.vacation_to], filing.vacation))
+        if filing.reject is not None and sender:
+            state = RecipientState(FAILED, f"{replies.SIEVE_REJECTED} {filing.reject}")
+            hostname = self.sieve.hostname
+            report = dsn.bounce(hostname, qid, sender, {rcpt: state}, data, time.time())
+            sent.append(("", [sender], report))
+        return kept
 
     async def queue_copies(self, copies: Sequence[tuple[str, list[str], bytes]], qid: str) -> bool:
         """Queues further copies, each (envelope sender, recipients, message): forwarded mail

@@ -229,8 +229,9 @@ class MxHandler:
         route = plan(rcpts, data, sender, self.rt.routing, self.rt.directory.is_mail_domain)
         if route.looped and len(route.looped) == len(rcpts):
             return replies.MAIL_LOOP
+        given = {r.mailbox.address: r.address for r in rcpts if r.mailbox is not None}
         outcome = await self.rt.deliverer.deliver(
-            data, route.local, route.remote, sender, qid, folder
+            data, route.local, route.remote, sender, qid, folder, given
         )
         if not outcome.reply.startswith("250"):
             return outcome.reply

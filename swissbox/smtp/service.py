@@ -15,10 +15,12 @@ from typing import Any
 from swissbox.conf import parse_hostport
 from swissbox.mailstore import MailStore, release_store, shared_store
 from swissbox.mailstore.queue import OutboundQueue
+from swissbox.mailstore.sieving import Filter
 from swissbox.runtime import Context, fmt_addr, listen_tcp
 from swissbox.smtp.authcheck import InboundAuth
 from swissbox.smtp.dataguard import DataBudget
 from swissbox.smtp.delivery import Deliverer
+from swissbox.smtp.forwarding import srs_sender
 from swissbox.smtp.inbound import MxHandler, Runtime, return_to_sender
 from swissbox.smtp.outbound.mx import make_resolver
 from swissbox.smtp.outbound.runner import OutboundSettings, QueueRunner
@@ -118,6 +120,11 @@ class SmtpService:
             self.inbound_auth(),
         )
         self.runtime = runtime
+        # Sieve runs in the mail store's delivery path; redirects get an SRS sender as forwards
+        runtime.deliverer.sieve = Filter(ctx.directory, hostname)
+        runtime.deliverer.redirect_sender = lambda sender, box: srs_sender(
+            sender, box, runtime.routing, ctx.directory.is_mail_domain
+        )
         signer = DkimSigner(ctx.directory, ctx.config.data_dir)
         tls = server_context(ctx.tls)
         common: dict[str, Any] = dict(

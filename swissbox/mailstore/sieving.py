@@ -1,0 +1,173 @@
+"""Sieve at delivery: a mailbox's active script decides where its copy goes and what is sent.
+
+`Filter.decide()` turns the script's actions into a `Filing`: the folders (with flags) to
+store into, the addresses to redirect to, a vacation reply to send, a refusal to report. A
+script that is missing stores into the default folder; one that fails (does not compile,
+hits a bound, names a folder that does not exist) stores into the default folder too and the
+reason is logged — mail is never lost because a filter is broken. Pure but for the directory
+(scripts, vacation memory) and the folder check passed in.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.header import Header
+from typing import Protocol
+
+from swissbox import sieve
+
+log = logging.getLogger("swissbox.mailstore")
+
+INBOX = "INBOX"
+
+
+class SieveDirectory(Protocol):
+    def active_sieve_script(self, address: str) -> str | None: ...
+
+    def vacation_due(self, address: str, handle: str, sender: str, days: int) -> bool: ...
+
+
+@dataclass
+class Filing:
+    """What happens to one mailbox's copy."""
+
+    stores: list[tuple[str, tuple[str, ...], bool]] = field(
+        default_factory=list
+    )  # folder, flags, create
+    redirects: list[str] = field(default_factory=list)
+    vacation: bytes | None = None  # the reply, ready to queue from the null sender
+    vacation_to: str = ""
+    reject: str | None = None  # the reason, for a delivery report to the sender
+
+
+class Filter:
+    def __init__(self, directory: SieveDirectory, hostname: str) -> None:
+        self.directory = directory
+        self.hostname = hostname
+        self.limits = sieve.Limits()
+
+    def decide(
+        self,
+        address: str,
+        rcpt: str,
+        sender: str,
+        data: bytes,
+        default_folder: str,
+        folder_exists: Callable[[str], bool],
+    ) -> Filing:
+        """`address`: the mailbox; `rcpt`: the recipient as given at RCPT (subaddress kept)."""
+        keep_default = Filing([(default_folder, (), False)])
+        try:
+            text = self.directory.active_sieve_script(address)
+        except Exception:  # the directory failing must not lose the message
+            log.exception("sieve: could not read the script of %s; keeping the message", address)
+            return keep_default
+        if text is None:
+            return keep_default
+        try:
+            script = sieve.compile_script(text, self.limits)
+            env = sieve.Environment(user_addresses=(address,), mailbox_exists=folder_exists)
+            result = sieve.run(
+                script, data, sieve.Envelope(sender, rcpt or address), env, self.limits
+            )
+        except sieve.SieveError as exc:
+            log.warning("sieve: script of %s failed (%s); keeping the message", address, exc)
+            return keep_default
+        return self._filing(address, sender, data, default_folder, folder_exists, result)
+
+    def _filing(
+        self,
+        address: str,
+        sender: str,
+        data: bytes,
+        default_folder: str,
+        folder_exists: Callable[[str], bool],
+        result: sieve.Result,
+    ) -> Filing:
+        out = Filing()
+        for note in result.notes:
+            log.info("sieve: %s: %s", address, note)
+        for action in result.actions:
+            if isinstance(action, sieve.Keep):
+                out.stores.append((default_folder, action.flags, False))
+            elif isinstance(action, sieve.FileInto):
+                folder = action.mailbox
+                if not action.create and not folder_exists(folder):
+                    log.warning(
+                        "sieve: %s: no folder %r; filed into %s", address, folder, default_folder
+                    )
+                    folder = default_folder
+                out.stores.append((folder, action.flags, action.create))
+            elif isinstance(action, sieve.Redirect):
+                out.redirects.append(action.address)
+            elif isinstance(action, sieve.Reject):
+                out.reject = action.reason
+            elif isinstance(action, sieve.Vacation):
+                self._vacation(out, address, data, action)
+        if result.implicit_keep:
+            out.stores.append((default_folder, result.implicit_keep_flags, False))
+        seen: set[str] = set()
+        unique = []
+        for store in out.stores:
+            if store[0] not in seen:
+                seen.add(store[0])
+                unique.append(store)
+        out.stores = unique
+        return out
+
+    def _vacation(self, out: Filing, address: str, data: bytes, action: sieve.Vacation) -> None:
+        try:
+            due = self.directory.vacation_due(address, action.handle, action.recipient, action.days)
+        except Exception:
+            log.exception("sieve: %s: vacation memory failed; no reply sent", address)
+            return
+        if not due:
+            log.info("sieve: %s: vacation reply to %s already sent", address, action.recipient)
+            return
+        out.vacation = vacation_reply(self.hostname, address, data, action)
+        out.vacation_to = action.recipient
+
+
+def vacation_reply(hostname: str, address: str, original: bytes, action: sieve.Vacation) -> bytes:
+    """The auto-reply (RFC 5230 section 5, RFC 3834 section 3): Auto-Submitted, In-Reply-To
+    and References of the original, the reason as text/plain (or as given with :mime)."""
+    from email import message_from_bytes
+    from email.policy import compat32
+
+    head = message_from_bytes(original.partition(b"\r\n\r\n")[0] + b"\r\n\r\n", policy=compat32)
+    message_id = str(head.get("Message-ID", "")).strip()
+    references = " ".join(
+        part for part in (str(head.get("References", "")).strip(), message_id) if part
+    )
+    from_address = _one_line(action.from_address or address)
+    subject = _one_line(action.subject)
+    if not subject.isascii():
+        subject = Header(subject, "utf-8").encode()
+    lines = [
+        f"From: {from_address}",
+        f"To: {_one_line(action.recipient)}",
+        f"Subject: {subject}",
+        f"Date: {email.utils.formatdate(time.time(), localtime=False)}",
+        f"Message-ID: {email.utils.make_msgid(domain=hostname)}",
+        "Auto-Submitted: auto-replied (vacation)",
+        "Precedence: bulk",
+        "MIME-Version: 1.0",
+    ]
+    if message_id:
+        lines.append(f"In-Reply-To: {message_id}")
+        lines.append(f"References: {references}")
+    if action.mime:
+        body = action.reason.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8")
+        return ("\r\n".join(lines) + "\r\n").encode("utf-8") + body
+    lines += ["Content-Type: text/plain; charset=utf-8", "Content-Transfer-Encoding: 8bit"]
+    text = action.reason.replace("\r\n", "\n").replace("\n", "\r\n")
+    return ("\r\n".join(lines) + "\r\n\r\n" + text + "\r\n").encode("utf-8")
+
+
+def _one_line(text: str) -> str:
+    """A header value from script text: no CR/LF (a script cannot add header fields)."""
+    return " ".join(text.split("\r\n")).replace("\r", " ").replace("\n", " ")

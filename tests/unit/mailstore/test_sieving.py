@@ -1,0 +1,92 @@
+"""Sieve at delivery, decided without I/O: a fake directory in, a Filing out."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from swissbox import sieve
+from swissbox.mailstore.sieving import Filter, vacation_reply
+
+MESSAGE = (
+    b"From: pat@world.test\r\nTo: box@example.test\r\nSubject: hi\r\n"
+    b"Message-ID: <m1@world.test>\r\n\r\nbody\r\n"
+)
+
+
+class FakeDirectory:
+    def __init__(self, script: str | None, due: bool = True) -> None:
+        self.script = script
+        self.due = due
+        self.asked: list[tuple[str, str, str, int]] = []
+
+    def active_sieve_script(self, address: str) -> str | None:
+        if self.script == "RAISE":
+            raise RuntimeError("database gone")
+        return self.script
+
+    def vacation_due(self, address: str, handle: str, sender: str, days: int) -> bool:
+        self.asked.append((address, handle, sender, days))
+        return self.due
+
+
+def decide(script: str | None, folders: tuple[str, ...] = ("INBOX",), due: bool = True):  # type: ignore[no-untyped-def]
+    f = Filter(FakeDirectory(script, due), "mx.example.test")
+    return f.decide(
+        "box@example.test",
+        "box+tag@example.test",
+        "pat@world.test",
+        MESSAGE,
+        "INBOX",
+        lambda name: name in folders,
+    )
+
+
+def test_no_script_keeps_in_the_default_folder() -> None:
+    assert decide(None).stores == [("INBOX", (), False)]
+
+
+@pytest.mark.parametrize("script", ["RAISE", "if {"])
+def test_broken_script_or_directory_keeps_and_logs(
+    script: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, "swissbox.mailstore"):
+        assert decide(script).stores == [("INBOX", (), False)]
+    assert caplog.records
+
+
+def test_runtime_failure_keeps() -> None:
+    script = "".join(f'redirect "r{i}@world.test";' for i in range(9))
+    filing = decide(script)
+    assert filing.stores == [("INBOX", (), False)] and filing.redirects == []
+
+
+def test_fileinto_a_missing_folder_goes_to_the_default() -> None:
+    script = 'require "fileinto";\nfileinto "Nope";\nfileinto "Work";'
+    assert decide(script, ("INBOX", "Work")).stores == [("INBOX", (), False), ("Work", (), False)]
+
+
+def test_envelope_sees_the_recipient_as_given() -> None:
+    script = 'require ["envelope", "subaddress", "fileinto"];\nif envelope :detail "to" "tag" { fileinto :copy "T"; }'
+    with pytest.raises(sieve.SieveParseError):
+        sieve.compile_script(script)  # :copy needs require "copy"
+    script = 'require ["envelope", "subaddress", "fileinto"];\nif envelope :detail "to" "tag" { fileinto "T"; }'
+    assert decide(script, ("INBOX", "T")).stores == [("T", (), False)]
+
+
+def test_vacation_once_asks_the_directory() -> None:
+    script = 'require "vacation";\nvacation :days 3 "away";'
+    filing = decide(script)
+    assert filing.vacation is not None and filing.vacation_to == "pat@world.test"
+    assert decide(script, due=False).vacation is None
+    assert filing.stores == [("INBOX", (), False)]
+
+
+def test_vacation_reply_headers_cannot_be_injected() -> None:
+    action = sieve.Vacation("pat@world.test", "text", "Hi\r\nBcc: x@evil.test", "", 1, "h")
+    reply = vacation_reply("mx.example.test", "box@example.test", MESSAGE, action)
+    head = reply.partition(b"\r\n\r\n")[0]
+    assert b"\r\nBcc:" not in head
+    assert b"In-Reply-To: <m1@world.test>" in head
+    assert b"Auto-Submitted: auto-replied" in head
