@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import BinaryIO, TextIO
 
 from .calendar import to_icalendar
+from .contacts import to_vcard
 from .decoder import decode
 from .errors import TnefError
 from .model import Message
@@ -51,7 +52,15 @@ def _read(path: str, stdin: BinaryIO) -> bytes:
 def _files(message: Message, prefix: str = "") -> Iterator[tuple[str, bytes, str]]:
     """Everything extract writes: (name, bytes, description)."""
     for attachment in message.attachments:
-        if attachment.embedded is not None:
+        vcard = None if attachment.embedded is None else to_vcard(attachment.embedded)
+        if vcard is not None:
+            stem = attachment.embedded.subject if attachment.embedded else None
+            yield (
+                f"{stem or attachment.name.rpartition('.')[0] or 'contacts'}.vcf",
+                vcard,
+                "text/vcard",
+            )
+        elif attachment.embedded is not None:
             from .mime import message_to_mime  # the email package only when needed
 
             data = message_to_mime(attachment.embedded).as_bytes()
@@ -64,6 +73,9 @@ def _files(message: Message, prefix: str = "") -> Iterator[tuple[str, bytes, str
         yield f"{prefix}body.html", message.body_html, f"text/html; charset={message.html_charset}"
     if message.body_rtf is not None:
         yield f"{prefix}body.rtf", message.body_rtf, "application/rtf"
+    vcard = to_vcard(message)
+    if vcard is not None:
+        yield f"{prefix}contacts.vcf", vcard, "text/vcard"
     calendar = to_icalendar(message)
     if calendar is not None:
         yield f"{prefix}invite.ics", calendar[1], f"text/calendar; method={calendar[0]}"

@@ -21,7 +21,8 @@ from email.parser import BytesParser
 from email.utils import format_datetime
 from typing import Any, cast
 
-from .calendar import to_icalendar
+from .calendar import method_for, to_icalendar
+from .contacts import to_vcard
 from .decoder import decode
 from .errors import LOSSY_WARNINGS, Limits, TnefError
 from .model import Attachment, Message
@@ -112,6 +113,39 @@ def _boundaries(root: EmailMessageBase) -> None:
         part.set_boundary(f"=_{seed[:24]}.{number}")
 
 
+# Message classes whose content the MIME parts carry in full (bodies, attachments, and the
+# calendar or vCard part); anything else keeps the original winmail.dat beside what we made.
+CONVERTED_CLASSES = ("ipm.note", "ipm.microsoft mail.note", "ipm.post", "ipm.distlist")
+NOT_CONVERTED = "message class not converted in full"
+
+
+def unconverted_classes(message: Message) -> list[str]:
+    """Classes in ``message`` (and its embedded messages) whose content MIME would drop."""
+    found: list[str] = []
+    cls = (message.message_class or "IPM.Note").strip()
+    lowered = cls.lower()
+    known = lowered == "ipm" or lowered.startswith(CONVERTED_CLASSES)
+    if not known and method_for(cls) is None:
+        found.append(cls)
+    for attachment in message.attachments:
+        if attachment.embedded is not None:
+            found += [c for c in unconverted_classes(attachment.embedded) if c not in found]
+    return found
+
+
+def _vcard_part(data: bytes, name: str) -> MIMEPart:
+    part = _leaf(data, "text/vcard")
+    part.set_param("charset", "utf-8")
+    part.add_header("Content-Disposition", "attachment", filename=name)
+    part.set_param("name", name)
+    return part
+
+
+def _vcard_name(message: Message, fallback: str) -> str:
+    stem = _clean(message.subject) or fallback.rpartition(".")[0] or fallback or "contacts"
+    return f"{stem}.vcf"
+
+
 @dataclass
 class PartReport:
     """What happened to one TNEF part of a MIME message."""
@@ -185,6 +219,9 @@ def _html_part(message: Message) -> MIMEPart:
 def attachment_part(attachment: Attachment, *, inline: bool = False) -> MIMEPart:
     """One attachment as a MIME part: filename (RFC 2231 when not ASCII), type, dates, CID."""
     if attachment.embedded is not None:
+        vcard = to_vcard(attachment.embedded)
+        if vcard is not None:  # a contact group: the cards, not an empty message
+            return _vcard_part(vcard, _vcard_name(attachment.embedded, attachment.name))
         part = MIMEPart(policy=_BUILD)
         part.set_content(message_to_mime(attachment.embedded), disposition="attachment")
         part.set_param("filename", attachment.name, header="Content-Disposition")
@@ -258,6 +295,9 @@ def content_parts(message: Message) -> list[MIMEPart]:
     if message.body_rtf is not None and not message.html_from_rtf and _rich(message.body_rtf):
         rtf = Attachment(name="body.rtf", data=message.body_rtf, mime_type="application/rtf")
         parts.append(attachment_part(rtf))
+    vcard = to_vcard(message)
+    if vcard is not None:
+        parts.append(_vcard_part(vcard, _vcard_name(message, "contacts.vcf")))
     for attachment in message.attachments:
         if attachment in related:
             continue
@@ -371,6 +411,10 @@ def rewrite(
         entry.warnings.extend(decoded.warnings)
         if any(w.startswith(LOSSY_WARNINGS) for w in decoded.warnings):
             keep = True  # something inside could not be decoded: the original stays too
+        unconverted = unconverted_classes(decoded)
+        if unconverted:
+            entry.warnings.append(f"{NOT_CONVERTED}: {', '.join(unconverted)}")
+            keep = True
         if not new_parts:
             entry.status = "empty"
             continue
