@@ -12,7 +12,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .model import Message
+from .model import Attachment, Message
 from .props import PR_IMPORTANCE, Props
 from .recurrence import rrule
 
@@ -39,6 +39,7 @@ LID_TASK_START = 0x8104
 LID_TASK_DUE = 0x8105
 LID_TASK_DATE_COMPLETED = 0x810F
 LID_TASK_COMPLETE = 0x811C
+LID_TASK_GLOBAL_ID = 0x8519  # in PSETID_COMMON: the same for a task and its requests
 
 _VCAL_UID = b"vCal-Uid\x01\x00\x00\x00"
 _BUSY = {0: "FREE", 1: "TENTATIVE", 2: "BUSY", 3: "OOF", 4: "WORKINGELSEWHERE"}
@@ -64,6 +65,10 @@ def method_for(message_class: str | None) -> str | None:
         return "CANCEL"
     if cls.startswith("ipm.schedule.meeting.resp"):
         return "REPLY"
+    if cls.startswith(("ipm.taskrequest.accept", "ipm.taskrequest.decline")):
+        return "REPLY"
+    if cls.startswith("ipm.taskrequest"):
+        return "REQUEST"
     if cls.startswith(("ipm.appointment", "ipm.task")):
         return "PUBLISH"
     return None
@@ -185,7 +190,7 @@ def to_icalendar(message: Message, now: datetime | None = None) -> tuple[str, by
     lines.append(f"METHOD:{method}")
     cls = _canonical_class(message.message_class)
     if cls.startswith("ipm.task"):
-        lines += _vtodo(message, props, stamp)
+        lines += _vtodo(message, method, cls, stamp)
     else:
         lines += _vevent(message, props, method, cls, stamp)
     lines.append("END:VCALENDAR")
@@ -268,10 +273,36 @@ def _vevent(message: Message, props: Props, method: str, cls: str, stamp: dateti
     return lines
 
 
-def _vtodo(message: Message, props: Props, stamp: datetime) -> list[str]:
-    lines = ["BEGIN:VTODO", f"UID:{_uid(props, message)}", f"DTSTAMP:{_utc(stamp)}"]
-    if message.subject:
-        lines.append(f"SUMMARY:{_escape(message.subject)}")
+def request_task(message: Message) -> Attachment | None:
+    """The embedded IPM.Task a task request (or its answer) carries, if any ([MS-OXOTASK] 2.2.3)."""
+    if not _canonical_class(message.message_class).startswith("ipm.taskrequest"):
+        return None
+    for attachment in message.attachments:
+        inner = attachment.embedded
+        if inner is not None and _canonical_class(inner.message_class).startswith("ipm.task"):
+            return attachment
+    return None
+
+
+def _task_uid(task: Message, request: Message) -> str:
+    global_id = task.mapi.named(PSETID_COMMON, LID_TASK_GLOBAL_ID)
+    if not isinstance(global_id, bytes) or not global_id:
+        global_id = request.mapi.named(PSETID_COMMON, LID_TASK_GLOBAL_ID)
+    if isinstance(global_id, bytes) and global_id:
+        return global_id.hex().upper()
+    return _uid(task.mapi, task)
+
+
+def _vtodo(message: Message, method: str, cls: str, stamp: datetime) -> list[str]:
+    """One VTODO for a task or a task request: the fields come from the task itself (embedded
+    in a request), the UID from PidLidTaskGlobalId, which the task and its requests share."""
+    embedded = request_task(message)
+    task = embedded.embedded if embedded is not None and embedded.embedded else message
+    props = task.mapi
+    lines = ["BEGIN:VTODO", f"UID:{_task_uid(task, message)}", f"DTSTAMP:{_utc(stamp)}"]
+    subject = task.subject or message.subject
+    if subject:
+        lines.append(f"SUMMARY:{_escape(subject)}")
     start = _when(props.named(PSETID_TASK, LID_TASK_START))
     due = _when(props.named(PSETID_TASK, LID_TASK_DUE))
     if start is not None:
@@ -281,21 +312,35 @@ def _vtodo(message: Message, props: Props, stamp: datetime) -> list[str]:
     status = props.named(PSETID_TASK, LID_TASK_STATUS)
     if isinstance(status, int) and status in _TASK_STATUS:
         lines.append(f"STATUS:{_TASK_STATUS[status]}")
-    percent = props.named(PSETID_TASK, LID_PERCENT_COMPLETE)
-    percent = _percent(percent)
+    percent = _percent(props.named(PSETID_TASK, LID_PERCENT_COMPLETE))
     if percent is not None:
         lines.append(f"PERCENT-COMPLETE:{percent}")
     completed = _when(props.named(PSETID_TASK, LID_TASK_DATE_COMPLETED))
     if completed is not None:
         lines.append(f"COMPLETED:{_utc(completed)}")
-    if message.body_text and message.body_text.strip():
-        lines.append(f"DESCRIPTION:{_escape(message.body_text.strip())}")
+    body = task.body_text if task.body_text and task.body_text.strip() else message.body_text
+    if body and body.strip():
+        lines.append(f"DESCRIPTION:{_escape(body.strip())}")
     importance = props.get(PR_IMPORTANCE)
     if isinstance(importance, int) and importance in (0, 2):
         lines.append(f"PRIORITY:{9 if importance == 0 else 1}")
     sender = _address(message.sender_name, message.sender_email)
-    if sender:
-        lines.append(f"ORGANIZER{sender}")
+    if method == "REPLY":
+        # The assignee answers the task's owner, who is the request's recipient.
+        owner = next((r for r in message.recipients if r.email and r.type == 1), None)
+        if owner is not None:
+            lines.append(f"ORGANIZER{_address(owner.name, owner.email)}")
+        partstat = "ACCEPTED" if cls.startswith("ipm.taskrequest.accept") else "DECLINED"
+        if sender:
+            lines.append(f"ATTENDEE;PARTSTAT={partstat}{sender}")
+    else:
+        if sender:
+            lines.append(f"ORGANIZER{sender}")
+        if method == "REQUEST":
+            for recipient in message.recipients:
+                address = _address(recipient.name, recipient.email)
+                if address is not None:
+                    lines.append(f"ATTENDEE;PARTSTAT=NEEDS-ACTION;RSVP=TRUE{address}")
     lines.append("END:VTODO")
     return lines
 

@@ -21,7 +21,7 @@ from email.parser import BytesParser
 from email.utils import format_datetime
 from typing import Any, cast
 
-from .calendar import method_for, to_icalendar
+from .calendar import method_for, request_task, to_icalendar
 from .contacts import to_vcard
 from .decoder import decode
 from .errors import LOSSY_WARNINGS, Limits, TnefError
@@ -298,8 +298,9 @@ def content_parts(message: Message) -> list[MIMEPart]:
     vcard = to_vcard(message)
     if vcard is not None:
         parts.append(_vcard_part(vcard, _vcard_name(message, "contacts.vcf")))
+    task = request_task(message)  # already whole in the calendar part: one task, one UID
     for attachment in message.attachments:
-        if attachment in related:
+        if attachment in related or attachment is task:
             continue
         parts.append(attachment_part(attachment))
     return parts
