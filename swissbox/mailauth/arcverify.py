@@ -25,6 +25,9 @@ class ArcResult:
 
 
 async def verify_chain(message: bytes, resolver: Resolver) -> ArcResult:
+    end = message.find(b"\r\n\r\n")
+    if b"arc-seal" not in (message if end < 0 else message[:end]).lower():
+        return ArcResult("none")  # no parse for the common case
     try:
         parsed = dkim.DKIM(message)
     except dkim.DKIMException as exc:

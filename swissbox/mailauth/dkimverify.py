@@ -33,12 +33,19 @@ class DkimResult:
     detail: str = ""
 
 
+def _head(message: bytes) -> bytes:
+    end = message.find(b"\r\n\r\n")
+    return message if end < 0 else message[:end]
+
+
 def _text(value: bytes | None) -> str:
     return (value or b"").decode("ascii", "replace")
 
 
 async def verify_all(message: bytes, resolver: Resolver) -> list[DkimResult]:
     """One result per DKIM-Signature field, top first (at most MAX_SIGNATURES)."""
+    if b"dkim-signature" not in _head(message).lower():  # unsigned: no parse (~0.2 ms/10 KB)
+        return []
     try:
         checker = dkim.DKIM(message, minkey=MIN_RSA_BITS)
     except dkim.DKIMException as exc:
