@@ -10,8 +10,9 @@ or `rsa-sha1`, both refused by RFC 8301; expired or malformed signature).
 
 from __future__ import annotations
 
+import asyncio
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import dkim
 from dkim.canonicalization import CanonicalizationPolicy, InvalidCanonicalizationPolicyError
@@ -21,6 +22,7 @@ from swissbox.mailauth.resolver import DnsTempError, Resolver
 
 MAX_SIGNATURES = 10  # more than this on one message are not looked at (each costs a lookup)
 MIN_RSA_BITS = 1024  # RFC 8301 3.2
+OFFLOAD_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -43,21 +45,30 @@ def _text(value: bytes | None) -> str:
 
 
 async def verify_all(message: bytes, resolver: Resolver) -> list[DkimResult]:
-    """One result per DKIM-Signature field, top first (at most MAX_SIGNATURES)."""
-    if b"dkim-signature" not in _head(message).lower():  # unsigned: no parse (~0.2 ms/10 KB)
+    """One result per DKIM-Signature field, top first (at most MAX_SIGNATURES). Keys are
+    fetched first; the hashing then runs in a worker thread for messages over OFFLOAD_BYTES
+    (relaxed canonicalization of a large body takes long enough to stall other sessions)."""
+    head = _head(message)
+    if b"dkim-signature" not in head.lower():  # unsigned: no parse (~0.2 ms/10 KB)
         return []
     try:
-        checker = dkim.DKIM(message, minkey=MIN_RSA_BITS)
+        headers, _ = dkim.rfc822_parse(head + b"\r\n\r\n")
     except dkim.DKIMException as exc:
         return [DkimResult("permerror", "", detail=f"message not readable: {exc}")]
-    fields = [v for k, v in checker.headers if k.lower() == b"dkim-signature"]
-    out = []
-    for idx, value in enumerate(fields[:MAX_SIGNATURES]):
-        out.append(await _verify_one(checker, idx, value, resolver))
-    return out
+    fields = [v for k, v in headers if k.lower() == b"dkim-signature"][:MAX_SIGNATURES]
+    prepared = [await _prepare(value, resolver) for value in fields]
+    if len(message) > OFFLOAD_BYTES:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, _finish_all, message, prepared)
+    return _finish_all(message, prepared)
 
 
-async def _verify_one(checker: dkim.DKIM, idx: int, value: bytes, resolver: Resolver) -> DkimResult:
+_Prepared = DkimResult | tuple[DkimResult, dict[bytes, bytes], bytes]  # final, or (id, tags, key)
+
+
+async def _prepare(value: bytes, resolver: Resolver) -> _Prepared:
+    """The signature's final result when it is decided without hashing, else what hashing
+    needs: its identity, its tags and its key record."""
     try:
         tags = parse_tag_value(value)
     except InvalidTagValueList as exc:
@@ -66,38 +77,54 @@ async def _verify_one(checker: dkim.DKIM, idx: int, value: bytes, resolver: Reso
     selector = _text(tags.get(b"s"))
     algorithm = _text(tags.get(b"a")).lower()
     b = re.sub(r"\s+", "", _text(tags.get(b"b")))[:8]
-
-    def result(name: str, detail: str = "") -> DkimResult:
-        return DkimResult(name, domain, selector, algorithm, b, detail)
-
+    ident = DkimResult("", domain, selector, algorithm, b)
     try:
         dkim.validate_signature_fields(tags)
     except dkim.DKIMException as exc:
-        return result("permerror", str(exc))
+        return replace(ident, result="permerror", detail=str(exc))
     if algorithm == "rsa-sha1":
-        return result("permerror", "rsa-sha1 is not accepted (RFC 8301)")
+        return replace(ident, result="permerror", detail="rsa-sha1 is not accepted (RFC 8301)")
     name = f"{selector}._domainkey.{domain}"
     try:
         records = await resolver.lookup(name, "TXT")
     except DnsTempError as exc:
-        return result("temperror", f"key lookup: {exc}")
+        return replace(ident, result="temperror", detail=f"key lookup: {exc}")
     if not records:
-        return result("permerror", f"no key at {name}")
+        return replace(ident, result="permerror", detail=f"no key at {name}")
     record = records[0].encode("utf-8", "replace")
     try:
         _, keysize, ktag, _ = dkim.evaluate_pk(name.encode(), record)
     except (dkim.DKIMException, ValueError, TypeError, IndexError) as exc:
-        return result("permerror", f"key not usable: {exc}")
+        return replace(ident, result="permerror", detail=f"key not usable: {exc}")
     if ktag == b"rsa" and keysize < MIN_RSA_BITS:
-        return result("permerror", f"RSA key of {keysize} bits (RFC 8301 asks for 1024+)")
+        detail = f"RSA key of {keysize} bits (RFC 8301 asks for 1024+)"
+        return replace(ident, result="permerror", detail=detail)
+    return ident, tags, record
+
+
+def _finish_all(message: bytes, prepared: list[_Prepared]) -> list[DkimResult]:
+    try:
+        checker = dkim.DKIM(message, minkey=MIN_RSA_BITS)
+    except dkim.DKIMException as exc:
+        return [DkimResult("permerror", "", detail=f"message not readable: {exc}")]
+    out = []
+    for idx, item in enumerate(prepared):
+        out.append(item if isinstance(item, DkimResult) else _finish(checker, idx, *item))
+    return out
+
+
+def _finish(
+    checker: dkim.DKIM, idx: int, ident: DkimResult, tags: dict[bytes, bytes], record: bytes
+) -> DkimResult:
     try:
         good = checker.verify(idx, dnsfunc=lambda _name, timeout=5: record)
     except dkim.DKIMException as exc:
-        return result("permerror" if "key" in str(exc).lower() else "fail", str(exc))
+        name = "permerror" if "key" in str(exc).lower() else "fail"
+        return replace(ident, result=name, detail=str(exc))
     except Exception as exc:  # dkimpy on hostile input: a failed signature, never a crash
-        return result("fail", f"{exc.__class__.__name__}: {exc}")
+        return replace(ident, result="fail", detail=f"{exc.__class__.__name__}: {exc}")
     if not good:
-        return result("fail", "signature did not verify")
+        return replace(ident, result="fail", detail="signature did not verify")
     if b"l" in tags:
         try:
             policy = CanonicalizationPolicy.from_c_value(tags.get(b"c", b"simple/simple"))
@@ -105,5 +132,5 @@ async def _verify_one(checker: dkim.DKIM, idx: int, value: bytes, resolver: Reso
         except InvalidCanonicalizationPolicyError:
             body_len = 0
         if int(tags[b"l"]) < body_len:
-            return result("policy", "l= leaves part of the body unsigned")
-    return result("pass")
+            return replace(ident, result="policy", detail="l= leaves part of the body unsigned")
+    return replace(ident, result="pass")

@@ -137,3 +137,14 @@ async def test_l_tag_covering_part_of_the_body_is_policy(pairs: dict) -> None:
 
 async def test_unsigned_message_has_no_results() -> None:
     assert await verify_all(MESSAGE, FakeResolver({})) == []
+
+
+async def test_large_message_is_verified_off_the_event_loop(pairs: dict) -> None:
+    from swissbox.mailauth import dkimverify
+
+    big = MESSAGE + (b"y" * 76 + b"\r\n") * 8000  # ~600 KB
+    assert len(big) > dkimverify.OFFLOAD_BYTES
+    data, dns = signed(pairs, big)
+    assert [r.result for r in await verify_all(data, dns)] == ["pass", "pass"]
+    changed = data[:-10] + b"zzzzzzzz\r\n"
+    assert [r.result for r in await verify_all(changed, dns)] == ["fail", "fail"]
