@@ -76,6 +76,10 @@ def build_services(ctx: Context) -> list[Service]:
             readiness.add("queue runner", lambda: None if _runner_alive(smtp) else "not running")
     if s.imap.enabled:
         services.append(ImapService(ctx))
+    if s.managesieve.enabled:
+        from swissbox.managesieve.service import ManageSieveService
+
+        services.append(ManageSieveService(ctx))
     if s.http.enabled:
         # HTTP applications: no listeners of their own, they mount onto the shared site.
         apps: list[HttpApp] = [DdnsService(ctx), DavService(ctx), AutoconfigService(ctx)]

@@ -142,6 +142,16 @@ class ImapSettings:
 
 
 @dataclass
+class ManageSieveSettings:
+    """ManageSieve (RFC 5804): upload Sieve scripts; STARTTLS, AUTH in the mailbox realm."""
+
+    enabled: bool = True
+    port: int = port_field(14190)
+    allow_plaintext_loopback: bool = False
+    idle_timeout: float = bounded(1800.0, 1, 86400)
+
+
+@dataclass
 class DnsSettings:
     enabled: bool = True
     port: int = port_field(10053)
@@ -214,6 +224,7 @@ class Settings:
     auth: AuthSettings = field(default_factory=AuthSettings)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     imap: ImapSettings = field(default_factory=ImapSettings)
+    managesieve: ManageSieveSettings = field(default_factory=ManageSieveSettings)
     dns: DnsSettings = field(default_factory=DnsSettings)
     http: HttpSettings = field(default_factory=HttpSettings)
     ddns: DdnsSettings = field(default_factory=DdnsSettings)

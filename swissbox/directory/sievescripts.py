@@ -111,6 +111,20 @@ class SieveStore:
             ).rowcount:
                 raise NotFound(f"no script {name!r} for {address}")
 
+    def rename_sieve_script(self, address: str, old: str, new: str) -> None:
+        """Renames script `old` (it stays active if it was); `new` must not exist."""
+        if not new or len(new) > MAX_SCRIPT_NAME or any(ord(ch) < 32 for ch in new):
+            raise DirectoryError(f"invalid script name {new!r}")
+        with self._db.write() as c:
+            box = self._mailbox_id(c, address)
+            if c.one("SELECT 1 FROM sieve_scripts WHERE mailbox_id = ? AND name = ?", (box, new)):
+                raise DirectoryError(f"script {new!r} already exists")
+            if not c.execute(
+                "UPDATE sieve_scripts SET name = ? WHERE mailbox_id = ? AND name = ?",
+                (new, box, old),
+            ).rowcount:
+                raise NotFound(f"no script {old!r} for {address}")
+
     def active_sieve_script(self, address: str) -> str | None:
         """The script that runs at delivery for mailbox `address`, or None."""
         try:

@@ -22,6 +22,7 @@ PORT_KEYS = {
     "submissions": ("smtp", "submissions_port"),
     "imap": ("imap", "port"),
     "imaps": ("imap", "tls_port"),
+    "managesieve": ("managesieve", "port"),
     "dns": ("dns", "port"),
     "http": ("http", "port"),
     "https": ("http", "tls_port"),

@@ -73,3 +73,14 @@ def test_scripts_go_with_their_mailbox(d: Directory) -> None:
     d.add_mailbox("ann@example.test", H)
     assert d.active_sieve_script("ann@example.test") is None
     assert d.vacation_due("ann@example.test", "h", "bob@example.org", 1, now=1)
+
+
+def test_rename_keeps_active(d: Directory) -> None:
+    d.put_sieve_script("lena@example.test", "a", "keep;", activate=True)
+    d.put_sieve_script("lena@example.test", "b", "discard;")
+    with pytest.raises(DirectoryError, match="already exists"):
+        d.rename_sieve_script("lena@example.test", "a", "b")
+    with pytest.raises(NotFound):
+        d.rename_sieve_script("lena@example.test", "zz", "c")
+    d.rename_sieve_script("lena@example.test", "a", "c")
+    assert d.sieve_scripts("lena@example.test") == [SieveScript("b", False), SieveScript("c", True)]

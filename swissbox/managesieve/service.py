@@ -1,0 +1,60 @@
+"""The ManageSieve listener ([managesieve] port, default 14190; STARTTLS; AUTH in the
+mailbox realm)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from swissbox.managesieve.session import Session
+from swissbox.runtime import Context, listen_tcp
+from swissbox.tls import server_context
+
+log = logging.getLogger("swissbox.managesieve")
+
+
+class ManageSieveService:
+    name = "managesieve"
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.servers: list[asyncio.Server] = []
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> list[str]:
+        settings = self.ctx.settings
+        conf = settings.managesieve
+        tls = server_context(self.ctx.tls)
+        loop = asyncio.get_running_loop()
+        addresses = list(settings.server.listen)
+
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            peer = writer.get_extra_info("peername")
+            loopback = bool(peer) and str(peer[0]) in ("127.0.0.1", "::1")
+            session = Session(
+                reader,
+                writer,
+                self.ctx.directory,
+                self.ctx.authenticator.authenticate_async,
+                tls,
+                conf.idle_timeout,
+                allow_plaintext=conf.allow_plaintext_loopback and loopback,
+            )
+            try:
+                await session.run()
+            except Exception:  # one connection's bug must not stop the listener
+                log.exception("managesieve: session from %s failed", peer)
+
+        def factory() -> asyncio.StreamReaderProtocol:
+            reader = asyncio.StreamReader(limit=1 << 16)
+            return asyncio.StreamReaderProtocol(reader, handle)
+
+        self.servers = await listen_tcp(loop, factory, addresses, conf.port, "managesieve.port")
+        return [f"managesieve {a}:{conf.port}" for a in addresses]
+
+    async def stop(self) -> None:
+        for server in self.servers:
+            server.close()
+        for server in self.servers:
+            await server.wait_closed()
+        self.servers = []
