@@ -101,7 +101,8 @@ class Deliverer:
             started = metrics.now()
             delivery = self.store.begin()
             for mailbox in local:
-                for target, flags in self._filed(mailbox, folder, data, sender, rcpts, sent, qid):
+                filed = await self._filed(mailbox, folder, data, sender, rcpts, sent, qid)
+                for target, flags in filed:
                     try:
                         delivery.add_recipient(
                             mailbox.address, target, flags, quota_bytes=mailbox.quota_bytes
@@ -164,7 +165,7 @@ class Deliverer:
         )
         return outcome
 
-    def _filed(
+    async def _filed(
         self,
         mailbox: Mailbox,
         folder: str,
@@ -188,7 +189,10 @@ class Deliverer:
             return True
 
         rcpt = (rcpts or {}).get(mailbox.address, mailbox.address)
-        filing = self.sieve.decide(mailbox.address, rcpt, sender, data, folder, exists)
+        # off the event loop: the script's directory reads and vacation write may wait on a lock
+        filing = await asyncio.get_running_loop().run_in_executor(
+            None, self.sieve.decide, mailbox.address, rcpt, sender, data, folder, exists
+        )
         kept: list[tuple[str, tuple[str, ...]]] = []
         for target, flags, create in filing.stores:
             if create and not exists(target):
