@@ -51,6 +51,7 @@ BASE_CAPS = [
     b"CONDSTORE",
     b"ESEARCH",
     b"LIST-STATUS",
+    b"MULTIAPPEND",
     b"ACL",
     b"RIGHTS=texk",
 ]

@@ -16,8 +16,10 @@ from swissbox.imap import render
 from swissbox.imap.account import MailAccount, list_matches, lsub_noselect_parents
 from swissbox.imap.base import (
     bad,
+    compact_set,
     no,
 )
+from swissbox.imap.multiappend import Group, split_messages
 from swissbox.imap.parser import (
     Atom,
     SpooledLiteral,
@@ -95,6 +97,21 @@ def list_return(token: Token) -> ListReturn:
         elif name not in (b"CHILDREN", b"SPECIAL-USE"):
             raise bad("unknown LIST return option")
     return ListReturn(status, subscribed)
+
+
+@dataclass(frozen=True)
+class AppendTarget:
+    """One APPENDed message's folder (through `place`: own or shared), flags and date."""
+
+    place: Any
+    info: Any
+    flags: list[str]
+    date: float | None
+    seen_by_user: bool
+
+
+def _payload(message: Str) -> bytes | Spool:
+    return message.spool if isinstance(message, SpooledLiteral) else message
 
 
 class MailboxCommands(SharedCommands):
@@ -345,20 +362,23 @@ class MailboxCommands(SharedCommands):
     def cmd_append(self, tag: bytes, args: list[Token]) -> defer.Deferred[Any]:
         if len(args) < 2:
             raise bad("APPEND needs a mailbox and a message")
-        message = args[-1]
-        if not isinstance(message, Str):
-            raise bad("APPEND needs a literal message")
-        spool = message.spool if isinstance(message, SpooledLiteral) else None
+        spools = [a.spool for a in args if isinstance(a, SpooledLiteral)]
         try:
-            d = self._append(args[0], args[1:-1], spool or message)
+            groups = split_messages(args[1:])  # MULTIAPPEND: several messages (RFC 3502)
+            if len(groups) == 1:
+                extras, message = groups[0]
+                d = self._append(args[0], extras, _payload(message))
+            else:
+                d = self._append_many(args[0], groups)
         except BaseException:
-            if spool is not None:
+            for spool in spools:
                 spool.close()
             raise
-        if spool is not None:  # its budget share returns once stored (or refused)
+        if spools:  # their budget share returns once stored (or refused)
 
             def release(result: Any) -> Any:
-                spool.close()
+                for spool in spools:
+                    spool.close()
                 return result
 
             d.addBoth(release)
@@ -367,6 +387,46 @@ class MailboxCommands(SharedCommands):
     def _append(
         self, mailbox: Token, extras: list[Token], message: bytes | Spool
     ) -> defer.Deferred[Any]:
+        target = self._append_target(mailbox, extras)
+
+        def ok(got: Any) -> bytes:
+            return b"[APPENDUID %d %d] APPEND completed" % (got.uidvalidity, got.uid)
+
+        return self._deliver(target, message).addCallback(ok)
+
+    def _append_many(self, mailbox: Token, groups: list[Group]) -> defer.Deferred[Any]:
+        """All the messages or none (RFC 3502): every argument is checked before anything
+        is stored; they are stored in order, and if one fails those stored before go."""
+        targets = [self._append_target(mailbox, extras) for extras, _ in groups]
+        stored: list[Any] = []
+        d: defer.Deferred[Any] = defer.succeed(None)
+        for target, (_, message) in zip(targets, groups, strict=True):
+            d.addCallback(self._deliver_next, target, _payload(message))
+            d.addCallback(stored.append)
+
+        def ok(_: Any) -> bytes:
+            uids = compact_set([got.uid for got in stored])
+            return b"[APPENDUID %d %s] APPEND completed" % (stored[0].uidvalidity, uids)
+
+        def undo(failure: Failure) -> Failure:
+            if stored:
+                target = targets[0]
+                uids = [got.uid for got in stored]
+                target.place.box.set_flags(target.info.name, uids, ["\\Deleted"], "add")
+                gone = target.place.box.expunge(target.info.name, uids)
+                self.pending_new.difference_update(gone)
+                self.service.hub.expunged(self, target.place.address, target.info.name, gone)
+            return failure
+
+        return d.addCallbacks(ok, undo)
+
+    def _deliver_next(
+        self, _previous: Any, target: AppendTarget, message: bytes | Spool
+    ) -> defer.Deferred[Any]:
+        return self._deliver(target, message)
+
+    def _append_target(self, mailbox: Token, extras: list[Token]) -> AppendTarget:
+        """Where one APPENDed message goes and with what flags and date; BAD/NO refusals."""
         name = mailbox_name(mailbox)
         flags: list[str] = []
         date: float | None = None
@@ -389,19 +449,26 @@ class MailboxCommands(SharedCommands):
         seen_by_user = place.shared and "\\Seen" in flags
         if place.shared:  # \Seen is the user's own there
             flags = [f for f in flags if f != "\\Seen"]
+        return AppendTarget(place, info, flags, date, seen_by_user)
+
+    def _deliver(self, target: AppendTarget, message: bytes | Spool) -> defer.Deferred[Any]:
+        """Stores one message; fires with its `Delivered` (NO [OVERQUOTA] when over quota)."""
+        place, info = target.place, target.info
         delivery = self.service.store.begin()
-        delivery.add_recipient(place.address, info.name, flags, date, quota_bytes=place.quota_bytes)
+        delivery.add_recipient(
+            place.address, info.name, target.flags, target.date, quota_bytes=place.quota_bytes
+        )
         delivery.write(message)  # a bytes subclass or a spool: no extra copy of the literal
         d = defer.Deferred.fromFuture(self.service.ensure_future(delivery.commit()))
 
-        def ok(delivered: Any) -> bytes:
+        def ok(delivered: Any) -> Any:
             got = delivered[0]
-            if seen_by_user and place.seen_user is not None:
+            if target.seen_by_user and place.seen_user is not None:
                 seen.set_seen(place.box, info.id, place.seen_user, [got.uid], True)
             selected = self.selected
             if selected is not None and selected.box is place.box and selected.name == got.folder:
                 self.pending_new.add(got.uid)
-            return b"[APPENDUID %d %d] APPEND completed" % (got.uidvalidity, got.uid)
+            return got
 
         def failed(f: Failure) -> None:
             if f.check(QuotaExceeded):

@@ -40,7 +40,11 @@ class Str(bytes):
     """A quoted string or a literal."""
 
 
-class SpooledLiteral(Str):
+class Literal(Str):
+    """A string sent as a literal (MULTIAPPEND tells messages from date-times by it)."""
+
+
+class SpooledLiteral(Literal):
     """A literal too large to keep in memory (APPEND's message): its bytes are in `spool`;
     as a string the token is empty."""
 
@@ -207,7 +211,7 @@ class Assembler:
         tag, name = _tag_and_name(self._head())
         limit = self.max_literal if name == b"APPEND" else self.max_string
         if size > limit:
-            self._segments, self._text_size = [], 0
+            self._drop_segments()  # a literal read before (MULTIAPPEND) gives its budget back
             if nonsync:
                 self._closed = True
                 self.buffer.clear()
@@ -218,7 +222,7 @@ class Assembler:
         self._literal_left = size
         sink = self.open_literal(size) if name == b"APPEND" and self.open_literal else None
         if isinstance(sink, tuple):  # refused (over a budget, wrong state)
-            self._segments, self._text_size = [], 0
+            self._drop_segments()  # a literal read before (MULTIAPPEND) gives its budget back
             refused = Refused(tag, sink[0], sink[1])
             if not nonsync:
                 self._literal_left = 0
@@ -230,6 +234,12 @@ class Assembler:
             return self.next_event()
         return NeedContinuation()
 
+    def _drop_segments(self) -> None:
+        for segment in self._segments:
+            if isinstance(segment, Spool):
+                segment.close()
+        self._segments, self._text_size = [], 0
+
     def _head(self) -> bytes:
         head = self._segments[0]
         assert isinstance(head, bytes)
@@ -239,7 +249,7 @@ class Assembler:
         tag, _ = _tag_and_name(self._head() if self._segments else bytes(self.buffer))
         self._closed = True
         self.buffer.clear()
-        self._segments, self._text_size = [], 0
+        self._drop_segments()  # a literal read before (MULTIAPPEND) gives its budget back
         return Refused(tag[:64], b"BAD", b"Command line too long", close=True)
 
 
@@ -296,10 +306,10 @@ def _literal_token(literal: bytes | Spool) -> Str:
     """A literal as a token: a spool still in memory becomes a plain string (its budget
     share returns now), one on disk a SpooledLiteral."""
     if not isinstance(literal, Spool):
-        return Str(literal)
+        return Literal(literal)
     if literal.on_disk:
         return SpooledLiteral.of(literal)
-    value = Str(literal.getvalue())
+    value = Literal(literal.getvalue())
     literal.close()
     return value
 

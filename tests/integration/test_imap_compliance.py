@@ -16,6 +16,7 @@ from tests.support.stack import Stack
 
 USER, PW = "tess@example.test", "tess-mailbox-pw"
 OTHER, OTHER_PW = "otto@example.test", "otto-mailbox-pw"
+SMALL, SMALL_PW = "small@example.test", "small-mailbox-pw"  # a 3000-byte quota
 _names = itertools.count(1)
 LIMIT = 100_000  # [smtp] max_message_size: the one limit for SMTP and IMAP APPEND
 
@@ -28,6 +29,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         smtp={"max_message_size": LIMIT},
     )
     s.provision(mailboxes={USER: PW, OTHER: OTHER_PW})
+    s.cli("mailbox", "add", SMALL, "--quota", "3000", "--password-stdin", stdin=SMALL_PW + "\n")
     s.start()
     yield s
     s.stop()
@@ -492,3 +494,55 @@ def test_fifty_sessions_recreating_folders_never_share_a_uidvalidity(stack: Stac
     for seen in results.values():
         assert seen == sorted(seen) and len(set(seen)) == len(seen)
     assert "Traceback" not in stack.log()
+
+
+# -- extensions: MULTIAPPEND (RFC 3502) ------------------------------------------------------
+
+
+def test_multiappend_stores_every_message_in_order(stack: Stack) -> None:
+    name = folder()
+    c = client(stack)
+    (caps,) = c.ok("CAPABILITY")
+    assert b" MULTIAPPEND" in caps
+    c.ok(f"CREATE {name}")
+    m1, m2, m3 = mail("multi 1"), mail("multi 2"), mail("multi 3")
+    c.send(b"ma APPEND %s {%d}\r\n" % (name.encode(), len(m1)))
+    assert c.line().startswith(b"+ ")
+    c.send(m1 + b' (\\Seen $Multi) "05-Feb-2021 10:20:30 +0000" {%d}\r\n' % len(m2))
+    assert c.line().startswith(b"+ ")  # a synchronizing literal each time
+    c.send(m2 + b" {%d+}\r\n" % len(m3) + m3 + b"\r\n")
+    (tagged,) = c.until(b"ma")
+    (status,) = untagged(c.ok(f"STATUS {name} (UIDVALIDITY)"), b"STATUS")
+    validity = re.search(rb"UIDVALIDITY (\d+)", status)[1]  # type: ignore[index]
+    assert tagged == b"ma OK [APPENDUID %s 1:3] APPEND completed" % validity
+    c.ok(f"SELECT {name}")
+    lines = c.ok("FETCH 1:3 (FLAGS INTERNALDATE BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+    assert [b"multi %d" % i in line for i, line in enumerate(lines, 1)] == [True] * 3, lines
+    assert b"FLAGS ($Multi \\Seen)" in lines[1]
+    assert b'INTERNALDATE "05-Feb-2021 10:20:30 +0000"' in lines[1]
+    c.close()
+
+
+def test_multiappend_is_all_or_nothing(stack: Stack) -> None:
+    c = client(stack, SMALL, SMALL_PW)
+    watcher = client(stack, SMALL, SMALL_PW)
+    watcher.ok("SELECT INBOX")
+    small, big = mail("fits"), mail("too big", extra="X-Pad: " + "p" * 3000 + "\r\n")
+    # the second is over quota: the first, stored already, goes again
+    c.send(b"q1 APPEND INBOX {%d+}\r\n%s {%d+}\r\n%s\r\n" % (len(small), small, len(big), big))
+    (answer,) = c.until(b"q1")
+    assert answer.startswith(b"q1 NO [OVERQUOTA]"), answer
+    # a bad date-time in the second: refused before anything is stored
+    c.send(b'q2 APPEND INBOX {%d+}\r\n%s "bogus" {%d+}\r\n%s\r\n' % (len(small), small, 2, b"m2"))
+    (answer,) = c.until(b"q2")
+    assert answer.startswith(b"q2 BAD"), answer
+    assert untagged(c.ok("STATUS INBOX (MESSAGES)"), b"STATUS") == [
+        b'* STATUS "INBOX" (MESSAGES 0)'
+    ]
+    lines = watcher.ok("NOOP")  # it may have seen the first arrive and go; it ends with none
+    assert watcher.ok("SEARCH ALL") == [b"* SEARCH"], lines
+    # and the quota is whole again: one small message in two goes in
+    c.send(b"q3 APPEND INBOX {%d+}\r\n%s {%d+}\r\n%s\r\n" % (len(small), small, len(small), small))
+    assert c.until(b"q3")[-1].startswith(b"q3 OK [APPENDUID ")
+    c.close()
+    watcher.close()
