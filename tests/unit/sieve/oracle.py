@@ -44,7 +44,7 @@ def ours(script: str, message: bytes, mail_from: str, rcpt_to: str) -> Outcome:
         if isinstance(action, sieve.Keep):
             outcome.add(("store", "INBOX", _flags(action.flags)))
         elif isinstance(action, sieve.FileInto):
-            outcome.add(("store", action.mailbox, _flags(action.flags)))
+            outcome.add(("store", _printable(action.mailbox), _flags(action.flags)))
         elif isinstance(action, sieve.Redirect):
             outcome.add(("redirect", action.address))
         elif isinstance(action, sieve.Vacation):

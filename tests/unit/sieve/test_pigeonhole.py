@@ -14,8 +14,8 @@ from . import corpus, oracle
 pytestmark = pytest.mark.skipif(oracle.SIEVE_TEST is None, reason="dovecot-sieve not installed")
 
 _VACATION_COMMIT = (
-    "sieve-test prints the vacation action before Pigeonhole's send-time checks run; RFC 5230 "
-    "section 4.5 and RFC 3834 section 2 say not to answer {what}, and we decide that while "
+    "sieve-test prints the vacation action before Pigeonhole's send-time checks run; RFC 3834 "
+    "section 2 (which RFC 5230 follows) says not to answer {what}, and we decide that while "
     "interpreting, so our outcome has no vacation"
 )
 _NULL_SENDER = (
@@ -26,7 +26,7 @@ DISAGREEMENTS = {
     "envelope null sender": _NULL_SENDER
     + "; RFC 5228 section 5.4: 'The null reverse-path is matched against as the empty string'",
     "vacation null sender skipped": _NULL_SENDER
-    + "; RFC 5230 section 4.5: no response to a message with a null return path",
+    + "; RFC 3834 section 2: no automatic response to a null return path",
     "vacation list skipped": _VACATION_COMMIT.format(
         what="mailing-list (List-Id, Precedence) mail"
     ),
