@@ -120,7 +120,8 @@ async def evaluate(
         return DmarcResult("pass", from_domain, policy)
     if any(d.result == "pass" and aligned(d.domain, from_domain, record.adkim) for d in dkim):
         return DmarcResult("pass", from_domain, policy)
-    if spf.result == "temperror" or any(d.result == "temperror" for d in dkim):
+    transient = spf.result == "temperror" or any(d.result == "temperror" for d in dkim)
+    if transient and policy != "none":  # under p=none the answer would change nothing
         return DmarcResult("temperror", from_domain, policy, detail="SPF or DKIM DNS failure")
     disposition = policy
     if record.pct < 100:

@@ -93,6 +93,10 @@ async def test_none_permerror_temperror() -> None:
     dns = policy("v=DMARC1; p=reject")
     got = await dmarc.evaluate(dns, "sender.test", SpfResult("temperror", "sender.test"), [])
     assert got.result == "temperror"
+    # ... unless the policy is none: the answer would not change what happens to the mail
+    lenient = policy("v=DMARC1; p=none")
+    got = await dmarc.evaluate(lenient, "sender.test", SpfResult("temperror", "sender.test"), [])
+    assert (got.result, got.disposition) == ("fail", "none")
 
 
 def test_null_sender_is_reported_as_the_helo_identity() -> None:
