@@ -6,6 +6,7 @@ import email.utils
 import re
 from datetime import datetime
 from email import message_from_bytes
+from email.errors import HeaderParseError
 from email.header import decode_header, make_header
 from email.message import Message
 from email.policy import compat32
@@ -69,7 +70,7 @@ def _type_matches(ctype: str, want: str) -> bool:
 def _decode(value: str) -> str:
     try:
         return str(make_header(decode_header(value)))
-    except (ValueError, LookupError, UnicodeError):
+    except (ValueError, LookupError, UnicodeError, HeaderParseError):
         return value
 
 

@@ -162,3 +162,9 @@ def test_header_decoding_survives_bad_encoded_words() -> None:
 def test_garbage_message_does_not_raise() -> None:
     result = outcome('require "body";\nif body :contains "x" { discard; }', b"\x00\xff\r\n\r\n\xfe")
     assert result.implicit_keep
+
+
+def test_undecodable_base64_word_is_compared_as_written() -> None:
+    message = b"Subject: =?utf-8?b?QUJDREVGR0hJSktMTU5PUFFSU1RVV?=\r\n\r\nbody\r\n"
+    result = outcome('if header :contains "subject" "QUJD" { discard; }', message)
+    assert result.actions == [Discard()]
