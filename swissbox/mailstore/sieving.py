@@ -77,6 +77,9 @@ class Filter:
         except sieve.SieveError as exc:
             log.warning("sieve: script of %s failed (%s); keeping the message", address, exc)
             return keep_default
+        except Exception:  # a bug in the interpreter must not hold the message up either
+            log.exception("sieve: script of %s crashed; keeping the message", address)
+            return keep_default
         return self._filing(address, sender, data, default_folder, folder_exists, result)
 
     def _filing(

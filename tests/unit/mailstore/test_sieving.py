@@ -90,3 +90,11 @@ def test_vacation_reply_headers_cannot_be_injected() -> None:
     assert b"\r\nBcc:" not in head
     assert b"In-Reply-To: <m1@world.test>" in head
     assert b"Auto-Submitted: auto-replied" in head
+
+
+def test_an_interpreter_bug_keeps_the_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(sieve, "run", broken)
+    assert decide("keep;").stores == [("INBOX", (), False)]
