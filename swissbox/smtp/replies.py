@@ -115,6 +115,7 @@ def enhance(status: str) -> str:
 def is_error(status: str) -> bool:
     return status[:1] in ("4", "5") and not status.startswith("421")
 
+
 # The reply line a Sieve `reject`/`ereject` puts in its delivery report (RFC 5429: the
 # message was accepted, then refused by the recipient's filter).
 SIEVE_REJECTED = "550 5.7.1 Refused by the recipient's Sieve filter:"
