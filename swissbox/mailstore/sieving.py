@@ -30,6 +30,8 @@ class SieveDirectory(Protocol):
 
     def vacation_due(self, address: str, handle: str, sender: str, days: int) -> bool: ...
 
+    def sieve_script(self, address: str, name: str) -> str: ...
+
 
 @dataclass
 class Filing:
@@ -70,7 +72,11 @@ class Filter:
             return keep_default
         try:
             script = sieve.compile_script(text, self.limits)
-            env = sieve.Environment(user_addresses=(address,), mailbox_exists=folder_exists)
+            env = sieve.Environment(
+                user_addresses=(address,),
+                mailbox_exists=folder_exists,
+                load_script=lambda location, name: self._personal(address, location, name),
+            )
             result = sieve.run(
                 script, data, sieve.Envelope(sender, rcpt or address), env, self.limits
             )
@@ -81,6 +87,15 @@ class Filter:
             log.exception("sieve: script of %s crashed; keeping the message", address)
             return keep_default
         return self._filing(address, sender, data, default_folder, folder_exists, result)
+
+    def _personal(self, address: str, location: str, name: str) -> str | None:
+        """An included script: the mailbox's own (`:personal`); no site-wide ones yet."""
+        if location != "personal":
+            return None
+        try:
+            return self.directory.sieve_script(address, name)
+        except Exception:  # NotFound, or the directory failing: "no such script"
+            return None
 
     def _filing(
         self,

@@ -33,3 +33,5 @@ class Limits:
     max_nesting: int = 32
     max_variable_bytes: int = 4000
     max_variables: int = 128
+    max_include_depth: int = 10
+    max_includes: int = 32

@@ -28,6 +28,7 @@ EXTENSIONS = frozenset(
         "index",
         "mailbox",
         "encoded-character",
+        "include",
         "comparator-i;octet",
         "comparator-i;ascii-casemap",
         "comparator-i;ascii-numeric",
@@ -68,7 +69,13 @@ MATCH = {"is": "", "contains": "", "matches": "", "count": "s", "value": "s"}
 COMPARATOR = {"comparator": "s"}
 ADDRESS_PART = {"all": "", "localpart": "", "domain": "", "user": "", "detail": ""}
 INDEX = {"index": "n", "last": ""}
-EXCLUSIVE = [set(MATCH), set(ADDRESS_PART), {"raw", "content", "text"}, {"zone", "originalzone"}]
+EXCLUSIVE = [
+    set(MATCH),
+    set(ADDRESS_PART),
+    {"raw", "content", "text"},
+    {"zone", "originalzone"},
+    {"personal", "global"},
+]
 
 
 @dataclass(frozen=True)
@@ -119,6 +126,9 @@ COMMANDS: dict[str, Spec] = {
             "handle": "s",
         },
     ),
+    "include": Spec("include", "s", {"personal": "", "global": "", "once": "", "optional": ""}),
+    "return": Spec("include"),
+    "global": Spec("include", "l"),
     "setflag": Spec("imap4flags", "sl", optional_first=True),
     "addflag": Spec("imap4flags", "sl", optional_first=True),
     "removeflag": Spec("imap4flags", "sl", optional_first=True),
@@ -315,7 +325,15 @@ def _check_values(
         for part in _strings(values[0]):
             if part.lower() not in ("from", "to", "auth"):
                 raise SieveParseError(line, f"unknown envelope part {part!r}")
-    if name == "set" and isinstance(values[0], str) and not _is_variable_name(values[0]):
+    if name == "global" and "variables" not in required:
+        raise SieveParseError(line, "global needs require 'variables'")
+    if name == "include" and isinstance(values[0], str) and ("/" in values[0] or not values[0]):
+        raise SieveParseError(line, f"invalid script name {values[0]!r}")
+    if (
+        name == "set"
+        and isinstance(values[0], str)
+        and not _is_variable_name(values[0].removeprefix("global."))
+    ):
         raise SieveParseError(line, f"invalid variable name {values[0]!r}")
 
 

@@ -77,9 +77,15 @@ class Environment:
     zone: tzinfo = UTC
     user_addresses: tuple[str, ...] = ()
     mailbox_exists: Callable[[str], bool] = lambda name: name.upper() == "INBOX"
+    # include (RFC 6609): ("personal" | "global", name) -> script text, or None if none
+    load_script: Callable[[str, str], str | None] = lambda location, name: None
 
 
 class _Stop(Exception):
+    pass
+
+
+class _Return(Exception):
     pass
 
 
@@ -94,7 +100,7 @@ def run(
     run_ = _Run(script, MessageView(message), envelope, environment or Environment(), limits)
     try:
         run_.block(script.calls)
-    except _Stop:
+    except (_Stop, _Return):
         pass
     except RecursionError as error:
         raise SieveRuntimeError("script nested too deeply") from error
@@ -116,7 +122,12 @@ class _Run:
         self.env = environment
         self.limits = limits
         self.steps = 0
-        self.variables: dict[str, str] = {}
+        self.variables: dict[str, str] = {}  # the running script's own
+        self.global_vars: dict[str, str] = {}  # shared by the scripts that declare them
+        self.global_names: set[str] = set()
+        self.including: list[tuple[str, str]] = []
+        self.included: set[tuple[str, str]] = set()
+        self.include_count = 0
         self.match: list[str] = []
         self.flags: list[str] = []
         self.result = act.Result()
@@ -155,6 +166,14 @@ class _Run:
             return
         if name == "stop":
             raise _Stop
+        if name == "return":
+            raise _Return
+        if name == "global":
+            self.global_names |= {n.lower() for n in self.expand_list(args[0])}
+            return
+        if name == "include":
+            self.include(call)
+            return
         if name == "keep":
             flags = self.flag_list(tags["flags"]) if "flags" in tags else tuple(self.flags)
             self.add(act.Keep(flags), cancels_keep=True)
@@ -192,6 +211,52 @@ class _Run:
         elif name == "set":
             self.set_variable(call)
         self.check_conflicts(call.line)
+
+    def include(self, call: Call) -> None:
+        location = "global" if call.tags.get("global") else "personal"
+        name = self.expand(_str(call.positional[0]))
+        key = (location, name)
+        if call.tags.get("once") and key in self.included:
+            return
+        if key in self.including:
+            raise SieveRuntimeError(f"line {call.line}: {name!r} includes itself")
+        if len(self.including) >= self.limits.max_include_depth:
+            raise SieveRuntimeError(f"line {call.line}: includes nested too deeply")
+        self.include_count += 1
+        if self.include_count > self.limits.max_includes:
+            raise SieveRuntimeError(
+                f"line {call.line}: more than {self.limits.max_includes} includes"
+            )
+        text = self.env.load_script(location, name)
+        if text is None:
+            if call.tags.get("optional"):
+                return
+            raise SieveRuntimeError(f"line {call.line}: no {location} script {name!r}")
+        try:
+            script = compile_script(text, self.limits)
+        except SieveParseError as error:
+            raise SieveRuntimeError(f"included script {name!r}: {error}") from None
+        saved = (self.script, self.variables, self.global_names, self.variables_on, self.match)
+        self.script, self.variables, self.global_names = script, {}, set()
+        self.variables_on, self.match = "variables" in script.required, []
+        self.including.append(key)
+        self.included.add(key)
+        try:
+            self.block(script.calls)
+        except _Return:
+            pass
+        finally:
+            self.including.pop()
+            self.script, self.variables, self.global_names, self.variables_on, self.match = saved
+
+    def scope(self, name: str) -> tuple[dict[str, str], str]:
+        """The variable table holding ``name`` (lower case) and the name within it."""
+        name = name.lower()
+        if name.startswith("global."):
+            return self.global_vars, name[len("global.") :]
+        if name in self.global_names:
+            return self.global_vars, name
+        return self.variables, name
 
     @property
     def actions(self) -> list[act.Action]:
@@ -240,7 +305,8 @@ class _Run:
         if name.isdigit():
             index = int(name)
             return self.match[index] if index < len(self.match) else ""
-        return self.variables.get(name.lower(), "")
+        table, key = self.scope(name)
+        return table.get(key, "")
 
     def expand_list(self, value: object) -> tuple[str, ...]:
         items = value if isinstance(value, tuple) else (_str(value),)
@@ -271,10 +337,12 @@ class _Run:
         if variable is None:
             self.flags = current
         else:
-            self.variables[_str(variable).lower()] = " ".join(current)
+            table, key = self.scope(_str(variable))
+            table[key] = " ".join(current)
 
     def variable_flags(self, name: str) -> list[str]:
-        return list(self.flag_list(self.variables.get(name.lower(), "")))
+        table, key = self.scope(name)
+        return list(self.flag_list(table.get(key, "")))
 
     def set_variable(self, call: Call) -> None:
         name, value = _str(call.positional[0]), self.expand(_str(call.positional[1]))
@@ -294,11 +362,12 @@ class _Run:
         encoded = value.encode("utf-8")
         if len(encoded) > self.limits.max_variable_bytes:
             value = encoded[: self.limits.max_variable_bytes].decode("utf-8", "ignore")
-        if name.lower() not in self.variables and len(self.variables) >= self.limits.max_variables:
+        table, key = self.scope(name)
+        if key not in table and len(table) >= self.limits.max_variables:
             raise SieveRuntimeError(
                 f"line {call.line}: more than {self.limits.max_variables} variables"
             )
-        self.variables[name.lower()] = value
+        table[key] = value
 
     # ---- tests --------------------------------------------------------------------------
     def test(self, call: Call) -> bool:

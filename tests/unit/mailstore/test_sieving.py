@@ -26,6 +26,11 @@ class FakeDirectory:
             raise RuntimeError("database gone")
         return self.script
 
+    def sieve_script(self, address: str, name: str) -> str:
+        if name != "lib":
+            raise KeyError(name)
+        return 'require "fileinto";\nfileinto "FromLib";'
+
     def vacation_due(self, address: str, handle: str, sender: str, days: int) -> bool:
         self.asked.append((address, handle, sender, days))
         return self.due
@@ -98,3 +103,9 @@ def test_an_interpreter_bug_keeps_the_message(monkeypatch: pytest.MonkeyPatch) -
 
     monkeypatch.setattr(sieve, "run", broken)
     assert decide("keep;").stores == [("INBOX", (), False)]
+
+
+def test_include_reads_the_mailbox_s_other_scripts() -> None:
+    script = 'require "include";\ninclude "lib";\ninclude :optional "none";'
+    assert decide(script, ("INBOX", "FromLib")).stores == [("FromLib", (), False)]
+    assert decide('require "include";\ninclude "none";').stores == [("INBOX", (), False)]

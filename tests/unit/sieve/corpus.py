@@ -74,6 +74,25 @@ MULTIPART = (
 )
 MESSAGES = {"plain": PLAIN, "plus": PLUS, "list": LIST, "auto": AUTO, "multipart": MULTIPART}
 
+# Scripts that `include` (RFC 6609) finds: (location, name) -> text.
+INCLUDED = {
+    ("personal", "sub"): 'require "fileinto";\nfileinto "fromsub";\n',
+    ("global", "sub"): 'require "fileinto";\nfileinto "fromglobal";\n',
+    (
+        "personal",
+        "ret",
+    ): 'require ["fileinto", "include"];\nfileinto "r1";\nreturn;\nfileinto "r2";\n',
+    ("personal", "halt"): 'require "fileinto";\nfileinto "h1";\nstop;\n',
+    ("personal", "self"): 'require "include";\ninclude "self";\n',
+    ("personal", "usevar"): 'require ["include", "variables", "fileinto"];\nglobal "box";\n'
+    'fileinto "${box}";\n',
+    ("personal", "localvar"): 'require ["variables", "fileinto"];\nfileinto "x${box}y";\n',
+    (
+        "personal",
+        "setvar",
+    ): 'require ["include", "variables"];\nglobal "box";\nset "box" "fromsub";\n',
+}
+
 BOB = "bob@example.org"
 USER = "user@example.com"
 
@@ -855,6 +874,89 @@ CASES: list[tuple[str, str, str, str, str]] = [
     (
         "deeply nested anyof",
         "if " + "anyof(" * 30 + "true" + ")" * 30 + " { discard; }",
+        "plain",
+        BOB,
+        USER,
+    ),
+    # ---- include (RFC 6609) ----
+    (
+        "include personal",
+        'require ["include", "fileinto"];\ninclude :personal "sub";\nfileinto "after";',
+        "plain",
+        BOB,
+        USER,
+    ),
+    ("include global", 'require "include";\ninclude :global "sub";', "plain", BOB, USER),
+    ("include default is personal", 'require "include";\ninclude "sub";', "plain", BOB, USER),
+    ("include missing", 'require "include";\ninclude "nope";', "plain", BOB, USER),
+    (
+        "include optional missing",
+        'require "include";\ninclude :optional "nope";\ndiscard;',
+        "plain",
+        BOB,
+        USER,
+    ),
+    (
+        "include once",
+        'require ["include", "fileinto"];\ninclude :once "ret";\ninclude :once "ret";',
+        "plain",
+        BOB,
+        USER,
+    ),
+    (
+        "include return",
+        'require ["include", "fileinto"];\ninclude "ret";\nfileinto "main";',
+        "plain",
+        BOB,
+        USER,
+    ),
+    (
+        "return in main",
+        'require ["include", "fileinto"];\nfileinto "a";\nreturn;\nfileinto "b";',
+        "plain",
+        BOB,
+        USER,
+    ),
+    (
+        "include stop stops all",
+        'require ["include", "fileinto"];\ninclude "halt";\nfileinto "main";',
+        "plain",
+        BOB,
+        USER,
+    ),
+    ("include recursive", 'require "include";\ninclude "self";', "plain", BOB, USER),
+    (
+        "global variable shared",
+        'require ["include", "variables"];\nglobal "box";\nset "box" "G";\ninclude "usevar";',
+        "plain",
+        BOB,
+        USER,
+    ),
+    (
+        "local variable not shared",
+        'require ["include", "variables"];\nset "box" "G";\ninclude "localvar";',
+        "plain",
+        BOB,
+        USER,
+    ),
+    (
+        "global set in included",
+        'require ["include", "variables", "fileinto"];\nglobal "box";\ninclude "setvar";\nfileinto "${box}";',
+        "plain",
+        BOB,
+        USER,
+    ),
+    (
+        "global namespace",
+        'require ["include", "variables", "fileinto"];\ninclude "setvar";\nfileinto "${global.box}";',
+        "plain",
+        BOB,
+        USER,
+    ),
+    ("global without variables", 'require "include";\nglobal "x";', "plain", BOB, USER),
+    (
+        "personal and global conflict",
+        'require "include";\ninclude :personal :global "sub";',
         "plain",
         BOB,
         USER,

@@ -15,6 +15,8 @@ from pathlib import Path
 
 from swissbox import sieve
 
+from .corpus import INCLUDED
+
 Outcome = frozenset[tuple[object, ...]]
 SIEVE_TEST = shutil.which("sieve-test")
 NOW_INDEPENDENT_ZONE = "UTC"
@@ -36,7 +38,8 @@ def ours(script: str, message: bytes, mail_from: str, rcpt_to: str) -> Outcome:
     except sieve.SieveParseError:
         return frozenset({("compile-error",)})
     try:
-        result = sieve.run(compiled, message, sieve.Envelope(mail_from, rcpt_to))
+        env = sieve.Environment(load_script=lambda location, name: INCLUDED.get((location, name)))
+        result = sieve.run(compiled, message, sieve.Envelope(mail_from, rcpt_to), env)
     except sieve.SieveRuntimeError:
         return frozenset({("failed",), ("store", "INBOX", ())})
     outcome: set[tuple[object, ...]] = set()
@@ -66,8 +69,13 @@ def pigeonhole(workdir: Path, script: str, message: bytes, mail_from: str, rcpt_
     assert SIEVE_TEST is not None
     workdir.mkdir(parents=True, exist_ok=True)
     workdir.chmod(0o777)
+    for (location, name), text in INCLUDED.items():
+        (workdir / location).mkdir(exist_ok=True)
+        (workdir / location).chmod(0o777)
+        (workdir / location / f"{name}.sieve").write_text(text, encoding="utf-8")
     (workdir / "dovecot.conf").write_text(
         f"mail_location = maildir:{workdir}/maildir\npostmaster_address = postmaster@example.com\n"
+        f"plugin {{\n  sieve = file:{workdir}/personal\n  sieve_global = {workdir}/global\n}}\n"
     )
     (workdir / "script.sieve").write_text(script, encoding="utf-8")
     if not mail_from:  # sieve-test refuses "-f <>"; it reads a null sender from Return-Path

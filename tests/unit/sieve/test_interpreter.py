@@ -168,3 +168,22 @@ def test_undecodable_base64_word_is_compared_as_written() -> None:
     message = b"Subject: =?utf-8?b?QUJDREVGR0hJSktMTU5PUFFSU1RVV?=\r\n\r\nbody\r\n"
     result = outcome('if header :contains "subject" "QUJD" { discard; }', message)
     assert result.actions == [Discard()]
+
+
+def test_includes_are_bounded_in_depth_and_number() -> None:
+    def chain(location: str, name: str) -> str:
+        return f'require "include";\ninclude "{name}x";'
+
+    env = Environment(load_script=chain)
+    with pytest.raises(SieveRuntimeError, match="nested too deeply"):
+        outcome('require "include";\ninclude "a";', environment=env)
+    many = 'require "include";\n' + "".join(f'include "s{i}";\n' for i in range(40))
+    env = Environment(load_script=lambda location, name: "keep;")
+    with pytest.raises(SieveRuntimeError, match="more than 32 includes"):
+        outcome(many, environment=env)
+
+
+def test_an_included_script_that_does_not_compile_fails_the_run() -> None:
+    env = Environment(load_script=lambda location, name: "frob;")
+    with pytest.raises(SieveRuntimeError, match="included script 'x': line 1"):
+        outcome('require "include";\ninclude "x";', environment=env)

@@ -36,6 +36,15 @@ DISAGREEMENTS = {
         what="mail whose To/Cc/Bcc holds none of the user's addresses"
     ),
     "vacation mailer-daemon": _VACATION_COMMIT.format(what="MAILER-DAEMON and list robots"),
+    "include missing": (
+        "Pigeonhole resolves includes when compiling (a compile error); we do when the include "
+        "runs (a runtime failure: the message is kept), as RFC 6609 section 3.2 asks as we read "
+        "it: the included script may be uploaded after the one that includes it"
+    ),
+    "include recursive": (
+        "Pigeonhole refuses the recursion when compiling; RFC 6609 section 3.1: 'An error MUST "
+        "be generated when such a script is executed' (ours: a runtime failure, message kept)"
+    ),
     "date received last": (
         "Pigeonhole's date test reads only the topmost Received field whatever :index/:last say; "
         "RFC 5260 section 6: ':last' counts from the last occurrence, so :index 1 :last is the "
