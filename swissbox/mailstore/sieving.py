@@ -14,7 +14,7 @@ import email.utils
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.header import Header
 from typing import Protocol
 
@@ -121,7 +121,12 @@ class Filter:
                     folder = default_folder
                 out.stores.append((folder, action.flags, action.create))
             elif isinstance(action, sieve.Redirect):
-                out.redirects.append(action.address)
+                if address.lower() in _delivered_to(data):
+                    # it was redirected by this mailbox before: a loop; keep it here instead
+                    log.warning("sieve: %s: redirect loop to %s; kept", address, action.address)
+                    out.stores.append((default_folder, (), False))
+                else:
+                    out.redirects.append(action.address)
             elif isinstance(action, sieve.Reject):
                 out.reject = action.reason
             elif isinstance(action, sieve.Vacation):
@@ -146,6 +151,11 @@ class Filter:
         if not due:
             log.info("sieve: %s: vacation reply to %s already sent", address, action.recipient)
             return
+        sender_domain = email.utils.parseaddr(action.from_address)[1].rpartition("@")[2]
+        if action.from_address and sender_domain.lower() != address.rpartition("@")[2].lower():
+            # a reply from someone else's domain would be a forgery sent under our name
+            log.warning("sieve: %s: vacation :from %r refused", address, action.from_address)
+            action = replace(action, from_address=address)
         out.vacation = vacation_reply(self.hostname, address, data, action)
         out.vacation_to = action.recipient
 
@@ -189,3 +199,14 @@ def vacation_reply(hostname: str, address: str, original: bytes, action: sieve.V
 def _one_line(text: str) -> str:
     """A header value from script text: no CR/LF (a script cannot add header fields)."""
     return " ".join(text.split("\r\n")).replace("\r", " ").replace("\n", " ")
+
+
+def _delivered_to(data: bytes) -> set[str]:
+    """The addresses in the message's Delivered-To fields, lower case."""
+    head = data.partition(b"\r\n\r\n")[0].decode("utf-8", "replace")
+    found: set[str] = set()
+    for line in head.split("\r\n"):
+        name, colon, value = line.partition(":")
+        if colon and name.strip().lower() == "delivered-to":
+            found.add(value.strip().strip("<>").strip().lower())
+    return found

@@ -109,3 +109,18 @@ def test_include_reads_the_mailbox_s_other_scripts() -> None:
     script = 'require "include";\ninclude "lib";\ninclude :optional "none";'
     assert decide(script, ("INBOX", "FromLib")).stores == [("FromLib", (), False)]
     assert decide('require "include";\ninclude "none";').stores == [("INBOX", (), False)]
+
+
+def test_a_redirect_loop_keeps_the_message() -> None:
+    f = Filter(FakeDirectory('redirect "far@world.test";'), "mx.example.test")
+    looped = b"Delivered-To: box@example.test\r\n" + MESSAGE
+    filing = f.decide("box@example.test", "", "pat@world.test", looped, "INBOX", lambda n: True)
+    assert filing.redirects == [] and filing.stores == [("INBOX", (), False)]
+    assert decide('redirect "far@world.test";').redirects == ["far@world.test"]
+
+
+def test_vacation_from_another_domain_is_refused() -> None:
+    filing = decide('require "vacation";\nvacation :from "ceo@bank.test" "away";')
+    assert filing.vacation is not None and b"From: box@example.test" in filing.vacation
+    filing = decide('require "vacation";\nvacation :from "Box <info@example.test>" "away";')
+    assert filing.vacation is not None and b"From: Box <info@example.test>" in filing.vacation
