@@ -14,7 +14,8 @@ from typing import Any
 
 from .model import Attachment, Message
 from .props import PR_IMPORTANCE, Props
-from .recurrence import rrule
+from .recurrence import Override, rrule, series_exceptions
+from .timezones import Zone, zone_from_definition, zone_from_struct
 
 PSETID_APPOINTMENT = uuid.UUID("00062002-0000-0000-c000-000000000046")
 PSETID_TASK = uuid.UUID("00062003-0000-0000-c000-000000000046")
@@ -30,6 +31,12 @@ LID_SUB_TYPE = 0x8215  # all-day event
 LID_RECURRENCE = 0x8216  # PidLidAppointmentRecur
 LID_COMMON_START = 0x8516
 LID_COMMON_END = 0x8517
+LID_TIME_ZONE_STRUCT = 0x8233
+LID_TIME_ZONE_DESCRIPTION = 0x8234
+LID_ZONE_DEFINITION_START = 0x825E  # PidLidAppointmentTimeZoneDefinitionStartDisplay
+LID_ZONE_DEFINITION_RECURRENCE = 0x8260  # ...TimeZoneDefinitionRecurrencePattern
+PR_RECIPIENT_FLAGS = 0x5FFD
+RECIPIENT_ORGANIZER = 0x0002
 LID_WHERE = 0x0002
 LID_GLOBAL_OBJECT_ID = 0x0003
 LID_CLEAN_GLOBAL_OBJECT_ID = 0x0023
@@ -173,8 +180,8 @@ def _percent(value: Any) -> int | None:
 def _address(name: str | None, email: str | None) -> str | None:
     email = "".join((email or "").split())  # no whitespace or line breaks in a URI
     email = _CONTROLS.sub("", email)
-    if not email:
-        return None
+    if not email or "@" not in email or email.startswith("/"):
+        return None  # an Exchange legacy DN (/o=ExchangeLabs/...) is no address
     cn = f";CN={_param(name)}" if name else ""
     return f"{cn}:mailto:{email}"
 
@@ -207,8 +214,52 @@ def _uid(props: Props, message: Message) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, seed)).upper()
 
 
+def zone_of(props: Props, start: datetime | None, recurring: bool) -> Zone | None:
+    """The item's time zone: the definition for its kind, else PidLidTimeZoneStruct."""
+    year = start.year if start is not None else None
+    order = (LID_ZONE_DEFINITION_RECURRENCE, LID_ZONE_DEFINITION_START)
+    for lid in order if recurring else order[::-1]:
+        blob = props.named(PSETID_APPOINTMENT, lid)
+        if isinstance(blob, bytes) and blob:
+            zone = zone_from_definition(blob, year)
+            if zone is not None:
+                return zone
+    blob = props.named(PSETID_APPOINTMENT, LID_TIME_ZONE_STRUCT)
+    if isinstance(blob, bytes):
+        name = props.named(PSETID_APPOINTMENT, LID_TIME_ZONE_DESCRIPTION)
+        return zone_from_struct(blob, name if isinstance(name, str) else None)
+    return None
+
+
+class _Times:
+    """Renders DTSTART/DTEND/EXDATE/RECURRENCE-ID: dates, local times with TZID, or UTC."""
+
+    def __init__(self, zone: Zone | None, all_day: bool) -> None:
+        self.zone, self.all_day = zone, all_day
+        self.tzid = _CONTROLS.sub(" ", zone.name).replace('"', "'").strip() if zone else ""
+
+    def instant(self, name: str, value: datetime) -> str:
+        if self.all_day:
+            return f"{name};VALUE=DATE:{_date(value)}"
+        if self.zone is not None:
+            return f"{name};TZID={_param(self.tzid)}:{self.zone.local(value):%Y%m%dT%H%M%S}"
+        return f"{name}:{_utc(value)}"
+
+    def local(self, name: str, value: datetime, start: datetime | None) -> str:
+        """A naive local time from the recurrence blob."""
+        if self.all_day:
+            return f"{name};VALUE=DATE:{value:%Y%m%d}"
+        if self.zone is not None:
+            return f"{name};TZID={_param(self.tzid)}:{value:%Y%m%dT%H%M%S}"
+        # No zone known: the series' own UTC time of day on that date is the best guess.
+        if start is not None:
+            value = datetime.combine(value.date(), start.astimezone(UTC).time(), UTC)
+        return f"{name}:{_utc(value.replace(tzinfo=UTC))}"
+
+
 def _vevent(message: Message, props: Props, method: str, cls: str, stamp: datetime) -> list[str]:
-    lines = ["BEGIN:VEVENT", f"UID:{_uid(props, message)}", f"DTSTAMP:{_utc(stamp)}"]
+    uid = _uid(props, message)
+    lines = ["BEGIN:VEVENT", f"UID:{uid}", f"DTSTAMP:{_utc(stamp)}"]
     start = _when(props.named(PSETID_APPOINTMENT, LID_START_WHOLE)) or _when(
         props.named(PSETID_COMMON, LID_COMMON_START)
     )
@@ -218,15 +269,23 @@ def _vevent(message: Message, props: Props, method: str, cls: str, stamp: dateti
     start = start or _attribute_date(message, 0x0006)
     end = end or _attribute_date(message, 0x0007)
     all_day = bool(props.named(PSETID_APPOINTMENT, LID_SUB_TYPE))
-    if start is not None:
-        lines.append(f"DTSTART;VALUE=DATE:{_date(start)}" if all_day else f"DTSTART:{_utc(start)}")
-    if end is not None:
-        lines.append(f"DTEND;VALUE=DATE:{_date(end)}" if all_day else f"DTEND:{_utc(end)}")
     recurrence = props.named(PSETID_APPOINTMENT, LID_RECURRENCE)
+    recurring = isinstance(recurrence, bytes) and bool(recurrence)
+    zone = None if all_day else zone_of(props, start, recurring)
+    times = _Times(zone, all_day)
+    if start is not None:
+        lines.append(times.instant("DTSTART", start))
+    if end is not None:
+        lines.append(times.instant("DTEND", end))
+    overrides: list[Override] = []
     if isinstance(recurrence, bytes) and recurrence:
-        rule = rrule(recurrence, start)
+        rule = rrule(recurrence, zone.local(start) if zone and start else start)
         if rule:
             lines.append(f"RRULE:{rule}")
+            exceptions = series_exceptions(recurrence)
+            if exceptions is not None:
+                lines += [times.local("EXDATE", d, start) for d in exceptions.deleted]
+                overrides = exceptions.overrides
     if message.subject:
         lines.append(f"SUMMARY:{_escape(message.subject)}")
     location = props.named(PSETID_APPOINTMENT, LID_LOCATION) or props.named(
@@ -253,7 +312,8 @@ def _vevent(message: Message, props: Props, method: str, cls: str, stamp: dateti
             lines.append(f"ORGANIZER{sender}")
         for recipient in message.recipients:
             address = _address(recipient.name, recipient.email)
-            if address is None:
+            flags = recipient.mapi.get(PR_RECIPIENT_FLAGS)
+            if address is None or (isinstance(flags, int) and flags & RECIPIENT_ORGANIZER):
                 continue
             role = _ROLE.get(recipient.type, "REQ-PARTICIPANT")
             cutype = ";CUTYPE=RESOURCE" if recipient.type == 3 else ""
@@ -269,6 +329,33 @@ def _vevent(message: Message, props: Props, method: str, cls: str, stamp: dateti
         lines.append(f"X-MICROSOFT-CDO-BUSYSTATUS:{_BUSY[busy]}")
     if message.priority in (1, 3):
         lines.append(f"PRIORITY:{1 if message.priority == 1 else 9}")
+    lines.append("END:VEVENT")
+    for override in overrides:
+        lines += _override(lines, override, times, start)
+    if zone is not None:
+        lines = zone.vtimezone(times.tzid) + lines
+    return lines
+
+
+_KEPT_IN_OVERRIDES = ("SUMMARY", "LOCATION", "ORGANIZER", "ATTENDEE", "SEQUENCE", "STATUS")
+
+
+def _override(
+    master: list[str], override: Override, times: _Times, start: datetime | None
+) -> list[str]:
+    """A VEVENT for one changed occurrence (RECURRENCE-ID), with the master's people and text."""
+    lines = ["BEGIN:VEVENT", master[1], master[2]]
+    lines.append(times.local("RECURRENCE-ID", override.original, start))
+    lines.append(times.local("DTSTART", override.start, start))
+    lines.append(times.local("DTEND", override.end, start))
+    for line in master:
+        name = line.split(":", 1)[0].split(";", 1)[0]
+        if name == "SUMMARY" and override.subject is not None:
+            line = f"SUMMARY:{_escape(override.subject)}"
+        elif name == "LOCATION" and override.location is not None:
+            line = f"LOCATION:{_escape(override.location)}"
+        if name in _KEPT_IN_OVERRIDES:
+            lines.append(line)
     lines.append("END:VEVENT")
     return lines
 

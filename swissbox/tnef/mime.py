@@ -60,7 +60,8 @@ _IANA = {
 
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f]+")
 _ADDRESS = re.compile(r"[^\s@<>()\[\],;:\\\"]+@[^\s@<>()\[\],;:\\\"]+")
-_MESSAGE_ID = re.compile(r"<[!-;=?-~]+@[!-;=?-~]+>")
+_ATOMS = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+_MESSAGE_ID = re.compile(rf"<{_ATOMS}@(?:{_ATOMS}|\[[!-Z^-~]*\])>")
 
 
 def _clean(text: str | None) -> str:
@@ -328,7 +329,10 @@ def message_to_mime(message: Message) -> EmailMessage:
     if when is not None and 1900 <= when.year <= 9999:
         root["Date"] = format_datetime(when)
     if message.message_id and _MESSAGE_ID.fullmatch(message.message_id.strip()):
-        root["Message-ID"] = message.message_id.strip()
+        try:
+            root["Message-ID"] = message.message_id.strip()
+        except (ValueError, IndexError):  # the stdlib parser has crashed on odd ids: none then
+            del root["Message-ID"]
     if message.priority in (1, 5):
         root["X-Priority"] = "1" if message.priority == 1 else "5"
     root["MIME-Version"] = "1.0"

@@ -16,6 +16,9 @@ from swissbox.tnef import TnefError, decode, message_to_mime, rewrite
 from swissbox.tnef.calendar import to_icalendar
 
 from . import writer as w
+from .test_contacts import dist_list
+from .test_meeting_itip import meeting
+from .test_task_request import task_request
 
 PIPELINE = settings(max_examples=150, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
 CLASSES = ("IPM.Note", "IPM.Task", "IPM.Schedule.Meeting.Request", "IPM.Schedule.Meeting.Resp.Pos")
@@ -104,7 +107,7 @@ def test_cr_lf_in_display_names_do_not_inject_headers() -> None:
 
 
 def test_non_ascii_or_broken_message_id_is_left_out() -> None:
-    for value in ("<ä@b.org>", "<a@b.org>\r\nX: y", "<a\x00@b>"):
+    for value in ("<ä@b.org>", "<a@b.org>\r\nX: y", "<a\x00@b>", "<x@@d@example.org>"):
         out = pipeline(sample(message_id=value))
         assert out is not None and b"Message-ID" not in out
     assert b"Message-ID: <id@example.org>" in (pipeline(sample()) or b"")
@@ -188,9 +191,10 @@ def test_hostile_values(
 
 
 def test_mutation_fuzz_of_the_whole_pipeline() -> None:
-    """A fixed-seed byte mutation loop (bounded: 1,500 variants over four seeds)."""
+    """A fixed-seed byte mutation loop (bounded: 1,500 variants over seven seeds)."""
     rng = random.Random(19)
     seeds = [sample(message_class=cls) for cls in CLASSES]
+    seeds += [meeting(), dist_list(5), task_request()]  # time zones, recurrence, vCards, tasks
     for _ in range(1500):
         data = bytearray(rng.choice(seeds))
         for _ in range(rng.randint(1, 6)):
