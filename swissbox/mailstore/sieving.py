@@ -135,10 +135,10 @@ class Filter:
             out.stores.append((default_folder, result.implicit_keep_flags, False))
         seen: set[str] = set()
         unique = []
-        for store in out.stores:
-            if store[0] not in seen:
-                seen.add(store[0])
-                unique.append(store)
+        for folder, flags, create in out.stores:
+            if folder not in seen:
+                seen.add(folder)
+                unique.append((folder, imap_flags(flags), create))
         out.stores = unique
         return out
 
@@ -210,3 +210,25 @@ def _delivered_to(data: bytes) -> set[str]:
         if colon and name.strip().lower() == "delivered-to":
             found.add(value.strip().strip("<>").strip().lower())
     return found
+
+
+SYSTEM_FLAGS = {f.lower(): f for f in ("\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft")}
+_ATOM_SPECIALS = set('(){ %*"\\]')
+
+
+def imap_flags(flags: tuple[str, ...]) -> tuple[str, ...]:
+    """The flags IMAP can show: system flags in their usual spelling, keywords that are
+    atoms (RFC 3501); others (\\Recent, "a(b", non-ASCII) are dropped."""
+    out: list[str] = []
+    for flag in flags:
+        if flag.startswith("\\"):
+            known = SYSTEM_FLAGS.get(flag.lower())
+            if known is not None and known not in out:
+                out.append(known)
+        elif _is_atom(flag) and flag not in out:
+            out.append(flag)
+    return tuple(out)
+
+
+def _is_atom(flag: str) -> bool:
+    return bool(flag) and flag.isascii() and flag.isprintable() and not _ATOM_SPECIALS & set(flag)

@@ -124,3 +124,10 @@ def test_vacation_from_another_domain_is_refused() -> None:
     assert filing.vacation is not None and b"From: box@example.test" in filing.vacation
     filing = decide('require "vacation";\nvacation :from "Box <info@example.test>" "away";')
     assert filing.vacation is not None and b"From: Box <info@example.test>" in filing.vacation
+
+
+def test_only_flags_imap_can_show_are_stored() -> None:
+    script = (
+        'require "imap4flags";\naddflag ["\\\\seen", "\\\\Recent", "$Label1", "a(b", "caf\u00e9"];'
+    )
+    assert decide(script).stores == [("INBOX", ("\\Seen", "$Label1"), False)]
