@@ -224,3 +224,23 @@ def test_sieve_connect_uploads_a_script_that_files_plus_news(stack: Stack, tmp_p
             m.logout()
 
     eventually(in_news)
+
+
+def test_authenticate_with_a_continuation(stack: Stack) -> None:
+    c = Client(stack)
+    c.starttls()
+    c.sock.sendall(b'AUTHENTICATE "PLAIN"\r\n')
+    assert c.file.readline() == b'""\r\n'
+    token = base64.b64encode(b"\0bob@example.test\0" + PW.encode())
+    assert c.send(b'"' + token + b'"\r\n')[-1].startswith(b"OK")
+    assert c.send(b"LISTSCRIPTS\r\n")[-1].startswith(b"OK")
+    c.sock.sendall(b'AUTHENTICATE "PLAIN"\r\n')
+    assert c.file.readline().startswith(b"NO")  # already authenticated
+    c.close()
+    c = Client(stack)
+    c.starttls()
+    c.sock.sendall(b'AUTHENTICATE "PLAIN"\r\n')
+    assert c.file.readline() == b'""\r\n'
+    assert c.send(b'"*"\r\n')[-1].startswith(b"NO")
+    assert c.send(b"LISTSCRIPTS\r\n")[-1].startswith(b"NO")
+    c.close()
