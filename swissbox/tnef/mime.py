@@ -18,14 +18,14 @@ from email.headerregistry import Address, Group
 from email.message import EmailMessage, MIMEPart
 from email.message import Message as EmailMessageBase
 from email.parser import BytesParser
-from email.utils import format_datetime
+from email.utils import format_datetime, getaddresses
 from typing import Any, cast
 
 from .calendar import method_for, request_task, to_icalendar
 from .contacts import to_vcard
 from .decoder import decode
 from .errors import LOSSY_WARNINGS, Limits, TnefError
-from .model import Attachment, Message
+from .model import Attachment, Message, Recipient
 
 TNEF_TYPES = frozenset({"application/ms-tnef", "application/vnd.ms-tnef"})
 HEADER = "X-Swissbox-TNEF"
@@ -381,7 +381,8 @@ def rewrite(
         root = cast(EmailMessage, BytesParser(policy=_PARSE).parsebytes(message_bytes))
     except Exception:  # noqa: BLE001 - an unparsable message is passed through untouched
         return message_bytes, report
-    targets = [(part, parent) for part, parent in _walk(root, None) if is_tnef_part(part)]
+    owners: dict[int, MIMEPart] = {}
+    targets = [(p, parent) for p, parent in _walk(root, None, root, owners) if is_tnef_part(p)]
     if not targets:
         return message_bytes, report
     limits = limits or Limits()
@@ -409,6 +410,7 @@ def rewrite(
             entry.warnings.append(f"decoded leniently: {exc}")
             keep = True  # what we recovered is added, the original stays
         try:
+            _people_from_headers(decoded, owners.get(id(part), root))
             new_parts = content_parts(decoded)
         except Exception as exc:  # noqa: BLE001 - a part we cannot build: leave TNEF as is
             entry.error = f"could not build MIME parts: {exc!r}"
@@ -446,15 +448,41 @@ def rewrite(
     return out, report
 
 
-def _walk(part: MIMEPart, parent: MIMEPart | None) -> list[tuple[MIMEPart, MIMEPart | None]]:
+def _walk(
+    part: MIMEPart, parent: MIMEPart | None, owner: MIMEPart, owners: dict[int, MIMEPart]
+) -> list[tuple[MIMEPart, MIMEPart | None]]:
+    """Every part with its parent; ``owners`` maps each to the message whose headers it has."""
     found: list[tuple[MIMEPart, MIMEPart | None]] = [(part, parent)]
+    owners[id(part)] = owner
     if part.is_multipart():
         payload = part.get_payload()
         if isinstance(payload, list):
+            inner = part.get_content_type() == "message/rfc822"
             for child in payload:
                 # Attached (forwarded) messages are searched too: their winmail.dat counts.
-                found.extend(_walk(cast(MIMEPart, child), part))
+                child = cast(MIMEPart, child)
+                found.extend(_walk(child, part, child if inner else owner, owners))
     return found
+
+
+def _people_from_headers(decoded: Message, headers: MIMEPart) -> None:
+    """A calendar item whose TNEF has no recipient table (Outlook often leaves it out) or no
+    sender gets them from the enclosing message: attendees need addresses to answer to."""
+    if not decoded.is_calendar:
+        return
+    if not decoded.recipients:
+        for kind, field_name in ((1, "To"), (2, "Cc")):
+            for name, address in getaddresses(headers.get_all(field_name, [])):
+                if "@" in address:
+                    decoded.recipients.append(
+                        Recipient(name=name or None, email=address, type=kind)
+                    )
+    if not decoded.sender_email:
+        for name, address in getaddresses(headers.get_all("From", [])):
+            if "@" in address:
+                decoded.sender_name = decoded.sender_name or name or None
+                decoded.sender_email = address
+                break
 
 
 def _splice(

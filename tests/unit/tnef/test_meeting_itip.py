@@ -164,3 +164,42 @@ def test_cancel_and_reply_methods() -> None:
     assert method == "REPLY"
     [master] = [e for e in calendar.walk("VEVENT") if "RECURRENCE-ID" not in e]
     assert master["ATTENDEE"].params["PARTSTAT"] == "ACCEPTED"
+
+
+def test_rewrite_takes_attendees_from_the_mail_when_tnef_has_none() -> None:
+    """Outlook often sends a meeting request without attRecipTable: the To/Cc of the mail
+    around winmail.dat are the attendees, its From the organizer when TNEF has no sender."""
+    import email
+    import email.policy
+
+    from swissbox.tnef import rewrite
+
+    first = datetime(2026, 3, 16, 8, 0, tzinfo=UTC)
+    tnef = w.message(
+        message_class="IPM.Schedule.Meeting.Request",
+        subject="Sync",
+        msg_props=[
+            w.systime(0x8001, first, named=(APPT, 0x820D)),
+            w.systime(0x8002, first + timedelta(hours=1), named=(APPT, 0x820E)),
+        ],
+    )
+    mail = email.message.EmailMessage()
+    mail["From"] = "Olivia <olivia@example.org>"
+    mail["To"] = "Ann <ann@example.org>, carl@example.org"
+    mail["Cc"] = "Bob <bob@example.net>"
+    mail["Subject"] = "Sync"
+    mail.set_content("invite")
+    mail.add_attachment(tnef, maintype="application", subtype="ms-tnef", filename="winmail.dat")
+    out, report = rewrite(mail.as_bytes(policy=email.policy.SMTP))
+    assert report.changed
+    parsed = email.message_from_bytes(out, policy=email.policy.default)
+    [part] = [p for p in parsed.walk() if p.get_content_type() == "text/calendar"]
+    assert part.get_param("method") == "REQUEST"
+    event = icalendar.Calendar.from_ical(part.get_content()).walk("VEVENT")[0]
+    assert str(event["ORGANIZER"]) == "mailto:olivia@example.org"
+    roles = {str(a): a.params["ROLE"] for a in event["ATTENDEE"]}
+    assert roles == {
+        "mailto:ann@example.org": "REQ-PARTICIPANT",
+        "mailto:carl@example.org": "REQ-PARTICIPANT",
+        "mailto:bob@example.net": "OPT-PARTICIPANT",
+    }
