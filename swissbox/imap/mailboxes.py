@@ -5,7 +5,6 @@ CREATE/DELETE/RENAME, (UN)SUBSCRIBE, LIST/LSUB (SPECIAL-USE, CHILDREN), STATUS, 
 from __future__ import annotations
 
 import functools
-import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,21 +41,11 @@ from swissbox.mailstore import (
     seen,
 )
 from swissbox.mailstore.paths import FolderNameTooLong
-from swissbox.mailstore.spool import InflightBudget, Spool
+from swissbox.mailstore.spool import Spool
 
 STATUS_ITEMS = {b"MESSAGES", b"RECENT", b"UIDNEXT", b"UIDVALIDITY", b"UNSEEN", b"HIGHESTMODSEQ"}
 APPEND_IN_MEMORY = 64 * 1024  # of an APPEND literal; the rest waits on disk until stored
 APPEND_OVER_BUDGET = b"[LIMIT] Too much mail being uploaded at once; try again later"
-_budgets: weakref.WeakKeyDictionary[Any, InflightBudget] = weakref.WeakKeyDictionary()
-
-
-def append_budget(service: Any, max_literal: int) -> InflightBudget:
-    """APPEND literal bytes in flight (announced, until stored) for all sessions of a
-    service: 1 GiB or eight literals of the maximum size in all, two per user."""
-    budget = _budgets.get(service)
-    if budget is None:
-        budget = _budgets[service] = InflightBudget(max(1 << 30, 8 * max_literal), 2 * max_literal)
-    return budget
 
 
 def status_items(token: Token) -> list[bytes]:
@@ -128,7 +117,7 @@ class MailboxCommands(SharedCommands):
         share of the in-flight budget, or why not (refused before the client sends it)."""
         if self.account is None:
             return b"BAD", b"Command not valid in this state"
-        budget = append_budget(self.service, self.assembler.max_literal)
+        budget = self.service.append_budget
         key = self._account().address.lower()
         if not budget.take(key, size):
             return b"NO", APPEND_OVER_BUDGET

@@ -21,6 +21,7 @@ from swissbox.imap.account import MailboxChecker, MailboxRealm
 from swissbox.imap.notify import Hub
 from swissbox.imap.server import ImapSession
 from swissbox.mailstore import MailStore, query, release_store, shared_store
+from swissbox.mailstore.spool import InflightBudget
 from swissbox.runtime import BindError, Context, fmt_addr
 from swissbox.tls import twisted_options
 
@@ -64,6 +65,11 @@ class ImapService:
         self.settings = ctx.settings.imap
         # one limit for SMTP and APPEND: what one path takes, the other does too
         self.max_message_size = ctx.settings.smtp.max_message_size
+        # APPEND literal bytes in flight (announced, until stored) for all sessions: 1 GiB or
+        # eight literals of the maximum size in all, two per user.
+        self.append_budget = InflightBudget(
+            max(1 << 30, 8 * self.max_message_size), 2 * self.max_message_size
+        )
         self.sessions: set[ImapSession] = set()
         self._envelopes: dict[tuple[str, int, int], dict[int, bytes]] = {}
         self._headers: dict[tuple[str, int, int], dict[int, bytes]] = {}
