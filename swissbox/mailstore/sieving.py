@@ -11,6 +11,7 @@ reason is logged — mail is never lost because a filter is broken. Pure but for
 from __future__ import annotations
 
 import email.utils
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -51,6 +52,11 @@ class Filter:
         self.directory = directory
         self.hostname = hostname
         self.limits = sieve.Limits()
+        # compiling a 40-rule script costs ~1.5 ms, running it ~0.25 ms: keep recent ones
+        self.compiled = functools.lru_cache(maxsize=256)(self._compile)
+
+    def _compile(self, text: str) -> sieve.Script:
+        return sieve.compile_script(text, self.limits)
 
     def decide(
         self,
@@ -71,7 +77,7 @@ class Filter:
         if text is None:
             return keep_default
         try:
-            script = sieve.compile_script(text, self.limits)
+            script = self.compiled(text)
             env = sieve.Environment(
                 user_addresses=(address,),
                 mailbox_exists=folder_exists,
