@@ -1,5 +1,6 @@
-"""The DNS records an Email Service publishes: MX, SPF, DMARC, autoconfig, RFC 6186/6764 SRV,
-MTA-STS (RFC 8461) and TLS-RPT (RFC 8460). DKIM keys' records are per key (`directory.dkim`)."""
+"""The DNS records an Email Service publishes: MX, SPF, DMARC, autoconfig, RFC 6186/6764 SRV
+(and ManageSieve's, RFC 5804), MTA-STS (RFC 8461) and TLS-RPT (RFC 8460). DKIM keys' records
+are per key (`directory.dkim`)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ class MailPorts:
     imap: int = 143
     imaps: int = 993
     https: int = 443
+    managesieve: int = 4190
 
     @classmethod
     def from_settings(cls, s: Any) -> MailPorts:
@@ -28,6 +30,7 @@ class MailPorts:
             s.imap.port,
             s.imap.tls_port,
             s.http.tls_port,
+            s.managesieve.port,
         )
 
 
@@ -71,6 +74,7 @@ def mail_records(
         (f"_submissions._tcp.{domain}", "SRV", f"0 1 {ports.submissions} {host}"),
         (f"_imap._tcp.{domain}", "SRV", f"0 1 {ports.imap} {host}"),
         (f"_imaps._tcp.{domain}", "SRV", f"0 1 {ports.imaps} {host}"),
+        (f"_sieve._tcp.{domain}", "SRV", f"0 1 {ports.managesieve} {host}"),  # RFC 5804 1.8
         (f"_caldavs._tcp.{domain}", "SRV", f"0 1 {ports.https} {host}"),
         (f"_carddavs._tcp.{domain}", "SRV", f"0 1 {ports.https} {host}"),
         (f"_caldavs._tcp.{domain}", "TXT", '"path=/dav/"'),
