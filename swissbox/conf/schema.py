@@ -149,6 +149,8 @@ class ManageSieveSettings:
     port: int = port_field(14190)
     allow_plaintext_loopback: bool = False
     idle_timeout: float = bounded(1800.0, 1, 86400)
+    # Seconds a connection may stay unauthenticated.
+    login_timeout: float = bounded(60.0, 1, 3600)
 
 
 @dataclass

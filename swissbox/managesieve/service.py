@@ -39,6 +39,7 @@ class ManageSieveService:
                 tls,
                 conf.idle_timeout,
                 allow_plaintext=conf.allow_plaintext_loopback and loopback,
+                login_timeout=conf.login_timeout,
             )
             try:
                 await session.run()

@@ -33,6 +33,7 @@ class Session:
         tls: ssl.SSLContext | None,
         idle_timeout: float,
         allow_plaintext: bool,
+        login_timeout: float | None = None,
     ) -> None:
         self.reader = reader
         self.writer = writer
@@ -40,6 +41,7 @@ class Session:
         self.authenticate = authenticate
         self.tls = tls
         self.idle_timeout = idle_timeout
+        self.login_timeout = idle_timeout if login_timeout is None else login_timeout
         self.allow_plaintext = allow_plaintext
         self.parser = CommandParser(max_literal=MAX_SCRIPT_BYTES)
         self.user: str | None = None
@@ -67,7 +69,8 @@ class Session:
             self.writer.write(self.capabilities())
             await self.writer.drain()
             while True:
-                data = await asyncio.wait_for(self.reader.read(READ_CHUNK), self.idle_timeout)
+                timeout = self.idle_timeout if self.user else self.login_timeout
+                data = await asyncio.wait_for(self.reader.read(READ_CHUNK), timeout)
                 if not data:
                     return
                 for item in self.parser.feed(data):

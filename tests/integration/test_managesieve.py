@@ -244,3 +244,15 @@ def test_authenticate_with_a_continuation(stack: Stack) -> None:
     assert c.send(b'"*"\r\n')[-1].startswith(b"NO")
     assert c.send(b"LISTSCRIPTS\r\n")[-1].startswith(b"NO")
     c.close()
+
+
+def test_unauthenticated_connections_are_closed_after_the_login_timeout(tmp_path: Path) -> None:
+    with Stack(tmp_path, hostname="mx.example.test") as s:
+        s.settings["managesieve"]["login_timeout"] = 1
+        s.provision(mailboxes={"ann@example.test": PW})
+        s.start()
+        c = Client(s)
+        c.sock.settimeout(20)
+        assert c.file.readline().startswith(b'BYE "idle')
+        assert c.file.readline() == b""
+        c.close()
