@@ -153,53 +153,48 @@ def test_sieve_connect_uploads_a_script_that_files_plus_news(stack: Stack, tmp_p
     tool = require_tool("sieve-connect")
     script = tmp_path / "news.sieve"
     script.write_text(NEWS)
-    read, write = os.pipe()
-    os.write(write, PW.encode() + b"\n")
-    os.close(write)
-    base = [
-        tool,
-        "--server",
-        "127.0.0.1",
-        "--port",
-        str(stack.ports["managesieve"]),
-        "--user",
-        "ann@example.test",
-        "--passwordfd",
-        str(read),
-        "--authmech",
-        "PLAIN",
-        "--tlscafile",
-        str(stack.ca_file),
-        "--tlshostname",
-        "mx.example.test",
-    ]
-    try:
-        done = subprocess.run(
-            [*base, "--localsieve", str(script), "--remotesieve", "news", "--upload"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            pass_fds=(read,),
-            check=False,
-        )
-    finally:
-        os.close(read)
-    assert done.returncode == 0, done.stdout + done.stderr
-    read, write = os.pipe()
-    os.write(write, PW.encode() + b"\n")
-    os.close(write)
-    try:
-        done = subprocess.run(
-            [*base, "--remotesieve", "news", "--activate"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            pass_fds=(read,),
-            check=False,
-        )
-    finally:
-        os.close(read)
-    assert done.returncode == 0, done.stdout + done.stderr
+
+    def sieve_connect(*args: str) -> str:
+        read, write = os.pipe()
+        os.write(write, PW.encode() + b"\n")
+        os.close(write)
+        try:
+            done = subprocess.run(
+                [
+                    tool,
+                    "--server",
+                    "127.0.0.1",
+                    "--port",
+                    str(stack.ports["managesieve"]),
+                    "--user",
+                    "ann@example.test",
+                    "--passwordfd",
+                    str(read),
+                    "--authmech",
+                    "PLAIN",
+                    "--tlscafile",
+                    str(stack.ca_file),
+                    "--tlshostname",
+                    "mx.example.test",
+                    *args,
+                ],
+                capture_output=True,
+                text=True,
+                timeout=30,
+                pass_fds=(read,),
+                check=False,
+            )
+        finally:
+            os.close(read)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    sieve_connect("--localsieve", str(script), "--remotesieve", "news", "--upload")
+    sieve_connect("--remotesieve", "news", "--activate")
+    assert "news" in sieve_connect("--list")
+    copy = tmp_path / "copy.sieve"
+    sieve_connect("--localsieve", str(copy), "--remotesieve", "news", "--download")
+    assert copy.read_text() == NEWS
 
     subject = f"deal-{uuid.uuid4().hex[:8]}"
     msg = EmailMessage()
