@@ -110,7 +110,11 @@ class Session:
             self.writer.write(response("NO", "authenticate first"))
             return True
         try:
-            self.script_command(name, args)
+            # off the event loop: the directory may wait on a lock or on PostgreSQL
+            answer = await asyncio.get_running_loop().run_in_executor(
+                None, self.script_command, name, args
+            )
+            self.writer.write(answer)
         except NotFound as exc:
             self.writer.write(response("NO", str(exc), "NONEXISTENT"))
         except DirectoryError as exc:
@@ -165,8 +169,11 @@ class Session:
             self.user = str(result.identifier)
             self.writer.write(response("OK", "authenticated"))
 
-    def script_command(self, name: str, args: list[str | int]) -> None:
-        d, user, w = self.directory, str(self.user), self.writer.write
+    def script_command(self, name: str, args: list[str | int]) -> bytes:
+        """The answer to one script command (runs in a worker thread: no I/O here)."""
+        d, user = self.directory, str(self.user)
+        out: list[bytes] = []
+        w = out.append
         if name == "LISTSCRIPTS":
             _expect(args, 0)
             for script in d.sieve_scripts(user):
@@ -177,7 +184,7 @@ class Session:
             names = {s.name for s in d.sieve_scripts(user)}
             if str(script_name) not in names and len(names) >= MAX_SCRIPTS:
                 w(response("NO", f"at most {MAX_SCRIPTS} scripts", "QUOTA/MAXSCRIPTS"))
-                return
+                return b"".join(out)
             d.put_sieve_script(user, str(script_name), str(text))
             w(response("OK", "stored"))
         elif name == "CHECKSCRIPT":
@@ -186,7 +193,7 @@ class Session:
                 sieve.compile_script(str(text))
             except sieve.SieveParseError as exc:
                 w(response("NO", str(exc)))
-                return
+                return b"".join(out)
             w(response("OK", "valid"))
         elif name == "GETSCRIPT":
             (script_name,) = _expect(args, 1)
@@ -201,14 +208,14 @@ class Session:
             (script_name,) = _expect(args, 1)
             if any(s.name == script_name and s.active for s in d.sieve_scripts(user)):
                 w(response("NO", "the active script cannot be deleted", "ACTIVE"))
-                return
+                return b"".join(out)
             d.delete_sieve_script(user, str(script_name))
             w(response("OK", "deleted"))
         elif name == "RENAMESCRIPT":
             old, new = _expect(args, 2)
             if any(s.name == new for s in d.sieve_scripts(user)):
                 w(response("NO", f"{new} exists", "ALREADYEXISTS"))
-                return
+                return b"".join(out)
             d.rename_sieve_script(user, str(old), str(new))
             w(response("OK", "renamed"))
         elif name == "HAVESPACE":
@@ -219,10 +226,11 @@ class Session:
                         "NO", f"scripts are limited to {MAX_SCRIPT_BYTES} octets", "QUOTA/MAXSIZE"
                     )
                 )
-                return
+                return b"".join(out)
             w(response("OK", "there is room"))
         else:
             w(response("NO", f"unknown command {name}"))
+        return b"".join(out)
 
 
 class _BadArgs(Exception):
