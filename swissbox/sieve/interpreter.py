@@ -36,6 +36,7 @@ _ROBOT_LOCALPARTS: tuple[str, ...] = (
 )
 _ROBOT_LOCALPARTS += ("-bounces", "noreply", "no-reply", "postmaster")
 DEFAULT_VACATION_DAYS = 7
+ADDRESS_PARTS_NEEDING_SYNTAX = ("localpart", "domain", "user", "detail")
 DEFAULT_LIMITS = Limits()
 
 
@@ -397,8 +398,14 @@ class _Run:
         if name == "address":
             values = []
             for header in self.expand_list(args[0]):
-                raw = self.indexed(self.message.raw_values(header), tags)
-                values += addresses(raw)
+                for raw in self.indexed(self.message.raw_values(header), tags):
+                    found = addresses([raw])
+                    if found:
+                        values += found
+                    elif raw and not any(p in tags for p in ADDRESS_PARTS_NEEDING_SYNTAX):
+                        # RFC 5228 2.7.4: a field without a valid address is matched as it is
+                        # by :all (only :localpart/:domain/... need one); Pigeonhole does so too
+                        values.append(raw)
             return self.compare(self.address_parts(values, tags), args[1], tags)
         if name == "envelope":
             values = []

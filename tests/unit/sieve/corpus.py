@@ -72,7 +72,26 @@ MULTIPART = (
     b"c2VjcmV0IGF0dGFjaG1lbnQ=\r\n"
     b"--b1--\r\n"
 )
-MESSAGES = {"plain": PLAIN, "plus": PLUS, "list": LIST, "auto": AUTO, "multipart": MULTIPART}
+GROUP = (
+    b"From: Team <team@example.org>\r\n"
+    b"To: undisclosed-recipients:;\r\n"
+    b'Cc: friends: ann@example.net, "B. B." <bb@example.net>;, solo@example.net\r\n'
+    b"Subject:\r\n"
+    b"X-Num: 007\r\n"
+    b"MIME-Version: 1.0\r\n"
+    b"Content-Type: text/html; charset=iso-8859-1\r\n"
+    b"Content-Transfer-Encoding: quoted-printable\r\n"
+    b"\r\n"
+    b"<html><body><p>Gr=FC=DFe aus <b>K=F6ln</b></p></body></html>\r\n"
+)
+MESSAGES = {
+    "group": GROUP,
+    "plain": PLAIN,
+    "plus": PLUS,
+    "list": LIST,
+    "auto": AUTO,
+    "multipart": MULTIPART,
+}
 
 # Scripts that `include` (RFC 6609) finds: (location, name) -> text.
 INCLUDED = {
@@ -957,6 +976,86 @@ CASES: list[tuple[str, str, str, str, str]] = [
     (
         "personal and global conflict",
         'require "include";\ninclude :personal :global "sub";',
+        "plain",
+        BOB,
+        USER,
+    ),
+    # ---- groups, empty values, numbers, html ----
+    ("address in a group", 'if address :is "cc" "bb@example.net" { discard; }', "group", BOB, USER),
+    (
+        "address count with groups",
+        'require ["relational", "comparator-i;ascii-numeric"];\nif address :count "eq" :comparator "i;ascii-numeric" "cc" "3" { discard; }',
+        "group",
+        BOB,
+        USER,
+    ),
+    ("address of empty group", 'if address :contains "to" "" { discard; }', "group", BOB, USER),
+    ("empty subject is", 'if header :is "subject" "" { discard; }', "group", BOB, USER),
+    ("missing header is empty", 'if header :is "x-missing" "" { discard; }', "group", BOB, USER),
+    (
+        "numeric leading zeros",
+        'require ["relational", "comparator-i;ascii-numeric"];\nif header :value "eq" :comparator "i;ascii-numeric" "x-num" "7" { discard; }',
+        "group",
+        BOB,
+        USER,
+    ),
+    (
+        "numeric is leading zeros",
+        'require "comparator-i;ascii-numeric";\nif header :is :comparator "i;ascii-numeric" "x-num" "7" { discard; }',
+        "group",
+        BOB,
+        USER,
+    ),
+    (
+        "body text of html",
+        'require "body";\nif body :text :contains "Grüße" { discard; }',
+        "group",
+        BOB,
+        USER,
+    ),
+    (
+        "body content html latin1",
+        'require "body";\nif body :content "text/html" :contains "Köln" { discard; }',
+        "group",
+        BOB,
+        USER,
+    ),
+    (
+        "body content multipart",
+        'require "body";\nif body :content "multipart" :contains "quarterly" { discard; }',
+        "multipart",
+        BOB,
+        USER,
+    ),
+    ("exists is case-insensitive", 'if exists "X-NUM" { discard; }', "group", BOB, USER),
+    (
+        "octet contains non-ascii",
+        'if header :comparator "i;octet" :contains "subject" "Caf\u00e9" { discard; }',
+        "plus",
+        BOB,
+        USER,
+    ),
+    (
+        "casemap non-ascii not folded",
+        'if header :contains "subject" "CAF\u00c9" { discard; }',
+        "plus",
+        BOB,
+        USER,
+    ),
+    ("size over zero", "if size :over 0 { discard; }", "plain", BOB, USER),
+    ("not not", "if not not true { discard; }", "plain", BOB, USER),
+    ("fileinto hierarchy", 'require "fileinto";\nfileinto "INBOX/sub";', "plain", BOB, USER),
+    ("fileinto inbox lowercase", 'require "fileinto";\nfileinto "inbox";', "plain", BOB, USER),
+    (
+        "envelope to case",
+        'require "envelope";\nif envelope :all :is "to" "USER@EXAMPLE.COM" { discard; }',
+        "plain",
+        BOB,
+        USER,
+    ),
+    (
+        "matches many stars",
+        'require "variables";\nif header :matches "from" "*o*@*.*" { set "x" "${1}|${2}|${3}|${4}"; }\nif string :is "${x}" "Bob Sender <b|b|example|org>" { discard; }',
         "plain",
         BOB,
         USER,

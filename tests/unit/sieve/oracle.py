@@ -120,7 +120,9 @@ def parse_output(stdout: str, stderr: str) -> Outcome:
             for detail in details:
                 if detail.startswith("+ add IMAP flags: "):
                     flags += detail.split(": ", 1)[1].split()
-            outcome.add(("store", head.split(": ", 1)[1], _flags(flags)))
+            folder = head.split(": ", 1)[1]
+            folder = "INBOX" if folder.upper() == "INBOX" else folder  # INBOX is case-insensitive
+            outcome.add(("store", folder, _flags(flags)))
         elif head.startswith("redirect message to: "):
             outcome.add(("redirect", head.split(": ", 1)[1].strip("<>")))
         elif head.startswith("send vacation message"):
