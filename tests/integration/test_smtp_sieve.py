@@ -24,7 +24,7 @@ PW = "Mailbox-pw-123"
 BOXES = ("ann", "bob", "cat", "dan", "eve")
 SCRIPTS = {
     "ann": 'require ["envelope", "subaddress", "fileinto", "mailbox", "imap4flags"];\n'
-    'if envelope :detail "to" "news" { fileinto :create :flags "\\\\Flagged" "news"; }\n',
+    'if envelope :detail "to" "news" { fileinto :create :flags ["\\\\Flagged", "$News"] "news"; }\n',
     "bob": 'require "vacation";\nvacation :days 1 :subject "Away" "Back on Monday.";\n',
     "cat": 'redirect "far@world.test";\n',
     "dan": 'require "reject";\nif header :contains "subject" "spam" { reject "no thanks"; }\n',
@@ -124,7 +124,7 @@ def test_plus_address_files_into_news_with_a_flag(stack: Stack) -> None:
     send(stack, "shop@world.test", "ann+news@example.test", subject)
     eventually(lambda: subject in subjects(stack, "ann@example.test", "news"))
     [(_, flags)] = [m for m in folder(stack, "ann@example.test", "news") if m[0] == subject]
-    assert "\\Flagged" in flags
+    assert "\\Flagged" in flags and "$News" in flags
     assert subject not in subjects(stack, "ann@example.test")
     plain = f"plain-{uuid.uuid4().hex[:8]}"
     send(stack, "shop@world.test", "ann@example.test", plain)
