@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .model import Attachment, Message
-from .props import PR_IMPORTANCE, Props
+from .props import PR_CREATION_TIME, PR_IMPORTANCE, PR_LAST_MODIFICATION_TIME, Props
 from .recurrence import Override, rrule, series_exceptions
 from .timezones import Zone, zone_from_definition, zone_from_struct
 
@@ -192,7 +192,10 @@ def to_icalendar(message: Message, now: datetime | None = None) -> tuple[str, by
     if method is None:
         return None
     props = message.mapi
-    stamp = now or message.date_sent or message.date_received or message.date_modified or NO_DATE
+    stamp = now or message.date_sent or message.date_received or message.date_modified
+    for pid in (PR_LAST_MODIFICATION_TIME, PR_CREATION_TIME):
+        stamp = stamp or _when(props.get(pid))
+    stamp = stamp or NO_DATE
     lines = ["BEGIN:VCALENDAR", "PRODID:-//swissbox//TNEF decoder//EN", "VERSION:2.0"]
     lines.append(f"METHOD:{method}")
     cls = _canonical_class(message.message_class)

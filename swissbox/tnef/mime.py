@@ -470,6 +470,14 @@ def _people_from_headers(decoded: Message, headers: MIMEPart) -> None:
     sender gets them from the enclosing message: attendees need addresses to answer to."""
     if not decoded.is_calendar:
         return
+    if decoded.date_sent is None:  # the DTSTAMP: when the invitation was sent
+        try:
+            date = headers["Date"]
+            decoded.date_sent = date.datetime if date is not None else None
+        except (AttributeError, TypeError, ValueError, IndexError):
+            pass
+        if decoded.date_sent is not None and decoded.date_sent.tzinfo is None:
+            decoded.date_sent = None  # a "-0000" date: no instant to state
     if not decoded.recipients:
         for kind, field_name in ((1, "To"), (2, "Cc")):
             for name, address in getaddresses(headers.get_all(field_name, [])):

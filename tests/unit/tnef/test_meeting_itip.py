@@ -168,7 +168,8 @@ def test_cancel_and_reply_methods() -> None:
 
 def test_rewrite_takes_attendees_from_the_mail_when_tnef_has_none() -> None:
     """Outlook often sends a meeting request without attRecipTable: the To/Cc of the mail
-    around winmail.dat are the attendees, its From the organizer when TNEF has no sender."""
+    around winmail.dat are the attendees, its From the organizer when TNEF has no sender, its
+    Date the DTSTAMP when TNEF has no date."""
     import email
     import email.policy
 
@@ -188,6 +189,7 @@ def test_rewrite_takes_attendees_from_the_mail_when_tnef_has_none() -> None:
     mail["To"] = "Ann <ann@example.org>, carl@example.org"
     mail["Cc"] = "Bob <bob@example.net>"
     mail["Subject"] = "Sync"
+    mail["Date"] = "Tue, 10 Mar 2026 13:00:00 +0100"
     mail.set_content("invite")
     mail.add_attachment(tnef, maintype="application", subtype="ms-tnef", filename="winmail.dat")
     out, report = rewrite(mail.as_bytes(policy=email.policy.SMTP))
@@ -197,6 +199,7 @@ def test_rewrite_takes_attendees_from_the_mail_when_tnef_has_none() -> None:
     assert part.get_param("method") == "REQUEST"
     event = icalendar.Calendar.from_ical(part.get_content()).walk("VEVENT")[0]
     assert str(event["ORGANIZER"]) == "mailto:olivia@example.org"
+    assert event["DTSTAMP"].dt == datetime(2026, 3, 10, 12, 0, tzinfo=UTC)  # from the Date
     roles = {str(a): a.params["ROLE"] for a in event["ATTENDEE"]}
     assert roles == {
         "mailto:ann@example.org": "REQ-PARTICIPANT",
