@@ -151,6 +151,7 @@ class ManageSieveSettings:
     idle_timeout: float = bounded(1800.0, 1, 86400)
     # Seconds a connection may stay unauthenticated.
     login_timeout: float = bounded(60.0, 1, 3600)
+    max_connections_per_address: int = bounded(20, 1, 10000)
 
 
 @dataclass

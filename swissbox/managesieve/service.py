@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from swissbox.managesieve.protocol import response
 from swissbox.managesieve.session import Session
 from swissbox.runtime import Context, listen_tcp
 from swissbox.tls import server_context
@@ -19,7 +20,7 @@ class ManageSieveService:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self.servers: list[asyncio.Server] = []
-        self.tasks: set[asyncio.Task[None]] = set()
+        self.connections: dict[str, int] = {}  # per client address
 
     async def start(self) -> list[str]:
         settings = self.ctx.settings
@@ -30,7 +31,14 @@ class ManageSieveService:
 
         async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             peer = writer.get_extra_info("peername")
-            loopback = bool(peer) and str(peer[0]) in ("127.0.0.1", "::1")
+            client = str(peer[0]) if peer else ""
+            loopback = client in ("127.0.0.1", "::1")
+            if self.connections.get(client, 0) >= conf.max_connections_per_address:
+                log.info("managesieve: too many connections from %s", client)
+                writer.write(response("BYE", "too many connections from your address"))
+                writer.close()
+                return
+            self.connections[client] = self.connections.get(client, 0) + 1
             session = Session(
                 reader,
                 writer,
@@ -45,6 +53,12 @@ class ManageSieveService:
                 await session.run()
             except Exception:  # one connection's bug must not stop the listener
                 log.exception("managesieve: session from %s failed", peer)
+            finally:
+                left = self.connections.get(client, 1) - 1
+                if left > 0:
+                    self.connections[client] = left
+                else:
+                    self.connections.pop(client, None)
 
         def factory() -> asyncio.StreamReaderProtocol:
             reader = asyncio.StreamReader(limit=1 << 16)

@@ -30,6 +30,7 @@ NEWS = 'require ["envelope", "subaddress", "fileinto", "mailbox"];\nif envelope 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     s = Stack(tmp_path_factory.mktemp("managesieve"), hostname="mx.example.test")
+    s.settings["managesieve"]["max_connections_per_address"] = 100  # fifty clients at once
     s.provision(mailboxes={"ann@example.test": PW, "bob@example.test": PW})
     s.start()
     yield s
@@ -241,13 +242,26 @@ def test_authenticate_with_a_continuation(stack: Stack) -> None:
     c.close()
 
 
-def test_unauthenticated_connections_are_closed_after_the_login_timeout(tmp_path: Path) -> None:
+def test_login_timeout_and_connections_per_address(tmp_path: Path) -> None:
     with Stack(tmp_path, hostname="mx.example.test") as s:
         s.settings["managesieve"]["login_timeout"] = 1
+        s.settings["managesieve"]["max_connections_per_address"] = 2
         s.provision(mailboxes={"ann@example.test": PW})
         s.start()
-        c = Client(s)
+        c, other = Client(s), Client(s)
+        third = Client(s)  # the third from one address: BYE at once
+        assert third.greeting == [b'BYE "too many connections from your address"\r\n']
+        third.close()
         c.sock.settimeout(20)
         assert c.file.readline().startswith(b'BYE "idle')
         assert c.file.readline() == b""
         c.close()
+        other.close()
+        eventually(lambda: _greets(s))
+
+
+def _greets(stack: Stack) -> bool:
+    """A new connection gets the greeting (a slot was freed)."""
+    c = Client(stack)
+    c.close()
+    return c.greeting[-1].startswith(b"OK")
