@@ -7,6 +7,7 @@
     swissbox mail catch-all DOMAIN TARGET|off
     swissbox mailbox forward ADDRESS TARGET|off [--keep]
     swissbox mailbox sieve ADDRESS FILE|off [--name NAME]   the active Sieve script ("-": stdin)
+    swissbox mail sieve-before DOMAIN FILE|off   a Sieve script run before every mailbox's own
 
 A target is a hosted mailbox or alias (checked to exist) or an external address (forwarded
 with an SRS sender). How mail follows them: `swissbox.smtp.routing`.
@@ -126,21 +127,34 @@ def cmd_mailbox_forward(args: argparse.Namespace, env: CliEnv) -> int:
     return 0
 
 
+def _read_script(path: str) -> str:
+    try:
+        if path == "-":
+            return sys.stdin.read()
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CommandError(f"cannot read {path}: {exc}") from None
+
+
+def cmd_sieve_before(args: argparse.Namespace, env: CliEnv) -> int:
+    d = env.directory
+    if args.file.lower() == OFF:
+        d.set_domain_sieve_before(args.domain, None)
+        print(f"{args.domain}: no Sieve script runs before the mailboxes' own")
+        return 0
+    d.set_domain_sieve_before(args.domain, _read_script(args.file))
+    print(f"{args.domain}: the Sieve script runs before each mailbox's own")
+    return 0
+
+
 def cmd_mailbox_sieve(args: argparse.Namespace, env: CliEnv) -> int:
     d = env.directory
     if args.file.lower() == OFF:
         d.activate_sieve_script(args.address, None)
         print(f"{args.address}: no Sieve script runs")
         return 0
-    try:
-        if args.file == "-":
-            text = sys.stdin.read()
-        else:
-            with open(args.file, encoding="utf-8") as f:
-                text = f.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CommandError(f"cannot read {args.file}: {exc}") from None
-    d.put_sieve_script(args.address, args.name, text, activate=True)
+    d.put_sieve_script(args.address, args.name, _read_script(args.file), activate=True)
     print(f"{args.address}: Sieve script {args.name!r} is active")
     return 0
 
@@ -182,6 +196,11 @@ def add_commands(sub: Any, common: argparse.ArgumentParser, groups: dict[str, An
         p = verb(groups["mail"], "catch-all", cmd_catch_all, "where unknown addresses go")
         p.add_argument("domain", metavar="DOMAIN")
         p.add_argument("target", metavar="TARGET|off")
+        p = verb(
+            groups["mail"], "sieve-before", cmd_sieve_before, "a Sieve script for the whole domain"
+        )
+        p.add_argument("domain", metavar="DOMAIN")
+        p.add_argument("file", metavar="FILE|off", help='a Sieve script ("-": standard input)')
     if "mailbox" in groups:
         p = verb(groups["mailbox"], "forward", cmd_mailbox_forward, "send a mailbox's mail on")
         p.add_argument("address", metavar="ADDRESS")

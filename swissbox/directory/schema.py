@@ -197,4 +197,13 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (mailbox_id, handle, sender)
     );
     """,
+    # 7: an administrator's Sieve script per mail domain, run before each mailbox's own
+    # (swissbox.directory.sievescripts).
+    """
+    CREATE TABLE sieve_domain_scripts (
+        domain_id INTEGER PRIMARY KEY REFERENCES email_services(domain_id) ON DELETE CASCADE,
+        script TEXT NOT NULL,
+        updated INTEGER NOT NULL
+    );
+    """,
 ]

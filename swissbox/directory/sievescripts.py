@@ -1,4 +1,5 @@
-"""Sieve scripts of mailboxes (one active at a time) and the vacation replies already sent.
+"""Sieve scripts of mailboxes (one active at a time), an administrator's "before" script per
+mail domain, and the vacation replies already sent.
 
 Scripts are checked with ``swissbox.sieve`` before they are stored: a script that does not
 compile is refused with its line-numbered error. A mixin of `Directory`, on its connection.
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 
 from swissbox import sieve
 from swissbox.directory.model import DirectoryError, NotFound
-from swissbox.directory.names import InvalidName, split_address
+from swissbox.directory.names import InvalidName, normalize_domain, split_address
 from swissbox.store import Database, Tx
 
 MAX_SCRIPT_NAME = 128
@@ -136,6 +137,50 @@ class SieveStore:
             " JOIN domains d ON d.id = m.domain_id"
             " WHERE d.name = ? AND m.local_part = ? AND s.active = 1",
             (domain, local),
+        )
+        return None if row is None else str(row["script"])
+
+    def set_domain_sieve_before(self, domain: str, script: str | None) -> None:
+        """The script run before every mailbox's own on mail domain `domain` (None: none).
+        Raises DirectoryError for a script that does not compile."""
+        try:
+            name = normalize_domain(domain)
+        except InvalidName as exc:
+            raise DirectoryError(f"domain {exc}") from None
+        if script is not None:
+            try:
+                sieve.compile_script(script)
+            except sieve.SieveParseError as exc:
+                raise DirectoryError(f"script for {name}: {exc}") from None
+        with self._db.write() as c:
+            row = c.one(
+                "SELECT e.domain_id FROM email_services e JOIN domains d ON d.id = e.domain_id"
+                " WHERE d.name = ?",
+                (name,),
+            )
+            if row is None:
+                raise NotFound(f"{name} is not a mail domain")
+            domain_id = int(row["domain_id"])
+            if script is None:
+                c.execute("DELETE FROM sieve_domain_scripts WHERE domain_id = ?", (domain_id,))
+                return
+            c.execute(
+                "INSERT INTO sieve_domain_scripts (domain_id, script, updated) VALUES (?, ?, ?)"
+                " ON CONFLICT (domain_id) DO UPDATE SET script = excluded.script,"
+                " updated = excluded.updated",
+                (domain_id, script, int(time.time())),
+            )
+
+    def domain_sieve_before(self, address: str) -> str | None:
+        """The administrator's script for the mail domain of `address`, or None."""
+        try:
+            _, domain = split_address(address)
+        except InvalidName:
+            return None
+        row = self._db.one(
+            "SELECT s.script FROM sieve_domain_scripts s JOIN domains d ON d.id = s.domain_id"
+            " WHERE d.name = ?",
+            (domain,),
         )
         return None if row is None else str(row["script"])
 

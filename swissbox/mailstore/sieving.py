@@ -33,6 +33,8 @@ class SieveDirectory(Protocol):
 
     def sieve_script(self, address: str, name: str) -> str: ...
 
+    def domain_sieve_before(self, address: str) -> str | None: ...
+
 
 @dataclass
 class Filing:
@@ -70,22 +72,29 @@ class Filter:
         """`address`: the mailbox; `rcpt`: the recipient as given at RCPT (subaddress kept)."""
         keep_default = Filing([(default_folder, (), False)])
         try:
-            text = self.directory.active_sieve_script(address)
+            texts = [
+                text
+                for text in (
+                    self.directory.domain_sieve_before(address),
+                    self.directory.active_sieve_script(address),
+                )
+                if text is not None
+            ]
         except Exception:  # the directory failing must not lose the message
             log.exception("sieve: could not read the script of %s; keeping the message", address)
             return keep_default
-        if text is None:
+        if not texts:
             return keep_default
         try:
-            script = self.compiled(text)
+            scripts = [self.compiled(text) for text in texts]
             env = sieve.Environment(
                 user_addresses=(address,),
                 mailbox_exists=folder_exists,
                 load_script=lambda location, name: self._personal(address, location, name),
             )
-            result = sieve.run(
-                script, data, sieve.Envelope(sender, rcpt or address), env, self.limits
-            )
+            envelope = sieve.Envelope(sender, rcpt or address)
+            # the domain's "before" script first; its stop skips the mailbox's own
+            result = sieve.run_sequence(scripts, data, envelope, env, self.limits)
         except sieve.SieveError as exc:
             log.warning("sieve: script of %s failed (%s); keeping the message", address, exc)
             return keep_default

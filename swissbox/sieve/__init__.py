@@ -9,7 +9,7 @@ swissbox.
 from .actions import Action, Discard, FileInto, Keep, Redirect, Reject, Result, Vacation
 from .errors import Limits, SieveError, SieveParseError, SieveRuntimeError
 from .grammar import EXTENSIONS
-from .interpreter import Envelope, Environment, Script, compile_script, run
+from .interpreter import Envelope, Environment, Script, compile_script, run, run_sequence
 
 __all__ = [
     "EXTENSIONS",
@@ -30,4 +30,5 @@ __all__ = [
     "Vacation",
     "compile_script",
     "run",
+    "run_sequence",
 ]

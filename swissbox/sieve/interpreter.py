@@ -6,6 +6,7 @@ or an action conflict raises ``SieveRuntimeError``; the caller then keeps the me
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 from collections.abc import Callable
@@ -98,10 +99,29 @@ def run(
     limits: Limits = DEFAULT_LIMITS,
 ) -> act.Result:
     """Evaluate ``script`` for one message; raises ``SieveRuntimeError`` on failure."""
-    run_ = _Run(script, MessageView(message), envelope, environment or Environment(), limits)
+    return run_sequence([script], message, envelope, environment, limits)
+
+
+def run_sequence(
+    scripts: list[Script],
+    message: bytes,
+    envelope: Envelope,
+    environment: Environment | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> act.Result:
+    """Scripts one after the other over one message (an administrator's "before" script, then
+    the user's): actions, flags and the implicit keep are shared; ``stop`` in one skips the
+    rest; each script has its own variables. The bounds hold for the whole sequence."""
+    if not scripts:
+        return act.Result()
+    run_ = _Run(scripts[0], MessageView(message), envelope, environment or Environment(), limits)
     try:
-        run_.block(script.calls)
-    except (_Stop, _Return):
+        for script in scripts:
+            run_.script, run_.variables, run_.global_names = script, {}, set()
+            run_.variables_on, run_.match = "variables" in script.required, []
+            with contextlib.suppress(_Return):
+                run_.block(script.calls)
+    except _Stop:
         pass
     except RecursionError as error:
         raise SieveRuntimeError("script nested too deeply") from error

@@ -72,6 +72,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory, world: World) -> Iterator[St
         path = base / f"{box}.sieve"
         path.write_text(text)
         s.cli("mailbox", "sieve", f"{box}@example.test", str(path), check=True)
+    before = base / "before.sieve"
+    before.write_text(
+        'require "fileinto";\nif header :contains "subject" "[SPAM]" { fileinto "Junk"; stop; }\n'
+    )
+    s.cli("mail", "sieve-before", "example.test", str(before), check=True)
     s.start()
     yield s
     s.stop()
@@ -181,3 +186,14 @@ def test_cli_refuses_a_broken_script_with_its_line(stack: Stack, tmp_path: Path)
     result = stack.cli("mailbox", "sieve", "ann@example.test", str(path))
     assert result.returncode != 0
     assert "line 3" in result.stdout + result.stderr
+
+
+def test_the_domain_script_runs_before_the_mailbox_s(stack: Stack, world: World) -> None:
+    subject = f"[SPAM] {uuid.uuid4().hex[:8]}"
+    send(stack, "sam@world.test", "cat@example.test", subject)
+    eventually(lambda: subject in subjects(stack, "cat@example.test", "Junk"))
+    # its stop skipped cat's own script (a redirect): nothing went out
+    plain = f"redir-{uuid.uuid4().hex[:8]}"
+    send(stack, "sam@world.test", "cat@example.test", plain)
+    eventually(lambda: any(plain.encode() in m[2] for m in world.to("far@world.test")))
+    assert not any(subject.encode() in m[2] for m in world.to("far@world.test"))

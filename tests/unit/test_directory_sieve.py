@@ -84,3 +84,17 @@ def test_rename_keeps_active(d: Directory) -> None:
         d.rename_sieve_script("lena@example.test", "zz", "c")
     d.rename_sieve_script("lena@example.test", "a", "c")
     assert d.sieve_scripts("lena@example.test") == [SieveScript("b", False), SieveScript("c", True)]
+
+
+def test_domain_before_script(d: Directory) -> None:
+    assert d.domain_sieve_before("lena@example.test") is None
+    d.set_domain_sieve_before("EXAMPLE.test", "keep;")
+    assert d.domain_sieve_before("lena@example.test") == "keep;"
+    d.set_domain_sieve_before("example.test", "discard;")
+    assert d.domain_sieve_before("ann@example.test") == "discard;"
+    with pytest.raises(DirectoryError, match="line 1"):
+        d.set_domain_sieve_before("example.test", "frob;")
+    with pytest.raises(NotFound):
+        d.set_domain_sieve_before("nowhere.test", "keep;")
+    d.set_domain_sieve_before("example.test", None)
+    assert d.domain_sieve_before("lena@example.test") is None

@@ -16,15 +16,19 @@ MESSAGE = (
 
 
 class FakeDirectory:
-    def __init__(self, script: str | None, due: bool = True) -> None:
+    def __init__(self, script: str | None, due: bool = True, before: str | None = None) -> None:
         self.script = script
         self.due = due
+        self.before = before
         self.asked: list[tuple[str, str, str, int]] = []
 
     def active_sieve_script(self, address: str) -> str | None:
         if self.script == "RAISE":
             raise RuntimeError("database gone")
         return self.script
+
+    def domain_sieve_before(self, address: str) -> str | None:
+        return self.before
 
     def sieve_script(self, address: str, name: str) -> str:
         if name != "lib":
@@ -101,7 +105,7 @@ def test_an_interpreter_bug_keeps_the_message(monkeypatch: pytest.MonkeyPatch) -
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("bug")
 
-    monkeypatch.setattr(sieve, "run", broken)
+    monkeypatch.setattr(sieve, "run_sequence", broken)
     assert decide("keep;").stores == [("INBOX", (), False)]
 
 
@@ -131,3 +135,16 @@ def test_only_flags_imap_can_show_are_stored() -> None:
         'require "imap4flags";\naddflag ["\\\\seen", "\\\\Recent", "$Label1", "a(b", "caf\u00e9"];'
     )
     assert decide(script).stores == [("INBOX", ("\\Seen", "$Label1"), False)]
+
+
+def test_the_domain_script_runs_first_and_its_stop_skips_the_mailbox_s() -> None:
+    before = 'require "fileinto";\nif header :contains "subject" "hi" { fileinto "Junk"; stop; }'
+    f = Filter(FakeDirectory('redirect "far@world.test";', before=before), "mx.example.test")
+    filing = f.decide("box@example.test", "", "pat@world.test", MESSAGE, "INBOX", lambda n: True)
+    assert filing.stores == [("Junk", (), False)] and filing.redirects == []
+    f = Filter(FakeDirectory(None, before="keep;"), "mx.example.test")
+    filing = f.decide("box@example.test", "", "pat@world.test", MESSAGE, "INBOX", lambda n: True)
+    assert filing.stores == [("INBOX", (), False)]
+    f = Filter(FakeDirectory("discard;", before="frob;"), "mx.example.test")
+    filing = f.decide("box@example.test", "", "pat@world.test", MESSAGE, "INBOX", lambda n: True)
+    assert filing.stores == [("INBOX", (), False)]  # a broken domain script: kept, not discarded

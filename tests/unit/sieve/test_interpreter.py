@@ -187,3 +187,20 @@ def test_an_included_script_that_does_not_compile_fails_the_run() -> None:
     env = Environment(load_script=lambda location, name: "frob;")
     with pytest.raises(SieveRuntimeError, match="included script 'x': line 1"):
         outcome('require "include";\ninclude "x";', environment=env)
+
+
+def test_a_sequence_shares_actions_and_flags_and_stop_ends_it() -> None:
+    from swissbox.sieve import run_sequence
+
+    before = compile_script(
+        'require ["imap4flags", "variables", "fileinto"];\nset "v" "x";\naddflag "$Checked";\n'
+        'if header :contains "subject" "spam" { fileinto "Junk"; stop; }'
+    )
+    user = compile_script('require ["fileinto", "variables"];\nfileinto "U${v}";')
+    result = run_sequence([before, user], MESSAGE, ENVELOPE)
+    assert result.actions == [FileInto("U", ("$Checked",))]  # variables are per script
+    spam = MESSAGE.replace(b"lunch?", b"spam!")
+    result = run_sequence([before, user], spam, ENVELOPE)
+    assert result.actions == [FileInto("Junk", ("$Checked",))]
+    discarded = run_sequence([compile_script("discard;"), compile_script("")], MESSAGE, ENVELOPE)
+    assert not discarded.implicit_keep
