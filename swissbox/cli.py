@@ -41,6 +41,7 @@ PLUGIN_COMMANDS = (
     "swissbox.smtp.command",
     "swissbox.directory.command",
     "swissbox.backup.command",
+    "swissbox.store.command",
     "swissbox.status",
 )
 
