@@ -47,20 +47,32 @@ def free_port(kind: int = socket.SOCK_STREAM, host: str = "127.0.0.1") -> int:
     raise RuntimeError("no free port")
 
 
+def distinct_port(taken: set[int]) -> int:
+    """A free port not already in `taken` (added to it): free_port alone may hand out the same
+    port twice in a row, since each is released before the next is picked."""
+    for _ in range(50):
+        port = free_port()
+        if port not in taken:
+            taken.add(port)
+            return port
+    raise RuntimeError("no distinct free port")
+
+
 class Stack:
     """A data folder with its own config; `start()` runs `swissbox serve` on it."""
 
     def __init__(self, tmp_path: Path, hostname: str = "mx.example.test", **overrides: Any) -> None:
         self.data = tmp_path / "data"
         self.hostname = hostname
-        self.ports = {name: free_port() for name in PORT_KEYS}
+        taken: set[int] = set()
+        self.ports = {name: distinct_port(taken) for name in PORT_KEYS}
         self.settings: dict[str, dict[str, Any]] = {"auth": dict(CHEAP_ARGON2)}
         for name, (section, key) in PORT_KEYS.items():
             self.settings.setdefault(section, {})[key] = self.ports[name]
         # Outbound mail stays on loopback: MX lookups at our own DNS, delivery to a closed port
         # (tests that want a remote server set outbound_port to theirs).
         self.settings["smtp"]["outbound_resolvers"] = [f"127.0.0.1:{self.ports['dns']}"]
-        self.settings["smtp"]["outbound_port"] = free_port()
+        self.settings["smtp"]["outbound_port"] = distinct_port(taken)
         # Inbound SPF/DKIM/DMARC would ask DNS about every test sender's domain: off unless a
         # test turns it on with its own resolver (tests/integration/test_smtp_mailauth.py).
         self.settings["smtp"]["inbound_auth"] = False
