@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import stat
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
-from swissbox.conf.schema import HttpSettings, ImapSettings, SmtpSettings
+from swissbox.conf.schema import ServerSettings, Settings
 from swissbox.directory import Conflict, Directory
 from swissbox.directory import dkim as dk
 from swissbox.directory.mailservice import enable_mail
@@ -26,13 +25,8 @@ def d(store_location: str) -> Directory:
     return directory
 
 
-def settings() -> SimpleNamespace:
-    return SimpleNamespace(
-        server=SimpleNamespace(hostname="mx.example.test"),
-        smtp=SmtpSettings(),
-        imap=ImapSettings(),
-        http=HttpSettings(),
-    )
+def settings() -> Settings:
+    return Settings(server=ServerSettings(hostname="mx.example.test"))
 
 
 def txt(d: Directory, name: str) -> list[str]:
