@@ -75,17 +75,22 @@ def split_strict(address: str) -> tuple[str, str] | None:
         return None
 
 
+def malformed_recipient(directory: MailDirectory, address: str) -> Recipient:
+    """An address split_strict refused (a routing trick): UNKNOWN when it ends in a hosted
+    domain, else INVALID, refused as a relay attempt."""
+    _, _, tail = address.rpartition("@")
+    try:
+        hosted = bool(tail) and not tail.startswith("[") and directory.is_mail_domain(tail)
+    except Exception:
+        hosted = False
+    return Recipient(Verdict.UNKNOWN if hosted else Verdict.INVALID, address)
+
+
 def classify_recipient(directory: MailDirectory, address: str) -> Recipient:
     """The decision for one RCPT TO address (already stripped of <> by aiosmtpd)."""
     parts = split_strict(address)
     if parts is None:
-        # A routing trick: refuse as a relay attempt unless it names a hosted domain.
-        _, _, tail = address.rpartition("@")
-        try:
-            hosted = bool(tail) and not tail.startswith("[") and directory.is_mail_domain(tail)
-        except Exception:
-            hosted = False
-        return Recipient(Verdict.UNKNOWN if hosted else Verdict.INVALID, address)
+        return malformed_recipient(directory, address)
     local, domain = parts
     mailbox = directory.mailbox(f"{local}@{domain}")  # one query in the common case
     if mailbox is not None:

@@ -25,7 +25,13 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from swissbox.directory import AddressEntry, Mailbox, MailDomain
-from swissbox.smtp.policy import MailDirectory, Recipient, Verdict, split_strict
+from swissbox.smtp.policy import (
+    MailDirectory,
+    Recipient,
+    Verdict,
+    malformed_recipient,
+    split_strict,
+)
 from swissbox.smtp.roles import RoleDirectory, role_recipient
 from swissbox.smtp.srs import SrsCodec, SrsError, is_srs, load_keys
 
@@ -155,13 +161,7 @@ def route_recipient(
         role = role_recipient(directory, address, routing.hostname)  # the bare Postmaster
         if role is not None:
             return role
-        # A routing trick: refuse as a relay attempt unless it names a hosted domain.
-        _, _, tail = address.rpartition("@")
-        try:
-            hosted = bool(tail) and not tail.startswith("[") and directory.is_mail_domain(tail)
-        except Exception:
-            hosted = False
-        return Recipient(Verdict.UNKNOWN if hosted else Verdict.INVALID, address)
+        return malformed_recipient(directory, address)
     local, domain = parts
     md = directory.mail_domain(domain)
     if md is None:
