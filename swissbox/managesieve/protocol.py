@@ -85,10 +85,6 @@ class CommandParser:
         if drop < size:
             self.skipping = True
 
-    def continuation_line(self) -> bool:
-        """True while no command is half read (a SASL response may be awaited)."""
-        return not self.pending and not self.literal
-
 
 class _LiteralMark(str):
     """Stands between a line's text and the literal that follows it."""
