@@ -169,10 +169,3 @@ class DataAssembler:
         if self.budget is not None and self.held:
             self.budget.give(self.key, self.held)
             self.held = 0
-
-
-def unstuff(body: bytearray) -> bytes:
-    """RFC 5321 4.5.2: a line starting with "." loses that dot (a whole body at once)."""
-    if body[:1] == b".":
-        del body[:1]
-    return bytes(body.replace(b"\r\n.", b"\r\n"))
