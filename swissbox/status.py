@@ -19,6 +19,7 @@ from cryptography import x509
 from swissbox.cliutil import CliEnv
 from swissbox.conf import Config
 from swissbox.health import directory_problem
+from swissbox.runtime import fmt_addr
 from swissbox.tls import configured_paths
 
 ASK_TIMEOUT = 10.0  # seconds; readiness itself waits at most ~2 s for the database
@@ -48,7 +49,7 @@ def ask_server(config: Config) -> dict[str, Any]:
         response = conn.getresponse()
         body = response.read()
     except OSError as exc:
-        where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        where = fmt_addr(host, port)
         return {"running": False, "error": f"nothing answers on {where} ({exc.strerror or exc})"}
     finally:
         conn.close()
