@@ -1,34 +1,28 @@
-"""The interface every backend implements, and the row type both return."""
+"""The interface every backend implements, and the shape of the rows both return."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import Any, Protocol
 
 
 class StoreError(Exception):
     """The database could not be reached or is newer than this swissbox."""
 
 
-class Row(tuple):
-    """A result row read by position or by column name (like sqlite3.Row)."""
+class Row(Protocol):
+    """A result row read by position or by column name: sqlite3.Row on SQLite (made in C),
+    `postgres.PgRow` on PostgreSQL."""
 
-    _names: dict[str, int]
+    def __getitem__(self, key: Any) -> Any: ...
 
-    def __new__(cls, values: Sequence[Any], names: dict[str, int]) -> Row:
-        row = super().__new__(cls, values)
-        row._names = names
-        return row
+    def __iter__(self) -> Iterator[Any]: ...
 
-    def __getitem__(self, key: Any) -> Any:
-        if isinstance(key, str):
-            return tuple.__getitem__(self, self._names[key])
-        return tuple.__getitem__(self, key)
+    def __len__(self) -> int: ...
 
-    def keys(self) -> list[str]:
-        return list(self._names)
+    def keys(self) -> list[str]: ...
 
 
 class Result:

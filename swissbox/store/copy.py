@@ -38,15 +38,10 @@ def table_report(db: Database, tables: Sequence[str]) -> list[TableSum]:
         for table in tables:
             rows = c.execute(f"SELECT * FROM {table}").fetchall()
             digest = hashlib.sha256()
-            for line in sorted(repr(_canonical(row)) for row in rows):
+            for line in sorted(repr(tuple(row)) for row in rows):
                 digest.update(line.encode("utf-8", "surrogatepass") + b"\n")
             out.append(TableSum(table, len(rows), digest.hexdigest()))
     return out
-
-
-def _canonical(row: Sequence[object]) -> tuple[object, ...]:
-    # SQLite hands back an integer where a REAL column holds a whole number
-    return tuple(float(v) if isinstance(v, float) else v for v in row)
 
 
 def copy_tables(source: Database, target: Database, tables: Sequence[str]) -> None:

@@ -54,9 +54,28 @@ def translate(sql: str) -> str:
     return "".join(out)
 
 
-def _row_factory(cursor: Any) -> Callable[[Sequence[Any]], Row]:
+class PgRow(tuple):
+    """A row read by position or by column name, like sqlite3.Row."""
+
+    _names: dict[str, int]
+
+    def __new__(cls, values: Sequence[Any], names: dict[str, int]) -> PgRow:
+        row = super().__new__(cls, values)
+        row._names = names
+        return row
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            return tuple.__getitem__(self, self._names[key])
+        return tuple.__getitem__(self, key)
+
+    def keys(self) -> list[str]:
+        return list(self._names)
+
+
+def _row_factory(cursor: Any) -> Callable[[Sequence[Any]], PgRow]:
     names = {d.name: i for i, d in enumerate(cursor.description or ())}
-    return lambda values: Row(values, names)
+    return lambda values: PgRow(values, names)
 
 
 class _PgTx(Tx):

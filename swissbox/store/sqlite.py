@@ -14,16 +14,6 @@ from typing import Any
 from swissbox.store.base import Database, Result, Row, StoreError, Tx, split_statements
 from swissbox.store.migrations import render
 
-_NAMES: dict[Any, dict[str, int]] = {}
-
-
-def _row(cursor: sqlite3.Cursor, values: tuple[Any, ...]) -> Row:
-    description = cursor.description
-    names = _NAMES.get(description)
-    if names is None:
-        names = _NAMES[description] = {d[0]: i for i, d in enumerate(description)}
-    return Row(values, names)
-
 
 class _SqliteTx(Tx):
     def __init__(self, conn: sqlite3.Connection) -> None:
@@ -44,7 +34,7 @@ class SqliteDatabase(Database):
         self._conn = sqlite3.connect(
             str(self.path), isolation_level=None, check_same_thread=False, timeout=10.0
         )
-        self._conn.row_factory = _row
+        self._conn.row_factory = sqlite3.Row
         self._lock = threading.RLock()
         self._local_writes = 0
         self._tx: _SqliteTx | None = None  # the open transaction, on the thread holding the lock
