@@ -29,7 +29,7 @@ from swissbox.imap.parser import (
     flag_list,
     mailbox_name,
 )
-from swissbox.imap.shared import SHARED_PREFIX, SharedCommands
+from swissbox.imap.shared import SHARED_PREFIX, Place, SharedCommands
 from swissbox.mailstore import (
     SEPARATOR,
     SPECIAL_USE,
@@ -40,6 +40,7 @@ from swissbox.mailstore import (
     recent,
     seen,
 )
+from swissbox.mailstore.index import FolderInfo
 from swissbox.mailstore.paths import FolderNameTooLong
 from swissbox.mailstore.spool import Spool
 
@@ -92,8 +93,8 @@ def list_return(token: Token) -> ListReturn:
 class AppendTarget:
     """One APPENDed message's folder (through `place`: own or shared), flags and date."""
 
-    place: Any
-    info: Any
+    place: Place
+    info: FolderInfo
     flags: list[str]
     date: float | None
     seen_by_user: bool
@@ -328,7 +329,7 @@ class MailboxCommands(SharedCommands):
         self.status_line(place, info, keys)
         return b"STATUS completed"
 
-    def status_line(self, place: Any, info: Any, keys: list[bytes]) -> None:
+    def status_line(self, place: Place, info: FolderInfo, keys: list[bytes]) -> None:
         """The untagged STATUS response of one folder (STATUS, LIST RETURN (STATUS))."""
         box = place.box
         values = {
