@@ -199,12 +199,7 @@ def hostport_problem(entry: str, default_port: int) -> str | None:
     """Why `entry` is not 'ip', 'ip:port' or '[ipv6]:port', or None when it is."""
     if parse_hostport(entry, default_port) is not None:
         return None
-    host, port_text = entry, ""
-    if entry.startswith("["):
-        host, _, rest = entry[1:].partition("]")
-        port_text = rest[1:] if rest.startswith(":") else rest
-    elif entry.count(":") == 1:
-        host, port_text = entry.split(":")
+    host, port_text = _split_hostport(entry)
     try:
         ipaddress.ip_address(host)
     except ValueError:
@@ -304,14 +299,20 @@ def _cross_checks(s: Settings, problems: list[str]) -> None:
             problems.append(f"auth.trusted_networks[{i}]: {entry!r} is not an address or network")
 
 
-def parse_hostport(entry: str, default_port: int) -> tuple[str, int] | None:
-    """'192.0.2.1', '192.0.2.1:5300', '[2001:db8::1]:5300' or '2001:db8::1' -> (ip, port)."""
-    host, port_text = entry, ""
+def _split_hostport(entry: str) -> tuple[str, str]:
+    """(host, port text or "") of 'host', 'host:port', '[ipv6]:port' or a bare IPv6 address."""
     if entry.startswith("["):
         host, _, rest = entry[1:].partition("]")
-        port_text = rest[1:] if rest.startswith(":") else rest
-    elif entry.count(":") == 1:
+        return host, rest[1:] if rest.startswith(":") else rest
+    if entry.count(":") == 1:
         host, port_text = entry.split(":")
+        return host, port_text
+    return entry, ""
+
+
+def parse_hostport(entry: str, default_port: int) -> tuple[str, int] | None:
+    """'192.0.2.1', '192.0.2.1:5300', '[2001:db8::1]:5300' or '2001:db8::1' -> (ip, port)."""
+    host, port_text = _split_hostport(entry)
     try:
         ipaddress.ip_address(host)
         port = int(port_text) if port_text else default_port
