@@ -115,949 +115,516 @@ INCLUDED = {
 BOB = "bob@example.org"
 USER = "user@example.com"
 
+
+def case(
+    name: str, script: str, message: str = "plain", sender: str = BOB, recipient: str = USER
+) -> tuple[str, str, str, str, str]:
+    """One corpus case: (name, script, MESSAGES key, envelope sender, envelope recipient)."""
+    return name, script, message, sender, recipient
+
+
 CASES: list[tuple[str, str, str, str, str]] = [
     # ---- RFC 5228 core ----
-    ("empty script keeps", "", "plain", BOB, USER),
-    ("comment only", "# nothing\n/* block\ncomment */\n", "plain", BOB, USER),
-    ("explicit keep", "keep;", "plain", BOB, USER),
-    ("discard", "discard;", "plain", BOB, USER),
-    ("stop before discard", "stop;\ndiscard;", "plain", BOB, USER),
-    ("redirect", 'redirect "x@example.net";', "plain", BOB, USER),
-    (
-        "redirect twice is once",
-        'redirect "x@example.net";\nredirect "x@example.net";',
-        "plain",
-        BOB,
-        USER,
-    ),
-    ("header contains", 'if header :contains "subject" "money" { discard; }', "plain", BOB, USER),
-    (
+    case("empty script keeps", ""),
+    case("comment only", "# nothing\n/* block\ncomment */\n"),
+    case("explicit keep", "keep;"),
+    case("discard", "discard;"),
+    case("stop before discard", "stop;\ndiscard;"),
+    case("redirect", 'redirect "x@example.net";'),
+    case("redirect twice is once", 'redirect "x@example.net";\nredirect "x@example.net";'),
+    case("header contains", 'if header :contains "subject" "money" { discard; }'),
+    case(
         "header is case-insensitive",
         'if header :is "Subject" "hello there, make money fast" { discard; }',
-        "plain",
-        BOB,
-        USER,
     ),
-    (
+    case(
         "header octet is exact",
         'if header :comparator "i;octet" :is "Subject" "hello there, make money fast" { discard; }',
-        "plain",
-        BOB,
-        USER,
     ),
-    (
-        "header matches",
-        'if header :matches "subject" "Hello*fast" { discard; }',
-        "plain",
-        BOB,
-        USER,
+    case("header matches", 'if header :matches "subject" "Hello*fast" { discard; }'),
+    case("header matches question mark", 'if header :matches "x-spam-score" "?" { discard; }'),
+    case("header matches escaped star", 'if header :matches "subject" "Hello\\\\*" { discard; }'),
+    case("header empty contains exists", 'if header :contains "x-priority" "" { discard; }'),
+    case("header missing", 'if header :contains "x-missing" "" { discard; }'),
+    case("header second value", 'if header :is "x-priority" "3" { discard; }'),
+    case(
+        "header decoded 2047", 'if header :contains "subject" "Café" { discard; }', message="plus"
     ),
-    (
-        "header matches question mark",
-        'if header :matches "x-spam-score" "?" { discard; }',
-        "plain",
-        BOB,
-        USER,
-    ),
-    (
-        "header matches escaped star",
-        'if header :matches "subject" "Hello\\\\*" { discard; }',
-        "plain",
-        BOB,
-        USER,
-    ),
-    (
-        "header empty contains exists",
-        'if header :contains "x-priority" "" { discard; }',
-        "plain",
-        BOB,
-        USER,
-    ),
-    ("header missing", 'if header :contains "x-missing" "" { discard; }', "plain", BOB, USER),
-    ("header second value", 'if header :is "x-priority" "3" { discard; }', "plain", BOB, USER),
-    ("header decoded 2047", 'if header :contains "subject" "Café" { discard; }', "plus", BOB, USER),
-    ("address all", 'if address :is "from" "bob@example.org" { discard; }', "plain", BOB, USER),
-    (
-        "address domain",
-        'if address :domain :is "to" "example.net" { discard; }',
-        "plain",
-        BOB,
-        USER,
-    ),
-    (
-        "address localpart",
-        'if address :localpart :is "cc" "carol+lists" { discard; }',
-        "plain",
-        BOB,
-        USER,
-    ),
-    (
-        "address display name ignored",
-        'if address :contains "from" "Sender" { discard; }',
-        "plain",
-        BOB,
-        USER,
-    ),
-    (
-        "address quoted comma",
-        'if address :is "to" "other@example.net" { discard; }',
-        "plain",
-        BOB,
-        USER,
-    ),
-    ("exists all", 'if exists ["from", "date"] { discard; }', "plain", BOB, USER),
-    ("exists one missing", 'if exists ["from", "x-nope"] { discard; }', "plain", BOB, USER),
-    ("size over", "if size :over 100 { discard; }", "plain", BOB, USER),
-    ("size under K", "if size :under 1K { discard; }", "plain", BOB, USER),
-    ("size over M", "if size :over 1M { discard; }", "plain", BOB, USER),
-    (
+    case("address all", 'if address :is "from" "bob@example.org" { discard; }'),
+    case("address domain", 'if address :domain :is "to" "example.net" { discard; }'),
+    case("address localpart", 'if address :localpart :is "cc" "carol+lists" { discard; }'),
+    case("address display name ignored", 'if address :contains "from" "Sender" { discard; }'),
+    case("address quoted comma", 'if address :is "to" "other@example.net" { discard; }'),
+    case("exists all", 'if exists ["from", "date"] { discard; }'),
+    case("exists one missing", 'if exists ["from", "x-nope"] { discard; }'),
+    case("size over", "if size :over 100 { discard; }"),
+    case("size under K", "if size :under 1K { discard; }"),
+    case("size over M", "if size :over 1M { discard; }"),
+    case(
         "allof anyof not",
         'if allof (not exists "x-nope", anyof (false, header :contains "from" "bob")) { discard; }',
-        "plain",
-        BOB,
-        USER,
     ),
-    (
+    case(
         "if elsif else",
         'if false { discard; } elsif true { redirect "a@example.net"; } else { keep; }',
-        "plain",
-        BOB,
-        USER,
     ),
-    (
-        "multiline text reason",
-        'require "reject";\nreject text:\nline one\n..dotted\n.\n;',
-        "plain",
-        BOB,
-        USER,
-    ),
-    (
-        "quoted escapes",
-        'if header :contains "subject" "\\H\\ello" { discard; }',
-        "plain",
-        BOB,
-        USER,
-    ),
+    case("multiline text reason", 'require "reject";\nreject text:\nline one\n..dotted\n.\n;'),
+    case("quoted escapes", 'if header :contains "subject" "\\H\\ello" { discard; }'),
     # ---- errors ----
-    ("unknown command", "frobnicate;", "plain", BOB, USER),
-    ("missing require", 'fileinto "x";', "plain", BOB, USER),
-    ("unknown extension", 'require "nonexistent-ext";', "plain", BOB, USER),
-    ("missing semicolon", "keep\ndiscard;", "plain", BOB, USER),
-    ("unterminated string", 'if header :is "subject "x" { keep; }', "plain", BOB, USER),
-    ("else without if", "else { keep; }", "plain", BOB, USER),
-    ("require after command", 'keep;\nrequire "fileinto";', "plain", BOB, USER),
-    ("bad comparator", 'if header :comparator "i;nope" :is "s" "x" { keep; }', "plain", BOB, USER),
-    ("size without tag", "if size 100 { keep; }", "plain", BOB, USER),
-    ("two match types", 'if header :is :contains "s" "x" { keep; }', "plain", BOB, USER),
-    ("unknown tag", 'if header :frob "s" "x" { keep; }', "plain", BOB, USER),
-    ("missing test", "if { keep; }", "plain", BOB, USER),
+    case("unknown command", "frobnicate;"),
+    case("missing require", 'fileinto "x";'),
+    case("unknown extension", 'require "nonexistent-ext";'),
+    case("missing semicolon", "keep\ndiscard;"),
+    case("unterminated string", 'if header :is "subject "x" { keep; }'),
+    case("else without if", "else { keep; }"),
+    case("require after command", 'keep;\nrequire "fileinto";'),
+    case("bad comparator", 'if header :comparator "i;nope" :is "s" "x" { keep; }'),
+    case("size without tag", "if size 100 { keep; }"),
+    case("two match types", 'if header :is :contains "s" "x" { keep; }'),
+    case("unknown tag", 'if header :frob "s" "x" { keep; }'),
+    case("missing test", "if { keep; }"),
     # ---- fileinto, copy, mailbox ----
-    ("fileinto", 'require "fileinto";\nfileinto "Work";', "plain", BOB, USER),
-    ("fileinto and keep", 'require "fileinto";\nfileinto "Work";\nkeep;', "plain", BOB, USER),
-    ("fileinto INBOX dedup", 'require "fileinto";\nfileinto "INBOX";\nkeep;', "plain", BOB, USER),
-    ("fileinto copy", 'require ["fileinto", "copy"];\nfileinto :copy "Work";', "plain", BOB, USER),
-    ("redirect copy", 'require "copy";\nredirect :copy "x@example.net";', "plain", BOB, USER),
-    ("copy not required", 'redirect :copy "x@example.net";', "plain", BOB, USER),
-    (
-        "fileinto create",
-        'require ["fileinto", "mailbox"];\nfileinto :create "New";',
-        "plain",
-        BOB,
-        USER,
-    ),
-    (
+    case("fileinto", 'require "fileinto";\nfileinto "Work";'),
+    case("fileinto and keep", 'require "fileinto";\nfileinto "Work";\nkeep;'),
+    case("fileinto INBOX dedup", 'require "fileinto";\nfileinto "INBOX";\nkeep;'),
+    case("fileinto copy", 'require ["fileinto", "copy"];\nfileinto :copy "Work";'),
+    case("redirect copy", 'require "copy";\nredirect :copy "x@example.net";'),
+    case("copy not required", 'redirect :copy "x@example.net";'),
+    case("fileinto create", 'require ["fileinto", "mailbox"];\nfileinto :create "New";'),
+    case(
         "mailboxexists INBOX",
         'require ["fileinto", "mailbox"];\nif mailboxexists "INBOX" { fileinto "Yes"; }',
-        "plain",
-        BOB,
-        USER,
     ),
     # ---- reject ----
-    ("reject", 'require "reject";\nreject "not wanted";', "plain", BOB, USER),
-    (
+    case("reject", 'require "reject";\nreject "not wanted";'),
+    case(
         "reject with fileinto conflicts",
         'require ["reject", "fileinto"];\nfileinto "a";\nreject "x";',
-        "plain",
-        BOB,
-        USER,
     ),
-    ("reject with discard", 'require "reject";\ndiscard;\nreject "x";', "plain", BOB, USER),
+    case("reject with discard", 'require "reject";\ndiscard;\nreject "x";'),
     # ---- envelope, subaddress ----
-    (
+    case(
         "envelope from",
         'require "envelope";\nif envelope :is "from" "bob@example.org" { discard; }',
-        "plain",
-        BOB,
-        USER,
     ),
-    (
+    case(
         "envelope to domain",
         'require "envelope";\nif envelope :domain :is "to" "example.com" { discard; }',
-        "plain",
-        BOB,
-        USER,
     ),
-    (
+    case(
         "envelope null sender",
         'require "envelope";\nif envelope :is "from" "" { discard; }',
-        "plain",
-        "",
-        USER,
+        sender="",
     ),
-    (
+    case(
         "subaddress detail",
         'require ["envelope", "subaddress", "fileinto"];\nif envelope :detail "to" "news" { fileinto "news"; }',
-        "plus",
-        BOB,
-        "user+news@example.com",
+        message="plus",
+        recipient="user+news@example.com",
     ),
-    (
+    case(
         "subaddress user",
         'require ["envelope", "subaddress", "fileinto"];\nif envelope :user "to" "user" { fileinto "u"; }',
-        "plus",
-        BOB,
-        "user+news@example.com",
+        message="plus",
+        recipient="user+news@example.com",
     ),
-    (
+    case(
         "subaddress no detail",
         'require ["envelope", "subaddress"];\nif envelope :detail :matches "to" "*" { discard; }',
-        "plain",
-        BOB,
-        USER,
     ),
-    (
+    case(
         "subaddress empty detail",
         'require ["envelope", "subaddress"];\nif envelope :detail :is "to" "" { discard; }',
-        "plain",
-        BOB,
-        "user+@example.com",
+        recipient="user+@example.com",
     ),
-    (
-        "subaddress header",
-        'require ["subaddress"];\nif address :detail "cc" "lists" { discard; }',
-        "plain",
-        BOB,
-        USER,
+    case(
+        "subaddress header", 'require ["subaddress"];\nif address :detail "cc" "lists" { discard; }'
     ),
     # ---- imap4flags ----
-    ("addflag keep", 'require "imap4flags";\naddflag "\\\\Seen";\nkeep;', "plain", BOB, USER),
-    (
-        "flags on implicit keep",
-        'require "imap4flags";\nsetflag ["\\\\Flagged", "$Work"];',
-        "plain",
-        BOB,
-        USER,
-    ),
-    ("removeflag", 'require "imap4flags";\nsetflag "a b c";\nremoveflag "B";', "plain", BOB, USER),
-    (
+    case("addflag keep", 'require "imap4flags";\naddflag "\\\\Seen";\nkeep;'),
+    case("flags on implicit keep", 'require "imap4flags";\nsetflag ["\\\\Flagged", "$Work"];'),
+    case("removeflag", 'require "imap4flags";\nsetflag "a b c";\nremoveflag "B";'),
+    case(
         "fileinto flags tag",
         'require ["imap4flags", "fileinto"];\naddflag "x";\nfileinto :flags "\\\\Answered" "F";\nfileinto "G";',
-        "plain",
-        BOB,
-        USER,
     ),
-    (
+    case(
         "hasflag",
         'require "imap4flags";\naddflag "seen-it";\nif hasflag :is "seen-it" { discard; }',
-        "plain",
-        BOB,
-        USER,
     ),
-    (
+    case(
         "flag variable",
         'require ["imap4flags", "variables"];\nset "f" "";\naddflag "f" "one";\nif hasflag "f" "one" { discard; }',
-        "plain",
-        BOB,
-        USER,
     ),
     # ---- variables ----
-    (
-        "set and use",
-        'require ["variables", "fileinto"];\nset "box" "Work";\nfileinto "${box}";',
-        "plain",
-        BOB,
-        USER,
+    case(
+        "set and use", 'require ["variables", "fileinto"];\nset "box" "Work";\nfileinto "${box}";'
     ),
-    (
+    case(
         "match variables",
         'require ["variables", "fileinto"];\nif header :matches "subject" "* there, *" { fileinto "${1}-${2}"; }',
-        "plain",
-        BOB,
-        USER,
     ),
-    (
+    case(
         "rfc5229 list example",
         'require ["variables", "fileinto"];\nif header :matches "List-ID" "*<*@*" { fileinto "INBOX.lists.${2}"; stop; }',
-        "list",
-        BOB,
-        USER,
+        message="list",
     ),
-    (
+    case(
         "rfc5229 subject example",
         'require ["variables", "fileinto"];\nif header :matches "Subject" "[*] *" { fileinto "${1}"; }',
-        "list",
-        BOB,
-        USER,
+        message="list",
     ),
-    (
+    case(
         "modifiers",
         'require ["variables", "fileinto"];\nset :upper "a" "work";\nset :lowerfirst "b" "ABC";\nset :length "c" "12345";\nfileinto "${a}${b}${c}";',
-        "plain",
-        BOB,
-        USER,
     ),
-    (
+    case(
         "quotewildcard",
         'require ["variables"];\nset :quotewildcard "q" "a*b";\nif string :is "${q}" "a\\\\*b" { discard; }',
-        "plain",
-        BOB,
-        USER,
     ),
-    (
-        "unknown variable empty",
-        'require ["variables", "fileinto"];\nfileinto "x${nope}y";',
-        "plain",
-        BOB,
-        USER,
-    ),
-    (
+    case("unknown variable empty", 'require ["variables", "fileinto"];\nfileinto "x${nope}y";'),
+    case(
         "string test",
         'require "variables";\nset "a" "hello";\nif string :contains "${a}" "ell" { discard; }',
-        "plain",
-        BOB,
-        USER,
     ),
-    (
+    case(
         "string empty count",
         'require ["variables", "relational"];\nif string :count "eq" :comparator "i;ascii-numeric" "" "0" { discard; }',
-        "plain",
-        BOB,
-        USER,
     ),
-    (
+    case(
         "variable case-insensitive name",
         'require ["variables", "fileinto"];\nset "Box" "W";\nfileinto "${BOX}";',
-        "plain",
-        BOB,
-        USER,
     ),
-    (
+    case(
         "match var survives failed test",
         'require ["variables", "fileinto"];\nif header :matches "from" "*@*" { }\nif header :matches "from" "nomatch*" { }\nfileinto "${2}";',
-        "plain",
-        BOB,
-        USER,
     ),
     # ---- relational ----
-    (
+    case(
         "value gt numeric",
         'require ["relational", "comparator-i;ascii-numeric"];\nif header :value "gt" :comparator "i;ascii-numeric" "x-spam-score" "5" { discard; }',
-        "plain",
-        BOB,
-        USER,
     ),
-    (
+    case(
         "value lt casemap",
         'require "relational";\nif header :value "lt" "subject" "I" { discard; }',
-        "plain",
-        BOB,
-        USER,
     ),
-    (
+    case(
         "count headers",
         'require ["relational", "comparator-i;ascii-numeric"];\nif header :count "eq" :comparator "i;ascii-numeric" "x-priority" "2" { discard; }',
-        "plain",
-        BOB,
-        USER,
     ),
-    (
+    case(
         "count addresses",
         'require ["relational", "comparator-i;ascii-numeric"];\nif address :count "ge" :comparator "i;ascii-numeric" ["to", "cc"] "3" { discard; }',
-        "plain",
-        BOB,
-        USER,
     ),
-    (
+    case(
         "numeric non-digit is infinity",
         'require ["relational", "comparator-i;ascii-numeric"];\nif header :value "gt" :comparator "i;ascii-numeric" "subject" "99999" { discard; }',
-        "plain",
-        BOB,
-        USER,
     ),
-    (
-        "bad relation",
-        'require "relational";\nif header :value "xx" "s" "1" { keep; }',
-        "plain",
-        BOB,
-        USER,
-    ),
+    case("bad relation", 'require "relational";\nif header :value "xx" "s" "1" { keep; }'),
     # ---- body ----
-    (
-        "body contains",
-        'require "body";\nif body :contains "banana" { discard; }',
-        "plain",
-        BOB,
-        USER,
-    ),
-    (
+    case("body contains", 'require "body";\nif body :contains "banana" { discard; }'),
+    case(
         "body text decodes qp",
         'require "body";\nif body :text :contains "Café" { discard; }',
-        "multipart",
-        BOB,
-        USER,
+        message="multipart",
     ),
-    (
+    case(
         "body content html",
         'require "body";\nif body :content "text/html" :contains "orange" { discard; }',
-        "multipart",
-        BOB,
-        USER,
+        message="multipart",
     ),
-    (
+    case(
         "body content plain not html",
         'require "body";\nif body :content "text/plain" :contains "orange" { discard; }',
-        "multipart",
-        BOB,
-        USER,
+        message="multipart",
     ),
-    (
+    case(
         "body raw sees base64",
         'require "body";\nif body :raw :contains "c2VjcmV0" { discard; }',
-        "multipart",
-        BOB,
-        USER,
+        message="multipart",
     ),
-    (
+    case(
         "body text skips attachment",
         'require "body";\nif body :text :contains "secret attachment" { discard; }',
-        "multipart",
-        BOB,
-        USER,
+        message="multipart",
     ),
-    (
-        "body matches",
-        'require "body";\nif body :matches "*banana*" { discard; }',
-        "plain",
-        BOB,
-        USER,
-    ),
+    case("body matches", 'require "body";\nif body :matches "*banana*" { discard; }'),
     # ---- date, index ----
-    (
-        "date year",
-        'require "date";\nif date :is "date" "year" "2026" { discard; }',
-        "plain",
-        BOB,
-        USER,
+    case("date year", 'require "date";\nif date :is "date" "year" "2026" { discard; }'),
+    case(
+        "date hour converted to UTC", 'require "date";\nif date :is "date" "hour" "09" { discard; }'
     ),
-    (
-        "date hour converted to UTC",
-        'require "date";\nif date :is "date" "hour" "09" { discard; }',
-        "plain",
-        BOB,
-        USER,
-    ),
-    (
+    case(
         "date originalzone",
         'require "date";\nif date :originalzone :is "date" "zone" "+0100" { discard; }',
-        "plain",
-        BOB,
-        USER,
     ),
-    (
+    case(
         "date zone tag",
         'require "date";\nif date :zone "-0500" :is "date" "time" "04:30:05" { discard; }',
-        "plain",
-        BOB,
-        USER,
     ),
-    (
-        "date weekday",
-        'require "date";\nif date :is "date" "weekday" "4" { discard; }',
-        "plain",
-        BOB,
-        USER,
-    ),
-    (
-        "date julian",
-        'require "date";\nif date :is "date" "julian" "61377" { discard; }',
-        "plain",
-        BOB,
-        USER,
-    ),
-    (
+    case("date weekday", 'require "date";\nif date :is "date" "weekday" "4" { discard; }'),
+    case("date julian", 'require "date";\nif date :is "date" "julian" "61377" { discard; }'),
+    case(
         "date iso8601",
         'require "date";\nif date :originalzone :is "date" "iso8601" "2026-12-03T10:30:05+01:00" { discard; }',
-        "plain",
-        BOB,
-        USER,
     ),
-    (
+    case(
         "date std11",
         'require "date";\nif date :originalzone :is "date" "std11" "Thu, 03 Dec 2026 10:30:05 +0100" { discard; }',
-        "plain",
-        BOB,
-        USER,
     ),
-    (
+    case(
         "date across midnight",
         'require "date";\nif date :is "date" "date" "2026-12-01" { discard; }',
-        "plus",
-        BOB,
-        USER,
+        message="plus",
     ),
-    (
+    case(
         "date relational",
         'require ["date", "relational"];\nif date :value "ge" "date" "date" "2026-12-01" { discard; }',
-        "plain",
-        BOB,
-        USER,
     ),
-    (
+    case(
         "date received last",
         'require ["date", "index"];\nif date :index 1 :last :originalzone :is "received" "zone" "+0100" { discard; }',
-        "plain",
-        BOB,
-        USER,
     ),
-    (
-        "date missing header",
-        'require "date";\nif date :is "x-nope" "year" "2026" { discard; }',
-        "plain",
-        BOB,
-        USER,
-    ),
-    (
-        "date bad part",
-        'require "date";\nif date :is "date" "century" "21" { discard; }',
-        "plain",
-        BOB,
-        USER,
-    ),
-    (
+    case("date missing header", 'require "date";\nif date :is "x-nope" "year" "2026" { discard; }'),
+    case("date bad part", 'require "date";\nif date :is "date" "century" "21" { discard; }'),
+    case(
         "currentdate year",
         'require ["date", "relational"];\nif currentdate :value "ge" "year" "2020" { discard; }',
-        "plain",
-        BOB,
-        USER,
     ),
-    (
-        "index first",
-        'require "index";\nif header :index 1 :is "x-priority" "1" { discard; }',
-        "plain",
-        BOB,
-        USER,
-    ),
-    (
+    case("index first", 'require "index";\nif header :index 1 :is "x-priority" "1" { discard; }'),
+    case(
         "index second not first",
         'require "index";\nif header :index 1 :is "x-priority" "3" { discard; }',
-        "plain",
-        BOB,
-        USER,
     ),
-    (
-        "index last",
-        'require "index";\nif header :index 1 :last :is "x-priority" "3" { discard; }',
-        "plain",
-        BOB,
-        USER,
+    case(
+        "index last", 'require "index";\nif header :index 1 :last :is "x-priority" "3" { discard; }'
     ),
-    (
+    case(
         "index out of range",
         'require "index";\nif header :index 5 :contains "x-priority" "" { discard; }',
-        "plain",
-        BOB,
-        USER,
     ),
-    (
-        "last without index",
-        'require "index";\nif header :last :is "x-priority" "3" { discard; }',
-        "plain",
-        BOB,
-        USER,
+    case(
+        "last without index", 'require "index";\nif header :last :is "x-priority" "3" { discard; }'
     ),
     # ---- vacation ----
-    ("vacation plain", 'require "vacation";\nvacation "I am away";', "plain", BOB, USER),
-    (
-        "vacation days",
-        'require "vacation";\nvacation :days 3 :subject "Away" "I am away";',
-        "plain",
-        BOB,
-        USER,
-    ),
-    ("vacation list skipped", 'require "vacation";\nvacation "I am away";', "list", BOB, USER),
-    (
+    case("vacation plain", 'require "vacation";\nvacation "I am away";'),
+    case("vacation days", 'require "vacation";\nvacation :days 3 :subject "Away" "I am away";'),
+    case("vacation list skipped", 'require "vacation";\nvacation "I am away";', message="list"),
+    case(
         "vacation auto-submitted skipped",
         'require "vacation";\nvacation "I am away";',
-        "auto",
-        BOB,
-        USER,
+        message="auto",
     ),
-    (
-        "vacation null sender skipped",
-        'require "vacation";\nvacation "I am away";',
-        "plain",
-        "",
-        USER,
-    ),
-    (
-        "vacation own sender skipped",
-        'require "vacation";\nvacation "I am away";',
-        "plain",
-        USER,
-        USER,
-    ),
-    (
+    case("vacation null sender skipped", 'require "vacation";\nvacation "I am away";', sender=""),
+    case("vacation own sender skipped", 'require "vacation";\nvacation "I am away";', sender=USER),
+    case(
         "vacation not addressed",
         'require "vacation";\nvacation "I am away";',
-        "multipart",
-        BOB,
-        "team2@example.com",
+        message="multipart",
+        recipient="team2@example.com",
     ),
-    (
+    case(
         "vacation addresses",
         'require "vacation";\nvacation :addresses "team@example.com" "away";',
-        "multipart",
-        BOB,
-        "other@example.com",
+        message="multipart",
+        recipient="other@example.com",
     ),
-    ("vacation bcc addressed", 'require "vacation";\nvacation "away";', "multipart", BOB, USER),
-    (
+    case("vacation bcc addressed", 'require "vacation";\nvacation "away";', message="multipart"),
+    case(
         "vacation mailer-daemon",
         'require "vacation";\nvacation "away";',
-        "plain",
-        "MAILER-DAEMON@example.org",
-        USER,
+        sender="MAILER-DAEMON@example.org",
     ),
-    (
-        "vacation twice is error",
-        'require "vacation";\nvacation "a";\nvacation "b";',
-        "plain",
-        BOB,
-        USER,
-    ),
-    ("vacation with discard", 'require "vacation";\nvacation "a";\ndiscard;', "plain", BOB, USER),
+    case("vacation twice is error", 'require "vacation";\nvacation "a";\nvacation "b";'),
+    case("vacation with discard", 'require "vacation";\nvacation "a";\ndiscard;'),
     # ---- encoded-character ----
-    (
+    case(
         "encoded character",
         'require ["encoded-character", "fileinto"];\nfileinto "${hex:41 42}${unicode:43}";',
-        "plain",
-        BOB,
-        USER,
     ),
     # ---- RFC examples and more edges ----
-    (
+    case(
         "rfc5228 section 9 plain",
         '# Example Sieve Filter (RFC 5228 section 9)\nrequire ["fileinto"];\nif header :is "Sender" "owner-ietf-mta-filters@imc.org"\n        {\n        fileinto "filter";  # move to "filter" mailbox\n        }\nelsif address :DOMAIN :is ["From", "To"] "example.com"\n        {\n        keep;               # keep in "In" mailbox\n        }\nelsif anyof (NOT address :all :contains\n               ["To", "Cc", "Bcc"] "me@example.com",\n             header :matches "subject"\n               ["*make*money*fast*", "*university*dipl*mas*"])\n        {\n        fileinto "spam";   # move to "spam" mailbox\n        }\nelse\n        {\n        fileinto "personal";\n        }\n',
-        "plain",
-        BOB,
-        USER,
     ),
-    (
+    case(
         "rfc5228 section 9 list",
         '# Example Sieve Filter (RFC 5228 section 9)\nrequire ["fileinto"];\nif header :is "Sender" "owner-ietf-mta-filters@imc.org"\n        {\n        fileinto "filter";  # move to "filter" mailbox\n        }\nelsif address :DOMAIN :is ["From", "To"] "example.com"\n        {\n        keep;               # keep in "In" mailbox\n        }\nelsif anyof (NOT address :all :contains\n               ["To", "Cc", "Bcc"] "me@example.com",\n             header :matches "subject"\n               ["*make*money*fast*", "*university*dipl*mas*"])\n        {\n        fileinto "spam";   # move to "spam" mailbox\n        }\nelse\n        {\n        fileinto "personal";\n        }\n',
-        "list",
-        BOB,
-        USER,
+        message="list",
     ),
-    (
+    case(
         "rfc5228 section 9 multipart",
         '# Example Sieve Filter (RFC 5228 section 9)\nrequire ["fileinto"];\nif header :is "Sender" "owner-ietf-mta-filters@imc.org"\n        {\n        fileinto "filter";  # move to "filter" mailbox\n        }\nelsif address :DOMAIN :is ["From", "To"] "example.com"\n        {\n        keep;               # keep in "In" mailbox\n        }\nelsif anyof (NOT address :all :contains\n               ["To", "Cc", "Bcc"] "me@example.com",\n             header :matches "subject"\n               ["*make*money*fast*", "*university*dipl*mas*"])\n        {\n        fileinto "spam";   # move to "spam" mailbox\n        }\nelse\n        {\n        fileinto "personal";\n        }\n',
-        "multipart",
-        BOB,
-        USER,
+        message="multipart",
     ),
-    (
+    case(
         "rfc5232 deleted when large",
         'require "imap4flags";\nif size :over 500K { setflag "\\\\Deleted"; }',
-        "plain",
-        BOB,
-        USER,
     ),
-    (
-        "rfc5173 raw",
-        'require "body";\nif body :raw :contains "MAKE MONEY FAST" { discard; }',
-        "plain",
-        BOB,
-        USER,
-    ),
-    (
+    case("rfc5173 raw", 'require "body";\nif body :raw :contains "MAKE MONEY FAST" { discard; }'),
+    case(
         "rfc5173 content text",
         'require ["body", "fileinto"];\nif body :content "text" :contains ["missile", "quarterly"] { fileinto "secrets"; }',
-        "multipart",
-        BOB,
-        USER,
+        message="multipart",
     ),
-    (
+    case(
         "rfc5230 addresses days",
         'require "vacation";\nvacation :days 23 :addresses ["tjs@example.edu", "ts4z@landru.example.edu"] "I\'m away until October 19.";',
-        "plain",
-        BOB,
-        USER,
     ),
-    (
+    case(
         "rfc5233 user",
         'require ["envelope", "subaddress", "fileinto"];\nif envelope :user "to" "user" { fileinto "mine"; }',
-        "plain",
-        BOB,
-        USER,
     ),
-    (
+    case(
         "rfc5229 honorific",
         'require ["variables", "fileinto"];\nset "honorific" "Mr";\nset "first_name" "Joe";\nset "last_name" "Doe";\nset "vacation" text:\nDear ${HONORIFIC} ${last_name},\n.\n;\nfileinto "${vacation}";',
-        "plain",
-        BOB,
-        USER,
     ),
-    (
+    case(
         "count with casemap compares text",
         'require "relational";\nif header :count "ge" "received" "10" { discard; }',
-        "plain",
-        BOB,
-        USER,
     ),
-    (
+    case(
         "count zero for missing",
         'require ["relational", "comparator-i;ascii-numeric"];\nif header :count "eq" :comparator "i;ascii-numeric" "x-none" "0" { discard; }',
-        "plain",
-        BOB,
-        USER,
     ),
-    (
-        "matches star on empty",
-        'require "variables";\nif string :matches "" "*" { discard; }',
-        "plain",
-        BOB,
-        USER,
-    ),
-    (
+    case("matches star on empty", 'require "variables";\nif string :matches "" "*" { discard; }'),
+    case(
         "stop inside nested block",
         'require "fileinto";\nif true { if true { fileinto "a"; stop; } }\nfileinto "b";',
-        "plain",
-        BOB,
-        USER,
     ),
-    (
+    case(
         "header list against list",
         'if header :contains ["to", "cc"] ["nobody", "carol"] { discard; }',
-        "plain",
-        BOB,
-        USER,
     ),
-    ("size under G", "if size :under 1G { discard; }", "plain", BOB, USER),
-    (
-        "address domain case",
-        'if address :domain :is "from" "EXAMPLE.ORG" { discard; }',
-        "plain",
-        BOB,
-        USER,
-    ),
-    (
+    case("size under G", "if size :under 1G { discard; }"),
+    case("address domain case", 'if address :domain :is "from" "EXAMPLE.ORG" { discard; }'),
+    case(
         "envelope to localpart plus",
         'require "envelope";\nif envelope :localpart :is "to" "user+news" { discard; }',
-        "plus",
-        BOB,
-        "user+news@example.com",
+        message="plus",
+        recipient="user+news@example.com",
     ),
-    (
+    case(
         "date zone minus",
         'require "date";\nif date :zone "-0800" :is "date" "date" "2026-11-30" { discard; }',
-        "plus",
-        BOB,
-        USER,
+        message="plus",
     ),
-    (
+    case(
         "removeflag variable",
         'require ["imap4flags", "variables"];\nset "f" "a b";\nremoveflag "f" "a";\nif hasflag "f" "b" { discard; }',
-        "plain",
-        BOB,
-        USER,
     ),
-    ("flags on keep tag", 'require "imap4flags";\nkeep :flags "$Label1";', "plain", BOB, USER),
-    (
+    case("flags on keep tag", 'require "imap4flags";\nkeep :flags "$Label1";'),
+    case(
         "length of match",
         'require "variables";\nif header :matches "x-spam-score" "*" { set :length "n" "${1}"; }\nif string :is "${n}" "1" { discard; }',
-        "plain",
-        BOB,
-        USER,
     ),
-    (
+    case(
         "unicode subject matches",
         'require "variables";\nif header :matches "subject" "Caf? *" { discard; }',
-        "plus",
-        BOB,
-        USER,
+        message="plus",
     ),
-    ("discard then keep", "discard;\nkeep;", "plain", BOB, USER),
-    ("redirect then keep", 'redirect "a@example.net";\nkeep;', "plain", BOB, USER),
-    ("fileinto bad require list", 'require ["fileinto", "nope"];\nkeep;', "plain", BOB, USER),
-    (
-        "deeply nested anyof",
-        "if " + "anyof(" * 30 + "true" + ")" * 30 + " { discard; }",
-        "plain",
-        BOB,
-        USER,
-    ),
+    case("discard then keep", "discard;\nkeep;"),
+    case("redirect then keep", 'redirect "a@example.net";\nkeep;'),
+    case("fileinto bad require list", 'require ["fileinto", "nope"];\nkeep;'),
+    case("deeply nested anyof", "if " + "anyof(" * 30 + "true" + ")" * 30 + " { discard; }"),
     # ---- include (RFC 6609) ----
-    (
+    case(
         "include personal",
         'require ["include", "fileinto"];\ninclude :personal "sub";\nfileinto "after";',
-        "plain",
-        BOB,
-        USER,
     ),
-    ("include global", 'require "include";\ninclude :global "sub";', "plain", BOB, USER),
-    ("include default is personal", 'require "include";\ninclude "sub";', "plain", BOB, USER),
-    ("include missing", 'require "include";\ninclude "nope";', "plain", BOB, USER),
-    (
-        "include optional missing",
-        'require "include";\ninclude :optional "nope";\ndiscard;',
-        "plain",
-        BOB,
-        USER,
-    ),
-    (
+    case("include global", 'require "include";\ninclude :global "sub";'),
+    case("include default is personal", 'require "include";\ninclude "sub";'),
+    case("include missing", 'require "include";\ninclude "nope";'),
+    case("include optional missing", 'require "include";\ninclude :optional "nope";\ndiscard;'),
+    case(
         "include once",
         'require ["include", "fileinto"];\ninclude :once "ret";\ninclude :once "ret";',
-        "plain",
-        BOB,
-        USER,
     ),
-    (
-        "include return",
-        'require ["include", "fileinto"];\ninclude "ret";\nfileinto "main";',
-        "plain",
-        BOB,
-        USER,
+    case("include return", 'require ["include", "fileinto"];\ninclude "ret";\nfileinto "main";'),
+    case(
+        "return in main", 'require ["include", "fileinto"];\nfileinto "a";\nreturn;\nfileinto "b";'
     ),
-    (
-        "return in main",
-        'require ["include", "fileinto"];\nfileinto "a";\nreturn;\nfileinto "b";',
-        "plain",
-        BOB,
-        USER,
-    ),
-    (
+    case(
         "include stop stops all",
         'require ["include", "fileinto"];\ninclude "halt";\nfileinto "main";',
-        "plain",
-        BOB,
-        USER,
     ),
-    ("include recursive", 'require "include";\ninclude "self";', "plain", BOB, USER),
-    (
+    case("include recursive", 'require "include";\ninclude "self";'),
+    case(
         "global variable shared",
         'require ["include", "variables"];\nglobal "box";\nset "box" "G";\ninclude "usevar";',
-        "plain",
-        BOB,
-        USER,
     ),
-    (
+    case(
         "local variable not shared",
         'require ["include", "variables"];\nset "box" "G";\ninclude "localvar";',
-        "plain",
-        BOB,
-        USER,
     ),
-    (
+    case(
         "global set in included",
         'require ["include", "variables", "fileinto"];\nglobal "box";\ninclude "setvar";\nfileinto "${box}";',
-        "plain",
-        BOB,
-        USER,
     ),
-    (
+    case(
         "global namespace",
         'require ["include", "variables", "fileinto"];\ninclude "setvar";\nfileinto "${global.box}";',
-        "plain",
-        BOB,
-        USER,
     ),
-    ("global without variables", 'require "include";\nglobal "x";', "plain", BOB, USER),
-    (
-        "personal and global conflict",
-        'require "include";\ninclude :personal :global "sub";',
-        "plain",
-        BOB,
-        USER,
-    ),
+    case("global without variables", 'require "include";\nglobal "x";'),
+    case("personal and global conflict", 'require "include";\ninclude :personal :global "sub";'),
     # ---- groups, empty values, numbers, html ----
-    ("address in a group", 'if address :is "cc" "bb@example.net" { discard; }', "group", BOB, USER),
-    (
+    case(
+        "address in a group", 'if address :is "cc" "bb@example.net" { discard; }', message="group"
+    ),
+    case(
         "address count with groups",
         'require ["relational", "comparator-i;ascii-numeric"];\nif address :count "eq" :comparator "i;ascii-numeric" "cc" "3" { discard; }',
-        "group",
-        BOB,
-        USER,
+        message="group",
     ),
-    ("address of empty group", 'if address :contains "to" "" { discard; }', "group", BOB, USER),
-    ("empty subject is", 'if header :is "subject" "" { discard; }', "group", BOB, USER),
-    ("missing header is empty", 'if header :is "x-missing" "" { discard; }', "group", BOB, USER),
-    (
+    case("address of empty group", 'if address :contains "to" "" { discard; }', message="group"),
+    case("empty subject is", 'if header :is "subject" "" { discard; }', message="group"),
+    case("missing header is empty", 'if header :is "x-missing" "" { discard; }', message="group"),
+    case(
         "numeric leading zeros",
         'require ["relational", "comparator-i;ascii-numeric"];\nif header :value "eq" :comparator "i;ascii-numeric" "x-num" "7" { discard; }',
-        "group",
-        BOB,
-        USER,
+        message="group",
     ),
-    (
+    case(
         "numeric is leading zeros",
         'require "comparator-i;ascii-numeric";\nif header :is :comparator "i;ascii-numeric" "x-num" "7" { discard; }',
-        "group",
-        BOB,
-        USER,
+        message="group",
     ),
-    (
+    case(
         "body text of html",
         'require "body";\nif body :text :contains "Grüße" { discard; }',
-        "group",
-        BOB,
-        USER,
+        message="group",
     ),
-    (
+    case(
         "body content html latin1",
         'require "body";\nif body :content "text/html" :contains "Köln" { discard; }',
-        "group",
-        BOB,
-        USER,
+        message="group",
     ),
-    (
+    case(
         "body content multipart",
         'require "body";\nif body :content "multipart" :contains "quarterly" { discard; }',
-        "multipart",
-        BOB,
-        USER,
+        message="multipart",
     ),
-    ("exists is case-insensitive", 'if exists "X-NUM" { discard; }', "group", BOB, USER),
-    (
+    case("exists is case-insensitive", 'if exists "X-NUM" { discard; }', message="group"),
+    case(
         "octet contains non-ascii",
         'if header :comparator "i;octet" :contains "subject" "Caf\u00e9" { discard; }',
-        "plus",
-        BOB,
-        USER,
+        message="plus",
     ),
-    (
+    case(
         "casemap non-ascii not folded",
         'if header :contains "subject" "CAF\u00c9" { discard; }',
-        "plus",
-        BOB,
-        USER,
+        message="plus",
     ),
-    ("size over zero", "if size :over 0 { discard; }", "plain", BOB, USER),
-    ("not not", "if not not true { discard; }", "plain", BOB, USER),
-    ("fileinto hierarchy", 'require "fileinto";\nfileinto "INBOX/sub";', "plain", BOB, USER),
-    ("fileinto inbox lowercase", 'require "fileinto";\nfileinto "inbox";', "plain", BOB, USER),
-    (
+    case("size over zero", "if size :over 0 { discard; }"),
+    case("not not", "if not not true { discard; }"),
+    case("fileinto hierarchy", 'require "fileinto";\nfileinto "INBOX/sub";'),
+    case("fileinto inbox lowercase", 'require "fileinto";\nfileinto "inbox";'),
+    case(
         "envelope to case",
         'require "envelope";\nif envelope :all :is "to" "USER@EXAMPLE.COM" { discard; }',
-        "plain",
-        BOB,
-        USER,
     ),
-    (
+    case(
         "matches many stars",
         'require "variables";\nif header :matches "from" "*o*@*.*" { set "x" "${1}|${2}|${3}|${4}"; }\nif string :is "${x}" "Bob Sender <b|b|example|org>" { discard; }',
-        "plain",
-        BOB,
-        USER,
     ),
 ]
