@@ -12,6 +12,15 @@ class StoreError(Exception):
     """The database could not be reached or is newer than this swissbox."""
 
 
+def refuse_newer(version: int, known: int) -> None:
+    """StoreError when the database was migrated by a newer swissbox than this one."""
+    if version > known:
+        raise StoreError(
+            f"database schema version {version} is newer than this swissbox ({known});"
+            " upgrade swissbox"
+        )
+
+
 class Row(Protocol):
     """A result row read by position or by column name: sqlite3.Row on SQLite (made in C),
     `postgres.PgRow` on PostgreSQL."""

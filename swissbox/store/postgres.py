@@ -16,7 +16,15 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
-from swissbox.store.base import Database, Result, Row, StoreError, Tx, split_statements
+from swissbox.store.base import (
+    Database,
+    Result,
+    Row,
+    StoreError,
+    Tx,
+    refuse_newer,
+    split_statements,
+)
 from swissbox.store.migrations import render
 
 WRITE_LOCK = 0x5B0C_D1E0  # pg_advisory_xact_lock key of the directory's writers
@@ -163,11 +171,7 @@ class PostgresDatabase(Database):
 
     def migrate(self, migrations: Sequence[str]) -> int:
         version = self.version()
-        if version > len(migrations):
-            raise StoreError(
-                f"database schema version {version} is newer than this swissbox "
-                f"({len(migrations)}); upgrade swissbox"
-            )
+        refuse_newer(version, len(migrations))
         if version == len(migrations):
             return version  # nothing to do: no need to wait for the writers' lock
         with self._lock:
@@ -175,11 +179,7 @@ class PostgresDatabase(Database):
                 with self._conn.transaction():
                     self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
                     version = self.version()
-                    if version > len(migrations):
-                        raise StoreError(
-                            f"database schema version {version} is newer than this swissbox "
-                            f"({len(migrations)}); upgrade swissbox"
-                        )
+                    refuse_newer(version, len(migrations))
                     if version >= number:
                         continue
                     for statement in split_statements(render(migrations[number - 1], self.dialect)):

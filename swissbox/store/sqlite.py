@@ -11,7 +11,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from swissbox.store.base import Database, Result, Row, StoreError, Tx, split_statements
+from swissbox.store.base import (
+    Database,
+    Result,
+    Row,
+    Tx,
+    refuse_newer,
+    split_statements,
+)
 from swissbox.store.migrations import render
 
 
@@ -102,11 +109,7 @@ class SqliteDatabase(Database):
     def migrate(self, migrations: Sequence[str]) -> int:
         with self._lock:
             version = self.version()
-            if version > len(migrations):
-                raise StoreError(
-                    f"database schema version {version} is newer than this swissbox "
-                    f"({len(migrations)}); upgrade swissbox"
-                )
+            refuse_newer(version, len(migrations))
             for number in range(version + 1, len(migrations) + 1):
                 self._conn.execute("BEGIN IMMEDIATE")
                 try:
