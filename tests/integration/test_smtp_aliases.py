@@ -13,7 +13,7 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from email.message import EmailMessage
 
@@ -23,6 +23,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from swissbox.smtp.srs import DAY, SrsCodec, load_keys
 from tests.conftest import require_tool
+from tests.support.polling import eventually
 from tests.support.stack import Stack, free_port
 
 HOST = "mx.example.test"
@@ -107,14 +108,6 @@ def subjects(stack: Stack, address: str) -> list[str]:
         ]
     finally:
         m.logout()
-
-
-def eventually(check: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.1)
 
 
 def send(stack: Stack, sender: str, rcpts: list[str], subject: str, extra: str = "") -> None:

@@ -10,25 +10,17 @@ import email.policy
 import imaplib
 import smtplib
 import ssl
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 
+from tests.support.polling import eventually
 from tests.support.stack import Stack
 
 PW = "Mailbox-pw-123"
-
-
-def eventually(check: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.1)
 
 
 def inbox(stack: Stack, address: str) -> list[email.message.EmailMessage]:

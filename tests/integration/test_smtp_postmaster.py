@@ -10,8 +10,7 @@ import email.policy
 import imaplib
 import smtplib
 import ssl
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from email.message import EmailMessage
 
@@ -22,6 +21,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from swissbox.auth import HashParams, hash_secret
 from swissbox.conf import load
 from swissbox.directory import Directory
+from tests.support.polling import eventually
 from tests.support.stack import Stack, free_port
 
 HOST = "mx.example.test"
@@ -115,14 +115,6 @@ def inbox(stack: Stack, address: str) -> list[email.message.EmailMessage]:
 
 def subjects(stack: Stack, address: str) -> list[str]:
     return [str(msg["Subject"]) for msg in inbox(stack, address)]
-
-
-def eventually(check: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.1)
 
 
 def rcpt_replies(stack: Stack, *addresses: str) -> dict[str, tuple[int, str]]:

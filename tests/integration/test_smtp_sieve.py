@@ -7,9 +7,8 @@ import imaplib
 import smtplib
 import ssl
 import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from tests.support.polling import eventually
 from tests.support.stack import Stack, free_port
 
 HOST = "mx.example.test"
@@ -80,14 +80,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory, world: World) -> Iterator[St
     s.start()
     yield s
     s.stop()
-
-
-def eventually(check: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.1)
 
 
 def send(stack: Stack, sender: str, rcpt: str, subject: str) -> None:
