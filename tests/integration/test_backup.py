@@ -13,7 +13,6 @@ import shutil
 import smtplib
 import ssl
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ import dns.query
 import pytest
 
 from swissbox.mailstore import MailStore
+from tests.support.polling import eventually
 from tests.support.stack import Stack
 
 DOMAIN = "example.test"
@@ -38,14 +38,6 @@ EVENT = (
 )
 CARD = "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:card-1\r\nFN:Zoe Backup\r\nEND:VCARD\r\n"
 CARD_PATH = f"/dav/{ALICE}/contacts/card-1.vcf"
-
-
-def eventually(check: Callable[[], bool], timeout: float = 30.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout}s: {what}")
-        time.sleep(0.02)
 
 
 def imap_login(stack: Stack, address: str) -> imaplib.IMAP4_SSL:

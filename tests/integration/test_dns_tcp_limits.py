@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from dnslib import QTYPE, DNSRecord
 
+from tests.support.polling import eventually
 from tests.unit.dns.kit import ServerThread, make_directory, query, tcp_frame, tcp_read
 
 
@@ -48,15 +48,6 @@ def closed_by_server(s: socket.socket) -> bool:
         return True
 
 
-def eventually(check: Callable[[], bool], timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.05)
-    return check()
-
-
 def live(srv: ServerThread) -> int:
     return int(srv.call(lambda: len(srv.service.tcp_state.connections)))
 
@@ -66,7 +57,7 @@ def test_one_address_holding_300_idle_connections_does_not_stop_others(data: Pat
     with ServerThread(data) as srv:
         hog = [connect(srv, "127.0.0.1") for _ in range(300)]
         try:
-            assert eventually(lambda: live(srv) <= 64)  # only the per-address share is kept
+            assert eventually(lambda: live(srv) <= 64, 5)  # only the per-address share is kept
             others = [connect(srv, "127.0.0.2") for _ in range(3)]
             assert all(answered(s, qid=i) for i, s in enumerate(others))
             for s in others:
@@ -86,7 +77,7 @@ def test_per_address_limit_and_eviction_of_idle_connections_when_full(data: Path
         assert all(answered(s) for s in hog[:4])
         # 6 more addresses with 4 idle connections each fill the server ...
         crowd = [connect(srv, f"127.0.1.{i}") for i in range(6) for _ in range(4)]
-        assert eventually(lambda: live(srv) <= 24)
+        assert eventually(lambda: live(srv) <= 24, 5)
         # ... a newcomer is still served: idle connections make room
         for i in range(5):
             newcomer = connect(srv, f"127.0.2.{i}")
@@ -95,7 +86,7 @@ def test_per_address_limit_and_eviction_of_idle_connections_when_full(data: Path
         assert live(srv) <= 24
         for s in hog + crowd:
             s.close()
-        assert eventually(lambda: live(srv) == 0)
+        assert eventually(lambda: live(srv) == 0, 5)
 
 
 def test_fifty_clients_at_once_with_hogs_mixed_in(data: Path) -> None:
@@ -128,4 +119,4 @@ def test_fifty_clients_at_once_with_hogs_mixed_in(data: Path) -> None:
         for t in threads:
             t.join(20)
         assert results == [True] * 40
-        assert eventually(lambda: live(srv) == 0)
+        assert eventually(lambda: live(srv) == 0, 5)

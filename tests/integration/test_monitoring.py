@@ -12,8 +12,7 @@ import smtplib
 import socket
 import sqlite3
 import ssl
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from swissbox.conf import load
 from swissbox.tls import configured_paths
+from tests.support.polling import eventually
 from tests.support.stack import Stack, free_port
 
 USER, PASSWORD = "user@example.test", "Metrics-pass-1"
@@ -59,17 +59,6 @@ def value(samples: Samples, name: str, **labels: str) -> float:
 
 def moved(before: Samples, after: Samples, name: str, **labels: str) -> float:
     return value(after, name, **labels) - value(before, name, **labels)
-
-
-def eventually(check: Callable[[], Any], timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.05)
 
 
 def get(stack: Stack, path: str, auth: tuple[str, str] | None = None) -> tuple[int, bytes]:
