@@ -15,7 +15,7 @@ from twisted.web.resource import IResource, Resource
 from twisted.web.server import Request, Site
 
 from swissbox import __version__, metrics
-from swissbox.runtime import BindError, Context, fmt_addr
+from swissbox.runtime import BindError, Context, fmt_addr, listen_failure, stop_twisted_ports
 from swissbox.tls import twisted_options
 
 log = logging.getLogger("swissbox.http")
@@ -256,15 +256,11 @@ class HttpService:
                         listener = reactor.listenTCP(port, self.site, interface=address)
                 except CannotListenError as exc:
                     await self.stop()
-                    reason = getattr(exc.socketError, "strerror", None) or str(exc.socketError)
+                    reason = listen_failure(exc)
                     raise BindError(address, port, key, reason) from None
                 self._ports.append(listener)
                 lines.append(f"{'https' if tls else 'http'} {fmt_addr(address, port)}")
         return lines
 
     async def stop(self) -> None:
-        ports, self._ports = self._ports, []
-        for listener in ports:
-            result = listener.stopListening()
-            if result is not None:
-                await result.asFuture(self.ctx.loop)
+        await stop_twisted_ports(self._ports, self.ctx.loop)

@@ -94,6 +94,20 @@ async def listen_tcp(
     return servers
 
 
+def listen_failure(exc: Any) -> str:
+    """The reason a Twisted CannotListenError gives ("Address already in use")."""
+    return getattr(exc.socketError, "strerror", None) or str(exc.socketError)
+
+
+async def stop_twisted_ports(ports: list[Any], loop: asyncio.AbstractEventLoop) -> None:
+    """Stops Twisted listening ports and waits until each is closed; empties `ports`."""
+    closing, ports[:] = list(ports), []
+    for listener in closing:
+        result = listener.stopListening()
+        if result is not None:
+            await result.asFuture(loop)
+
+
 def udp_socket(address: str, port: int, key: str) -> socket.socket:
     """A bound, non-blocking UDP socket (for DNS); BindError on failure."""
     family = socket.AF_INET6 if ":" in address else socket.AF_INET

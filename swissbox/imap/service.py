@@ -22,7 +22,7 @@ from swissbox.imap.notify import Hub
 from swissbox.imap.server import ImapSession
 from swissbox.mailstore import MailStore, query, release_store, shared_store
 from swissbox.mailstore.spool import InflightBudget
-from swissbox.runtime import BindError, Context, fmt_addr
+from swissbox.runtime import BindError, Context, fmt_addr, listen_failure, stop_twisted_ports
 from swissbox.tls import twisted_options
 
 log = logging.getLogger("swissbox.imap")
@@ -148,7 +148,7 @@ class ImapService:
                         listener = reactor.listenTCP(port, factory, interface=address, backlog=1024)
                 except CannotListenError as exc:
                     await self.stop()
-                    reason = getattr(exc.socketError, "strerror", None) or str(exc.socketError)
+                    reason = listen_failure(exc)
                     raise BindError(address, port, key, reason) from None
                 self._ports.append(listener)
                 where = fmt_addr(address, port)
@@ -188,11 +188,7 @@ class ImapService:
     async def stop(self) -> None:
         if self._purge is not None and self._purge.running:
             self._purge.stop()
-        ports, self._ports = self._ports, []
-        for listener in ports:
-            result = listener.stopListening()
-            if result is not None:
-                await result.asFuture(self.ctx.loop)
+        await stop_twisted_ports(self._ports, self.ctx.loop)
         for session in list(self.sessions):
             transport: Any = session.transport
             try:

@@ -25,7 +25,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from swissbox import metrics
-from swissbox.runtime import Context, fmt_addr
+from swissbox.runtime import Context, fmt_addr, listen_failure, stop_twisted_ports
 
 log = logging.getLogger("swissbox.metrics")
 # What generate_latest writes (and what the client's own HTTP server labels it).
@@ -156,7 +156,7 @@ class MetricsService:
             try:
                 self._ports.append(reactor.listenTCP(s.port, self.site, interface=address))
             except CannotListenError as exc:
-                reason = getattr(exc.socketError, "strerror", None) or str(exc.socketError)
+                reason = listen_failure(exc)
                 where = fmt_addr(address, s.port)
                 self.unbound.append(f"{where}: {reason}")
                 log.warning("metrics: cannot listen on %s (metrics.port): %s", where, reason)
@@ -165,8 +165,4 @@ class MetricsService:
         return lines
 
     async def stop(self) -> None:
-        ports, self._ports = self._ports, []
-        for listener in ports:
-            result = listener.stopListening()
-            if result is not None:
-                await result.asFuture(self.ctx.loop)
+        await stop_twisted_ports(self._ports, self.ctx.loop)
