@@ -206,7 +206,7 @@ class SmtpService:
         )
         self.dkim_keeper.start()
         if smtp.outbound_enabled:
-            self.runner = QueueRunner(self.queue.root, self.outbound_settings(), self.bounce)
+            self.runner = QueueRunner(self.queue.root, outbound, self.bounce)
             self.runner.start()
             relay = (
                 f"via {smtp.relay_host}" if smtp.relay_host else f"to MX port {smtp.outbound_port}"
