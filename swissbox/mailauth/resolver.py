@@ -12,6 +12,7 @@ from typing import Protocol
 
 import dns.asyncresolver
 import dns.exception
+import dns.name
 import dns.nameserver
 import dns.resolver
 
