@@ -27,7 +27,8 @@ test: venv
 ## make test-tools: Debian clients used by tests/clients, and PostgreSQL for the store
 ## tests (root; apt-get).
 TOOLS := bind9-dnsutils knot-dnsutils swaks ddclient inadyn isync vdirsyncer nsd knot postgresql \
-	opendkim opendkim-tools libmail-srs-perl dovecot-sieve dovecot-core sieve-connect
+	opendkim opendkim-tools libmail-srs-perl dovecot-sieve dovecot-core sieve-connect \
+	rspamd redis-server clamav clamav-daemon pebble dovecot-imapd
 test-tools:
 	@missing=""; for p in $(TOOLS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
