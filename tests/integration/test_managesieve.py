@@ -31,7 +31,7 @@ NEWS = 'require ["envelope", "subaddress", "fileinto", "mailbox"];\nif envelope 
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     s = Stack(tmp_path_factory.mktemp("managesieve"), hostname="mx.example.test")
     s.settings["managesieve"]["max_connections_per_address"] = 100  # fifty clients at once
-    s.provision(mailboxes={"ann@example.test": PW, "bob@example.test": PW})
+    s.provision(mailboxes={"ann@example.test": PW, "bob@example.test": PW, "cyd@example.test": PW})
     s.start()
     yield s
     s.stop()
@@ -257,3 +257,29 @@ def _greets(stack: Stack) -> bool:
     c = Client(stack)
     c.close()
     return c.greeting[-1].startswith(b"OK")
+
+
+def test_sievelib_client_walks_every_command(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """sievelib's ManageSieve client (what Python tools and Roundcube-style scripts use): STARTTLS
+    verified against the stack's CA, AUTHENTICATE PLAIN, then every command it offers."""
+    from sievelib.managesieve import Client as SievelibClient
+
+    monkeypatch.setenv("SSL_CERT_FILE", str(stack.ca_file))  # its TLS uses the default trust
+    client = SievelibClient("127.0.0.1", stack.ports["managesieve"], srvhostname="mx.example.test")
+    assert client.connect("cyd@example.test", PW, starttls=True, authmech="PLAIN")
+    assert client.get_implementation()
+    assert "fileinto" in client.get_sieve_capabilities()
+    assert client.checkscript(NEWS)
+    assert not client.checkscript('require "nonsense";\nkeep')
+    assert client.havespace("news", len(NEWS))
+    assert client.putscript("news", NEWS)
+    assert client.setactive("news")
+    assert client.listscripts() == ("news", [])
+    assert client.getscript("news") == NEWS.rstrip("\n")  # sievelib drops the last line end
+    assert client.renamescript("news", "sorting")
+    assert client.listscripts() == ("sorting", [])
+    assert not client.deletescript("sorting")  # the active script cannot be deleted (RFC 5804 2.10)
+    assert client.setactive("")
+    assert client.deletescript("sorting")
+    assert client.listscripts() == (None, [])
+    client.logout()
