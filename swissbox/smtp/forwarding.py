@@ -107,13 +107,15 @@ def plan(
     sender: str,
     routing: Routing,
     hosted: Callable[[str], bool],
+    seal: Callable[[bytes, str], bytes] | None = None,
 ) -> Plan:
     """Where each accepted recipient's copy goes. `data` is the message as stored (our
-    Received: on top); `hosted(domain)` says whether a domain is a mail domain of ours."""
+    Received: on top); `hosted(domain)` says whether a domain is a mail domain of ours;
+    `seal(message, domain)` puts the forwarding domain's ARC set on a forwarded copy."""
     out = Plan()
     seen_boxes: set[int] = set()
     seen_remote: set[str] = set()
-    forwarded: dict[str, list[str]] = {}  # sender -> targets
+    forwarded: dict[tuple[str, str], list[str]] = {}  # (sender, forwarding domain) -> targets
     stamps: list[str] = []
     been_here = delivered_to(data) if any(r.via for r in recipients) else set()
     may_forward = forward_allowed(data, routing.hostname)
@@ -146,9 +148,14 @@ def plan(
                     out.remote.append(target)
                 elif may_forward:
                     new_sender = srs_sender(sender, forwarder, routing, hosted)
-                    forwarded.setdefault(new_sender, []).append(target)
+                    key = (new_sender, forwarder.rpartition("@")[2].lower())
+                    forwarded.setdefault(key, []).append(target)
                     stamps += [v for v in r.via if v not in stamps]
     if forwarded:
         head = b"".join(f"Delivered-To: {v}\r\n".encode() for v in stamps)
-        out.forwards = [(s, targets, head + data) for s, targets in forwarded.items()]
+        copy = head + data
+        out.forwards = [
+            (new_sender, targets, seal(copy, domain) if seal is not None else copy)
+            for (new_sender, domain), targets in forwarded.items()
+        ]
     return out

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
@@ -54,6 +55,7 @@ class Runtime:
     hostname: str
     routing: Routing = field(default_factory=lambda: Routing(""))
     mailauth: InboundAuth | None = None  # SPF/DKIM/DMARC at the MX; None: not checked
+    sealer: Callable[[bytes, str], bytes] | None = None  # ARC set on forwards (message, domain)
 
     def __post_init__(self) -> None:
         if not self.routing.hostname:
@@ -226,7 +228,9 @@ class MxHandler:
         data = await self.rt.deliverer.prepare(data)
         data = self.prepare(data, server, session, envelope, qid)
         rcpts = recipients(envelope)
-        route = plan(rcpts, data, sender, self.rt.routing, self.rt.directory.is_mail_domain)
+        route = plan(
+            rcpts, data, sender, self.rt.routing, self.rt.directory.is_mail_domain, self.rt.sealer
+        )
         if route.looped and len(route.looped) == len(rcpts):
             return replies.MAIL_LOOP
         given = {r.mailbox.address: r.address for r in rcpts if r.mailbox is not None}

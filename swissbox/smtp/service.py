@@ -28,7 +28,6 @@ from swissbox.smtp.routing import Routing
 from swissbox.smtp.session import ConnectionTracker, Limits, data_memory_cap, factory
 from swissbox.smtp.signing import DkimKeeper, DkimSigner
 from swissbox.smtp.submission import SubmissionHandler
-from swissbox.tls import server_context
 
 log = logging.getLogger("swissbox.smtp")
 
@@ -126,7 +125,10 @@ class SmtpService:
             sender, box, runtime.routing, ctx.directory.is_mail_domain
         )
         signer = DkimSigner(ctx.directory, ctx.config.data_dir)
-        tls = server_context(ctx.tls)
+        if runtime.mailauth is not None:  # our checks are in the A-R: vouch for them on forwards
+            authserv_id = runtime.mailauth.authserv_id
+            runtime.sealer = lambda data, domain: signer.arc_seal(data, domain, authserv_id)
+        tls = ctx.certs.ssl_context()
         common: dict[str, Any] = dict(
             limits=limits,
             tracker=self.tracker,
