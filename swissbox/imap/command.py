@@ -2,6 +2,7 @@
 
     swissbox mailbox import ADDRESS MAILDIR     folders, flags, internal dates; idempotent
     swissbox mailbox restore ADDRESS [--since DATE]   expunged mail back into "Restored"
+    swissbox mailbox import-imap ADDRESS --from imaps://user@host   from another IMAP server
 
 Both work on the mail store directly (best with the server stopped; a running server sees
 the new messages and folders at the next SELECT/LIST).
@@ -10,7 +11,11 @@ the new messages and folders at the next SELECT/LIST).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+import getpass
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +68,86 @@ def cmd_import(args: argparse.Namespace, env: CliEnv) -> int:
     return 0
 
 
+def source_password(args: argparse.Namespace) -> str:
+    """The source server's password: --password-file, --password-env, --password-stdin (first
+    line each), else asked once on a terminal. Never an argument: others could read it."""
+    if args.password_file:
+        try:
+            text = Path(args.password_file).read_text("utf-8")
+        except OSError as exc:
+            raise CommandError(f"--password-file: {exc.strerror}: {args.password_file}") from None
+        return text.splitlines()[0] if text else ""
+    if args.password_env:
+        if args.password_env not in os.environ:
+            raise CommandError(f"--password-env: {args.password_env} is not set")
+        return os.environ[args.password_env]
+    if args.password_stdin:
+        line = sys.stdin.readline()
+        return line[:-1] if line.endswith("\n") else line
+    if not sys.stdin.isatty():
+        raise CommandError(
+            "give the source password with --password-file FILE, --password-env NAME"
+            " or --password-stdin"
+        )
+    return getpass.getpass(f"Password of {args.source}: ")
+
+
+def cmd_import_imap(args: argparse.Namespace, env: CliEnv) -> int:
+    from swissbox.imap.migrate import Budget, FolderResult, copy_mailbox
+    from swissbox.imap.source import SourceError, check, connect, parse_list, parse_url
+    from swissbox.mailstore import MailStore
+
+    address = _mailbox(env, args.address)
+    try:
+        url = parse_url(args.source)
+    except ValueError as exc:
+        raise CommandError(f"--from: {exc}") from None
+    if args.limit is not None and args.limit < 1:
+        raise CommandError("--limit: at least 1")
+    password = source_password(args)
+
+    def progress(r: FolderResult) -> None:
+        if r.error:
+            print(f"{r.source}: skipped: {r.error}", file=sys.stderr, flush=True)
+        else:
+            print(f"{r.folder}: {r.added + r.skipped}/{r.found}", file=sys.stderr, flush=True)
+
+    try:
+        conn = connect(url, password, args.ca_file)
+    except SourceError as exc:
+        raise CommandError(str(exc)) from None
+    store = MailStore(env.config.data_dir / "mail")
+    box = open_mailbox(store, address)
+    budget = Budget(args.limit)
+    try:
+        folders = parse_list(check(conn.list(), "LIST"))
+        results = copy_mailbox(conn, box, folders, budget, progress)
+    except SourceError as exc:
+        raise CommandError(f"{exc} (what was copied stays; run again to continue)") from None
+    finally:
+        box.index.close()
+        store.close()
+        with contextlib.suppress(Exception):
+            conn.logout()
+    rows = [
+        {"source": r.source, "folder": r.folder, "found": r.found, "added": r.added,
+         "skipped": r.skipped, **({"error": r.error} if r.error else {})}
+        for r in results
+    ]  # fmt: skip
+    added = sum(r.added for r in results)
+    lines = [
+        f"{r.folder}: {r.added} new, {r.skipped} already there ({r.found} in {r.source})"
+        if not r.error
+        else f"{r.source}: not copied: {r.error}"
+        for r in results
+    ]
+    lines.append(f"imported {added} messages into {address} from {url}")
+    if budget.spent:
+        lines.append(f"stopped after --limit {args.limit}; run again to continue")
+    env.emit({"folders": rows, "added": added, "complete": not budget.spent}, "\n".join(lines))
+    return 0
+
+
 def parse_since(text: str) -> float:
     try:
         when = dt.datetime.fromisoformat(text)
@@ -105,3 +190,25 @@ def add_commands(sub: Any, common: Any, groups: dict[str, Any] | None = None) ->
     p.add_argument("address")
     p.add_argument("--since", metavar="DATE", help="only messages expunged since DATE")
     p.set_defaults(func=cmd_restore)
+    p = mbx.add_parser(
+        "import-imap",
+        parents=[common],
+        help="copy every folder, flag and date from another IMAP server (resumable)",
+    )
+    p.add_argument("address")
+    p.add_argument(
+        "--from",
+        dest="source",
+        required=True,
+        metavar="URL",
+        help="imaps://user@host[:port], or imap://user@host[:port] (STARTTLS)",
+    )
+    secret = p.add_mutually_exclusive_group()
+    secret.add_argument("--password-file", metavar="FILE", help="the source password's file")
+    secret.add_argument(
+        "--password-env", metavar="NAME", help="environment variable holding the password"
+    )
+    secret.add_argument("--password-stdin", action="store_true", help="read it from stdin")
+    p.add_argument("--ca-file", metavar="FILE", help="CA certificates to trust for the source")
+    p.add_argument("--limit", type=int, metavar="N", help="copy at most N messages this run")
+    p.set_defaults(func=cmd_import_imap)
