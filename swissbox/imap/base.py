@@ -50,6 +50,11 @@ BASE_CAPS = [
     b"SPECIAL-USE",
     b"CONDSTORE",
     b"ESEARCH",
+    b"SORT",
+    b"SORT=DISPLAY",
+    b"ESORT",
+    b"THREAD=ORDEREDSUBJECT",
+    b"THREAD=REFERENCES",
     b"LIST-STATUS",
     b"MULTIAPPEND",
     b"ACL",
@@ -57,7 +62,7 @@ BASE_CAPS = [
 ]
 MAX_AUTH_FAILURES = 3
 MAX_PIPELINED = 1 << 20  # bytes read ahead while a command is still running
-NO_EXPUNGE_DURING = {b"FETCH", b"STORE", b"SEARCH"}
+NO_EXPUNGE_DURING = {b"FETCH", b"STORE", b"SEARCH", b"SORT", b"THREAD"}
 STATES = ("unauth", "auth", "select")
 
 
@@ -265,7 +270,16 @@ class SessionBase(IMAP4Server):
                 self.write_line(tag + b" BAD UID needs a command")
                 return
             name, args, uid = args[0].upper(), args[1:], True
-            if name not in (b"FETCH", b"STORE", b"SEARCH", b"COPY", b"MOVE", b"EXPUNGE"):
+            if name not in (
+                b"FETCH",
+                b"STORE",
+                b"SEARCH",
+                b"COPY",
+                b"MOVE",
+                b"EXPUNGE",
+                b"SORT",
+                b"THREAD",
+            ):
                 self.write_line(tag + b" BAD Unknown UID command")
                 return
         handler = self.handlers.get((self.state, name))

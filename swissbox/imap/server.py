@@ -23,10 +23,17 @@ from swissbox.imap.login import LoginCommands
 from swissbox.imap.mailboxes import MailboxCommands
 from swissbox.imap.selected import SelectedCommands
 from swissbox.imap.shared import SharedCommands
+from swissbox.imap.sortthread import SortCommands
 
 
 class ImapSession(
-    LoginCommands, MailboxCommands, SelectedCommands, FetchCommands, SharedCommands, SessionBase
+    LoginCommands,
+    MailboxCommands,
+    SortCommands,
+    SelectedCommands,
+    FetchCommands,
+    SharedCommands,
+    SessionBase,
 ):
     """One client connection: the session core plus the command mixins (one module per state
     group). `service` provides settings, store, portal, hub and TLS options."""
@@ -78,6 +85,8 @@ COMMANDS: list[tuple[str, Callable[..., Any], tuple[str, ...]]] = [
     ("COPY", ImapSession.cmd_copy, ("select",)),
     ("MOVE", ImapSession.cmd_move, ("select",)),
     ("SEARCH", ImapSession.cmd_search, ("select",)),
+    ("SORT", ImapSession.cmd_sort, ("select",)),
+    ("THREAD", ImapSession.cmd_thread, ("select",)),
     ("MYRIGHTS", ImapSession.cmd_myrights, ("auth", "select")),
     ("GETACL", ImapSession.cmd_getacl, ("auth", "select")),
     ("LISTRIGHTS", ImapSession.cmd_listrights, ("auth", "select")),

@@ -1,0 +1,114 @@
+"""Selected-state SORT and THREAD (RFC 5256), SORT=DISPLAY (RFC 5957), ESORT (RFC 5267
+section 3) and their UID forms, answered from the index: the SEARCH keys run as for SEARCH
+(selected.py), the sort keys come from the ENVELOPE, INTERNALDATE and size columns (and the
+stored header block for References), never from the message files.
+
+What SORT/THREAD read of a message never changes for its UID, so `sort.Facts` are kept per
+folder and UID in a cache the sessions share (`ImapService.sort_facts`).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from swissbox.imap import esearch
+from swissbox.imap.base import bad, no
+from swissbox.imap.mailbox import FolderMailbox
+from swissbox.imap.parser import Atom, Token, astring
+from swissbox.imap.search import parse_search, uses
+from swissbox.imap.selected import SelectedCommands
+from swissbox.imap.sort import Facts, parse_criteria, sort
+from swissbox.imap.thread import orderedsubject, parse_algorithm, references, render
+from swissbox.mailstore import query
+from swissbox.mailstore.store import unfold
+
+CHARSETS = (b"UTF-8", b"US-ASCII")
+BADCHARSET = b"[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset"
+
+
+class SortCommands(SelectedCommands):
+    def cmd_sort(self, tag: bytes, args: list[Token], uid: bool = False) -> bytes:
+        box = self._box()
+        returns = None
+        if len(args) >= 2 and isinstance(args[0], Atom) and args[0].upper() == b"RETURN":
+            returns = esearch.parse_return(args[1])  # ESORT
+            args = args[2:]
+        if len(args) < 3:
+            raise bad("SORT needs sort criteria, a charset and search keys")
+        criteria = parse_criteria(args[0])
+        node = self._search_node(args[1], args[2:])
+        items = self._items(box, node, uid, need_references=False)
+        ids = sort(items, criteria)
+        if returns is not None:
+            self.untagged(esearch.response(tag, uid, ids, returns))
+            return b"SORT completed"
+        line = b"SORT" + b"".join(b" %d" % i for i in ids)
+        if ids and uses(node, {"MODSEQ"}):
+            line += b" (MODSEQ %d)" % self._top_modseq(box, items, uid)
+        self.untagged(line)
+        return b"SORT completed"
+
+    def cmd_thread(self, tag: bytes, args: list[Token], uid: bool = False) -> bytes:
+        box = self._box()
+        if len(args) < 3:
+            raise bad("THREAD needs an algorithm, a charset and search keys")
+        algorithm = parse_algorithm(args[0])
+        node = self._search_node(args[1], args[2:])
+        wanted = algorithm == "REFERENCES"
+        items = self._items(box, node, uid, need_references=wanted)
+        threads = references(items) if wanted else orderedsubject(items)
+        lists = render(threads)
+        self.untagged(b"THREAD " + lists if lists else b"THREAD")
+        return b"THREAD completed"
+
+    def _search_node(self, charset_token: Token, keys: list[Token]) -> Any:
+        charset = astring(charset_token).upper()
+        node = parse_search(keys)  # BAD for malformed keys comes before BADCHARSET
+        if charset not in CHARSETS:
+            raise no(BADCHARSET)
+        if uses(node, {"MODSEQ"}):
+            self.enable_condstore()
+        return node
+
+    def _items(
+        self, box: FolderMailbox, node: Any, uid: bool, need_references: bool
+    ) -> list[tuple[int, Facts]]:
+        """(number to answer with, Facts) of the matching messages, in mailbox order."""
+        hits = list(box.uids) if node == ("ALL",) else self.search(box, node)
+        facts = self.service.sort_facts(box.box, box.info)
+        missing = [u for u in hits if u not in facts]
+        if missing:
+            cols = ["uid", "envelope", "internaldate", "size"]
+            for r in query.rows(box.box, box.info.id, cols, missing):
+                facts[r[0]] = Facts(json.loads(r[1]), r[2], r[3])
+        if need_references:
+            unloaded = [u for u in hits if u in facts and facts[u].references is None]
+            if unloaded:
+                for u, headers in query.rows(box.box, box.info.id, ["uid", "headers"], unloaded):
+                    facts[u].references = references_value(bytes(headers))
+        out = []
+        for u in hits:
+            f = facts.get(u)
+            if f is None:
+                continue  # expunged meanwhile
+            if uid:
+                out.append((u, f))
+            else:
+                seq = box.seq_of(u)
+                if seq is not None:
+                    out.append((seq, f))
+        return out
+
+    def _top_modseq(self, box: FolderMailbox, items: list[tuple[int, Facts]], uid: bool) -> int:
+        uids = sorted(n if uid else box.uids[n - 1] for n, _ in items)
+        rows = query.rows(box.box, box.info.id, ["uid", "modseq"], uids)
+        return max((r[1] for r in rows), default=0)
+
+
+def references_value(headers: bytes) -> str:
+    """The References header of a stored header block ("" when there is none)."""
+    for line in unfold(headers):
+        if line[:11].lower() == b"references:":
+            return line[11:].decode("utf-8", "replace")
+    return ""
