@@ -16,7 +16,6 @@ from twisted.web.server import Request, Site
 
 from swissbox import __version__, metrics
 from swissbox.runtime import BindError, Context, fmt_addr, listen_failure, stop_twisted_ports
-from swissbox.tls import twisted_options
 
 log = logging.getLogger("swissbox.http")
 
@@ -243,7 +242,7 @@ class HttpService:
 
         s = self.ctx.settings
         lines = []
-        options = twisted_options(self.ctx.tls)
+        options = self.ctx.certs.twisted_options()
         for address in s.server.listen:
             for port, key, tls in (
                 (s.http.port, "http.port", False),

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from swissbox.auth import Authenticator
 from swissbox.conf import Config, Settings
 from swissbox.directory import Directory
-from swissbox.tls import CertPaths
+from swissbox.tls import CertPaths, LiveCertificate
 
 # Context events (ctx.emit/ctx.on) that cross protocol packages.
 ZONE_CHANGED = "dns.zone_changed"  # a hosted zone's records changed: answer from them now
@@ -45,6 +45,11 @@ class Context:
     loop: asyncio.AbstractEventLoop
     # Hooks the composition root wires between services, e.g. zone changed -> DNS NOTIFY.
     hooks: dict[str, list[Callable[..., Any]]] = field(default_factory=dict)
+    # What the TLS listeners serve; ACME renewal swaps it without a restart.
+    certs: LiveCertificate = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.certs = LiveCertificate(self.tls)
 
     @property
     def settings(self) -> Settings:

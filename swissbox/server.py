@@ -18,7 +18,7 @@ from swissbox.directory import Directory
 from swissbox.health import HealthApp, Readiness
 from swissbox.logformat import configure as configure_logging
 from swissbox.runtime import BindError, Context, HttpApp, Service
-from swissbox.tls import TlsError, check_certificate, configured_paths
+from swissbox.tls import CertPaths, TlsError, check_certificate, configured_paths
 
 log = logging.getLogger("swissbox")
 STOP_TIMEOUT = 4.0
@@ -44,7 +44,22 @@ def build_context(config: Config, loop: asyncio.AbstractEventLoop) -> Context:
         VerifiedCache(ttl=a.login_cache_seconds),
         VerifyPool(a.verify_workers, a.verify_queue, a.verify_timeout),
     )
-    return Context(config, directory, authenticator, configured_paths(config), loop)
+    return Context(config, directory, authenticator, serving_paths(config), loop)
+
+
+def serving_paths(config: Config) -> CertPaths:
+    """The ACME certificate when [acme] is on and it is usable, else the configured one."""
+    if config.settings.acme.enabled:
+        from swissbox.acme.files import AcmeFiles
+
+        acme = AcmeFiles(config.data_dir)
+        if acme.has_certificate():
+            try:
+                check_certificate(acme.paths)
+                return acme.paths
+            except TlsError as exc:
+                log.warning("acme: not serving %s", exc)
+    return configured_paths(config)
 
 
 def build_services(ctx: Context) -> list[Service]:
@@ -64,6 +79,11 @@ def build_services(ctx: Context) -> list[Service]:
     s = ctx.settings
     services: list[Service] = []
     readiness = Readiness(s, ctx.directory.location)
+    acme = None
+    if s.acme.enabled:
+        from swissbox.acme.service import AcmeService
+
+        acme = AcmeService(ctx)  # started last: HTTP-01 answers need the HTTP listener
     if s.metrics.enabled:
         services.append(MetricsService(ctx))
     if s.dns.enabled:
@@ -88,9 +108,13 @@ def build_services(ctx: Context) -> list[Service]:
         for app in apps:
             for path, resource in app.http_resources().items():
                 http.mount(path, resource)
-        services += [*apps, http]
+        services += [*(a for a in apps if a is not acme), http]
+    if acme is not None:
+        services.append(acme)
     return services
 
+        if acme is not None:
+            apps.append(acme)
 
 def _runner_alive(smtp: Any) -> bool:
     """Whether the SMTP service's outbound queue runner is running (for readiness)."""

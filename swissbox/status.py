@@ -81,6 +81,48 @@ def certificate_info(path: Path, now: dt.datetime | None = None) -> dict[str, An
     }
 
 
+def acme_report(config: Config) -> dict[str, Any] | None:
+    """The ACME certificate's names and expiry and the renewal state, when [acme] is on."""
+    if not config.settings.acme.enabled:
+        return None
+    from swissbox.acme.files import AcmeFiles
+
+    files = AcmeFiles(config.data_dir)
+    state = files.state()
+    return {
+        "certificate": certificate_info(files.cert) if files.cert.exists() else None,
+        "last_attempt": _when(state.last_attempt),
+        "last_success": _when(state.last_success),
+        "last_error": state.last_error,
+        "failures": state.failures,
+        "next_attempt": _when(state.next_attempt),
+    }
+
+
+def _when(stamp: float) -> str:
+    return (
+        dt.datetime.fromtimestamp(stamp, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if stamp else ""
+    )
+
+
+def acme_lines(acme: dict[str, Any]) -> list[str]:
+    cert = acme["certificate"]
+    if cert is None:
+        lines = ["acme: no certificate yet"]
+    elif "error" in cert:
+        lines = [f"acme: certificate {cert['path']}: {cert['error']}"]
+    else:
+        lines = [f"acme: certificate for {', '.join(cert['names'])}, expires {cert['expires']}"]
+    if acme["last_error"]:
+        lines.append(
+            f"acme: last error ({acme['last_attempt']}, {acme['failures']} in a row,"
+            f" next try {acme['next_attempt'] or 'soon'}): {acme['last_error']}"
+        )
+    elif acme["last_success"]:
+        lines.append(f"acme: last renewed {acme['last_success']}")
+    return lines
+
+
 def cmd_status(args: argparse.Namespace, env: CliEnv) -> int:
     config = env.config
     server = ask_server(config)
@@ -88,6 +130,7 @@ def cmd_status(args: argparse.Namespace, env: CliEnv) -> int:
     certs = [certificate_info(p) for p in (paths.cert, paths.ca) if p is not None and p.exists()]
     if not certs:
         certs = [certificate_info(paths.cert)]
+    acme = acme_report(config)
     ready = bool(server.get("ready"))
     lines = []
     if server.get("running") is False:
@@ -106,7 +149,12 @@ def cmd_status(args: argparse.Namespace, env: CliEnv) -> int:
         when = f"EXPIRED {-left} days ago" if left < 0 else f"{left} days left"
         names = ", ".join(c["names"]) or "-"
         lines.append(f"certificate {c['path']} ({names}): expires {c['expires']} ({when})")
-    env.emit({"server": server, "certificates": certs}, "\n".join(lines))
+    if acme is not None:
+        lines += acme_lines(acme)
+    report: dict[str, Any] = {"server": server, "certificates": certs}
+    if acme is not None:
+        report["acme"] = acme
+    env.emit(report, "\n".join(lines))
     return 0 if ready else 1
 
 

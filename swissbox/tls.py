@@ -228,3 +228,74 @@ def client_context(ca: Path | None) -> ssl.SSLContext:
     """For tests and tools: a client context trusting our local CA."""
     ctx = ssl.create_default_context(cafile=str(ca) if ca else None)
     return ctx
+
+
+class LiveCertificate:
+    """The certificate every listener serves, replaceable while they run.
+
+    Listeners hold `ssl_context()` / `twisted_options()`, which never change; `load()` swaps
+    what they hand to new connections. Connections already open keep the certificate they
+    shook hands with. Call from the event loop thread (handshakes start there).
+    """
+
+    def __init__(self, paths: CertPaths) -> None:
+        self.paths = paths
+        self._ssl: ssl.SSLContext | None = None
+        self._twisted: Any = None
+        self._front: ssl.SSLContext | None = None
+        self._front_twisted: Any = None
+
+    def load(self, paths: CertPaths) -> x509.Certificate:
+        """Checks `paths` and serves them from now on; TlsError (old one kept) if unusable."""
+        cert = check_certificate(paths)
+        fresh_ssl = server_context(paths)
+        fresh_twisted = twisted_options(paths)
+        self.paths, self._ssl, self._twisted = paths, fresh_ssl, fresh_twisted
+        return cert
+
+    def _current_ssl(self) -> ssl.SSLContext:
+        if self._ssl is None:
+            self._ssl = server_context(self.paths)
+        return self._ssl
+
+    def _current_twisted(self) -> Any:
+        if self._twisted is None:
+            self._twisted = twisted_options(self.paths)
+        return self._twisted
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """For asyncio listeners and STARTTLS: a context that hands each new handshake the
+        current certificate (OpenSSL calls the SNI hook even when the client sends no name)."""
+        if self._front is None:
+            front = server_context(self.paths)
+
+            def current(sslobj: Any, _name: str | None, _ctx: ssl.SSLContext) -> None:
+                sslobj.context = self._current_ssl()
+
+            front.sni_callback = current
+            self._front = front
+        return self._front
+
+    def twisted_options(self) -> Any:
+        """For Twisted listeners and startTLS: a connection creator that asks for the current
+        certificate's options at each new connection."""
+        if self._front_twisted is None:
+            self._front_twisted = _LiveTwistedOptions(self._current_twisted)
+        return self._front_twisted
+
+
+class _LiveTwistedOptions:
+    """IOpenSSLServerConnectionCreator over whatever CertificateOptions is current."""
+
+    def __init__(self, current: Any) -> None:
+        from twisted.internet.interfaces import IOpenSSLServerConnectionCreator
+        from zope.interface import directlyProvides
+
+        self._current = current
+        directlyProvides(self, IOpenSSLServerConnectionCreator)
+
+    def serverConnectionForTLS(self, protocol: Any) -> Any:  # noqa: N802 (Twisted API)
+        return self._current().serverConnectionForTLS(protocol)
+
+    def getContext(self) -> Any:  # noqa: N802 (Twisted API)
+        return self._current().getContext()

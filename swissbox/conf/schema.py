@@ -221,6 +221,28 @@ class MetricsSettings:
 
 
 @dataclass
+class AcmeSettings:
+    # Certificates from an ACME CA (RFC 8555) for server.hostname and the names each mail domain
+    # needs (autoconfig., autodiscover., mta-sts.); when off, [tls] (or the local CA) is served.
+    enabled: bool = False
+    directory_url: str = "https://acme-v02.api.letsencrypt.org/directory"
+    email: str = ""
+    # http-01: answered on the HTTP port (must be reachable as port 80 from the CA);
+    # dns-01: a TXT record in our own hosted zone (names outside them cannot be proven).
+    challenge: str = choice("http-01", "http-01", "dns-01")
+    # More names on the same certificate ("*.example.org" needs dns-01).
+    extra_names: list[str] = field(default_factory=list)
+    renew_days: int = bounded(30, 1, 365)
+    # PEM file of CAs to trust for directory_url (a private ACME server); empty: the system's.
+    ca_bundle: str = ""
+    # How often the names and expiry are looked at, the first retry after a failure (doubling
+    # up to a day), and the wait after publishing a DNS-01 record (secondaries catch up).
+    check_seconds: float = bounded(600.0, 0.1, 86400)
+    retry_seconds: float = bounded(300.0, 0.1, 86400)
+    dns_wait_seconds: float = bounded(5.0, 0, 600)
+
+
+@dataclass
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     tls: TlsSettings = field(default_factory=TlsSettings)
@@ -235,3 +257,4 @@ class Settings:
     tnef: TnefSettings = field(default_factory=TnefSettings)
     store: StoreSettings = field(default_factory=StoreSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    acme: AcmeSettings = field(default_factory=AcmeSettings)

@@ -23,7 +23,6 @@ from swissbox.imap.server import ImapSession
 from swissbox.mailstore import MailStore, query, release_store, shared_store
 from swissbox.mailstore.spool import InflightBudget
 from swissbox.runtime import BindError, Context, fmt_addr, listen_failure, stop_twisted_ports
-from swissbox.tls import twisted_options
 
 log = logging.getLogger("swissbox.imap")
 PURGE_INTERVAL = 86400.0
@@ -138,7 +137,7 @@ class ImapService:
         realm: Any = MailboxRealm(self._store, self.ctx.directory)
         checker: Any = MailboxChecker(self.ctx.authenticator)
         self.portal = Portal(realm, [checker])
-        self.tls_options = twisted_options(self.ctx.tls)
+        self.tls_options = self.ctx.certs.twisted_options()
         lines = []
         for address in self.ctx.settings.server.listen:
             for port, key, tls in (

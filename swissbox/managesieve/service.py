@@ -9,7 +9,6 @@ import logging
 from swissbox.managesieve.protocol import response
 from swissbox.managesieve.session import Session
 from swissbox.runtime import Context, listen_tcp
-from swissbox.tls import server_context
 
 log = logging.getLogger("swissbox.managesieve")
 
@@ -25,7 +24,7 @@ class ManageSieveService:
     async def start(self) -> list[str]:
         settings = self.ctx.settings
         conf = settings.managesieve
-        tls = server_context(self.ctx.tls)
+        tls = self.ctx.certs.ssl_context()
         loop = asyncio.get_running_loop()
         addresses = list(settings.server.listen)
 
