@@ -71,6 +71,7 @@ def build_services(ctx: Context) -> list[Service]:
     from swissbox.dav.service import DavService
     from swissbox.ddns.service import DdnsService
     from swissbox.dns.service import DnsService
+    from swissbox.filter.service import build_filter, learning_service, wanted
     from swissbox.http import HttpService
     from swissbox.imap.service import ImapService
     from swissbox.metrics.export import MetricsService, watch_queue
@@ -88,8 +89,14 @@ def build_services(ctx: Context) -> list[Service]:
         services.append(MetricsService(ctx))
     if s.dns.enabled:
         services.append(DnsService(ctx))
+    filters = None
+    if wanted(s.filter):
+        filters = build_filter(ctx)
+        learning = learning_service(ctx, filters)
+        if learning is not None:
+            services.append(learning)
     if s.smtp.enabled:
-        smtp = SmtpService(ctx)
+        smtp = SmtpService(ctx, filters)
         services.append(smtp)
         watch_queue(ctx.config.data_dir / "queue")
         if s.smtp.outbound_enabled:

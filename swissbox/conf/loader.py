@@ -292,11 +292,41 @@ def _cross_checks(s: Settings, problems: list[str]) -> None:
         problems.append(
             f"store.url: {s.store.url!r} is not a postgresql:// URL (leave it empty for SQLite)"
         )
+    _filter_checks(s.filter, problems)
     for i, entry in enumerate(s.auth.trusted_networks):
         try:
             ipaddress.ip_network(entry, strict=False)
         except ValueError:
             problems.append(f"auth.trusted_networks[{i}]: {entry!r} is not an address or network")
+
+
+def _filter_checks(f: Any, problems: list[str]) -> None:
+    """[filter]: scanners that load, blocklist zones, endpoints that parse."""
+    from swissbox.filter.dnsbl import Zone
+    from swissbox.filter.httpclient import Endpoint
+    from swissbox.filter.pipeline import scanner_class
+
+    for i, name in enumerate(f.scanners):
+        try:
+            scanner_class(name)
+        except (ImportError, TypeError, ValueError) as exc:
+            problems.append(f"filter.scanners[{i}]: {name!r} is not a scanner ({exc})")
+    if len(set(f.scanners)) != len(f.scanners):
+        problems.append("filter.scanners: a scanner is listed twice")
+    for i, entry in enumerate(f.dnsbl_zones):
+        try:
+            Zone.parse(entry)
+        except ValueError as exc:
+            problems.append(f"filter.dnsbl_zones[{i}]: {exc}")
+    for key in ("rspamd_url", "rspamd_controller_url"):
+        value = getattr(f, key)
+        try:
+            if value or key == "rspamd_url":
+                Endpoint.parse(value)
+        except ValueError as exc:
+            problems.append(f"filter.{key}: {exc}")
+    if not f.clamd_socket.startswith("/") and parse_hostport(f.clamd_socket, 3310) is None:
+        problems.append(f"filter.clamd_socket: {f.clamd_socket!r}: give a socket path or 'ip:port'")
 
 
 def _split_hostport(entry: str) -> tuple[str, str]:

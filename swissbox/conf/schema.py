@@ -221,6 +221,41 @@ class MetricsSettings:
 
 
 @dataclass
+class FilterSettings:
+    """Spam and malware defence (swissbox.filter); everything off by default."""
+
+    # Content scanners run at the end of DATA, after the recipient checks and before the 250:
+    # "rspamd", "clamd", or the dotted name of a module defining a `Scanner` class.
+    scanners: list[str] = field(default_factory=list)
+    # Each check's time limit, and what a scanner that is down, slow or answering garbage
+    # means: "accept" delivers with an X-Filter-Unchecked field, "defer" answers 451 4.7.1.
+    timeout: float = bounded(10.0, 0.1, 300)
+    on_failure: str = choice("accept", "accept", "defer")
+    # Messages bigger than this are delivered unscanned (with X-Filter-Unchecked); 0: no limit.
+    max_scan_size: int = bounded(20 * 1024 * 1024, 0, 2**31)
+    # rspamd's normal worker (/checkv2) and controller (learning), and the controller's password.
+    rspamd_url: str = "http://127.0.0.1:11333"
+    rspamd_controller_url: str = "http://127.0.0.1:11334"
+    rspamd_password: str = ""
+    # What rspamd's "reject" does at the MX: refuse (550 5.7.1) or deliver to Junk.
+    rspamd_reject: str = choice("reject", "reject", "junk")
+    # Authenticated submission: refused (550 5.7.1) from this rspamd score up.
+    submission_reject_score: float = bounded(15.0, 0, 1000)
+    # Moving mail into Junk teaches rspamd spam, out of Junk ham; lessons waiting at most.
+    learn_junk: bool = True
+    learn_queue: int = bounded(100, 1, 100000)
+    # clamd's socket: a path (Unix socket) or "ip:port".
+    clamd_socket: str = "/run/clamav/clamd.ctl"
+    # DNS blocklists checked at RCPT (MX only): "zone", or "zone=127.0.0.2,127.0.0.4" to count
+    # only those answers as a listing; looked up with [smtp] inbound_resolvers.
+    dnsbl_zones: list[str] = field(default_factory=list)
+    dnsbl_cache_seconds: float = bounded(300.0, 0, 86400)
+    # Authenticated submission: per mailbox, over the last hour (0: no limit); 451 4.7.1 past it.
+    max_messages_per_hour: int = bounded(0, 0, 10**9)
+    max_recipients_per_hour: int = bounded(0, 0, 10**9)
+
+
+@dataclass
 class AcmeSettings:
     # Certificates from an ACME CA (RFC 8555) for server.hostname and the names each mail domain
     # needs (autoconfig., autodiscover., mta-sts.); when off, [tls] (or the local CA) is served.
@@ -258,3 +293,4 @@ class Settings:
     store: StoreSettings = field(default_factory=StoreSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     acme: AcmeSettings = field(default_factory=AcmeSettings)
+    filter: FilterSettings = field(default_factory=FilterSettings)

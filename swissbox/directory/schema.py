@@ -206,4 +206,15 @@ MIGRATIONS: list[str] = [
         updated INTEGER NOT NULL
     );
     """,
+    # 8: messages and recipients each mailbox submitted, per minute, so that every front end
+    # counts against one sending limit per hour (swissbox.directory.sendcounts).
+    """
+    CREATE TABLE send_counts (
+        mailbox TEXT NOT NULL,
+        minute INTEGER NOT NULL,
+        messages INTEGER NOT NULL,
+        recipients INTEGER NOT NULL,
+        PRIMARY KEY (mailbox, minute)
+    );
+    """,
 ]

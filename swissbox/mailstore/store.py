@@ -48,6 +48,8 @@ from swissbox.mailstore.writer import Delivered, Job, Target, Writer
 log = logging.getLogger("swissbox.mailstore")
 
 Callback = Callable[[str, str, list[int]], None]  # (address, folder, new uids)
+# (address, source folder, destination folder, uids in the destination)
+TransferObserver = Callable[[str, str, str, list[int]], None]
 TMP_MAX_AGE = 3600.0  # seconds before a leftover tmp/ file counts as a dead delivery
 SPOOL_DIR = ".spool"  # under the store's root: same file system as the Maildirs
 
@@ -301,6 +303,7 @@ class MailboxStore:
         self._add_usage(sum(m.size for m in rows))
         if mapping:
             self.store._notify(self.address, dst.name, sorted(mapping.values()))
+            self.store._transferred(self.address, src.name, dst.name, sorted(mapping.values()))
         return mapping
 
     def move(self, folder: str, uids: Iterable[int], dest: str) -> dict[int, int]:
@@ -468,6 +471,7 @@ class MailStore:
         self._mailboxes: dict[str, MailboxStore] = {}
         self._lock = threading.Lock()
         self._subscribers: dict[str, list[tuple[Callback, asyncio.AbstractEventLoop | None]]] = {}
+        self._transfer_observers: list[TransferObserver] = []
         self.writer = Writer(self._notify)
 
     # -- mailboxes ----------------------------------------------------------------------
@@ -564,6 +568,30 @@ class MailStore:
                     loop.call_soon_threadsafe(callback, address, folder, uids)
             except Exception:
                 log.exception("mail arrival callback failed")
+
+    def observe_transfers(self, observer: TransferObserver) -> Callable[[], None]:
+        """`observer(address, source, dest, uids)` after every COPY or MOVE between folders of
+        a mailbox (uids: the copies in `dest`), on the thread that made it: observers must be
+        quick and thread-safe (the filter's Junk learning hands over to its loop). Returns the
+        function that stops observing."""
+        with self._lock:
+            self._transfer_observers.append(observer)
+
+        def stop() -> None:
+            with self._lock:
+                if observer in self._transfer_observers:
+                    self._transfer_observers.remove(observer)
+
+        return stop
+
+    def _transferred(self, address: str, source: str, dest: str, uids: list[int]) -> None:
+        with self._lock:
+            observers = list(self._transfer_observers)
+        for observer in observers:
+            try:
+                observer(address, source, dest, uids)
+            except Exception:  # an observer's failure must not fail the move
+                log.exception("mail transfer observer failed")
 
     # -- the writer thread (writer.py) ---------------------------------------------------
 

@@ -19,9 +19,10 @@ from typing import Protocol
 from aiosmtpd.smtp import Envelope, Session
 
 from swissbox.directory import Mailbox
+from swissbox.filter.pipeline import MailFilter
 from swissbox.mailstore import MailStore
 from swissbox.mailstore.queue import queue_id
-from swissbox.smtp import replies
+from swissbox.smtp import replies, screening
 from swissbox.smtp.authcheck import INBOX, InboundAuth
 from swissbox.smtp.dataguard import has_bare_newline
 from swissbox.smtp.delivery import Deliverer
@@ -55,6 +56,7 @@ class Runtime:
     hostname: str
     routing: Routing = field(default_factory=lambda: Routing(""))
     mailauth: InboundAuth | None = None  # SPF/DKIM/DMARC at the MX; None: not checked
+    filters: MailFilter | None = None  # blocklists, limits, rspamd/clamd; None: off
     sealer: Callable[[bytes, str], bytes] | None = None  # ARC set on forwards (message, domain)
 
     def __post_init__(self) -> None:
@@ -127,6 +129,8 @@ class MxHandler:
     ) -> str:
         envelope.mail_from = address
         envelope.mail_options.extend(options)
+        if self.rt.filters is not None:
+            screening.start_blocklist_lookup(self.rt.filters, server, session)
         return replies.SENDER_OK
 
     def check_quota(self, mailbox: Mailbox, envelope: Envelope) -> str | None:
@@ -150,6 +154,10 @@ class MxHandler:
     ) -> str:
         if len(envelope.rcpt_tos) >= self.rt.limits.max_recipients:
             return replies.TOO_MANY_RECIPIENTS
+        if self.rt.filters is not None:
+            listed = await screening.blocklisted(self.rt.filters, server, session)
+            if listed is not None:
+                return listed
         decision = route_recipient(self.rt.directory, address, self.rt.routing)
         reply = self.decide(server, decision, envelope)
         if reply.startswith("250"):
@@ -225,6 +233,17 @@ class MxHandler:
                 return checked.reply
             data, folder = checked.data, checked.folder
         qid = queue_id()
+        if self.rt.filters is not None:
+            user = getattr(session.auth_data, "mailbox", None) if session.authenticated else None
+            screened = await screening.screen(
+                self.rt.filters, server, session, envelope, data, folder, sender, qid, user
+            )
+            if screened.reply is not None:
+                log.info(
+                    "smtp %s: from <%s> at %s: %s", qid, sender, server.client_ip, screened.reply
+                )
+                return screened.reply
+            data, folder = screened.data, screened.folder
         data = await self.rt.deliverer.prepare(data)
         data = self.prepare(data, server, session, envelope, qid)
         rcpts = recipients(envelope)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from swissbox.conf import parse_hostport
+from swissbox.filter.pipeline import MailFilter
 from swissbox.mailstore import MailStore, release_store, shared_store
 from swissbox.mailstore.queue import OutboundQueue
 from swissbox.mailstore.sieving import Filter
@@ -35,8 +36,10 @@ log = logging.getLogger("swissbox.smtp")
 class SmtpService:
     name = "smtp"
 
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, filters: MailFilter | None = None) -> None:
+        """`filters`: [filter]'s blocklists, limits and scanners (the composition root's)."""
         self.ctx = ctx
+        self.filters = filters
         self.servers: list[asyncio.Server] = []
         self.ports: dict[str, int] = {}
         self.store: MailStore | None = None
@@ -119,6 +122,7 @@ class SmtpService:
             self.inbound_auth(),
         )
         self.runtime = runtime
+        runtime.filters = self.filters
         # Sieve runs in the mail store's delivery path; redirects get an SRS sender as forwards
         runtime.deliverer.sieve = Filter(ctx.directory, hostname)
         runtime.deliverer.redirect_sender = lambda sender, box: srs_sender(
