@@ -29,6 +29,7 @@ from swissbox.mailstore import (
     MailStore,
     NoSuchFolder,
     query,
+    subscriptions,
 )
 from swissbox.mailstore import folders as folder_ops
 from swissbox.mailstore.index import FolderInfo
@@ -151,7 +152,10 @@ class MailAccount:
         return FolderMailbox(self.box, info, readwrite)
 
     def delete(self, name: str) -> None:
+        info = self.box.index.folder(name)
         folder_ops.delete_folder(self.box, name)
+        if info is not None and info.subscribed:  # the subscription stays (RFC 3501 6.3.6)
+            subscriptions.keep(self.box, info.name)
 
     def rename(self, oldname: str, newname: str) -> None:
         folder_ops.rename_folder(self.box, oldname, newname)
@@ -160,7 +164,11 @@ class MailAccount:
         folder_ops.set_subscribed(self.box, name, True)
 
     def unsubscribe(self, name: str) -> None:
-        folder_ops.set_subscribed(self.box, name, False)
+        try:
+            folder_ops.set_subscribed(self.box, name, False)
+        except NoSuchFolder:
+            if not subscriptions.forget(self.box, name):  # a subscription that outlived it
+                raise
 
 
 __all__ = ["LoginBusy", "MailAccount", "MailboxChecker", "MailboxCredentials", "MailboxRealm"]

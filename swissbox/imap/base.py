@@ -56,6 +56,8 @@ BASE_CAPS = [
     b"THREAD=ORDEREDSUBJECT",
     b"THREAD=REFERENCES",
     b"LIST-STATUS",
+    b"LIST-EXTENDED",
+    b"STATUS=SIZE",
     b"MULTIAPPEND",
     b"ACL",
     b"RIGHTS=texk",

@@ -1,0 +1,169 @@
+"""LIST-EXTENDED (RFC 5258), STATUS=SIZE (RFC 8438) and IMAP4rev2 (RFC 9051) against the
+running stack: exact bytes (tests/support/imap_raw.py) and imaplib."""
+
+from __future__ import annotations
+
+import imaplib
+import itertools
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.imap_raw import RawImap
+from tests.support.stack import Stack
+
+USER, PW = "lena@example.test", "lena-mailbox-pw"
+_names = itertools.count(1)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    s = Stack(tmp_path_factory.mktemp("listext"), imap={"allow_plaintext_loopback": True})
+    s.provision(mailboxes={USER: PW})
+    s.start()
+    yield s
+    s.stop()
+
+
+def folder() -> str:
+    """A folder name no other test uses."""
+    return f"x{next(_names)}"
+
+
+def client(stack: Stack) -> RawImap:
+    c = RawImap(stack.ports["imap"])
+    c.login(USER, PW)
+    return c
+
+
+def mail(subject: str) -> bytes:
+    return (
+        f"From: a@example.org\r\nTo: {USER}\r\nSubject: {subject}\r\n"
+        f"Date: Mon, 02 Jan 2023 10:00:00 +0000\r\n\r\nbody of {subject}\r\n"
+    ).encode()
+
+
+def make_tree(c: RawImap, top: str) -> None:
+    """top/{a, b/c, d/e, d/f, gone}, with a, b/c, d/e, d/f and gone subscribed, gone deleted."""
+    for name in ("a", "b/c", "d/e", "d/f", "gone"):
+        c.ok(f"CREATE {top}/{name}")
+    for name in ("a", "b/c", "d/e", "d/f", "gone"):
+        c.ok(f"SUBSCRIBE {top}/{name}")
+    c.ok(f"DELETE {top}/gone")
+
+
+def test_capabilities(stack: Stack) -> None:
+    c = client(stack)
+    (caps,) = c.ok("CAPABILITY")
+    for cap in (b"IMAP4rev1", b"LIST-EXTENDED", b"LIST-STATUS", b"STATUS=SIZE"):
+        assert b" " + cap in caps, cap
+    c.close()
+
+
+def test_multiple_patterns(stack: Stack) -> None:
+    top = folder()
+    c = client(stack)
+    make_tree(c, top)
+    assert c.ok(f'LIST "" ("{top}/a" "{top}/d/*" inbox)') == [
+        b'* LIST (\\HasNoChildren) "/" "INBOX"',
+        f'* LIST (\\HasNoChildren) "/" "{top}/a"'.encode(),
+        f'* LIST (\\HasNoChildren) "/" "{top}/d/e"'.encode(),
+        f'* LIST (\\HasNoChildren) "/" "{top}/d/f"'.encode(),
+    ]
+    c.close()
+
+
+def test_subscriptions_outlive_their_folder(stack: Stack) -> None:
+    top = folder()
+    c = client(stack)
+    make_tree(c, top)
+    lines = c.ok(f'LIST (SUBSCRIBED) "" "{top}/*"')
+    assert f'* LIST (\\NonExistent \\Subscribed) "/" "{top}/gone"'.encode() in lines
+    assert f'* LIST (\\HasNoChildren \\Subscribed) "/" "{top}/a"'.encode() in lines
+    assert not [line for line in lines if f'"{top}/b"'.encode() in line]
+    assert f'* LSUB () "/" "{top}/gone"'.encode() in c.ok(f'LSUB "" "{top}/*"')
+    assert not [line for line in c.ok(f'LIST "" "{top}/*"') if b"gone" in line]
+    c.ok(f"CREATE {top}/gone")  # made again: subscribed again, as it was
+    assert c.ok(f'LIST "" "{top}/gone" RETURN (SUBSCRIBED)') == [
+        f'* LIST (\\HasNoChildren \\Subscribed) "/" "{top}/gone"'.encode()
+    ]
+    c.ok(f"DELETE {top}/gone")
+    c.ok(f"UNSUBSCRIBE {top}/gone")  # a subscription without its folder can be dropped
+    assert c.ok(f'LIST (SUBSCRIBED) "" "{top}/gone"') == []
+    assert c.cmd(f"UNSUBSCRIBE {top}/gone")[-1].split(b" ")[1] == b"NO"
+    c.close()
+
+
+def test_recursivematch_childinfo(stack: Stack) -> None:
+    top = folder()
+    c = client(stack)
+    make_tree(c, top)
+    assert c.ok(f'LIST (SUBSCRIBED RECURSIVEMATCH) "" "{top}/%" RETURN (CHILDREN)') == [
+        f'* LIST (\\HasNoChildren \\Subscribed) "/" "{top}/a"'.encode(),
+        f'* LIST (\\HasChildren) "/" "{top}/b" ("CHILDINFO" ("SUBSCRIBED"))'.encode(),
+        f'* LIST (\\HasChildren) "/" "{top}/d" ("CHILDINFO" ("SUBSCRIBED"))'.encode(),
+        f'* LIST (\\NonExistent \\Subscribed) "/" "{top}/gone"'.encode(),
+    ]
+    c.close()
+
+
+def test_special_use_selection_and_status_return(stack: Stack) -> None:
+    c = client(stack)
+    c.append("Sent", mail("sent one"))
+    lines = c.ok('LIST (SPECIAL-USE) "" "*" RETURN (STATUS (MESSAGES SIZE))')
+    names = [line for line in lines if line.startswith(b"* LIST")]
+    assert sorted(n.split(b'"/" ')[1] for n in names) == [
+        b'"Archive"',
+        b'"Drafts"',
+        b'"Junk"',
+        b'"Sent"',
+        b'"Trash"',
+    ]
+    sent = lines.index(b'* LIST (\\HasNoChildren \\Sent) "/" "Sent"')
+    assert lines[sent + 1] == b'* STATUS "Sent" (MESSAGES 1 SIZE %d)' % len(mail("sent one"))
+    c.close()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        '(imaptest) "" ""',
+        '(RECURSIVEMATCH) "" "*"',
+        '(RECURSIVEMATCH REMOTE) "" "*"',
+        '"" "*" RETURN (imaptest)',
+        '"" ()',
+    ],
+)
+def test_unknown_options_are_bad_and_the_session_goes_on(stack: Stack, args: str) -> None:
+    c = client(stack)
+    assert c.cmd(f"LIST {args}")[-1].split(b" ")[1] == b"BAD"
+    assert c.ok('LIST (REMOTE) "" INBOX') == [b'* LIST (\\HasNoChildren) "/" "INBOX"']
+    c.close()
+
+
+def test_status_size_is_the_sum_of_message_sizes(stack: Stack) -> None:
+    top = folder()
+    c = client(stack)
+    c.ok(f"CREATE {top}")
+    one, two = mail("size 1"), mail("size two")
+    c.append(top, one)
+    c.append(top, two, flags="(\\Deleted)")
+    assert c.ok(f"STATUS {top} (MESSAGES SIZE DELETED)") == [
+        f'* STATUS "{top}" (MESSAGES 2 SIZE {len(one) + len(two)} DELETED 1)'.encode()
+    ]
+    c.close()
+
+
+def test_imaplib_lists_with_extended_syntax(stack: Stack) -> None:
+    top = folder()
+    m = imaplib.IMAP4("127.0.0.1", stack.ports["imap"], timeout=10)
+    m.login(USER, PW)
+    m.create(f"{top}/k")
+    m.subscribe(f"{top}/k")
+    typ, data = m.list('""', f'("{top}" "{top}/*") RETURN (SUBSCRIBED)')
+    assert typ == "OK"
+    assert data == [
+        f'(\\HasChildren) "/" "{top}"'.encode(),
+        f'(\\HasNoChildren \\Subscribed) "/" "{top}/k"'.encode(),
+    ]
+    m.logout()
