@@ -26,6 +26,8 @@ from typing import Any
 from swissbox.imap.basesubject import base_subject
 from swissbox.imap.collation import casemap, decode_words
 from swissbox.imap.parser import Atom, ParseError, Token
+from swissbox.mailstore import addresses
+from swissbox.mailstore.store import unfold
 
 KEYS = ("ARRIVAL", "CC", "DATE", "FROM", "SIZE", "SUBJECT", "TO", "DISPLAYFROM", "DISPLAYTO")
 Criterion = tuple[str, bool]  # key name, reversed
@@ -144,6 +146,27 @@ class Facts:
         if name_text:
             return casemap(name_text)
         return casemap(f"{mailbox}@{host}" if host else mailbox)
+
+
+_REPAIRED = {b"subject": 1, b"from": 2, b"to": 5, b"cc": 6}
+
+
+def repair_8bit(envelope: Sequence[Any], headers: bytes) -> list[Any]:
+    """The ENVELOPE with its Subject, From, To and Cc taken again from the raw header block
+    when the index kept them with U+FFFD for raw 8-bit text (read here as UTF-8, as
+    Dovecot does), so that such names and subjects sort by their letters."""
+    env = list(envelope)
+    done: set[bytes] = set()
+    for line in unfold(headers):
+        name, sep, value = line.partition(b":")
+        key = name.strip().lower()
+        field = _REPAIRED.get(key)
+        if not sep or field is None or key in done or value.isascii():
+            continue
+        done.add(key)
+        text = value.decode("utf-8", "replace").strip()
+        env[field] = text if field == 1 else addresses.parse(text) or None
+    return env
 
 
 def sort(items: Sequence[tuple[int, Facts]], criteria: list[Criterion]) -> list[int]:

@@ -18,7 +18,7 @@ from swissbox.imap.mailbox import FolderMailbox
 from swissbox.imap.parser import Atom, Token, astring
 from swissbox.imap.search import parse_search, uses
 from swissbox.imap.selected import SelectedCommands
-from swissbox.imap.sort import Facts, parse_criteria, sort
+from swissbox.imap.sort import Facts, parse_criteria, repair_8bit, sort
 from swissbox.imap.thread import orderedsubject, parse_algorithm, references, render
 from swissbox.mailstore import query
 from swissbox.mailstore.store import unfold
@@ -80,8 +80,16 @@ class SortCommands(SelectedCommands):
         missing = [u for u in hits if u not in facts]
         if missing:
             cols = ["uid", "envelope", "internaldate", "size"]
+            garbled = []
             for r in query.rows(box.box, box.info.id, cols, missing):
                 facts[r[0]] = Facts(json.loads(r[1]), r[2], r[3])
+                if "\\ufffd" in r[1] or "\ufffd" in r[1]:  # raw 8-bit header text: read it again
+                    garbled.append(r[0])
+            for u, headers in query.rows(box.box, box.info.id, ["uid", "headers"], garbled):
+                old = facts[u]
+                facts[u] = Facts(
+                    repair_8bit(old.envelope, bytes(headers)), old.internaldate, old.size
+                )
         if need_references:
             unloaded = [u for u in hits if u in facts and facts[u].references is None]
             if unloaded:

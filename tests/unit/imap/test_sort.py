@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from swissbox.imap.parser import ParseError, tokenize
-from swissbox.imap.sort import Facts, message_ids, parse_criteria, sort
+from swissbox.imap.sort import Facts, message_ids, parse_criteria, repair_8bit, sort
 
 Addr = list[Any]
 
@@ -141,3 +141,16 @@ def test_message_ids() -> None:
     f = Facts([None] * 8 + ["<p@q>", "bare@id"], 0, 0, references="<r@s> <t@u>")
     assert f.message_id == "bare@id" and f.parent_ids() == ["r@s", "t@u"]
     assert Facts([None] * 10, 0, 0).message_id is None
+
+
+def test_raw_8bit_headers_are_read_as_utf8() -> None:
+    # the index keeps raw 8-bit header text with U+FFFD; SORT reads it again from the block
+    headers = "Subject: Re: déjà vu\r\nFrom: Émile <e@x>\r\nTo: plain@x\r\n\r\n".encode()
+    garbled = [None, "Re: d\ufffd\ufffdj\ufffd\ufffd vu", [["\ufffd\ufffdmile", None, "e", "x"]]]
+    envelope = garbled + [None, None, [[None, None, "plain", "x"]], None, None, None, None]
+    fixed = repair_8bit(envelope, headers)
+    assert fixed[1] == "Re: déjà vu" and fixed[2] == [["Émile", None, "e", "x"]]
+    assert fixed[5] == envelope[5]  # ASCII fields are left as indexed
+    f = Facts(fixed, 0, 0)
+    assert f.base == ("DÉJÀ VU".replace("É", "E\u0301").replace("À", "A\u0300"), True)
+    assert f.key("DISPLAYFROM") == "E\u0301MILE"
