@@ -79,12 +79,12 @@ def build_services(ctx: Context) -> list[Service]:
 
     s = ctx.settings
     services: list[Service] = []
-    readiness = Readiness(s, ctx.directory.location)
     acme = None
     if s.acme.enabled:
         from swissbox.acme.service import AcmeService
 
         acme = AcmeService(ctx)  # started last: HTTP-01 answers need the HTTP listener
+    readiness = Readiness(s, ctx.directory.location)
     if s.metrics.enabled:
         services.append(MetricsService(ctx))
     if s.dns.enabled:
@@ -111,6 +111,8 @@ def build_services(ctx: Context) -> list[Service]:
         # HTTP applications: no listeners of their own, they mount onto the shared site.
         apps: list[HttpApp] = [DdnsService(ctx), DavService(ctx), AutoconfigService(ctx)]
         apps.append(HealthApp(readiness))
+        if acme is not None:
+            apps.append(acme)
         http = HttpService(ctx)
         for app in apps:
             for path, resource in app.http_resources().items():
@@ -120,8 +122,6 @@ def build_services(ctx: Context) -> list[Service]:
         services.append(acme)
     return services
 
-        if acme is not None:
-            apps.append(acme)
 
 def _runner_alive(smtp: Any) -> bool:
     """Whether the SMTP service's outbound queue runner is running (for readiness)."""
