@@ -56,11 +56,11 @@ BASE_CAPS = [
     b"THREAD=ORDEREDSUBJECT",
     b"THREAD=REFERENCES",
     b"LIST-STATUS",
-    b"LIST-EXTENDED",
-    b"STATUS=SIZE",
     b"MULTIAPPEND",
     b"ACL",
     b"RIGHTS=texk",
+    b"BINARY",
+    b"CATENATE",
 ]
 MAX_AUTH_FAILURES = 3
 MAX_PIPELINED = 1 << 20  # bytes read ahead while a command is still running

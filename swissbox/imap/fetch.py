@@ -14,10 +14,11 @@ from twisted.internet.interfaces import IPushProducer
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from swissbox.imap import render, sections
+from swissbox.imap import binary, render, sections
 from swissbox.imap.base import (
     SessionBase,
     bad,
+    no,
 )
 from swissbox.imap.fetchspec import FetchItem, FetchRequest, parse_fetch
 from swissbox.imap.mailbox import FolderMailbox
@@ -258,9 +259,20 @@ class FetchCommands(SessionBase):
             ent = sections.Entity(raw)
             return b"RFC822.TEXT " + render.string(ent.body)
         assert item.section is not None
-        data = sections.extract(raw, item.section)
-        label = b"BODY[" + item.section.spec.encode("ascii", "replace") + b"]"
+        spec = item.section.spec.encode("ascii", "replace")
+        if n == "BODY":
+            data = sections.extract(raw, item.section)
+        else:  # BINARY, BINARY.SIZE (RFC 3516): the part's bytes decoded
+            try:
+                data = binary.part_data(raw, item.section.part)
+            except binary.UnknownCte:
+                raise no(binary.UNKNOWN_CTE) from None
+            if n == "BINARY.SIZE":
+                return b"BINARY.SIZE[" + spec + b"] %d" % len(data)
+        label = n.encode() + b"[" + spec + b"]"
         if item.partial is not None:
             data = sections.partial(data, item.partial)
             label += b"<%d>" % item.partial[0]
-        return label + b" " + b"{%d}\r\n" % len(data) + data
+        # literal8 only for what a literal cannot carry (RFC 3516 4.3: NUL)
+        size = b"~{%d}\r\n" if n == "BINARY" and b"\0" in data else b"{%d}\r\n"
+        return label + b" " + size % len(data) + data

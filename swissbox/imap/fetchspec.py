@@ -30,8 +30,9 @@ SIMPLE = {
     "MODSEQ",
 }
 _SECTION = re.compile(
-    r"^(BODY|BODY\.PEEK|BINARY|BINARY\.PEEK)\[([^\]]*)\](?:<(\d+)(?:\.(\d+))?>)?$"
+    r"^(BODY|BODY\.PEEK|BINARY|BINARY\.PEEK|BINARY\.SIZE)\[([^\]]*)\](?:<(\d+)(?:\.(\d+))?>)?$"
 )
+_BINARY_PART = re.compile(r"^(?:[1-9]\d{0,5}(?:\.[1-9]\d{0,5})*)?$")  # RFC 3516 section-binary
 _PART = re.compile(r"^((?:[1-9]\d{0,5}\.)*[1-9]\d{0,5})?\.?(.*)$")
 
 
@@ -45,7 +46,7 @@ class Section:
 
 @dataclass(frozen=True)
 class FetchItem:
-    name: str  # UID, FLAGS, ..., BODY[] (sections), RFC822...
+    name: str  # UID, FLAGS, ..., BODY / BINARY / BINARY.SIZE (with a section), RFC822...
     section: Section | None = None
     peek: bool = False
     partial: tuple[int, int | None] | None = None  # (origin, length)
@@ -98,14 +99,21 @@ def _parse_item(atom: bytes) -> FetchItem:
     if m is None:
         raise ParseError(f"unknown FETCH item {text[:40]}")
     kind, spec, origin, length = m.groups()
-    if kind.upper().startswith("BINARY"):
-        raise ParseError("BINARY is not supported")
+    kind = kind.upper()
     partial = None
     if origin is not None:
         if length is not None and int(length) == 0:
             raise ParseError("zero-length partial")
         partial = (int(origin), int(length) if length is not None else None)
-    return FetchItem("BODY", parse_section(spec), kind.upper().endswith("PEEK"), partial)
+    if kind.startswith("BINARY"):
+        if not _BINARY_PART.match(spec):
+            raise ParseError(f"bad BINARY section {spec[:60]}")
+        if kind == "BINARY.SIZE" and origin is not None:
+            raise ParseError("BINARY.SIZE takes no partial")
+        section = Section(tuple(int(p) for p in spec.split(".")) if spec else (), "", (), spec)
+        name = "BINARY.SIZE" if kind == "BINARY.SIZE" else "BINARY"
+        return FetchItem(name, section, kind != "BINARY", partial)
+    return FetchItem("BODY", parse_section(spec), kind.endswith("PEEK"), partial)
 
 
 def parse_section(spec: str) -> Section:

@@ -4,6 +4,7 @@ CREATE/DELETE/RENAME, (UN)SUBSCRIBE, LIST/LSUB (SPECIAL-USE, CHILDREN), STATUS, 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from dataclasses import dataclass
 from typing import Any
@@ -11,14 +12,16 @@ from typing import Any
 from twisted.internet import defer
 from twisted.python.failure import Failure
 
-from swissbox.imap import listext, render
+from swissbox.imap import render
 from swissbox.imap.account import MailAccount, list_matches, lsub_noselect_parents
 from swissbox.imap.base import (
     bad,
     compact_set,
     no,
 )
-from swissbox.imap.multiappend import Group, split_messages
+from swissbox.imap.binary import UnknownCte, storable
+from swissbox.imap.catenate import BadUrl, Catenate, parse_url, url_data
+from swissbox.imap.multiappend import split_messages
 from swissbox.imap.parser import (
     Atom,
     SpooledLiteral,
@@ -33,21 +36,63 @@ from swissbox.imap.shared import SHARED_PREFIX, Place, SharedCommands
 from swissbox.mailstore import (
     SEPARATOR,
     SPECIAL_USE,
-    MailboxStore,
     MailStoreError,
     NoSuchFolder,
     QuotaExceeded,
     query,
     recent,
     seen,
-    subscriptions,
 )
 from swissbox.mailstore.index import FolderInfo
 from swissbox.mailstore.paths import FolderNameTooLong
-from swissbox.mailstore.spool import Spool
+from swissbox.mailstore.spool import Spool, parts_size
 
+STATUS_ITEMS = {b"MESSAGES", b"RECENT", b"UIDNEXT", b"UIDVALIDITY", b"UNSEEN", b"HIGHESTMODSEQ"}
 APPEND_IN_MEMORY = 64 * 1024  # of an APPEND literal; the rest waits on disk until stored
 APPEND_OVER_BUDGET = b"[LIMIT] Too much mail being uploaded at once; try again later"
+NUL_IN_LITERAL = b"NUL in a literal: send binary data as a literal8 (~{n}, BINARY)"
+CATENATE_TOO_BIG = "[TOOBIG] The message would be over the size limit (%d)"
+MAX_URL_SHOWN = 512  # of a URL echoed in [BADURL ...]
+
+
+def status_items(token: Token) -> list[bytes]:
+    """STATUS data item names, upper-cased; BAD for an unknown one."""
+    if not isinstance(token, list):
+        raise bad("STATUS needs a list of items")
+    keys = [bytes(item).upper() if isinstance(item, Atom) else b"" for item in token]
+    if not set(keys) <= STATUS_ITEMS:
+        raise bad("unknown STATUS item")
+    return keys
+
+
+@dataclass(frozen=True)
+class ListReturn:
+    """LIST return options (RFC 5258 6): STATUS items (RFC 5819) and \\Subscribed marks."""
+
+    status: list[bytes]
+    subscribed: bool
+
+
+def list_return(token: Token) -> ListReturn:
+    """`RETURN (STATUS (MESSAGES UNSEEN) SUBSCRIBED CHILDREN SPECIAL-USE)`; BAD for others
+    (CHILDREN and SPECIAL-USE information is always given)."""
+    if not isinstance(token, list):
+        raise bad("RETURN needs a list of options")
+    status: list[bytes] = []
+    subscribed = False
+    items = iter(token)
+    for item in items:
+        name = bytes(item).upper() if isinstance(item, Atom) else b""
+        if name == b"STATUS":
+            wanted = next(items, None)
+            if wanted is None:
+                raise bad("RETURN (STATUS ...) needs a list of items")
+            status = status_items(wanted)
+        elif name == b"SUBSCRIBED":
+            subscribed = True
+        elif name not in (b"CHILDREN", b"SPECIAL-USE"):
+            raise bad("unknown LIST return option")
+    return ListReturn(status, subscribed)
 
 
 @dataclass(frozen=True)
@@ -61,19 +106,39 @@ class AppendTarget:
     seen_by_user: bool
 
 
-def deleted_count(box: MailboxStore, folder_id: int) -> int:
-    """STATUS DELETED (IMAP4rev2): the folder's messages flagged \\Deleted."""
-    with box.index.lock:
-        row = box.index.conn.execute(
-            "SELECT COUNT(*) FROM messages WHERE folder_id = ?"
-            " AND instr(' ' || flags || ' ', ' \\Deleted ') > 0",
-            (folder_id,),
-        ).fetchone()
-    return int(row[0])
-
-
 def _payload(message: Str) -> bytes | Spool:
     return message.spool if isinstance(message, SpooledLiteral) else message
+
+
+def _spools(tokens: list[Token]) -> list[Spool]:
+    """The spooled literals among APPEND's arguments (CATENATE lists included)."""
+    out: list[Spool] = []
+    for token in tokens:
+        if isinstance(token, SpooledLiteral):
+            out.append(token.spool)
+        elif isinstance(token, list):
+            out += _spools(token)
+    return out
+
+
+def _whole(parts: list[bytes | Spool]) -> bytes:
+    return b"".join(p.getvalue() if isinstance(p, Spool) else bytes(p) for p in parts)
+
+
+def _refuse_nul(payload: bytes | Spool) -> None:
+    """RFC 3501 9 (CHAR8): a literal holds no NUL; binary data comes as a literal8."""
+    chunks = payload.chunks() if isinstance(payload, Spool) else [payload]
+    if any(b"\0" in chunk for chunk in chunks):
+        raise bad(NUL_IN_LITERAL)
+
+
+def _storable(raw: bytes) -> bytes:
+    """A literal8 message as it is stored (binary.storable); NO [UNKNOWN-CTE] when its
+    binary data is where no encoding can hold it."""
+    try:
+        return storable(raw)
+    except UnknownCte as exc:
+        raise no(f"[UNKNOWN-CTE] Binary data cannot be stored here ({exc})") from None
 
 
 class MailboxCommands(SharedCommands):
@@ -179,8 +244,6 @@ class MailboxCommands(SharedCommands):
             raise no(f"[LIMIT] {exc}") from None
         except ValueError as exc:
             raise no(f"[CANNOT] {exc}") from None
-        if subscriptions.forget(self._account().box, name):  # subscribed before it was deleted
-            self._account().subscribe(name)
         return b"CREATE completed"
 
     def cmd_delete(self, tag: bytes, args: list[Token]) -> bytes:
@@ -227,84 +290,69 @@ class MailboxCommands(SharedCommands):
     def cmd_unsubscribe(self, tag: bytes, args: list[Token]) -> bytes:
         return self.cmd_subscribe(tag, args, on=False)
 
-    def cmd_list(self, tag: bytes, args: list[Token]) -> bytes:
-        request = listext.parse_list(args)
-        if request.delimiter_only:
-            self.untagged(b'LIST (\\Noselect) "/" ""')
-            return b"LIST completed"
-        for entry in listext.plan(self.list_tree(), request):
-            self.untagged(
-                b"LIST ("
-                + " ".join(entry.attrs).encode()
-                + b') "/" '
-                + render.astring(encode_mutf7(entry.name))
-                + listext.extended_data(entry)
-            )
-            if request.status and entry.selectable:  # LIST-STATUS (RFC 5819)
-                place = self.place(entry.name)
-                try:
-                    info = query.folder(place.box, place.folder)
-                except (NoSuchFolder, ValueError):
-                    continue
-                self.status_line(place, info, list(request.status))
-        return b"LIST completed"
-
-    def list_tree(self) -> list[listext.Node]:
-        """Every name LIST may answer with: the user's folders, subscribed names whose folder
-        is gone, and the shared namespace (its folders count as subscribed)."""
-        account = self._account()
-        query.refresh(account.box)
-        nodes = [
-            listext.Node(f.name, subscribed=f.subscribed, special_use=SPECIAL_USE.get(f.name, ""))
-            for f in account.box.folders()
-        ]
-        nodes += [
-            listext.Node(name, exists=False, subscribed=True)
-            for name in subscriptions.kept(account.box)
-        ]
-        for name, marks in self.shared_list_entries("", "*"):
-            selectable = "\\Noselect" not in marks
-            nodes.append(listext.Node(name, selectable=selectable, subscribed=selectable))
-        return nodes
-
-    def cmd_lsub(self, tag: bytes, args: list[Token]) -> bytes:
+    def cmd_list(self, tag: bytes, args: list[Token], lsub: bool = False) -> bytes:
+        word = b"LSUB" if lsub else b"LIST"
+        special_only = False
+        if args and isinstance(args[0], list):  # LIST-EXTENDED selection options
+            special_only = any(isinstance(a, Atom) and a.upper() == b"SPECIAL-USE" for a in args[0])
+            args = args[1:]
+        returns: ListReturn | None = None
+        if len(args) == 4 and isinstance(args[2], Atom) and args[2].upper() == b"RETURN":
+            returns = list_return(args[3])
+            args = args[:2]
         if len(args) != 2:
-            raise bad("LSUB needs a reference and a pattern")
+            raise bad(f"{word.decode()} needs a reference and a pattern")
         ref = mailbox_name(args[0])
         pattern = mailbox_name(args[1]) if astring(args[1]) else ""
         if pattern == "":
-            self.untagged(b'LSUB (\\Noselect) "/" ""')
-            return b"LSUB completed"
+            self.untagged(word + b' (\\Noselect) "/" ""')
+            return word + b" completed"
         account = self._account()
         query.refresh(account.box)
         folders = account.box.folders()
         names = {f.name for f in folders}
         for f in folders:
-            if not f.subscribed or not list_matches(ref, pattern, f.name):
+            if lsub and not f.subscribed:
                 continue
+            if not list_matches(ref, pattern, f.name):
+                continue
+            attrs = []
             has_children = any(n.startswith(f.name + SEPARATOR) for n in names)
-            attrs = ["\\HasChildren" if has_children else "\\HasNoChildren"]
+            attrs.append("\\HasChildren" if has_children else "\\HasNoChildren")
             use = SPECIAL_USE.get(f.name)
             if use:
                 attrs.append(use)
+            elif special_only:
+                continue
+            if returns is not None and returns.subscribed and f.subscribed:
+                attrs.append("\\Subscribed")
             self.untagged(
-                b"LSUB ("
+                word
+                + b" ("
                 + " ".join(attrs).encode()
                 + b') "/" '
                 + render.astring(encode_mutf7(f.name))
             )
-        kept = subscriptions.kept(account.box)  # subscribed, the folder gone (RFC 3501 6.3.6)
-        for name in kept:
-            if list_matches(ref, pattern, name):
-                self.untagged(b'LSUB () "/" ' + render.astring(encode_mutf7(name)))
-        subscribed = [f.name for f in folders if f.subscribed] + kept
-        for name in lsub_noselect_parents(subscribed, ref, pattern):
-            self.untagged(b'LSUB (\\Noselect) "/" ' + render.astring(encode_mutf7(name)))
-        for shared, marks in self.shared_list_entries(ref, pattern):
-            self.untagged(
-                b"LSUB (" + marks.encode() + b') "/" ' + render.astring(encode_mutf7(shared))
-            )
-        return b"LSUB completed"
+            if returns is not None and returns.status:  # LIST-STATUS (RFC 5819)
+                info = query.folder(account.box, f.name)
+                self.status_line(self.place(f.name), info, returns.status)
+        if lsub:
+            subscribed = [f.name for f in folders if f.subscribed]
+            for name in lsub_noselect_parents(subscribed, ref, pattern):
+                self.untagged(b'LSUB (\\Noselect) "/" ' + render.astring(encode_mutf7(name)))
+        if not special_only:
+            for shared, marks in self.shared_list_entries(ref, pattern):
+                self.untagged(
+                    word + b" (" + marks.encode() + b') "/" ' + render.astring(encode_mutf7(shared))
+                )
+                if returns is not None and returns.status and "\\Noselect" not in marks:
+                    place = self.place(shared)
+                    info = query.folder(place.box, place.folder)
+                    self.status_line(place, info, returns.status)
+        return word + b" completed"
+
+    def cmd_lsub(self, tag: bytes, args: list[Token]) -> bytes:
+        return self.cmd_list(tag, args, lsub=True)
 
     def cmd_status(self, tag: bytes, args: list[Token]) -> bytes:
         if len(args) != 2 or not isinstance(args[1], list):
@@ -314,7 +362,7 @@ class MailboxCommands(SharedCommands):
             info = query.folder(place.box, place.folder)
         except NoSuchFolder:
             raise no("[NONEXISTENT] No such mailbox") from None
-        keys = listext.status_items(args[1])
+        keys = status_items(args[1])
         self.status_line(place, info, keys)
         return b"STATUS completed"
 
@@ -328,10 +376,6 @@ class MailboxCommands(SharedCommands):
         }
         if b"MESSAGES" in keys or b"UNSEEN" in keys:  # the index scans only when asked
             values[b"MESSAGES"], values[b"UNSEEN"] = self.folder_status_counts(place, info)
-        if b"SIZE" in keys:  # STATUS=SIZE (RFC 8438): the sizes the index keeps
-            values[b"SIZE"] = query.counts(box, info.id)[2]
-        if b"DELETED" in keys:  # IMAP4rev2
-            values[b"DELETED"] = deleted_count(box, info.id)
         if b"RECENT" in keys:
             values[b"RECENT"] = 0 if place.shared else recent.count_recent(box, info.id)
         if b"HIGHESTMODSEQ" in keys:
@@ -345,14 +389,13 @@ class MailboxCommands(SharedCommands):
     def cmd_append(self, tag: bytes, args: list[Token]) -> defer.Deferred[Any]:
         if len(args) < 2:
             raise bad("APPEND needs a mailbox and a message")
-        spools = [a.spool for a in args if isinstance(a, SpooledLiteral)]
+        spools = _spools(args)
         try:
-            groups = split_messages(args[1:])  # MULTIAPPEND: several messages (RFC 3502)
-            if len(groups) == 1:
-                extras, message = groups[0]
-                d = self._append(args[0], extras, _payload(message))
-            else:
-                d = self._append_many(args[0], groups)
+            # MULTIAPPEND: several messages (RFC 3502), each a literal or CATENATE (RFC 4469)
+            groups = split_messages(args[1:])
+            targets = [self._append_target(args[0], extras) for extras, _ in groups]
+            messages = [self._message_parts(message) for _, message in groups]
+            d = self._append_many(targets, messages)
         except BaseException:
             for spool in spools:
                 spool.close()
@@ -367,24 +410,75 @@ class MailboxCommands(SharedCommands):
             d.addBoth(release)
         return d
 
-    def _append(
-        self, mailbox: Token, extras: list[Token], message: bytes | Spool
+    def _message_parts(self, message: Str | Catenate) -> list[bytes | Spool]:
+        """The bytes of one APPENDed message, in pieces (literals, CATENATE URL data); a
+        literal8 message re-encoded so that it can be stored (binary.storable)."""
+        if isinstance(message, Str):
+            payload = _payload(message)
+            if not getattr(message, "binary", False):
+                _refuse_nul(payload)
+                return [payload]
+            return [_storable(_whole([payload]))]
+        parts: list[bytes | Spool] = []
+        binary_text = False
+        for kind, value in message.parts:
+            if kind == "TEXT":
+                payload = _payload(value)
+                if getattr(value, "binary", False):
+                    binary_text = True
+                else:
+                    _refuse_nul(payload)
+                parts.append(payload)
+            else:
+                parts.append(self._url_data(bytes(value).decode("ascii", "replace")))
+            if parts_size(parts) > self.service.max_message_size:
+                raise no(CATENATE_TOO_BIG % self.service.max_message_size)
+        return [_storable(_whole(parts))] if binary_text else parts
+
+    def _url_data(self, url: str) -> bytes:
+        """What a CATENATE URL names: a message (part) in one of the user's own mailboxes."""
+        try:
+            parsed = parse_url(url)
+            if parsed.host is not None and parsed.host not in self._server_names():
+                raise BadUrl("another server")
+            account = self._account()
+            if parsed.user is not None and parsed.user.lower() != account.address.lower():
+                raise BadUrl("another user")
+            if parsed.mailbox is not None:
+                place = self.place(parsed.mailbox)
+                box, name, shared = place.box, place.folder, place.shared
+            elif self.selected is not None:
+                box, name = self.selected.box, self.selected.name
+                shared = self.selected.seen_user is not None
+            else:
+                raise BadUrl("a relative URL needs a selected mailbox")
+            if shared:
+                raise BadUrl("only the user's own mailboxes")
+            try:
+                info = query.folder(box, name)
+            except (NoSuchFolder, ValueError):
+                raise BadUrl("no such mailbox") from None
+            return url_data(box, info, parsed)
+        except BadUrl as exc:
+            shown = "".join(c for c in url[:MAX_URL_SHOWN] if 0x20 < ord(c) < 0x7F and c != "]")
+            raise no(f"[BADURL {shown}] {exc}") from None
+
+    def _server_names(self) -> set[str]:
+        """The host names an imap:// URL of this server may carry."""
+        names = {self.service.ctx.settings.server.hostname.lower()}
+        with contextlib.suppress(Exception):
+            names.add(str(self.transport.getHost().host).lower())
+        return names
+
+    def _append_many(
+        self, targets: list[AppendTarget], messages: list[list[bytes | Spool]]
     ) -> defer.Deferred[Any]:
-        target = self._append_target(mailbox, extras)
-
-        def ok(got: Any) -> bytes:
-            return b"[APPENDUID %d %d] APPEND completed" % (got.uidvalidity, got.uid)
-
-        return self._deliver(target, message).addCallback(ok)
-
-    def _append_many(self, mailbox: Token, groups: list[Group]) -> defer.Deferred[Any]:
         """All the messages or none (RFC 3502): every argument is checked before anything
         is stored; they are stored in order, and if one fails those stored before go."""
-        targets = [self._append_target(mailbox, extras) for extras, _ in groups]
         stored: list[Any] = []
         d: defer.Deferred[Any] = defer.succeed(None)
-        for target, (_, message) in zip(targets, groups, strict=True):
-            d.addCallback(self._deliver_next, target, _payload(message))
+        for target, parts in zip(targets, messages, strict=True):
+            d.addCallback(self._deliver_next, target, parts)
             d.addCallback(stored.append)
 
         def ok(_: Any) -> bytes:
@@ -404,9 +498,9 @@ class MailboxCommands(SharedCommands):
         return d.addCallbacks(ok, undo)
 
     def _deliver_next(
-        self, _previous: Any, target: AppendTarget, message: bytes | Spool
+        self, _previous: Any, target: AppendTarget, parts: list[bytes | Spool]
     ) -> defer.Deferred[Any]:
-        return self._deliver(target, message)
+        return self._deliver(target, parts)
 
     def _append_target(self, mailbox: Token, extras: list[Token]) -> AppendTarget:
         """Where one APPENDed message goes and with what flags and date; BAD/NO refusals."""
@@ -434,14 +528,15 @@ class MailboxCommands(SharedCommands):
             flags = [f for f in flags if f != "\\Seen"]
         return AppendTarget(place, info, flags, date, seen_by_user)
 
-    def _deliver(self, target: AppendTarget, message: bytes | Spool) -> defer.Deferred[Any]:
+    def _deliver(self, target: AppendTarget, parts: list[bytes | Spool]) -> defer.Deferred[Any]:
         """Stores one message; fires with its `Delivered` (NO [OVERQUOTA] when over quota)."""
         place, info = target.place, target.info
         delivery = self.service.store.begin()
         delivery.add_recipient(
             place.address, info.name, target.flags, target.date, quota_bytes=place.quota_bytes
         )
-        delivery.write(message)  # a bytes subclass or a spool: no extra copy of the literal
+        for part in parts:  # bytes subclasses or spools: no extra copy of the literals
+            delivery.write(part)
         d = defer.Deferred.fromFuture(self.service.ensure_future(delivery.commit()))
 
         def ok(delivered: Any) -> Any:

@@ -41,7 +41,10 @@ class Str(bytes):
 
 
 class Literal(Str):
-    """A string sent as a literal (MULTIAPPEND tells messages from date-times by it)."""
+    """A string sent as a literal (MULTIAPPEND tells messages from date-times by it);
+    `binary`: sent as a literal8 `~{n}` (RFC 3516: may hold NUL, only in APPEND)."""
+
+    binary = False
 
 
 class SpooledLiteral(Literal):
@@ -94,7 +97,8 @@ class Refused:
 
 Event = CommandReady | NeedContinuation | Refused
 
-_LITERAL_AT_END = re.compile(rb"\{(\d{1,12})(\+?)\}$")
+_LITERAL_AT_END = re.compile(rb"(~?)\{(\d{1,12})(\+?)\}$")
+LITERAL8_ONLY_IN_APPEND = b"literal8 (~{n}) is only valid in APPEND"
 
 
 def _tag_and_name(head: bytes) -> tuple[bytes, bytes]:
@@ -173,8 +177,8 @@ class Assembler:
             rest = bytes(self.buffer[:end]).rstrip(b"\r")
             del self.buffer[: end + 1]
             m = _LITERAL_AT_END.search(rest)
-            if m is not None and m.group(2):  # another LITERAL+: dropped as well
-                self._literal_left = int(m.group(1))
+            if m is not None and m.group(3):  # another LITERAL+: dropped as well
+                self._literal_left = int(m.group(2))
             else:
                 self._skip_rest = False
         if self._literal is not None:
@@ -207,9 +211,17 @@ class Assembler:
         if m is None:
             segments, self._segments, self._text_size = self._segments, [], 0
             return CommandReady(segments)
-        size, nonsync = int(m.group(1)), bool(m.group(2))
+        binary, size, nonsync = bool(m.group(1)), int(m.group(2)), bool(m.group(3))
         tag, name = _tag_and_name(self._head())
         limit = self.max_literal if name == b"APPEND" else self.max_string
+        if binary and name != b"APPEND":
+            self._drop_segments()
+            refused = Refused(tag, b"BAD", LITERAL8_ONLY_IN_APPEND)
+            if not nonsync:
+                return refused  # never sent: the client waits for a continuation
+            self._literal_left = size
+            self._discard, self._skip_rest = refused, True
+            return self.next_event()
         if size > limit:
             self._drop_segments()  # a literal read before (MULTIAPPEND) gives its budget back
             if nonsync:
@@ -218,7 +230,7 @@ class Assembler:
                 return Refused(tag, b"BAD", b"[TOOBIG] Literal too large", close=True)
             status = b"NO" if name == b"APPEND" else b"BAD"
             return Refused(tag, status, b"[TOOBIG] Literal too large (limit %d)" % limit)
-        self._segments[-1] = line[: m.start()] + (b"{%d}" % size)
+        self._segments[-1] = line[: m.start()] + (b"~{%d}" if binary else b"{%d}") % size
         self._literal_left = size
         sink = self.open_literal(size) if name == b"APPEND" and self.open_literal else None
         if isinstance(sink, tuple):  # refused (over a budget, wrong state)
@@ -256,7 +268,7 @@ class Assembler:
 # -- tokenizer ------------------------------------------------------------------------------
 
 _SPECIAL = b' ()"{'
-_LITERAL = re.compile(rb"\{(\d+)\}")
+_LITERAL = re.compile(rb"~?\{(\d+)\}")
 
 
 def tokenize(segments: list[bytes | Spool]) -> list[Token]:
@@ -286,11 +298,11 @@ def tokenize(segments: list[bytes | Spool]) -> list[Token]:
             elif c == b'"':
                 value, i = _quoted(text, i)
                 stack[-1].append(Str(value))
-            elif c == b"{":
+            elif c == b"{" or (c == b"~" and text[i + 1 : i + 2] == b"{"):
                 m = _LITERAL.match(text, i)
                 if m is None or m.end() != n or not has_literal:
                     raise ParseError("misplaced literal")
-                stack[-1].append(_literal_token(next(literals)))
+                stack[-1].append(_literal_token(next(literals), binary=c == b"~"))
                 i = n
             elif text[i] < 0x20 or text[i] == 0x7F:
                 raise ParseError("control character in command")
@@ -302,15 +314,18 @@ def tokenize(segments: list[bytes | Spool]) -> list[Token]:
     return stack[0]
 
 
-def _literal_token(literal: bytes | Spool) -> Str:
+def _literal_token(literal: bytes | Spool, binary: bool = False) -> Literal:
     """A literal as a token: a spool still in memory becomes a plain string (its budget
     share returns now), one on disk a SpooledLiteral."""
     if not isinstance(literal, Spool):
-        return Literal(literal)
-    if literal.on_disk:
-        return SpooledLiteral.of(literal)
-    value = Literal(literal.getvalue())
-    literal.close()
+        value = Literal(literal)
+    elif literal.on_disk:
+        value = SpooledLiteral.of(literal)
+    else:
+        value = Literal(literal.getvalue())
+        literal.close()
+    if binary:
+        value.binary = True
     return value
 
 
@@ -439,10 +454,18 @@ def number(token: Token, what: str = "number") -> int:
 SeqRange = tuple[int | None, int | None]  # None stands for "*"
 
 
+class SavedResult(list[SeqRange]):
+    """`$` (RFC 5182 SEARCHRES): the saved search result; `FolderMailbox.resolve` reads it,
+    it names no range by itself. `$` alone only: `$,1` or `$:3` stay malformed."""
+
+
 def parse_seqset(token: Token) -> list[SeqRange]:
-    """`1:3,5,7:*` -> [(1, 3), (5, 5), (7, None)]; ranges are normalised low..high."""
+    """`1:3,5,7:*` -> [(1, 3), (5, 5), (7, None)]; ranges are normalised low..high;
+    `$` -> SavedResult()."""
     if not isinstance(token, Atom) or not token:
         raise ParseError("expected a sequence set")
+    if token == b"$":
+        return SavedResult()
     out: list[SeqRange] = []
     for part in bytes(token).split(b","):
         lo_s, sep, hi_s = part.partition(b":")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import email.parser
 import email.policy
 import re
+from collections.abc import Iterator
 
 from swissbox.imap.fetchspec import Section
 from swissbox.mailstore.meta import unfold_value
@@ -32,6 +33,7 @@ class Entity:
         msg = _header_parser.parsebytes(self.headers)
         msg.set_default_type(default_type)
         self.ctype = msg.get_content_type()
+        self.cte = str(msg.get("Content-Transfer-Encoding", ""))
         boundary = msg.get_boundary()
         self.boundary = unfold_value(boundary) if boundary is not None else None
 
@@ -43,15 +45,22 @@ class Entity:
     def is_message(self) -> bool:
         return self.ctype == "message/rfc822"
 
+    def delimiters(self) -> Iterator[re.Match[bytes]]:
+        """The boundary delimiter lines of a multipart body (group 1: `--` of the last),
+        each with the line end before it."""
+        if not self.is_multipart or self.boundary is None:
+            return iter(())
+        delim = re.escape(b"--" + self.boundary.encode("utf-8", "replace"))
+        pattern = re.compile(rb"(?:^|\r?\n)" + delim + rb"(--)?[ \t]*(?:\r?\n|$)")
+        return pattern.finditer(self.body)
+
     def children(self) -> list[Entity]:
         if not self.is_multipart or self.boundary is None:
             return []
-        delim = re.escape(b"--" + self.boundary.encode("utf-8", "replace"))
-        pattern = re.compile(rb"(?:^|\r?\n)" + delim + rb"(--)?[ \t]*(?:\r?\n|$)")
         parts: list[Entity] = []
         pos = None
         kind = "message/rfc822" if self.ctype == "multipart/digest" else "text/plain"
-        for m in pattern.finditer(self.body):
+        for m in self.delimiters():
             if pos is not None:
                 parts.append(Entity(self.body[pos : m.start()], kind))
             if m.group(1):
@@ -93,31 +102,9 @@ def extract(raw: bytes, section: Section) -> bytes:
             return raw
         top = Entity(raw)
         return _text_of(top, section)
-    message = Entity(raw)
-    part: Entity | None = None
-    for i, n in enumerate(section.part):
-        if part is not None:
-            if not part.is_message:
-                if not part.is_multipart:
-                    return b""
-                message = part  # multipart child of a multipart: walk into it
-            else:
-                message = Entity(part.body)
-        if message.is_multipart:
-            kids = message.children()
-            if n > len(kids):
-                return b""
-            part = kids[n - 1]
-        elif n == 1:
-            part = message if i == 0 or not message.is_multipart else None
-            if part is None:
-                return b""
-            if i == 0:
-                # the body of a single-part message is part 1 (its MIME header: the message's)
-                part = message
-        else:
-            return b""
-    assert part is not None
+    part = find_part(raw, section.part)
+    if part is None:
+        return b""
     if text == "":
         return part.body
     if text == "MIME":
@@ -125,6 +112,31 @@ def extract(raw: bytes, section: Section) -> bytes:
     if not part.is_message:
         return b"" if text != "TEXT" else part.body
     return _text_of(Entity(part.body), section)
+
+
+def find_part(raw: bytes, numbers: tuple[int, ...]) -> Entity | None:
+    """The entity a section part number names (`1.2`: the second part of the first), or None.
+    The body of a single-part message is its part 1 (its MIME header: the message's)."""
+    message = Entity(raw)
+    part: Entity | None = None
+    for n in numbers:
+        if part is not None:
+            if part.is_message:
+                message = Entity(part.body)
+            elif part.is_multipart:
+                message = part  # multipart child of a multipart: walk into it
+            else:
+                return None
+        if message.is_multipart:
+            kids = message.children()
+            if n > len(kids):
+                return None
+            part = kids[n - 1]
+        elif n == 1:
+            part = message
+        else:
+            return None
+    return part
 
 
 def _text_of(ent: Entity, section: Section) -> bytes:
