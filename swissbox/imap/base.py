@@ -49,6 +49,7 @@ BASE_CAPS = [
     b"CHILDREN",
     b"SPECIAL-USE",
     b"CONDSTORE",
+    b"QRESYNC",
     b"ESEARCH",
     b"SORT",
     b"SORT=DISPLAY",
@@ -119,6 +120,7 @@ class SessionBase(IMAP4Server):
         self.account = None
         self.selected: FolderMailbox | None = None
         self.condstore = False
+        self.qresync = False  # RFC 7162: VANISHED instead of EXPUNGE once enabled
         self.auth_failures = 0
         self.pending_new: set[int] = set()
         self.pending_flags: set[int] = set()
@@ -543,9 +545,17 @@ class SessionBase(IMAP4Server):
         return box
 
     def _send_expunges(self, box: FolderMailbox, uids: list[int]) -> None:
+        """EXPUNGE per message, or once QRESYNC is enabled one `VANISHED uid-set` (RFC 7162
+        3.2.10)."""
+        vanished = []
         for uid in sorted(uids, reverse=True):
             seq = box.seq_of(uid)
             if seq is not None:
                 box.remove_seq(seq)
                 self.recent.discard(uid)
-                self.untagged(b"%d EXPUNGE" % seq)
+                if self.qresync:
+                    vanished.append(uid)
+                else:
+                    self.untagged(b"%d EXPUNGE" % seq)
+        if vanished:
+            self.untagged(b"VANISHED " + compact_set(sorted(vanished)))

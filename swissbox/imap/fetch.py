@@ -14,7 +14,7 @@ from twisted.internet.interfaces import IPushProducer
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from swissbox.imap import binary, render, sections
+from swissbox.imap import binary, qresync, render, sections
 from swissbox.imap.base import (
     SessionBase,
     bad,
@@ -109,6 +109,14 @@ class FetchCommands(SessionBase):
         uids = box.resolve(parse_seqset(args[0]), uid)
         if req.changedsince is not None or "MODSEQ" in req.names:
             self.enable_condstore()
+        if req.vanished:  # RFC 7162 3.2.6
+            if not (uid and self.qresync and req.changedsince is not None):
+                raise bad("VANISHED needs UID FETCH, CHANGEDSINCE and QRESYNC enabled")
+            top = max(box.info.uidnext - 1, box.uids[-1] if box.uids else 1, 1)
+            asked = qresync.concrete(parse_seqset(args[0]), top, "UID set")
+            line = qresync.earlier(box, req.changedsince, asked)
+            if line is not None:
+                self.untagged(line)
         streaming = self.fetch(box, uids, req, uid)
         if streaming is not None:
             return streaming.addCallback(lambda _: b"FETCH completed")

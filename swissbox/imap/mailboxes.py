@@ -12,7 +12,7 @@ from typing import Any
 from twisted.internet import defer
 from twisted.python.failure import Failure
 
-from swissbox.imap import render
+from swissbox.imap import qresync, render
 from swissbox.imap.account import MailAccount, list_matches, lsub_noselect_parents
 from swissbox.imap.base import (
     bad,
@@ -21,6 +21,7 @@ from swissbox.imap.base import (
 )
 from swissbox.imap.binary import UnknownCte, storable
 from swissbox.imap.catenate import BadUrl, Catenate, parse_url, url_data
+from swissbox.imap.mailbox import FolderMailbox
 from swissbox.imap.multiappend import split_messages
 from swissbox.imap.parser import (
     Atom,
@@ -171,6 +172,9 @@ class MailboxCommands(SharedCommands):
             if isinstance(a, Atom) and a.upper() == b"CONDSTORE":
                 self.condstore = True
                 enabled.append(b"CONDSTORE")
+            elif isinstance(a, Atom) and a.upper() == b"QRESYNC":  # implies CONDSTORE
+                self.condstore = self.qresync = True
+                enabled.append(b"QRESYNC")
         self.untagged(b"ENABLED" + b"".join(b" " + e for e in enabled))
         return b"ENABLE completed"
 
@@ -185,13 +189,19 @@ class MailboxCommands(SharedCommands):
     def cmd_select(self, tag: bytes, args: list[Token], readwrite: bool = True) -> bytes:
         if not args or len(args) > 2:
             raise bad("SELECT needs a mailbox name")
+        resync: qresync.QresyncParams | None = None
         if len(args) == 2:
             params = args[1]
             if not isinstance(params, list):
                 raise bad("bad SELECT parameters")
-            for p in params:
+            items = iter(params)
+            for p in items:
                 if isinstance(p, Atom) and p.upper() == b"CONDSTORE":
                     self.condstore = True
+                elif isinstance(p, Atom) and p.upper() == b"QRESYNC":
+                    if not self.qresync:
+                        raise bad("QRESYNC is not enabled")
+                    resync = qresync.parse_params(next(items, Atom(b"")))
                 else:
                     raise bad("unknown SELECT parameter")
         name = mailbox_name(args[0])
@@ -223,8 +233,26 @@ class MailboxCommands(SharedCommands):
         self.untagged(b"OK [UIDVALIDITY %d] UIDs valid" % box.info.uidvalidity)
         self.untagged(b"OK [UIDNEXT %d] Predicted next UID" % box.info.uidnext)
         self.untagged(b"OK [HIGHESTMODSEQ %d] Highest" % highest)
+        if resync is not None and resync.uidvalidity == box.info.uidvalidity:
+            self.resync_selected(box, resync)
         mode = b"[READ-WRITE]" if readwrite else b"[READ-ONLY]"
         return mode + (b" SELECT completed" if readwrite else b" EXAMINE completed")
+
+    def resync_selected(self, box: FolderMailbox, resync: qresync.QresyncParams) -> None:
+        """RFC 7162 3.2.5: what changed since the client's MODSEQ: `VANISHED (EARLIER)`,
+        then the flags of the messages (of its known UIDs) changed since."""
+        line = qresync.earlier(box, resync.modseq, resync.known_uids, resync.samples)
+        if line is not None:
+            self.untagged(line)
+        wanted = qresync.within(box.uids, resync.known_uids)
+        cols = ["uid", "flags", "modseq"]
+        for uid, flags, modseq in query.rows(box.box, box.info.id, cols, wanted, resync.modseq):
+            seq = box.seq_of(uid)
+            if seq is not None:
+                self.untagged(
+                    b"%d FETCH (UID %d FLAGS %s MODSEQ (%d))"
+                    % (seq, uid, self.flags_of(uid, flags), modseq)
+                )
 
     def cmd_examine(self, tag: bytes, args: list[Token]) -> bytes:
         return self.cmd_select(tag, args, readwrite=False)

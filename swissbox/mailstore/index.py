@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from swissbox.mailstore.errors import MailStoreError
 from swissbox.mailstore.meta import Summary
 
 SCHEMA = """
@@ -48,7 +49,24 @@ CREATE TABLE IF NOT EXISTS folder_high_water (
     uidvalidity INTEGER NOT NULL,
     folder_id INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS vanished (
+    folder_id INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
+    uid INTEGER NOT NULL,
+    modseq INTEGER NOT NULL,
+    PRIMARY KEY (folder_id, uid)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS vanished_modseq ON vanished (folder_id, modseq);
+CREATE TABLE IF NOT EXISTS vanished_horizon (
+    folder_id INTEGER PRIMARY KEY REFERENCES folders(id) ON DELETE CASCADE,
+    modseq INTEGER NOT NULL
+);
 """
+# PRAGMA user_version of the index file: 1 added `vanished` (expunged UIDs with the MODSEQ of
+# their expunge, for QRESYNC) and `vanished_horizon` (per folder: expunges at or below this
+# MODSEQ may be forgotten: those before version 1, and the oldest records pruned past
+# VANISHED_KEEP).
+INDEX_VERSION = 1
+VANISHED_KEEP = 20000  # expunge records kept per folder; older ones raise the horizon
 
 
 @dataclass(frozen=True)
@@ -129,8 +147,35 @@ class Index:
         self.conn.execute("PRAGMA synchronous=FULL")
         self.conn.execute("PRAGMA foreign_keys=ON")
         self.conn.executescript(SCHEMA)
+        self._migrate()
+        self.vanished_keep = VANISHED_KEEP
         self._folders: dict[str, FolderInfo] | None = None
         self._ids: dict[str, tuple[int, int]] = {}  # name -> (id, uidvalidity); stable
+
+    def _migrate(self) -> None:
+        """Brings an index file made by an older swissbox up to INDEX_VERSION, in place."""
+        with self.lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                version = int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+                if version > INDEX_VERSION:
+                    raise MailStoreError(
+                        f"{self.path}: index version {version} is newer than this swissbox"
+                        f" ({INDEX_VERSION}); upgrade swissbox"
+                    )
+                if version < 1:
+                    # the expunges before now were never recorded: a client that last
+                    # synchronised below a folder's current MODSEQ gets the whole range
+                    self.conn.execute(
+                        "INSERT OR IGNORE INTO vanished_horizon (folder_id, modseq)"
+                        " SELECT id, highestmodseq FROM folders"
+                    )
+                if version < INDEX_VERSION:
+                    self.conn.execute(f"PRAGMA user_version = {INDEX_VERSION}")
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
 
     def close(self) -> None:
         with self.lock:
@@ -311,10 +356,59 @@ class Index:
         )
 
     def delete(self, folder_id: int, uids: Iterable[int]) -> None:
+        """Inside a transaction: removes the messages and records their UIDs as expunged at
+        the folder's next MODSEQ (the one the caller's `bump` in the same transaction takes)."""
+        pairs = [(folder_id, uid) for uid in uids]
+        self.conn.executemany("DELETE FROM messages WHERE folder_id = ? AND uid = ?", pairs)
+        (highest,) = self.conn.execute(
+            "SELECT highestmodseq FROM folders WHERE id = ?", (folder_id,)
+        ).fetchone()
         self.conn.executemany(
-            "DELETE FROM messages WHERE folder_id = ? AND uid = ?",
-            [(folder_id, uid) for uid in uids],
+            "INSERT OR REPLACE INTO vanished (folder_id, uid, modseq) VALUES (?, ?, ?)",
+            [(f, u, highest + 1) for f, u in pairs],
         )
+        self._prune_vanished(folder_id)
+
+    def _prune_vanished(self, folder_id: int) -> None:
+        """Keeps the newest `vanished_keep` expunge records of the folder (checked once the
+        count is a quarter over it); the horizon rises to the newest MODSEQ forgotten."""
+        keep = self.vanished_keep
+        (count,) = self.conn.execute(
+            "SELECT COUNT(*) FROM vanished WHERE folder_id = ?", (folder_id,)
+        ).fetchone()
+        if count <= keep + keep // 4:
+            return
+        row = self.conn.execute(
+            "SELECT modseq FROM vanished WHERE folder_id = ? ORDER BY modseq DESC LIMIT 1 OFFSET ?",
+            (folder_id, keep),
+        ).fetchone()
+        if row is None:
+            return
+        cut = int(row[0])  # records at or below it go (a MODSEQ's records go together)
+        self.conn.execute(
+            "DELETE FROM vanished WHERE folder_id = ? AND modseq <= ?", (folder_id, cut)
+        )
+        self.conn.execute(
+            "INSERT INTO vanished_horizon (folder_id, modseq) VALUES (?, ?)"
+            " ON CONFLICT (folder_id) DO UPDATE SET modseq = MAX(modseq, excluded.modseq)",
+            (folder_id, cut),
+        )
+
+    def vanished_since(self, folder_id: int, modseq: int) -> list[int] | None:
+        """UIDs expunged from the folder at a MODSEQ above `modseq`, ascending; None when
+        records at or below the folder's horizon would be needed (forgotten: the caller
+        then treats every UID it cannot see as possibly expunged, RFC 7162 3.2.5.2)."""
+        with self.lock:
+            row = self.conn.execute(
+                "SELECT modseq FROM vanished_horizon WHERE folder_id = ?", (folder_id,)
+            ).fetchone()
+            if row is not None and modseq < int(row[0]):
+                return None
+            rows = self.conn.execute(
+                "SELECT uid FROM vanished WHERE folder_id = ? AND modseq > ? ORDER BY uid",
+                (folder_id, modseq),
+            ).fetchall()
+        return [int(r[0]) for r in rows]
 
     def usage(self) -> int:
         with self.lock:

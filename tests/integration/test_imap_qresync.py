@@ -1,0 +1,137 @@
+"""QRESYNC (RFC 7162 3.2) against the running stack: ENABLE, VANISHED instead of EXPUNGE
+(this session's EXPUNGE and MOVE, another session's expunges), SELECT with the QRESYNC
+parameter (VANISHED (EARLIER) and the flags changed since), UID FETCH (CHANGEDSINCE
+VANISHED), the CLOSED response code; with imaplib and with exact bytes."""
+
+from __future__ import annotations
+
+import imaplib
+import itertools
+import re
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.imap_raw import RawImap
+from tests.support.stack import Stack
+
+USER, PW = "quinn@example.test", "quinn-mailbox-pw"
+_names = itertools.count(1)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    s = Stack(tmp_path_factory.mktemp("qresync"), imap={"allow_plaintext_loopback": True})
+    s.provision(mailboxes={USER: PW})
+    s.start()
+    yield s
+    s.stop()
+
+
+def client(stack: Stack) -> RawImap:
+    c = RawImap(stack.ports["imap"])
+    c.login(USER, PW)
+    return c
+
+
+def folder_with(c: RawImap, count: int) -> str:
+    name = f"q{next(_names)}"
+    c.ok(f"CREATE {name}")
+    for n in range(count):
+        c.append(name, f"Subject: m{n}\r\n\r\nbody {n}\r\n".encode())
+    return name
+
+
+def code(lines: list[bytes], name: bytes) -> int:
+    for line in lines:
+        m = re.search(rb"\[" + name + rb" (\d+)\]", line)
+        if m:
+            return int(m.group(1))
+    raise AssertionError((name, lines))
+
+
+def test_enable_and_the_capability(stack: Stack) -> None:
+    c = client(stack)
+    assert b" QRESYNC" in c.greeting
+    assert c.ok("ENABLE QRESYNC") == [b"* ENABLED QRESYNC"]
+
+
+def test_select_with_qresync_needs_it_enabled(stack: Stack) -> None:
+    c = client(stack)
+    name = folder_with(c, 1)
+    assert c.cmd(f"SELECT {name} (QRESYNC (1 1))")[-1].split(b" ")[1] == b"BAD"
+    c.ok("ENABLE QRESYNC")
+    assert c.cmd(f"SELECT {name} (QRESYNC (1 1 1:*))")[-1].split(b" ")[1] == b"BAD"
+
+
+def test_own_expunge_and_move_answer_vanished(stack: Stack) -> None:
+    c = client(stack)
+    name = folder_with(c, 6)
+    c.ok("ENABLE QRESYNC")
+    c.ok(f"SELECT {name}")
+    c.ok("STORE 2,3,5 +FLAGS.SILENT (\\Deleted)")
+    assert c.ok("EXPUNGE") == [b"* VANISHED 2:3,5"]
+    lines = c.ok("UID MOVE 6 Archive")
+    assert lines[-1] == b"* VANISHED 6"
+    assert not [x for x in lines if x.endswith(b"EXPUNGE")]
+    assert c.ok("UID EXPUNGE 1:*") == []  # nothing \Deleted left
+
+
+def test_another_sessions_expunge_and_a_resync(stack: Stack) -> None:
+    a, b = client(stack), client(stack)
+    name = folder_with(a, 5)
+    a.ok("ENABLE QRESYNC")
+    selected = a.ok(f"SELECT {name}")
+    validity, modseq = code(selected, b"UIDVALIDITY"), code(selected, b"HIGHESTMODSEQ")
+    b.ok(f"SELECT {name}")
+    b.ok("STORE 2,4 +FLAGS.SILENT (\\Deleted)")
+    b.ok("EXPUNGE")
+    assert a.ok("NOOP") == [b"* VANISHED 2,4"]  # not "* n EXPUNGE"
+    b.ok("STORE 1 +FLAGS.SILENT (\\Flagged)")
+    b.ok("STORE 3 +FLAGS.SILENT (\\Deleted)")  # UID 5
+    b.ok("EXPUNGE")
+    lines = a.ok(f"SELECT {name} (QRESYNC ({validity} {modseq}))")
+    assert lines[0] == b"* OK [CLOSED] Previous mailbox closed"
+    assert b"* 2 EXISTS" in lines
+    vanished = lines.index(b"* VANISHED (EARLIER) 2,4:5")
+    fetches = [x for x in lines if b" FETCH " in x]
+    assert len(fetches) == 1 and lines.index(fetches[0]) > vanished
+    assert re.fullmatch(rb"\* 1 FETCH \(UID 1 FLAGS \(\\Flagged\) MODSEQ \(\d+\)\)", fetches[0])
+    # the known UIDs narrow it; another UIDVALIDITY gets a plain SELECT
+    lines = a.ok(f"SELECT {name} (QRESYNC ({validity} {modseq} 3:4))")
+    assert b"* VANISHED (EARLIER) 4" in lines
+    assert not [x for x in lines if b" FETCH " in x]  # UID 1 is not among them
+    lines = a.ok(f"SELECT {name} (QRESYNC ({validity + 1} {modseq}))")
+    assert not [x for x in lines if b"VANISHED" in x or b" FETCH " in x]
+    # UID FETCH ... (CHANGEDSINCE m VANISHED)
+    lines = a.ok(f"UID FETCH 1:* (FLAGS) (CHANGEDSINCE {modseq} VANISHED)")
+    assert lines[0] == b"* VANISHED (EARLIER) 2,4:5"
+    assert a.cmd("FETCH 1:* (FLAGS) (CHANGEDSINCE 1 VANISHED)")[-1].split(b" ")[1] == b"BAD"
+
+
+def test_imaplib_resyncs_after_another_client_expunged(stack: Stack) -> None:
+    a = imaplib.IMAP4("127.0.0.1", stack.ports["imap"])
+    b = imaplib.IMAP4("127.0.0.1", stack.ports["imap"])
+    try:
+        a.login(USER, PW)
+        b.login(USER, PW)
+        name = f"q{next(_names)}"
+        a.create(name)
+        for n in range(4):
+            a.append(name, None, None, f"Subject: i{n}\r\n\r\nx\r\n".encode())
+        assert a._simple_command("ENABLE", "QRESYNC")[0] == "OK"
+        a.select(name)
+        validity = int(a.response("UIDVALIDITY")[1][0])
+        modseq = int(a.response("HIGHESTMODSEQ")[1][0])
+        a.close()
+        b.select(name)
+        b.store("1", "+FLAGS", "\\Deleted")
+        b.expunge()
+        b.store("2", "+FLAGS", "\\Seen")  # UID 3 now
+        typ, _ = a._simple_command("SELECT", name, f"(QRESYNC ({validity} {modseq}))")
+        assert typ == "OK"
+        assert a.untagged_responses["VANISHED"] == [b"(EARLIER) 1"]
+        assert a.untagged_responses["FETCH"][-1].startswith(b"2 (UID 3 FLAGS (\\Seen) MODSEQ")
+    finally:
+        a.logout()
+        b.logout()
