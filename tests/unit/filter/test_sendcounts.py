@@ -3,7 +3,9 @@ front ends (two connections to one database) counting together."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -11,8 +13,16 @@ from swissbox.directory import Directory
 from swissbox.filter.sendlimits import SendLimits
 
 
-def test_messages_and_recipients_over_a_sliding_hour(tmp_path: Path) -> None:
-    with Directory(tmp_path / "d.db") as d:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return str(tmp_path / "d.db")
+    server: Any = request.getfixturevalue("postgres")
+    return str(server.new_database())
+
+
+def test_messages_and_recipients_over_a_sliding_hour(location: str) -> None:
+    with Directory(location) as d:
         t = 1_000_000.0
         assert all(d.count_submission("A@x.test", 1, 3, 0, t + i).admitted for i in range(3))
         refused = d.count_submission("a@x.test", 1, 3, 0, t + 10)
@@ -24,11 +34,19 @@ def test_messages_and_recipients_over_a_sliding_hour(tmp_path: Path) -> None:
         assert d.count_submission("c@x.test", 1, 0, 6, t).admitted
 
 
-def test_two_front_ends_share_the_count(tmp_path: Path) -> None:
-    with Directory(tmp_path / "d.db") as one, Directory(tmp_path / "d.db") as two:
+def test_two_front_ends_share_the_count_under_fifty_submissions_at_once(location: str) -> None:
+    with Directory(location) as one, Directory(location) as two:
         assert one.count_submission("a@x.test", 1, 2, 0, 0.0).admitted
         assert two.count_submission("a@x.test", 1, 2, 0, 1.0).admitted
         assert not one.count_submission("a@x.test", 1, 2, 0, 2.0).admitted
+
+        def submit(i: int) -> bool:
+            front = one if i % 2 else two
+            return front.count_submission("b@x.test", 1 + i % 3, 20, 0, 10.0 + i).admitted
+
+        with ThreadPoolExecutor(50) as pool:
+            admitted = list(pool.map(submit, range(50)))
+        assert sum(admitted) == 20  # exactly the limit, whichever front end counted
 
 
 async def test_one_warning_per_mailbox_per_hour(
