@@ -82,6 +82,8 @@ def prepare(data: Path, port: int, auth: bool = False) -> None:
         "imap": {"port": free_port(), "tls_port": free_port()},
         "dns": {"port": (dns_port := free_port())},
         "http": {"port": free_port(), "tls_port": free_port()},
+        "managesieve": {"port": free_port()},
+        "metrics": {"port": free_port()},
     }
     lines = ["[server]", 'hostname = "mx.bench.test"', 'log_level = "warning"']
     for section, values in ports.items():

@@ -15,6 +15,10 @@ import re
 from dataclasses import dataclass, replace
 
 import dkim
+import dkim.canonicalization
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
 from dkim.canonicalization import CanonicalizationPolicy, InvalidCanonicalizationPolicyError
 from dkim.util import InvalidTagValueList, parse_tag_value
 
@@ -23,6 +27,74 @@ from swissbox.mailauth.resolver import DnsTempError, Resolver
 MAX_SIGNATURES = 10  # more than this on one message are not looked at (each costs a lookup)
 MIN_RSA_BITS = 1024  # RFC 8301 3.2
 OFFLOAD_BYTES = 256 * 1024
+
+# Two speed-ups of dkimpy for the MX, where every message is verified on the event loop
+# (bench/mailauth_bench.py: 1.14 -> 0.8 ms CPU per 10 KB message with two signatures):
+# - RSA verification by OpenSSL instead of dkimpy's pure-Python modular arithmetic (as
+#   mailauth.dkim does for signing); same answer, PKCS#1 v1.5 is deterministic.
+# - The relaxed canonical body and headers computed once per message, not once per signature
+#   (dual-signed mail, RFC 8463, carries two signatures over the same body).
+_rsa_public: dict[tuple[int, int], rsa.RSAPublicKey] = {}
+_PURE_RSA_VERIFY = dkim.RSASSA_PKCS1_v1_5_verify
+
+
+def _openssl_rsa_verify(digest: object, signature: bytes, public_key: dict[str, int]) -> bool:
+    if getattr(digest, "name", "").lower() != "sha256":
+        return bool(_PURE_RSA_VERIFY(digest, signature, public_key))
+    ident = (public_key["modulus"], public_key["publicExponent"])
+    key = _rsa_public.get(ident)
+    if key is None:
+        key = rsa.RSAPublicNumbers(ident[1], ident[0]).public_key()
+        if len(_rsa_public) > 1000:
+            _rsa_public.clear()
+        _rsa_public[ident] = key
+    try:
+        key.verify(
+            signature,
+            digest.digest(),  # type: ignore[attr-defined]
+            padding.PKCS1v15(),
+            utils.Prehashed(hashes.SHA256()),
+        )
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+dkim.RSASSA_PKCS1_v1_5_verify = _openssl_rsa_verify  # what DKIM.verify_sig_process calls
+
+_Relaxed = dkim.canonicalization.Relaxed
+_relaxed_body, _relaxed_headers = _Relaxed.canonicalize_body, _Relaxed.canonicalize_headers
+_last_body: tuple[object, bytes] = (None, b"")
+_last_headers: list[tuple[object, list[tuple[bytes, bytes]]]] = []  # a few, newest last
+
+
+def _body_once(body: bytes) -> bytes:
+    """The last body's canonical form again when asked for the same object (it is held here
+    until the next message, so its identity cannot be reused by another)."""
+    global _last_body
+    last = _last_body
+    if last[0] is body:
+        return last[1]
+    done = _relaxed_body(body)
+    _last_body = (body, done)
+    return done
+
+
+def _headers_once(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """Likewise for the header list (dkimpy asks for it and for each signature field's own
+    one-element list in turn, so a few are kept)."""
+    global _last_headers
+    kept = _last_headers
+    for seen, done in kept:
+        if seen is headers:
+            return list(done)
+    done = _relaxed_headers(headers)
+    _last_headers = [*kept[-3:], (headers, done)]
+    return list(done)
+
+
+_Relaxed.canonicalize_body = staticmethod(_body_once)
+_Relaxed.canonicalize_headers = staticmethod(_headers_once)
 
 
 @dataclass(frozen=True)

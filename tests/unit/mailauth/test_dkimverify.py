@@ -148,3 +148,38 @@ async def test_large_message_is_verified_off_the_event_loop(pairs: dict) -> None
     assert [r.result for r in await verify_all(data, dns)] == ["pass", "pass"]
     changed = data[:-10] + b"zzzzzzzz\r\n"
     assert [r.result for r in await verify_all(changed, dns)] == ["fail", "fail"]
+
+
+async def test_canonical_forms_kept_per_message_never_leak_into_the_next(pairs: dict) -> None:
+    """The once-per-message canonical body/headers: message after message, each verified on
+    its own bytes (a changed body right after a good one still fails)."""
+    first, dns = signed(pairs)
+    other = MESSAGE.replace(b"hello world", b"another body")
+    second, _ = signed(pairs, other)
+    tampered = first.replace(b"hello world", b"hello World")
+    for data, want in ((first, "pass"), (second, "pass"), (tampered, "fail"), (first, "pass")):
+        assert {r.result for r in await verify_all(data, dns)} == {want}
+
+
+def test_openssl_rsa_verification_answers_as_dkimpy_does(pairs: dict) -> None:
+    import hashlib
+
+    import dkim.crypto
+
+    from swissbox.mailauth import dkimverify
+
+    private = serialization.load_pem_private_key(pairs["rsa"].private_pem, password=None)
+    assert isinstance(private, rsa.RSAPrivateKey)
+    numbers = private.public_key().public_numbers()
+    public = {"modulus": numbers.n, "publicExponent": numbers.e}
+    pk = dkim.crypto.parse_pem_private_key(pairs["rsa"].private_pem)
+    digest = hashlib.sha256(b"signed data")
+    good = dkim.crypto.RSASSA_PKCS1_v1_5_sign(digest, pk)
+    for signature in (good, good[:-1] + bytes([good[-1] ^ 1]), good[:-1], b""):
+        ours = dkimverify._openssl_rsa_verify(digest, signature, public)
+        try:
+            theirs = bool(dkimverify._PURE_RSA_VERIFY(digest, signature, public))
+        except Exception:  # dkimpy raises on a signature of the wrong length
+            theirs = False
+        assert ours == theirs, signature[:8]
+    assert dkimverify._openssl_rsa_verify(digest, good, public)

@@ -1,0 +1,253 @@
+#!/usr/bin/env python3
+"""MX ingress with SPF + DKIM + DMARC checking on, every message validly signed (issue 13's
+bench): swissbox against Postfix without milters, in the same run, rounds alternating.
+
+swissbox: a fresh data folder (bench/smtp_bench.py's `prepare`) whose DNS also serves
+sender.test (SPF allowing 127.0.0.1, an Ed25519 and an RSA-2048 DKIM key, DMARC p=reject);
+2,000 messages of 10 KB from sender.test, each signed with both keys as our own signer signs
+(made before the clock starts), sent over 20 sessions, one connection per message, lock-step,
+by this script's client. Every message must be accepted and land in the Maildir with
+`dkim=pass` twice and `dmarc=pass` in our Authentication-Results (checked on a sample).
+Postfix: the shared harness (`peer_smtp.sh postfix`, CLIENT=py: the same shape of client,
+unsigned mail, which Postfix without milters treats the same). Also run: this client against
+swissbox with the checks off, so the two clients' difference can be read off.
+
+    python bench/signed_ingress_bench.py [--rounds 3] [--messages 2000] [--skip-postfix]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import signal
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from smtp_bench import (  # type: ignore[import-not-found]
+    ROOT,
+    _taken,
+    free_port,
+    harness,
+    median_of,
+    prepare,
+    round_values,
+    start,
+    swissbox,
+)
+
+sys.path.insert(0, str(ROOT))
+from swissbox.mailauth import dkim as sbdkim  # noqa: E402
+
+RCPT = "user@bench.test"
+SENDER = "news@sender.test"
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of `pid` (the server is one process)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def txt(value: str) -> str:
+    return " ".join(f'"{value[i : i + 255]}"' for i in range(0, len(value), 255))
+
+
+def add_sender_domain(data: Path) -> list[sbdkim.SigningKey]:
+    """sender.test in the bench server's DNS; returns its signing keys."""
+    pairs = {alg: sbdkim.generate(alg) for alg in sbdkim.ALGORITHMS}
+    zone = data.parent / "sender.test.zone"
+    lines = [
+        "$ORIGIN sender.test.",
+        "$TTL 300",
+        '@ TXT "v=spf1 ip4:127.0.0.1 -all"',
+        '_dmarc TXT "v=DMARC1; p=reject"',
+    ]
+    for alg, pair in pairs.items():
+        lines.append(f"s-{alg}._domainkey TXT {txt(sbdkim.public_record(alg, pair.public))}")
+    zone.write_text("\n".join(lines) + "\n")
+    swissbox(data, "domain", "add", "sender.test", "--org", "bench")
+    swissbox(data, "dns", "import", "sender.test", str(zone))
+    return [
+        sbdkim.load_key("sender.test", f"s-{alg}", alg, pair.private_pem)
+        for alg, pair in pairs.items()
+    ]
+
+
+def messages(count: int, size: int, keys: list[sbdkim.SigningKey] | None) -> list[bytes]:
+    line = b"X" * 76 + b"\r\n"
+    payload = line * (size // len(line)) + b"\r\n"
+    out = []
+    for i in range(count):
+        head = (
+            f"From: <{SENDER}>\r\nTo: <{RCPT}>\r\nSubject: bench message {i}\r\n"
+            f"Date: Fri, 04 Dec 2026 10:00:00 +0000\r\n"
+            f"Message-ID: <signed.{i}.{time.time_ns()}@sender.test>\r\n\r\n"
+        ).encode()
+        message = head + payload
+        if keys:
+            message = sbdkim.sign(message, keys) + message
+        out.append(message)
+    return out
+
+
+async def send_one(port: int, data: bytes, timeout: float = 30.0) -> None:
+    reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), timeout)
+
+    async def reply(expect: str) -> None:
+        while True:
+            line = await asyncio.wait_for(reader.readline(), timeout)
+            if not line:
+                raise ConnectionError("closed")
+            if line[3:4] != b"-":
+                if not line.startswith(expect.encode()):
+                    raise RuntimeError(f"expected {expect}, got {line!r}")
+                return
+
+    try:
+        await reply("220")
+        for command, expect in (
+            (b"EHLO mta.sender.test\r\n", "250"),
+            (f"MAIL FROM:<{SENDER}>\r\n".encode(), "250"),
+            (f"RCPT TO:<{RCPT}>\r\n".encode(), "250"),
+            (b"DATA\r\n", "354"),
+        ):
+            writer.write(command)
+            await reply(expect)
+        writer.write(data + b".\r\n")
+        await reply("250")
+        writer.write(b"QUIT\r\n")
+        await reply("221")
+    finally:
+        writer.close()
+
+
+async def blast(port: int, batch: list[bytes], sessions: int) -> float:
+    """Seconds to get every message of `batch` accepted."""
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+    for m in batch:
+        queue.put_nowait(m)
+
+    async def worker() -> None:
+        while not queue.empty():
+            await send_one(port, queue.get_nowait())
+
+    started = time.monotonic()
+    await asyncio.wait_for(asyncio.gather(*(worker() for _ in range(sessions))), 900)
+    return time.monotonic() - started
+
+
+def count(maildir: Path) -> int:
+    return sum(
+        1 for sub in ("new", "cur") if (maildir / sub).is_dir() for _ in (maildir / sub).iterdir()
+    )
+
+
+def swissbox_round(
+    port: int, pid: int, maildir: Path, batch: list[bytes], sessions: int
+) -> dict[str, float]:
+    before, cpu0 = count(maildir), cpu_seconds(pid)
+    t0 = time.monotonic()
+    smtp_s = asyncio.run(blast(port, batch, sessions))
+    deadline = time.monotonic() + 300
+    while count(maildir) - before < len(batch) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    landed = count(maildir) - before
+    return {
+        "accepted_per_s": len(batch) / smtp_s,
+        "delivered_per_s": landed / (time.monotonic() - t0),
+        "srv_cpu_ms_per_msg": (cpu_seconds(pid) - cpu0) * 1e3 / len(batch),
+        "delivered": landed,
+    }
+
+
+def check_sample(maildir: Path) -> str:
+    """Our Authentication-Results on the newest delivered message."""
+    newest = max(
+        (p for sub in ("new", "cur") for p in (maildir / sub).iterdir()), key=os.path.getmtime
+    )
+    head = newest.read_bytes().split(b"\r\n\r\n")[0].decode()
+    if "Authentication-Results: " not in head:
+        return "(none)"
+    results = head.split("Authentication-Results: ", 1)[1]
+    return " ".join(results.split("\r\n", 1)[0].split()) + " ..."
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "bench")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--messages", type=int, default=2000)
+    p.add_argument("--size", type=int, default=10240)
+    p.add_argument("--sessions", type=int, default=20)
+    p.add_argument("--skip-postfix", action="store_true")
+    a = p.parse_args()
+    script = a.shared / "smtp" / "peer_smtp.sh"
+    postfix = not a.skip_postfix and Path("/usr/sbin/postfix").exists() and script.exists()
+    if not a.skip_postfix and not postfix:
+        print("postfix or the shared harness missing: --skip-postfix, or see the shared README")
+        return 1
+    work = Path(os.environ.get("BENCH_WORK", "/tmp/bench-work")) / "swissbox-signed"
+    rows: dict[str, list[dict[str, float]]] = {"checks on, signed": [], "checks off": []}
+    rows["postfix"] = []
+    servers = {}
+    for name, auth in (("checks on, signed", True), ("checks off", False)):
+        port = free_port()
+        _taken.add(port)
+        data = work / ("on" if auth else "off")
+        prepare(data, port, auth=auth)
+        keys = add_sender_domain(data)
+        batches = [messages(a.messages, a.size, keys if auth else None) for _ in range(a.rounds)]
+        servers[name] = (data, port, batches)
+    env = dict(os.environ, ROUNDS="1", CLIENT="py", MESSAGES=str(a.messages))
+    env.update(SIZE=str(a.size), SESSIONS=str(a.sessions))
+    procs = {}
+    try:
+        for name, (data, port, _) in servers.items():
+            procs[name] = start(data, data.parent / f"{data.name}.log", port)
+        for r in range(a.rounds):
+            for name, (data, port, batches) in servers.items():
+                maildir = data / "mail" / "bench.test" / "user"
+                row = swissbox_round(port, procs[name].pid, maildir, batches[r], a.sessions)
+                print(
+                    f"swissbox {name} round {r + 1}: "
+                    + " ".join(f"{k}={v:.2f}" for k, v in row.items()),
+                    flush=True,
+                )
+                rows[name].append(row)
+                if r == 0:
+                    print(f"  sample Authentication-Results: {check_sample(maildir)}")
+            if postfix:
+                rows["postfix"] += round_values(harness(script, ["postfix"], env))
+    finally:
+        for proc in procs.values():
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(15)
+            except Exception:
+                proc.kill()
+    results = {name: median_of(r) for name, r in rows.items() if r}
+    print(f"\n== summary (medians of {a.rounds} alternating rounds) ==")
+    for name, values in results.items():
+        print(f"{name:18s} " + " ".join(f"{k}={v:g}" for k, v in values.items()))
+    on = results.get("checks on, signed")
+    pf = results.get("postfix")
+    if on and pf:
+        for key in ("accepted_per_s", "delivered_per_s", "srv_cpu_ms_per_msg"):
+            if key in on and pf.get(key):
+                print(
+                    f"ratio {key}: swissbox (checks on, signed)/postfix = {on[key] / pf[key]:.2f}"
+                )
+    print(
+        f"(medians of per-round figures; stdev of accepted/s on: "
+        f"{statistics.pstdev(r['accepted_per_s'] for r in rows['checks on, signed']):.0f})"
+    )
+    shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
