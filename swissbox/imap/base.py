@@ -38,6 +38,7 @@ log = logging.getLogger("swissbox.imap")
 
 BASE_CAPS = [
     b"IMAP4rev1",
+    b"IMAP4rev2",
     b"LITERAL+",
     b"ID",
     b"ENABLE",
@@ -57,6 +58,8 @@ BASE_CAPS = [
     b"THREAD=ORDEREDSUBJECT",
     b"THREAD=REFERENCES",
     b"LIST-STATUS",
+    b"LIST-EXTENDED",
+    b"STATUS=SIZE",
     b"MULTIAPPEND",
     b"ACL",
     b"RIGHTS=texk",
@@ -120,6 +123,7 @@ class SessionBase(IMAP4Server):
         self.account = None
         self.selected: FolderMailbox | None = None
         self.condstore = False
+        self.rev2 = False  # ENABLE IMAP4rev2 (RFC 9051): no RECENT, SEARCH answered as ESEARCH
         self.qresync = False  # RFC 7162: VANISHED instead of EXPUNGE once enabled
         self.auth_failures = 0
         self.pending_new: set[int] = set()
@@ -481,7 +485,8 @@ class SessionBase(IMAP4Server):
                         self.recent.update(recent.claim_recent(box.box, box.name, present))
                     # RFC 3501 7.3.2: RECENT goes with every change of the mailbox's size
                     # (written with EXISTS in one piece, so IDLE readers get both at once)
-                    self.untagged(b"%d RECENT" % len(self.recent))
+                    if not self.rev2:  # IMAP4rev2 has no RECENT response
+                        self.untagged(b"%d RECENT" % len(self.recent))
         if self.pending_flags:
             uids = sorted(self.pending_flags)
             self.pending_flags.clear()

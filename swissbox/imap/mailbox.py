@@ -11,7 +11,7 @@ import bisect
 from array import array
 from collections.abc import Iterable
 
-from swissbox.imap.parser import SeqRange
+from swissbox.imap.parser import SavedResult, SeqRange
 from swissbox.mailstore import MailboxStore, MessageInfo, query, seen
 from swissbox.mailstore.index import FolderInfo
 
@@ -40,6 +40,7 @@ class FolderMailbox:
         self.uids: array[int] = array("I")
         self._shared = False  # uids is a snapshot shared with other sessions: copy before change
         self.keywords: set[str] = set()
+        self.saved: list[int] = []  # RFC 5182 `$`: UIDs, ascending; empty at each SELECT
 
     def may(self, right: str) -> bool:
         return right in self.rights
@@ -175,8 +176,11 @@ class FolderMailbox:
         return None
 
     def resolve(self, ranges: list[SeqRange], uid: bool) -> list[int]:
-        """UIDs (ascending) named by a sequence set or UID set; never iterates `*` ranges."""
+        """UIDs (ascending) named by a sequence set or UID set; never iterates `*` ranges.
+        `$` names the saved result's messages still here (expunges leave it at once)."""
         uids = self.uids
+        if isinstance(ranges, SavedResult):
+            return [u for u in self.saved if self.seq_of(u) is not None]
         if not uids:
             return []
         picked: set[int] = set()

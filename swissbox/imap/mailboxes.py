@@ -12,7 +12,7 @@ from typing import Any
 from twisted.internet import defer
 from twisted.python.failure import Failure
 
-from swissbox.imap import qresync, render
+from swissbox.imap import listext, qresync, render
 from swissbox.imap.account import MailAccount, list_matches, lsub_noselect_parents
 from swissbox.imap.base import (
     bad,
@@ -37,63 +37,24 @@ from swissbox.imap.shared import SHARED_PREFIX, Place, SharedCommands
 from swissbox.mailstore import (
     SEPARATOR,
     SPECIAL_USE,
+    MailboxStore,
     MailStoreError,
     NoSuchFolder,
     QuotaExceeded,
     query,
     recent,
     seen,
+    subscriptions,
 )
 from swissbox.mailstore.index import FolderInfo
 from swissbox.mailstore.paths import FolderNameTooLong
 from swissbox.mailstore.spool import Spool, parts_size
 
-STATUS_ITEMS = {b"MESSAGES", b"RECENT", b"UIDNEXT", b"UIDVALIDITY", b"UNSEEN", b"HIGHESTMODSEQ"}
 APPEND_IN_MEMORY = 64 * 1024  # of an APPEND literal; the rest waits on disk until stored
 APPEND_OVER_BUDGET = b"[LIMIT] Too much mail being uploaded at once; try again later"
 NUL_IN_LITERAL = b"NUL in a literal: send binary data as a literal8 (~{n}, BINARY)"
 CATENATE_TOO_BIG = "[TOOBIG] The message would be over the size limit (%d)"
 MAX_URL_SHOWN = 512  # of a URL echoed in [BADURL ...]
-
-
-def status_items(token: Token) -> list[bytes]:
-    """STATUS data item names, upper-cased; BAD for an unknown one."""
-    if not isinstance(token, list):
-        raise bad("STATUS needs a list of items")
-    keys = [bytes(item).upper() if isinstance(item, Atom) else b"" for item in token]
-    if not set(keys) <= STATUS_ITEMS:
-        raise bad("unknown STATUS item")
-    return keys
-
-
-@dataclass(frozen=True)
-class ListReturn:
-    """LIST return options (RFC 5258 6): STATUS items (RFC 5819) and \\Subscribed marks."""
-
-    status: list[bytes]
-    subscribed: bool
-
-
-def list_return(token: Token) -> ListReturn:
-    """`RETURN (STATUS (MESSAGES UNSEEN) SUBSCRIBED CHILDREN SPECIAL-USE)`; BAD for others
-    (CHILDREN and SPECIAL-USE information is always given)."""
-    if not isinstance(token, list):
-        raise bad("RETURN needs a list of options")
-    status: list[bytes] = []
-    subscribed = False
-    items = iter(token)
-    for item in items:
-        name = bytes(item).upper() if isinstance(item, Atom) else b""
-        if name == b"STATUS":
-            wanted = next(items, None)
-            if wanted is None:
-                raise bad("RETURN (STATUS ...) needs a list of items")
-            status = status_items(wanted)
-        elif name == b"SUBSCRIBED":
-            subscribed = True
-        elif name not in (b"CHILDREN", b"SPECIAL-USE"):
-            raise bad("unknown LIST return option")
-    return ListReturn(status, subscribed)
 
 
 @dataclass(frozen=True)
@@ -105,6 +66,17 @@ class AppendTarget:
     flags: list[str]
     date: float | None
     seen_by_user: bool
+
+
+def deleted_count(box: MailboxStore, folder_id: int) -> int:
+    """STATUS DELETED (IMAP4rev2): the folder's messages flagged \\Deleted."""
+    with box.index.lock:
+        row = box.index.conn.execute(
+            "SELECT COUNT(*) FROM messages WHERE folder_id = ?"
+            " AND instr(' ' || flags || ' ', ' \\Deleted ') > 0",
+            (folder_id,),
+        ).fetchone()
+    return int(row[0])
 
 
 def _payload(message: Str) -> bytes | Spool:
@@ -175,6 +147,9 @@ class MailboxCommands(SharedCommands):
             elif isinstance(a, Atom) and a.upper() == b"QRESYNC":  # implies CONDSTORE
                 self.condstore = self.qresync = True
                 enabled.append(b"QRESYNC")
+            elif isinstance(a, Atom) and a.upper() == b"IMAP4REV2":
+                self.rev2 = True
+                enabled.append(b"IMAP4rev2")
         self.untagged(b"ENABLED" + b"".join(b" " + e for e in enabled))
         return b"ENABLE completed"
 
@@ -227,9 +202,12 @@ class MailboxCommands(SharedCommands):
         self.service.hub.join(self, box.box.address, box.name)
         self.flag_lines(box)
         self.untagged(b"%d EXISTS" % len(box.uids))
-        self.untagged(b"%d RECENT" % recent_count)
-        if unseen is not None:
-            self.untagged(b"OK [UNSEEN %d] First unseen" % unseen)
+        if self.rev2:  # RFC 9051 6.3.2: a LIST response instead of RECENT and [UNSEEN]
+            self.selected_list_line(name, box)
+        else:
+            self.untagged(b"%d RECENT" % recent_count)
+            if unseen is not None:
+                self.untagged(b"OK [UNSEEN %d] First unseen" % unseen)
         self.untagged(b"OK [UIDVALIDITY %d] UIDs valid" % box.info.uidvalidity)
         self.untagged(b"OK [UIDNEXT %d] Predicted next UID" % box.info.uidnext)
         self.untagged(b"OK [HIGHESTMODSEQ %d] Highest" % highest)
@@ -272,6 +250,8 @@ class MailboxCommands(SharedCommands):
             raise no(f"[LIMIT] {exc}") from None
         except ValueError as exc:
             raise no(f"[CANNOT] {exc}") from None
+        if subscriptions.forget(self._account().box, name):  # subscribed before it was deleted
+            self._account().subscribe(name)
         return b"CREATE completed"
 
     def cmd_delete(self, tag: bytes, args: list[Token]) -> bytes:
@@ -298,6 +278,8 @@ class MailboxCommands(SharedCommands):
             raise no(f"[LIMIT] {exc}") from None
         except (ValueError, MailStoreError) as exc:
             raise no(f"[CANNOT] {exc}") from None
+        if self.rev2:  # RFC 9051: the new name, with the old one as OLDNAME
+            self.renamed_list_line(old, new)
         return b"RENAME completed"
 
     def cmd_subscribe(self, tag: bytes, args: list[Token], on: bool = True) -> bytes:
@@ -318,69 +300,105 @@ class MailboxCommands(SharedCommands):
     def cmd_unsubscribe(self, tag: bytes, args: list[Token]) -> bytes:
         return self.cmd_subscribe(tag, args, on=False)
 
-    def cmd_list(self, tag: bytes, args: list[Token], lsub: bool = False) -> bytes:
-        word = b"LSUB" if lsub else b"LIST"
-        special_only = False
-        if args and isinstance(args[0], list):  # LIST-EXTENDED selection options
-            special_only = any(isinstance(a, Atom) and a.upper() == b"SPECIAL-USE" for a in args[0])
-            args = args[1:]
-        returns: ListReturn | None = None
-        if len(args) == 4 and isinstance(args[2], Atom) and args[2].upper() == b"RETURN":
-            returns = list_return(args[3])
-            args = args[:2]
+    def cmd_list(self, tag: bytes, args: list[Token]) -> bytes:
+        request = listext.parse_list(args)
+        if request.delimiter_only:
+            self.untagged(b'LIST (\\Noselect) "/" ""')
+            return b"LIST completed"
+        for entry in listext.plan(self.list_tree(), request):
+            self.untagged(
+                b"LIST ("
+                + " ".join(entry.attrs).encode()
+                + b') "/" '
+                + render.astring(encode_mutf7(entry.name))
+                + listext.extended_data(entry)
+            )
+            if request.status and entry.selectable:  # LIST-STATUS (RFC 5819)
+                place = self.place(entry.name)
+                try:
+                    info = query.folder(place.box, place.folder)
+                except (NoSuchFolder, ValueError):
+                    continue
+                self.status_line(place, info, list(request.status))
+        return b"LIST completed"
+
+    def list_tree(self) -> list[listext.Node]:
+        """Every name LIST may answer with: the user's folders, subscribed names whose folder
+        is gone, and the shared namespace (its folders count as subscribed)."""
+        account = self._account()
+        query.refresh(account.box)
+        nodes = [
+            listext.Node(f.name, subscribed=f.subscribed, special_use=SPECIAL_USE.get(f.name, ""))
+            for f in account.box.folders()
+        ]
+        nodes += [
+            listext.Node(name, exists=False, subscribed=True)
+            for name in subscriptions.kept(account.box)
+        ]
+        for name, marks in self.shared_list_entries("", "*"):
+            selectable = "\\Noselect" not in marks
+            nodes.append(listext.Node(name, selectable=selectable, subscribed=selectable))
+        return nodes
+
+    def selected_list_line(self, name: str, box: FolderMailbox) -> None:
+        """IMAP4rev2 SELECT/EXAMINE: `* LIST (attrs) "/" name` of the selected folder."""
+        shown = self.place(name).shown(box.name)
+        entry = listext.describe(self.list_tree(), shown)
+        attrs = " ".join(entry.attrs if entry is not None else ()).encode()
+        self.untagged(b"LIST (" + attrs + b') "/" ' + render.astring(encode_mutf7(shown)))
+
+    def renamed_list_line(self, old: str, new: str) -> None:
+        """IMAP4rev2 RENAME: `* LIST (attrs) "/" new ("OLDNAME" (old))`."""
+        entry = listext.describe(self.list_tree(), new)
+        attrs = " ".join(entry.attrs if entry is not None else ()).encode()
+        self.untagged(
+            b"LIST ("
+            + attrs
+            + b') "/" '
+            + render.astring(encode_mutf7(new))
+            + b' ("OLDNAME" ('
+            + render.string(encode_mutf7(old).encode())
+            + b"))"
+        )
+
+    def cmd_lsub(self, tag: bytes, args: list[Token]) -> bytes:
         if len(args) != 2:
-            raise bad(f"{word.decode()} needs a reference and a pattern")
+            raise bad("LSUB needs a reference and a pattern")
         ref = mailbox_name(args[0])
         pattern = mailbox_name(args[1]) if astring(args[1]) else ""
         if pattern == "":
-            self.untagged(word + b' (\\Noselect) "/" ""')
-            return word + b" completed"
+            self.untagged(b'LSUB (\\Noselect) "/" ""')
+            return b"LSUB completed"
         account = self._account()
         query.refresh(account.box)
         folders = account.box.folders()
         names = {f.name for f in folders}
         for f in folders:
-            if lsub and not f.subscribed:
+            if not f.subscribed or not list_matches(ref, pattern, f.name):
                 continue
-            if not list_matches(ref, pattern, f.name):
-                continue
-            attrs = []
             has_children = any(n.startswith(f.name + SEPARATOR) for n in names)
-            attrs.append("\\HasChildren" if has_children else "\\HasNoChildren")
+            attrs = ["\\HasChildren" if has_children else "\\HasNoChildren"]
             use = SPECIAL_USE.get(f.name)
             if use:
                 attrs.append(use)
-            elif special_only:
-                continue
-            if returns is not None and returns.subscribed and f.subscribed:
-                attrs.append("\\Subscribed")
             self.untagged(
-                word
-                + b" ("
+                b"LSUB ("
                 + " ".join(attrs).encode()
                 + b') "/" '
                 + render.astring(encode_mutf7(f.name))
             )
-            if returns is not None and returns.status:  # LIST-STATUS (RFC 5819)
-                info = query.folder(account.box, f.name)
-                self.status_line(self.place(f.name), info, returns.status)
-        if lsub:
-            subscribed = [f.name for f in folders if f.subscribed]
-            for name in lsub_noselect_parents(subscribed, ref, pattern):
-                self.untagged(b'LSUB (\\Noselect) "/" ' + render.astring(encode_mutf7(name)))
-        if not special_only:
-            for shared, marks in self.shared_list_entries(ref, pattern):
-                self.untagged(
-                    word + b" (" + marks.encode() + b') "/" ' + render.astring(encode_mutf7(shared))
-                )
-                if returns is not None and returns.status and "\\Noselect" not in marks:
-                    place = self.place(shared)
-                    info = query.folder(place.box, place.folder)
-                    self.status_line(place, info, returns.status)
-        return word + b" completed"
-
-    def cmd_lsub(self, tag: bytes, args: list[Token]) -> bytes:
-        return self.cmd_list(tag, args, lsub=True)
+        kept = subscriptions.kept(account.box)  # subscribed, the folder gone (RFC 3501 6.3.6)
+        for name in kept:
+            if list_matches(ref, pattern, name):
+                self.untagged(b'LSUB () "/" ' + render.astring(encode_mutf7(name)))
+        subscribed = [f.name for f in folders if f.subscribed] + kept
+        for name in lsub_noselect_parents(subscribed, ref, pattern):
+            self.untagged(b'LSUB (\\Noselect) "/" ' + render.astring(encode_mutf7(name)))
+        for shared, marks in self.shared_list_entries(ref, pattern):
+            self.untagged(
+                b"LSUB (" + marks.encode() + b') "/" ' + render.astring(encode_mutf7(shared))
+            )
+        return b"LSUB completed"
 
     def cmd_status(self, tag: bytes, args: list[Token]) -> bytes:
         if len(args) != 2 or not isinstance(args[1], list):
@@ -390,7 +408,7 @@ class MailboxCommands(SharedCommands):
             info = query.folder(place.box, place.folder)
         except NoSuchFolder:
             raise no("[NONEXISTENT] No such mailbox") from None
-        keys = status_items(args[1])
+        keys = listext.status_items(args[1])
         self.status_line(place, info, keys)
         return b"STATUS completed"
 
@@ -404,6 +422,10 @@ class MailboxCommands(SharedCommands):
         }
         if b"MESSAGES" in keys or b"UNSEEN" in keys:  # the index scans only when asked
             values[b"MESSAGES"], values[b"UNSEEN"] = self.folder_status_counts(place, info)
+        if b"SIZE" in keys:  # STATUS=SIZE (RFC 8438): the sizes the index keeps
+            values[b"SIZE"] = query.counts(box, info.id)[2]
+        if b"DELETED" in keys:  # IMAP4rev2
+            values[b"DELETED"] = deleted_count(box, info.id)
         if b"RECENT" in keys:
             values[b"RECENT"] = 0 if place.shared else recent.count_recent(box, info.id)
         if b"HIGHESTMODSEQ" in keys:

@@ -3,7 +3,10 @@ evaluated per message against index data; pure.
 
 Nodes are tuples: ("ALL",), ("FLAG", flag, present), ("HEADER", name, needle),
 ("BODY"|"TEXT", needle), ("DATE", op, day, sent), ("SIZE", op, n), ("UID", ranges),
-("SEQ", ranges), ("NOT", node), ("OR", a, b), ("AND", [nodes]), ("MODSEQ", n).
+("SEQ", ranges), ("NOT", node), ("OR", a, b), ("AND", [nodes]), ("MODSEQ", n),
+("WITHIN", "OLDER"|"YOUNGER", seconds) (RFC 5032). `$` (RFC 5182) parses to ("UID"|"SEQ",
+SavedResult()); `bind` turns it into ("UIDIN", uids) and WITHIN into ("TIME", op, cutoff)
+before evaluation.
 """
 
 from __future__ import annotations
@@ -12,11 +15,21 @@ import datetime as dt
 import email.header
 import email.utils
 import re
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from swissbox.imap.parser import Atom, ParseError, SeqRange, Token, astring, number, parse_seqset
+from swissbox.imap.parser import (
+    Atom,
+    ParseError,
+    SavedResult,
+    SeqRange,
+    Token,
+    astring,
+    number,
+    parse_seqset,
+)
 from swissbox.mailstore.addresses import searchable
 from swissbox.mailstore.store import unfold
 
@@ -144,9 +157,32 @@ def _key(token: Token, it: Iterator[Token], depth: int) -> Node:
             _next(it)
             arg = _next(it)
         return ("MODSEQ", number(arg, "mod-sequence"))
-    if key[:1].isdigit() or key[:1] == "*":
+    if key in ("OLDER", "YOUNGER"):
+        seconds = number(_next(it), "interval")
+        if seconds == 0:
+            raise ParseError(f"{key} needs a positive interval")
+        return ("WITHIN", key, seconds)
+    if key[:1].isdigit() or key[:1] == "*" or key == "$":
         return ("SEQ", parse_seqset(token))
     raise ParseError(f"unknown SEARCH key {key[:30]}")
+
+
+def bind(node: Node, saved: Collection[int], now: float | None) -> Node:
+    """The tree with `$` replaced by the saved result's UIDs and OLDER/YOUNGER by the
+    internal date they ask for at `now` (Unix seconds; None: left as they are), so that one
+    search sees one clock."""
+    kind = node[0]
+    if kind in ("UID", "SEQ") and isinstance(node[1], SavedResult):
+        return ("UIDIN", frozenset(saved))
+    if kind == "WITHIN" and now is not None:
+        return ("TIME", node[1], int(now) - node[2])
+    if kind == "AND":
+        return ("AND", [bind(n, saved, now) for n in node[1]])
+    if kind == "NOT":
+        return ("NOT", bind(node[1], saved, now))
+    if kind == "OR":
+        return ("OR", bind(node[1], saved, now), bind(node[2], saved, now))
+    return node
 
 
 def uses(node: Node, kinds: set[str]) -> bool:
@@ -301,4 +337,10 @@ def matches(node: Node, m: Candidate, max_seq: int, max_uid: int) -> bool:
         return matches(node[1], m, max_seq, max_uid) or matches(node[2], m, max_seq, max_uid)
     if kind == "MODSEQ":
         return m.modseq >= node[1]
+    if kind == "UIDIN":
+        return m.uid in node[1]
+    if kind == "WITHIN":  # not bound: the clock now
+        return matches(bind(node, (), time.time()), m, max_seq, max_uid)
+    if kind == "TIME":  # RFC 5032: OLDER n is at least n seconds old, YOUNGER n at most
+        return m.internaldate <= node[2] if node[1] == "OLDER" else m.internaldate >= node[2]
     raise ValueError(kind)

@@ -228,7 +228,13 @@ class SelectedCommands(SharedCommands):
             modseq_of = top_modseq if by_modseq else None
             self.untagged(esearch.response(tag, uid, ids, returns, modseq_of))
             return b"SEARCH completed"
-        line = b"SEARCH" + b"".join(b" %d" % i for i in ids)
+        if self.rev2:  # IMAP4rev2 answers every SEARCH with ESEARCH ALL (RFC 9051 6.4.4)
+            cols = ["uid", "modseq"]
+            seqs = [r[1] for r in query.rows(box.box, box.info.id, cols, hits)] if by_modseq else []
+            rev2_modseq = (lambda _ids: max(seqs)) if seqs else None
+            self.untagged(esearch.response(tag, uid, ids, frozenset({"ALL"}), rev2_modseq))
+            return b"SEARCH completed"
+line = b"SEARCH" + b"".join(b" %d" % i for i in ids)
         if by_modseq and hits:
             top = max(r[1] for r in query.rows(box.box, box.info.id, ["uid", "modseq"], hits))
             line += b" (MODSEQ %d)" % top

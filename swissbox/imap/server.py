@@ -85,6 +85,7 @@ COMMANDS: list[tuple[str, Callable[..., Any], tuple[str, ...]]] = [
     ("COPY", ImapSession.cmd_copy, ("select",)),
     ("MOVE", ImapSession.cmd_move, ("select",)),
     ("SEARCH", ImapSession.cmd_search, ("select",)),
+    ("CANCELUPDATE", ImapSession.cmd_cancelupdate, ("select",)),
     ("SORT", ImapSession.cmd_sort, ("select",)),
     ("THREAD", ImapSession.cmd_thread, ("select",)),
     ("MYRIGHTS", ImapSession.cmd_myrights, ("auth", "select")),

@@ -107,6 +107,16 @@ def rows(
     return out
 
 
+def changed_since(box: MailboxStore, folder_id: int, modseq: int) -> list[tuple[int, int]]:
+    """(uid, modseq) of the folder's messages changed or added after `modseq`, by UID."""
+    ensure_indexes(box)
+    with box.index.lock:
+        return box.index.conn.execute(
+            "SELECT uid, modseq FROM messages WHERE folder_id = ? AND modseq > ? ORDER BY uid",
+            (folder_id, modseq),
+        ).fetchall()
+
+
 def header_candidates(
     box: MailboxStore, folder_id: int, needle: str | None
 ) -> list[tuple[int, bytes]]:
