@@ -1,10 +1,11 @@
 """Selected-state commands that change or query the folder: CHECK, CLOSE, UNSELECT,
 EXPUNGE/UID EXPUNGE (with retention), STORE (CONDSTORE UNCHANGEDSINCE), COPY/MOVE (COPYUID),
-SEARCH (index data, header prefilter)."""
+SEARCH (index data, header prefilter; ESEARCH, SEARCHRES `$`, WITHIN, CONTEXT=SEARCH)."""
 
 from __future__ import annotations
 
 import functools
+import time
 from typing import Any
 
 from twisted.internet import defer
@@ -27,12 +28,14 @@ from swissbox.imap.parser import (
 )
 from swissbox.imap.search import (
     Candidate,
+    bind,
     header_needles,
     matches,
     parse_search,
     uses,
 )
 from swissbox.imap.shared import SharedCommands
+from swissbox.imap.updates import SearchUpdates
 from swissbox.mailstore import (
     NoSuchFolder,
     query,
@@ -42,7 +45,7 @@ from swissbox.mailstore import (
 from swissbox.mailstore.paths import folder_dir
 
 
-class SelectedCommands(SharedCommands):
+class SelectedCommands(SearchUpdates, SharedCommands):
     def cmd_check(self, tag: bytes, args: list[Token]) -> bytes:
         self._noargs(args)
         return b"CHECK completed"
@@ -205,14 +208,22 @@ class SelectedCommands(SharedCommands):
         box = self._box()
         returns = None  # ESEARCH (RFC 4731): RETURN (...) comes before CHARSET
         if len(args) >= 2 and isinstance(args[0], Atom) and args[0].upper() == b"RETURN":
-            returns = esearch.parse_return(args[1])
+            returns = esearch.parse_options(args[1])
             args = args[2:]
+        if returns is not None and "SAVE" in returns.names:
+            box.saved = []  # RFC 5182 2.1: a SEARCH ... SAVE that fails leaves `$` empty
         if len(args) >= 2 and isinstance(args[0], Atom) and args[0].upper() == b"CHARSET":
             charset = astring(args[1]).upper()
             if charset not in (b"UTF-8", b"US-ASCII"):
                 raise no("[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset")
             args = args[2:]
         node = parse_search(args)
+        mark = 0
+        if returns is not None and "UPDATE" in returns.names:
+            if tag in self.live_searches(box):
+                raise bad("a live search has this tag already")
+            node = bind(node, box.saved, None)  # `$` as it is now, for every update
+            mark = query.folder(box.box, box.name).highestmodseq  # read before searching
         hits = self.search(box, node)
         by_modseq = uses(node, {"MODSEQ"})
         if by_modseq:
@@ -226,7 +237,13 @@ class SelectedCommands(SharedCommands):
                 return max(r[1] for r in query.rows(box.box, box.info.id, ["uid", "modseq"], uids))
 
             modseq_of = top_modseq if by_modseq else None
-            self.untagged(esearch.response(tag, uid, ids, returns, modseq_of))
+            if returns.answered:
+                line = esearch.response(tag, uid, ids, returns.names, modseq_of, returns.partial)
+                self.untagged(line)
+            if "SAVE" in returns.names:
+                box.saved = esearch.to_save(returns, hits)
+            if "UPDATE" in returns.names:
+                self.start_live(box, tag, uid, node, hits, mark)
             return b"SEARCH completed"
         if self.rev2:  # IMAP4rev2 answers every SEARCH with ESEARCH ALL (RFC 9051 6.4.4)
             cols = ["uid", "modseq"]
@@ -234,16 +251,21 @@ class SelectedCommands(SharedCommands):
             rev2_modseq = (lambda _ids: max(seqs)) if seqs else None
             self.untagged(esearch.response(tag, uid, ids, frozenset({"ALL"}), rev2_modseq))
             return b"SEARCH completed"
-line = b"SEARCH" + b"".join(b" %d" % i for i in ids)
+        line = b"SEARCH" + b"".join(b" %d" % i for i in ids)
         if by_modseq and hits:
             top = max(r[1] for r in query.rows(box.box, box.info.id, ["uid", "modseq"], hits))
             line += b" (MODSEQ %d)" % top
         self.untagged(line)
         return b"SEARCH completed"
 
-    def search(self, box: FolderMailbox, node: Any) -> list[int]:
+    def search(self, box: FolderMailbox, node: Any, only: list[int] | None = None) -> list[int]:
+        """UIDs (ascending) of the messages matching `node`, among `only` (sorted UIDs of
+        this session's view) when given; `$` and OLDER/YOUNGER are bound here."""
         if not box.uids:
             return []
+        node = bind(node, box.saved, time.time())
+        if only is not None:
+            return self._search_in(box, node, only)
         needles = header_needles(node)
         needle = None
         for _name, value in needles:
@@ -278,6 +300,21 @@ line = b"SEARCH" + b"".join(b" %d" % i for i in ids)
             if need_headers:
                 headers = dict(query.header_candidates(box.box, box.info.id, None))
             rows = query.rows(box.box, box.info.id, cols, list(box.uids))
+        return self._evaluate(box, node, rows, headers)
+
+    def _search_in(self, box: FolderMailbox, node: Any, uids: list[int]) -> list[int]:
+        """`search` over a few messages (a live search judging what changed)."""
+        if not uids:
+            return []
+        headers: dict[int, bytes] = {}
+        if uses(node, {"HEADER", "DATE", "BODY", "TEXT"}):
+            headers = dict(query.rows(box.box, box.info.id, ["uid", "headers"], uids))
+        cols = ["uid", "flags", "internaldate", "size", "modseq", "subdir", "filename"]
+        return self._evaluate(box, node, query.rows(box.box, box.info.id, cols, uids), headers)
+
+    def _evaluate(
+        self, box: FolderMailbox, node: Any, rows: list[Any], headers: dict[int, bytes]
+    ) -> list[int]:
         fdir = folder_dir(box.box.path, box.name)
         max_seq, max_uid = len(box.uids), box.uids[-1]
         hits = []
