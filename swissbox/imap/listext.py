@@ -201,6 +201,13 @@ def plan(nodes: Iterable[Node], request: ListRequest) -> list[Entry]:
     return out
 
 
+def describe(nodes: Iterable[Node], name: str) -> Entry | None:
+    """The entry of exactly `name` (its attributes with \\Subscribed), None when the tree
+    has no such name: IMAP4rev2's LIST line in SELECT and after RENAME."""
+    request = ListRequest("", (name,), returns=frozenset({"SUBSCRIBED"}))
+    return next((e for e in plan(nodes, request) if e.name == name), None)
+
+
 def _attrs(node: Node, has_children: bool, request: ListRequest) -> tuple[str, ...]:
     attrs: list[str] = []
     if not node.exists:  # a subscription outliving its folder, or only a path to children

@@ -167,3 +167,69 @@ def test_imaplib_lists_with_extended_syntax(stack: Stack) -> None:
         f'(\\HasNoChildren \\Subscribed) "/" "{top}/k"'.encode(),
     ]
     m.logout()
+
+
+# -- IMAP4rev2 (RFC 9051) after ENABLE IMAP4rev2 -------------------------------------------
+
+
+def test_rev2_is_advertised_and_enabled(stack: Stack) -> None:
+    c = client(stack)
+    (caps,) = c.ok("CAPABILITY")
+    assert b" IMAP4rev1 IMAP4rev2 " in caps
+    assert c.ok("ENABLE IMAP4rev2") == [b"* ENABLED IMAP4rev2"]
+    c.close()
+
+
+def test_rev2_select_search_and_new_mail(stack: Stack) -> None:
+    top = folder()
+    c, other = client(stack), client(stack)
+    c.ok(f"CREATE {top}")
+    c.ok(f"SUBSCRIBE {top}")
+    other.append(top, mail("rev2 one"))
+    other.append(top, mail("rev2 two"), flags="(\\Seen)")
+    c.ok("ENABLE IMAP4rev2")
+    lines = c.ok(f"SELECT {top}")
+    assert f'* LIST (\\HasNoChildren \\Subscribed) "/" "{top}"'.encode() in lines
+    assert b"* 2 EXISTS" in lines
+    assert not [line for line in lines if b"RECENT" in line or b"[UNSEEN" in line], lines
+    tag = c.tag()
+    c.send(tag + b" SEARCH UNSEEN\r\n")
+    assert c.until(tag)[:-1] == [b'* ESEARCH (TAG "%s") ALL 1' % tag]
+    tag = c.tag()
+    c.send(tag + b" UID SEARCH NOT ALL\r\n")
+    assert c.until(tag)[:-1] == [b'* ESEARCH (TAG "%s") UID' % tag]
+    other.append(top, mail("rev2 three"))
+    assert c.ok("NOOP") == [b"* 3 EXISTS"]  # no RECENT beside it
+    c.close()
+    other.close()
+
+
+def test_rev1_sessions_keep_recent_and_search(stack: Stack) -> None:
+    top = folder()
+    c = client(stack)
+    c.ok(f"CREATE {top}")
+    c.append(top, mail("rev1"))
+    lines = c.ok(f"SELECT {top}")
+    assert b"* 1 RECENT" in lines
+    assert not [line for line in lines if line.startswith(b"* LIST")]
+    assert c.ok("SEARCH ALL") == [b"* SEARCH 1"]
+    c.close()
+
+
+def test_rev2_rename_tells_the_old_name(stack: Stack) -> None:
+    top = folder()
+    c = client(stack)
+    c.ok(f"CREATE {top}/old")
+    c.ok("ENABLE IMAP4rev2")
+    assert c.ok(f"RENAME {top}/old {top}/new") == [
+        f'* LIST (\\HasNoChildren) "/" "{top}/new" ("OLDNAME" ("{top}/old"))'.encode()
+    ]
+    for code, command in (
+        (b"[ALREADYEXISTS]", f"CREATE {top}/new"),
+        (b"[NONEXISTENT]", f"SELECT {top}/old"),
+        (b"[NONEXISTENT]", f"STATUS {top}/old (MESSAGES)"),
+        (b"[CANNOT]", f"RENAME {top} {top}/new/inside"),
+    ):
+        answer = c.cmd(command)[-1]
+        assert answer.split(b" ")[1:3] == [b"NO", code], (command, answer)
+    c.close()

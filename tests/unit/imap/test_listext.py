@@ -188,3 +188,13 @@ def test_extended_data_bytes() -> None:
     assert listext.extended_data(Entry("a", (), ("SUBSCRIBED",))) == (
         b' ("CHILDINFO" ("SUBSCRIBED"))'
     )
+
+
+def test_describe_one_name_exactly() -> None:
+    tree = TREE + [Node("we*rd", subscribed=True), Node("weird")]
+    assert listext.describe(tree, "t/test2") == Entry("t/test2", ("\\HasChildren",))
+    assert listext.describe(tree, "we*rd") == Entry("we*rd", ("\\HasNoChildren", "\\Subscribed"))
+    assert listext.describe(tree, "Sent") == Entry(
+        "Sent", ("\\HasNoChildren", "\\Sent", "\\Subscribed")
+    )
+    assert listext.describe(tree, "nope") is None
