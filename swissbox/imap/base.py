@@ -63,6 +63,9 @@ BASE_CAPS = [
     b"MULTIAPPEND",
     b"ACL",
     b"RIGHTS=texk",
+    b"SEARCHRES",
+    b"WITHIN",
+    b"CONTEXT=SEARCH",
     b"BINARY",
     b"CATENATE",
 ]
