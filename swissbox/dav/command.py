@@ -274,6 +274,9 @@ def cmd_collections(args: argparse.Namespace, env: CliEnv) -> int:
 
 
 def add_commands(sub: Any, common: argparse.ArgumentParser, groups: dict[str, Any]) -> None:
+    from swissbox.dav import importcmd
+
+    importcmd.add_commands(sub, common)  # swissbox dav import
     org, account = groups["org"], groups["account"]
 
     def verb(
