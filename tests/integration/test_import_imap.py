@@ -105,6 +105,13 @@ def test_import_imap_from_dovecot(tmp_path: Path, dovecot: Dovecot) -> None:
         stack.start()  # the import runs beside the server, as the other offline verbs do
         args = ("mailbox", "import-imap", BOB, "--from", url, "--json")
 
+        wrong = stack.cli(*args, "--password-stdin", stdin="nope\n")
+        assert wrong.returncode == 1 and "Traceback" not in wrong.stderr
+        assert "127.0.0.1" in wrong.stderr and "AUTHENTICATIONFAILED" in wrong.stderr
+        inline = f"imaps://{SRC_USER}:{SRC_PW}@127.0.0.1"
+        refused = stack.cli(*args[:4], inline, "--password-stdin", stdin="x\n")
+        assert refused.returncode == 1 and "password in the URL" in refused.stderr
+
         cut = stack.cli(*args, "--password-file", str(secret), "--limit", "22")
         assert cut.returncode == 0, cut.stderr
         first = json.loads(cut.stdout)
@@ -139,19 +146,3 @@ def test_import_imap_from_dovecot(tmp_path: Path, dovecot: Dovecot) -> None:
         src.logout()
         dst.logout()
         stack.stop()
-
-
-def test_import_imap_refusals(tmp_path: Path, dovecot: Dovecot) -> None:
-    url = f"imap://{SRC_USER}@127.0.0.1:{dovecot.port}"
-    with Stack(tmp_path) as stack:
-        stack.provision(mailboxes={BOB: BOB_PW})
-        wrong = stack.cli(
-            "mailbox", "import-imap", BOB, "--from", url, "--password-stdin", stdin="nope\n"
-        )
-        assert wrong.returncode == 1 and "Traceback" not in wrong.stderr
-        assert "127.0.0.1" in wrong.stderr and "AUTHENTICATIONFAILED" in wrong.stderr
-        inline = stack.cli(
-            "mailbox", "import-imap", BOB, "--from", f"imaps://bob:{SRC_PW}@127.0.0.1",
-            "--password-stdin", stdin="x\n",
-        )  # fmt: skip
-        assert inline.returncode == 1 and "password in the URL" in inline.stderr

@@ -41,6 +41,7 @@ log_path = {folder}/dovecot.log
 ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain login
+auth_failure_delay = 0
 mail_location = maildir:~/Maildir
 mail_fsync = never
 first_valid_uid = {uid}
