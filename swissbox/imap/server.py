@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from swissbox.imap.base import SessionBase
+from swissbox.imap.compress import CompressCommands
 from swissbox.imap.fetch import FetchCommands
 from swissbox.imap.login import LoginCommands
 from swissbox.imap.mailboxes import MailboxCommands
@@ -32,6 +33,7 @@ class ImapSession(
     SortCommands,
     SelectedCommands,
     FetchCommands,
+    CompressCommands,
     SharedCommands,
     SessionBase,
 ):
@@ -73,6 +75,7 @@ COMMANDS: list[tuple[str, Callable[..., Any], tuple[str, ...]]] = [
     ("STATUS", ImapSession.cmd_status, ("auth", "select")),
     ("APPEND", ImapSession.cmd_append, ("auth", "select")),
     ("IDLE", ImapSession.cmd_idle, ("auth", "select")),
+    ("COMPRESS", ImapSession.cmd_compress, ("auth", "select")),
     ("GETQUOTAROOT", ImapSession.cmd_getquotaroot, ("auth", "select")),
     ("GETQUOTA", ImapSession.cmd_getquota, ("auth", "select")),
     ("SETQUOTA", ImapSession.cmd_setquota, ("auth", "select")),
