@@ -4,6 +4,7 @@ certificate to new connections while connections already open go on."""
 
 from __future__ import annotations
 
+import contextlib
 import imaplib
 import json
 import smtplib
@@ -15,13 +16,16 @@ from typing import Any
 
 import pytest
 from cryptography import x509
+from dnslib import DNSRecord
 
+from swissbox.acme.files import AcmeFiles
 from tests.conftest import require_tool
 from tests.support.pebble import Pebble
 from tests.support.polling import eventually
 from tests.support.stack import Stack
 
 pytestmark = pytest.mark.tools
+OP_NOTIFY = 4  # RFC 1996
 HOST = "mx.example.test"
 
 
@@ -120,9 +124,8 @@ def test_http01_certificate_replaces_the_served_one_without_restart(
     )
     old.login("alice@example.test", "Secret123")
 
-    failed = eventually(
-        lambda: status(stack)["acme"]["last_error"], timeout=20, what="a failed order"
-    )
+    state = AcmeFiles(stack.data).state
+    failed = eventually(lambda: state().last_error, timeout=20, what="a failed order")
     assert HOST in failed, failed
     assert peer_cert(stack.ports["imaps"]).serial_number == before.serial_number  # kept
 
@@ -153,3 +156,40 @@ def test_http01_certificate_replaces_the_served_one_without_restart(
     mode = (stack.data / "acme" / "cert.key").stat().st_mode & 0o777
     assert mode == 0o600
     assert (stack.data / "acme" / "account.key").stat().st_mode & 0o777 == 0o600
+
+
+def test_dns01_wildcard_through_our_own_zone_notifies_secondaries(
+    tmp_path: Path, pebble_binary: str, stacks: list[Any]
+) -> None:
+    secondary = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # stands in for a secondary
+    secondary.bind(("127.0.0.1", 0))
+    secondary.settimeout(0.2)
+    stack, pebble = acme_stack(
+        tmp_path, pebble_binary, challenge="dns-01", extra_names=["*.example.test"]
+    )
+    stacks += [stack, pebble]
+    stack.settings["dns"]["notify"] = [f"127.0.0.1:{secondary.getsockname()[1]}"]
+    stack.provision()
+    stack.start()
+    root = pebble.issuing_root()
+
+    def issued() -> x509.Certificate | None:
+        try:
+            return peer_cert(stack.ports["https"], root, "www.example.test")
+        except ssl.SSLError:
+            return None
+
+    cert = eventually(issued, timeout=20, what="the wildcard certificate served on HTTPS")
+    assert "*.example.test" in san(cert)
+    assert peer_cert(stack.ports["imaps"], root) == cert
+    # The challenge record is gone again, and each change reached the secondary as a NOTIFY.
+    listing = stack.cli("dns", "list", "example.test", check=True).stdout
+    assert "_acme-challenge" not in listing, listing
+    serials: set[int] = set()
+    with contextlib.suppress(TimeoutError):
+        while True:
+            msg = DNSRecord.parse(secondary.recv(512))
+            if msg.header.opcode == OP_NOTIFY and msg.rr:
+                serials.add(msg.rr[0].rdata.times[0])
+    secondary.close()
+    assert len(serials) >= 3, serials  # at start, challenge published, challenge withdrawn
