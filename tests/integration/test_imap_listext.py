@@ -6,6 +6,7 @@ from __future__ import annotations
 import imaplib
 import itertools
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -232,4 +233,38 @@ def test_rev2_rename_tells_the_old_name(stack: Stack) -> None:
     ):
         answer = c.cmd(command)[-1]
         assert answer.split(b" ")[1:3] == [b"NO", code], (command, answer)
+    c.close()
+
+
+def test_fifty_clients_list_and_subscribe_at_once(stack: Stack) -> None:
+    """Fifty sessions at once: each makes, subscribes and deletes its own folder (the kept
+    subscriptions share one table) and mixes LIST-EXTENDED with malformed LISTs."""
+    top = folder()
+    setup = client(stack)
+    setup.ok(f"CREATE {top}")
+    setup.close()
+
+    def one(n: int) -> list[bytes]:
+        c = client(stack)
+        name = f"{top}/c{n}"
+        c.ok(f"CREATE {name}")
+        c.ok(f"SUBSCRIBE {name}")
+        bad = c.cmd(f'LIST (RECURSIVEMATCH) "" "{name}"' if n % 2 else f'LIST "" ("{name}"')
+        c.ok(f"DELETE {name}")
+        got = c.ok(f'LIST (SUBSCRIBED) "" ("{name}" "{name}/*")')
+        if n % 3 == 0:
+            c.ok(f"UNSUBSCRIBE {name}")
+        c.close()
+        return [bad[-1].split(b" ")[1], *got]
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        results = list(pool.map(one, range(50)))
+    for n, (status, *lines) in enumerate(results):
+        assert status == b"BAD", (n, status)
+        assert lines == [f'* LIST (\\NonExistent \\Subscribed) "/" "{top}/c{n}"'.encode()]
+    c = client(stack)
+    kept = c.ok(f'LSUB "" "{top}/*"')
+    assert sorted(kept) == sorted(
+        f'* LSUB () "/" "{top}/c{n}"'.encode() for n in range(50) if n % 3
+    )
     c.close()
