@@ -18,7 +18,6 @@ REVERSE turns one key around; messages equal under every key stay in mailbox ord
 from __future__ import annotations
 
 import email.utils
-import functools
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -60,12 +59,29 @@ def message_ids(text: str | None) -> list[str]:
     """The msg-ids of a References or In-Reply-To value, without brackets and blanks."""
     if not text:
         return []
-    ids = (_BLANKS.sub("", m) for m in _MSG_ID.findall(text))
+    ids = ("".join(m.split()) for m in _MSG_ID.findall(text))
     return [i for i in ids if i]
 
 
 class Facts:
-    """One message as SORT and THREAD see it (keys computed on first use)."""
+    """One message as SORT and THREAD see it. Only the strings the keys need are kept (one
+    object per message for the garbage collector to visit, however many are cached); each
+    key is computed on first use."""
+
+    __slots__ = (
+        "internaldate",
+        "size",
+        "_references",
+        "_parents",
+        "message_id",
+        "_date_raw",
+        "_subject_raw",
+        "_in_reply_to",
+        "_addresses",
+        "_date",
+        "_base",
+        "_keys",
+    )
 
     def __init__(
         self,
@@ -74,46 +90,51 @@ class Facts:
         size: int,
         references: str | None = None,
     ) -> None:
-        self.envelope = envelope
         self.internaldate = internaldate
         self.size = size
-        # the raw References value ("" when the message has none); None: not loaded yet
-        self.references = references
-        self._keys: dict[str, str] = {}
+        self._references = references
+        self._parents: tuple[str, ...] | None = None
+        self.message_id = _message_id(envelope[9])
+        self._date_raw: str | None = envelope[0]
+        self._subject_raw: str | None = envelope[1]
+        self._in_reply_to: str | None = envelope[8]
+        # the first From, To and Cc entries (name, mailbox, host)
+        self._addresses = tuple(_first_address(envelope[i]) for i in (2, 5, 6))
+        self._date: float | None = None
+        self._base: tuple[str, bool] | None = None
+        self._keys: tuple[str, ...] | None = None  # FROM TO CC DISPLAYFROM DISPLAYTO
 
-    @functools.cached_property
+    @property
     def date(self) -> float:
-        raw = self.envelope[0]
-        if raw:
-            parsed = email.utils.parsedate_tz(raw)
-            if parsed is not None:
-                try:
-                    return float(email.utils.mktime_tz(parsed))
-                except (OverflowError, ValueError):
-                    pass
-        return float(self.internaldate)
+        """The sent date (RFC 5256 2.2): Date in UTC, else the internal date."""
+        if self._date is None:
+            self._date = _sent_date(self._date_raw, self.internaldate)
+        return self._date
 
-    @functools.cached_property
+    @property
     def base(self) -> tuple[str, bool]:
         """(collation key of the base subject, whether it was a reply or forward)."""
-        text, reply = base_subject(self.envelope[1])
-        return casemap(text), reply
+        if self._base is None:
+            text, reply = base_subject(self._subject_raw)
+            self._base = (casemap(text), reply)
+        return self._base
 
-    @functools.cached_property
-    def message_id(self) -> str | None:
-        raw = self.envelope[9]
-        ids = message_ids(raw)
-        if ids:
-            return ids[0]
-        raw = (raw or "").strip()
-        return raw if raw and "@" in raw and not _BLANKS.search(raw) else None
+    @property
+    def references(self) -> str | None:
+        """The raw References value ("" when the message has none); None: not loaded yet."""
+        return self._references
 
-    def parent_ids(self) -> list[str]:
+    @references.setter
+    def references(self, value: str | None) -> None:
+        self._references = value
+        self._parents = None
+
+    def parent_ids(self) -> tuple[str, ...]:
         """RFC 5256 THREAD step 1.A: the References ids, else the first In-Reply-To id."""
-        ids = message_ids(self.references)
-        if not ids:
-            ids = message_ids(self.envelope[8])[:1]
-        return ids
+        if self._parents is None:
+            ids = message_ids(self._references) or message_ids(self._in_reply_to)[:1]
+            self._parents = tuple(ids)
+        return self._parents
 
     def key(self, name: str) -> Any:
         if name == "ARRIVAL":
@@ -124,28 +145,53 @@ class Facts:
             return self.size
         if name == "SUBJECT":
             return self.base[0]
-        return self._address_key(name)
+        if self._keys is None:
+            self._keys = _address_keys(self._addresses)
+        return self._keys[_ADDRESS_KEYS[name]]
 
-    def _address_key(self, name: str) -> str:
-        key = self._keys.get(name)
-        if key is None:
-            key = self._keys[name] = self._compute_address_key(name)
-        return key
 
-    def _compute_address_key(self, name: str) -> str:
-        display = name.startswith("DISPLAY")
-        field = {"FROM": 2, "TO": 5, "CC": 6}[name.removeprefix("DISPLAY")]
-        addresses = self.envelope[field] or []
-        first = addresses[0] if addresses else None
-        if first is None:
-            return ""
-        mailbox, host = first[2] or "", first[3]
-        if not display:
-            return casemap(mailbox)
-        name_text = decode_words(first[0] or "").strip()
-        if name_text:
-            return casemap(name_text)
-        return casemap(f"{mailbox}@{host}" if host else mailbox)
+_ADDRESS_KEYS = {"FROM": 0, "TO": 1, "CC": 2, "DISPLAYFROM": 3, "DISPLAYTO": 4}
+
+
+def _message_id(raw: str | None) -> str | None:
+    ids = message_ids(raw)
+    if ids:
+        return ids[0]
+    raw = (raw or "").strip()
+    return raw if raw and "@" in raw and not _BLANKS.search(raw) else None
+
+
+def _first_address(entries: Any) -> tuple[str | None, str, str | None] | None:
+    if not entries:
+        return None
+    name, _adl, mailbox, host = entries[0]
+    return (name, mailbox or "", host)
+
+
+def _sent_date(raw: str | None, internaldate: int) -> float:
+    if raw:
+        parsed = email.utils.parsedate_tz(raw)
+        if parsed is not None:
+            try:
+                return float(email.utils.mktime_tz(parsed))
+            except (OverflowError, ValueError):
+                pass
+    return float(internaldate)
+
+
+def _address_keys(
+    first: tuple[tuple[str | None, str, str | None] | None, ...],
+) -> tuple[str, ...]:
+    """FROM, TO, CC (the mailbox), DISPLAYFROM, DISPLAYTO (the name, else mailbox@host)."""
+    keys = [casemap(a[1]) if a is not None else "" for a in first]
+    for a in (first[0], first[1]):
+        if a is None:
+            keys.append("")
+            continue
+        name, mailbox, host = a
+        text = decode_words(name or "").strip()
+        keys.append(casemap(text or (f"{mailbox}@{host}" if host else mailbox)))
+    return tuple(keys)
 
 
 _REPAIRED = {b"subject": 1, b"from": 2, b"to": 5, b"cc": 6}

@@ -53,8 +53,7 @@ def orderedsubject(items: Sequence[Item]) -> list[Node]:
     for members in groups.values():
         members.sort(key=_item_key)
         root = Node(members[0])
-        for item in members[1:]:
-            root.add(Node(item))
+        root.children = [Node(item) for item in members[1:]]  # no parent links: no cycles
         root.key = _item_key(members[0])
         threads.append(root)
     threads.sort(key=lambda n: n.key)
@@ -97,6 +96,8 @@ def references(items: Sequence[Item]) -> list[Node]:
     _order(roots)
     roots = _gather_subjects(roots)  # step 5
     _order(roots)  # step 6
+    for node in nodes:  # no parent links: the trees are freed without the cycle collector
+        node.parent = None
     return roots
 
 
@@ -142,16 +143,15 @@ def _unlink(node: Node) -> None:
 
 
 def _post_order(roots: list[Node]) -> list[Node]:
-    """Every node below `roots` (and the roots), children before their parent."""
+    """Every node below `roots` (and the roots), each after all of its descendants (a
+    reversed pre-order)."""
     out: list[Node] = []
-    stack: list[tuple[Node, bool]] = [(r, False) for r in roots]
+    stack = list(roots)
     while stack:
-        node, done = stack.pop()
-        if done:
-            out.append(node)
-        else:
-            stack.append((node, True))
-            stack.extend((c, False) for c in node.children)
+        node = stack.pop()
+        out.append(node)
+        stack.extend(node.children)
+    out.reverse()
     return out
 
 

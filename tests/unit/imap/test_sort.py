@@ -137,9 +137,9 @@ def test_message_ids() -> None:
     assert message_ids("<> junk <x@y> (comment)") == ["x@y"]
     assert message_ids(None) == [] and message_ids("") == []
     f = Facts([None] * 8 + ["<p@q> <r@s>", "<m@n>"], 0, 0, references="")
-    assert f.message_id == "m@n" and f.parent_ids() == ["p@q"]  # first In-Reply-To id
+    assert f.message_id == "m@n" and f.parent_ids() == ("p@q",)  # first In-Reply-To id
     f = Facts([None] * 8 + ["<p@q>", "bare@id"], 0, 0, references="<r@s> <t@u>")
-    assert f.message_id == "bare@id" and f.parent_ids() == ["r@s", "t@u"]
+    assert f.message_id == "bare@id" and f.parent_ids() == ("r@s", "t@u")
     assert Facts([None] * 10, 0, 0).message_id is None
 
 
