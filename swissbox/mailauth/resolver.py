@@ -8,6 +8,9 @@ counts as a void lookup), and raises `DnsTempError` for timeouts and server fail
 
 from __future__ import annotations
 
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from typing import Protocol
 
 import dns.asyncresolver
@@ -25,13 +28,25 @@ class Resolver(Protocol):
     async def lookup(self, name: str, rdtype: str) -> list[str]: ...
 
 
+CACHED_ANSWERS = 10_000
+
+
 class DnsResolver:
     """dnspython's async resolver on the given servers ((ip, port) pairs), or on the system's
-    resolv.conf when none are given. No search domains: every name is absolute."""
+    resolv.conf when none are given. No search domains: every name is absolute.
+
+    Answers found are kept until their TTL runs out, as text, in front of dnspython's own
+    cache: asking dnspython's cache costs ~0.3 ms CPU a lookup (building the query, the
+    name, the response object), and the MX asks four to six names per message."""
 
     def __init__(
-        self, nameservers: list[tuple[str, int]] | None = None, timeout: float = 5.0
+        self,
+        nameservers: list[tuple[str, int]] | None = None,
+        timeout: float = 5.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        self._clock = clock
+        self._answers: OrderedDict[tuple[str, str], tuple[float, list[str]]] = OrderedDict()
         if nameservers:
             self._resolver = dns.asyncresolver.Resolver(configure=False)
             self._resolver.nameservers = [
@@ -45,6 +60,13 @@ class DnsResolver:
 
     async def lookup(self, name: str, rdtype: str) -> list[str]:
         qname = name if name.endswith(".") else name + "."
+        key = (qname.lower(), rdtype)
+        kept = self._answers.get(key)
+        if kept is not None:
+            if kept[0] > self._clock():
+                self._answers.move_to_end(key)
+                return list(kept[1])
+            del self._answers[key]
         try:
             answer = await self._resolver.resolve(qname, rdtype, search=False)
         except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer, dns.resolver.YXDOMAIN):
@@ -65,4 +87,8 @@ class DnsResolver:
                 out.append(rr.target.to_text().rstrip("."))
             else:
                 out.append(rr.to_text())
-        return out
+        if answer.rrset is not None:
+            self._answers[key] = (self._clock() + answer.rrset.ttl, out)
+            if len(self._answers) > CACHED_ANSWERS:
+                self._answers.popitem(last=False)
+        return list(out)
