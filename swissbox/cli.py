@@ -43,6 +43,7 @@ PLUGIN_COMMANDS = (
     "swissbox.backup.command",
     "swissbox.store.command",
     "swissbox.status",
+    "swissbox.acme.command",
 )
 
 

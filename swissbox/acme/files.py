@@ -4,6 +4,7 @@
     <data>/acme/cert.pem      the certificate with its chain, leaf first
     <data>/acme/cert.key      its private key (0600)
     <data>/acme/state.json    last attempt, last error, failures in a row, next attempt
+    <data>/acme/renew.request `swissbox cert renew` asking the running server ("due"|"force")
 
 Every file is written to a temporary name and renamed, so a reader never sees half of one.
 """
@@ -32,6 +33,9 @@ class RenewalState:
     last_error: str = ""
     failures: int = 0
     next_attempt: float = 0.0
+    # The last `swissbox cert renew` request the server finished, and what came of it.
+    answered: float = 0.0
+    answer: str = ""
 
 
 def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
@@ -65,6 +69,7 @@ class AcmeFiles:
         self.cert = self.dir / "cert.pem"
         self.key = self.dir / "cert.key"
         self.state_file = self.dir / "state.json"
+        self.request = self.dir / "renew.request"
 
     @property
     def paths(self) -> CertPaths:
@@ -103,3 +108,16 @@ class AcmeFiles:
     def save_state(self, state: RenewalState) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
         write_atomic(self.state_file, json.dumps(asdict(state), indent=1).encode())
+
+    def request_renewal(self, force: bool) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        write_atomic(self.request, b"force" if force else b"due")
+
+    def take_request(self) -> str | None:
+        """The pending request ("due" or "force"), removed; None when there is none."""
+        try:
+            text = self.request.read_text().strip()
+            self.request.unlink()
+        except OSError:
+            return None
+        return "force" if text == "force" else "due"

@@ -32,6 +32,7 @@ from swissbox.tls import TlsError
 log = logging.getLogger("swissbox.acme")
 CHALLENGE_TTL = 60
 LOOP_CALL_TIMEOUT = 30.0
+REQUEST_POLL_SECONDS = 1.0
 T = TypeVar("T")
 
 
@@ -117,19 +118,28 @@ class AcmeService:
 
     async def _run(self) -> None:
         while True:
+            request = self.files.take_request()
             try:
-                delay = await self.check()
+                delay = await self.check(request)
             except Exception:  # a bug here must not end renewals for good
                 log.exception("acme: renewal check failed")
                 delay = self.settings.retry_seconds
-            await asyncio.sleep(delay)
+            await self._sleep(delay)
 
-    async def check(self) -> float:
-        """Renews when due (and not backing off); returns the seconds until the next look."""
+    async def _sleep(self, delay: float) -> None:
+        """Waits `delay` seconds, or less when `swissbox cert renew` asks (a stat per second)."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + delay
+        while (left := end - loop.time()) > 0 and not self.files.request.exists():
+            await asyncio.sleep(min(REQUEST_POLL_SECONDS, left))
+
+    async def check(self, request: str | None = None) -> float:
+        """Renews when due and not backing off, or when asked (request "due": even while
+        backing off; "force": even when not due); returns the seconds until the next look."""
         s = self.settings
         state = self.files.state()
         now = time.time()
-        if state.next_attempt > now:
+        if state.next_attempt > now and request is None:
             return min(s.check_seconds, state.next_attempt - now)
         plan = self.plan()
         cert = self.files.certificate()
@@ -141,12 +151,24 @@ class AcmeService:
             dt.datetime.now(dt.UTC),
             s.renew_days,
         )
+        if not plan.names:
+            for line in plan.left_out:
+                log.warning("acme: left out %s", line)
+            if request is not None:
+                self._answer(state, "no names to ask for: " + "; ".join(plan.left_out))
+            return s.check_seconds
+        if reason is None and request == "force":
+            reason = "swissbox cert renew --force"
         if reason is None:
+            if request is not None:
+                self._answer(state, "not due: the certificate is valid and has every name")
             return s.check_seconds
         for line in plan.left_out:
             log.warning("acme: left out %s", line)
         log.info("acme: ordering a certificate for %s (%s)", ", ".join(plan.names), reason)
-        await self.renew(plan.names, state)
+        done = await self.renew(plan.names, state)
+        if request is not None:
+            self._answer(state, "renewed" if done else f"failed: {state.last_error}")
         return min(s.check_seconds, max(0.0, self.files.state().next_attempt - time.time()))
 
     async def renew(self, names: list[str], state: RenewalState) -> bool:
@@ -186,6 +208,10 @@ class AcmeService:
             f"{cert.not_valid_after_utc:%Y-%m-%d}",
         )
         return True
+
+    def _answer(self, state: RenewalState, answer: str) -> None:
+        state.answered, state.answer = time.time(), answer
+        self.files.save_state(state)
 
     # -- challenges, on the loop ----------------------------------------------------------
 

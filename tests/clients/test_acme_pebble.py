@@ -147,9 +147,19 @@ def test_http01_certificate_replaces_the_served_one_without_restart(
     assert peer_cert(stack.ports["https"], root, "mta-sts.example.test") == cert
     for port in ("smtp_mx", "submission", "imap", "managesieve"):
         assert starttls_cert(port, stack.ports[port], root) == cert, port
-    # The connection opened before the renewal still works.
-    assert old.noop()[0] == "OK"
-    old.logout()
+    # `swissbox cert renew` asks the running server: not due now; --force renews anyway.
+    assert "not due" in stack.cli("cert", "renew", check=True).stdout
+    second = imaplib.IMAP4_SSL(
+        "127.0.0.1", stack.ports["imaps"], ssl_context=ssl._create_unverified_context()
+    )
+    second.login("alice@example.test", "Secret123")
+    assert "renewed" in stack.cli("cert", "renew", "--force", check=True).stdout
+    renewed = peer_cert(stack.ports["imaps"], root)
+    assert renewed.serial_number != cert.serial_number and san(renewed) == san(cert)
+    # The connections opened before each renewal still work.
+    for conn in (old, second):
+        assert conn.noop()[0] == "OK"
+        conn.logout()
     report = status(stack)["acme"]
     assert report["last_error"] == ""
     assert sorted(report["certificate"]["names"]) == san(cert)
