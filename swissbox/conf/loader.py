@@ -293,11 +293,31 @@ def _cross_checks(s: Settings, problems: list[str]) -> None:
             f"store.url: {s.store.url!r} is not a postgresql:// URL (leave it empty for SQLite)"
         )
     _filter_checks(s.filter, problems)
+    _acme_checks(s, problems)
     for i, entry in enumerate(s.auth.trusted_networks):
         try:
             ipaddress.ip_network(entry, strict=False)
         except ValueError:
             problems.append(f"auth.trusted_networks[{i}]: {entry!r} is not an address or network")
+
+
+def _acme_checks(s: Settings, problems: list[str]) -> None:
+    a = s.acme
+    if not a.enabled:
+        return
+    if not a.directory_url.startswith("https://"):
+        problems.append(f"acme.directory_url: {a.directory_url!r} is not an https:// URL")
+    if a.challenge == "http-01" and not s.http.enabled:
+        problems.append("acme.challenge: http-01 is answered on the HTTP port: enable [http]")
+    if a.challenge == "dns-01" and not s.dns.enabled:
+        problems.append("acme.challenge: dns-01 is answered by our DNS server: enable [dns]")
+    if a.email and "@" not in a.email:
+        problems.append(f"acme.email: {a.email!r} is not an email address")
+    for i, name in enumerate(a.extra_names):
+        if name.startswith("*.") and a.challenge != "dns-01":
+            problems.append(
+                f'acme.extra_names[{i}]: {name!r}: a wildcard needs challenge = "dns-01"'
+            )
 
 
 def _filter_checks(f: Any, problems: list[str]) -> None:
