@@ -19,6 +19,7 @@ import re
 
 from swissbox.imap import sections
 from swissbox.imap.sections import Entity
+from swissbox.mailstore.spool import Spool
 
 UNKNOWN_CTE = b"[UNKNOWN-CTE] Cannot decode this part's content-transfer-encoding"
 IDENTITY = {"", "7bit", "8bit", "binary"}
@@ -26,6 +27,8 @@ _NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/=]+")
 _QP_ESCAPE = re.compile(rb"=([0-9A-Fa-f]{2})")
 _LINE = re.compile(rb"\r?\n")
 BASE64_LINE = 57  # input bytes per 76-character base64 line
+_DECLARED_BINARY = re.compile(rb"(?im)^content-transfer-encoding:[ \t]*binary\b")
+_OVERLAP = 64  # bytes of the previous chunk searched again (a field split across chunks)
 
 
 class UnknownCte(ValueError):
@@ -84,6 +87,19 @@ def part_data(raw: bytes, part: tuple[int, ...]) -> bytes:
     if entity.is_multipart or entity.is_message:
         return entity.body
     return decode(entity.body, entity.cte)
+
+
+def needs_storable(message: bytes | Spool) -> bool:
+    """Whether a literal8 message must be re-encoded: it holds NUL or declares a `binary`
+    part (most clients send every APPEND as a literal8 once BINARY is offered: those are
+    stored as sent, never read into memory whole)."""
+    chunks = message.chunks() if isinstance(message, Spool) else [bytes(message)]
+    tail = b""
+    for chunk in chunks:
+        if b"\0" in chunk or _DECLARED_BINARY.search(tail + chunk):
+            return True
+        tail = chunk[-_OVERLAP:]
+    return False
 
 
 def storable(raw: bytes, default_type: str = "text/plain") -> bytes:

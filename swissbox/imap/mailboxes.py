@@ -19,7 +19,7 @@ from swissbox.imap.base import (
     compact_set,
     no,
 )
-from swissbox.imap.binary import UnknownCte, storable
+from swissbox.imap.binary import UnknownCte, needs_storable, storable
 from swissbox.imap.catenate import BadUrl, Catenate, parse_url, url_data
 from swissbox.imap.mailbox import FolderMailbox
 from swissbox.imap.multiappend import split_messages
@@ -468,7 +468,7 @@ class MailboxCommands(SharedCommands):
             if not getattr(message, "binary", False):
                 _refuse_nul(payload)
                 return [payload]
-            return [_storable(_whole([payload]))]
+            return [_storable(_whole([payload]))] if needs_storable(payload) else [payload]
         parts: list[bytes | Spool] = []
         binary_text = False
         for kind, value in message.parts:
@@ -483,7 +483,9 @@ class MailboxCommands(SharedCommands):
                 parts.append(self._url_data(bytes(value).decode("ascii", "replace")))
             if parts_size(parts) > self.service.max_message_size:
                 raise no(CATENATE_TOO_BIG % self.service.max_message_size)
-        return [_storable(_whole(parts))] if binary_text else parts
+        if binary_text and any(needs_storable(p) for p in parts):
+            return [_storable(_whole(parts))]
+        return parts
 
     def _url_data(self, url: str) -> bytes:
         """What a CATENATE URL names: a message (part) in one of the user's own mailboxes."""

@@ -128,3 +128,17 @@ def test_nul_in_a_plain_literal_is_bad_and_binary_headers_are_unknown_cte(stack:
     assert status.endswith(b"(MESSAGES 0)")  # nothing refused was stored
     c.ok("NOOP")
     c.close()
+
+
+def test_literal8_without_binary_data_is_stored_as_sent(stack: Stack) -> None:
+    c = RawImap(stack.ports["imap"])
+    c.login(USER, PW)
+    name = f"bin{next(_names)}"
+    c.ok(f"CREATE {name}")
+    message = "Subject: plain\r\nContent-Type: text/plain; charset=utf-8\r\n\r\ncafé\r\n".encode()
+    lines = c.cmd(f"APPEND {name} ~{{{len(message)}+}}\r\n".encode() + message)
+    assert lines[-1].split(b" ")[1] == b"OK", lines
+    c.ok(f"EXAMINE {name}")
+    (line,) = c.ok("FETCH 1 (BODY.PEEK[])")
+    assert line.endswith(b"{%d}\r\n" % len(message) + message + b")")  # not re-encoded
+    c.close()

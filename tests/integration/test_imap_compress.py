@@ -7,10 +7,12 @@ connection without growing the server's memory, and the other clients are still 
 from __future__ import annotations
 
 import contextlib
+import re
 import socket
 import ssl
 import zlib
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -172,3 +174,52 @@ def test_corrupt_stream_ends_the_session_cleanly(stack: Stack) -> None:
         data += chunk
     assert zlib.decompressobj(-15).decompress(data) == b"* BYE corrupt DEFLATE stream\r\n"
     c.close()
+
+
+def client_round(stack: Stack, n: int) -> tuple[int, int]:
+    """One client of fifty: literal8, CATENATE (good and bad URL), NUL in a plain literal,
+    BINARY back; every other one compressed. Returns the two UIDs it stored."""
+    c = plain(stack)
+    c.login(USER, PW)
+    if n % 2:
+        c.compress()
+    blob = bytes([n]) + b"\0" + bytes(range(256))
+    msg = (
+        f"Subject: client {n}\r\nContent-Type: application/octet-stream\r\n"
+        "Content-Transfer-Encoding: binary\r\n\r\n"
+    ).encode() + blob
+    lines = c.cmd(f"APPEND z50 ~{{{len(msg)}+}}\r\n".encode() + msg)
+    m = re.search(rb"APPENDUID (\d+) (\d+)", lines[-1])
+    assert m is not None, lines
+    uid = int(m.group(2))
+    bad = c.cmd(f'APPEND z50 CATENATE (URL "/z50;UIDVALIDITY=1/;UID={uid}")')
+    assert bad[-1].split(b" ")[1:3] == [b"NO", b"[BADURL"]
+    nul = b"Subject: x\r\n\r\n\0\r\n"
+    assert c.cmd(f"APPEND z50 {{{len(nul)}+}}\r\n".encode() + nul)[-1].split(b" ")[1] == b"BAD"
+    text = f"\r\nfrom client {n}\r\n".encode()
+    lines = c.cmd(
+        f'APPEND z50 CATENATE (URL "/z50/;UID={uid}/;SECTION=HEADER" TEXT {{{len(text)}+}}\r\n'.encode()
+        + text
+        + b")"
+    )
+    m2 = re.search(rb"APPENDUID (\d+) (\d+)", lines[-1])
+    assert m2 is not None, lines
+    c.ok("EXAMINE z50")
+    (line,) = c.ok(f"UID FETCH {uid} (BINARY.PEEK[1])")
+    assert line.endswith(b"~{%d}\r\n" % len(blob) + blob + b")")
+    c.ok("LOGOUT")
+    c.close()
+    return uid, int(m2.group(2))
+
+
+def test_fifty_clients_at_once(stack: Stack) -> None:
+    first = plain(stack)
+    first.login(USER, PW)
+    first.ok("CREATE z50")
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        uids = list(pool.map(lambda n: client_round(stack, n), range(50)))
+    stored = {u for pair in uids for u in pair}
+    assert len(stored) == 100
+    (status,) = first.ok("STATUS z50 (MESSAGES)")
+    assert status.endswith(b"(MESSAGES 100)")  # nothing refused was stored, nothing lost
+    first.close()

@@ -4,11 +4,12 @@ items, literal8 `~{n}` on input, and what a literal8 APPEND stores."""
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 
 import pytest
 
 from swissbox.imap import binary
-from swissbox.imap.binary import UnknownCte, decode, part_data, storable
+from swissbox.imap.binary import UnknownCte, decode, needs_storable, part_data, storable
 from swissbox.imap.fetchspec import parse_fetch
 from swissbox.imap.parser import (
     LITERAL8_ONLY_IN_APPEND,
@@ -21,6 +22,7 @@ from swissbox.imap.parser import (
     tokenize,
 )
 from swissbox.imap.sections import Entity
+from swissbox.mailstore.spool import Spool
 
 MIXED = (
     b"From: a@example.org\r\nMime-Version: 1.0\r\n"
@@ -169,3 +171,15 @@ def test_set_cte_replaces_or_adds_the_field() -> None:
     assert binary.set_cte(b"A: 1\n\n", "base64") == (
         b"A: 1\nContent-Transfer-Encoding: base64\r\n\n"
     )
+
+
+def test_only_messages_with_nul_or_binary_parts_are_rewritten(tmp_path: Path) -> None:
+    assert not needs_storable(b"Subject: a\r\n\r\n8bit \xc3\xa9 text\r\n")
+    assert needs_storable(b"Subject: a\r\n\r\nnul \0\r\n")
+    assert needs_storable(b"Subject: a\r\ncontent-transfer-encoding:  BINARY\r\n\r\nx\r\n")
+    assert not needs_storable(b"Subject: binary\r\nX-Note: Content-Transfer-Encoding: binary\r\n")
+    spool = Spool(tmp_path, threshold=1024)
+    head = b"x" * ((1 << 20) - 10)  # the field straddles the spool's 1 MiB read chunks
+    spool.write(head + b"\r\nContent-Transfer-Encoding: binary\r\n\r\nbody")
+    assert spool.on_disk and needs_storable(spool)
+    spool.close()
