@@ -51,6 +51,7 @@ BASE_CAPS = [
     b"SPECIAL-USE",
     b"CONDSTORE",
     b"QRESYNC",
+    b"NOTIFY",
     b"ESEARCH",
     b"SORT",
     b"SORT=DISPLAY",

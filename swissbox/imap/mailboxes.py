@@ -252,6 +252,7 @@ class MailboxCommands(SharedCommands):
             raise no(f"[CANNOT] {exc}") from None
         if subscriptions.forget(self._account().box, name):  # subscribed before it was deleted
             self._account().subscribe(name)
+        self.service.hub.listed(self, self._account().box.address, "created", name)  # NOTIFY
         return b"CREATE completed"
 
     def cmd_delete(self, tag: bytes, args: list[Token]) -> bytes:
@@ -264,6 +265,7 @@ class MailboxCommands(SharedCommands):
             self._account().delete(name)
         except (NoSuchFolder, FolderNameTooLong):
             raise no("[NONEXISTENT] No such mailbox") from None
+        self.service.hub.listed(self, self._account().box.address, "deleted", name)  # NOTIFY
         return b"DELETE completed"
 
     def cmd_rename(self, tag: bytes, args: list[Token]) -> bytes:
@@ -278,6 +280,7 @@ class MailboxCommands(SharedCommands):
             raise no(f"[LIMIT] {exc}") from None
         except (ValueError, MailStoreError) as exc:
             raise no(f"[CANNOT] {exc}") from None
+        self.service.hub.listed(self, self._account().box.address, "renamed", new, old)  # NOTIFY
         if self.rev2:  # RFC 9051: the new name, with the old one as OLDNAME
             self.renamed_list_line(old, new)
         return b"RENAME completed"
@@ -295,6 +298,8 @@ class MailboxCommands(SharedCommands):
                 self._account().unsubscribe(name)
         except NoSuchFolder:
             raise no("[NONEXISTENT] No such mailbox") from None
+        kind = "subscribed" if on else "unsubscribed"
+        self.service.hub.listed(self, self._account().box.address, kind, name)  # NOTIFY
         return b"SUBSCRIBE completed" if on else b"UNSUBSCRIBE completed"
 
     def cmd_unsubscribe(self, tag: bytes, args: list[Token]) -> bytes:

@@ -22,6 +22,7 @@ from swissbox.imap.compress import CompressCommands
 from swissbox.imap.fetch import FetchCommands
 from swissbox.imap.login import LoginCommands
 from swissbox.imap.mailboxes import MailboxCommands
+from swissbox.imap.notifycmd import NotifyCommands
 from swissbox.imap.selected import SelectedCommands
 from swissbox.imap.shared import SharedCommands
 from swissbox.imap.sortthread import SortCommands
@@ -32,6 +33,7 @@ class ImapSession(
     MailboxCommands,
     SortCommands,
     SelectedCommands,
+    NotifyCommands,
     FetchCommands,
     CompressCommands,
     SharedCommands,
@@ -75,6 +77,7 @@ COMMANDS: list[tuple[str, Callable[..., Any], tuple[str, ...]]] = [
     ("STATUS", ImapSession.cmd_status, ("auth", "select")),
     ("APPEND", ImapSession.cmd_append, ("auth", "select")),
     ("IDLE", ImapSession.cmd_idle, ("auth", "select")),
+    ("NOTIFY", ImapSession.cmd_notify, ("auth", "select")),
     ("COMPRESS", ImapSession.cmd_compress, ("auth", "select")),
     ("GETQUOTAROOT", ImapSession.cmd_getquotaroot, ("auth", "select")),
     ("GETQUOTA", ImapSession.cmd_getquota, ("auth", "select")),
