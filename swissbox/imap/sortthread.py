@@ -43,12 +43,19 @@ class SortCommands(SelectedCommands):
         node = self._search_node(args[1], args[2:])
         items = self._items(box, node, uid, need_references=False)
         ids = sort(items, criteria)
+        by_modseq = uses(node, {"MODSEQ"})
         if returns is not None:
-            self.untagged(esearch.response(tag, uid, ids, returns))
+
+            def modseq_of(wanted: list[int]) -> int:
+                return self._top_modseq(box, wanted, uid)
+
+            self.untagged(
+                esearch.response(tag, uid, ids, returns, modseq_of if by_modseq else None)
+            )
             return b"SORT completed"
         line = b"SORT" + b"".join(b" %d" % i for i in ids)
-        if ids and uses(node, {"MODSEQ"}):
-            line += b" (MODSEQ %d)" % self._top_modseq(box, items, uid)
+        if ids and by_modseq:  # RFC 7162 3.1.5
+            line += b" (MODSEQ %d)" % self._top_modseq(box, ids, uid)
         self.untagged(line)
         return b"SORT completed"
 
@@ -111,8 +118,8 @@ class SortCommands(SelectedCommands):
                     out.append((seq, f))
         return out
 
-    def _top_modseq(self, box: FolderMailbox, items: list[tuple[int, Facts]], uid: bool) -> int:
-        uids = sorted(n if uid else box.uids[n - 1] for n, _ in items)
+    def _top_modseq(self, box: FolderMailbox, numbers: list[int], uid: bool) -> int:
+        uids = sorted(n if uid else box.uids[n - 1] for n in numbers)
         rows = query.rows(box.box, box.info.id, ["uid", "modseq"], uids)
         return max((r[1] for r in rows), default=0)
 

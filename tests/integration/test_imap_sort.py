@@ -196,3 +196,15 @@ def test_fifty_clients_at_once(stack: Stack) -> None:
 
     with ThreadPoolExecutor(50) as pool:
         assert all(pool.map(one, range(50)))
+
+
+def test_modseq_key(client: imaplib.IMAP4_SSL) -> None:
+    # RFC 7162 3.1.5: with a MODSEQ key the answer carries the highest MODSEQ it reports
+    client.store("3", "+FLAGS", "\\Flagged")
+    typ, data = client.sort("(ARRIVAL)", "UTF-8", "MODSEQ", "1")
+    assert typ == "OK" and re.fullmatch(rb"5 1 3 2 4 \(MODSEQ \d+\)", data[0]), data
+    typ, data = client._simple_command(
+        "SORT", "RETURN", "(MIN)", "(ARRIVAL)", "UTF-8", "MODSEQ", "1"
+    )
+    line = client.untagged_responses.pop("ESEARCH")[0]
+    assert re.fullmatch(rb'\(TAG "\w+"\) MIN 5 MODSEQ \d+', line), line
