@@ -12,11 +12,13 @@ import ssl
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import aioimaplib
 import pytest
 
 from tests.support.imap_raw import RawImap
+from tests.support.polling import eventually
 from tests.support.stack import Stack
 
 BOB, BOB_PW = "bob@example.test", "bob-context-pw"
@@ -142,3 +144,44 @@ def test_own_changes_cancel_and_limits(stack: Stack) -> None:
     c.ok(f"SELECT {other}")  # a new folder ends the live searches
     assert c.cmd('CANCELUPDATE "v0"')[-1].split(b" ")[1] == b"NO"
     c.close()
+
+
+def test_fifty_sessions_with_live_searches_and_bad_input(stack: Stack) -> None:
+    """Fifty sessions on one folder at once, half with a live search, half sending malformed
+    or refused CONTEXT/SEARCHRES commands; one flag change reaches every live search."""
+    setup = login(stack)
+    name = fill(setup, 3)
+    setup.select(name)
+
+    def start(i: int) -> RawImap:
+        c = RawImap(stack.ports["imap"])
+        c.login(BOB, BOB_PW)
+        c.ok(f"SELECT {name}")
+        if i % 2 == 0:
+            c.send(b"live SEARCH RETURN (UPDATE) FLAGGED\r\n")
+            assert c.until(b"live") == [b'* ESEARCH (TAG "live")', b"live OK SEARCH completed"]
+        else:
+            for bad, status in [
+                ("SEARCH RETURN (PARTIAL 0:1) ALL", b"BAD"),
+                ("SEARCH RETURN (UPDATE UPDATE) ALL", b"BAD"),
+                ("FETCH $,1 (UID)", b"BAD"),
+                ('CANCELUPDATE "live"', b"NO"),
+                ("SEARCH OLDER 0", b"BAD"),
+            ]:
+                assert c.cmd(bad)[-1].split(b" ")[1] == status, bad
+            c.ok("SEARCH RETURN (SAVE) ALL")
+            assert len(c.ok("FETCH $ (UID)")) == 3
+        return c
+
+    def told(c: RawImap) -> bool:
+        return b'* ESEARCH (TAG "live") ADDTO (0 2)' in c.ok("NOOP")
+
+    with ThreadPoolExecutor(50) as pool:
+        clients = list(pool.map(start, range(50)))
+        setup.store("2", "+FLAGS", r"(\Flagged)")
+        seen = list(pool.map(lambda c: eventually(lambda: told(c), 20, "ADDTO"), clients[::2]))
+        assert all(seen)
+        assert all(pool.map(lambda c: c.ok("NOOP") is not None, clients[1::2]))
+    for c in clients:
+        c.close()
+    setup.logout()
