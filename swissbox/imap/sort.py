@@ -220,5 +220,10 @@ def sort(items: Sequence[tuple[int, Facts]], criteria: list[Criterion]) -> list[
     ties keep mailbox order whatever REVERSE says (RFC 5256 section 3)."""
     order = list(items)
     for name, reverse in reversed(criteria):  # stable sorts, least significant key first
-        order.sort(key=lambda item: item[1].key(name), reverse=reverse)
+        if name == "ARRIVAL":
+            order.sort(key=lambda item: item[1].internaldate, reverse=reverse)
+        elif name == "SIZE":
+            order.sort(key=lambda item: item[1].size, reverse=reverse)
+        else:
+            order.sort(key=lambda item: item[1].key(name), reverse=reverse)
     return [n for n, _ in order]

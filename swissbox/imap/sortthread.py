@@ -105,6 +105,8 @@ class SortCommands(SelectedCommands):
             if unloaded:
                 for u, headers in query.rows(box.box, box.info.id, ["uid", "headers"], unloaded):
                     facts[u].references = references_value(bytes(headers))
+        if not uid and len(hits) == len(box.uids):  # every message: numbered 1..n
+            return [(i, facts[u]) for i, u in enumerate(hits, 1) if u in facts]
         out = []
         for u in hits:
             f = facts.get(u)
