@@ -10,6 +10,7 @@ whenever another folder is selected (or none)."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from swissbox.imap import context
@@ -17,8 +18,9 @@ from swissbox.imap.base import SessionBase, bad, no
 from swissbox.imap.context import LiveSearch
 from swissbox.imap.mailbox import FolderMailbox
 from swissbox.imap.parser import Token
-from swissbox.mailstore import query
+from swissbox.mailstore import MailStoreError, query
 
+log = logging.getLogger("swissbox.imap")
 UNKNOWN_TAG = b"Unknown tag"
 CANCELLED = b"Updates cancelled"
 
@@ -62,7 +64,13 @@ class SearchUpdates(SessionBase):
     def sync(self, allow_expunge: bool) -> None:
         super().sync(allow_expunge)
         if self._live:
-            self._refresh_live()
+            try:
+                self._refresh_live()
+            except MailStoreError:  # the folder went away under the session
+                self._live = None
+            except Exception:  # never let an update break the command that carries it
+                log.exception("live search update failed; live searches dropped")
+                self._live = None
 
     def _send_expunges(self, box: FolderMailbox, uids: list[int]) -> None:
         if self._live and box is self._live_box:
@@ -80,9 +88,10 @@ class SearchUpdates(SessionBase):
             self._live = None
             return
         live = self.live_searches(box)
-        changed = query.changed_since(box.box, box.info.id, min(s.mark for s in live.values()))
-        if not changed:
-            return
+        low = min(s.mark for s in live.values())
+        if query.folder(box.box, box.name).highestmodseq <= low:
+            return  # nothing changed: one row read, not the folder's
+        changed = query.changed_since(box.box, box.info.id, low)
         last = box.uids[-1] if box.uids else 0
         for s in live.values():
             rows = [(u, m) for u, m in changed if m > s.mark]

@@ -185,3 +185,18 @@ def test_fifty_sessions_with_live_searches_and_bad_input(stack: Stack) -> None:
     for c in clients:
         c.close()
     setup.logout()
+
+
+def test_live_search_on_a_folder_deleted_meanwhile(stack: Stack) -> None:
+    """Another session deletes the folder: the live search ends, the session keeps working."""
+    setup = login(stack)
+    name = fill(setup, 1)
+    c = RawImap(stack.ports["imap"])
+    c.login(BOB, BOB_PW)
+    c.ok(f"SELECT {name}")
+    c.ok("SEARCH RETURN (UPDATE) UNSEEN")
+    setup.delete(name)
+    assert c.ok("NOOP") == []
+    assert c.ok("SELECT INBOX")[0].startswith(b"* ")
+    c.close()
+    setup.logout()
