@@ -145,7 +145,8 @@ class MailboxCommands(SharedCommands):
                 self.condstore = True
                 enabled.append(b"CONDSTORE")
             elif isinstance(a, Atom) and a.upper() == b"QRESYNC":  # implies CONDSTORE
-                self.condstore = self.qresync = True
+                self.enable_condstore()  # in a selected folder: its HIGHESTMODSEQ (7162 3.1)
+                self.qresync = True
                 enabled.append(b"QRESYNC")
             elif isinstance(a, Atom) and a.upper() == b"IMAP4REV2":
                 self.rev2 = True

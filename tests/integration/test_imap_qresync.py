@@ -135,3 +135,12 @@ def test_imaplib_resyncs_after_another_client_expunged(stack: Stack) -> None:
     finally:
         a.logout()
         b.logout()
+
+
+def test_enabling_in_a_selected_folder_tells_its_highestmodseq(stack: Stack) -> None:
+    c = client(stack)
+    name = folder_with(c, 1)
+    c.ok(f"SELECT {name}")
+    lines = c.ok("ENABLE QRESYNC")
+    assert re.fullmatch(rb"\* OK \[HIGHESTMODSEQ \d+\] Highest", lines[0])
+    assert lines[1] == b"* ENABLED QRESYNC"
