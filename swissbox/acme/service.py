@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -185,7 +186,7 @@ class AcmeService:
         loop = asyncio.get_running_loop()
         try:
             key_pem = self.files.account_key_pem()
-            issued = await loop.run_in_executor(None, issue, order, key_pem, _Responder(self, loop))
+            issued = await in_thread(issue, order, key_pem, _Responder(self, loop))
             self.files.save_certificate(issued.fullchain_pem, issued.key_pem)
             cert = self.ctx.certs.load(self.files.paths)
         except (IssueError, TlsError, OSError) as exc:
@@ -248,6 +249,8 @@ class _Responder:
         async def call() -> T:
             return fn(*args)
 
+        if not self.loop.is_running():
+            raise IssueError("the server is stopping")
         future = asyncio.run_coroutine_threadsafe(call(), self.loop)
         return future.result(LOOP_CALL_TIMEOUT)
 
@@ -256,6 +259,34 @@ class _Responder:
 
     def withdraw(self, kind: str, domain: str, key: str, value: str) -> None:
         self._on_loop(self.service.withdraw, kind, domain, key, value)
+
+
+async def in_thread(fn: Callable[..., T], *args: Any) -> T:
+    """`fn(*args)` in a daemon thread of its own: an order may wait minutes on the CA, and must
+    neither hold a worker of the shared executor nor keep the process alive at shutdown."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(result: T | None, error: BaseException | None) -> None:
+        if future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)  # type: ignore[arg-type]
+
+    def run() -> None:
+        result: T | None = None
+        error: BaseException | None = None
+        try:
+            result = fn(*args)
+        except BaseException as exc:
+            error = exc
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
+            loop.call_soon_threadsafe(settle, result, error)
+
+    threading.Thread(target=run, name="acme-order", daemon=True).start()
+    return await future
 
 
 def _names(cert: Any) -> list[str]:
