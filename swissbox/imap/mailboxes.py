@@ -393,7 +393,8 @@ class MailboxCommands(SharedCommands):
                 + b') "/" '
                 + render.astring(encode_mutf7(f.name))
             )
-        kept = subscriptions.kept(account.box)  # subscribed, the folder gone (RFC 3501 6.3.6)
+        # subscribed, the folder gone (RFC 3501 6.3.6); one made again by import is listed above
+        kept = [n for n in subscriptions.kept(account.box) if n not in names]
         for name in kept:
             if list_matches(ref, pattern, name):
                 self.untagged(b'LSUB () "/" ' + render.astring(encode_mutf7(name)))

@@ -7,6 +7,7 @@ import imaplib
 import itertools
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -275,4 +276,22 @@ def test_fifty_clients_list_and_subscribe_at_once(stack: Stack) -> None:
     assert sorted(kept) == sorted(
         f'* LSUB () "/" "{top}/c{n}"'.encode() for n in range(50) if n % 3
     )
+    c.close()
+
+
+def test_folder_imported_under_a_kept_name_is_listed_once(stack: Stack, tmp_path: Path) -> None:
+    top = folder()
+    c = client(stack)
+    c.ok(f"CREATE {top}/back")
+    c.ok(f"SUBSCRIBE {top}/back")
+    c.ok(f"DELETE {top}/back")
+    maildir = tmp_path / "maildir"
+    for sub in ("cur", "new", "tmp", f".{top}.back/cur", f".{top}.back/new", f".{top}.back/tmp"):
+        (maildir / sub).mkdir(parents=True)
+    (maildir / f".{top}.back" / "cur" / "1700000000.1.host:2,S").write_bytes(mail("back"))
+    stack.cli("mailbox", "import", USER, str(maildir), check=True)
+    assert c.ok(f'LSUB "" "{top}/*"') == [f'* LSUB (\\HasNoChildren) "/" "{top}/back"'.encode()]
+    assert c.ok(f'LIST (SUBSCRIBED) "" "{top}/*"') == [
+        f'* LIST (\\HasNoChildren \\Subscribed) "/" "{top}/back"'.encode()
+    ]
     c.close()
