@@ -180,7 +180,8 @@ class AcmeService:
             s.challenge,
             s.email,
             str(acme_base(self.ctx.config.config_path) / s.ca_bundle) if s.ca_bundle else "",
-            s.dns_wait_seconds,
+            # Secondaries need a moment to transfer the zone; without any, the CA asks us.
+            s.dns_wait_seconds if self.ctx.settings.dns.notify else 0.0,
         )
         state.last_attempt = time.time()
         loop = asyncio.get_running_loop()

@@ -271,7 +271,8 @@ class AcmeSettings:
     # PEM file of CAs to trust for directory_url (a private ACME server); empty: the system's.
     ca_bundle: str = ""
     # How often the names and expiry are looked at, the first retry after a failure (doubling
-    # up to a day), and the wait after publishing a DNS-01 record (secondaries catch up).
+    # up to a day), and the wait after publishing a DNS-01 record when [dns] notify lists
+    # secondaries (they transfer the zone before the CA asks one of them).
     check_seconds: float = bounded(600.0, 0.1, 86400)
     retry_seconds: float = bounded(300.0, 0.1, 86400)
     dns_wait_seconds: float = bounded(5.0, 0, 600)
