@@ -18,6 +18,8 @@ from email.message import EmailMessage
 
 import pytest
 
+from swissbox.filter.base import Action, FailurePolicy, Request
+from swissbox.filter.clamd import ClamdScanner
 from tests.support.polling import eventually
 from tests.support.scanners import (
     GTUBE,
@@ -183,6 +185,17 @@ def test_the_test_signature_is_refused_naming_it(stack: Stack) -> None:
     assert not stored(stack, "infected") and not stored(stack, "infected", "Junk")
 
 
+async def test_clamd_over_tcp_names_the_signature_too(world: tuple[Stack, Rspamd, Clamd]) -> None:
+    clamd = world[2]
+    scanner = ClamdScanner(FailurePolicy(5.0, "defer"), f"127.0.0.1:{clamd.tcp_port}")
+    request = Request(SAMPLE, "192.0.2.1", "h", "a@x.test", (BOB,), "Q1")
+    infected = await scanner.check(request)
+    assert infected.action is Action.REJECT and infected.reply is not None
+    assert SIGNATURE in infected.reply and infected.reply.startswith("554 5.7.1")
+    clean = await scanner.check(Request(b"\r\nclean\r\n", "192.0.2.1", "h", "", (BOB,), "Q2"))
+    assert clean.action is Action.ACCEPT and clean.summary == "clean"
+
+
 def test_a_listed_client_is_refused_at_rcpt_naming_the_list(stack: Stack) -> None:
     code, text = mx_send(stack, message("listed"), source=LISTED_IP)
     assert (code, text.split()[0]) == (554, "5.7.1"), text
@@ -228,6 +241,20 @@ def test_moving_mail_into_junk_teaches_rspamd(stack: Stack, rspamd: Rspamd) -> N
         imap.logout()
     eventually(lambda: rspamd.stat()["learned"] > before, timeout=15, what="rspamd learned")
     assert "learned spam from <bob@example.test> Junk/" in stack.log()
+    # and out of Junk again (COPY this time): ham
+    before = rspamd.stat()["learned"]
+    imap = imaplib.IMAP4("127.0.0.1", stack.ports["imap"], timeout=TIMEOUT)
+    try:
+        imap.login(BOB, BOB_PW)
+        imap.select("Junk")
+        status, found = imap.uid("SEARCH", "SUBJECT", '"teach me"')
+        assert status == "OK" and found[0], found
+        status, _ = imap.uid("COPY", found[0].split()[-1].decode(), "INBOX")
+        assert status == "OK"
+    finally:
+        imap.logout()
+    eventually(lambda: rspamd.stat()["learned"] > before, timeout=15, what="rspamd learned ham")
+    assert "learned ham from <bob@example.test> INBOX/" in stack.log()
 
 
 def test_stopping_rspamd_mid_burst_loses_nothing(stack: Stack, rspamd: Rspamd) -> None:

@@ -9,6 +9,7 @@ import os
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import urllib.request
 from dataclasses import dataclass
@@ -200,7 +201,7 @@ def start_clamd(folder: Path) -> Clamd:
     (folder / "db" / "test.hdb").write_text(f"{digest}:{size}:{SIGNATURE}\n")
     port = distinct_port(set())
     # a short folder: Unix socket paths are limited to 107 bytes
-    sock = Path(os.environ.get("TMPDIR", "/tmp")) / f"swissbox-clamd-{os.getpid()}-{port}.sock"
+    sock = Path(tempfile.gettempdir()) / f"swissbox-clamd-{os.getpid()}-{port}.sock"
     user = "root" if os.geteuid() == 0 else ""
     (folder / "clamd.conf").write_text(
         "Foreground yes\n"
