@@ -1,8 +1,8 @@
 """The other server in `swissbox mailbox import-imap`: its URL, the connection (imaplib), and
 the parsing of its LIST and FETCH answers (pure functions over the bytes imaplib returns).
 
-URLs: `imaps://user@host[:993]` (implicit TLS), `imap://user@host[:143]` (STARTTLS, required),
-`imap://user@127.0.0.1:port` (plain, only to a loopback address). The user part may be
+URLs: `imaps://user@host[:993]` (implicit TLS), `imap://user@host[:143]` (STARTTLS; plain
+IMAP only to a loopback address that offers no STARTTLS). The user part may be
 percent-encoded (`user%40example.org@host`); a password in the URL is refused.
 """
 
@@ -78,11 +78,11 @@ def connect(url: SourceUrl, password: str, cafile: str | None = None) -> imaplib
             )
         else:
             conn = imaplib.IMAP4(url.host, url.port, timeout=TIMEOUT)
-            if not url.loopback:
-                if "STARTTLS" not in conn.capabilities:
-                    conn.shutdown()
-                    raise SourceError(f"{url}: no STARTTLS offered; use imaps:// instead")
+            if "STARTTLS" in conn.capabilities:
                 conn.starttls(context)
+            elif not url.loopback:
+                conn.shutdown()
+                raise SourceError(f"{url}: no STARTTLS offered; use imaps:// instead")
         conn.login(url.user, password)
     except (OSError, imaplib.IMAP4.error, ssl.SSLError) as exc:
         raise SourceError(f"{url}: {_reason(exc)}") from None
@@ -90,6 +90,8 @@ def connect(url: SourceUrl, password: str, cafile: str | None = None) -> imaplib
 
 
 def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError):  # TLS and socket errors: their errno alone says nothing
+        return str(exc) or type(exc).__name__
     text = exc.args[0] if exc.args else exc
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")

@@ -11,8 +11,9 @@ import imaplib
 import json
 import ssl
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -51,18 +52,25 @@ DATES = [
 
 
 @pytest.fixture
-def dovecot() -> Iterator[Dovecot]:
+def dovecots() -> Iterator[Callable[..., Dovecot]]:
+    """Starts Dovecots (`tls=(cert, key)` for STARTTLS and IMAPS); removes them afterwards."""
     binary = require_tool("dovecot")
-    server = Dovecot({SRC_USER: SRC_PW}, binary=binary)
+    started: list[Dovecot] = []
+
+    def start(**kwargs: Any) -> Dovecot:
+        started.append(Dovecot({SRC_USER: SRC_PW}, binary=binary, **kwargs))
+        return started[-1].start()
+
     try:
-        yield server.start()
+        yield start
     finally:
-        server.remove()
+        for server in started:
+            server.remove()
 
 
 def fill(port: int) -> int:
     """60 messages over 4 folders; returns how many."""
-    m = imaplib.IMAP4("127.0.0.1", port, timeout=10)
+    m = imaplib.IMAP4("127.0.0.1", port, timeout=10)  # loopback: no STARTTLS needed
     m.login(SRC_USER, SRC_PW)
     n = 0
     for folder, count in COUNTS.items():
@@ -95,15 +103,26 @@ def snapshot(m: imaplib.IMAP4, folder: str) -> Counter[tuple[frozenset[str], flo
     )
 
 
-def test_import_imap_from_dovecot(tmp_path: Path, dovecot: Dovecot) -> None:
-    total = fill(dovecot.port)
+def test_import_imap_from_dovecot(tmp_path: Path, dovecots: Callable[..., Dovecot]) -> None:
     secret = tmp_path / "source-password"
     secret.write_text(SRC_PW + "\n")
-    url = f"imap://{SRC_USER}@127.0.0.1:{dovecot.port}"
     with Stack(tmp_path) as stack:
         stack.provision(mailboxes={BOB: BOB_PW})
+        tls = stack.data / "tls"
+        dovecot = dovecots(tls=(tls / "server.pem", tls / "server.key"))
+        total = fill(dovecot.port)
         stack.start()  # the import runs beside the server, as the other offline verbs do
-        args = ("mailbox", "import-imap", BOB, "--from", url, "--json")
+        url = f"imap://{SRC_USER}@127.0.0.1:{dovecot.port}"  # STARTTLS, offered
+        args = (
+            "mailbox",
+            "import-imap",
+            BOB,
+            "--from",
+            url,
+            "--json",
+            "--ca-file",
+            str(stack.ca_file),
+        )
 
         wrong = stack.cli(*args, "--password-stdin", stdin="nope\n")
         assert wrong.returncode == 1 and "Traceback" not in wrong.stderr
@@ -126,7 +145,12 @@ def test_import_imap_from_dovecot(tmp_path: Path, dovecot: Dovecot) -> None:
         assert set(by_folder) >= set(FOLDERS.values())
         assert by_folder["INBOX"]["skipped"] == 22
 
-        again = stack.cli(*args[:-1], "--password-file", str(secret))
+        untrusted = stack.cli(*args[:-2], "--password-file", str(secret))
+        assert untrusted.returncode == 1 and "CERTIFICATE_VERIFY_FAILED" in untrusted.stderr
+        implicit = f"imaps://{SRC_USER}@127.0.0.1:{dovecot.tls_port}"
+        again = stack.cli(
+            *args[:4], implicit, "--ca-file", str(stack.ca_file), "--password-file", str(secret)
+        )
         assert again.returncode == 0, again.stderr
         assert f"imported 0 messages into {BOB}" in again.stdout
         assert "Work/Entwürfe: 0 new, 8 already there" in again.stdout

@@ -38,7 +38,7 @@ listen = 127.0.0.1
 base_dir = {folder}/run
 state_dir = {folder}/state
 log_path = {folder}/dovecot.log
-ssl = no
+{ssl}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_failure_delay = 0
@@ -66,7 +66,8 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {tls_port}
   }}
 }}
 service anvil {{
@@ -78,12 +79,21 @@ service anvil {{
 class Dovecot:
     """`Dovecot(users={"alice": "pw"}).start()`; `maildir(user)` is where its mail lives."""
 
-    def __init__(self, users: dict[str, str], binary: str = "dovecot") -> None:
+    def __init__(
+        self,
+        users: dict[str, str],
+        binary: str = "dovecot",
+        tls: tuple[Path, Path] | None = None,
+    ) -> None:
+        """`tls`: (certificate, key) PEM files: STARTTLS on `port` and implicit TLS on
+        `tls_port`; without it, plain IMAP only."""
         self.users = users
         self.binary = binary
         self.folder = Path(tempfile.mkdtemp(prefix="swissbox-dovecot-"))
         os.chmod(self.folder, 0o755)  # the mail user walks through it to the homes
         self.port = free_port()
+        self.tls_port = free_port() if tls else 0
+        ssl = f"ssl = yes\nssl_cert = <{tls[0]}\nssl_key = <{tls[1]}" if tls else "ssl = no"
         self.process: subprocess.Popen[bytes] | None = None
         if os.geteuid() == 0:
             owner = pwd.getpwnam("nobody")
@@ -108,6 +118,8 @@ class Dovecot:
                 login=login,
                 chroot=chroot,
                 port=self.port,
+                tls_port=self.tls_port,
+                ssl=ssl,
                 mailboxes=mailboxes,
             )
         )
