@@ -18,6 +18,7 @@ REVERSE turns one key around; messages equal under every key stay in mailbox ord
 from __future__ import annotations
 
 import email.utils
+import json
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -162,10 +163,18 @@ def _message_id(raw: str | None) -> str | None:
 
 
 def _first_address(entries: Any) -> tuple[str | None, str, str | None] | None:
-    if not entries:
+    if not entries or not isinstance(entries[0], list) or len(entries[0]) != 4:
         return None
     name, _adl, mailbox, host = entries[0]
     return (name, mailbox or "", host)
+
+
+def envelope_of(stored: str) -> list[Any]:
+    """The envelope list of an index row's JSON; ten NILs for a row without one."""
+    value = json.loads(stored)
+    if not isinstance(value, list):
+        return [None] * 10
+    return (value + [None] * 10)[:10]
 
 
 def _sent_date(raw: str | None, internaldate: int) -> float:

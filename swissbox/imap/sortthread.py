@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,7 +20,7 @@ from swissbox.imap.mailbox import FolderMailbox
 from swissbox.imap.parser import Atom, Token, astring
 from swissbox.imap.search import parse_search, uses
 from swissbox.imap.selected import SelectedCommands
-from swissbox.imap.sort import Facts, parse_criteria, repair_8bit, sort
+from swissbox.imap.sort import Facts, envelope_of, parse_criteria, repair_8bit, sort
 from swissbox.imap.thread import orderedsubject, parse_algorithm, references, render
 from swissbox.mailstore import query
 from swissbox.mailstore.store import unfold
@@ -93,7 +92,7 @@ class SortCommands(SelectedCommands):
         if missing:
             cols = ["uid", "envelope", "internaldate", "size"]
             rows = query.rows(box.box, box.info.id, cols, missing)
-            envelopes = {r[0]: json.loads(r[1]) for r in rows}
+            envelopes = {r[0]: envelope_of(r[1]) for r in rows}
             # raw 8-bit header text is kept as U+FFFD in the envelope: read it again
             garbled = [r[0] for r in rows if "\\ufffd" in r[1] or "\ufffd" in r[1]]
             for u, headers in query.rows(box.box, box.info.id, ["uid", "headers"], garbled):

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from swissbox.imap.parser import ParseError, tokenize
-from swissbox.imap.sort import Facts, message_ids, parse_criteria, repair_8bit, sort
+from swissbox.imap.sort import Facts, envelope_of, message_ids, parse_criteria, repair_8bit, sort
 
 Addr = list[Any]
 
@@ -154,3 +154,16 @@ def test_raw_8bit_headers_are_read_as_utf8() -> None:
     f = Facts(fixed, 0, 0)
     assert f.base == ("DÉJÀ VU".replace("É", "E\u0301").replace("À", "A\u0300"), True)
     assert f.key("DISPLAYFROM") == "E\u0301MILE"
+
+
+def test_envelopes_of_odd_rows() -> None:
+    assert envelope_of("null") == [None] * 10
+    assert envelope_of('["d", "s"]') == ["d", "s"] + [None] * 8
+    f = Facts(envelope_of('[null, null, [["x"]], null, null, [], null, null, null, null]'), 5, 1)
+    assert [f.key(k) for k in ("FROM", "TO", "DISPLAYFROM", "DATE", "SUBJECT")] == [
+        "",
+        "",
+        "",
+        5.0,
+        "",
+    ]
