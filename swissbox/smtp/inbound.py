@@ -113,6 +113,8 @@ class MxHandler:
         responses: list[str],
     ) -> list[str]:
         session.host_name = hostname
+        if self.rt.filters is not None:  # answered by the first RCPT, most often already here
+            screening.start_blocklist_lookup(self.rt.filters, server, session)
         out = [r for r in responses if server.allow_auth or not r[4:].upper().startswith("AUTH")]
         last = out.pop()  # "250 HELP"
         out += [f"250-{ext}" for ext in EXTRA_EHLO]

@@ -1,6 +1,7 @@
-"""The SMTP side of `swissbox.filter`: the blocklist check at RCPT (MX only), the sending
-limit and the content scanners at the end of DATA. The scanners' verdict picks the reply or
-the folder (Junk, as a DMARC quarantine does) and the header fields to add."""
+"""The SMTP side of `swissbox.filter`: the blocklist check (started at EHLO, answered at RCPT;
+MX only), the sending limit and the content scanners at the end of DATA. The scanners'
+verdict picks the reply or the folder (Junk, as a DMARC quarantine does) and the header
+fields to add."""
 
 from __future__ import annotations
 
@@ -24,8 +25,10 @@ class Screened:
 
 
 def start_blocklist_lookup(filters: MailFilter, server: SwissSMTP, session: Session) -> None:
-    """Begins the client's blocklist lookup (at MAIL), so that RCPT mostly finds it done."""
-    if filters.blocklists is None or session.authenticated:
+    """Begins the client's blocklist lookup (at EHLO and MAIL), so that RCPT mostly finds it
+    done. MX only: submission listeners (AUTH offered) and authenticated sessions are not
+    checked against blocklists."""
+    if filters.blocklists is None or server.allow_auth or session.authenticated:
         return
     if getattr(session, "swissbox_dnsbl", None) is None:
         task = asyncio.ensure_future(filters.listed(server.client_ip))
@@ -34,7 +37,7 @@ def start_blocklist_lookup(filters: MailFilter, server: SwissSMTP, session: Sess
 
 async def blocklisted(filters: MailFilter, server: SwissSMTP, session: Session) -> str | None:
     """The RCPT reply refusing a listed client, or None."""
-    if filters.blocklists is None or session.authenticated:
+    if filters.blocklists is None or server.allow_auth or session.authenticated:
         return None
     start_blocklist_lookup(filters, server, session)
     listing = await session.swissbox_dnsbl  # type: ignore[attr-defined]
