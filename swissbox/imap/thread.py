@@ -81,6 +81,7 @@ def references(items: Sequence[Item]) -> list[Node]:
             if mid is not None and mid not in by_id:
                 by_id[mid] = node
         node.item = item
+        node.key = _item_key(item)
         prev: Node | None = None
         for ref in item[1].parent_ids():
             ref_node = node_for(ref)
@@ -93,7 +94,9 @@ def references(items: Sequence[Item]) -> list[Node]:
             prev.add(node)
     roots = [n for n in nodes if n.parent is None]  # steps 2 and 3
     roots = _prune(roots)  # step 4
-    _order(roots)
+    for root in roots:  # a dummy's subject is its first child's (children are messages here)
+        if root.item is None:
+            root.children.sort(key=_node_key)
     roots = _gather_subjects(roots)  # step 5
     _order(roots)  # step 6
     for node in nodes:  # no parent links: the trees are freed without the cycle collector
@@ -245,9 +248,11 @@ def _order(roots: list[Node]) -> None:
     """Step 6: siblings by sent date, ties by mailbox order; a dummy as its first child."""
     for node in _post_order(roots):
         if node.children:
-            node.children.sort(key=lambda n: n.key)
-        if node.item is not None:
-            node.key = _item_key(node.item)
-        elif node.children:
-            node.key = node.children[0].key
-    roots.sort(key=lambda n: n.key)
+            node.children.sort(key=_node_key)
+            if node.item is None:
+                node.key = node.children[0].key
+    roots.sort(key=_node_key)
+
+
+def _node_key(node: Node) -> tuple[float, int]:
+    return node.key
