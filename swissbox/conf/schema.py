@@ -246,8 +246,9 @@ class FilterSettings:
     learn_queue: int = bounded(100, 1, 100000)
     # clamd's socket: a path (Unix socket) or "ip:port".
     clamd_socket: str = "/run/clamav/clamd.ctl"
-    # DNS blocklists checked at RCPT (MX only): "zone", or "zone=127.0.0.2,127.0.0.4" to count
-    # only those answers as a listing; looked up with [smtp] inbound_resolvers.
+    # DNS blocklists checked at RCPT (MX only): "zone", or "zone=127.0.0.2,127.0.0.4:exploited"
+    # to count only those answers as a listing (a meaning after ':' is named in the 554 reply);
+    # looked up with [smtp] inbound_resolvers.
     dnsbl_zones: list[str] = field(default_factory=list)
     dnsbl_cache_seconds: float = bounded(300.0, 0, 86400)
     # Authenticated submission: per mailbox, over the last hour (0: no limit); 451 4.7.1 past it.

@@ -1,9 +1,9 @@
 """DNS blocklists: is a client address listed in any configured zone? Looked up with the MX's
 resolver ([smtp] inbound_resolvers), answers cached; a listed client is refused at RCPT.
 
-A zone is configured as "zone" (any A answer lists) or "zone=127.0.0.2,127.0.0.4" (only those
-return codes list: many lists answer other codes for other meanings, or 127.255.255.x for a
-resolver they refuse). A lookup that fails (timeout, SERVFAIL) lists nobody and is not cached.
+A zone is configured as "zone" (any A answer lists) or "zone=127.0.0.2,127.0.0.4:exploited"
+(only those return codes list, each with an optional meaning named in the reply: many lists
+answer different codes for different reasons, or 127.255.255.x to a resolver they refuse). A lookup that fails (timeout, SERVFAIL) lists nobody and is not cached.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from swissbox.mailauth.resolver import DnsTempError, Resolver
 
 log = logging.getLogger("swissbox.filter")
 
-LISTED = "554 5.7.1 Service unavailable; client [{ip}] blocked using {zone}"
+LISTED = "554 5.7.1 Service unavailable; client [{ip}] blocked using {zone}{meaning}"
 MAX_CACHED = 10_000
 
 
@@ -27,21 +27,31 @@ MAX_CACHED = 10_000
 class Zone:
     name: str
     codes: frozenset[str] = frozenset()  # empty: any answer lists
+    meanings: tuple[tuple[str, str], ...] = ()  # (code, what the list means by it)
 
     @classmethod
     def parse(cls, entry: str) -> Zone:
-        """'zone' or 'zone=code,code' -> Zone; ValueError naming what is wrong."""
+        """'zone' or 'zone=code[:meaning],...' -> Zone; ValueError naming what is wrong."""
         name, _, codes = entry.partition("=")
         name = name.strip().strip(".").lower()
         if not name or " " in name or "." not in name:
             raise ValueError(f"{entry!r}: give a zone name such as zen.example.org")
-        found = set()
-        for code in filter(None, (c.strip() for c in codes.split(","))):
+        found, meanings = set(), []
+        for item in filter(None, (c.strip() for c in codes.split(","))):
+            code, _, meaning = item.partition(":")
+            code, meaning = code.strip(), meaning.strip()
             ipaddress.IPv4Address(code)  # ValueError when it is not an address
+            if not meaning.isprintable() or any(c in meaning for c in "\r\n"):
+                raise ValueError(f"{entry!r}: a meaning is plain text")
             found.add(code)
+            if meaning:
+                meanings.append((code, meaning[:100]))
         if "=" in entry and not found:
             raise ValueError(f"{entry!r}: list return codes after '=' (127.0.0.2,...)")
-        return cls(name, frozenset(found))
+        return cls(name, frozenset(found), tuple(meanings))
+
+    def meaning(self, code: str) -> str:
+        return dict(self.meanings).get(code, "")
 
     def lists(self, answers: list[str]) -> str | None:
         """The first answer that counts as a listing, or None."""
@@ -68,10 +78,12 @@ class Listing:
     ip: str
     zone: str
     code: str
+    meaning: str = ""
 
     @property
     def reply(self) -> str:
-        return LISTED.format(ip=self.ip, zone=self.zone)
+        meaning = f" ({self.meaning})" if self.meaning else ""
+        return LISTED.format(ip=self.ip, zone=self.zone, meaning=meaning)
 
 
 class Blocklists:
@@ -102,7 +114,13 @@ class Blocklists:
             self._cache.clear()
         self._cache[ip] = (now + self.cache_seconds, listing)
         if listing is not None:
-            log.info("filter: client %s is listed in %s (%s)", ip, listing.zone, listing.code)
+            log.info(
+                "filter: client %s is listed in %s (%s%s)",
+                ip,
+                listing.zone,
+                listing.code,
+                f" {listing.meaning}" if listing.meaning else "",
+            )
         return listing
 
     async def _lookup(self, ip: str, zone: Zone) -> Listing | None | bool:
@@ -116,4 +134,4 @@ class Blocklists:
             log.warning("filter: blocklist %s not answered for %s: %s", zone.name, ip, exc)
             return False
         code = zone.lists(answers)
-        return Listing(ip, zone.name, code) if code is not None else None
+        return Listing(ip, zone.name, code, zone.meaning(code)) if code is not None else None

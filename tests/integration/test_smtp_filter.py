@@ -71,7 +71,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, Rsp
         "clamd_socket": str(clamd.socket_path),
         "timeout": 5.0,
         "on_failure": "accept",
-        "dnsbl_zones": ["bl.test=127.0.0.2"],
+        "dnsbl_zones": ["bl.test=127.0.0.2:test listing"],
         "max_messages_per_hour": LIMIT,
     }
     stack.write_config()
@@ -199,7 +199,7 @@ async def test_clamd_over_tcp_names_the_signature_too(world: tuple[Stack, Rspamd
 def test_a_listed_client_is_refused_at_rcpt_naming_the_list(stack: Stack) -> None:
     code, text = mx_send(stack, message("listed"), source=LISTED_IP)
     assert (code, text.split()[0]) == (554, "5.7.1"), text
-    assert "bl.test" in text and LISTED_IP in text
+    assert "blocked using bl.test (test listing)" in text and LISTED_IP in text
     assert mx_send(stack, message("not listed"))[0] == 250  # 127.0.0.1 is not in the zone
 
 

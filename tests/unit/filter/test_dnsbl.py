@@ -30,7 +30,17 @@ def test_query_names() -> None:
 def test_zone_syntax() -> None:
     assert Zone.parse("Zen.Example.ORG.") == Zone("zen.example.org")
     assert Zone.parse("bl.test=127.0.0.2, 127.0.0.4").codes == {"127.0.0.2", "127.0.0.4"}
-    for bad in ("", "=127.0.0.2", "bl.test=", "bl.test=banana", "nodot", "a b.test"):
+    zone = Zone.parse("bl.test=127.0.0.2:spam source, 127.0.0.4:exploited host")
+    assert zone.meaning("127.0.0.4") == "exploited host" and zone.meaning("127.0.0.9") == ""
+    for bad in (
+        "",
+        "=127.0.0.2",
+        "bl.test=",
+        "bl.test=banana",
+        "nodot",
+        "a b.test",
+        "b.t=1.2.3.4:\x01",
+    ):
         with pytest.raises(ValueError):
             Zone.parse(bad)
 
@@ -41,15 +51,20 @@ async def test_codes_decide_and_results_are_cached() -> None:
         {
             "2.0.0.127.codes.test": ["127.255.255.254"],  # "you may not ask": not a listing
             "2.0.0.127.any.test": ["127.0.0.10"],
+            "3.0.0.127.codes.test": ["127.0.0.2"],
         }
     )
     lists = Blocklists(
-        [Zone.parse("codes.test=127.0.0.2"), Zone.parse("any.test")], resolver, 60, lambda: now[0]
+        [Zone.parse("codes.test=127.0.0.2:spam"), Zone.parse("any.test")],
+        resolver,
+        60,
+        lambda: now[0],
     )
     found = await lists.check("127.0.0.2")
     assert found is not None and found.zone == "any.test" and found.code == "127.0.0.10"
     assert found.reply == "554 5.7.1 Service unavailable; client [127.0.0.2] blocked using any.test"
-    assert await lists.check("127.0.0.3") is None
+    listed = await lists.check("127.0.0.3")
+    assert listed is not None and listed.reply.endswith("blocked using codes.test (spam)")
     asked = len(resolver.asked)
     assert await lists.check("127.0.0.2") is not None and len(resolver.asked) == asked
     now[0] = 61
