@@ -116,6 +116,10 @@ def test_pipelined_save_then_use(stack: Stack) -> None:
     )
     lines = c.until(b"p4")
     assert lines[0] == b"p1 OK SEARCH completed"
-    assert [x.split(b" ")[1] for x in lines if x.startswith(b"* ") and b" FETCH " in x] == [b"2", b"4", b"6"]
+    assert [x.split(b" ")[1] for x in lines if x.startswith(b"* ") and b" FETCH " in x] == [
+        b"2",
+        b"4",
+        b"6",
+    ]
     assert b"* SEARCH 2 4 6" in lines
     c.close()
