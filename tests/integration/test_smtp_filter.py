@@ -54,8 +54,19 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, Rsp
             stack.provision(mailboxes={BOB: BOB_PW, ALICE: ALICE_PW})
             stack.cli("domain", "add", "bl.test", "--org", "acme", check=True)
             stack.cli("dns", "add", "bl.test", "2.0.0.127", "A", "127.0.0.2", check=True)
-        finally:
-            clamd, rspamd = clamd_ready.result(), rspamd_ready.result()
+        except BaseException:
+            for ready in (clamd_ready, rspamd_ready):
+                if ready.exception() is None:
+                    ready.result().stop()
+            raise
+        if clamd_ready.exception() is not None and rspamd_ready.exception() is None:
+            rspamd_ready.result().stop()
+        clamd = clamd_ready.result()
+        try:
+            rspamd = rspamd_ready.result()
+        except BaseException:
+            clamd.stop()
+            raise
     stack.settings["smtp"].update(
         {
             "inbound_resolvers": [f"127.0.0.1:{stack.ports['dns']}"],
