@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from swissbox.conf.schema import Settings
+from swissbox.conf.schema import DMARC_ACTIONS, Settings
 from swissbox.directory.names import InvalidName, normalize_domain
 
 CONFIG_NAME = "swissbox.toml"
@@ -274,6 +274,17 @@ def _cross_checks(s: Settings, problems: list[str]) -> None:
         problem = hostport_problem(entry, default_port)
         if problem:
             problems.append(f"{key}: {entry!r}: {problem}")
+    for i, entry in enumerate(s.smtp.dmarc_reject_action_domains):
+        domain, eq, action = entry.partition("=")
+        try:
+            normalize_domain(domain.strip())
+        except InvalidName:
+            eq = ""
+        if not eq or action.strip() not in DMARC_ACTIONS:
+            problems.append(
+                f"smtp.dmarc_reject_action_domains[{i}]: {entry!r} is not domain=action"
+                f" with action one of {', '.join(DMARC_ACTIONS)}"
+            )
     if not s.smtp.retry_schedule or any(not 0 < x <= 86400 for x in s.smtp.retry_schedule):
         problems.append("smtp.retry_schedule: give one or more delays between 0 and 86400 seconds")
     for i, entry in enumerate(s.http.trusted_proxies):

@@ -71,6 +71,9 @@ class AuthSettings:
     failure_delay_max: float = bounded(4.0, 0, 600)
 
 
+DMARC_ACTIONS = ("reject", "quarantine", "mark")
+
+
 @dataclass
 class SmtpSettings:
     enabled: bool = True
@@ -125,7 +128,11 @@ class SmtpSettings:
     inbound_auth: bool = True
     inbound_resolvers: list[str] = field(default_factory=list)
     inbound_dns_timeout: float = bounded(5.0, 0.1, 60)
-    dmarc_reject_action: str = choice("reject", "reject", "quarantine", "mark")
+    dmarc_reject_action: str = choice("reject", *DMARC_ACTIONS)
+    # The same per recipient domain, "domain=action" (e.g. "lists.example.org=mark"); other
+    # domains take dmarc_reject_action. One message for several domains gets one action: reject
+    # when all say reject, else Junk when any says reject or quarantine, else the mark only.
+    dmarc_reject_action_domains: list[str] = field(default_factory=list)
     auth_temperror_action: str = choice("defer", "defer", "mark")
 
 

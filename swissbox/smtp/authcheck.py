@@ -6,8 +6,10 @@ authserv-id removed), and the reply or folder the DMARC result asks for under th
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
+from swissbox.directory import InvalidName, normalize_domain
 from swissbox.mailauth.authresults import strip_claiming
 from swissbox.mailauth.resolver import DnsResolver, Resolver
 from swissbox.mailauth.verdict import authenticate
@@ -31,6 +33,7 @@ class InboundAuth:
     authserv_id: str
     reject_action: str = "reject"  # reject | quarantine | mark
     temperror_action: str = "defer"  # defer | mark
+    domain_actions: dict[str, str] = field(default_factory=dict)  # recipient domain -> action
 
     @classmethod
     def from_settings(
@@ -40,11 +43,31 @@ class InboundAuth:
         timeout: float,
         reject_action: str,
         temperror_action: str,
+        domain_actions: Iterable[str] = (),
     ) -> InboundAuth:
+        """`domain_actions`: "domain=action" entries ([smtp] dmarc_reject_action_domains)."""
         resolver = DnsResolver(nameservers or None, timeout)
-        return cls(resolver, hostname, reject_action, temperror_action)
+        per_domain = {}
+        for entry in domain_actions:  # validated by the settings loader
+            domain, _, action = entry.partition("=")
+            per_domain[_domain(domain.strip())] = action.strip()
+        return cls(resolver, hostname, reject_action, temperror_action, per_domain)
 
-    async def check(self, data: bytes, client_ip: str, helo: str, mail_from: str) -> Decision:
+    def reject_action_for(self, recipients: Iterable[str]) -> str:
+        """The action for a DMARC `reject` failure of one message to these recipients: their
+        domains' own actions combined (reject only when all say so; Junk when any says reject
+        or quarantine; else mark), the default action for domains without one."""
+        actions = {
+            self.domain_actions.get(_domain(r.rpartition("@")[2]), self.reject_action)
+            for r in recipients
+        } or {self.reject_action}
+        if actions == {"reject"}:
+            return "reject"
+        return "quarantine" if actions & {"reject", "quarantine"} else "mark"
+
+    async def check(
+        self, data: bytes, client_ip: str, helo: str, mail_from: str, recipients: Iterable[str] = ()
+    ) -> Decision:
         verdict = await authenticate(
             data, self.resolver, client_ip, helo, mail_from, self.authserv_id
         )
@@ -64,11 +87,19 @@ class InboundAuth:
         if dmarc.result != "fail":
             return Decision(marked)
         if dmarc.disposition == "reject":
-            if self.reject_action == "reject":
+            action = self.reject_action_for(recipients)
+            if action == "reject":
                 return Decision(marked, replies.DMARC_REJECT.format(domain=dmarc.from_domain))
-            if self.reject_action == "quarantine":
+            if action == "quarantine":
                 return Decision(marked, folder=JUNK)
             return Decision(marked)
         if dmarc.disposition == "quarantine":
             return Decision(marked, folder=JUNK)
         return Decision(marked)
+
+
+def _domain(name: str) -> str:
+    try:
+        return normalize_domain(name)
+    except InvalidName:
+        return name.lower()

@@ -225,7 +225,7 @@ class MxHandler:
         if self.rt.mailauth is not None and not session.authenticated:
             try:
                 checked = await self.rt.mailauth.check(
-                    data, server.client_ip, session.host_name or "", sender
+                    data, server.client_ip, session.host_name or "", sender, envelope.rcpt_tos
                 )
             except Exception:  # a bug must not let mail through unchecked, nor kill the session
                 log.exception("smtp: mail authentication failed for <%s>", sender)

@@ -77,6 +77,7 @@ class SmtpService:
             s.smtp.inbound_dns_timeout,
             s.smtp.dmarc_reject_action,
             s.smtp.auth_temperror_action,
+            s.smtp.dmarc_reject_action_domains,
         )
 
     def _config_relative(self, name: str) -> str:

@@ -26,6 +26,8 @@ from tests.support.milter import Milter
 from tests.support.stack import Stack, free_port
 
 BOB, BOB_PW = "bob@example.test", "bob-mailbox-pw"
+LISTS = "lists.example.test"  # a domain of ours whose DMARC reject action is "mark"
+ANN = f"ann@{LISTS}"
 MX_ID = "mx.example.test"
 
 
@@ -85,9 +87,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, dic
             "inbound_resolvers": [f"127.0.0.1:{stack.ports['dns']}"],
             "inbound_dns_timeout": 2.0,
             "max_connections_per_address": 100,
+            "dmarc_reject_action_domains": [f"{LISTS}=mark"],
         }
     )
     stack.provision(mailboxes={BOB: BOB_PW})
+    stack.cli("domain", "add", LISTS, "--org", "acme", check=True)
+    stack.cli("mail", "enable", LISTS, check=True)
+    stack.cli("mailbox", "add", ANN, "--password-stdin", stdin=BOB_PW + "\n", check=True)
     stack.cli("org", "add", "world", check=True)
     for domain, lines in zones(keys, odk_txt).items():
         stack.cli("domain", "add", domain, "--org", "world", check=True)
@@ -128,8 +134,11 @@ def send(stack: Stack, mail_from: str, data: bytes) -> tuple[int, str]:
         return code, reply.decode()
 
 
-def stored(stack: Stack, subject: str, folder: str = "") -> list[email.message.Message]:
-    root = stack.data / "mail" / "example.test" / "bob"
+def stored(
+    stack: Stack, subject: str, folder: str = "", address: str = BOB
+) -> list[email.message.Message]:
+    local, domain = address.split("@")
+    root = stack.data / "mail" / domain / local
     if folder:
         root = root / f".{folder}"
     out = []
@@ -173,6 +182,29 @@ def test_dmarc_reject_is_refused_and_the_server_keeps_serving(world: tuple[Stack
     assert code == 550
     assert not stored(stack, "spoofed") and not stored(stack, "spoofed-signed")
     assert send(stack, "alice@good.test", message("alice@good.test", "after"))[0] == 250
+
+
+def test_dmarc_reject_action_per_recipient_domain(world: tuple[Stack, dict]) -> None:
+    """lists.example.test only marks a DMARC reject failure; mail for it and for example.test
+    (reject) at once goes to Junk for both: one message, one action, the closest to each."""
+    stack, _ = world
+
+    def send_to(rcpts: list[str], subject: str) -> int:
+        with smtplib.SMTP("127.0.0.1", stack.ports["smtp_mx"], timeout=30) as c:
+            c.ehlo("mta.sender.test")
+            c.mail("ceo@spoof.test")
+            for rcpt in rcpts:
+                assert c.rcpt(rcpt)[0] == 250
+            return c.data(message("ceo@spoof.test", subject))[0]
+
+    assert send_to([ANN], "marked-only") == 250
+    (msg,) = stored(stack, "marked-only", address=ANN)
+    assert "dmarc=fail (p=reject dis=REJECT)" in results(msg)
+    assert send_to([BOB, ANN], "mixed-domains") == 250
+    for address in (BOB, ANN):
+        assert len(stored(stack, "mixed-domains", "Junk", address)) == 1, address
+        assert not stored(stack, "mixed-domains", address=address)
+    assert send_to([BOB], "rejected-alone") == 550
 
 
 def test_dmarc_quarantine_goes_to_junk(world: tuple[Stack, dict]) -> None:
