@@ -9,6 +9,9 @@ no order to place a message in (RFC 5267 4.3)."""
 
 from __future__ import annotations
 
+import bisect
+import heapq
+from array import array
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,30 +26,43 @@ MAX_UPDATES = 10  # live searches per session; one more gets NO [NOUPDATE "tag"]
 @dataclass
 class LiveSearch:
     """One SEARCH RETURN (UPDATE): its tag, whether it answers UIDs, its search tree, the
-    UIDs in its result as last told, and `mark`, the mod-sequence up to which every
-    change of the folder has been looked at."""
+    UIDs in its result as last told (ascending, 4 bytes each: a live search over a large
+    folder stays small), and `mark`, the mod-sequence up to which every change of the
+    folder has been looked at."""
 
     tag: bytes
     uid: bool
     node: Any
     mark: int
-    result: set[int] = field(default_factory=set)
+    result: array[int] = field(default_factory=lambda: array("I"))
 
 
-def diff(result: set[int], verdicts: Mapping[int, bool]) -> tuple[list[int], list[int]]:
+def _has(result: array[int], uid: int) -> bool:
+    i = bisect.bisect_left(result, uid)
+    return i < len(result) and result[i] == uid
+
+
+def _replace(result: array[int], added: list[int], removed: list[int]) -> None:
+    """`result` in place, less `removed`, plus `added` (both sorted), in one pass."""
+    if added or removed:
+        drop = set(removed)
+        kept = (u for u in result if u not in drop) if drop else iter(result)
+        result[:] = array("I", heapq.merge(kept, added))
+
+
+def diff(result: array[int], verdicts: Mapping[int, bool]) -> tuple[list[int], list[int]]:
     """(added, removed) UIDs when the messages of `verdicts` (uid -> matches now) are
     judged again; `result` is updated in place."""
-    added = sorted(u for u, hit in verdicts.items() if hit and u not in result)
-    removed = sorted(u for u, hit in verdicts.items() if not hit and u in result)
-    result.update(added)
-    result.difference_update(removed)
+    added = sorted(u for u, hit in verdicts.items() if hit and not _has(result, u))
+    removed = sorted(u for u, hit in verdicts.items() if not hit and _has(result, u))
+    _replace(result, added, removed)
     return added, removed
 
 
-def gone(result: set[int], expunged: Iterable[int]) -> list[int]:
+def gone(result: array[int], expunged: Iterable[int]) -> list[int]:
     """UIDs of `expunged` that leave the result (sorted); `result` is updated in place."""
-    out = sorted(result.intersection(expunged))
-    result.difference_update(out)
+    out = sorted({u for u in expunged if _has(result, u)})
+    _replace(result, [], out)
     return out
 
 

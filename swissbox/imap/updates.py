@@ -11,6 +11,7 @@ whenever another folder is selected (or none)."""
 from __future__ import annotations
 
 import logging
+from array import array
 from typing import Any
 
 from swissbox.imap import context
@@ -48,7 +49,7 @@ class SearchUpdates(SessionBase):
             quoted = tag.replace(b"\\", b"\\\\").replace(b'"', b'\\"')
             self.untagged(b'NO [NOUPDATE "' + quoted + b'"] Too many live searches')
             return
-        live[tag] = LiveSearch(tag, uid, node, mark, set(hits))
+        live[tag] = LiveSearch(tag, uid, node, mark, array("I", hits))
 
     def cmd_cancelupdate(self, tag: bytes, args: list[Token]) -> bytes:
         tags = context.parse_tags(args)

@@ -3,6 +3,8 @@ CONTEXT; the PARTIAL answer; the ADDTO/REMOVEFROM update line; CANCELUPDATE's ta
 
 from __future__ import annotations
 
+from array import array
+
 import pytest
 
 from swissbox.imap import context, esearch
@@ -81,12 +83,15 @@ def test_update_lines() -> None:
 
 
 def test_diff_and_gone_keep_the_result() -> None:
-    result = {1, 2, 3}
-    assert context.diff(result, {2: True, 3: False, 4: True, 5: False}) == ([4], [3])
-    assert result == {1, 2, 4}
+    result = array("I", [1, 2, 3])
+    assert context.diff(result, {2: True, 3: False, 4: True, 5: False, 0: True}) == ([0, 4], [3])
+    assert list(result) == [0, 1, 2, 4]
     assert context.diff(result, {2: True, 4: True}) == ([], [])
-    assert context.gone(result, [4, 7, 1]) == [1, 4]
-    assert result == {2}
+    assert context.gone(result, [4, 7, 1, 4]) == [1, 4]
+    assert list(result) == [0, 2]
+    assert context.gone(result, []) == []
+    assert context.diff(result, {9: True, 8: True}) == ([8, 9], [])
+    assert list(result) == [0, 2, 8, 9]
 
 
 def test_cancelupdate_tags() -> None:
