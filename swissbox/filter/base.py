@@ -10,6 +10,7 @@ import enum
 import logging
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from typing import Any
 
 log = logging.getLogger("swissbox.filter")
 
@@ -69,6 +70,11 @@ class Scanner(ABC):
 
     def __init__(self, policy: FailurePolicy) -> None:
         self.policy = policy
+
+    @classmethod
+    @abstractmethod
+    def from_settings(cls, settings: Any, policy: FailurePolicy) -> Scanner:
+        """The scanner as [filter] configures it (`settings`; its own keys live there)."""
 
     @abstractmethod
     async def scan(self, request: Request) -> Verdict:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import inspect
 import logging
 from typing import Any
 
@@ -41,7 +42,7 @@ def scanner_class(name: str) -> type[Scanner]:
     """The Scanner class a [filter] scanners entry names; ImportError/TypeError when none."""
     module_name, _, attr = BUILTIN.get(name, f"{name}:Scanner").partition(":")
     found = getattr(importlib.import_module(module_name), attr, None)
-    if not (isinstance(found, type) and issubclass(found, Scanner)):
+    if not (isinstance(found, type) and issubclass(found, Scanner)) or inspect.isabstract(found):
         raise TypeError(f"{name}: {module_name}.{attr} is not a swissbox.filter Scanner")
     return found
 
@@ -65,7 +66,7 @@ class MailFilter:
     ) -> MailFilter:
         """From [filter]; `resolver` answers the blocklist lookups."""
         policy = FailurePolicy(settings.timeout, settings.on_failure)
-        scanners = [scanner_class(n).from_settings(settings, policy) for n in settings.scanners]  # type: ignore[attr-defined]
+        scanners = [scanner_class(n).from_settings(settings, policy) for n in settings.scanners]
         blocklists = None
         if settings.dnsbl_zones and resolver is not None:
             zones = [Zone.parse(z) for z in settings.dnsbl_zones]
