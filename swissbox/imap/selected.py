@@ -210,6 +210,7 @@ class SelectedCommands(SearchUpdates, SharedCommands):
         if len(args) >= 2 and isinstance(args[0], Atom) and args[0].upper() == b"RETURN":
             returns = esearch.parse_options(args[1])
             args = args[2:]
+        previous = box.saved  # what `$` in this search's own keys stands for
         if returns is not None and "SAVE" in returns.names:
             box.saved = []  # RFC 5182 2.1: a SEARCH ... SAVE that fails leaves `$` empty
         if len(args) >= 2 and isinstance(args[0], Atom) and args[0].upper() == b"CHARSET":
@@ -217,12 +218,11 @@ class SelectedCommands(SearchUpdates, SharedCommands):
             if charset not in (b"UTF-8", b"US-ASCII"):
                 raise no("[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset")
             args = args[2:]
-        node = parse_search(args)
+        node = bind(parse_search(args), previous, None)  # `$` now, also for live updates
         mark = 0
         if returns is not None and "UPDATE" in returns.names:
             if tag in self.live_searches(box):
                 raise bad("a live search has this tag already")
-            node = bind(node, box.saved, None)  # `$` as it is now, for every update
             mark = query.folder(box.box, box.name).highestmodseq  # read before searching
         hits = self.search(box, node)
         by_modseq = uses(node, {"MODSEQ"})

@@ -69,6 +69,9 @@ def test_saved_result_in_every_command(stack: Stack) -> None:
     assert ids(m.search(None, "$")[1]) == [b"2", b"4", b"6"]
     assert ids(m.search(None, "UID", "$", "NOT", "6")[1]) == [b"2", b"4"]
     assert ids(m.uid("SEARCH", "OR", "$", "1")[1]) == [b"1", b"2", b"4", b"6"]
+    # `$` in a SEARCH that saves is the result before it: 2 4 6 and not 3, kept 2 4 6
+    assert m.search(None, "RETURN", "(SAVE)", "$", "NOT", "3")[0] == "OK"
+    assert ids(m.search(None, "$")[1]) == [b"2", b"4", b"6"]
     m.store("$", "+FLAGS", r"(\Seen)")
     assert ids(m.search(None, "SEEN")[1]) == [b"2", b"4", b"6"]
     m.create(name + "c")
