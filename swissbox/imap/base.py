@@ -491,7 +491,11 @@ class SessionBase(IMAP4Server):
                     # (written with EXISTS in one piece, so IDLE readers get both at once)
                     if not self.rev2:  # IMAP4rev2 has no RECENT response
                         self.untagged(b"%d RECENT" % len(self.recent))
-        if self.pending_flags:
+        # QRESYNC: a flag change's MODSEQ is higher than that of an expunge not yet told (it
+        # waits for a command that allows it): a client keeping the highest MODSEQ it saw
+        # would skip that expunge when it resynchronises, so the flags wait with it
+        held = self.qresync and bool(self.pending_expunged) and not allow_expunge
+        if self.pending_flags and not held:
             uids = sorted(self.pending_flags)
             self.pending_flags.clear()
             box.reload_seen()  # another session of this user may have changed its \Seen

@@ -144,3 +144,22 @@ def test_enabling_in_a_selected_folder_tells_its_highestmodseq(stack: Stack) -> 
     lines = c.ok("ENABLE QRESYNC")
     assert re.fullmatch(rb"\* OK \[HIGHESTMODSEQ \d+\] Highest", lines[0])
     assert lines[1] == b"* ENABLED QRESYNC"
+
+
+def test_flag_changes_wait_with_an_expunge_that_must_wait(stack: Stack) -> None:
+    # after FETCH (no expunge may be told then) a client keeping the highest MODSEQ it saw
+    # must not see the later flag change before the earlier expunge
+    a, b = client(stack), client(stack)
+    name = folder_with(a, 3)
+    a.ok("ENABLE QRESYNC")
+    a.ok(f"SELECT {name}")
+    b.ok(f"SELECT {name}")
+    b.ok("STORE 2 +FLAGS.SILENT (\\Deleted)")
+    b.ok("EXPUNGE")
+    b.ok("STORE 1 +FLAGS.SILENT (\\Flagged)")
+    assert a.ok("FETCH 3 (UID)") == [b"* 3 FETCH (UID 3)"]
+    lines = a.ok("NOOP")
+    assert lines[0] == b"* VANISHED 2"
+    assert re.fullmatch(
+        rb"\* 1 FETCH \(UID 1 FLAGS \(\\Flagged \\Recent\) MODSEQ \(\d+\)\)", lines[1]
+    )
