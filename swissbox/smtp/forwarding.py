@@ -65,7 +65,7 @@ def forward_allowed(data: bytes, authserv_id: str = "") -> bool:
     """False for a message that our MX's Authentication-Results (authserv-id `authserv-id`;
     the MX removes any incoming field claiming it) say failed DMARC under `p=reject` (kept
     because [smtp] dmarc_reject_action is quarantine or mark): forwarding it would pass a
-    forgery on under our name. The hook for spam verdicts too, later."""
+    forgery on under our name (spam and quarantined mail: `plan(junk=True)`)."""
     if not authserv_id:
         return True
     ours = authserv_id.lower().encode()
@@ -108,17 +108,19 @@ def plan(
     routing: Routing,
     hosted: Callable[[str], bool],
     seal: Callable[[bytes, str], bytes] | None = None,
+    junk: bool = False,
 ) -> Plan:
     """Where each accepted recipient's copy goes. `data` is the message as stored (our
     Received: on top); `hosted(domain)` says whether a domain is a mail domain of ours;
-    `seal(message, domain)` puts the forwarding domain's ARC set on a forwarded copy."""
+    `seal(message, domain)` puts the forwarding domain's ARC set on a forwarded copy; `junk`:
+    the MX checks send it to Junk (spam, DMARC quarantine), so it is not forwarded either."""
     out = Plan()
     seen_boxes: set[int] = set()
     seen_remote: set[str] = set()
     forwarded: dict[tuple[str, str], list[str]] = {}  # (sender, forwarding domain) -> targets
     stamps: list[str] = []
     been_here = delivered_to(data) if any(r.via for r in recipients) else set()
-    may_forward = forward_allowed(data, routing.hostname)
+    may_forward = not junk and forward_allowed(data, routing.hostname)
 
     def local(box: Mailbox) -> None:
         if box.id not in seen_boxes:

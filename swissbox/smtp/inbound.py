@@ -23,7 +23,7 @@ from swissbox.filter.pipeline import MailFilter
 from swissbox.mailstore import MailStore
 from swissbox.mailstore.queue import queue_id
 from swissbox.smtp import replies, screening
-from swissbox.smtp.authcheck import INBOX, InboundAuth
+from swissbox.smtp.authcheck import INBOX, JUNK, InboundAuth
 from swissbox.smtp.dataguard import has_bare_newline
 from swissbox.smtp.delivery import Deliverer
 from swissbox.smtp.forwarding import hop_count, plan
@@ -250,7 +250,13 @@ class MxHandler:
         data = self.prepare(data, server, session, envelope, qid)
         rcpts = recipients(envelope)
         route = plan(
-            rcpts, data, sender, self.rt.routing, self.rt.directory.is_mail_domain, self.rt.sealer
+            rcpts,
+            data,
+            sender,
+            self.rt.routing,
+            self.rt.directory.is_mail_domain,
+            self.rt.sealer,
+            junk=folder == JUNK,
         )
         if route.looped and len(route.looped) == len(rcpts):
             return replies.MAIL_LOOP

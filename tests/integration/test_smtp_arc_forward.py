@@ -1,7 +1,8 @@
 """ARC on forwarded mail, as the next hop meets it: mail from another domain reaches an alias
 of ours that forwards to remote.test; the copy remote.test's server receives carries our ARC
 set (by example.test, whose RSA DKIM key our DNS publishes) over our Authentication-Results,
-and it validates when the next hop fetches the key from our DNS server."""
+and it validates when the next hop fetches the key from our DNS server. Mail our checks send
+to Junk is not forwarded at all."""
 
 from __future__ import annotations
 
@@ -44,6 +45,9 @@ def world(tmp_path: Path) -> Iterator[tuple[Stack, RemoteMx]]:
         stack.cli("dns", "add", "remote.test", "@", "MX", "10 mx.remote.test.", check=True)
         stack.cli("dns", "add", "remote.test", "mx", "A", "127.0.0.1", check=True)
         stack.cli("dns", "add", "remote.test", "@", "TXT", "v=spf1 ip4:127.0.0.1 -all", check=True)
+        stack.cli("domain", "add", "quar.test", "--org", "world", check=True)
+        stack.cli("dns", "add", "quar.test", "@", "TXT", "v=spf1 -all", check=True)
+        stack.cli("dns", "add", "quar.test", "_dmarc", "TXT", "v=DMARC1; p=quarantine", check=True)
         stack.start()
         eventually(lambda: {k["state"] for k in dkim_keys(stack)} == {"signing"})
         yield stack, remote
@@ -77,3 +81,23 @@ def test_a_forwarded_copy_carries_an_arc_set_that_validates(
     # the local copy is not sealed: ARC is for the next hop
     local = [p.read_bytes() for p in (stack.data / "mail/example.test/alice").rglob("new/*")]
     assert local and all(b"ARC-Seal" not in copy for copy in local)
+
+
+def send(stack: Stack, sender: str, subject: str) -> None:
+    message = (
+        f"From: <{sender}>\r\nTo: <fw@example.test>\r\nSubject: {subject}\r\n"
+        f"Message-ID: <{subject}@x.test>\r\n\r\nbody of {subject}\r\n"
+    ).encode()
+    with smtplib.SMTP("127.0.0.1", stack.ports["smtp_mx"], timeout=10) as client:
+        client.ehlo("mx.sender.test")
+        assert client.sendmail(sender, ["fw@example.test"], message) == {}
+
+
+def test_mail_bound_for_junk_is_not_forwarded(world: tuple[Stack, RemoteMx]) -> None:
+    stack, remote = world
+    send(stack, "x@quar.test", "quarantined")  # DMARC p=quarantine fails: Junk
+    send(stack, "someone@remote.test", "fine")
+    eventually(lambda: any(b"body of fine" in m[2] for m in remote.received))
+    junk = stack.data / "mail/example.test/alice/.Junk"
+    assert [p for p in junk.rglob("new/*") if b"body of quarantined" in p.read_bytes()]
+    assert not any(b"body of quarantined" in m[2] for m in remote.received)

@@ -88,3 +88,19 @@ def test_plan_refuses_looping_recipients_only() -> None:
     assert [(s, to) for s, to, _ in p.forwards] == [("", ["out@world.test"])]
     # a Delivered-To in the body is not a loop
     assert "info@example.test" not in delivered_to(MESSAGE)
+
+
+def test_plan_forwards_nothing_bound_for_junk_and_seals_what_it_forwards() -> None:
+    rcpts = [alias("team@example.test", ANN, forward=("out@world.test",))]
+    body = b"Subject: x\r\n\r\nbody\r\n"
+    p = plan(rcpts, body, "x@world.test", ROUTING, hosted, junk=True)
+    assert [b.address for b in p.local] == ["ann@example.test"] and p.forwards == []
+    sealed: list[str] = []
+
+    def seal(data: bytes, domain: str) -> bytes:
+        sealed.append(domain)
+        return b"ARC-Seal: i=1\r\n" + data
+
+    p = plan(rcpts, body, "x@world.test", ROUTING, hosted, seal)
+    assert sealed == ["example.test"]
+    assert p.forwards[0][2].startswith(b"ARC-Seal: i=1\r\nDelivered-To: team@example.test\r\n")
