@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from swissbox import __version__
-from swissbox.auth import WeakPassword, check_password, hash_secret
+from swissbox.auth import WeakPassword, hash_secret, hashed_new_secret
 from swissbox.cliutil import CliEnv, CommandError, read_password
 from swissbox.conf import CONFIG_NAME, ConfigError, load, render_config
 from swissbox.conf.machine import machine_problems
@@ -50,10 +50,9 @@ PLUGIN_COMMANDS = (
 def _new_secret(args: argparse.Namespace, env: CliEnv, realm: str) -> str:
     secret = read_password(args)
     try:
-        check_password(realm, secret)
+        return hashed_new_secret(realm, secret, env.hash_params)
     except WeakPassword as exc:
         raise CommandError(str(exc)) from None
-    return hash_secret(secret, env.hash_params)
 
 
 def _hostname_argument(text: str) -> str:

@@ -1,7 +1,12 @@
 """The three realms, password hashing, rate limiting, SASL PLAIN/LOGIN decoding."""
 
 from swissbox.auth.hashing import HashParams, hash_secret, needs_rehash, verify_secret
-from swissbox.auth.policy import WeakPassword, check_ddns_password, check_password
+from swissbox.auth.policy import (
+    WeakPassword,
+    check_ddns_password,
+    check_password,
+    hashed_new_secret,
+)
 from swissbox.auth.pool import Busy, VerifyPool
 from swissbox.auth.ratelimit import RateLimiter
 from swissbox.auth.realms import FAILURE_MESSAGE, REALMS, Authenticator, AuthResult, VerifiedCache
@@ -34,6 +39,7 @@ __all__ = [
     "decode_plain",
     "decode_plain_b64",
     "hash_secret",
+    "hashed_new_secret",
     "needs_rehash",
     "verify_secret",
 ]

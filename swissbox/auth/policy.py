@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from swissbox.auth.hashing import HashParams, hash_secret
+
 MAX_SECRET = 1024
 
 
@@ -34,3 +36,10 @@ def check_ddns_password(secret: str) -> None:
         raise WeakPassword("a DDNS password needs a lower-case letter")
     if not any(c.isdigit() for c in secret):
         raise WeakPassword("a DDNS password needs a digit")
+
+
+def hashed_new_secret(realm: str, secret: str, params: HashParams) -> str:
+    """The stored form of a new secret of `realm`: WeakPassword unless it passes the realm's
+    rule. Every place that sets a password (CLI, admin API) goes through here."""
+    check_password(realm, secret)
+    return hash_secret(secret, params)

@@ -19,11 +19,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from swissbox.auth import WeakPassword, check_password, hash_secret
 from swissbox.cliutil import CliEnv, CommandError, read_password
 from swissbox.dav import data as dav_data
 from swissbox.dav.notify import recipient, role_change_message, send_notice
-from swissbox.directory import ROLE_NAMES, ROLES, NotFound
+from swissbox.directory import ROLE_NAMES, ROLES, NotFound, members
 from swissbox.directory.store import MailboxFate
 
 
@@ -54,32 +53,19 @@ def _org(env: CliEnv, args: argparse.Namespace, login: str | None = None) -> str
 
 
 def cmd_member_add(args: argparse.Namespace, env: CliEnv) -> int:
-    d = env.directory
     org = _org(env, args)
-    try:
-        d.account(args.login)
-        exists = True
-    except NotFound:
-        exists = False
-    if exists:
-        if args.password_stdin:
-            raise CommandError(f"account {args.login} exists; leave out --password-stdin")
-        member = d.add_member(org, args.login, args.role)
-    else:
-        secret = read_password(args)
-        try:
-            check_password("account", secret)
-        except WeakPassword as exc:
-            raise CommandError(str(exc)) from None
-        d.add_account(
-            args.login,
-            hash_secret(secret, env.hash_params),
-            org,
-            args.role,
-            args.name or "",
-            args.phone or "",
-        )
-        member = d.member(org, args.login)
+    member = members.add_member(
+        env.directory,
+        org,
+        args.login,
+        args.role,
+        env.hash_params,
+        (lambda: read_password(args)) if args.password_stdin else None,
+        args.name or "",
+        args.phone or "",
+        "--password-stdin",
+        ask=lambda: read_password(args),
+    )
     print(f"{member.account.login} is now a member of {org} as {ROLE_NAMES[member.role]}")
     return 0
 
@@ -109,24 +95,13 @@ def cmd_member_set_role(args: argparse.Namespace, env: CliEnv) -> int:
 def cmd_member_remove(args: argparse.Namespace, env: CliEnv) -> int:
     d = env.directory
     org = _org(env, args, args.login)
-    member = d.member(org, args.login)
-    login = member.account.login
-    if args.confirm is None or args.confirm.strip().lower() != login.lower():
-        raise CommandError(f"removal is irreversible: repeat the login with --confirm {login}")
-    if args.transfer_to is None and not args.delete_data:
-        raise CommandError(
-            "say what happens to the member's data: --transfer-to LOGIN or --delete-data"
-        )
-    target = None
-    if args.transfer_to is not None:
-        target = d.member(org, args.transfer_to).account.login
-        if target == login:
-            raise CommandError("--transfer-to must name another member")
+    removal = members.check_removal(
+        d, org, args.login, args.confirm, args.transfer_to, args.delete_data
+    )
+    login, target = removal.login, removal.transfer_to
     other_orgs = [m.org for m in d.memberships(login) if m.org != org]
     collections = dav_data.collections(_dav_folder(env), login)
-    with d.transaction():  # mailboxes settled and the member removed together, or neither
-        fates = d.settle_member_mailboxes(org, login, target)
-        account_deleted = d.remove_member(org, login)
+    fates, account_deleted = members.remove_member(d, removal)
     print(f"{login} removed from {org} (directory, teams, mailbox grants)")
     for line in mailbox_fate_lines(login, fates) or [f"  {login} used no mailbox of {org}"]:
         print(line)

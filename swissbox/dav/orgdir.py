@@ -21,21 +21,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from swissbox.directory import ROLE_RANK
+from swissbox.directory.visibility import VIEWS, visible
+from swissbox.directory.visibility import view_for_role as view_for_role  # the rule's old home
 
-VIEWS = ("full", "public")
 _NS = uuid.UUID("6f1f3c1e-2b7a-4a53-9a52-5d0f5c0de8a1")
-
-
-def view_for_role(role: str) -> str | None:
-    """The directory view a member of `role` syncs (by `ROLE_RANK`: private entries are hidden
-    below administrators); None for externals (no directory)."""
-    rank = ROLE_RANK.get(role, 0)
-    if rank >= ROLE_RANK["admin"]:
-        return "full"
-    if rank >= ROLE_RANK["collaborator"]:
-        return "public"
-    return None
 
 
 @functools.lru_cache(maxsize=1 << 17)
@@ -103,11 +92,6 @@ class TeamRow(NamedTuple):
     id: int
     name: str
     member_ids: str | None  # comma-separated account ids
-
-
-def visible(view: str, role: str, private: int | bool) -> bool:
-    """Whether a member with `role` (and the private flag) appears in `view`."""
-    return role != "external" and (view == "full" or not private)
 
 
 def team_member_ids(team: TeamRow) -> list[int]:

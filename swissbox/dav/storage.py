@@ -19,7 +19,7 @@ from radicale.storage import BaseCollection, multifilesystem
 
 from swissbox.dav.book import DirectoryBook
 from swissbox.dav.collection import READ_ONLY, DirectoryCollection, parse_directory_name
-from swissbox.dav.orgdir import view_for_role
+from swissbox.directory.visibility import view_for_role
 
 
 class Storage(multifilesystem.Storage):

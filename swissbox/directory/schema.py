@@ -217,4 +217,42 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (mailbox, minute)
     );
     """,
+    # 9: the Manager (swissbox.directory.managerdata): browser sessions and API tokens of
+    # accounts (only SHA-256 digests of their random secrets are kept) and the audit log of
+    # every change made through the admin API (never a secret in it).
+    """
+    CREATE TABLE manager_sessions (
+        digest TEXT PRIMARY KEY,
+        account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        csrf TEXT NOT NULL,
+        created INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL,
+        expires INTEGER NOT NULL
+    );
+    CREATE INDEX manager_sessions_by_account ON manager_sessions (account_id);
+    CREATE TABLE api_tokens (
+        id INTEGER PRIMARY KEY,
+        digest TEXT NOT NULL UNIQUE,
+        org_id INTEGER NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+        account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        permissions TEXT NOT NULL,
+        created INTEGER NOT NULL,
+        last_used INTEGER,
+        revoked INTEGER
+    );
+    CREATE INDEX api_tokens_by_org ON api_tokens (org_id);
+    CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY,
+        time INTEGER NOT NULL,
+        org_id INTEGER REFERENCES orgs(id) ON DELETE SET NULL,
+        actor TEXT NOT NULL,
+        via TEXT NOT NULL,
+        client TEXT NOT NULL DEFAULT '',
+        action TEXT NOT NULL,
+        target TEXT NOT NULL DEFAULT '',
+        detail TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX audit_log_by_org ON audit_log (org_id, id);
+    """,
 ]

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from swissbox.directory.aliases import AliasStore
+from swissbox.directory.managerdata import ManagerDataStore
 from swissbox.directory.model import (
     ACCESS,
     ROLE_NAMES,
@@ -62,7 +63,7 @@ def next_serial(old: int, now: float | None = None) -> int:
     return max(old + 1, today) % 2**32
 
 
-class Directory(AliasStore, SieveStore, SendCountStore):
+class Directory(AliasStore, SieveStore, SendCountStore, ManagerDataStore):
     """Thread-safe access to the directory over the storage seam: a SQLite file (the
     embedded default) or a postgresql:// URL (several front ends over one database)."""
 

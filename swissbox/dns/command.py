@@ -22,11 +22,10 @@ from swissbox.directory.mailrecords import MailPorts, configured_mail_records
 from swissbox.directory.names import normalize_domain
 from swissbox.dns.client import QueryError, answer_rdatas, parse_server, query
 from swissbox.dns.masterfile import conflicts, read_zone, relative, write_zone
+from swissbox.dns.recordedit import add_record, delete_records
 from swissbox.dns.records import (
     RecordError,
     canonical_rdata,
-    owner_name,
-    parse_record,
     quote,
     soa_rdata,
 )
@@ -44,19 +43,9 @@ def cmd_add(args: argparse.Namespace, env: CliEnv) -> int:
     d = env.directory
     domain = _zone(env, args.zone)
     try:
-        owner = owner_name(domain.name, args.name)
-        existing = d.records(domain.name, owner)
-        rtype = args.type.upper()
-        same = [r for r in existing if r.type == rtype]
-        ttl = args.ttl if args.ttl is not None else (same[0].ttl if same else domain.default_ttl)
-        rec = parse_record(domain.name, args.name, rtype, args.value, ttl)
+        rec, changed = add_record(d, domain.name, args.name, args.type, args.value, args.ttl)
     except RecordError as exc:
         raise _err(exc) from None
-    merged = [(r.name, r.type, r.ttl, r.rdata) for r in existing if (r.type, r.rdata) != rec[1::2]]
-    problems = conflicts([*merged, rec], domain.name)
-    if problems:
-        raise CommandError("; ".join(problems))
-    changed = d.change_records(domain.name, add=[rec])
     line = f"{rec[0]}. {rec[2]} IN {rec[1]} {rec[3]}"
     if changed:
         print(f"added {line} (serial {d.domain(domain.name).serial})")
@@ -68,25 +57,11 @@ def cmd_add(args: argparse.Namespace, env: CliEnv) -> int:
 def cmd_del(args: argparse.Namespace, env: CliEnv) -> int:
     d = env.directory
     domain = _zone(env, args.zone)
-    rtype = args.type.upper()
     try:
-        owner = owner_name(domain.name, args.name)
-        if rtype == "SOA":
-            raise RecordError("the SOA cannot be deleted (remove the domain instead)")
-        rdata = canonical_rdata(domain.name, rtype, args.value) if args.value else None
+        count = delete_records(d, domain.name, args.name, args.type, args.value)
     except RecordError as exc:
         raise _err(exc) from None
-    existing = d.records(domain.name, owner)
-    doomed = [r for r in existing if r.type == rtype and (rdata is None or r.rdata == rdata)]
-    if not doomed:
-        what = f"{owner} {rtype}" + (f" {rdata}" if rdata else "")
-        raise CommandError(f"no record {what} in {domain.name}")
-    if owner == domain.name and rtype == "NS":
-        left = [r for r in existing if r.type == "NS" and r not in doomed]
-        if not left:
-            raise CommandError("the zone apex must keep at least one NS record")
-    d.change_records(domain.name, delete=[(owner, rtype, rdata)])
-    print(f"deleted {len(doomed)} record(s) (serial {d.domain(domain.name).serial})")
+    print(f"deleted {count} record(s) (serial {d.domain(domain.name).serial})")
     return 0
 
 
