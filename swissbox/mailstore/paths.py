@@ -16,7 +16,8 @@ from pathlib import Path
 
 INBOX = "INBOX"
 SEPARATOR = "/"  # the IMAP hierarchy delimiter; on disk Maildir++ uses "."
-DEFAULT_FOLDERS = ("INBOX", "Sent", "Drafts", "Trash", "Junk", "Archive")
+JUNK = "Junk"  # where the MX checks (spam, DMARC quarantine) deliver
+DEFAULT_FOLDERS = ("INBOX", "Sent", "Drafts", "Trash", JUNK, "Archive")
 SPECIAL_USE = {
     "Sent": "\\Sent",
     "Drafts": "\\Drafts",

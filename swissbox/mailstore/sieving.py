@@ -20,6 +20,7 @@ from email.header import Header
 from typing import Protocol
 
 from swissbox import sieve
+from swissbox.mailstore.paths import JUNK
 
 log = logging.getLogger("swissbox.mailstore")
 
@@ -136,7 +137,12 @@ class Filter:
                     folder = default_folder
                 out.stores.append((folder, action.flags, action.create))
             elif isinstance(action, sieve.Redirect):
-                if address.lower() in _delivered_to(data):
+                if default_folder == JUNK:  # spam or quarantined: never passed on from here
+                    log.info(
+                        "sieve: %s: not redirected to %s: bound for Junk", address, action.address
+                    )
+                    out.stores.append((default_folder, (), False))
+                elif address.lower() in _delivered_to(data):
                     # it was redirected by this mailbox before: a loop; keep it here instead
                     log.warning("sieve: %s: redirect loop to %s; kept", address, action.address)
                     out.stores.append((default_folder, (), False))
@@ -145,7 +151,10 @@ class Filter:
             elif isinstance(action, sieve.Reject):
                 out.reject = action.reason
             elif isinstance(action, sieve.Vacation):
-                self._vacation(out, address, data, action)
+                if default_folder == JUNK:  # no replies to spam (backscatter)
+                    log.info("sieve: %s: no vacation reply: bound for Junk", address)
+                else:
+                    self._vacation(out, address, data, action)
         if result.implicit_keep:
             out.stores.append((default_folder, result.implicit_keep_flags, False))
         seen: set[str] = set()

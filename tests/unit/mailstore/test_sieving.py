@@ -40,14 +40,16 @@ class FakeDirectory:
         return self.due
 
 
-def decide(script: str | None, folders: tuple[str, ...] = ("INBOX",), due: bool = True):  # type: ignore[no-untyped-def]
+def decide(  # type: ignore[no-untyped-def]
+    script: str | None, folders: tuple[str, ...] = ("INBOX",), due: bool = True, default="INBOX"
+):
     f = Filter(FakeDirectory(script, due), "mx.example.test")
     return f.decide(
         "box@example.test",
         "box+tag@example.test",
         "pat@world.test",
         MESSAGE,
-        "INBOX",
+        default,
         lambda name: name in folders,
     )
 
@@ -148,3 +150,11 @@ def test_the_domain_script_runs_first_and_its_stop_skips_the_mailbox_s() -> None
     f = Filter(FakeDirectory("discard;", before="frob;"), "mx.example.test")
     filing = f.decide("box@example.test", "", "pat@world.test", MESSAGE, "INBOX", lambda n: True)
     assert filing.stores == [("INBOX", (), False)]  # a broken domain script: kept, not discarded
+
+
+def test_mail_bound_for_junk_is_neither_redirected_nor_answered() -> None:
+    script = 'require "vacation";\nredirect "out@world.test";\nvacation "away";'
+    assert decide(script).redirects == ["out@world.test"]
+    filing = decide(script, ("INBOX", "Junk"), default="Junk")
+    assert filing.redirects == [] and filing.vacation is None
+    assert filing.stores == [("Junk", (), False)]
