@@ -38,7 +38,8 @@ def command_lines() -> list[list[str]]:
             parts += re.split(r"\s&&\s", line)
     prose = re.sub(r"```\n.*?```", "", section(), flags=re.S)
     spans = re.findall(r"`(swissbox [^`]+)`", prose.replace("\n", " "))
-    parts += [span for span in spans if len(span.split()) >= 4]  # not a verb's mere name
+    # a command, not a verb's mere name nor a synopsis (`swissbox cert renew [--force]`)
+    parts += [s for s in spans if len(s.split()) >= 4 and not re.search(r"[\[|]", s)]
     out = []
     for part in parts:
         words = shlex.split(part)
