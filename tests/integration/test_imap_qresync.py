@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import imaplib
 import itertools
+import random
 import re
 from collections.abc import Iterator
 
@@ -163,3 +164,69 @@ def test_flag_changes_wait_with_an_expunge_that_must_wait(stack: Stack) -> None:
     assert re.fullmatch(
         rb"\* 1 FETCH \(UID 1 FLAGS \(\\Flagged \\Recent\) MODSEQ \(\d+\)\)", lines[1]
     )
+
+
+def _apply(model: dict[int, frozenset[bytes]], lines: list[bytes]) -> None:
+    """A QRESYNC client's cache (UID -> flags) updated from untagged responses."""
+    for line in lines:
+        m = re.match(rb"\* VANISHED (?:\(EARLIER\) )?([\d:,]+)$", line)
+        if m:
+            for part in m.group(1).split(b","):
+                lo, _, hi = part.partition(b":")
+                for uid in range(int(lo), int(hi or lo) + 1):
+                    model.pop(uid, None)
+            continue
+        m = re.match(rb"\* \d+ FETCH \(UID (\d+) FLAGS \(([^)]*)\)", line)
+        if m:
+            flags = frozenset(m.group(2).split()) - {b"\\Recent"}
+            model[int(m.group(1))] = flags
+
+
+def _truth(stack: Stack, name: str) -> dict[int, frozenset[bytes]]:
+    c = client(stack)
+    c.ok(f"EXAMINE {name}")
+    model: dict[int, frozenset[bytes]] = {}
+    _apply(model, c.ok("UID FETCH 1:* (FLAGS)"))
+    c.close()
+    return model
+
+
+def test_several_clients_resynchronise_to_the_truth(stack: Stack) -> None:
+    """Seeded random STORE/EXPUNGE/MOVE by five sessions; each keeps a cache from its
+    responses, leaves and comes back with QRESYNC from the HIGHESTMODSEQ it last had:
+    every cache then equals the folder."""
+    rnd = random.Random(7162)
+    owner = client(stack)
+    name = folder_with(owner, 40)
+    sessions = []
+    for _ in range(5):
+        c = client(stack)
+        c.ok("ENABLE QRESYNC")
+        lines = c.ok(f"SELECT {name}")
+        model: dict[int, frozenset[bytes]] = {}
+        _apply(model, c.ok("UID FETCH 1:* (FLAGS)"))
+        sessions.append((c, model, code(lines, b"UIDVALIDITY"), code(lines, b"HIGHESTMODSEQ")))
+    for _ in range(60):
+        c, model, _validity, _modseq = rnd.choice(sessions)
+        uids = sorted(model)
+        if not uids:
+            break
+        pick = ",".join(str(u) for u in rnd.sample(uids, min(3, len(uids))))
+        action = rnd.choice(["flag", "flag", "delete", "expunge", "move", "noop"])
+        if action == "flag":
+            flag = rnd.choice(["\\Seen", "\\Flagged", "$Work"])
+            _apply(model, c.ok(f"UID STORE {pick} {rnd.choice('+-')}FLAGS ({flag})"))
+        elif action == "delete":
+            _apply(model, c.ok(f"UID STORE {pick} +FLAGS (\\Deleted)"))
+        elif action == "expunge":
+            _apply(model, c.ok("EXPUNGE"))
+        elif action == "move":
+            _apply(model, c.ok(f"UID MOVE {pick} Archive"))
+        else:
+            _apply(model, c.ok("NOOP"))
+    truth = _truth(stack, name)
+    for c, model, validity, modseq in sessions:
+        c.ok("UNSELECT")  # what it was not told yet is forgotten: QRESYNC brings it back
+        _apply(model, c.ok(f"SELECT {name} (QRESYNC ({validity} {modseq}))"))
+        assert model == truth
+        c.close()
