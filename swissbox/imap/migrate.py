@@ -11,14 +11,18 @@ already in the target folder, or copied there by an earlier run (table `imported
 the Maildir import), is not copied again. Messages are written in batches through the mail
 store's bulk path (`importer.add_messages`: files fsynced, then one index transaction that
 also records them), so a run broken off at any point keeps what it committed and the next
-run goes on from there. Memory is bounded: metadata is fetched per HEAD_CHUNK UIDs, bodies
+run goes on from there. Ctrl-C and SIGTERM wait for the batch being written; only a hard
+kill (SIGKILL, power loss) during one can leave that batch's files without index rows. Memory is bounded: metadata is fetched per HEAD_CHUNK UIDs, bodies
 per batch of at most BODY_BATCH messages or BODY_BYTES bytes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import imaplib
+import signal
 import sqlite3
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -42,6 +46,7 @@ BODY_BYTES = 16 * 1024 * 1024  # bytes of bodies held at once (one larger messag
 HEAD_ITEMS = "(UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])"
 BODY_ITEMS = "(UID BODY.PEEK[])"
 KEY_PREFIX = "imap:"
+WAITING_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 _FOLDER_OF_USE = {flag: name for name, flag in SPECIAL_USE.items()}
 
@@ -144,6 +149,26 @@ def _batches(todo: list[Fetched]) -> Iterator[list[Fetched]]:
         yield batch
 
 
+@contextlib.contextmanager
+def interrupts_after() -> Iterator[None]:
+    """Ctrl-C and SIGTERM received inside wait until the block is done, then end the run as
+    KeyboardInterrupt: a batch's files are placed before its index rows are committed, and a
+    file left without its row would be indexed by the server's next start as a second copy
+    of the message the next run copies again."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    kept = {sig: signal.signal(sig, lambda n, _f: received.append(n)) for sig in WAITING_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in kept.items():
+            signal.signal(sig, handler)
+    if received:
+        raise KeyboardInterrupt
+
+
 def _crlf(raw: bytes) -> bytes:
     """The store keeps CRLF line ends; servers that send bare LF get them converted."""
     if b"\n" in raw.replace(b"\r\n", b""):
@@ -205,7 +230,8 @@ def _copy_batch(
         db.executemany("INSERT OR IGNORE INTO imported (folder, source_key) VALUES (?, ?)", keys)
 
     if messages:
-        add_messages(box, target, messages, record)
+        with interrupts_after():
+            add_messages(box, target, messages, record)
     return len(messages)
 
 

@@ -4,7 +4,9 @@ next run goes on; duplicates and messages deleted here since are not copied agai
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,8 @@ import pytest
 from swissbox.imap import migrate
 from swissbox.imap.migrate import Budget, copy_mailbox
 from swissbox.imap.source import SourceError, SourceFolder
-from swissbox.mailstore import INBOX, MailStore
+from swissbox.mailstore import INBOX, MailStore, importer
+from swissbox.mailstore.durable import place as durable_place
 
 ADDR = "toto@abc.xyz"
 DATE = '"01-Jan-2020 10:00:00 +0000"'
@@ -110,3 +113,26 @@ def test_duplicates_deletions_and_line_ends(store: MailStore) -> None:
     box.expunge(INBOX)
     again = run(store, Source(messages))
     assert again.added == 0  # deleted here since: stays deleted
+
+
+def test_ctrl_c_waits_for_the_batch(store: MailStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C (or SIGTERM) while a batch is being written ends the run only once the batch is
+    indexed: no message file is left without its index row (a server starting later would
+    index it as a second copy of what the next run copies again)."""
+    placed = []
+
+    def place_then_interrupt(*args: Any) -> None:
+        durable_place(*args)
+        placed.append(args)
+        if len(placed) == 3:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(importer, "_place", place_then_interrupt)
+    messages = {uid: ("\\Seen", raw(uid)) for uid in range(1, 11)}
+    with pytest.raises(KeyboardInterrupt):
+        run(store, Source(messages))
+    box = store.mailbox(ADDR)
+    files = [p for sub in ("cur", "new") for p in (box.path / sub).iterdir()]
+    assert len(box.messages(INBOX)) == len(files) == 10
+    again = run(store, Source(messages))
+    assert (again.added, again.skipped) == (0, 10)
