@@ -4,8 +4,8 @@ how its result changed.
 
 The result is kept as UIDs; the line names UIDs for UID SEARCH, else sequence numbers as
 the client knows them when the line is sent (an expunged message is removed before its
-EXPUNGE, while it still has its number). Positions are 0: an unsorted SEARCH result has
-no order to place a message in (RFC 5267 4.3)."""
+EXPUNGE, while it still has its number). Positions are 0, as Dovecot sends them: a
+SEARCH result is in ascending order, which places every message by itself."""
 
 from __future__ import annotations
 

@@ -97,9 +97,14 @@ def to_save(options: ReturnOptions, ids: list[int]) -> list[int]:
     return kept
 
 
+def quoted(tag: bytes) -> bytes:
+    """A command tag as an IMAP quoted string (ESEARCH's TAG, NOUPDATE's code)."""
+    return b'"' + tag.replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'
+
+
 def head(tag: bytes, uid: bool) -> bytes:
     """`ESEARCH (TAG "t") [UID]`: how every ESEARCH line begins."""
-    out = b'ESEARCH (TAG "' + tag.replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'")'
+    out = b"ESEARCH (TAG " + quoted(tag) + b")"
     return out + b" UID" if uid else out
 
 

@@ -14,7 +14,7 @@ import logging
 from array import array
 from typing import Any
 
-from swissbox.imap import context
+from swissbox.imap import context, esearch
 from swissbox.imap.base import SessionBase, bad, no
 from swissbox.imap.context import LiveSearch
 from swissbox.imap.mailbox import FolderMailbox
@@ -46,8 +46,7 @@ class SearchUpdates(SessionBase):
         """Keeps a SEARCH RETURN (UPDATE) result; over the limit, `* NO [NOUPDATE "tag"]`."""
         live = self.live_searches(box)
         if len(live) >= context.MAX_UPDATES:
-            quoted = tag.replace(b"\\", b"\\\\").replace(b'"', b'\\"')
-            self.untagged(b'NO [NOUPDATE "' + quoted + b'"] Too many live searches')
+            self.untagged(b"NO [NOUPDATE " + esearch.quoted(tag) + b"] Too many live searches")
             return
         live[tag] = LiveSearch(tag, uid, node, mark, array("I", hits))
 
