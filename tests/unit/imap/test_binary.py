@@ -7,6 +7,8 @@ import base64
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from swissbox.imap import binary
 from swissbox.imap.binary import UnknownCte, decode, needs_storable, part_data, storable
@@ -183,3 +185,21 @@ def test_only_messages_with_nul_or_binary_parts_are_rewritten(tmp_path: Path) ->
     spool.write(head + b"\r\nContent-Transfer-Encoding: binary\r\n\r\nbody")
     assert spool.on_disk and needs_storable(spool)
     spool.close()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300), st.sampled_from(["base64", "quoted-printable", "8bit"]))
+def test_decoding_never_fails_on_garbage(body: bytes, cte: str) -> None:
+    assert isinstance(decode(body, cte), bytes)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=200))
+def test_storable_output_holds_no_nul_and_loses_nothing(body: bytes) -> None:
+    raw = b"Subject: fuzz\r\nContent-Type: application/octet-stream\r\n\r\n" + body
+    try:
+        stored = storable(raw)
+    except UnknownCte:
+        return
+    assert b"\0" not in stored
+    assert part_data(stored, (1,)) == Entity(raw).body

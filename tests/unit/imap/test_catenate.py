@@ -4,6 +4,8 @@ APPEND (with MULTIAPPEND), and the IMAP URLs (RFC 5092) a part may name."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from swissbox.imap.catenate import BadUrl, Catenate, ImapUrl, parse_url
 from swissbox.imap.fetchspec import parse_section
@@ -110,3 +112,16 @@ def test_urls_of_one_message() -> None:
 def test_bad_urls(url: str) -> None:
     with pytest.raises(BadUrl):
         parse_url(url)
+
+
+URLISH = st.text(alphabet="/;=.&%-+@:aAbB0129 UIDVALTYSECNHPRXimap()", max_size=60)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.sampled_from(["", "/INBOX", "imap://u@h/b", ";UID=1"]), URLISH)
+def test_any_url_text_parses_or_is_badurl(prefix: str, rest: str) -> None:
+    try:
+        parsed = parse_url(prefix + rest)
+    except BadUrl:
+        return
+    assert parsed.uid > 0
