@@ -93,7 +93,7 @@ def source_password(args: argparse.Namespace) -> str:
 
 
 def cmd_import_imap(args: argparse.Namespace, env: CliEnv) -> int:
-    from swissbox.imap.migrate import Budget, FolderResult, copy_mailbox
+    from swissbox.imap.migrate import Budget, FolderResult, copy_mailbox, without
     from swissbox.imap.source import SourceError, check, connect, parse_list, parse_url
     from swissbox.mailstore import MailStore
 
@@ -120,7 +120,7 @@ def cmd_import_imap(args: argparse.Namespace, env: CliEnv) -> int:
     box = open_mailbox(store, address)
     budget = Budget(args.limit)
     try:
-        folders = parse_list(check(conn.list(), "LIST"))
+        folders = without(parse_list(check(conn.list(), "LIST")), args.exclude)
         results = copy_mailbox(conn, box, folders, budget, progress)
     except SourceError as exc:
         raise CommandError(f"{exc} (what was copied stays; run again to continue)") from None
@@ -211,4 +211,12 @@ def add_commands(sub: Any, common: Any, groups: dict[str, Any] | None = None) ->
     secret.add_argument("--password-stdin", action="store_true", help="read it from stdin")
     p.add_argument("--ca-file", metavar="FILE", help="CA certificates to trust for the source")
     p.add_argument("--limit", type=int, metavar="N", help="copy at most N messages this run")
+    p.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="FOLDER",
+        help='leave out this source folder and its subfolders (e.g. "[Gmail]/All Mail");'
+        " repeatable",
+    )
     p.set_defaults(func=cmd_import_imap)

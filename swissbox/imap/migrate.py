@@ -102,6 +102,12 @@ def target_names(folders: list[SourceFolder]) -> list[tuple[SourceFolder, str]]:
     return sorted(out, key=lambda pair: (pair[1] != INBOX, pair[1]))
 
 
+def without(folders: list[SourceFolder], excluded: list[str]) -> list[SourceFolder]:
+    """The folders not named in `excluded` (source names, "/" separated), nor below one."""
+    gone = [name.strip("/") for name in excluded]
+    return [f for f in folders if not any(f.name == g or f.name.startswith(g + "/") for g in gone)]
+
+
 def message_key(message_id: str | None, internaldate: float, size: int) -> str:
     return f"{KEY_PREFIX}{message_id or ''}|{int(internaldate)}|{size}"
 

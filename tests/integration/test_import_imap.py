@@ -149,11 +149,13 @@ def test_import_imap_from_dovecot(tmp_path: Path, dovecots: Callable[..., Doveco
         assert untrusted.returncode == 1 and "CERTIFICATE_VERIFY_FAILED" in untrusted.stderr
         implicit = f"imaps://{SRC_USER}@127.0.0.1:{dovecot.tls_port}"
         again = stack.cli(
-            *args[:4], implicit, "--ca-file", str(stack.ca_file), "--password-file", str(secret)
-        )
+            *args[:4], implicit, "--ca-file", str(stack.ca_file), "--password-file", str(secret),
+            "--exclude", "Work/Projects",
+        )  # fmt: skip
         assert again.returncode == 0, again.stderr
         assert f"imported 0 messages into {BOB}" in again.stdout
         assert "Work/Entwürfe: 0 new, 8 already there" in again.stdout
+        assert "Work/Projects/2024" not in again.stdout + again.stderr
 
         src = imaplib.IMAP4("127.0.0.1", dovecot.port, timeout=10)
         src.login(SRC_USER, SRC_PW)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from swissbox.imap.migrate import message_key, seqset, target_names
+from swissbox.imap.migrate import message_key, seqset, target_names, without
 from swissbox.imap.source import parse_fetch, parse_internaldate, parse_list, parse_url
 
 
@@ -37,6 +37,8 @@ def test_list_answers() -> None:
     assert not folders[1].selectable and folders[0].special_use == "\\Sent"
     names = [name for _f, name in target_names(folders)]
     assert names == ["INBOX", "Sent", "Trash", "Work/Entwürfe", 'a/b "c"d']
+    kept = without(folders, ["Work", "[Gmail]/Bin/"])
+    assert [f.name for f in kept] == ["Sent Messages", 'a/b "c"d', "INBOX"]
 
 
 def test_fetch_answers() -> None:
