@@ -495,6 +495,12 @@ class SessionBase(IMAP4Server):
         # waits for a command that allows it): a client keeping the highest MODSEQ it saw
         # would skip that expunge when it resynchronises, so the flags wait with it
         held = self.qresync and bool(self.pending_expunged) and not allow_expunge
+        if held:
+            # RFC 5162 erratum 1810: MODSEQs this command sent may be above the delayed
+            # expunges'; a HIGHESTMODSEQ below them tells where a resync must start
+            low = box.box.index.expunge_modseq(box.info.id, self.pending_expunged)
+            if low is not None:
+                self.untagged(b"OK [HIGHESTMODSEQ %d] Highest" % (low - 1))
         if self.pending_flags and not held:
             uids = sorted(self.pending_flags)
             self.pending_flags.clear()

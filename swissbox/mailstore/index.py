@@ -394,6 +394,22 @@ class Index:
             (folder_id, cut),
         )
 
+    def expunge_modseq(self, folder_id: int, uids: Iterable[int]) -> int | None:
+        """The lowest MODSEQ at which any of `uids` was expunged (None: no record left)."""
+        wanted = sorted(set(uids))
+        found: list[int] = []
+        with self.lock:
+            for i in range(0, len(wanted), 500):
+                chunk = wanted[i : i + 500]
+                marks = ",".join("?" * len(chunk))
+                (low,) = self.conn.execute(
+                    f"SELECT MIN(modseq) FROM vanished WHERE folder_id = ? AND uid IN ({marks})",
+                    (folder_id, *chunk),
+                ).fetchone()
+                if low is not None:
+                    found.append(int(low))
+        return min(found) if found else None
+
     def vanished_since(self, folder_id: int, modseq: int) -> list[int] | None:
         """UIDs expunged from the folder at a MODSEQ above `modseq`, ascending; None when
         records at or below the folder's horizon would be needed (forgotten: the caller

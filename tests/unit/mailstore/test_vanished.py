@@ -126,3 +126,16 @@ def test_an_index_from_a_newer_swissbox_is_refused(tmp_path: Path) -> None:
     conn.close()
     with pytest.raises(MailStoreError, match="newer"):
         Index(path)
+
+
+def test_the_lowest_modseq_of_some_expunges(store: MailStore) -> None:
+    box = store.mailbox(ADDR)
+    for n in range(4):
+        box.append(INBOX, message(n))
+    info = box.folder(INBOX)
+    expunge(box, INBOX, [3])
+    first = box.folder(INBOX).highestmodseq
+    expunge(box, INBOX, [1])
+    assert box.index.expunge_modseq(info.id, [1, 3]) == first
+    assert box.index.expunge_modseq(info.id, [1]) == box.folder(INBOX).highestmodseq
+    assert box.index.expunge_modseq(info.id, [2, 4]) is None  # never expunged
