@@ -26,6 +26,8 @@ from swissbox.directory import (
     InvalidName,
     normalize_domain,
 )
+from swissbox.directory.ddnsrules import add_ddns_host
+from swissbox.directory.mailboxrules import QUOTA_RULE, check_quota
 from swissbox.directory.mailservice import enable_mail
 from swissbox.store import StoreError
 from swissbox.tls import TlsError, check_certificate, configured_paths, make_local_ca
@@ -204,8 +206,10 @@ def cmd_mail_enable(args: argparse.Namespace, env: CliEnv) -> int:
 
 
 def cmd_mailbox_add(args: argparse.Namespace, env: CliEnv) -> int:
-    if args.quota is not None and args.quota <= 0:
-        raise CommandError("--quota must be a positive number of bytes (leave it out: no limit)")
+    try:
+        check_quota(args.quota)
+    except DirectoryError:
+        raise CommandError(f"--quota: {QUOTA_RULE}") from None
     password_hash = _new_secret(args, env, "mailbox")
     mailbox = env.directory.add_mailbox(args.address, password_hash, args.quota)
     print(f"mailbox {mailbox.address} created")
@@ -278,42 +282,24 @@ def cmd_mailbox_list(args: argparse.Namespace, env: CliEnv) -> int:
 # -- dynamic DNS ------------------------------------------------------------------------------
 
 
-def _ip_argument(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
-    try:
-        return ipaddress.ip_address(text)
-    except ValueError:
-        raise CommandError(f"--ip {text!r} is not an IP address") from None
-
-
 def cmd_ddns_add(args: argparse.Namespace, env: CliEnv) -> int:
     """Checks every argument, then writes user, host and first address in one transaction."""
-    d = env.directory
-    ip = _ip_argument(args.ip) if args.ip else None
-    rtype = "A" if ip is not None and ip.version == 4 else "AAAA"
-    password_hash = None
-    if d.ddns_user_exists(args.user):
-        if args.password_stdin or args.owner:
-            raise CommandError(
-                f"DDNS user {args.user!r} exists; leave out --password-stdin and --owner"
-                " to add a host to it"
-            )
-    else:
-        password_hash = _new_secret(args, env, "ddns")
-    with d.transaction():
-        if password_hash is not None:
-            d.add_ddns_user(args.user, password_hash, owner=args.owner)
-        host = d.add_ddns_host(args.hostname, args.user)
-        if ip is not None:
-            d.change_records(
-                host.zone,
-                delete=[(host.hostname, rtype, None)],
-                add=[(host.hostname, rtype, env.config.settings.ddns.default_ttl, str(ip))],
-            )
-    if password_hash is not None:
+    host, created, rtype = add_ddns_host(
+        env.directory,
+        args.hostname,
+        args.user,
+        env.hash_params,
+        env.config.settings.ddns.default_ttl,
+        (lambda: read_password(args)) if args.password_stdin else None,
+        args.owner,
+        args.ip,
+        ask=lambda: read_password(args),
+    )
+    if created:
         print(f"DDNS user {args.user} created")
     print(f"DDNS host {host.hostname} (zone {host.zone}) may be updated by {args.user}")
-    if ip is not None:
-        print(f"{host.hostname} {rtype} {ip}")
+    if rtype is not None:
+        print(f"{host.hostname} {rtype} {ipaddress.ip_address(args.ip)}")
     return 0
 
 

@@ -20,6 +20,10 @@ from swissbox.tls import CertPaths, LiveCertificate
 
 # Context events (ctx.emit/ctx.on) that cross protocol packages.
 ZONE_CHANGED = "dns.zone_changed"  # a hosted zone's records changed: answer from them now
+# From the admin API (called on its worker threads): (org, login, old role, new role), and
+# (login, member receiving the data or None to delete it) when a removal deleted the account.
+MEMBER_ROLE_CHANGED = "org.member_role_changed"
+ACCOUNT_REMOVED = "org.account_removed"
 
 
 class BindError(Exception):

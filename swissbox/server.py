@@ -111,6 +111,9 @@ def build_services(ctx: Context) -> list[Service]:
         # HTTP applications: no listeners of their own, they mount onto the shared site.
         apps: list[HttpApp] = [DdnsService(ctx), DavService(ctx), AutoconfigService(ctx)]
         apps.append(HealthApp(readiness))
+        from swissbox.manager.service import ManagerService
+
+        apps.append(ManagerService(ctx))
         if acme is not None:
             apps.append(acme)
         http = HttpService(ctx)

@@ -13,11 +13,12 @@ from twisted.web.wsgi import WSGIResource
 
 from swissbox.dav.app import build_application
 from swissbox.dav.book import DirectoryBook
+from swissbox.dav.memberhooks import MemberHooks
 from swissbox.dav.privileges import ReadOnlyPrivileges
 from swissbox.dav.resource import DavResource, WellKnown
 from swissbox.dav.xmlguard import XmlDepthGuard
 from swissbox.http import trusted_networks
-from swissbox.runtime import Context
+from swissbox.runtime import ACCOUNT_REMOVED, MEMBER_ROLE_CHANGED, Context
 
 
 def dav_folder(ctx: Context) -> Any:
@@ -41,6 +42,11 @@ class DavService:
         trusted = trusted_networks(ctx.settings.http.trusted_proxies)
         plain = trusted_networks(ctx.settings.http.plain_auth_networks)
         self.resource = DavResource(self.wsgi, ctx.authenticator, ctx.loop, trusted, plain)
+        hooks = MemberHooks(
+            ctx.directory, ctx.config.data_dir, ctx.settings.server.hostname, self.book
+        )
+        ctx.on(MEMBER_ROLE_CHANGED, hooks.role_changed)  # from the admin API
+        ctx.on(ACCOUNT_REMOVED, hooks.account_removed)
 
     def http_resources(self) -> dict[str, Any]:
         return {

@@ -10,8 +10,6 @@ says which are missing or differ, as master-file lines to copy elsewhere.
 from __future__ import annotations
 
 import argparse
-import base64
-import secrets
 import sys
 from pathlib import Path
 from typing import Any
@@ -22,7 +20,7 @@ from swissbox.directory.mailrecords import MailPorts, configured_mail_records
 from swissbox.directory.names import normalize_domain
 from swissbox.dns.client import QueryError, answer_rdatas, parse_server, query
 from swissbox.dns.masterfile import conflicts, read_zone, relative, write_zone
-from swissbox.dns.recordedit import add_record, delete_records
+from swissbox.dns.recordedit import add_record, delete_records, new_tsig_key
 from swissbox.dns.records import (
     RecordError,
     canonical_rdata,
@@ -227,19 +225,11 @@ def cmd_check(args: argparse.Namespace, env: CliEnv) -> int:
 
 def cmd_tsig_add(args: argparse.Namespace, env: CliEnv) -> int:
     """A new hmac-sha256 key for ZONE; prints the secret once (base64), as nsupdate -y wants."""
-    zone = _zone(env, args.zone)
-    pattern = ""
-    if args.name:
-        patterns = []
-        for item in args.name.split(","):
-            item = item.strip().rstrip(".").lower()
-            body = item[2:] if item.startswith("*.") else item
-            if body != zone.name and not body.endswith("." + zone.name):
-                raise CommandError(f"--name {item!r} is outside the zone {zone.name}")
-            patterns.append(item)
-        pattern = ",".join(patterns)
-    secret = base64.b64encode(secrets.token_bytes(32)).decode()
-    key = env.directory.add_tsig_key(args.keyname, secret, zone.name, pattern)
+    try:
+        key, secret = new_tsig_key(env.directory, args.keyname, args.zone, args.name)
+    except RecordError as exc:
+        raise _err(exc) from None
+    zone, pattern = env.directory.domain(key.zone), key.name_pattern
     scope = pattern or f"any name in {zone.name}"
     print(f"TSIG key {key.name} for {zone.name} ({scope}), algorithm {key.algorithm}")
     print(f"secret: {secret}")

@@ -4,7 +4,10 @@ API. Each function writes in one `Directory.change_records` call, or raises Reco
 
 from __future__ import annotations
 
-from swissbox.directory import Directory
+import base64
+import secrets
+
+from swissbox.directory import Directory, TsigKey
 from swissbox.dns.masterfile import conflicts
 from swissbox.dns.records import RecordError, canonical_rdata, owner_name, parse_record
 
@@ -51,3 +54,22 @@ def delete_records(d: Directory, zone: str, name: str, rtype: str, value: str | 
             raise RecordError("the zone apex must keep at least one NS record")
     d.change_records(domain.name, delete=[(owner, rtype, rdata)])
     return len(doomed)
+
+
+def new_tsig_key(d: Directory, keyname: str, zone: str, names: str | None) -> tuple[TsigKey, str]:
+    """A new hmac-sha256 key for `zone`, limited to `names` (comma-separated names or
+    `*.x` patterns inside the zone; None: any name in it). Returns (key, base64 secret):
+    the secret is shown this once."""
+    domain = d.domain(zone)
+    pattern = ""
+    if names:
+        patterns = []
+        for item in names.split(","):
+            item = item.strip().rstrip(".").lower()
+            body = item[2:] if item.startswith("*.") else item
+            if body != domain.name and not body.endswith("." + domain.name):
+                raise RecordError(f"--name {item!r} is outside the zone {domain.name}")
+            patterns.append(item)
+        pattern = ",".join(patterns)
+    secret = base64.b64encode(secrets.token_bytes(32)).decode()
+    return d.add_tsig_key(keyname, secret, domain.name, pattern), secret

@@ -1,0 +1,112 @@
+"""`/orgs/{org_id}/ddns`: dynamic DNS hosts in the organization's zones, and their users
+(the ddns realm: the provider's password rule, `swissbox.directory.ddnsrules`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from swissbox.directory import NotFound
+from swissbox.directory.ddnsrules import add_ddns_host
+from swissbox.manager.api import Call
+from swissbox.manager.endpoint import ORG_ID, Endpoint
+from swissbox.manager.schema import Bool, Doc, Obj, Str
+from swissbox.manager.scope import member_login, zone_of
+from swissbox.manager.views import listing
+from swissbox.runtime import ZONE_CHANGED
+
+HOST = Obj(
+    {
+        "hostname": Str(max_length=253),
+        "zone": Str(max_length=253),
+        "user": Str(max_length=64),
+        "offline": Bool(),
+    },
+    required=("hostname", "zone", "user"),
+    open=True,
+)
+HOST_IN = Obj(
+    {
+        "hostname": Str(min_length=1, max_length=253),
+        "user": Str(min_length=1, max_length=64),
+        "password": Str(
+            min_length=1,
+            max_length=1024,
+            description="for a new DDNS user: 8+ letters and digits, upper, lower and a digit",
+        ),
+        "owner": Str(min_length=1, max_length=320, description="member owning a new user"),
+        "ip": Str(min_length=2, max_length=45, description="a first address"),
+    },
+    required=("hostname", "user"),
+)
+
+
+def _org_hosts(call: Call) -> list[Any]:
+    assert call.org is not None
+    zones = {x.name for x in call.directory.domains(call.org.name)}
+    return [h for h in call.directory.ddns_hosts() if h.zone in zones]
+
+
+def list_hosts(call: Call) -> tuple[int, Any]:
+    return 200, [
+        {"hostname": h.hostname, "zone": h.zone, "user": h.username, "offline": h.offline}
+        for h in _org_hosts(call)
+    ]
+
+
+def add_host(call: Call) -> tuple[int, Any]:
+    assert call.org is not None
+    d, body, org = call.directory, call.body, call.org.name
+    zone_of(d, org, body["hostname"])
+    user = body["user"].strip()
+    if d.ddns_user_exists(user):
+        # a user whose hosts live in another organization's zones is not ours to extend
+        zones = {x.name for x in d.domains(org)}
+        if any(h.zone not in zones for h in d.ddns_hosts(user)):
+            raise NotFound(f"no DDNS user {user!r} in this organization")
+    owner = member_login(d, org, body["owner"]) if body.get("owner") else None
+    host, created, _ = add_ddns_host(
+        d,
+        body["hostname"],
+        user,
+        call.manager.hash_params,
+        call.manager.settings.ddns.default_ttl,
+        body.get("password"),
+        owner,
+        body.get("ip"),
+        ("password", "owner"),
+    )
+    call.audit("ddns.add", host.hostname, {"user": user, "user_created": created})
+    if body.get("ip") and call.manager.emit_on_loop is not None:
+        call.manager.emit_on_loop(ZONE_CHANGED)
+    return 201, {
+        "hostname": host.hostname,
+        "zone": host.zone,
+        "user": host.username,
+        "offline": host.offline,
+    }
+
+
+ENDPOINTS = [
+    Endpoint(
+        "GET",
+        "/orgs/{org_id}/ddns",
+        list_hosts,
+        Doc("Dynamic DNS hosts in the organization's zones", answers={200: listing(HOST)}),
+        permission="ddns:read",
+        params=[ORG_ID],
+        tag="ddns",
+    ),
+    Endpoint(
+        "POST",
+        "/orgs/{org_id}/ddns",
+        add_host,
+        Doc(
+            "A host name a DDNS user may update (a new user needs a password)",
+            body=HOST_IN,
+            answers={201: HOST},
+        ),
+        permission="ddns:write",
+        params=[ORG_ID],
+        tag="ddns",
+    ),
+]

@@ -1,0 +1,231 @@
+"""`/orgs/{org_id}/mailboxes` (with the accounts that may use each) and `/aliases`, on the
+organization's own mail domains only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from swissbox.directory import ACCESS, NotFound
+from swissbox.directory.mailboxrules import add_mailbox
+from swissbox.manager.api import Call
+from swissbox.manager.endpoint import ADDRESS, LOGIN, ORG_ID, Endpoint
+from swissbox.manager.schema import Arr, Bool, Doc, Int, Obj, Str
+from swissbox.manager.scope import mail_domain_of, mailbox_of, member_login
+from swissbox.manager.views import OK, PASSWORD, listing
+
+USER = Obj({"login": Str(max_length=320), "access": Str(enum=ACCESS)}, required=("login", "access"))
+MAILBOX = Obj(
+    {
+        "address": Str(max_length=320),
+        "quota_bytes": Int(nullable=True),
+        "users": Arr(USER, max_items=100_000),
+    },
+    required=("address", "users"),
+    open=True,
+)
+MAILBOX_IN = Obj(
+    {
+        "address": Str(min_length=3, max_length=320),
+        "password": PASSWORD,
+        "quota_bytes": Int(minimum=1, maximum=2**62, nullable=True),
+    },
+    required=("address", "password"),
+)
+GRANT = Obj({"access": Str(enum=ACCESS)}, required=("access",))
+TARGET = Str(min_length=1, max_length=320)
+ALIAS = Obj(
+    {
+        "address": Str(max_length=320),
+        "targets": Arr(Str(max_length=320), max_items=100_000),
+        "send_as": Bool(),
+    },
+    required=("address", "targets", "send_as"),
+    open=True,
+)
+ALIAS_IN = Obj(
+    {
+        "address": Str(min_length=3, max_length=320),
+        "targets": Arr(TARGET, min_items=1, max_items=100),
+        "send_as": Bool(),
+    },
+    required=("address", "targets"),
+)
+
+
+def _org_mail_domains(call: Call) -> list[str]:
+    assert call.org is not None
+    d = call.directory
+    return [x.name for x in d.domains(call.org.name) if d.is_mail_domain(x.name)]
+
+
+def _mailbox_json(call: Call, boxes: list[Any]) -> list[dict[str, Any]]:
+    users = call.directory.mailbox_users(boxes)
+    return [
+        {
+            "address": m.address,
+            "quota_bytes": m.quota_bytes,
+            "users": [{"login": u.login, "access": u.access} for u in users[m.id]],
+        }
+        for m in boxes
+    ]
+
+
+def list_mailboxes(call: Call) -> tuple[int, Any]:
+    boxes = [m for name in _org_mail_domains(call) for m in call.directory.mailboxes(name)]
+    return 200, _mailbox_json(call, boxes)
+
+
+def create_mailbox(call: Call) -> tuple[int, Any]:
+    assert call.org is not None
+    body = call.body
+    mail_domain_of(call.directory, call.org.name, body["address"])
+    mailbox = add_mailbox(
+        call.directory,
+        body["address"],
+        body["password"],
+        call.manager.hash_params,
+        body.get("quota_bytes"),
+    )
+    call.audit("mailbox.add", mailbox.address, {"quota_bytes": mailbox.quota_bytes})
+    return 201, _mailbox_json(call, [mailbox])[0]
+
+
+def remove_mailbox(call: Call) -> tuple[int, Any]:
+    assert call.org is not None
+    mailbox = mailbox_of(call.directory, call.org.name, call.path["address"])
+    call.directory.remove_mailbox(mailbox.address)
+    call.audit("mailbox.remove", mailbox.address)
+    return 200, {"ok": True}
+
+
+def grant(call: Call) -> tuple[int, Any]:
+    assert call.org is not None
+    d = call.directory
+    mailbox = mailbox_of(d, call.org.name, call.path["address"])
+    login = member_login(d, call.org.name, call.path["login"])
+    before = d.grant(mailbox.address, login, call.body["access"])
+    call.audit("mailbox.grant", mailbox.address, {"login": login, "access": call.body["access"]})
+    return 200 if before else 201, _mailbox_json(call, [mailbox])[0]
+
+
+def revoke(call: Call) -> tuple[int, Any]:
+    assert call.org is not None
+    d = call.directory
+    mailbox = mailbox_of(d, call.org.name, call.path["address"])
+    login = member_login(d, call.org.name, call.path["login"])
+    d.revoke(mailbox.address, login)
+    call.audit("mailbox.revoke", mailbox.address, {"login": login})
+    return 200, _mailbox_json(call, [mailbox])[0]
+
+
+def list_aliases(call: Call) -> tuple[int, Any]:
+    d = call.directory
+    return 200, [
+        {"address": a.address, "targets": list(a.targets), "send_as": a.send_as}
+        for name in _org_mail_domains(call)
+        for a in d.aliases(name)
+    ]
+
+
+def add_alias(call: Call) -> tuple[int, Any]:
+    assert call.org is not None
+    d, body = call.directory, call.body
+    mail_domain_of(d, call.org.name, body["address"])
+    with d.transaction():
+        alias = d.add_alias(body["address"], body["targets"], body.get("send_as"))
+    call.audit("alias.add", alias.address, {"targets": body["targets"]})
+    return 201, {"address": alias.address, "targets": list(alias.targets), "send_as": alias.send_as}
+
+
+def remove_alias(call: Call) -> tuple[int, Any]:
+    assert call.org is not None
+    d = call.directory
+    address = call.path["address"]
+    mail_domain_of(d, call.org.name, address)
+    if not any(a.address.lower() == address.lower() for a in d.aliases(address.rsplit("@", 1)[1])):
+        raise NotFound(f"no alias {address!r}")
+    with d.transaction():
+        d.remove_alias(address)
+    call.audit("alias.remove", address)
+    return 200, {"ok": True}
+
+
+M, A = "/orgs/{org_id}/mailboxes", "/orgs/{org_id}/aliases"
+ENDPOINTS = [
+    Endpoint(
+        "GET",
+        M,
+        list_mailboxes,
+        Doc("Mailboxes and who may use them", answers={200: listing(MAILBOX)}),
+        permission="mail:read",
+        params=[ORG_ID],
+        tag="mail",
+    ),
+    Endpoint(
+        "POST",
+        M,
+        create_mailbox,
+        Doc("Create a mailbox with its own password", body=MAILBOX_IN, answers={201: MAILBOX}),
+        permission="mail:write",
+        params=[ORG_ID],
+        tag="mail",
+    ),
+    Endpoint(
+        "DELETE",
+        M + "/{address}",
+        remove_mailbox,
+        Doc("Delete a mailbox", answers={200: OK}),
+        permission="mail:write",
+        params=[ORG_ID, ADDRESS],
+        tag="mail",
+    ),
+    Endpoint(
+        "PUT",
+        M + "/{address}/users/{login}",
+        grant,
+        Doc(
+            "Let a member use this address (own, full or read)",
+            body=GRANT,
+            answers={200: MAILBOX, 201: MAILBOX},
+        ),
+        permission="mail:write",
+        params=[ORG_ID, ADDRESS, LOGIN],
+        tag="mail",
+    ),
+    Endpoint(
+        "DELETE",
+        M + "/{address}/users/{login}",
+        revoke,
+        Doc("End a member's use of this address", answers={200: MAILBOX}),
+        permission="mail:write",
+        params=[ORG_ID, ADDRESS, LOGIN],
+        tag="mail",
+    ),
+    Endpoint(
+        "GET",
+        A,
+        list_aliases,
+        Doc("Aliases of the organization's mail domains", answers={200: listing(ALIAS)}),
+        permission="mail:read",
+        params=[ORG_ID],
+        tag="mail",
+    ),
+    Endpoint(
+        "POST",
+        A,
+        add_alias,
+        Doc("Create an alias, or add targets to one", body=ALIAS_IN, answers={201: ALIAS}),
+        permission="mail:write",
+        params=[ORG_ID],
+        tag="mail",
+    ),
+    Endpoint(
+        "DELETE",
+        A + "/{address}",
+        remove_alias,
+        Doc("Remove an alias", answers={200: OK}),
+        permission="mail:write",
+        params=[ORG_ID, ADDRESS],
+        tag="mail",
+    ),
+]

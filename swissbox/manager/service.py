@@ -1,0 +1,63 @@
+"""The Manager on the shared HTTP site: `/api/v1` (the web pages will mount beside it)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from swissbox.auth import HashParams
+from swissbox.http import trusted_networks
+from swissbox.manager import apitokens, auditlog, ddns, domains, mail, members, orgs, session, tsig
+from swissbox.manager.api import ApiResource, Call, Manager
+from swissbox.manager.endpoint import Endpoint
+from swissbox.manager.openapi import document
+from swissbox.manager.schema import Doc, Obj
+from swissbox.runtime import Context
+
+GROUPS = (session, orgs, members, domains, mail, ddns, tsig, apitokens, auditlog)
+
+
+def endpoints() -> list[Endpoint]:
+    """Every endpoint of /api/v1, the OpenAPI document's own included."""
+    spec: dict[str, Any] = {}
+
+    def openapi(call: Call) -> tuple[int, Any]:
+        return 200, spec
+
+    doc = Doc("This document (OpenAPI 3.1)", answers={200: Obj({}, open=True)})
+    found = [e for group in GROUPS for e in group.ENDPOINTS]
+    found.append(Endpoint("GET", "/openapi.json", openapi, doc, tag="meta", public=True))
+    spec.update(json.loads(json.dumps(document(found))))  # once: the endpoints never change
+    return found
+
+
+def build_manager(ctx: Context) -> Manager:
+    s = ctx.settings
+    return Manager(
+        directory=ctx.directory,
+        authenticator=ctx.authenticator,
+        hash_params=HashParams.from_settings(s.auth),
+        hostname=s.server.hostname,
+        data_dir=ctx.config.data_dir,
+        settings=s,
+        trusted=trusted_networks(s.http.trusted_proxies),
+        plain_networks=trusted_networks(s.http.plain_auth_networks),
+        emit=ctx.emit,
+        emit_on_loop=lambda *args: ctx.loop.call_soon_threadsafe(ctx.emit, *args),
+    )
+
+
+class ManagerService:
+    name = "manager"
+
+    def __init__(self, ctx: Context) -> None:
+        self.api = ApiResource(build_manager(ctx), endpoints())
+
+    def http_resources(self) -> dict[str, Any]:
+        return {"api/v1": self.api}
+
+    async def start(self) -> list[str]:
+        return []
+
+    async def stop(self) -> None:
+        self.api.pool.shutdown(wait=False, cancel_futures=True)
