@@ -4,8 +4,9 @@
     swissbox mailbox restore ADDRESS [--since DATE]   expunged mail back into "Restored"
     swissbox mailbox import-imap ADDRESS --from imaps://user@host   from another IMAP server
 
-Both work on the mail store directly (best with the server stopped; a running server sees
-the new messages and folders at the next SELECT/LIST).
+All three write the mail store directly, beside a running server (SQLite serialises their
+index transactions with its writer's; the server sees the new messages and folders at the
+next SELECT/LIST, sessions in IDLE are not told).
 """
 
 from __future__ import annotations
