@@ -193,10 +193,26 @@ def _truth(stack: Stack, name: str) -> dict[int, frozenset[bytes]]:
     return model
 
 
-def test_several_clients_resynchronise_to_the_truth(stack: Stack) -> None:
-    """Seeded random STORE/EXPUNGE/MOVE by five sessions; each keeps a cache from its
-    responses, leaves and comes back with QRESYNC from the HIGHESTMODSEQ it last had:
-    every cache then equals the folder."""
+def _modseq_seen(highest: int, lines: list[bytes]) -> int:
+    """A client's HIGHESTMODSEQ after a command (as imaptest keeps it): an untagged
+    HIGHESTMODSEQ code resets it, then the highest MODSEQ of later FETCH responses."""
+    seen = 0
+    for line in lines:
+        m = re.search(rb"\[HIGHESTMODSEQ (\d+)\]", line)
+        if m:
+            highest, seen = int(m.group(1)), 0
+        m = re.search(rb" MODSEQ \((\d+)\)", line)
+        if m:
+            seen = max(seen, int(m.group(1)))
+    return max(highest, seen)
+
+
+@pytest.mark.parametrize("by_seq", [False, True])
+def test_several_clients_resynchronise_to_the_truth(stack: Stack, by_seq: bool) -> None:
+    """Seeded random STORE/EXPUNGE/MOVE by five sessions; each keeps a cache and the
+    HIGHESTMODSEQ it saw from its responses, leaves and comes back with QRESYNC from it:
+    every cache then equals the folder (by UID commands, or by sequence numbers, which
+    delay other sessions' expunges)."""
     rnd = random.Random(7162)
     owner = client(stack)
     name = folder_with(owner, 40)
@@ -207,25 +223,34 @@ def test_several_clients_resynchronise_to_the_truth(stack: Stack) -> None:
         lines = c.ok(f"SELECT {name}")
         model: dict[int, frozenset[bytes]] = {}
         _apply(model, c.ok("UID FETCH 1:* (FLAGS)"))
-        sessions.append((c, model, code(lines, b"UIDVALIDITY"), code(lines, b"HIGHESTMODSEQ")))
-    for _ in range(60):
-        c, model, _validity, _modseq = rnd.choice(sessions)
+        sessions.append([c, model, code(lines, b"UIDVALIDITY"), code(lines, b"HIGHESTMODSEQ")])
+    for _ in range(80):
+        session = rnd.choice(sessions)
+        c, model = session[0], session[1]
         uids = sorted(model)
         if not uids:
             break
-        pick = ",".join(str(u) for u in rnd.sample(uids, min(3, len(uids))))
-        action = rnd.choice(["flag", "flag", "delete", "expunge", "move", "noop"])
+        chosen = sorted(rnd.sample(range(len(uids)), min(3, len(uids))))
+        if by_seq:
+            pick, verb = ",".join(str(i + 1) for i in chosen), ""
+        else:
+            pick, verb = ",".join(str(uids[i]) for i in chosen), "UID "
+        action = rnd.choice(["flag", "flag", "delete", "expunge", "move", "noop", "fetch"])
         if action == "flag":
             flag = rnd.choice(["\\Seen", "\\Flagged", "$Work"])
-            _apply(model, c.ok(f"UID STORE {pick} {rnd.choice('+-')}FLAGS ({flag})"))
+            lines = c.ok(f"{verb}STORE {pick} {rnd.choice('+-')}FLAGS ({flag})")
         elif action == "delete":
-            _apply(model, c.ok(f"UID STORE {pick} +FLAGS (\\Deleted)"))
+            lines = c.ok(f"{verb}STORE {pick} +FLAGS (\\Deleted)")
         elif action == "expunge":
-            _apply(model, c.ok("EXPUNGE"))
+            lines = c.ok("EXPUNGE")
         elif action == "move":
-            _apply(model, c.ok(f"UID MOVE {pick} Archive"))
+            lines = c.ok(f"{verb}MOVE {pick} Archive")
+        elif action == "fetch":
+            lines = c.ok(f"{verb}FETCH {pick} (UID FLAGS MODSEQ)")
         else:
-            _apply(model, c.ok("NOOP"))
+            lines = c.ok("NOOP")
+        _apply(model, lines)
+        session[3] = _modseq_seen(session[3], lines)
     truth = _truth(stack, name)
     for c, model, validity, modseq in sessions:
         c.ok("UNSELECT")  # what it was not told yet is forgotten: QRESYNC brings it back
