@@ -7,9 +7,11 @@ secrets open nothing here).
 - Every login mints a new random session id (a session id the client brought is never
   adopted, and the one it had is ended: no fixation). The cookie is HttpOnly,
   SameSite=Strict, Secure on HTTPS; the server keeps only its SHA-256 digest.
-- An API token that is unknown or revoked counts as a failed login of the account realm
-  (identifier `API_TOKEN_ID`, per client address) in the same rate limiter, and is refused
-  while that limiter says locked.
+- An API token that is unknown or revoked counts as a failed login of the account realm in
+  the same rate limiter, under an identifier made of the client address (`token_identity`):
+  a guesser is locked out per address (and its address counts towards the limiter's
+  per-address lockout shared with every protocol), but bad tokens sprayed from many
+  addresses can never lock out everyone's tokens.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ from swissbox.manager.endpoint import ApiError, refuse
 from swissbox.manager.tokens import digest, looks_like_api_token, new_secret
 
 REALM = "account"
-API_TOKEN_ID = "api-token"  # the rate limiter's identifier for guessed tokens
 COOKIE = b"swissbox_session"
 SESSION_LIFETIME = 12 * 3600  # seconds a session lasts at most
 SESSION_IDLE = 3600  # seconds without a request that end it
@@ -65,17 +66,22 @@ def session_cookie(request: Any) -> str | None:
     return raw.decode("latin-1")
 
 
+def token_identity(client: str | None) -> str:
+    """The rate limiter's identifier for API tokens tried from `client`."""
+    return f"api-token@{client or '-'}"
+
+
 def identify_token(
     directory: Directory, authenticator: Authenticator, token: str, client: str | None
 ) -> tuple[Principal | None, float]:
     """(principal, 0) for a live token; (None, delay to wait before answering 401) else.
     Blocking (database, limiter)."""
-    limiter = authenticator.limiter
-    if limiter.locked(REALM, API_TOKEN_ID, client):
+    limiter, identity = authenticator.limiter, token_identity(client)
+    if limiter.locked(REALM, identity, client):
         return None, limiter.delay_max
     row = directory.token_by_digest(digest(token)) if looks_like_api_token(token) else None
     if row is None or row.revoked is not None:
-        return None, limiter.failure(REALM, API_TOKEN_ID, client, token)
+        return None, limiter.failure(REALM, identity, client, token)
     directory.token_used(row.id)
     return Principal(row.login, token=row), 0.0
 
