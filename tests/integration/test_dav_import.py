@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -158,4 +160,33 @@ def test_dav_import_and_read_back(tmp_path: Path) -> None:
             "NOTE:a long note that is folded over two lines because it is longer than seventy-five octets"
             in unfolded
         )
+
+        # Four imports at once into one new collection: Radicale's lock makes one of them
+        # add the items and the others find them there.
+        runs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "swissbox.cli", "dav", "import", ALICE, str(ics),
+                 "--collection", "parallel", "--json", "--data", str(stack.data)],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=stack.env(),
+            )
+            for _ in range(4)
+        ]  # fmt: skip
+        outputs = [run.communicate(timeout=60) for run in runs]
+        assert all(run.returncode == 0 for run in runs), outputs
+        added = [json.loads(out)[0]["added"] for out, _err in outputs]
+        assert sorted(added) == [0, 0, 0, 4]
+
+        bad = tmp_path / "bad.ics"
+        bad.write_text("BEGIN:VCALENDAR\r\nthis is not\r\n")
+        for args, says in [
+            ((ALICE, str(bad)), "bad.ics"),
+            (("nobody@example.test", str(vcf)), "no account"),
+            ((BOB, str(vcf)), "no account"),  # a mailbox no account owns
+            ((ALICE, str(vcf), "--collection", "calendar"), "not an address book"),
+            ((ALICE, str(vcf), "--collection", "../x"), "not a name"),
+            ((ALICE, str(vcf), "--collection", "directory-1"), "not a name"),
+        ]:
+            refused = stack.cli("dav", "import", *args)
+            assert refused.returncode == 1 and says in refused.stderr, (args, refused.stderr)
+            assert "Traceback" not in refused.stderr
         stack.stop()
