@@ -95,7 +95,14 @@ def source_password(args: argparse.Namespace) -> str:
 
 def cmd_import_imap(args: argparse.Namespace, env: CliEnv) -> int:
     from swissbox.imap.migrate import Budget, FolderResult, copy_mailbox, without
-    from swissbox.imap.source import SourceError, check, connect, parse_list, parse_url
+    from swissbox.imap.source import (
+        SourceError,
+        check,
+        connect,
+        parse_list,
+        parse_namespace,
+        parse_url,
+    )
     from swissbox.mailstore import MailStore
 
     address = _mailbox(env, args.address)
@@ -121,7 +128,10 @@ def cmd_import_imap(args: argparse.Namespace, env: CliEnv) -> int:
     box = open_mailbox(store, address)
     budget = Budget(args.limit)
     try:
-        folders = without(parse_list(check(conn.list(), "LIST")), args.exclude)
+        prefix = ""
+        if "NAMESPACE" in conn.capabilities:
+            prefix = parse_namespace(check(conn.namespace(), "NAMESPACE"))
+        folders = without(parse_list(check(conn.list(), "LIST"), prefix), args.exclude)
         results = copy_mailbox(conn, box, folders, budget, progress)
     except SourceError as exc:
         raise CommandError(f"{exc} (what was copied stays; run again to continue)") from None

@@ -49,6 +49,14 @@ KEY_PREFIX = "imap:"
 WAITING_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 _FOLDER_OF_USE = {flag: name for name, flag in SPECIAL_USE.items()}
+# Top-level names that say a folder's use on servers that do not mark it (no RFC 6154).
+WELL_KNOWN = {
+    "sent": "\\Sent", "sent items": "\\Sent", "sent messages": "\\Sent", "sent mail": "\\Sent",
+    "drafts": "\\Drafts", "draft": "\\Drafts",
+    "trash": "\\Trash", "deleted items": "\\Trash", "deleted messages": "\\Trash", "bin": "\\Trash",
+    "junk": "\\Junk", "spam": "\\Junk", "junk e-mail": "\\Junk", "junk email": "\\Junk",
+    "archive": "\\Archive", "archives": "\\Archive",
+}  # fmt: skip
 
 
 @dataclass
@@ -84,13 +92,16 @@ Progress = Callable[[FolderResult], None]
 
 def target_names(folders: list[SourceFolder]) -> list[tuple[SourceFolder, str]]:
     """(source folder, swissbox folder name) for every selectable source folder, INBOX
-    first."""
+    first. A use the source marks on no folder is taken from a well-known top-level name."""
     out = []
     used: set[str] = set()
+    marked = {f.special_use for f in folders if f.special_use}
     for folder in folders:
         if not folder.selectable:
             continue
         special = folder.special_use
+        if special is None and WELL_KNOWN.get(folder.name.lower()) not in marked:
+            special = WELL_KNOWN.get(folder.name.lower())
         if folder.name.upper() == INBOX:
             name = INBOX
         elif special is not None and special not in used:

@@ -136,9 +136,22 @@ def _unquote(value: bytes) -> bytes:
     return value
 
 
-def parse_list(data: Iterable[object]) -> list[SourceFolder]:
+_NAMESPACE = re.compile(rb'^\(\("((?:[^"\\]|\\.)*)" (?:"(?:[^"\\]|\\.)*"|NIL)')
+
+
+def parse_namespace(data: Iterable[object]) -> str:
+    """The personal namespace's prefix of a NAMESPACE answer (RFC 2342): "" for most
+    servers, "INBOX." where every folder lives under INBOX (Courier, older Cyrus)."""
+    for item in data:
+        if isinstance(item, bytes) and (m := _NAMESPACE.match(item)):
+            return _unquote(b'"' + m.group(1) + b'"').decode("utf-8", "replace")
+    return ""
+
+
+def parse_list(data: Iterable[object], prefix: str = "") -> list[SourceFolder]:
     """The folders of a LIST answer (as imaplib returns it: lines, or (line, literal) pairs
-    when a name came as a literal)."""
+    when a name came as a literal); the personal namespace `prefix` is taken off the names
+    ("INBOX.Sent" is "Sent")."""
     out = []
     for item in data:
         if isinstance(item, tuple):
@@ -155,7 +168,8 @@ def parse_list(data: Iterable[object]) -> list[SourceFolder]:
         if name is None:
             name = _unquote(m.group(3).strip())
         raw = name.decode("utf-8", "replace")
-        decoded = decode_mutf7(raw)
+        inside = raw[len(prefix) :] if prefix and raw.upper().startswith(prefix.upper()) else raw
+        decoded = decode_mutf7(inside or raw)
         if delimiter and delimiter != "/":
             decoded = "/".join(p.replace("/", "_") for p in decoded.split(delimiter))
         out.append(SourceFolder(raw, decoded, flags))

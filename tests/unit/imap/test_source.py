@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from swissbox.imap.migrate import message_key, seqset, target_names, without
-from swissbox.imap.source import parse_fetch, parse_internaldate, parse_list, parse_url
+from swissbox.imap.source import (
+    parse_fetch,
+    parse_internaldate,
+    parse_list,
+    parse_namespace,
+    parse_url,
+)
 
 
 def test_urls() -> None:
@@ -64,3 +70,24 @@ def test_fetch_answers() -> None:
 def test_keys_and_sets() -> None:
     assert seqset([1, 2, 3, 7, 9, 10]) == "1:3,7,9:10"
     assert message_key(None, 1.9, 5) == "imap:|1|5"
+
+
+def test_namespace_prefix_and_well_known_names() -> None:
+    assert parse_namespace([b'(("INBOX." ".")) NIL (("#shared." "."))']) == "INBOX."
+    assert parse_namespace([b'(("" "/")) NIL NIL']) == ""
+    assert parse_namespace([None]) == ""
+    data = [
+        b'(\\HasChildren) "." INBOX',
+        b'(\\HasNoChildren) "." INBOX.Sent',
+        b'(\\HasNoChildren) "." "INBOX.Deleted Items"',
+        b'(\\HasNoChildren) "." INBOX.Projects.2024',
+        b'(\\HasNoChildren) "." INBOX.Spam',
+    ]
+    folders = parse_list(data, "INBOX.")
+    assert [f.name for f in folders] == ["INBOX", "Sent", "Deleted Items", "Projects/2024", "Spam"]
+    assert folders[2].raw == "INBOX.Deleted Items"  # what SELECT needs
+    names = [name for _f, name in target_names(folders)]
+    assert names == ["INBOX", "Junk", "Projects/2024", "Sent", "Trash"]
+    # a use the source marks on a folder is not taken from another folder's name
+    marked = parse_list([b'(\\Trash) "/" Bin', b'() "/" Trash'])
+    assert [name for _f, name in target_names(marked)] == ["Trash", "Trash"]
