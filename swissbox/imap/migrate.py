@@ -8,7 +8,8 @@ separator turned into "/". The source is only read (EXAMINE, BODY.PEEK).
 
 Idempotent and resumable: a message is identified by (Message-ID, internal date, size). One
 already in the target folder, or copied there by an earlier run (table `imported`, as for
-the Maildir import), is not copied again. Messages are written in batches through the mail
+the Maildir import; deleted here since, it stays deleted), is not copied again; n messages
+of a source folder alike in all three are n messages here. Messages are written in batches through the mail
 store's bulk path (`importer.add_messages`: files fsynced, then one index transaction that
 also records them), so a run broken off at any point keeps what it committed and the next
 run goes on from there. Ctrl-C and SIGTERM wait for the batch being written; only a hard
@@ -123,6 +124,12 @@ def message_key(message_id: str | None, internaldate: float, size: int) -> str:
     return f"{KEY_PREFIX}{message_id or ''}|{int(internaldate)}|{size}"
 
 
+def occurrence_key(key: str, n: int) -> str:
+    """What the `imported` table records for the n-th message of a source folder with `key`
+    (two messages alike in Message-ID, date and size are both copied, and remembered apart)."""
+    return key if n == 1 else f"{key}#{n}"
+
+
 def seqset(uids: list[int]) -> str:
     """`1:3,7,9:10` for sorted UIDs."""
     runs: list[list[int]] = []
@@ -207,6 +214,7 @@ def copy_folder(
     uids = sorted(int(u) for u in b" ".join(x for x in found if isinstance(x, bytes)).split())
     result.found = len(uids)
     present, imported = _present(box, target)
+    seen: Counter[str] = Counter()  # occurrences of each key so far in this source folder
     for i in range(0, len(uids), HEAD_CHUNK):
         if budget.spent:
             break
@@ -215,14 +223,15 @@ def copy_folder(
         todo = []
         for f in parse_fetch(data):
             key = message_key(f.message_id, f.internaldate, f.size)
+            seen[key] += 1
+            f.key = occurrence_key(key, seen[key])
             if present[key] > 0:
                 present[key] -= 1
                 result.skipped += 1
-            elif key in imported:
+            elif f.key in imported:  # copied by an earlier run, deleted here since
                 result.skipped += 1
             else:
                 todo.append(f)
-                imported.add(key)  # a second copy in the source is a copy of the first
         todo = todo[: budget.take(len(todo))]
         for batch in _batches(todo):
             result.added += _copy_batch(conn, box, source, target, batch)
@@ -241,7 +250,7 @@ def _copy_batch(
     messages = [
         NewMessage(_crlf(bodies.pop(f.uid)), f.flags, f.internaldate, recent=False) for f in kept
     ]
-    keys = [(target, message_key(f.message_id, f.internaldate, f.size)) for f in kept]
+    keys = [(target, f.key) for f in kept]
 
     def record(db: sqlite3.Connection) -> None:
         db.executemany("INSERT OR IGNORE INTO imported (folder, source_key) VALUES (?, ?)", keys)

@@ -192,6 +192,7 @@ class Fetched:
     size: int = 0
     message_id: str | None = None
     body: bytes | None = None
+    key: str = ""  # the importer's identity of the message (migrate.message_key)
 
 
 _UID = re.compile(rb"\bUID (\d+)")
