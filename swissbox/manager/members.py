@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from swissbox.directory import Conflict, NotFound
 from swissbox.directory import members as rules
 from swissbox.directory.visibility import view_for_role, visible
 from swissbox.manager.api import Call
@@ -24,8 +25,8 @@ ADD = Obj(
         "name": Str(max_length=200),
         "phone": Str(max_length=100),
     },
-    required=("login", "role"),
-    description="An existing account joins (no password); a new one needs a password.",
+    required=("login", "role", "password"),
+    description="A new account of this organization, with its password.",
 )
 CHANGE = Obj({"role": ROLE}, required=("role",))
 REMOVE = Obj(
@@ -80,10 +81,23 @@ def _may(call: Call, old: str | None, new: str | None) -> None:
         raise refuse(decision.reason)
 
 
+def _refuse_foreign_account(call: Call, login: str) -> None:
+    """An organization's administrator may not pull in (and so read the details of) an
+    account that belongs to other organizations: unlike the operator's CLI, the API adds
+    only new accounts, or re-adds none (the error is the same as a taken login)."""
+    assert call.org is not None
+    try:
+        account = call.directory.account(login)
+    except NotFound:
+        return
+    raise Conflict(f"account {account.login!r} already exists")
+
+
 def add_member(call: Call) -> tuple[int, Any]:
     assert call.org is not None
     body = call.body
     _may(call, None, body["role"])
+    _refuse_foreign_account(call, body["login"])
     member = rules.add_member(
         call.directory,
         call.org.name,

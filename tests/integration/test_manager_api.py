@@ -219,6 +219,14 @@ def test_another_organizations_ids_answer_404_and_change_nothing(stack: Stack) -
         answer = alice.request(method, path, body)
         assert answer.status == 404, (method, path, answer)
         assert "olga" not in answer.raw.decode() or "olga" in path
+    # nor can an administrator pull another organization's account in to read its details
+    pulled = alice.request(
+        "POST", f"/orgs/{acme}/members",
+        {"login": "olga@other.test", "role": "collaborator", "password": PASSWORD},
+    )  # fmt: skip
+    assert pulled.status == 409
+    logins = {m["login"] for m in alice.request("GET", f"/orgs/{acme}/members").json}
+    assert "olga@other.test" not in logins
     script = Client(stack, olga_token["token"])
     assert script.request("GET", f"/orgs/{other}/mailboxes").json[0]["address"] == "olga@other.test"
     assert script.request("GET", f"/orgs/{acme}").status == 404  # a token sees one org only
