@@ -18,6 +18,7 @@ from swissbox.mailstore import MailStore, MailStoreError, NoSuchFolder, QuotaExc
 from swissbox.mailstore.queue import OutboundQueue
 from swissbox.mailstore.sieving import Filter
 from swissbox.smtp import replies
+from swissbox.smtp.headers import return_path
 from swissbox.smtp.outbound import dsn
 from swissbox.smtp.outbound.state import FAILED, RecipientState
 from swissbox.tnef import rewrite
@@ -118,7 +119,7 @@ class Deliverer:
                 return Outcome(replies.LOCAL_ERROR)
             done = []
             if delivery.targets:  # none when Sieve discarded or redirected every copy
-                delivery.write(data)
+                delivery.write(return_path(sender) + data)
                 try:
                     done = await delivery.commit()
                 except QuotaExceeded as exc:
@@ -247,7 +248,7 @@ class Deliverer:
         if mailbox is not None:
             delivery = self.store.begin()
             delivery.add_recipient(mailbox.address, quota_bytes=None)
-            delivery.write(data)
+            delivery.write(return_path("") + data)
             await delivery.commit()
             return
         loop = asyncio.get_running_loop()

@@ -38,6 +38,12 @@ def received_header(
     return ("\r\n".join(lines) + "\r\n").encode("utf-8", "replace")
 
 
+def return_path(sender: str) -> bytes:
+    """RFC 5321 4.4: the line final delivery puts on top of the message, naming the envelope
+    sender (`<>` for the null sender)."""
+    return f"Return-Path: <{_clean(sender)}>\r\n".encode("utf-8", "replace")
+
+
 def rfc5322_date(now: float | None = None) -> str:
     """'Wed, 25 Nov 2026 06:32:55 +0000'."""
     when = dt.datetime.fromtimestamp(time.time() if now is None else now, dt.UTC)

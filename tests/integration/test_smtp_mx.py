@@ -59,8 +59,12 @@ def test_delivery_with_smtplib_adds_received(tmp_path: Path) -> None:
         assert await asyncio.to_thread(send) == {}
         [got] = h.inbox(TOTO)
         assert got.endswith(message())
-        assert got.startswith(b"Received: from sender.example ([127.0.0.1])\r\n\tby mx.abc.xyz")
-        assert b"with ESMTP\r\n" in got or b"with ESMTP " in got.split(b"\r\n")[1] + b" "
+        # RFC 5321 4.4: final delivery puts the envelope sender on top, then our trace line
+        assert got.startswith(
+            b"Return-Path: <alice@example.org>\r\n"
+            b"Received: from sender.example ([127.0.0.1])\r\n\tby mx.abc.xyz"
+        )
+        assert b"with ESMTP\r\n" in got or b"with ESMTP " in got.split(b"\r\n")[2] + b" "
         assert h.inbox(TITI)[0].endswith(message())
 
     run(tmp_path, body)
@@ -375,7 +379,7 @@ def test_data_in_odd_pieces_with_pipelined_commands(tmp_path: Path) -> None:
                 assert (await r.reply()).startswith("250 2.0.0"), (n, piece)
                 assert (await r.reply()).startswith("221"), (n, piece)
                 await r.close()
-        stored = [m.split(b"\r\n", 4)[4] for m in h.inbox(TOTO)]
+        stored = [m.split(b"\r\n", 5)[5] for m in h.inbox(TOTO)]  # Return-Path, Received
         expected = [b"Subject: a\r\n\r\n.dot\r\nline\r\n", b"", b"\r\n", b"x\r\n.\r\n"]
         assert stored == [e for e in expected for _ in range(5)]
 

@@ -60,7 +60,7 @@ def test_winmail_dat_becomes_attachments_byte_identical(tmp_path: Path, corpus_d
     found = attachments(stored)
     for name in QUICK:
         assert found.get(name) == (base / "quick-contents" / name).read_bytes(), name
-    assert stored.startswith(b"Received: ")
+    assert stored.startswith(b"Return-Path: <outlook@corp.example>\r\nReceived: ")
 
 
 @pytest.mark.parametrize(

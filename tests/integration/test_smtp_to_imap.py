@@ -47,7 +47,8 @@ def test_smtp_delivery_reaches_imap_idle_and_fetch(tmp_path: Path) -> None:
         status, data = imap.fetch("1:2", "(BODY.PEEK[])")
         assert status == "OK"
         bodies = [item[1] for item in data if isinstance(item, tuple)]
-        assert bodies[0].startswith(b"Received: from ") and bodies[0].endswith(b"from the MX\r\n")
+        assert bodies[0].startswith(b"Return-Path: <far@away.example>\r\nReceived: from ")
+        assert bodies[0].endswith(b"from the MX\r\n")
         assert b"\r\nMessage-ID: <" in bodies[1] and bodies[1].endswith(b"from a colleague\r\n")
         imap.logout()
         stack.stop()
