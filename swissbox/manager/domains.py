@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from swissbox.directory import DirectoryError
+from swissbox.directory.mailservice import enable_mail
 from swissbox.dns.recordedit import add_record, delete_records
 from swissbox.dns.records import RecordError
 from swissbox.manager.api import Call
@@ -48,6 +49,20 @@ RECORD_DEL = Obj(
     },
     required=("name", "type"),
 )
+MAIL_IN = Obj(
+    {"max_addresses": Int(minimum=0, maximum=2**31, nullable=True)},
+    description="An Email Service: MX, SPF, DMARC, SRV, autoconfig, DKIM keys, MTA-STS.",
+)
+MAIL_OUT = Obj(
+    {
+        "domain": Str(max_length=253),
+        "max_addresses": Int(nullable=True),
+        "used": Int(),
+        "records": Int(description="DNS records published now"),
+    },
+    required=("domain", "used"),
+    open=True,
+)
 ADDED = Obj({"record": RECORD, "changed": Bool(), "serial": Int()}, required=("record", "changed"))
 DELETED = Obj({"deleted": Int(), "serial": Int()}, required=("deleted",))
 
@@ -82,6 +97,23 @@ def remove_domain(call: Call) -> tuple[int, Any]:
     call.audit("domain.remove", domain.name)
     _changed(call)
     return 200, {"ok": True}
+
+
+def enable_mail_service(call: Call) -> tuple[int, Any]:
+    assert call.org is not None
+    m = call.manager
+    domain = domain_of(call.directory, call.org.name, call.path["domain"])
+    service, records, made = enable_mail(
+        call.directory, m.data_dir, m.settings, domain.name, call.body.get("max_addresses")
+    )
+    call.audit("mail.enable", domain.name, {"max_addresses": service.max_addresses})
+    _changed(call)
+    return 200, {
+        "domain": service.domain,
+        "max_addresses": service.max_addresses,
+        "used": service.used,
+        "records": len(records) + len(made),
+    }
 
 
 def list_records(call: Call) -> tuple[int, Any]:
@@ -151,6 +183,19 @@ ENDPOINTS = [
         permission="domains:write",
         params=[ORG_ID, DOMAIN],
         tag="domains",
+    ),
+    Endpoint(
+        "PUT",
+        "/orgs/{org_id}/domains/{domain}/mail",
+        enable_mail_service,
+        Doc(
+            "Enable (or change the address limit of) the domain's Email Service",
+            body=MAIL_IN,
+            answers={200: MAIL_OUT},
+        ),
+        permission="mail:write",
+        params=[ORG_ID, DOMAIN],
+        tag="mail",
     ),
     Endpoint(
         "GET",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from swissbox.directory import Conflict, NotFound
+from swissbox.directory import Conflict, DirectoryError, NotFound
 from swissbox.directory import members as rules
 from swissbox.directory.visibility import view_for_role, visible
 from swissbox.manager.api import Call
@@ -28,7 +28,10 @@ ADD = Obj(
     required=("login", "role", "password"),
     description="A new account of this organization, with its password.",
 )
-CHANGE = Obj({"role": ROLE}, required=("role",))
+CHANGE = Obj(
+    {"role": ROLE, "private": Bool(description="hide the entry from collaborators")},
+    description="The new role, the private flag of the directory entry, or both.",
+)
 REMOVE = Obj(
     {
         "confirm": Str(max_length=320, description="the removed login again"),
@@ -113,17 +116,23 @@ def add_member(call: Call) -> tuple[int, Any]:
     return 201, member_json(member)
 
 
-def change_role(call: Call) -> tuple[int, Any]:
+def change_member(call: Call) -> tuple[int, Any]:
     assert call.org is not None
-    d, org = call.directory, call.org.name
+    d, org, body = call.directory, call.org.name, call.body
     current = d.member(org, call.path["login"])
-    new = call.body["role"]
+    login = current.account.login
+    if "role" not in body and "private" not in body:
+        raise DirectoryError("give role, private or both")
+    new = body.get("role", current.role)
     _may(call, current.role, new)
-    old = d.set_role(org, current.account.login, new)
-    call.audit("member.role", current.account.login, {"from": old, "to": new})
+    with d.transaction():
+        old = d.set_role(org, login, new)
+        if "private" in body:
+            d.set_private(org, login, body["private"])
+    call.audit("member.change", login, {"from": old, "to": new, "private": body.get("private")})
     if old != new and call.manager.emit is not None:
-        call.manager.emit(MEMBER_ROLE_CHANGED, org, current.account.login, old, new)
-    return 200, member_json(d.member(org, current.account.login))
+        call.manager.emit(MEMBER_ROLE_CHANGED, org, login, old, new)
+    return 200, member_json(d.member(org, login))
 
 
 def remove_member(call: Call) -> tuple[int, Any]:
@@ -186,9 +195,9 @@ ENDPOINTS = [
     Endpoint(
         "PATCH",
         "/orgs/{org_id}/members/{login}",
-        change_role,
+        change_member,
         Doc(
-            "Change a member's role (the member is mailed a summary)",
+            "Change a member's role (they are mailed a summary) or private flag",
             body=CHANGE,
             answers={200: MEMBER},
         ),

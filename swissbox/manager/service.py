@@ -7,14 +7,25 @@ from typing import Any
 
 from swissbox.auth import HashParams
 from swissbox.http import trusted_networks
-from swissbox.manager import apitokens, auditlog, ddns, domains, mail, members, orgs, session, tsig
+from swissbox.manager import (
+    apitokens,
+    auditlog,
+    ddns,
+    domains,
+    mail,
+    members,
+    orgs,
+    session,
+    teams,
+    tsig,
+)
 from swissbox.manager.api import ApiResource, Call, Manager
 from swissbox.manager.endpoint import Endpoint
 from swissbox.manager.openapi import document
 from swissbox.manager.schema import Doc, Obj
 from swissbox.runtime import Context
 
-GROUPS = (session, orgs, members, domains, mail, ddns, tsig, apitokens, auditlog)
+GROUPS = (session, orgs, members, teams, domains, mail, ddns, tsig, apitokens, auditlog)
 
 
 def endpoints() -> list[Endpoint]:

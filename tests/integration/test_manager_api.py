@@ -416,7 +416,7 @@ def test_members_dns_mail_ddns_tsig_and_the_audit_log(stack: Stack) -> None:
     actions = {e["action"] for e in log}
     assert {
         "member.add",
-        "member.role",
+        "member.change",
         "member.remove",
         "dns.add",
         "mailbox.add",
@@ -482,3 +482,44 @@ def test_fifty_clients_at_once_good_and_bad_mixed(stack: Stack) -> None:
     names = {r["name"] for r in alice.request("GET", f"{base}/domains/acme.test/records").json}
     assert {f"load{n}.acme.test" for n in range(0, 50, 5)} <= names
     assert alice.request("GET", "/me").status == 200  # the server still serves everyone
+
+
+def test_teams_private_entries_and_an_email_service(stack: Stack) -> None:
+    acme = org_ids(stack)["acme"]
+    adam = Client(stack)
+    adam.login("adam@acme.test")
+    base = f"/orgs/{acme}"
+    assert adam.request("POST", f"{base}/teams", {"name": "Sales"}).status == 201
+    for login in ("colin@acme.test", "pia@acme.test"):
+        assert adam.request("PUT", f"{base}/teams/Sales/members/{login}").status == 200
+    outsider = adam.request("PUT", f"{base}/teams/Sales/members/olga@other.test")
+    assert outsider.status == 404
+    colin = Client(stack)
+    colin.login("colin@acme.test")
+    teams = {t["name"]: t["members"] for t in colin.request("GET", f"{base}/teams").json}
+    assert teams["Sales"] == ["colin@acme.test"]  # pia's entry is private
+    assert adam.request("PATCH", f"{base}/members/pia@acme.test", {"private": False}).status == 200
+    teams = {t["name"]: t["members"] for t in colin.request("GET", f"{base}/teams").json}
+    assert sorted(teams["Sales"]) == ["colin@acme.test", "pia@acme.test"]
+    assert adam.request("PATCH", f"{base}/members/pia@acme.test", {}).status == 400
+    assert adam.request("POST", f"{base}/domains", {"name": "shop.acme-two.test"}).status == 201
+    no_mail = adam.request(
+        "POST", f"{base}/mailboxes", {"address": "a@shop.acme-two.test", "password": "mailbox-pw-3"}
+    )
+    assert no_mail.status == 404 and "Email Service" in no_mail.json["error"]
+    enabled = adam.request("PUT", f"{base}/domains/shop.acme-two.test/mail", {"max_addresses": 1})
+    assert enabled.status == 200 and enabled.json["records"] > 3
+    assert (
+        adam.request(
+            "POST",
+            f"{base}/mailboxes",
+            {"address": "a@shop.acme-two.test", "password": "mailbox-pw-3"},
+        ).status
+        == 201
+    )
+    full = adam.request(
+        "POST", f"{base}/mailboxes", {"address": "b@shop.acme-two.test", "password": "mailbox-pw-3"}
+    )
+    assert full.status == 409 and "limit" in full.json["error"]
+    mx = adam.request("GET", f"{base}/domains/shop.acme-two.test/records").json
+    assert any(r["type"] == "MX" for r in mx)
