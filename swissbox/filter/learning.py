@@ -15,11 +15,11 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from swissbox.filter.base import ScanError
-from swissbox.mailstore import MailStoreError
+from swissbox.mailstore import JUNK, MailStoreError
 
 log = logging.getLogger("swissbox.filter")
 
-JUNK, TRASH = "Junk", "Trash"
+TRASH = "Trash"
 Fetch = Callable[[str, str, int], bytes]  # (address, folder, uid) -> message; blocking
 Teach = Callable[[str, bytes], Awaitable[str]]  # (kind, message) -> rspamd's answer
 

@@ -2,7 +2,7 @@
 
 from swissbox.mailstore.index import FolderInfo, MessageInfo
 from swissbox.mailstore.meta import Summary, summarize
-from swissbox.mailstore.paths import DEFAULT_FOLDERS, INBOX, SEPARATOR, SPECIAL_USE
+from swissbox.mailstore.paths import DEFAULT_FOLDERS, INBOX, JUNK, SEPARATOR, SPECIAL_USE
 from swissbox.mailstore.store import (
     Delivered,
     Delivery,
@@ -19,6 +19,7 @@ from swissbox.mailstore.store import (
 __all__ = [
     "DEFAULT_FOLDERS",
     "INBOX",
+    "JUNK",
     "SEPARATOR",
     "SPECIAL_USE",
     "Delivered",

@@ -13,11 +13,10 @@ from swissbox.directory import InvalidName, normalize_domain
 from swissbox.mailauth.authresults import strip_claiming
 from swissbox.mailauth.resolver import DnsResolver, Resolver
 from swissbox.mailauth.verdict import authenticate
+from swissbox.mailstore import INBOX, JUNK
 from swissbox.smtp import replies
 
 log = logging.getLogger("swissbox.smtp")
-
-INBOX, JUNK = "INBOX", "Junk"
 
 
 @dataclass(frozen=True)
