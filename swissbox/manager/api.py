@@ -106,9 +106,12 @@ class ApiResource(Resource):
         self.manager = manager
         self.router = Router(endpoints)
         self.pool = concurrent.futures.ThreadPoolExecutor(workers, "swissbox-manager")
+        self._running: set[asyncio.Future[None]] = set()  # the loop keeps only weak references
 
     def render(self, request: Request) -> Any:
-        asyncio.ensure_future(self._answer(request))
+        task = asyncio.ensure_future(self._answer(request))
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
         return NOT_DONE_YET
 
     async def _answer(self, request: Request) -> None:

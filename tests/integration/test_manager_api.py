@@ -523,3 +523,45 @@ def test_teams_private_entries_and_an_email_service(stack: Stack) -> None:
     assert full.status == 409 and "limit" in full.json["error"]
     mx = adam.request("GET", f"{base}/domains/shop.acme-two.test/records").json
     assert any(r["type"] == "MX" for r in mx)
+
+
+def test_role_change_mails_the_member_and_removal_hands_over_their_collections(
+    stack: Stack,
+) -> None:
+    import base64
+    import imaplib
+
+    acme = org_ids(stack)["acme"]
+    alice = Client(stack)
+    alice.login("alice@acme.test")
+    base = f"/orgs/{acme}"
+    login = "ruth@acme.test"
+    body = {"login": login, "role": "collaborator", "password": PASSWORD}
+    assert alice.request("POST", f"{base}/members", body).status == 201
+    box = {"address": login, "password": "mailbox-pw-4"}
+    assert alice.request("POST", f"{base}/mailboxes", box).status == 201
+    assert alice.request("PATCH", f"{base}/members/{login}", {"role": "admin"}).status == 200
+    with imaplib.IMAP4("127.0.0.1", stack.ports["imap"]) as imap:
+        imap.starttls(ssl.create_default_context(cafile=str(stack.ca_file)))
+        imap.login(login, "mailbox-pw-4")
+        imap.select("INBOX")
+        _, data = imap.fetch("1", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        assert b"administrator" in data[0][1].lower()  # type: ignore[index]
+    # her DAV home (made on first PROPFIND) goes to alice when she is removed
+    dav = http.client.HTTPConnection("127.0.0.1", stack.ports["http"], timeout=30)
+    auth = base64.b64encode(f"{login}:{PASSWORD}".encode()).decode()
+    dav.request(
+        "PROPFIND", f"/dav/{login}/", headers={"Authorization": f"Basic {auth}", "Depth": "1"}
+    )
+    assert dav.getresponse().status == 207
+    dav.close()
+    before = stack.cli("account", "collections", "alice@acme.test", "--json", check=True).stdout
+    answer = alice.request(
+        "DELETE", f"{base}/members/{login}", {"confirm": login, "transfer_to": "alice@acme.test"}
+    )
+    assert answer.status == 200 and answer.json["account_deleted"] is True
+    after = json.loads(
+        stack.cli("account", "collections", "alice@acme.test", "--json", check=True).stdout
+    )
+    assert len(after) > len(json.loads(before))
+    assert any("from ruth@acme.test" in c["displayname"] for c in after)
