@@ -95,6 +95,15 @@ class ManagerDataStore:
                 c.execute("DELETE FROM manager_sessions WHERE digest = ?", (digest,)).rowcount
             )
 
+    def end_other_sessions(self, login: str, keep: str = "") -> int:
+        """Ends every session of `login` but the one with digest `keep` (a password change)."""
+        with self._db.write() as c:
+            return c.execute(
+                "DELETE FROM manager_sessions WHERE digest != ? AND account_id ="
+                " (SELECT id FROM accounts WHERE login = ?)",
+                (keep, login),
+            ).rowcount
+
     # -- API tokens -------------------------------------------------------------------------
 
     @staticmethod

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from swissbox.directory import ACCESS, NotFound
+from swissbox.auth import WeakPassword, hashed_new_secret
+from swissbox.directory import ACCESS, DirectoryError, NotFound
 from swissbox.directory.mailboxrules import add_mailbox
 from swissbox.manager.api import Call
 from swissbox.manager.endpoint import ADDRESS, LOGIN, ORG_ID, Endpoint
@@ -98,6 +99,19 @@ def remove_mailbox(call: Call) -> tuple[int, Any]:
     return 200, {"ok": True}
 
 
+def set_password(call: Call) -> tuple[int, Any]:
+    assert call.org is not None
+    d = call.directory
+    mailbox = mailbox_of(d, call.org.name, call.path["address"])
+    try:
+        new_hash = hashed_new_secret("mailbox", call.body["password"], call.manager.hash_params)
+    except WeakPassword as exc:
+        raise DirectoryError(str(exc)) from None
+    d.set_secret_hash("mailbox", mailbox.address, new_hash)
+    call.audit("mailbox.password", mailbox.address)
+    return 200, {"ok": True}
+
+
 def grant(call: Call) -> tuple[int, Any]:
     assert call.org is not None
     d = call.directory
@@ -175,6 +189,19 @@ ENDPOINTS = [
         M + "/{address}",
         remove_mailbox,
         Doc("Delete a mailbox", answers={200: OK}),
+        permission="mail:write",
+        params=[ORG_ID, ADDRESS],
+        tag="mail",
+    ),
+    Endpoint(
+        "PUT",
+        M + "/{address}/password",
+        set_password,
+        Doc(
+            "Set a mailbox's password (mailbox realm rule)",
+            body=Obj({"password": PASSWORD}, required=("password",)),
+            answers={200: OK},
+        ),
         permission="mail:write",
         params=[ORG_ID, ADDRESS],
         tag="mail",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from swissbox.auth import FAILURE_MESSAGE
+from swissbox.auth import FAILURE_MESSAGE, WeakPassword, hashed_new_secret
 from swissbox.http import credentials_allowed
 from swissbox.manager.api import Call
 from swissbox.manager.auth import (
@@ -100,6 +100,50 @@ async def logout(call: Call, request: Any) -> tuple[int, Any]:
     return 204, None
 
 
+ME_CHANGE = Obj({"name": Str(max_length=200), "phone": Str(max_length=100)})
+PASSWORD_CHANGE = Obj({"current": PASSWORD, "new": PASSWORD}, required=("current", "new"))
+
+
+def change_me(call: Call) -> tuple[int, Any]:
+    body = call.body
+    call.directory.update_account(
+        call.login, display_name=body.get("name"), phone=body.get("phone")
+    )
+    call.audit("account.update", call.login, dict(body))
+    return me(call)
+
+
+async def change_password(call: Call, request: Any) -> tuple[int, Any]:
+    """The account's own password: the current one is checked like a login (same limits),
+    the new one must pass the account realm's rule; every other session of it ends."""
+    principal = call.principal
+    assert principal is not None
+    if principal.session is None:
+        raise refuse("an account's password is changed in a session, not with an API token")
+    m, body = call.manager, call.body
+    result = await m.authenticator.authenticate_async(
+        REALM, call.login, body["current"], call.client
+    )
+    if result.busy:
+        raise ApiError(503, "too many logins at once: try again shortly")
+    if not result.ok:
+        raise refuse("the current password is not right")
+    try:
+        new_hash = hashed_new_secret(REALM, body["new"], m.hash_params)
+    except WeakPassword as exc:
+        raise ApiError(400, str(exc)) from None
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, m.directory.set_secret_hash, REALM, call.login, new_hash)
+    sid = session_cookie(request) or ""
+    ended = await loop.run_in_executor(
+        None, m.directory.end_other_sessions, call.login, digest(sid)
+    )
+    await loop.run_in_executor(
+        None, call.audit, "account.password", call.login, {"sessions_ended": ended}
+    )
+    return 200, {"ok": True}
+
+
 def me(call: Call) -> tuple[int, Any]:
     d, principal = call.directory, call.principal
     assert principal is not None
@@ -155,6 +199,29 @@ ENDPOINTS = [
         "/session",
         logout,
         Doc("Log out: the session ends, the cookie is cleared", answers={204: OK}),
+        tag="session",
+        asynchronous=True,
+    ),
+    Endpoint(
+        "PATCH",
+        "/me",
+        change_me,
+        Doc(
+            "Change your own name or phone (the directory shows them)",
+            body=ME_CHANGE,
+            answers={200: ME},
+        ),
+        tag="session",
+    ),
+    Endpoint(
+        "POST",
+        "/me/password",
+        change_password,
+        Doc(
+            "Change your own password (in a session; your other sessions end)",
+            body=PASSWORD_CHANGE,
+            answers={200: OK},
+        ),
         tag="session",
         asynchronous=True,
     ),

@@ -565,3 +565,46 @@ def test_role_change_mails_the_member_and_removal_hands_over_their_collections(
     )
     assert len(after) > len(json.loads(before))
     assert any("from ruth@acme.test" in c["displayname"] for c in after)
+
+
+def test_own_details_and_password_and_a_mailbox_password(stack: Stack) -> None:
+    import imaplib
+
+    acme = org_ids(stack)["acme"]
+    alice = Client(stack)
+    alice.login("alice@acme.test")
+    body = {"login": "sam@acme.test", "role": "collaborator", "password": PASSWORD}
+    assert alice.request("POST", f"/orgs/{acme}/members", body).status == 201
+    sam, other_device = Client(stack), Client(stack)
+    sam.login("sam@acme.test")
+    other_device.login("sam@acme.test")
+    changed = sam.request("PATCH", "/me", {"name": "Sam Sample", "phone": "+41 1"})
+    assert changed.status == 200 and changed.json["name"] == "Sam Sample"
+    names = {m["login"]: m["name"] for m in alice.request("GET", f"/orgs/{acme}/members").json}
+    assert names["sam@acme.test"] == "Sam Sample"
+    wrong = sam.request("POST", "/me/password", {"current": "nope-nope", "new": "new-password-9"})
+    assert wrong.status == 403 and "current password" in wrong.json["reason"]
+    weak = sam.request("POST", "/me/password", {"current": PASSWORD, "new": "short"})
+    assert weak.status == 400
+    assert (
+        sam.request("POST", "/me/password", {"current": PASSWORD, "new": "new-password-9"}).status
+        == 200
+    )
+    assert sam.request("GET", "/me").status == 200  # this session stays
+    assert other_device.request("GET", "/me").status == 401  # the others end
+    assert Client(stack).login("sam@acme.test", PASSWORD).status == 401
+    assert Client(stack).login("sam@acme.test", "new-password-9").status == 200
+    token = new_token(alice, acme, ["org:read"])["token"]
+    by_token = Client(stack, token).request(
+        "POST", "/me/password", {"current": PASSWORD, "new": "x" * 12}
+    )
+    assert by_token.status == 403
+    box = {"address": "desk@acme.test", "password": "mailbox-pw-5"}
+    assert alice.request("POST", f"/orgs/{acme}/mailboxes", box).status == 201
+    path = f"/orgs/{acme}/mailboxes/desk@acme.test/password"
+    assert alice.request("PUT", path, {"password": "mailbox-pw-6"}).status == 200
+    with imaplib.IMAP4("127.0.0.1", stack.ports["imap"]) as imap:
+        imap.starttls(ssl.create_default_context(cafile=str(stack.ca_file)))
+        assert imap.login("desk@acme.test", "mailbox-pw-6")[0] == "OK"
+    log = json.dumps(alice.request("GET", f"/orgs/{acme}/audit").json)
+    assert "mailbox-pw-6" not in log and "new-password-9" not in log

@@ -74,3 +74,13 @@ def test_audit_log_per_organization_newest_first(d: Directory) -> None:
     assert entries[0].detail == {"n": 2} and entries[0].client == "192.0.2.1"
     assert [e.target for e in d.audit_entries(acme, before=entries[0].id, limit=1)] == ["r1"]
     assert [e.actor for e in d.audit_entries(other)] == ["b@other.test"]
+
+
+def test_a_password_change_ends_the_other_sessions(d: Directory) -> None:
+    keep, other, elsewhere = new_secret(), new_secret(), new_secret()
+    for sid in (keep, other):
+        d.create_session(digest(sid), "a@acme.test", "c", 3600)
+    d.create_session(digest(elsewhere), "b@other.test", "c", 3600)
+    assert d.end_other_sessions("a@acme.test", digest(keep)) == 1
+    assert d.session(digest(keep), 3600) is not None and d.session(digest(other), 3600) is None
+    assert d.session(digest(elsewhere), 3600) is not None
