@@ -83,9 +83,17 @@ def connect(url: SourceUrl, password: str, cafile: str | None = None) -> imaplib
             elif not url.loopback:
                 conn.shutdown()
                 raise SourceError(f"{url}: no STARTTLS offered; use imaps:// instead")
-        conn.login(url.user, password)
+        if "AUTH=PLAIN" in conn.capabilities:  # UTF-8 user names and passwords pass
+            plain = f"\0{url.user}\0{password}".encode()
+            conn.authenticate("PLAIN", lambda _challenge: plain)
+        else:
+            conn.login(url.user, password)
     except (OSError, imaplib.IMAP4.error, ssl.SSLError) as exc:
         raise SourceError(f"{url}: {_reason(exc)}") from None
+    except UnicodeEncodeError:
+        raise SourceError(
+            f"{url}: offers only LOGIN, which takes ASCII user names and passwords"
+        ) from None
     return conn
 
 

@@ -26,7 +26,7 @@ from tests.support.dovecot import Dovecot
 from tests.support.stack import Stack
 
 BOB, BOB_PW = "bob@example.test", "bob-mailbox-pw"
-SRC_USER, SRC_PW = "bob", "source-pw"
+SRC_USER, SRC_PW = "bob", "sourcé-pw"  # not ASCII: AUTHENTICATE PLAIN, not LOGIN
 ITEMS = "(UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[])"
 
 # source folder (Dovecot's name, "." separated) -> swissbox folder
@@ -71,10 +71,14 @@ def dovecots() -> Iterator[Callable[..., Dovecot]]:
             server.remove()
 
 
+def login(m: imaplib.IMAP4) -> None:
+    m.authenticate("PLAIN", lambda _: f"\0{SRC_USER}\0{SRC_PW}".encode())
+
+
 def fill(port: int) -> int:
     """60 messages over 4 folders; returns how many."""
     m = imaplib.IMAP4("127.0.0.1", port, timeout=10)  # loopback: no STARTTLS needed
-    m.login(SRC_USER, SRC_PW)
+    login(m)
     n = 0
     for folder, count in COUNTS.items():
         if folder not in ("INBOX", "Sent Messages"):
@@ -176,7 +180,7 @@ def test_import_imap_from_dovecot(tmp_path: Path, dovecots: Callable[..., Doveco
         assert "Work/Projects/2024" not in again.stdout + again.stderr
 
         src = imaplib.IMAP4("127.0.0.1", dovecot.port, timeout=10)
-        src.login(SRC_USER, SRC_PW)
+        login(src)
         ctx = ssl.create_default_context(cafile=str(stack.ca_file))
         dst = imaplib.IMAP4_SSL("127.0.0.1", stack.ports["imaps"], ssl_context=ctx, timeout=10)
         dst.login(BOB, BOB_PW)
