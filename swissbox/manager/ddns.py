@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from swissbox.directory import NotFound
+from swissbox.auth import WeakPassword, hashed_new_secret
+from swissbox.directory import DirectoryError, NotFound
 from swissbox.directory.ddnsrules import add_ddns_host
 from swissbox.manager.api import Call
 from swissbox.manager.endpoint import ORG_ID, Endpoint
-from swissbox.manager.schema import Bool, Doc, Obj, Str
+from swissbox.manager.schema import Bool, Doc, Obj, Param, Str
 from swissbox.manager.scope import member_login, zone_of
-from swissbox.manager.views import listing
+from swissbox.manager.views import OK, listing
 from swissbox.runtime import ZONE_CHANGED
 
 HOST = Obj(
@@ -53,6 +54,26 @@ def list_hosts(call: Call) -> tuple[int, Any]:
     ]
 
 
+def _org_user(call: Call, user: str) -> str:
+    """A DDNS user all of whose hosts are in the organization's zones (it has one at least)."""
+    hosts = call.directory.ddns_hosts(user.strip())
+    mine = {h.hostname for h in _org_hosts(call)}
+    if not hosts or any(h.hostname not in mine for h in hosts):
+        raise NotFound(f"no DDNS user {user!r} in this organization")
+    return hosts[0].username
+
+
+def set_user_password(call: Call) -> tuple[int, Any]:
+    user = _org_user(call, call.path["user"])
+    try:
+        new_hash = hashed_new_secret("ddns", call.body["password"], call.manager.hash_params)
+    except WeakPassword as exc:
+        raise DirectoryError(str(exc)) from None
+    call.directory.set_secret_hash("ddns", user, new_hash)
+    call.audit("ddns.password", user)
+    return 200, {"ok": True}
+
+
 def add_host(call: Call) -> tuple[int, Any]:
     assert call.org is not None
     d, body, org = call.directory, call.body, call.org.name
@@ -86,7 +107,23 @@ def add_host(call: Call) -> tuple[int, Any]:
     }
 
 
+USER = Param("user", Str(min_length=1, max_length=64), description="DDNS user name")
+USER_PASSWORD = Obj({"password": HOST_IN.properties["password"]}, required=("password",))
+
 ENDPOINTS = [
+    Endpoint(
+        "PUT",
+        "/orgs/{org_id}/ddns/users/{user}/password",
+        set_user_password,
+        Doc(
+            "Set a DDNS user's password (the provider's rule)",
+            body=USER_PASSWORD,
+            answers={200: OK},
+        ),
+        permission="ddns:write",
+        params=[ORG_ID, USER],
+        tag="ddns",
+    ),
     Endpoint(
         "GET",
         "/orgs/{org_id}/ddns",

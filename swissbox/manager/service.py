@@ -15,6 +15,7 @@ from swissbox.manager import (
     mail,
     members,
     orgs,
+    routing,
     session,
     teams,
     tsig,
@@ -25,7 +26,19 @@ from swissbox.manager.openapi import document
 from swissbox.manager.schema import Doc, Obj
 from swissbox.runtime import Context
 
-GROUPS = (session, orgs, members, teams, domains, mail, ddns, tsig, apitokens, auditlog)
+GROUPS = (
+    session,
+    orgs,
+    members,
+    teams,
+    domains,
+    mail,
+    routing,
+    ddns,
+    tsig,
+    apitokens,
+    auditlog,
+)
 
 
 def endpoints() -> list[Endpoint]:

@@ -608,3 +608,53 @@ def test_own_details_and_password_and_a_mailbox_password(stack: Stack) -> None:
         assert imap.login("desk@acme.test", "mailbox-pw-6")[0] == "OK"
     log = json.dumps(alice.request("GET", f"/orgs/{acme}/audit").json)
     assert "mailbox-pw-6" not in log and "new-password-9" not in log
+
+
+def test_forward_catch_all_and_a_ddns_password(stack: Stack) -> None:
+    acme, other = org_ids(stack).values()
+    adam = Client(stack)
+    adam.login("adam@acme.test")
+    base = f"/orgs/{acme}"
+    box = {"address": "fwd@acme.test", "password": "mailbox-pw-7"}
+    assert adam.request("POST", f"{base}/mailboxes", box).status == 201
+    fwd = adam.request(
+        "PUT",
+        f"{base}/mailboxes/fwd@acme.test/forward",
+        {"target": "x@elsewhere.test", "keep": True},
+    )
+    assert fwd.status == 200 and fwd.json == {
+        "address": "fwd@acme.test",
+        "target": "x@elsewhere.test",
+        "keep": True,
+    }
+    assert adam.request("DELETE", f"{base}/mailboxes/fwd@acme.test/forward").status == 200
+    catch = adam.request("PUT", f"{base}/domains/acme.test/catch-all", {"target": "fwd@acme.test"})
+    assert catch.status == 200 and catch.json["target"] == "fwd@acme.test"
+    theirs = adam.request(
+        "PUT", f"{base}/domains/other.test/catch-all", {"target": "fwd@acme.test"}
+    )
+    assert theirs.status == 404
+    host = {"hostname": "cam.acme.test", "user": "camuser", "password": "Cam0Password"}
+    assert adam.request("POST", f"{base}/ddns", host).status == 201
+    path = f"{base}/ddns/users/camuser/password"
+    weak = adam.request("PUT", path, {"password": "has spaces 1A"})
+    assert weak.status == 400 and "letters and digits" in weak.json["error"]
+    assert adam.request("PUT", path, {"password": "Cam1Password"}).status == 200
+    olga = Client(stack)
+    olga.login("olga@other.test")
+    assert (
+        olga.request(
+            "PUT", f"/orgs/{other}/ddns/users/camuser/password", {"password": "Evil1Password"}
+        ).status
+        == 404
+    )
+    update = http.client.HTTPConnection("127.0.0.1", stack.ports["http"], timeout=30)
+    import base64
+
+    auth = base64.b64encode(b"camuser:Cam1Password").decode()
+    update.request(
+        "GET", "/nic/update?hostname=cam.acme.test&myip=192.0.2.44",
+        headers={"Authorization": f"Basic {auth}", "User-Agent": "test/1"},
+    )  # fmt: skip
+    assert update.getresponse().read().startswith(b"good")
+    update.close()
