@@ -96,9 +96,15 @@ def identify_session(directory: Directory, request: Any) -> Principal:
     if row is None:
         raise ApiError(401, "the session has ended: log in again")
     problem = csrf.check(request.method, row.csrf, request.getHeader(csrf.HEADER))
+    problem = problem or origin_problem(request)
     if problem is not None:
         raise refuse(problem)
     return Principal(row.login, session=row)
+
+
+def origin_problem(request: Any) -> str | None:
+    """`csrf.cross_site` for this request (its Origin against its Host header)."""
+    return csrf.cross_site(request.method, request.getHeader(b"origin"), request.getHeader(b"host"))
 
 
 def start_session(directory: Directory, login: str, old_sid: str | None) -> tuple[str, str, int]:

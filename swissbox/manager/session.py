@@ -13,6 +13,7 @@ from swissbox.manager.auth import (
     REALM,
     Principal,
     cookie_header,
+    origin_problem,
     session_cookie,
     start_session,
 )
@@ -59,6 +60,9 @@ async def login(call: Call, request: Any) -> tuple[int, Any]:
     m = call.manager
     if not credentials_allowed(request, m.plain_networks):
         raise refuse(PLAIN_HTTP)
+    cross = origin_problem(request)  # login CSRF: logging a victim into another account
+    if cross is not None:
+        raise refuse(cross)
     body = call.body
     result = await m.authenticator.authenticate_async(
         REALM, body["login"], body["password"], call.client

@@ -169,7 +169,14 @@ def test_state_changes_with_the_cookie_need_the_csrf_token(stack: Stack) -> None
     assert client.request("DELETE", "/session").status == 403  # logout too
     assert all(r["name"] != "csrf.acme.test" for r in client.request("GET", path).json)
     client.csrf = token
+    evil = client.request("POST", path, body, {"Origin": "https://evil.test"})
+    assert evil.status == 403 and "another site" in evil.json["reason"]
     assert client.request("POST", path, body).status == 201
+    planted = Client(stack).request(
+        "POST", "/session", {"login": "adam@acme.test", "password": PASSWORD},
+        {"Origin": "https://evil.test"},
+    )  # fmt: skip
+    assert planted.status == 403 and "set-cookie" not in planted.headers
 
 
 def test_login_never_adopts_a_planted_session_id(stack: Stack) -> None:

@@ -68,6 +68,15 @@ def test_csrf_needed_on_state_changes_only() -> None:
     assert csrf.check(b"PUT", "t0ken", b"t0ken") is None
 
 
+def test_cross_site_origin_is_refused_on_state_changes() -> None:
+    host = b"mail.example.test:10443"
+    assert csrf.cross_site(b"POST", b"https://mail.example.test:10443", host) is None
+    assert csrf.cross_site(b"POST", None, host) is None  # scripts send none
+    assert csrf.cross_site(b"GET", b"https://evil.test", host) is None
+    for origin in (b"https://evil.test", b"null", b"https://mail.example.test", b"\xff"):
+        assert csrf.cross_site(b"DELETE", origin, host) == csrf.CROSS_SITE, origin
+
+
 def test_audit_details_never_keep_a_secret() -> None:
     detail = {"login": "a@b.c", "password": "x", "new": {"secret": "y", "role": "admin"}}
     assert audit.clean(detail) == {"login": "a@b.c", "new": {"role": "admin"}}
