@@ -9,13 +9,12 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from twisted.internet.error import CannotListenError
 from twisted.web.http import Request as HttpRequest
 from twisted.web.resource import IResource, Resource
 from twisted.web.server import Request, Site
 
 from swissbox import __version__, metrics
-from swissbox.runtime import BindError, Context, fmt_addr, listen_failure, stop_twisted_ports
+from swissbox.runtime import BindError, Context, fmt_addr, listen_twisted, stop_twisted_ports
 
 log = logging.getLogger("swissbox.http")
 
@@ -249,14 +248,12 @@ class HttpService:
                 (s.http.tls_port, "http.tls_port", True),
             ):
                 try:
-                    if tls:
-                        listener = reactor.listenSSL(port, self.site, options, interface=address)
-                    else:
-                        listener = reactor.listenTCP(port, self.site, interface=address)
-                except CannotListenError as exc:
+                    listener = listen_twisted(
+                        reactor, address, port, key, self.site, options if tls else None
+                    )
+                except BindError:
                     await self.stop()
-                    reason = listen_failure(exc)
-                    raise BindError(address, port, key, reason) from None
+                    raise
                 self._ports.append(listener)
                 lines.append(f"{'https' if tls else 'http'} {fmt_addr(address, port)}")
         return lines

@@ -30,7 +30,7 @@ class BindError(Exception):
     """A listener that could not be opened: one line naming address, port and config key."""
 
     def __init__(self, address: str, port: int, key: str, reason: str) -> None:
-        self.address, self.port, self.key = address, port, key
+        self.address, self.port, self.key, self.reason = address, port, key, reason
         super().__init__(f"cannot listen on {fmt_addr(address, port)} ({key}): {reason}")
 
 
@@ -103,9 +103,45 @@ async def listen_tcp(
     return servers
 
 
-def listen_failure(exc: Any) -> str:
-    """The reason a Twisted CannotListenError gives ("Address already in use")."""
-    return getattr(exc.socketError, "strerror", None) or str(exc.socketError)
+def stream_socket(address: str, port: int, key: str, backlog: int = 50) -> socket.socket:
+    """A bound, listening TCP socket; BindError on failure. IPv6 sockets are IPv6-only (as
+    asyncio makes its servers' sockets), so "::" and "0.0.0.0" can both be listed in
+    [server] listen: a dual-stack "::" would take the IPv4 port the other one needs."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind((address, port))
+        sock.listen(backlog)
+    except OSError as exc:
+        sock.close()
+        raise BindError(address, port, key, exc.strerror or str(exc)) from None
+    sock.setblocking(False)
+    return sock
+
+
+def listen_twisted(
+    reactor: Any,
+    address: str,
+    port: int,
+    key: str,
+    factory: Any,
+    tls_options: Any = None,
+    backlog: int = 50,
+) -> Any:
+    """A Twisted listening port on `stream_socket` (TLS through Twisted's TLSMemoryBIOFactory
+    when `tls_options` is given, as listenSSL does); BindError on failure."""
+    from twisted.protocols.tls import TLSMemoryBIOFactory
+
+    sock = stream_socket(address, port, key, backlog)
+    try:
+        if tls_options is not None:
+            factory = TLSMemoryBIOFactory(tls_options, False, factory)
+        return reactor.adoptStreamPort(sock.fileno(), sock.family, factory)
+    finally:
+        sock.close()  # the port holds its own duplicate of the descriptor
 
 
 async def stop_twisted_ports(ports: list[Any], loop: asyncio.AbstractEventLoop) -> None:
@@ -122,6 +158,8 @@ def udp_socket(address: str, port: int, key: str) -> socket.socket:
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_DGRAM)
     try:
+        if family == socket.AF_INET6:  # beside "0.0.0.0", as stream_socket says
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
         sock.bind((address, port))
     except OSError as exc:
         sock.close()

@@ -14,7 +14,6 @@ from collections.abc import Coroutine
 from typing import Any
 
 from twisted.cred.portal import Portal
-from twisted.internet.error import CannotListenError
 from twisted.internet.protocol import ServerFactory
 
 from swissbox.imap.account import MailboxChecker, MailboxRealm
@@ -22,7 +21,7 @@ from swissbox.imap.notify import Hub
 from swissbox.imap.server import ImapSession
 from swissbox.mailstore import MailStore, query, release_store, shared_store
 from swissbox.mailstore.spool import InflightBudget
-from swissbox.runtime import BindError, Context, fmt_addr, listen_failure, stop_twisted_ports
+from swissbox.runtime import BindError, Context, fmt_addr, listen_twisted, stop_twisted_ports
 
 log = logging.getLogger("swissbox.imap")
 PURGE_INTERVAL = 86400.0
@@ -146,16 +145,18 @@ class ImapService:
             ):
                 factory = _Factory(self, tls)
                 try:
-                    if tls:
-                        listener = reactor.listenSSL(
-                            port, factory, self.tls_options, interface=address, backlog=1024
-                        )
-                    else:
-                        listener = reactor.listenTCP(port, factory, interface=address, backlog=1024)
-                except CannotListenError as exc:
+                    listener = listen_twisted(
+                        reactor,
+                        address,
+                        port,
+                        key,
+                        factory,
+                        self.tls_options if tls else None,
+                        backlog=1024,
+                    )
+                except BindError:
                     await self.stop()
-                    reason = listen_failure(exc)
-                    raise BindError(address, port, key, reason) from None
+                    raise
                 self._ports.append(listener)
                 where = fmt_addr(address, port)
                 lines.append(f"imaps {where} (TLS)" if tls else f"imap {where} (STARTTLS)")

@@ -8,7 +8,7 @@ import logging
 
 from swissbox.managesieve.protocol import response
 from swissbox.managesieve.session import Session
-from swissbox.runtime import Context, listen_tcp
+from swissbox.runtime import Context, fmt_addr, listen_tcp
 
 log = logging.getLogger("swissbox.managesieve")
 
@@ -64,7 +64,7 @@ class ManageSieveService:
             return asyncio.StreamReaderProtocol(reader, handle)
 
         self.servers = await listen_tcp(loop, factory, addresses, conf.port, "managesieve.port")
-        return [f"managesieve {a}:{conf.port}" for a in addresses]
+        return [f"managesieve {fmt_addr(a, conf.port)}" for a in addresses]
 
     async def stop(self) -> None:
         for server in self.servers:

@@ -25,7 +25,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from swissbox import metrics
-from swissbox.runtime import Context, fmt_addr, listen_failure, stop_twisted_ports
+from swissbox.runtime import BindError, Context, fmt_addr, listen_twisted, stop_twisted_ports
 
 log = logging.getLogger("swissbox.metrics")
 # What generate_latest writes (and what the client's own HTTP server labels it).
@@ -147,16 +147,17 @@ class MetricsService:
 
     async def start(self) -> list[str]:
         from twisted.internet import reactor as _reactor
-        from twisted.internet.error import CannotListenError
 
         reactor: Any = _reactor
         s = self.ctx.settings.metrics
         lines = []
         for address in s.listen:
             try:
-                self._ports.append(reactor.listenTCP(s.port, self.site, interface=address))
-            except CannotListenError as exc:
-                reason = listen_failure(exc)
+                self._ports.append(
+                    listen_twisted(reactor, address, s.port, "metrics.port", self.site)
+                )
+            except BindError as exc:
+                reason = exc.reason
                 where = fmt_addr(address, s.port)
                 self.unbound.append(f"{where}: {reason}")
                 log.warning("metrics: cannot listen on %s (metrics.port): %s", where, reason)
