@@ -21,7 +21,7 @@ from typing import Any
 
 from swissbox.cliutil import CliEnv, CommandError, read_password
 from swissbox.dav import data as dav_data
-from swissbox.dav.notify import recipient, role_change_message, send_notice
+from swissbox.dav.memberhooks import send_role_summary, settle_collections
 from swissbox.directory import ROLE_NAMES, ROLES, NotFound, members
 from swissbox.directory.store import MailboxFate
 
@@ -78,17 +78,11 @@ def cmd_member_set_role(args: argparse.Namespace, env: CliEnv) -> int:
     print(f"{member.account.login}: {ROLE_NAMES[old]} -> {ROLE_NAMES[args.role]} in {org}")
     if old == args.role:
         return 0
-    address, hosted = recipient(d, org, member.account.login)
-    raw = role_change_message(
-        org=org,
-        login=member.account.login,
-        name=member.account.display_name,
-        old_role=old,
-        new_role=args.role,
-        sender=f"postmaster@{env.config.settings.server.hostname}",
-        to=address,
+    settings = env.config.settings
+    where = send_role_summary(
+        d, env.config.data_dir, settings.server.hostname, org, member.account.login, old, args.role
     )
-    print(f"summary mail {send_notice(env.config.data_dir, d, address, hosted, raw)}")
+    print(f"summary mail {where}")
     return 0
 
 
@@ -111,14 +105,12 @@ def cmd_member_remove(args: argparse.Namespace, env: CliEnv) -> int:
             f"its {len(collections)} calendars and address books stay with it"
         )
         return 0
-    folder = _dav_folder(env)
+    moved, count = settle_collections(_dav_folder(env), login, target)
     if target is not None:
-        moved = dav_data.transfer(folder, login, target)
         for old, new in moved:
             print(f"  {old} -> {target}/{new}")
         print(f"account {login} deleted; {len(moved)} collections handed to {target}")
     else:
-        count = dav_data.delete(folder, login)
         print(f"account {login} deleted with its {count} calendars and address books")
     _forget(env, login)
     return 0

@@ -16,6 +16,35 @@ from swissbox.directory import Directory
 log = logging.getLogger("swissbox.dav")
 
 
+def send_role_summary(
+    directory: Directory, data_dir: Path, hostname: str, org: str, login: str, old: str, new: str
+) -> str:
+    """Mails the member the summary of a role change (their own mailbox, else their login
+    address); returns where it went. One place for the CLI and the admin API."""
+    member = directory.member(org, login)
+    address, hosted = recipient(directory, org, member.account.login)
+    raw = role_change_message(
+        org=org,
+        login=member.account.login,
+        name=member.account.display_name,
+        old_role=old,
+        new_role=new,
+        sender=f"postmaster@{hostname}",
+        to=address,
+    )
+    return send_notice(data_dir, directory, address, hosted, raw)
+
+
+def settle_collections(
+    folder: Path, login: str, transfer_to: str | None
+) -> tuple[list[tuple[str, str]], int]:
+    """A deleted account's calendars and address books: handed to `transfer_to` ((old, new)
+    names moved, 0) or deleted ([], how many)."""
+    if transfer_to is not None:
+        return dav_data.transfer(folder, login, transfer_to), 0
+    return [], dav_data.delete(folder, login)
+
+
 class MemberHooks:
     def __init__(self, directory: Directory, data_dir: Path, hostname: str, book: Any) -> None:
         self.directory, self.data_dir, self.hostname, self.book = (
@@ -27,28 +56,17 @@ class MemberHooks:
 
     def role_changed(self, org: str, login: str, old: str, new: str) -> None:
         try:
-            member = self.directory.member(org, login)
-            address, hosted = recipient(self.directory, org, login)
-            raw = role_change_message(
-                org=org,
-                login=login,
-                name=member.account.display_name,
-                old_role=old,
-                new_role=new,
-                sender=f"postmaster@{self.hostname}",
-                to=address,
+            where = send_role_summary(
+                self.directory, self.data_dir, self.hostname, org, login, old, new
             )
-            where = send_notice(self.data_dir, self.directory, address, hosted, raw)
             log.info("dav: role change of %s in %s: summary mail %s", login, org, where)
         except Exception:  # the role is changed; a failed notice must not undo or hide it
             log.exception("dav: could not send the role change summary to %s", login)
 
     def account_removed(self, login: str, transfer_to: str | None) -> None:
-        folder = self.data_dir / "dav"
+        moved, deleted = settle_collections(self.data_dir / "dav", login, transfer_to)
         if transfer_to is not None:
-            moved = dav_data.transfer(folder, login, transfer_to)
             log.info("dav: %d collections of %s handed to %s", len(moved), login, transfer_to)
         else:
-            count = dav_data.delete(folder, login)
-            log.info("dav: %d collections of %s deleted", count, login)
+            log.info("dav: %d collections of %s deleted", deleted, login)
         self.book.forget_login(login)
