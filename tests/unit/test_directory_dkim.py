@@ -78,6 +78,17 @@ def test_a_changed_mta_sts_mode_replaces_the_record(d: Directory, tmp_path: Path
     assert len(after) == 1 and after != before
 
 
+def test_changed_ports_replace_the_srv_records(d: Directory, tmp_path: Path) -> None:
+    enable_mail(d, tmp_path, settings(), "example.test")
+    d.change_records("example.test", add=[("_imap._tcp.example.test", "SRV", 60, "5 1 143 other.")])
+    s = settings()
+    s.imap.port = 143
+    enable_mail(d, tmp_path, s, "example.test")
+    srv = [r.rdata for r in d.records("example.test", "_imap._tcp.example.test")]
+    assert srv == ["0 1 143 mx.example.test."]  # the old port and the hand-made one are gone
+    assert len(d.records("example.test", "_imaps._tcp.example.test")) == 1
+
+
 def test_keys_sign_only_once_seen_in_dns(d: Directory, tmp_path: Path) -> None:
     made = dk.ensure_keys(d, tmp_path, "example.test", now=T0)
     assert dk.signing_keys(dk.live_keys(d, "example.test"), T0 + 10) == []
