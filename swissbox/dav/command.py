@@ -155,10 +155,7 @@ def _forget(env: CliEnv, login: str) -> None:
 def cmd_member_list(args: argparse.Namespace, env: CliEnv) -> int:
     d = env.directory
     org = _org(env, args)
-    teams_of: dict[str, list[str]] = {}
-    for team in d.teams(org):
-        for login in team["members"]:
-            teams_of.setdefault(login, []).append(team["name"])
+    teams_of = members.teams_of_members(d, org)
     rows: list[dict[str, Any]] = [
         {
             "login": m.account.login,

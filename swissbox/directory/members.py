@@ -98,3 +98,12 @@ def remove_member(d: Directory, removal: Removal) -> tuple[list[MailboxFate], bo
         fates = d.settle_member_mailboxes(removal.org, removal.login, removal.transfer_to)
         deleted = d.remove_member(removal.org, removal.login)
     return fates, deleted
+
+
+def teams_of_members(d: Directory, org: str) -> dict[str, list[str]]:
+    """{login: names of the teams of `org` they are in}, for member lists."""
+    out: dict[str, list[str]] = {}
+    for team in d.teams(org):
+        for login in team["members"]:
+            out.setdefault(login, []).append(team["name"])
+    return out

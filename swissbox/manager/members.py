@@ -62,11 +62,8 @@ def list_members(call: Call) -> tuple[int, Any]:
     view = view_for_role(call.role)
     if view is None:
         raise refuse("external members do not see the organization directory")
-    teams_of: dict[str, list[str]] = {}
     if view == "full":
-        for team in d.teams(call.org.name):
-            for login in team["members"]:
-                teams_of.setdefault(login, []).append(team["name"])
+        teams_of = rules.teams_of_members(d, call.org.name)
         return 200, [
             member_json(m, teams_of.get(m.account.login)) for m in d.members(call.org.name)
         ]
