@@ -34,6 +34,7 @@ from swissbox.manager.auth import (
     bearer,
     identify_session,
     identify_token,
+    is_https,
 )
 from swissbox.manager.endpoint import ApiError, Endpoint, Router, query_values, refuse
 from swissbox.manager.permissions import decide
@@ -146,7 +147,7 @@ class ApiResource(Resource):
             query = query_values(endpoint.doc, request.args or {})
         except Invalid as exc:
             raise ApiError(400, str(exc)) from None
-        call = Call(m, None, values, query, None, client, secure=bool(request.isSecure()))
+        call = Call(m, None, values, query, None, client, secure=is_https(request, m.trusted))
         if not endpoint.public:
             call.principal = await self._identify(request, client)
         body = _read_body(request, endpoint)

@@ -16,6 +16,7 @@ secrets open nothing here).
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -115,6 +116,20 @@ def start_session(directory: Directory, login: str, old_sid: str | None) -> tupl
     sid, token = new_secret(), new_secret()
     directory.create_session(digest(sid), login, token, SESSION_LIFETIME)
     return sid, token, int(time.time()) + SESSION_LIFETIME
+
+
+def is_https(request: Any, trusted: Any) -> bool:
+    """Whether the browser spoke HTTPS: this connection, or (from a trusted proxy that
+    terminates TLS) `X-Forwarded-Proto: https`; decides the cookie's Secure flag."""
+    if request.isSecure():
+        return True
+    peer = getattr(request.getClientAddress(), "host", None)
+    try:
+        ip = ipaddress.ip_address(peer or "")
+    except ValueError:
+        return False
+    proto = (request.getHeader(b"x-forwarded-proto") or b"").strip().lower()
+    return proto == b"https" and any(ip in net for net in trusted)
 
 
 def cookie_header(sid: str, secure: bool, max_age: int = SESSION_LIFETIME) -> bytes:

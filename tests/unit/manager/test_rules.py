@@ -3,9 +3,12 @@ the declarative schemas and the OpenAPI document made from them."""
 
 from __future__ import annotations
 
+import ipaddress
+
 import pytest
 
 from swissbox.manager import audit, csrf, tokens
+from swissbox.manager.auth import is_https
 from swissbox.manager.permissions import (
     PERMISSIONS,
     decide,
@@ -75,6 +78,28 @@ def test_cross_site_origin_is_refused_on_state_changes() -> None:
     assert csrf.cross_site(b"GET", b"https://evil.test", host) is None
     for origin in (b"https://evil.test", b"null", b"https://mail.example.test", b"\xff"):
         assert csrf.cross_site(b"DELETE", origin, host) == csrf.CROSS_SITE, origin
+
+
+class _Request:
+    def __init__(self, secure: bool, peer: str, proto: bytes | None) -> None:
+        self.secure, self.peer, self.proto = secure, peer, proto
+
+    def isSecure(self) -> bool:  # noqa: N802 (Twisted API)
+        return self.secure
+
+    def getClientAddress(self) -> object:  # noqa: N802
+        return type("Address", (), {"host": self.peer})()
+
+    def getHeader(self, name: bytes) -> bytes | None:  # noqa: N802
+        return self.proto if name == b"x-forwarded-proto" else None
+
+
+def test_cookie_is_secure_on_https_or_behind_a_trusted_tls_proxy() -> None:
+    trusted = [ipaddress.ip_network("10.0.0.0/8")]
+    assert is_https(_Request(True, "192.0.2.1", None), trusted)
+    assert is_https(_Request(False, "10.1.2.3", b"https"), trusted)
+    assert not is_https(_Request(False, "192.0.2.1", b"https"), trusted)  # not our proxy
+    assert not is_https(_Request(False, "10.1.2.3", None), trusted)
 
 
 def test_audit_details_never_keep_a_secret() -> None:
