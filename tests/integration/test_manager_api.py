@@ -606,3 +606,34 @@ def test_forward_catch_all_and_a_ddns_password(stack: Stack) -> None:
     )  # fmt: skip
     assert update.getresponse().read().startswith(b"good")
     update.close()
+
+
+def test_the_cli_and_the_api_refuse_alike(stack: Stack) -> None:
+    """One rule, one place: the same bad input gets the same message from both."""
+    acme = org_ids(stack)["acme"]
+    alice = Client(stack)
+    alice.login("alice@acme.test")
+    records = f"/orgs/{acme}/domains/acme.test/records"
+    assert (
+        alice.request("POST", records, {"name": "same", "type": "A", "value": "192.0.2.3"}).status
+        == 201
+    )
+    for name, rtype, value in (
+        ("same", "CNAME", "x"),
+        ("bad", "A", "300.1.1.1"),
+        ("@", "MX", "nope"),
+    ):
+        cli = stack.cli("dns", "add", "acme.test", name, rtype, value)
+        api = alice.request("POST", records, {"name": name, "type": rtype, "value": value})
+        assert cli.returncode == 1 and api.status == 400
+        assert cli.stderr.strip() == f"swissbox: error: {api.json['error']}"
+    weak = "alllowercase1"
+    cli = stack.cli(
+        "ddns", "add", "cam2.acme.test", "--user", "cam2", "--password-stdin", stdin=weak + "\n"
+    )
+    api = alice.request(
+        "POST",
+        f"/orgs/{acme}/ddns",
+        {"hostname": "cam2.acme.test", "user": "cam2", "password": weak},
+    )
+    assert cli.stderr.strip() == f"swissbox: error: {api.json['error']}"
