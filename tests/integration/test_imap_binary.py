@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import imaplib
 import itertools
-from collections.abc import Iterator
 
 import pytest
 
@@ -31,12 +30,10 @@ MESSAGE = (
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    s = Stack(tmp_path_factory.mktemp("imapbin"), imap={"allow_plaintext_loopback": True})
-    s.provision(mailboxes={USER: PW})
-    s.start()
-    yield s
-    s.stop()
+def stack(imap_stack: Stack) -> Stack:
+    """The shared running stack (tests/integration/conftest.py) with this module's mailboxes."""
+    imap_stack.add_mailboxes({USER: PW})
+    return imap_stack
 
 
 def folder_with(stack: Stack, message: bytes) -> tuple[imaplib.IMAP4, str]:

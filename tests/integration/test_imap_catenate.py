@@ -8,7 +8,6 @@ from __future__ import annotations
 import imaplib
 import itertools
 import re
-from collections.abc import Iterator
 
 import pytest
 
@@ -17,22 +16,15 @@ from tests.support.stack import Stack
 
 USER, PW = "cate@example.test", "cate-mailbox-pw"
 OTHER, OTHER_PW = "otto@example.test", "otto-mailbox-pw"
-LIMIT = 50_000
 _names = itertools.count(1)
 FIRST = b"From: a@example.org\r\nSubject: first\r\n\r\nfirst body\r\n"
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    s = Stack(
-        tmp_path_factory.mktemp("imapcat"),
-        imap={"allow_plaintext_loopback": True},
-        smtp={"max_message_size": LIMIT},
-    )
-    s.provision(mailboxes={USER: PW, OTHER: OTHER_PW})
-    s.start()
-    yield s
-    s.stop()
+def stack(imap_stack: Stack) -> Stack:
+    """The shared running stack (tests/integration/conftest.py) with this module's mailboxes."""
+    imap_stack.add_mailboxes({USER: PW, OTHER: OTHER_PW})
+    return imap_stack
 
 
 def source(stack: Stack) -> tuple[RawImap, str, int, int]:
@@ -149,7 +141,7 @@ def test_result_over_the_size_limit_is_toobig_and_multiappend_is_all_or_none(
     stack: Stack,
 ) -> None:
     c, name, _, uid = source(stack)
-    chunk = b"x" * (LIMIT // 2)
+    chunk = b"x" * (stack.settings["smtp"]["max_message_size"] // 2)
     wire = (
         f"APPEND {name} {{{len(FIRST)}+}}\r\n".encode()
         + FIRST

@@ -11,7 +11,6 @@ import re
 import socket
 import ssl
 import zlib
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -24,12 +23,10 @@ USER, PW = "zippy@example.test", "zippy-mailbox-pw"
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    s = Stack(tmp_path_factory.mktemp("imapz"), imap={"allow_plaintext_loopback": True})
-    s.provision(mailboxes={USER: PW})
-    s.start()
-    yield s
-    s.stop()
+def stack(imap_stack: Stack) -> Stack:
+    """The shared running stack (tests/integration/conftest.py) with this module's mailboxes."""
+    imap_stack.add_mailboxes({USER: PW})
+    return imap_stack
 
 
 class ZImap(RawImap):

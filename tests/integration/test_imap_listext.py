@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import imaplib
 import itertools
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -20,12 +19,10 @@ _names = itertools.count(1)
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    s = Stack(tmp_path_factory.mktemp("listext"), imap={"allow_plaintext_loopback": True})
-    s.provision(mailboxes={USER: PW})
-    s.start()
-    yield s
-    s.stop()
+def stack(imap_stack: Stack) -> Stack:
+    """The shared running stack (tests/integration/conftest.py) with this module's mailboxes."""
+    imap_stack.add_mailboxes({USER: PW})
+    return imap_stack
 
 
 def folder() -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
@@ -20,12 +20,10 @@ EVENTS = "(MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange)"
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    s = Stack(tmp_path_factory.mktemp("notify"), imap={"allow_plaintext_loopback": True})
-    s.provision(mailboxes={USER: PW})
-    s.start()
-    yield s
-    s.stop()
+def stack(imap_stack: Stack) -> Stack:
+    """The shared running stack (tests/integration/conftest.py) with this module's mailboxes."""
+    imap_stack.add_mailboxes({USER: PW})
+    return imap_stack
 
 
 def client(stack: Stack) -> RawImap:

@@ -9,7 +9,6 @@ import imaplib
 import itertools
 import random
 import re
-from collections.abc import Iterator
 
 import pytest
 
@@ -21,12 +20,10 @@ _names = itertools.count(1)
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    s = Stack(tmp_path_factory.mktemp("qresync"), imap={"allow_plaintext_loopback": True})
-    s.provision(mailboxes={USER: PW})
-    s.start()
-    yield s
-    s.stop()
+def stack(imap_stack: Stack) -> Stack:
+    """The shared running stack (tests/integration/conftest.py) with this module's mailboxes."""
+    imap_stack.add_mailboxes({USER: PW})
+    return imap_stack
 
 
 def client(stack: Stack) -> RawImap:

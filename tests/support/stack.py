@@ -151,7 +151,12 @@ class Stack:
             )
         self.cli("domain", "add", domain, "--org", org, check=True)
         self.cli("mail", "enable", domain, check=True)
-        for address, password in (mailboxes or {}).items():
+        self.add_mailboxes(mailboxes or {})
+
+    def add_mailboxes(self, mailboxes: dict[str, str]) -> None:
+        """Mailboxes (address: password) of a provisioned domain; the running server sees
+        them at once."""
+        for address, password in mailboxes.items():
             self.cli(
                 "mailbox", "add", address, "--password-stdin", stdin=password + "\n", check=True
             )
