@@ -7,34 +7,22 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from swissbox.filter.base import UNCHECKED_FIELD
+from swissbox.mailauth.fields import drop_fields, header_end
 
 OUR_PREFIXES = (b"x-spam", UNCHECKED_FIELD.lower().encode())
 
 
-def _ours(line: bytes) -> bool:
-    name = line.split(b":", 1)[0].strip().lower()
+def _ours(name: bytes, _field: bytes) -> bool:
     return any(name == p or name.startswith(p + b"-") for p in OUR_PREFIXES)
 
 
 def strip_ours(message: bytes) -> bytes:
     """`message` without header fields named X-Spam, X-Spam-* or X-Filter-Unchecked (with
     their continuation lines); the body is untouched. Unchanged when none is there."""
-    end = message.find(b"\r\n\r\n")
-    head_end = len(message) if end < 0 else end + 2
-    head = message[:head_end]
-    if b"x-spam" not in head.lower() and UNCHECKED_FIELD.lower().encode() not in head.lower():
+    head = message[: header_end(message)].lower()
+    if not any(p in head for p in OUR_PREFIXES):
         return message
-    kept: list[bytes] = []
-    dropping = False
-    for line in head.splitlines(keepends=True):
-        if line[:1] in (b" ", b"\t"):
-            if not dropping:
-                kept.append(line)
-            continue
-        dropping = _ours(line)
-        if not dropping:
-            kept.append(line)
-    return b"".join(kept) + message[head_end:]
+    return drop_fields(message, _ours)
 
 
 def add_fields(message: bytes, fields: Iterable[str]) -> bytes:

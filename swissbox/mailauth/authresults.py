@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from swissbox.mailauth.arcverify import ArcResult
 from swissbox.mailauth.dkimverify import DkimResult
 from swissbox.mailauth.dmarc import DmarcResult
+from swissbox.mailauth.fields import drop_fields, header_end
 from swissbox.mailauth.spf import SpfResult
 
-_FIELD_START = re.compile(rb"^([!-9;-~]+)[ \t]*:", re.I)
 _COMMENT = re.compile(r"\([^()]*\)")
 
 
@@ -73,23 +73,11 @@ def _authserv_id(value: bytes) -> str:
 def strip_claiming(message: bytes, authserv_id: str) -> bytes:
     """The message without the Authentication-Results fields whose authserv-id is ours
     (case-insensitive; comments ignored), the rest byte for byte as it was."""
-    end = message.find(b"\r\n\r\n")
-    head, rest = (message, b"") if end < 0 else (message[: end + 2], message[end + 2 :])
-    if b"uthentication-results" not in head.lower() or not head.endswith(b"\r\n"):
+    if b"uthentication-results" not in message[: header_end(message)].lower():
         return message
     ours = authserv_id.lower()
-    fields: list[list[bytes]] = []
-    for line in head[:-2].split(b"\r\n"):
-        if line[:1] in (b" ", b"\t") and fields:
-            fields[-1].append(line)
-        else:
-            fields.append([line])
-    kept = []
-    for lines in fields:
-        match = _FIELD_START.match(lines[0])
-        if match and match.group(1).lower() == b"authentication-results":
-            value = b" ".join([lines[0][match.end() :], *lines[1:]])
-            if _authserv_id(value) == ours:
-                continue
-        kept.extend(lines)
-    return b"\r\n".join(kept) + b"\r\n" + rest
+
+    def claims_ours(name: bytes, field: bytes) -> bool:
+        return name == b"authentication-results" and _authserv_id(field.split(b":", 1)[1]) == ours
+
+    return drop_fields(message, claims_ours)
