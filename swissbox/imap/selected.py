@@ -44,6 +44,9 @@ from swissbox.mailstore import (
 )
 from swissbox.mailstore.paths import folder_dir
 
+CHARSETS = (b"UTF-8", b"US-ASCII")  # what SEARCH, SORT and THREAD keys may be written in
+BADCHARSET = b"[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset"
+
 
 class SelectedCommands(SearchUpdates, SharedCommands):
     def cmd_check(self, tag: bytes, args: list[Token]) -> bytes:
@@ -215,8 +218,8 @@ class SelectedCommands(SearchUpdates, SharedCommands):
             box.saved = []  # RFC 5182 2.1: a SEARCH ... SAVE that fails leaves `$` empty
         if len(args) >= 2 and isinstance(args[0], Atom) and args[0].upper() == b"CHARSET":
             charset = astring(args[1]).upper()
-            if charset not in (b"UTF-8", b"US-ASCII"):
-                raise no("[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset")
+            if charset not in CHARSETS:
+                raise no(BADCHARSET)
             args = args[2:]
         node = bind(parse_search(args), previous, None)  # `$` now, also for live updates
         mark = 0
@@ -229,34 +232,35 @@ class SelectedCommands(SearchUpdates, SharedCommands):
         if by_modseq:
             self.enable_condstore()
         ids = hits if uid else [box.seq_of(u) or 0 for u in hits]
+        if returns is None and self.rev2:  # rev2 answers every SEARCH so (RFC 9051 6.4.4)
+            returns = esearch.ReturnOptions(frozenset({"ALL"}))
         if returns is not None:
             by_id = dict(zip(ids, hits, strict=True))
 
-            def top_modseq(wanted: list[int]) -> int:
-                uids = sorted(by_id[i] for i in wanted)
-                return max(r[1] for r in query.rows(box.box, box.info.id, ["uid", "modseq"], uids))
+            def modseq_of(wanted: list[int]) -> int:
+                return self.top_modseq(box, [by_id[i] for i in wanted])
 
-            modseq_of = top_modseq if by_modseq else None
             if returns.answered:
-                line = esearch.response(tag, uid, ids, returns.names, modseq_of, returns.partial)
+                line = esearch.response(
+                    tag, uid, ids, returns.names, modseq_of if by_modseq else None, returns.partial
+                )
                 self.untagged(line)
             if "SAVE" in returns.names:
                 box.saved = esearch.to_save(returns, hits)
             if "UPDATE" in returns.names:
                 self.start_live(box, tag, uid, node, hits, mark)
             return b"SEARCH completed"
-        if self.rev2:  # IMAP4rev2 answers every SEARCH with ESEARCH ALL (RFC 9051 6.4.4)
-            cols = ["uid", "modseq"]
-            seqs = [r[1] for r in query.rows(box.box, box.info.id, cols, hits)] if by_modseq else []
-            rev2_modseq = (lambda _ids: max(seqs)) if seqs else None
-            self.untagged(esearch.response(tag, uid, ids, frozenset({"ALL"}), rev2_modseq))
-            return b"SEARCH completed"
         line = b"SEARCH" + b"".join(b" %d" % i for i in ids)
         if by_modseq and hits:
-            top = max(r[1] for r in query.rows(box.box, box.info.id, ["uid", "modseq"], hits))
-            line += b" (MODSEQ %d)" % top
+            line += b" (MODSEQ %d)" % self.top_modseq(box, hits)
         self.untagged(line)
         return b"SEARCH completed"
+
+    def top_modseq(self, box: FolderMailbox, uids: list[int]) -> int:
+        """The highest MODSEQ of these messages (0 for none): what a MODSEQ search key's
+        answer ends with (RFC 7162 3.1.5)."""
+        rows = query.rows(box.box, box.info.id, ["uid", "modseq"], sorted(uids))
+        return max((r[1] for r in rows), default=0)
 
     def search(self, box: FolderMailbox, node: Any, only: list[int] | None = None) -> list[int]:
         """UIDs (ascending) of the messages matching `node`, among `only` (sorted UIDs of

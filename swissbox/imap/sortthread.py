@@ -19,14 +19,11 @@ from swissbox.imap.base import bad, no
 from swissbox.imap.mailbox import FolderMailbox
 from swissbox.imap.parser import Atom, Token, astring
 from swissbox.imap.search import parse_search, uses
-from swissbox.imap.selected import SelectedCommands
+from swissbox.imap.selected import BADCHARSET, CHARSETS, SelectedCommands
 from swissbox.imap.sort import Facts, envelope_of, parse_criteria, repair_8bit, sort
 from swissbox.imap.thread import orderedsubject, parse_algorithm, references, render
 from swissbox.mailstore import query
 from swissbox.mailstore.store import unfold
-
-CHARSETS = (b"UTF-8", b"US-ASCII")
-BADCHARSET = b"[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset"
 
 
 class SortCommands(SelectedCommands):
@@ -120,9 +117,7 @@ class SortCommands(SelectedCommands):
         return out
 
     def _top_modseq(self, box: FolderMailbox, numbers: list[int], uid: bool) -> int:
-        uids = sorted(n if uid else box.uids[n - 1] for n in numbers)
-        rows = query.rows(box.box, box.info.id, ["uid", "modseq"], uids)
-        return max((r[1] for r in rows), default=0)
+        return self.top_modseq(box, [n if uid else box.uids[n - 1] for n in numbers])
 
 
 @contextlib.contextmanager
