@@ -13,6 +13,13 @@ unsigned mail, which Postfix without milters treats the same). Also run: this cl
 swissbox with the checks off, so the two clients' difference can be read off.
 
     python bench/signed_ingress_bench.py [--rounds 3] [--messages 2000] [--skip-postfix]
+
+Measured 2026-12-04 (2 vCPU shared VM, other work running; medians of 3 alternating rounds,
+2,000 x 10 KB, 20 sessions; server CPU = the process and its DKIM workers):
+    DKIM checked on the event loop:        on 223/s, off 390/s, Postfix 337/s -> 0.66x
+    with one DKIM worker process (default): on 317/s, off 547/s, Postfix 319/s -> 0.99x
+    the same, other work heavier (load 7):  on 299/s, off 535/s, Postfix 373/s -> 0.80x,
+                                            4.05 ms CPU/msg (Postfix 3.52)
 """
 
 from __future__ import annotations
@@ -47,9 +54,22 @@ SENDER = "news@sender.test"
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU of `pid` (the server is one process)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU of `pid` and its living descendants (the DKIM worker processes)."""
+    parents: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        child = int(stat.parent.name)
+        parents[child], ticks[child] = int(fields[1]), int(fields[11]) + int(fields[12])
+    tree, grew = {pid}, True
+    while grew:
+        more = {c for c, parent in parents.items() if parent in tree} - tree
+        tree |= more
+        grew = bool(more)
+    return sum(ticks.get(p, 0) for p in tree) / os.sysconf("SC_CLK_TCK")
 
 
 def txt(value: str) -> str:

@@ -133,6 +133,9 @@ class SmtpSettings:
     # domains take dmarc_reject_action. One message for several domains gets one action: reject
     # when all say reject, else Junk when any says reject or quarantine, else the mark only.
     dmarc_reject_action_domains: list[str] = field(default_factory=list)
+    # Worker processes that check DKIM signatures (most of the checks' CPU) beside the server
+    # process, so a second core takes that share; 0 checks on the server's event loop.
+    inbound_verify_processes: int = bounded(1, 0, 64)
     auth_temperror_action: str = choice("defer", "defer", "mark")
 
 

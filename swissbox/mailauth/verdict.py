@@ -4,6 +4,7 @@ DMARC for a received message, and the Authentication-Results field that says so.
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
 from swissbox.mailauth.arcverify import ArcResult, verify_chain
@@ -32,11 +33,13 @@ async def authenticate(
     mail_from: str,
     authserv_id: str,
     sample: int | None = None,
+    executor: Executor | None = None,
 ) -> Verdict:
-    """Checks `message` (as received: before our own trace fields) from `client_ip`."""
+    """Checks `message` (as received: before our own trace fields) from `client_ip`;
+    `executor`: where DKIM signatures are checked (dkimverify.verify_all)."""
     spf, dkim, arc = await asyncio.gather(
         check_host(resolver, client_ip, mail_from, helo, authserv_id),
-        verify_all(message, resolver),
+        verify_all(message, resolver, executor),
         verify_chain(message, resolver),
     )
     dmarc = await evaluate(resolver, from_domain(message), spf, dkim, sample)

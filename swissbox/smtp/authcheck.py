@@ -6,7 +6,9 @@ authserv-id removed), and the reply or folder the DMARC result asks for under th
 from __future__ import annotations
 
 import logging
+import multiprocessing
 from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 from swissbox.directory import InvalidName, normalize_domain
@@ -33,6 +35,8 @@ class InboundAuth:
     reject_action: str = "reject"  # reject | quarantine | mark
     temperror_action: str = "defer"  # defer | mark
     domain_actions: dict[str, str] = field(default_factory=dict)  # recipient domain -> action
+    verify_processes: int = 0  # worker processes checking DKIM signatures; 0: on the loop
+    _executor: ProcessPoolExecutor | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def from_settings(
@@ -43,6 +47,7 @@ class InboundAuth:
         reject_action: str,
         temperror_action: str,
         domain_actions: Iterable[str] = (),
+        verify_processes: int = 0,
     ) -> InboundAuth:
         """`domain_actions`: "domain=action" entries ([smtp] dmarc_reject_action_domains)."""
         resolver = DnsResolver(nameservers or None, timeout)
@@ -50,7 +55,22 @@ class InboundAuth:
         for entry in domain_actions:  # validated by the settings loader
             domain, _, action = entry.partition("=")
             per_domain[_domain(domain.strip())] = action.strip()
-        return cls(resolver, hostname, reject_action, temperror_action, per_domain)
+        return cls(
+            resolver, hostname, reject_action, temperror_action, per_domain, verify_processes
+        )
+
+    def executor(self) -> ProcessPoolExecutor | None:
+        """The DKIM workers, started at the first message that needs them (spawned, not
+        forked: the server has threads)."""
+        if self.verify_processes and self._executor is None:
+            context = multiprocessing.get_context("spawn")
+            self._executor = ProcessPoolExecutor(self.verify_processes, mp_context=context)
+        return self._executor
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
 
     def reject_action_for(self, recipients: Iterable[str]) -> str:
         """The action for a DMARC `reject` failure of one message to these recipients: their
@@ -68,7 +88,13 @@ class InboundAuth:
         self, data: bytes, client_ip: str, helo: str, mail_from: str, recipients: Iterable[str] = ()
     ) -> Decision:
         verdict = await authenticate(
-            data, self.resolver, client_ip, helo, mail_from, self.authserv_id
+            data,
+            self.resolver,
+            client_ip,
+            helo,
+            mail_from,
+            self.authserv_id,
+            executor=self.executor(),
         )
         marked = verdict.header + strip_claiming(data, self.authserv_id)
         dmarc = verdict.dmarc

@@ -78,6 +78,7 @@ class SmtpService:
             s.smtp.dmarc_reject_action,
             s.smtp.auth_temperror_action,
             s.smtp.dmarc_reject_action_domains,
+            s.smtp.inbound_verify_processes,
         )
 
     def _config_relative(self, name: str) -> str:
@@ -245,6 +246,8 @@ class SmtpService:
             runner, self.runner = self.runner, None
             await runner.stop()
         await self._close_servers()
+        if self.runtime is not None and self.runtime.mailauth is not None:
+            self.runtime.mailauth.close()
         if self.store is not None:
             self.store = None
             await self.ctx.loop.run_in_executor(None, release_store, self._store_root)

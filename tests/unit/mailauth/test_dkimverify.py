@@ -183,3 +183,25 @@ def test_openssl_rsa_verification_answers_as_dkimpy_does(pairs: dict) -> None:
             theirs = False
         assert ours == theirs, signature[:8]
     assert dkimverify._openssl_rsa_verify(digest, good, public)
+
+
+async def test_a_worker_process_checks_alike_and_a_dead_one_falls_back(pairs: dict) -> None:
+    """The MX's DKIM workers ([smtp] inbound_verify_processes): the same results from a spawned
+    process; a pool whose worker died answers from the event loop instead."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    data, dns = signed(pairs)
+    tampered = data.replace(b"hello world", b"hello World")
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        here = [await verify_all(m, dns) for m in (data, tampered)]
+        there = [await verify_all(m, dns, pool) for m in (data, tampered)]
+        assert here == there and {r.result for r in there[0]} == {"pass"}
+        assert {r.result for r in there[1]} == {"fail"}
+        for proc in list(pool._processes.values()):  # the worker dies
+            proc.kill()
+            proc.join()
+        assert await verify_all(data, dns, pool) == here[0]
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
