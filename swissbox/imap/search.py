@@ -15,7 +15,6 @@ import datetime as dt
 import email.header
 import email.utils
 import re
-import time
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -339,8 +338,6 @@ def matches(node: Node, m: Candidate, max_seq: int, max_uid: int) -> bool:
         return m.modseq >= node[1]
     if kind == "UIDIN":
         return m.uid in node[1]
-    if kind == "WITHIN":  # not bound: the clock now
-        return matches(bind(node, (), time.time()), m, max_seq, max_uid)
     if kind == "TIME":  # RFC 5032: OLDER n is at least n seconds old, YOUNGER n at most
         return m.internaldate <= node[2] if node[1] == "OLDER" else m.internaldate >= node[2]
     raise ValueError(kind)
