@@ -505,16 +505,22 @@ class SessionBase(IMAP4Server):
             uids = sorted(self.pending_flags)
             self.pending_flags.clear()
             box.reload_seen()  # another session of this user may have changed its \Seen
-            for uid, flags, modseq in query.rows(
-                box.box, box.info.id, ["uid", "flags", "modseq"], uids
-            ):
-                seq = box.seq_of(uid)
-                if seq is None:
-                    continue
-                extra = b" MODSEQ (%d)" % modseq if self.condstore else b""
-                self.untagged(
-                    b"%d FETCH (UID %d FLAGS %s%s)" % (seq, uid, self.flags_of(uid, flags), extra)
-                )
+            self.flag_fetches(box, uids)
+
+    def flag_fetches(
+        self, box: FolderMailbox, uids: list[int], changedsince: int | None = None
+    ) -> None:
+        """`* n FETCH (UID FLAGS [MODSEQ])` of the sorted `uids` still in the session's view
+        (only those changed after `changedsince` when given)."""
+        cols = ["uid", "flags", "modseq"]
+        for uid, flags, modseq in query.rows(box.box, box.info.id, cols, uids, changedsince):
+            seq = box.seq_of(uid)
+            if seq is None:
+                continue
+            extra = b" MODSEQ (%d)" % modseq if self.condstore else b""
+            self.untagged(
+                b"%d FETCH (UID %d FLAGS %s%s)" % (seq, uid, self.flags_of(uid, flags), extra)
+            )
 
     def cmd_capability(self, tag: bytes, args: list[Token]) -> bytes:
         self._noargs(args)

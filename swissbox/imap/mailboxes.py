@@ -223,15 +223,8 @@ class MailboxCommands(SharedCommands):
         line = qresync.earlier(box, resync.modseq, resync.known_uids, resync.samples)
         if line is not None:
             self.untagged(line)
-        wanted = qresync.within(box.uids, resync.known_uids)
-        cols = ["uid", "flags", "modseq"]
-        for uid, flags, modseq in query.rows(box.box, box.info.id, cols, wanted, resync.modseq):
-            seq = box.seq_of(uid)
-            if seq is not None:
-                self.untagged(
-                    b"%d FETCH (UID %d FLAGS %s MODSEQ (%d))"
-                    % (seq, uid, self.flags_of(uid, flags), modseq)
-                )
+        # QRESYNC is enabled, so is CONDSTORE: the lines carry MODSEQ
+        self.flag_fetches(box, qresync.within(box.uids, resync.known_uids), resync.modseq)
 
     def cmd_examine(self, tag: bytes, args: list[Token]) -> bytes:
         return self.cmd_select(tag, args, readwrite=False)
