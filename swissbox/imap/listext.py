@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 from swissbox.imap.account import list_matches
 from swissbox.imap.parser import Atom, ParseError, Str, Token, mailbox_name
+from swissbox.mailstore.paths import SEPARATOR
 
-SEPARATOR = "/"
 STATUS_ITEMS = (
     b"MESSAGES",
     b"RECENT",

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from swissbox.imap.parser import Atom, ParseError, Token, mailbox_name
+from swissbox.mailstore.paths import SEPARATOR
 
 MESSAGE_NEW = "MessageNew"
 MESSAGE_EXPUNGE = "MessageExpunge"
@@ -27,7 +28,6 @@ KNOWN = SUPPORTED + ("AnnotationChange", "MailboxMetadataChange", "ServerMetadat
 _BY_UPPER = {name.upper(): name for name in KNOWN}
 MESSAGE_EVENTS = frozenset({MESSAGE_NEW, MESSAGE_EXPUNGE, FLAG_CHANGE})
 FILTERS = ("INBOXES", "PERSONAL", "SUBSCRIBED", "SUBTREE", "MAILBOXES")
-SEPARATOR = "/"
 
 
 class UnsupportedEvents(Exception):
