@@ -16,10 +16,10 @@ from collections.abc import Awaitable, Callable
 
 from swissbox.filter.base import ScanError
 from swissbox.mailstore import JUNK, MailStoreError
+from swissbox.mailstore.paths import TRASH
 
 log = logging.getLogger("swissbox.filter")
 
-TRASH = "Trash"
 Fetch = Callable[[str, str, int], bytes]  # (address, folder, uid) -> message; blocking
 Teach = Callable[[str, bytes], Awaitable[str]]  # (kind, message) -> rspamd's answer
 

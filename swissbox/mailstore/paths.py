@@ -17,7 +17,8 @@ from pathlib import Path
 INBOX = "INBOX"
 SEPARATOR = "/"  # the IMAP hierarchy delimiter; on disk Maildir++ uses "."
 JUNK = "Junk"  # where the MX checks (spam, DMARC quarantine) deliver
-DEFAULT_FOLDERS = ("INBOX", "Sent", "Drafts", "Trash", JUNK, "Archive")
+TRASH = "Trash"
+DEFAULT_FOLDERS = ("INBOX", "Sent", "Drafts", TRASH, JUNK, "Archive")
 SPECIAL_USE = {
     "Sent": "\\Sent",
     "Drafts": "\\Drafts",
