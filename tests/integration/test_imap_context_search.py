@@ -11,7 +11,6 @@ import re
 import ssl
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import aioimaplib
@@ -21,16 +20,14 @@ from tests.support.imap_raw import RawImap
 from tests.support.polling import eventually
 from tests.support.stack import Stack
 
-BOB, BOB_PW = "bob@example.test", "bob-context-pw"
+BOB, BOB_PW = "context@example.test", "bob-context-pw"
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    s = Stack(tmp_path_factory.mktemp("imap-context"), imap={"allow_plaintext_loopback": True})
-    s.provision(mailboxes={BOB: BOB_PW})
-    s.start()
-    yield s
-    s.stop()
+def stack(imap_stack: Stack) -> Stack:
+    """The shared running stack (tests/integration/conftest.py) with this module's mailboxes."""
+    imap_stack.add_mailboxes({BOB: BOB_PW})
+    return imap_stack
 
 
 def ctx(stack: Stack) -> ssl.SSLContext:

@@ -7,23 +7,20 @@ from __future__ import annotations
 import imaplib
 import ssl
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
 from tests.support.imap_raw import RawImap
 from tests.support.stack import Stack
 
-BOB, BOB_PW = "bob@example.test", "bob-searchres-pw"
+BOB, BOB_PW = "searchres@example.test", "bob-searchres-pw"
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    s = Stack(tmp_path_factory.mktemp("imap-searchres"), imap={"allow_plaintext_loopback": True})
-    s.provision(mailboxes={BOB: BOB_PW})
-    s.start()
-    yield s
-    s.stop()
+def stack(imap_stack: Stack) -> Stack:
+    """The shared running stack (tests/integration/conftest.py) with this module's mailboxes."""
+    imap_stack.add_mailboxes({BOB: BOB_PW})
+    return imap_stack
 
 
 def login(stack: Stack) -> imaplib.IMAP4_SSL:

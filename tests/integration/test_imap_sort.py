@@ -15,7 +15,7 @@ import pytest
 
 from tests.support.stack import Stack
 
-BOB, BOB_PW = "bob@example.test", "bob-sort-pw"
+BOB, BOB_PW = "sort@example.test", "bob-sort-pw"
 CAPS = ("SORT", "SORT=DISPLAY", "ESORT", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES")
 
 # (headers, INTERNALDATE): subject, date, from and the thread headers vary
@@ -41,12 +41,10 @@ MESSAGES = [
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    s = Stack(tmp_path_factory.mktemp("imap-sort"))
-    s.provision(mailboxes={BOB: BOB_PW})
-    s.start()
-    yield s
-    s.stop()
+def stack(imap_stack: Stack) -> Stack:
+    """The shared running stack (tests/integration/conftest.py) with this module's mailboxes."""
+    imap_stack.add_mailboxes({BOB: BOB_PW})
+    return imap_stack
 
 
 def login(stack: Stack) -> imaplib.IMAP4_SSL:

@@ -7,23 +7,20 @@ import imaplib
 import ssl
 import time
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
 from tests.support.stack import Stack
 
-BOB, BOB_PW = "bob@example.test", "bob-within-pw"
+BOB, BOB_PW = "within@example.test", "bob-within-pw"
 DAY = 86400
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    s = Stack(tmp_path_factory.mktemp("imap-within"))
-    s.provision(mailboxes={BOB: BOB_PW})
-    s.start()
-    yield s
-    s.stop()
+def stack(imap_stack: Stack) -> Stack:
+    """The shared running stack (tests/integration/conftest.py) with this module's mailboxes."""
+    imap_stack.add_mailboxes({BOB: BOB_PW})
+    return imap_stack
 
 
 def login(stack: Stack) -> imaplib.IMAP4_SSL:
