@@ -302,15 +302,11 @@ class MailboxCommands(SharedCommands):
     def cmd_list(self, tag: bytes, args: list[Token]) -> bytes:
         request = listext.parse_list(args)
         if request.delimiter_only:
-            self.untagged(b'LIST (\\Noselect) "/" ""')
+            self.untagged(render.list_line(b"LIST", ["\\Noselect"], ""))
             return b"LIST completed"
         for entry in listext.plan(self.list_tree(), request):
             self.untagged(
-                b"LIST ("
-                + " ".join(entry.attrs).encode()
-                + b') "/" '
-                + render.astring(encode_mutf7(entry.name))
-                + listext.extended_data(entry)
+                render.list_line(b"LIST", entry.attrs, entry.name, listext.extended_data(entry))
             )
             if request.status and entry.selectable:  # LIST-STATUS (RFC 5819)
                 place = self.place(entry.name)
@@ -343,22 +339,13 @@ class MailboxCommands(SharedCommands):
         """IMAP4rev2 SELECT/EXAMINE: `* LIST (attrs) "/" name` of the selected folder."""
         shown = self.place(name).shown(box.name)
         entry = listext.describe(self.list_tree(), shown)
-        attrs = " ".join(entry.attrs if entry is not None else ()).encode()
-        self.untagged(b"LIST (" + attrs + b') "/" ' + render.astring(encode_mutf7(shown)))
+        self.untagged(render.list_line(b"LIST", entry.attrs if entry is not None else (), shown))
 
     def renamed_list_line(self, old: str, new: str) -> None:
         """IMAP4rev2 RENAME: `* LIST (attrs) "/" new ("OLDNAME" (old))`."""
         entry = listext.describe(self.list_tree(), new)
-        attrs = " ".join(entry.attrs if entry is not None else ()).encode()
-        self.untagged(
-            b"LIST ("
-            + attrs
-            + b') "/" '
-            + render.astring(encode_mutf7(new))
-            + b' ("OLDNAME" ('
-            + render.string(encode_mutf7(old).encode())
-            + b"))"
-        )
+        attrs = entry.attrs if entry is not None else ()
+        self.untagged(render.list_line(b"LIST", attrs, new, render.oldname(old)))
 
     def cmd_lsub(self, tag: bytes, args: list[Token]) -> bytes:
         if len(args) != 2:
@@ -366,7 +353,7 @@ class MailboxCommands(SharedCommands):
         ref = mailbox_name(args[0])
         pattern = mailbox_name(args[1]) if astring(args[1]) else ""
         if pattern == "":
-            self.untagged(b'LSUB (\\Noselect) "/" ""')
+            self.untagged(render.list_line(b"LSUB", ["\\Noselect"], ""))
             return b"LSUB completed"
         account = self._account()
         query.refresh(account.box)
@@ -380,24 +367,17 @@ class MailboxCommands(SharedCommands):
             use = SPECIAL_USE.get(f.name)
             if use:
                 attrs.append(use)
-            self.untagged(
-                b"LSUB ("
-                + " ".join(attrs).encode()
-                + b') "/" '
-                + render.astring(encode_mutf7(f.name))
-            )
+            self.untagged(render.list_line(b"LSUB", attrs, f.name))
         # subscribed, the folder gone (RFC 3501 6.3.6); one made again by import is listed above
         kept = [n for n in subscriptions.kept(account.box) if n not in names]
         for name in kept:
             if list_matches(ref, pattern, name):
-                self.untagged(b'LSUB () "/" ' + render.astring(encode_mutf7(name)))
+                self.untagged(render.list_line(b"LSUB", [], name))
         subscribed = [f.name for f in folders if f.subscribed] + kept
         for name in lsub_noselect_parents(subscribed, ref, pattern):
-            self.untagged(b'LSUB (\\Noselect) "/" ' + render.astring(encode_mutf7(name)))
+            self.untagged(render.list_line(b"LSUB", ["\\Noselect"], name))
         for shared, marks in self.shared_list_entries(ref, pattern):
-            self.untagged(
-                b"LSUB (" + marks.encode() + b') "/" ' + render.astring(encode_mutf7(shared))
-            )
+            self.untagged(render.list_line(b"LSUB", [marks], shared))
         return b"LSUB completed"
 
     def cmd_status(self, tag: bytes, args: list[Token]) -> bytes:

@@ -157,9 +157,8 @@ class NotifyCommands(FetchCommands, SharedCommands):
             or (old is not None and spec.wants(old, event, self._subscribed))
         ):
             return
-        line = b"LIST (" + attrs.encode() + b') "/" ' + render.astring(encode_mutf7(name))
-        if old is not None:
-            line += b' ("OLDNAME" (' + render.astring(encode_mutf7(old)) + b"))"
+        extra = render.oldname(old) if old is not None else b""
+        line = render.list_line(b"LIST", [attrs], name, extra)
         if len(self._notify_queue) <= MAX_PENDING:
             self._notify_queue.append(line)
         self._schedule_notify()

@@ -6,6 +6,8 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
+from swissbox.imap.parser import encode_mutf7
+
 _QUOTABLE = bytes(range(0x20, 0x7F))
 _MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
@@ -27,6 +29,17 @@ def string(value: str | bytes) -> bytes:
 def astring(value: str) -> bytes:
     """A mailbox name for LIST/STATUS: quoted (always safe)."""
     return string(value)
+
+
+def list_line(word: bytes, attrs: Iterable[str], name: str, extra: bytes = b"") -> bytes:
+    """`LIST (attrs) "/" name[extra]` (or LSUB): the name in modified UTF-7, quoted."""
+    shown = astring(encode_mutf7(name))
+    return word + b" (" + " ".join(attrs).encode() + b') "/" ' + shown + extra
+
+
+def oldname(old: str) -> bytes:
+    """The extended data of a LIST line for a renamed folder: ` ("OLDNAME" (old))`."""
+    return b' ("OLDNAME" (' + astring(encode_mutf7(old)) + b"))"
 
 
 def flags(values: Iterable[str]) -> bytes:
