@@ -215,13 +215,8 @@ def _gather_subjects(roots: list[Node]) -> list[Node]:
             for child in list(root.children):
                 target.add(child)
             root.children = []
-        elif target.item is None:
+        elif target.item is None:  # (a root that is a dummy always finds a dummy here)
             target.add(root)
-        elif root.item is None:  # the table's message goes under this dummy
-            root.add(target)
-            replaced[id(target)] = root
-            table[subject] = root
-            continue
         elif reply and not _subject(target)[1]:
             target.add(root)
         else:
