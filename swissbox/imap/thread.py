@@ -215,10 +215,8 @@ def _gather_subjects(roots: list[Node]) -> list[Node]:
             for child in list(root.children):
                 target.add(child)
             root.children = []
-        elif target.item is None:  # (a root that is a dummy always finds a dummy here)
-            target.add(root)
-        elif reply and not _subject(target)[1]:
-            target.add(root)
+        elif target.item is None or (reply and not _subject(target)[1]):
+            target.add(root)  # (a root that is a dummy always finds a dummy here)
         else:
             dummy = Node()
             replaced[id(target)] = dummy
