@@ -37,7 +37,6 @@ from swissbox.imap.shared import SHARED_PREFIX, Place, SharedCommands
 from swissbox.mailstore import (
     SEPARATOR,
     SPECIAL_USE,
-    MailboxStore,
     MailStoreError,
     NoSuchFolder,
     QuotaExceeded,
@@ -66,17 +65,6 @@ class AppendTarget:
     flags: list[str]
     date: float | None
     seen_by_user: bool
-
-
-def deleted_count(box: MailboxStore, folder_id: int) -> int:
-    """STATUS DELETED (IMAP4rev2): the folder's messages flagged \\Deleted."""
-    with box.index.lock:
-        row = box.index.conn.execute(
-            "SELECT COUNT(*) FROM messages WHERE folder_id = ?"
-            " AND instr(' ' || flags || ' ', ' \\Deleted ') > 0",
-            (folder_id,),
-        ).fetchone()
-    return int(row[0])
 
 
 def _payload(message: Str) -> bytes | Spool:
@@ -405,7 +393,7 @@ class MailboxCommands(SharedCommands):
         if b"SIZE" in keys:  # STATUS=SIZE (RFC 8438): the sizes the index keeps
             values[b"SIZE"] = query.counts(box, info.id)[2]
         if b"DELETED" in keys:  # IMAP4rev2
-            values[b"DELETED"] = deleted_count(box, info.id)
+            values[b"DELETED"] = query.deleted_count(box, info.id)
         if b"RECENT" in keys:
             values[b"RECENT"] = 0 if place.shared else recent.count_recent(box, info.id)
         if b"HIGHESTMODSEQ" in keys:

@@ -148,3 +148,14 @@ def counts(box: MailboxStore, folder_id: int) -> tuple[int, int, int]:
             (folder_id,),
         ).fetchone()
     return int(r[0]), int(r[1]), int(r[2])
+
+
+def deleted_count(box: MailboxStore, folder_id: int) -> int:
+    """The folder's messages flagged \\Deleted (IMAP4rev2's STATUS DELETED)."""
+    with box.index.lock:
+        row = box.index.conn.execute(
+            "SELECT COUNT(*) FROM messages WHERE folder_id = ?"
+            " AND instr(' ' || flags || ' ', ' \\Deleted ') > 0",
+            (folder_id,),
+        ).fetchone()
+    return int(row[0])
