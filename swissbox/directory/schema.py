@@ -255,4 +255,41 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX audit_log_by_org ON audit_log (org_id, id);
     """,
+    # 10: two-factor authentication of accounts and app passwords
+    # (swissbox.directory.twofactor). The TOTP secret is kept as is (the server must compute
+    # codes); recovery codes only as SHA-256 digests, app passwords as Argon2 hashes. An app
+    # password is either for DAV (realm 'account', no mailbox) or for one mailbox (realm
+    # 'mailbox'): it goes when the account or that mailbox goes.
+    """
+    CREATE TABLE totp (
+        account_id INTEGER PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+        secret TEXT NOT NULL,
+        created INTEGER NOT NULL,
+        confirmed INTEGER,
+        last_step INTEGER
+    );
+    CREATE TABLE recovery_codes (
+        account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        digest TEXT NOT NULL,
+        PRIMARY KEY (account_id, digest)
+    );
+    CREATE TABLE app_passwords (
+        id INTEGER PRIMARY KEY,
+        account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        realm TEXT NOT NULL CHECK (realm IN ('account', 'mailbox')),
+        mailbox_id INTEGER REFERENCES mailboxes(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        password_hash TEXT NOT NULL,
+        created INTEGER NOT NULL,
+        last_used INTEGER,
+        CHECK ((realm = 'mailbox') = (mailbox_id IS NOT NULL))
+    );
+    CREATE INDEX app_passwords_by_account ON app_passwords (account_id);
+    CREATE INDEX app_passwords_by_mailbox ON app_passwords (mailbox_id);
+    CREATE TABLE login_pending (
+        digest TEXT PRIMARY KEY,
+        account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        expires INTEGER NOT NULL
+    );
+    """,
 ]

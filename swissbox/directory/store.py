@@ -42,6 +42,7 @@ from swissbox.directory.names import (
 from swissbox.directory.schema import MIGRATIONS
 from swissbox.directory.sendcounts import SendCountStore
 from swissbox.directory.sievescripts import SieveStore
+from swissbox.directory.twofactor import TwoFactorStore
 from swissbox.store import Row, Tx, is_postgres_url, open_database
 
 REALMS = ("account", "mailbox", "ddns")
@@ -63,7 +64,7 @@ def next_serial(old: int, now: float | None = None) -> int:
     return max(old + 1, today) % 2**32
 
 
-class Directory(AliasStore, SieveStore, SendCountStore, ManagerDataStore):
+class Directory(AliasStore, SieveStore, SendCountStore, ManagerDataStore, TwoFactorStore):
     """Thread-safe access to the directory over the storage seam: a SQLite file (the
     embedded default) or a postgresql:// URL (several front ends over one database)."""
 
