@@ -153,8 +153,7 @@ def configured_paths(config: Config) -> CertPaths:
     """`[tls] cert`/`key` (relative to the config file's folder), else the local CA's files."""
     tls = config.settings.tls
     if tls.cert:
-        base = config.config_path.parent if config.config_path else Path.cwd()
-        return CertPaths(base / tls.cert, base / tls.key)
+        return CertPaths(config.relative(tls.cert), config.relative(tls.key))
     d = config.tls_dir
     return CertPaths(d / SERVER_CERT, d / SERVER_KEY, d / CA_CERT)
 

@@ -17,7 +17,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
 from twisted.web.resource import Resource
@@ -65,10 +64,6 @@ class _Answer(Resource):
             request.setResponseCode(404)
             return b"no such challenge\n"
         return self.text.encode("ascii")
-
-
-def acme_base(config_path: Path | None) -> Path:
-    return config_path.parent if config_path else Path.cwd()
 
 
 class AcmeService:
@@ -179,7 +174,7 @@ class AcmeService:
             names,
             s.challenge,
             s.email,
-            str(acme_base(self.ctx.config.config_path) / s.ca_bundle) if s.ca_bundle else "",
+            str(self.ctx.config.relative(s.ca_bundle)) if s.ca_bundle else "",
             # Secondaries need a moment to transfer the zone; without any, the CA asks us.
             s.dns_wait_seconds if self.ctx.settings.dns.notify else 0.0,
         )

@@ -58,6 +58,11 @@ class Config:
     def tls_dir(self) -> Path:
         return self.data_dir / "tls"
 
+    def relative(self, name: str) -> Path:
+        """A file named in the settings: relative to the config file's folder (the working
+        folder without a config file); an absolute name stays."""
+        return (self.config_path.parent if self.config_path else Path.cwd()) / name
+
 
 def _check_scalar(key: str, tp: Any, value: Any, meta: Any, problems: list[str]) -> Any:
     if tp is bool:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from pathlib import Path
 from typing import Any
 
 from swissbox.conf import parse_hostport
@@ -83,10 +82,7 @@ class SmtpService:
 
     def _config_relative(self, name: str) -> str:
         """A file named in the settings, relative to the config file's folder ("" stays)."""
-        if not name:
-            return ""
-        path = self.ctx.config.config_path
-        return str((path.parent if path else Path.cwd()) / name)
+        return str(self.ctx.config.relative(name)) if name else ""
 
     async def bounce(self, sender: str, data: bytes) -> None:
         """A DSN for `sender` (our SRS addresses unwrapped): into their mailbox when hosted
