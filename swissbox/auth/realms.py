@@ -3,6 +3,12 @@
 `authenticate` answers the same way for an unknown identifier and a wrong secret (an
 Argon2 verification runs either way), counts failures (see `ratelimit`), and upgrades a hash
 made with old parameters after a successful login. Verifications run on one bounded pool.
+
+App passwords (`apppasswords`, `swissbox.directory.twofactor`) open the mailbox realm beside
+the mailbox's password, and the account realm where the caller asks for them (`apps=True`:
+DAV only; the admin API never does). Once an account has two-factor authentication on, an
+`apps=True` check accepts only its app passwords: the account password alone no longer opens
+DAV.
 """
 
 from __future__ import annotations
@@ -32,6 +38,16 @@ class SecretStore(Protocol):
     def secret_hash(self, realm: str, identifier: str) -> tuple[str, str] | None: ...
 
     def set_secret_hash(self, realm: str, identifier: str, password_hash: str) -> None: ...
+
+
+class AppSecretStore(SecretStore, Protocol):
+    """A store that also keeps app passwords and knows who has two-factor authentication."""
+
+    def app_password_hashes(self, realm: str, identifier: str) -> list[tuple[int, str]]: ...
+
+    def app_password_used(self, app_id: int) -> None: ...
+
+    def two_factor_on(self, login: str) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -125,8 +141,43 @@ class Authenticator:
         found = self.store.secret_hash(realm, identifier) if identifier else None
         return found, _fingerprint(found[1]) if found else ""
 
+    @staticmethod
+    def _wants_apps(realm: str, apps: bool | None) -> bool:
+        return realm == "mailbox" if apps is None else apps and realm != "ddns"
+
+    def _candidates(
+        self, realm: str, found: tuple[str, str] | None, apps: bool
+    ) -> list[tuple[int | None, str]]:
+        """The hashes that may open `found`: (None, its own) unless two-factor authentication
+        bars it, then (app password id, hash) of its app passwords when `apps`."""
+        if found is None:
+            return []
+        if not apps or not hasattr(self.store, "app_password_hashes"):
+            return [(None, found[1])]
+        store: AppSecretStore = self.store  # type: ignore[assignment]
+        own: list[tuple[int | None, str]] = []
+        if not (realm == "account" and store.two_factor_on(found[0])):
+            own = [(None, found[1])]
+        app: list[tuple[int | None, str]] = list(store.app_password_hashes(realm, found[0]))
+        return own + app
+
+    @staticmethod
+    def _cache_realm(realm: str, apps: bool) -> str:
+        return realm + "+apps" if apps else realm
+
+    @staticmethod
+    def _cache_key(candidates: list[tuple[int | None, str]]) -> str:
+        """What the cache binds a login to: every hash that may open it, so that a new
+        password, a revoked app password or 2FA turned on misses at once."""
+        return "\n".join(h for _, h in candidates)
+
     def remembered(
-        self, realm: str, identifier: str, secret: str, client_address: str | None = None
+        self,
+        realm: str,
+        identifier: str,
+        secret: str,
+        client_address: str | None = None,
+        apps: bool | None = None,
     ) -> AuthResult | None:
         """Success when this exact login was verified recently (no Argon2: cheap enough for
         the event loop); None means "run `authenticate`". Lockouts win over the cache."""
@@ -134,14 +185,23 @@ class Authenticator:
         found, tag = self._stored(realm, identifier)
         if found is None or self.limiter.locked(realm, identifier, client_address, tag):
             return None
-        canonical = self.cache.get(realm, identifier, secret, found[1])
+        use_apps = self._wants_apps(realm, apps)
+        candidates = self._candidates(realm, found, use_apps)
+        canonical = self.cache.get(
+            self._cache_realm(realm, use_apps), identifier, secret, self._cache_key(candidates)
+        )
         if canonical is None:
             return None
         self.limiter.success(realm, identifier, client_address, tag)
         return AuthResult(True, identifier=canonical)
 
     def _check(
-        self, realm: str, identifier: str, secret: str, client_address: str | None
+        self,
+        realm: str,
+        identifier: str,
+        secret: str,
+        client_address: str | None,
+        apps: bool | None = None,
     ) -> AuthResult:
         """The whole check, blocking; runs on the pool."""
         found, tag = self._stored(realm, identifier)
@@ -150,13 +210,23 @@ class Authenticator:
             log.warning("auth %s: %r refused from %s: locked out", realm, name, client_address)
             metrics.auth_failure(realm, "locked")
             return AuthResult(False, delay=self.limiter.delay_max, locked=True)
+        use_apps = self._wants_apps(realm, apps)
+        candidates = self._candidates(realm, found, use_apps)
+        cache_realm, cache_key = self._cache_realm(realm, use_apps), self._cache_key(candidates)
         if found is not None:
-            canonical = self.cache.get(realm, identifier, secret, found[1])
+            canonical = self.cache.get(cache_realm, identifier, secret, cache_key)
             if canonical is not None:
                 self.limiter.success(realm, identifier, client_address, tag)
                 return AuthResult(True, identifier=canonical)
-        stored = found[1] if found else self._dummy_hash()
-        ok = verify_secret(secret, stored) and found is not None
+        matched: int | None = None
+        ok = False
+        if not candidates:  # the same Argon2 run for an unknown identifier
+            verify_secret(secret, self._dummy_hash())
+        for app_id, candidate in candidates:
+            if verify_secret(secret, candidate):
+                ok, matched = True, app_id
+                break
+        stored = found[1] if found else ""
         if not ok:
             delay = self.limiter.failure(realm, identifier, client_address, secret, tag)
             log.info("auth %s: failure for %r from %s", realm, name, client_address)
@@ -165,25 +235,40 @@ class Authenticator:
         assert found is not None
         canonical = found[0]
         self.limiter.success(realm, identifier, client_address, tag)
-        if needs_rehash(stored, self.params):
+        if matched is not None:
+            self._app_used(matched)
+        elif needs_rehash(stored, self.params):
             try:
                 upgraded = hash_secret(secret, self.params)
                 self.store.set_secret_hash(realm, canonical, upgraded)
-                stored = upgraded
+                candidates = [(None, upgraded)] + candidates[1:]
+                cache_key = self._cache_key(candidates)
             except Exception:  # an upgrade failure must not fail the login
                 log.exception("auth %s: could not upgrade the hash of %r", realm, canonical)
-        self.cache.put(realm, identifier, secret, stored, canonical)
+        self.cache.put(cache_realm, identifier, secret, cache_key, canonical)
         return AuthResult(True, identifier=canonical)
 
+    def _app_used(self, app_id: int) -> None:
+        try:
+            self.store.app_password_used(app_id)  # type: ignore[attr-defined]
+        except Exception:  # bookkeeping must not fail the login
+            log.exception("auth: could not record the use of app password #%d", app_id)
+
     def authenticate(
-        self, realm: str, identifier: str, secret: str, client_address: str | None = None
+        self,
+        realm: str,
+        identifier: str,
+        secret: str,
+        client_address: str | None = None,
+        apps: bool | None = None,
     ) -> AuthResult:
-        """Blocking: waits for a verification slot (at most the pool's timeout)."""
-        remembered = self.remembered(realm, identifier, secret, client_address)
+        """Blocking: waits for a verification slot (at most the pool's timeout). `apps`:
+        whether app passwords count (default: in the mailbox realm only)."""
+        remembered = self.remembered(realm, identifier, secret, client_address, apps)
         if remembered is not None:
             return remembered
         try:
-            return self.pool.run(self._check, realm, identifier, secret, client_address)
+            return self.pool.run(self._check, realm, identifier, secret, client_address, apps)
         except Busy as exc:
             log.warning(
                 "auth %s: %r from %s not checked: %s", realm, identifier[:100], client_address, exc
@@ -191,18 +276,23 @@ class Authenticator:
             return BUSY
 
     async def authenticate_async(
-        self, realm: str, identifier: str, secret: str, client_address: str | None = None
+        self,
+        realm: str,
+        identifier: str,
+        secret: str,
+        client_address: str | None = None,
+        apps: bool | None = None,
     ) -> AuthResult:
         """Awaits a verification slot, then waits out the failure delay."""
         # A remembered login skips the queue: a login storm must not delay returning users.
         remembered = await asyncio.get_running_loop().run_in_executor(
-            None, self.remembered, realm, identifier, secret, client_address
+            None, self.remembered, realm, identifier, secret, client_address, apps
         )
         if remembered is not None:
             return remembered
         try:
             result = await self.pool.run_async(
-                self._check, realm, identifier, secret, client_address
+                self._check, realm, identifier, secret, client_address, apps
             )
         except Busy as exc:
             log.warning(

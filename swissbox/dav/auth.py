@@ -32,5 +32,8 @@ class Auth(BaseAuth):
         return self._login_ext(login, password, AuthContext())
 
     def _login_ext(self, login: str, password: str, context: AuthContext) -> str:
-        result = self.authenticator.authenticate(REALM, login, password, context.remote_addr)
+        # apps=True: app passwords open DAV, and only they do once the account has 2FA on.
+        result = self.authenticator.authenticate(
+            REALM, login, password, context.remote_addr, apps=True
+        )
         return result.identifier or "" if result.ok else ""

@@ -133,7 +133,7 @@ class DavResource(Resource):
 
         d = Deferred.fromFuture(
             asyncio.ensure_future(
-                self.authenticator.authenticate_async(REALM, login, password, address),
+                self.authenticator.authenticate_async(REALM, login, password, address, apps=True),
                 loop=self.loop,
             )
         )
