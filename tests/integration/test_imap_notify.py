@@ -90,7 +90,8 @@ def test_status_now_and_on_events_elsewhere(stack: Stack) -> None:
     b.ok("EXPUNGE")
     got = unsolicited(a, lambda x: x.startswith(b"* STATUS"))
     assert got[-1] == f'* STATUS "{box}" (MESSAGES 1 UIDNEXT 3 UNSEEN 1)'.encode()
-    b.ok("STORE 1 +FLAGS.SILENT (\\Seen)")  # FlagChange was not asked for
+    b.ok("STORE 1 +FLAGS.SILENT (\\Seen)")
+    assert a.ok("NOOP") == []  # FlagChange was not asked for (would come before the OK)
     a.ok("NOTIFY NONE")
     b.append(box, b"Subject: three\r\n\r\nx\r\n")
     assert a.ok("NOOP") == []
