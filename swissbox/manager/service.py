@@ -19,6 +19,7 @@ from swissbox.manager import (
     session,
     teams,
     tsig,
+    twofactor,
 )
 from swissbox.manager.api import ApiResource, Call, Manager
 from swissbox.manager.endpoint import Endpoint
@@ -38,6 +39,7 @@ GROUPS = (
     tsig,
     apitokens,
     auditlog,
+    twofactor,
 )
 
 

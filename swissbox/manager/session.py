@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from swissbox.auth import FAILURE_MESSAGE, WeakPassword, hashed_new_secret
@@ -20,7 +21,7 @@ from swissbox.manager.auth import (
 from swissbox.manager.endpoint import ApiError, Endpoint, refuse
 from swissbox.manager.permissions import effective
 from swissbox.manager.schema import Arr, Doc, Int, Obj, Str
-from swissbox.manager.tokens import digest
+from swissbox.manager.tokens import digest, new_secret
 from swissbox.manager.views import LOGIN, OK, PASSWORD, PERMISSION_LIST, ROLE, errors
 
 SESSION = Obj(
@@ -28,6 +29,12 @@ SESSION = Obj(
     required=("login", "csrf_token", "expires"),
 )
 LOGIN_BODY = Obj({"login": LOGIN, "password": PASSWORD}, required=("login", "password"))
+PENDING = Obj(
+    {"pending": Str(max_length=100), "second_factor": Str(enum=("totp",)), "expires": Int()},
+    required=("pending", "second_factor", "expires"),
+    description="2FA is on: send the pending token and a code to POST /session/2fa",
+)
+PENDING_LIFETIME = 300  # seconds between the password and the code
 ME = Obj(
     {
         "login": Str(max_length=320),
@@ -72,6 +79,8 @@ async def login(call: Call, request: Any) -> tuple[int, Any]:
     if not result.ok or not result.identifier:
         raise ApiError(401, FAILURE_MESSAGE)
     loop = asyncio.get_running_loop()
+    if await loop.run_in_executor(None, m.directory.two_factor_on, result.identifier):
+        return await loop.run_in_executor(None, begin_second_step, call, result.identifier)
     sid, csrf_token, expires = await loop.run_in_executor(
         None, start_session, m.directory, result.identifier, session_cookie(request)
     )
@@ -79,6 +88,15 @@ async def login(call: Call, request: Any) -> tuple[int, Any]:
     call.principal = Principal(result.identifier)
     await loop.run_in_executor(None, call.audit, "session.login", result.identifier)
     return 200, {"login": result.identifier, "csrf_token": csrf_token, "expires": expires}
+
+
+def begin_second_step(call: Call, login: str) -> tuple[int, Any]:
+    """After the right password of an account with 2FA on: a pending login (no session, no
+    cookie) that `POST /session/2fa` (`twofactor.second_step`) completes. Blocking."""
+    pending = new_secret()
+    call.directory.create_pending_login(digest(pending), login, PENDING_LIFETIME)
+    expires = int(time.time()) + PENDING_LIFETIME
+    return 202, {"pending": pending, "second_factor": "totp", "expires": expires}
 
 
 def _session(call: Call) -> Any:
@@ -185,7 +203,7 @@ ENDPOINTS = [
         Doc(
             "Log in (account realm): sets the session cookie, returns the CSRF token",
             body=LOGIN_BODY,
-            answers={200: SESSION, **errors(400, 401, 403, 415, 503)},
+            answers={200: SESSION, 202: PENDING, **errors(400, 401, 403, 415, 503)},
         ),
         tag="session",
         public=True,
