@@ -42,6 +42,7 @@ PLUGIN_COMMANDS = (
     "swissbox.dav.command",
     "swissbox.smtp.command",
     "swissbox.directory.command",
+    "swissbox.directory.twofactorcmd",
     "swissbox.backup.command",
     "swissbox.store.command",
     "swissbox.status",

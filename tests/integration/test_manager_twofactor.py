@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import imaplib
+import json
 import smtplib
 import ssl
 import time
@@ -201,3 +202,30 @@ def test_fifty_imap_logins_at_once(stack: Stack) -> None:
         results = list(pool.map(lambda c: imap_ok(stack, c[0], c[1]), cases))
     assert results == [expected for _, _, expected in cases]
     assert imap_ok(stack, CAROL, app)  # still served
+
+
+def test_operator_verbs_show_and_disable_2fa_and_revoke_app_passwords(stack: Stack) -> None:
+    bob = session(stack, BOB)
+    secret = bob.request("POST", "/me/2fa").json["secret"]
+    assert stack.cli("account", "2fa", BOB, "status", check=True).stdout.startswith(
+        f"{BOB}: enrolling"
+    )
+    code = totp.code_at(secret, time.time())
+    assert bob.request("POST", "/me/2fa/confirm", {"code": code}).status == 200
+    status = json.loads(stack.cli("account", "2fa", BOB, "status", "--json", check=True).stdout)
+    assert status == {"login": BOB, "enabled": True, "enrolling": False,
+                      "recovery_codes_left": 10}  # fmt: skip
+    assert Client(stack).login(BOB).status == 202
+    assert "off" in stack.cli("account", "2fa", BOB, "disable", check=True).stdout
+    assert Client(stack).login(BOB).status == 200  # a lost phone: the operator's way back
+
+    imap = app_password(bob, "imap-smtp", BOB)
+    listed = json.loads(stack.cli("account", "app-passwords", BOB, "--json", check=True).stdout)
+    mine = [a for a in listed if a["scope"] == "imap-smtp"]
+    assert mine and mine[-1]["address"] == BOB
+    assert imap_ok(stack, BOB, imap)
+    stack.cli("account", "app-password-revoke", BOB, str(mine[-1]["id"]), check=True)
+    assert not imap_ok(stack, BOB, imap)
+    missing = stack.cli("account", "app-password-revoke", BOB, "999999")
+    assert missing.returncode != 0 and "no app password" in missing.stderr
+    assert stack.cli("account", "2fa", "nobody@acme.test", "status").returncode != 0
