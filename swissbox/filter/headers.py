@@ -26,10 +26,11 @@ def strip_ours(message: bytes) -> bytes:
 
 
 def add_fields(message: bytes, fields: Iterable[str]) -> bytes:
-    """`fields` ("Name: value") on top of `message`, after removing forged ones."""
+    """`fields` ("Name: value") on top of `message`, after removing forged ones (also when
+    there is nothing to add: mail scanned by clamd alone must not keep a sender's X-Spam: No)."""
     fields = list(fields)
     if not fields:
-        return message
+        return strip_ours(message)
     top = "".join(f"{_single_line(f)}\r\n" for f in fields).encode("utf-8", "replace")
     return top + strip_ours(message)
 
