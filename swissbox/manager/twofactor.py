@@ -202,9 +202,11 @@ def disable(call: Call) -> tuple[int, Any]:
         raise ApiError(400, "body: give either code or recovery_code")
     if not call.directory.two_factor_on(call.login):
         raise ApiError(409, "two-factor authentication is not on")
+    limiter = call.manager.authenticator.limiter
+    if limiter.locked(REALM, call.login, call.client):
+        raise refuse(WRONG_CODE)
     how = _second_factor_ok(call, call.login, call.body)
     if how is None:
-        limiter = call.manager.authenticator.limiter
         secret = call.body.get("code") or call.body.get("recovery_code") or ""
         limiter.failure(REALM, call.login, call.client, secret)
         raise refuse(WRONG_CODE)

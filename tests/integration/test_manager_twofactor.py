@@ -6,13 +6,16 @@ logins at once mixing app passwords, mailbox passwords and wrong ones."""
 
 from __future__ import annotations
 
+import base64
 import concurrent.futures
 import imaplib
 import json
 import smtplib
+import socket
 import ssl
 import time
 from pathlib import Path
+from typing import Any
 
 import caldav
 import pytest
@@ -22,8 +25,8 @@ from swissbox.auth import totp
 from tests.support.manager_client import PASSWORD, Client
 from tests.support.stack import Stack
 
-BOB, CAROL, DAN = "bob@acme.test", "carol@acme.test", "dan@acme.test"
-MAILBOX_PW = {BOB: "bob-mailbox-pw-1", CAROL: "carol-mailbox-pw-1", DAN: "dan-mailbox-pw-1"}
+BOB, CAROL, DAN, ERIN = "bob@acme.test", "carol@acme.test", "dan@acme.test", "erin@acme.test"
+MAILBOX_PW = {login: login.split("@")[0] + "-mailbox-pw-1" for login in (BOB, CAROL, DAN, ERIN)}
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +42,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory):
         s.cli("org", "add", "acme", check=True)
         s.cli("domain", "add", "acme.test", "--org", "acme", check=True)
         s.cli("mail", "enable", "acme.test", check=True)
-        for login in (BOB, CAROL, DAN):
+        for login in MAILBOX_PW:
             s.cli(
                 "account", "add", login, "--org", "acme", "--role", "admin", "--password-stdin",
                 stdin=PASSWORD + "\n", check=True,
@@ -75,6 +78,42 @@ def imap_ok(stack: Stack, user: str, password: str) -> bool:
         return True
 
 
+def imap_plain_ok(stack: Stack, user: str, password: str) -> bool:
+    """IMAP AUTHENTICATE PLAIN (the SASL path, beside LOGIN)."""
+    tls = ssl.create_default_context(cafile=str(stack.ca_file))
+    with imaplib.IMAP4_SSL("127.0.0.1", stack.ports["imaps"], ssl_context=tls, timeout=20) as m:
+        try:
+            m.authenticate("PLAIN", lambda _: f"\0{user}\0{password}".encode())
+        except imaplib.IMAP4.error:
+            return False
+        m.logout()
+        return True
+
+
+def sieve_ok(stack: Stack, user: str, password: str) -> bool:
+    """ManageSieve: STARTTLS, then AUTHENTICATE "PLAIN" with an initial response."""
+    with socket.create_connection(("127.0.0.1", stack.ports["managesieve"]), timeout=10) as raw:
+        reader = raw.makefile("rb")
+        until_done(reader)
+        raw.sendall(b"STARTTLS\r\n")
+        assert until_done(reader).startswith(b"OK")
+        ctx = ssl.create_default_context(cafile=str(stack.ca_file))
+        with ctx.wrap_socket(raw, server_hostname=stack.hostname) as tls:
+            reader = tls.makefile("rb")
+            until_done(reader)
+            token = base64.b64encode(f"\0{user}\0{password}".encode()).decode()
+            tls.sendall(f'AUTHENTICATE "PLAIN" "{token}"\r\n'.encode())
+            return until_done(reader).startswith(b"OK")
+
+
+def until_done(reader: Any) -> bytes:
+    """Reads ManageSieve lines up to the final OK/NO/BYE; returns that line."""
+    while True:
+        line = reader.readline()
+        if not line or line.startswith((b"OK", b"NO", b"BYE")):
+            return bytes(line)
+
+
 def smtp_ok(stack: Stack, user: str, password: str) -> bool:
     context = ssl.create_default_context(cafile=str(stack.ca_file))
     with smtplib.SMTP("127.0.0.1", stack.ports["submission"], timeout=20) as c:
@@ -105,12 +144,15 @@ def test_each_app_password_opens_its_scope_only(stack: Stack) -> None:
     imap = app_password(bob, "imap-smtp", BOB)
     dav = app_password(bob, "dav")
     assert imap_ok(stack, BOB, imap) and smtp_ok(stack, BOB, imap)
+    assert imap_plain_ok(stack, BOB, imap) and sieve_ok(stack, BOB, imap)
+    assert not sieve_ok(stack, CAROL, imap) and not smtp_ok(stack, CAROL, imap)
     assert imap_ok(stack, BOB, MAILBOX_PW[BOB])  # the mailbox password still works
     assert not imap_ok(stack, CAROL, imap)  # another address
     assert not dav_ok(stack, BOB, imap)  # DAV
     assert not api_ok(stack, BOB, imap)  # the admin API
     assert dav_ok(stack, BOB, dav)
     assert not imap_ok(stack, BOB, dav) and not smtp_ok(stack, BOB, dav)
+    assert not sieve_ok(stack, BOB, dav)
     assert not api_ok(stack, BOB, dav)
     listed = {a["scope"]: a for a in bob.request("GET", "/me/app-passwords").json}
     assert listed["imap-smtp"]["address"] == BOB and "last_used" in listed["imap-smtp"]
@@ -229,3 +271,21 @@ def test_operator_verbs_show_and_disable_2fa_and_revoke_app_passwords(stack: Sta
     missing = stack.cli("account", "app-password-revoke", BOB, "999999")
     assert missing.returncode != 0 and "no app password" in missing.stderr
     assert stack.cli("account", "2fa", "nobody@acme.test", "status").returncode != 0
+
+
+def test_wrong_codes_lock_the_login_like_wrong_passwords(stack: Stack) -> None:
+    erin = session(stack, ERIN)
+    secret = erin.request("POST", "/me/2fa").json["secret"]
+    now = time.time()
+    assert (
+        erin.request("POST", "/me/2fa/confirm", {"code": totp.code_at(secret, now)}).status == 200
+    )
+    pending = Client(stack).request("POST", "/session", {"login": ERIN, "password": PASSWORD})
+    token = pending.json["pending"]
+    good = totp.code_at(secret, now + totp.STEP)
+    wrong = [f"{n:06d}" for n in range(100_000, 100_010) if f"{n:06d}" != good][:5]
+    for code in wrong:  # max_failures_per_identifier (5) different wrong codes
+        answer = Client(stack).request("POST", "/session/2fa", {"pending": token, "code": code})
+        assert answer.status == 401
+    locked = Client(stack).request("POST", "/session/2fa", {"pending": token, "code": good})
+    assert locked.status == 401  # the right code, but the login is locked out now
