@@ -20,6 +20,9 @@ Measured 2026-12-04 (2 vCPU shared VM, other work running; medians of 3 alternat
     with one DKIM worker process (default): on 317/s, off 547/s, Postfix 319/s -> 0.99x
     the same, other work heavier (load 7):  on 299/s, off 535/s, Postfix 373/s -> 0.80x,
                                             4.05 ms CPU/msg (Postfix 3.52)
+    the same, machine quiet (load 1.6):     on 352/s, off 616/s, Postfix 618/s -> 0.57x,
+                                            3.47 ms CPU/msg (Postfix 2.15): Postfix gains
+                                            most from a free second core; the target is 1.0x
 """
 
 from __future__ import annotations
