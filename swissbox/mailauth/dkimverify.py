@@ -11,7 +11,10 @@ or `rsa-sha1`, both refused by RFC 8301; expired or malformed signature).
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import threading
+import time
 from concurrent.futures import BrokenExecutor, Executor
 from dataclasses import dataclass, replace
 
@@ -96,6 +99,20 @@ def _headers_once(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes
 
 _Relaxed.canonicalize_body = staticmethod(_body_once)
 _Relaxed.canonicalize_headers = staticmethod(_headers_once)
+
+
+def exit_with_parent() -> None:
+    """Initializer of a DKIM worker process: it exits once the server that started it is gone
+    (a SIGKILLed server leaves the worker's queue pipes open in the worker itself, so it would
+    otherwise wait on them forever)."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from swissbox.directory import InvalidName, normalize_domain
 from swissbox.mailauth.authresults import strip_claiming
+from swissbox.mailauth.dkimverify import exit_with_parent
 from swissbox.mailauth.resolver import DnsResolver, Resolver
 from swissbox.mailauth.verdict import authenticate
 from swissbox.mailstore import INBOX, JUNK
@@ -64,7 +65,9 @@ class InboundAuth:
         forked: the server has threads)."""
         if self.verify_processes and self._executor is None:
             context = multiprocessing.get_context("spawn")
-            self._executor = ProcessPoolExecutor(self.verify_processes, mp_context=context)
+            self._executor = ProcessPoolExecutor(
+                self.verify_processes, mp_context=context, initializer=exit_with_parent
+            )
         return self._executor
 
     def close(self) -> None:

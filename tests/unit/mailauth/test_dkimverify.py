@@ -205,3 +205,41 @@ async def test_a_worker_process_checks_alike_and_a_dead_one_falls_back(pairs: di
         assert await verify_all(data, dns, pool) == here[0]
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
+
+
+def test_a_worker_exits_when_its_server_is_killed(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A SIGKILLed server leaves no DKIM worker behind (it would wait on its own queue pipes)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.support.polling import eventually
+
+    script = tmp_path / "server.py"
+    script.write_text(
+        "import multiprocessing, os, sys, time\n"
+        "from concurrent.futures import ProcessPoolExecutor\n"
+        "from swissbox.mailauth.dkimverify import exit_with_parent\n"
+        "if __name__ == '__main__':\n"
+        "    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context('spawn'),"
+        " initializer=exit_with_parent)\n"
+        "    print(pool.submit(os.getpid).result(), flush=True)\n"
+        "    time.sleep(60)\n"
+    )
+    server = subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, text=True, cwd=os.getcwd()
+    )
+    assert server.stdout is not None
+    worker = int(server.stdout.readline())
+    os.kill(server.pid, signal.SIGKILL)
+    server.wait()
+
+    def gone() -> bool:
+        try:
+            with open(f"/proc/{worker}/status") as status:
+                return "zombie" in status.read().lower()
+        except FileNotFoundError:
+            return True
+
+    eventually(gone, timeout=10, what="the worker exits")
