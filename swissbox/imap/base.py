@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
 from twisted.internet import defer, interfaces
+from twisted.internet.tcp import Connection as tcp_connection
 from twisted.mail.imap4 import IMAP4Server
 from twisted.python.failure import Failure
 
@@ -200,7 +201,28 @@ class SessionBase(IMAP4Server):
         if self._out:
             data = b"".join(self._out)
             self._out.clear()  # in place: fetch() holds a reference to this list
-            self.transport.write(data)
+            self._write(data)
+
+    def _write(self, data: bytes) -> None:
+        """Sends `data` straight to the socket when it is plain TCP with nothing queued (no
+        writability registration and no reactor turn per reply); what the socket does not
+        take, and every other transport (TLS, COMPRESS, tests), goes through write()."""
+        tcp = self.transport
+        if (
+            isinstance(tcp, tcp_connection)
+            and not tcp.TLS
+            and tcp.connected
+            and not tcp.disconnecting
+            and not tcp._writeDisconnected
+            and tcp.producer is None
+            and not tcp._tempDataBuffer
+            and len(tcp.dataBuffer) == tcp.offset
+        ):
+            sent = tcp.writeSomeData(data)
+            if isinstance(sent, int) and sent >= 0:
+                data = data[sent:]
+        if data:
+            tcp.write(data)
 
     def dataReceived(self, data: bytes) -> None:  # noqa: N802
         if self.mode == "closed":
@@ -371,6 +393,8 @@ class SessionBase(IMAP4Server):
             return
         if getattr(transport, "disconnecting", False) or not hasattr(transport, "doWrite"):
             return
+        if not transport._tempDataBuffer and len(transport.dataBuffer) == transport.offset:
+            return  # nothing queued (sent by _write)
         try:
             if transport.doWrite() is not None:
                 return  # an error: the reactor sees it at its next turn

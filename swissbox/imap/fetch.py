@@ -185,8 +185,7 @@ class FetchCommands(SessionBase):
             out.append(line)
             if len(out) >= 512:
                 self.flush_out()
-        self.flush_out()
-        return None
+        return None  # the rest goes with the tagged line (every caller flushes)
 
     def _fetch_lines(
         self,
