@@ -28,7 +28,7 @@ test: venv
 ## tests (root; apt-get).
 TOOLS := bind9-dnsutils knot-dnsutils swaks ddclient inadyn isync vdirsyncer nsd knot postgresql \
 	opendkim opendkim-tools libmail-srs-perl dovecot-sieve dovecot-core sieve-connect \
-	rspamd redis-server clamav clamav-daemon pebble dovecot-imapd offlineimap3
+	rspamd redis-server clamav clamav-daemon pebble dovecot-imapd offlineimap3 chromium
 test-tools:
 	@missing=""; for p in $(TOOLS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

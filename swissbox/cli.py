@@ -518,6 +518,7 @@ swissbox demo — data in {data}
   HTTP / HTTPS       http://{a}:{s.http.port}/   https://{a}:{s.http.tls_port}/
   CalDAV/CardDAV     http://{a}:{s.http.port}/dav/
   Admin API          https://{a}:{s.http.tls_port}/api/v1/   (OpenAPI: /api/v1/openapi.json)
+  Manager (web)      https://{a}:{s.http.tls_port}/manager/
   DDNS               curl -u {user}:{ddns_pw} 'http://{a}:{s.http.port}/nic/update?hostname={host}&myip=192.0.2.20'
   TLS CA to trust    {env.config.tls_dir / "ca.pem"}
 """

@@ -16,7 +16,7 @@ import asyncio
 import concurrent.futures
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -132,6 +132,13 @@ class ApiResource(Resource):
         path = request.path.split(b"?", 1)[0]
         rest = path[len(PREFIX) :].decode("utf-8", "replace") or "/"
         method = request.method.decode("ascii", "replace").upper()
+        return await self.dispatch(request, method, rest, lambda e: _read_body(request, e))
+
+    async def dispatch(
+        self, request: Request, method: str, rest: str, body_of: Callable[[Endpoint], Any]
+    ) -> tuple[int, Any, dict[bytes, bytes]]:
+        """One API call with every check of `/api/v1` (the web pages call this too, with
+        the form's values as `body_of(endpoint)`); raises ApiError for a refusal."""
         found = self.router.match(method, rest)
         if found is None:
             raise ApiError(404, "no such endpoint")
@@ -150,7 +157,7 @@ class ApiResource(Resource):
         call = Call(m, None, values, query, None, client, secure=is_https(request, m.trusted))
         if not endpoint.public:
             call.principal = await self._identify(request, client)
-        body = _read_body(request, endpoint)
+        body = body_of(endpoint)
         if "org_id" in values:
             await self._blocking(self._scope, call, endpoint, values["org_id"])
         elif endpoint.permission is not None:

@@ -1,4 +1,4 @@
-"""The Manager on the shared HTTP site: `/api/v1` (the web pages will mount beside it)."""
+"""The Manager on the shared HTTP site: `/api/v1` and its web pages at `/manager/`."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from swissbox.manager.api import ApiResource, Call, Manager
 from swissbox.manager.endpoint import Endpoint
 from swissbox.manager.openapi import document
 from swissbox.manager.schema import Doc, Obj
+from swissbox.manager.web import WebResource
 from swissbox.runtime import Context
 
 GROUPS = (
@@ -80,7 +81,7 @@ class ManagerService:
         self.api = ApiResource(build_manager(ctx), endpoints())
 
     def http_resources(self) -> dict[str, Any]:
-        return {"api/v1": self.api}
+        return {"api/v1": self.api, "manager": WebResource(self.api)}
 
     async def start(self) -> list[str]:
         return []
