@@ -71,7 +71,10 @@ class WebResource(Resource):
         except Redirect as r:
             status, body, headers = 303, b"", {b"location": r.to.encode(), **r.headers}
         except ApiError as exc:
-            status, body = exc.status, pages.error_page(exc.status, _words(exc))
+            if exc.status == 401:  # no session or it ended: the way back is the login page
+                status, body = 401, pages.login_page(_words(exc))
+            else:
+                status, body = exc.status, pages.error_page(exc.status, _words(exc))
         except Exception:
             log.exception("manager web: %s %s failed", request.method, request.path[:200])
             status, body = (

@@ -16,13 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright import sync_api
 
 from swissbox.auth import totp
 from tests.conftest import require_tool
 from tests.support.manager_client import PASSWORD, Client
 from tests.support.stack import Stack
-
-sync_api = pytest.importorskip("playwright.sync_api")
 
 ADA, BEA, CARL, PIA, TOM = (f"{n}@acme.test" for n in ("ada", "bea", "carl", "pia", "tom"))
 ROLES = {ADA: "admin", BEA: "collaborator", CARL: "collaborator", PIA: "collaborator", TOM: "admin"}
@@ -146,6 +145,8 @@ def test_login_home_and_logout(person: Any) -> None:
     assert "You are logged out" in ada.page.get_by_role("status").inner_text()
     ada.page.goto(ada.base)
     assert ada.page.url.endswith("/manager/login")
+    ada.page.goto(ada.base + "me")  # a page of the session that ended: back to the login
+    assert ada.page.get_by_role("button", name="Log in").is_visible()
 
 
 def test_login_with_two_factor(stack: Stack, person: Any) -> None:
@@ -216,6 +217,26 @@ def test_members_add_change_role_and_remove(stack: Stack, person: Any) -> None:
     assert "nell@acme.test was removed" in ada.page.get_by_role("status").inner_text()
     assert "nell@acme.test" not in members(stack)
     ada.shot("member-removed")
+
+
+def test_remove_a_member_handing_over_their_data(stack: Stack, person: Any) -> None:
+    ada = person()
+    ada.log_in(ADA)
+    ada.open_org()
+    ada.page.get_by_label("Login (address) of the new member").fill("otto@acme.test")
+    ada.page.get_by_label("First password").fill("otto-long-password-1")
+    ada.page.get_by_role("button", name="Add member").click()
+    assert members(stack)["otto@acme.test"] == "collaborator"
+    ada.page.get_by_role("link", name="Remove otto@acme.test…").click()
+    ada.page.get_by_label("Hand them over to another member").check()
+    ada.page.get_by_label("Member who receives them").select_option(ADA)
+    ada.page.get_by_role("button", name="Next").click()
+    assert f"go to {ADA}" in ada.text()
+    ada.page.get_by_label("Type otto@acme.test to confirm").fill("otto@acme.test")
+    ada.page.get_by_role("button", name="Remove otto@acme.test").click()
+    status = ada.page.get_by_role("status").inner_text()
+    assert f"went to {ADA}" in status and "account was deleted" in status
+    assert "otto@acme.test" not in members(stack)
 
 
 def test_dns_records_add_and_delete(stack: Stack, person: Any) -> None:
