@@ -28,6 +28,7 @@ PURGE_INTERVAL = 86400.0
 ENVELOPE_CACHE = 150_000  # rendered envelopes kept in memory (~0.5 KB each)
 HEADER_CACHE = 150_000  # lower-cased header blocks kept for SEARCH (~0.5 KB each)
 SORT_CACHE = 150_000  # sort.Facts kept for SORT/THREAD (~1 KB each once keys are computed)
+SORT_ANSWERS = 256  # whole-folder SORT/THREAD answers kept (~100 KB each at 10,000 messages)
 FILL_CHUNK, FILL_PAUSE = 250, 0.005  # background header-cache fill pace
 
 
@@ -73,6 +74,7 @@ class ImapService:
         self._envelopes: dict[tuple[str, int, int], dict[int, bytes]] = {}
         self._headers: dict[tuple[str, int, int], dict[int, bytes]] = {}
         self._sort_facts: dict[tuple[str, int, int], dict[int, Any]] = {}
+        self._sort_answers: dict[tuple[str, int, int], dict[Any, Any]] = {}
         self._filling: set[int] = set()
         self._ports: list[Any] = []
         self._store: MailStore | None = None
@@ -93,6 +95,12 @@ class ImapService:
         """`sort.Facts` of one folder by UID (SORT/THREAD keys, immutable per UID and
         UIDVALIDITY), shared by all sessions; bounded to SORT_CACHE entries in all."""
         return _folder_cache(self._sort_facts, SORT_CACHE, box, info)
+
+    def sort_answers(self, box: Any, info: Any) -> dict[Any, Any]:
+        """SORT/THREAD answers over a whole folder, by command and criteria, each with the
+        UIDs it was computed for (sortthread.py), shared by all sessions; bounded to
+        SORT_ANSWERS entries in all."""
+        return _folder_cache(self._sort_answers, SORT_ANSWERS, box, info)
 
     def fill_headers(self, box: Any, info: Any, cache: dict[int, bytes], uids: list[int]) -> None:
         """Fills `cache` with the lower-cased headers of `uids` in the background: FILL_CHUNK

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from collections.abc import Iterator
+from array import array
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from swissbox.imap import esearch
@@ -25,6 +26,8 @@ from swissbox.imap.thread import orderedsubject, parse_algorithm, references, re
 from swissbox.mailstore import query
 from swissbox.mailstore.store import unfold
 
+ANSWERS_PER_FOLDER = 32  # whole-folder answers kept per folder (criteria x UID or not)
+
 
 class SortCommands(SelectedCommands):
     def cmd_sort(self, tag: bytes, args: list[Token], uid: bool = False) -> bytes:
@@ -37,8 +40,11 @@ class SortCommands(SelectedCommands):
             raise bad("SORT needs sort criteria, a charset and search keys")
         criteria = parse_criteria(args[0])
         node = self._search_node(args[1], args[2:])
-        items = self._items(box, node, uid, need_references=False)
-        ids = sort(items, criteria)
+
+        def compute() -> list[int]:
+            return sort(self._items(box, node, uid, need_references=False), criteria)
+
+        ids: list[int] = self._answer(box, node, ("SORT", tuple(criteria), uid), compute)
         by_modseq = uses(node, {"MODSEQ"})
         if returns is not None:
 
@@ -62,13 +68,34 @@ class SortCommands(SelectedCommands):
         algorithm = parse_algorithm(args[0])
         node = self._search_node(args[1], args[2:])
         wanted = algorithm == "REFERENCES"
-        items = self._items(box, node, uid, need_references=wanted)
-        with _no_cycle_collection():
-            threads = references(items) if wanted else orderedsubject(items)
-            lists = render(threads)
-            del threads
+
+        def compute() -> bytes:
+            items = self._items(box, node, uid, need_references=wanted)
+            with _no_cycle_collection():
+                threads = references(items) if wanted else orderedsubject(items)
+                lists = render(threads)
+                del threads
+            return lists
+
+        lists: bytes = self._answer(box, node, ("THREAD", algorithm, uid), compute)
         self.untagged(b"THREAD " + lists if lists else b"THREAD")
         return b"THREAD completed"
+
+    def _answer(self, box: FolderMailbox, node: Any, key: Any, compute: Callable[[], Any]) -> Any:
+        """`compute()`, or for the search ALL the answer kept for `key` while the folder
+        holds the same UIDs: a message's keys never change for its UID, so an answer over the
+        whole folder depends on its UIDs alone (a warm SORT/THREAD is a comparison)."""
+        if node != ("ALL",):
+            return compute()
+        answers = self.service.sort_answers(box.box, box.info)
+        kept = answers.get(key)
+        if kept is not None and kept[0] == box.uids:
+            return kept[1]
+        value = compute()
+        if len(answers) >= ANSWERS_PER_FOLDER:
+            answers.clear()
+        answers[key] = (array("I", box.uids), value)
+        return value
 
     def _search_node(self, charset_token: Token, keys: list[Token]) -> Any:
         charset = astring(charset_token).upper()

@@ -206,3 +206,31 @@ def test_modseq_key(client: imaplib.IMAP4_SSL) -> None:
     )
     line = client.untagged_responses.pop("ESEARCH")[0]
     assert re.fullmatch(rb'\(TAG "\w+"\) MIN 5 MODSEQ \d+', line), line
+
+
+def test_kept_answers_follow_the_folder(stack: Stack) -> None:
+    """A whole-folder answer is kept while the folder holds the same messages: asked again it
+    is the same, and another session's APPEND or EXPUNGE makes it change."""
+    m = login(stack)
+    name = fill(m)
+    uids = [int(u) for u in m.uid("SEARCH", "ALL")[1][0].split()]
+    for _ in range(2):
+        assert numbers(m, "(ARRIVAL)", "UTF-8", "ALL") == [5, 1, 3, 2, 4]
+        assert numbers(m, "(ARRIVAL)", "UTF-8", "ALL", uid=True) == [
+            uids[i - 1] for i in (5, 1, 3, 2, 4)
+        ]
+        assert thread(m, "REFERENCES", "UTF-8", "ALL") == b"(5)(1 2)(3 4)"
+    other = login(stack)
+    raw = b"Subject: c\r\nFrom: amy@x.test\r\nMessage-ID: <6@x>\r\nReferences: <5@x>\r\n\r\nx\r\n"
+    assert other.append(name, "", '"01-Feb-2024 07:00:00 +0000"', raw)[0] == "OK"
+    assert m.noop()[0] == "OK"  # the new message reaches this session
+    assert numbers(m, "(ARRIVAL)", "UTF-8", "ALL") == [6, 5, 1, 3, 2, 4]
+    assert thread(m, "REFERENCES", "UTF-8", "ALL") == b"(5 6)(1 2)(3 4)"
+    other.select(name)
+    other.store("1", "+FLAGS", "\\Deleted")
+    other.expunge()
+    other.logout()
+    assert m.noop()[0] == "OK"  # and the expunge
+    assert numbers(m, "(ARRIVAL)", "UTF-8", "ALL") == [5, 4, 2, 1, 3]
+    assert thread(m, "REFERENCES", "UTF-8", "ALL") == b"(4 5)(1)(2 3)"
+    m.logout()
