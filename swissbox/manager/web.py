@@ -166,6 +166,9 @@ class WebResource(Resource):
             ("POST", ["me", "details"], self.me_details),
             ("POST", ["me", "password"], self.me_password),
             ("POST", ["me", "app-passwords"], self.app_create),
+            ("POST", ["me", "2fa"], self.two_factor_start),
+            ("POST", ["me", "2fa", "confirm"], self.two_factor_confirm),
+            ("POST", ["me", "2fa", "disable"], self.two_factor_off),
             ("POST", ["me", "app-passwords", "*", "revoke"], self.app_revoke),
             ("GET", ["orgs", "#"], self.org),
             ("POST", ["orgs", "#", "members"], self.member_add),
@@ -427,11 +430,17 @@ class WebResource(Resource):
         notice: str = "",
         error: str = "",
         new_password: dict[str, Any] | None = None,
+        enrolment: dict[str, Any] | None = None,
+        recovery_codes: list[str] | None = None,
     ) -> Answer:
         login, token = await self.who(request)
         me = await self.call(request, "GET", "/me")
         apps = await self.call(request, "GET", "/me/app-passwords")
-        page = pages.me_page(me, token, apps, self.devices, notice, error, new_password)
+        state = await self.call(request, "GET", "/me/2fa")
+        page = pages.me_page(
+            me, token, apps, self.devices, notice, error, new_password,
+            state, enrolment, recovery_codes,
+        )  # fmt: skip
         return status, page, {}
 
     async def _me_change(
@@ -445,7 +454,26 @@ class WebResource(Resource):
             return await self.me(request, {}, exc.status, error=_words(exc))
         if isinstance(answer, dict) and "password" in answer:
             return await self.me(request, {}, notice=done, new_password=answer)
+        if isinstance(answer, dict) and "qr_svg" in answer:
+            return await self.me(request, {}, notice=done, enrolment=answer)
+        if isinstance(answer, dict) and "recovery_codes" in answer:
+            codes = answer["recovery_codes"]
+            return await self.me(request, {}, notice=done, recovery_codes=codes)
         return await self.me(request, {}, notice=done)
+
+    async def two_factor_start(self, request: Request, form: dict[str, str]) -> Answer:
+        done = "Scan the code, then enter the code your app shows to finish."
+        return await self._me_change(request, "POST", "/me/2fa", None, done)
+
+    async def two_factor_confirm(self, request: Request, form: dict[str, str]) -> Answer:
+        done = "Two-factor authentication is on: logins now ask for a code after the password."
+        body = {"code": form.get("code", "")}
+        return await self._me_change(request, "POST", "/me/2fa/confirm", body, done)
+
+    async def two_factor_off(self, request: Request, form: dict[str, str]) -> Answer:
+        body = {k: form[k] for k in ("code", "recovery_code") if form.get(k)}
+        done = "Two-factor authentication is off."
+        return await self._me_change(request, "POST", "/me/2fa/disable", body, done)
 
     async def me_details(self, request: Request, form: dict[str, str]) -> Answer:
         body = {"name": form.get("name", ""), "phone": form.get("phone", "")}

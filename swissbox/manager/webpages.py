@@ -347,6 +347,9 @@ def me_page(
     notice: str = "",
     error: str = "",
     new_password: dict[str, Any] | None = None,
+    two_factor: dict[str, Any] | None = None,
+    enrolment: dict[str, Any] | None = None,
+    recovery_codes: list[str] | None = None,
 ) -> bytes:
     login = me["login"]
     body = ""
@@ -394,8 +397,45 @@ def me_page(
     inner = field("name", "Device name (e.g. phone)", ident="f-device", required=True)
     inner += select("scope", "What it opens", scopes)
     body += form(url("me", "app-passwords"), inner, csrf, "Create app password")
+    body += two_factor_section(csrf, two_factor or {}, enrolment, recovery_codes)
     body += devices_section(devices, me.get("addresses", []))
     return layout("My account", body, login, csrf, notice=notice, error=error)
+
+
+def two_factor_section(
+    csrf: str,
+    state: dict[str, Any],
+    enrolment: dict[str, Any] | None,
+    recovery_codes: list[str] | None,
+) -> str:
+    body = '<h2 id="two-factor">Two-factor authentication</h2>'
+    if recovery_codes:
+        items = "".join(f"<li><code>{e(c)}</code></li>" for c in recovery_codes)
+        body += (
+            '<section class="once" aria-labelledby="recovery"><h3 id="recovery">Recovery codes</h3>'
+            "<p>Each opens your account once if you lose your phone. Keep them somewhere safe:"
+            f' they are shown only this once.</p><ul id="recovery-codes">{items}</ul></section>'
+        )
+    if enrolment is not None:
+        # qr_svg is made by the server (segno) from the otpauth URI, not from input
+        body += (
+            "<p>Scan this code with your authenticator app, or type the key by hand.</p>"
+            f'<figure role="img" aria-label="QR code of your two-factor key">{enrolment["qr_svg"]}</figure>'
+            f'<p>Key: <code id="totp-secret">{e(enrolment["secret"])}</code></p>'
+        )
+        inner = field(
+            "code", "6-digit code the app shows now", ident="f-confirm-code",
+            inputmode="numeric", autocomplete="one-time-code", required=True,
+        )  # fmt: skip
+        return body + form(url("me", "2fa", "confirm"), inner, csrf, "Turn on")
+    if state.get("enabled"):
+        left = state.get("recovery_codes_left", 0)
+        body += f"<p>On. {e(left)} recovery codes left.</p>"
+        inner = field("code", "Current 6-digit code", ident="f-off-code", inputmode="numeric")
+        inner += field("recovery_code", "or a recovery code", ident="f-off-recovery")
+        return body + form(url("me", "2fa", "disable"), inner, csrf, "Turn off", danger=True)
+    body += "<p>Off: your password alone opens your account.</p>"
+    return body + form(url("me", "2fa"), "", csrf, "Set up two-factor authentication")
 
 
 def devices_section(d: dict[str, Any], addresses: list[dict[str, Any]]) -> str:

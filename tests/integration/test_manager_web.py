@@ -23,8 +23,11 @@ from tests.conftest import require_tool
 from tests.support.manager_client import PASSWORD, Client
 from tests.support.stack import Stack
 
-ADA, BEA, CARL, PIA, TOM = (f"{n}@acme.test" for n in ("ada", "bea", "carl", "pia", "tom"))
-ROLES = {ADA: "admin", BEA: "collaborator", CARL: "collaborator", PIA: "collaborator", TOM: "admin"}
+ADA, BEA, CARL, PIA, TOM, UNA = (
+    f"{n}@acme.test" for n in ("ada", "bea", "carl", "pia", "tom", "una")
+)
+ROLES = {ADA: "admin", BEA: "collaborator", CARL: "collaborator", PIA: "collaborator"}
+ROLES |= {TOM: "admin", UNA: "collaborator"}
 
 
 @pytest.fixture(scope="module")
@@ -307,6 +310,39 @@ def test_own_page_details_app_passwords_devices_and_password(stack: Stack, perso
     assert Client(stack).login(PIA, "pia-new-password-2").status == 200
     assert Client(stack).login(PIA).status == 401
     assert pia.stack is stack
+
+
+def two_factor(stack: Stack, login: str) -> dict[str, Any]:
+    out = stack.cli("account", "2fa", login, "status", "--json", check=True).stdout
+    return dict(json.loads(out))
+
+
+def test_own_page_turns_two_factor_on_and_off(stack: Stack, person: Any) -> None:
+    una = person()
+    una.log_in(UNA)
+    una.page.goto(una.base + "me")
+    assert "Off: your password alone" in una.text()
+    una.page.get_by_role("button", name="Set up two-factor authentication").click()
+    assert una.page.get_by_role("img", name="QR code of your two-factor key").is_visible()
+    secret = una.page.locator("#totp-secret").inner_text()
+    una.shot("me-2fa-enrol")
+    code = totp.code_at(secret, time.time())
+    una.page.get_by_label("6-digit code the app shows now").fill(code)
+    una.page.get_by_role("button", name="Turn on").click()
+    assert "Two-factor authentication is on" in una.page.get_by_role("status").inner_text()
+    recovery = una.page.locator("#recovery-codes li").all_inner_texts()
+    assert len(recovery) == 10
+    assert two_factor(stack, UNA)["enabled"] is True
+    assert Client(stack).login(UNA).status == 202  # the password alone no longer logs in
+    una.shot("me-2fa-recovery-codes")
+    una.page.get_by_label("or a recovery code").fill("not-a-recovery-code")
+    una.page.get_by_role("button", name="Turn off").click()
+    assert "code is not right" in una.page.get_by_role("alert").inner_text()
+    assert two_factor(stack, UNA)["enabled"] is True
+    una.page.get_by_label("or a recovery code").fill(recovery[0])
+    una.page.get_by_role("button", name="Turn off").click()
+    assert "is off" in una.page.get_by_role("status").inner_text()
+    assert two_factor(stack, UNA)["enabled"] is False
 
 
 def test_a_form_without_its_csrf_field_is_refused(stack: Stack, person: Any) -> None:
