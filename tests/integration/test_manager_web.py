@@ -37,6 +37,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     with Stack(tmp, auth=limits) as s:
         s.init()
         s.cli("org", "add", "acme", check=True)
+        s.cli("org", "add", "other", check=True)  # an organization ada is no member of
+        s.cli(
+            "account", "add", "olga@other.test", "--org", "other", "--role", "admin",
+            "--password-stdin", stdin=PASSWORD + "\n", check=True,
+        )  # fmt: skip
         s.cli("domain", "add", "acme.test", "--org", "acme", check=True)
         s.cli("mail", "enable", "acme.test", check=True)
         for login, role in ROLES.items():
@@ -357,7 +362,25 @@ def test_a_form_without_its_csrf_field_is_refused(stack: Stack, person: Any) -> 
         ada.base.removesuffix("/manager/") + action, form={**form, "csrf_token": "x" * 43}
     )
     assert wrong.status == 403
+    token = ada.page.locator("input[name=csrf_token]").first.get_attribute("value")
+    cross = ada.page.request.post(
+        ada.base.removesuffix("/manager/") + action,
+        form={**form, "csrf_token": token},
+        headers={"Origin": "https://evil.example"},
+    )
+    assert cross.status == 403 and "another site" in cross.text()
     assert "mallory@acme.test" not in members(stack)
+
+
+def test_another_organizations_pages_are_not_found(stack: Stack, person: Any) -> None:
+    olga = Client(stack)
+    assert olga.login("olga@other.test").status == 200
+    other = olga.request("GET", "/orgs").json[0]["id"]
+    ada = person()
+    ada.log_in(ADA)
+    answer = ada.page.goto(ada.base + f"orgs/{other}")
+    assert answer.status == 404 and "No such organization" in ada.text()
+    assert ada.page.request.get(ada.base + f"orgs/{other}/domains/acme.test").status == 404
 
 
 def test_a_collaborator_sees_no_admin_controls_and_is_refused(stack: Stack, person: Any) -> None:
