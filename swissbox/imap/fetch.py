@@ -98,6 +98,22 @@ class _Streamer:
         self._finish(Failure(ConnectionError("connection lost during FETCH")))
 
 
+def _read_file(path: str, size: int) -> bytes:
+    """A message file's bytes (b"" when it is gone), `size` the expected length: plain os
+    calls, no buffered file object (a FETCH of one body is mostly this)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return b""
+    try:
+        chunks = []
+        while chunk := os.read(fd, size + 1):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 class FetchCommands(SessionBase):
     def cmd_fetch(
         self, tag: bytes, args: list[Token], uid: bool = False
@@ -145,9 +161,10 @@ class FetchCommands(SessionBase):
             )
             for i in req.items
         ) and not any(i.name in ("RFC822", "RFC822.TEXT") for i in req.items)
-        if "RFC822.HEADER" in names or (req.needs_body and header_only):
+        needs_body = req.needs_body
+        if "RFC822.HEADER" in names or (needs_body and header_only):
             cols.append("headers")
-        if req.needs_body and not header_only:
+        if needs_body and not header_only:
             cols += ["subdir", "filename"]
         col = {c: i for i, c in enumerate(cols)}
         changed: set[int] = set()
@@ -176,7 +193,7 @@ class FetchCommands(SessionBase):
             box, rows, req, uid, col, envelopes, changed, header_only, want_modseq
         )
         if len(rows) > STREAM_META_AFTER or (
-            req.needs_body and not header_only and len(rows) > STREAM_AFTER
+            needs_body and not header_only and len(rows) > STREAM_AFTER
         ):
             self.flush_out()  # untagged lines so far go before the streamed ones
             return _Streamer(self, lines).start()
@@ -245,11 +262,7 @@ class FetchCommands(SessionBase):
                             if fdir is None:
                                 fdir = str(folder_dir(box.box.path, box.name))
                             path = os.path.join(fdir, r[col["subdir"]], r[col["filename"]])
-                            try:
-                                with open(path, "rb") as f:
-                                    raw = f.read()
-                            except FileNotFoundError:
-                                raw = b""
+                            raw = _read_file(path, r[4])
                         source = raw
                     parts.append(self._section(item, source))
             if want_modseq or (self.condstore and u in changed):

@@ -78,6 +78,12 @@ def rows(
     out: list[Row] = []
     extra = " AND modseq > ?" if changedsince is not None else ""
     tail = (changedsince,) if changedsince is not None else ()
+    if len(uids) == 1:  # the common case of a client reading one message
+        with box.index.lock:
+            return box.index.conn.execute(
+                f"SELECT {cols} FROM messages WHERE folder_id = ? AND uid = ?{extra}",
+                (folder_id, uids[0], *tail),
+            ).fetchall()
     runs: list[tuple[int, int]] = []
     for uid in uids:
         if runs and uid == runs[-1][1] + 1:
