@@ -66,6 +66,8 @@ def prepare(data: Path, port: int, maildir: Path) -> float:
         "imap": {"port": port, "tls_port": free_port(), "allow_plaintext_loopback": "true"},
         "dns": {"port": free_port()},
         "http": {"port": free_port(), "tls_port": free_port()},
+        "managesieve": {"port": free_port()},
+        "metrics": {"port": free_port()},
     }
     lines = ["[server]", 'hostname = "mx.bench.test"', 'log_level = "warning"']
     for section, values in ports.items():
