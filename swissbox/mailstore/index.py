@@ -151,10 +151,14 @@ class Index:
         self.vanished_keep = VANISHED_KEEP
         self._folders: dict[str, FolderInfo] | None = None
         self._ids: dict[str, tuple[int, int]] = {}  # name -> (id, uidvalidity); stable
+        self._side_tables: set[str] = set()  # optional tables seen to exist (never dropped)
 
     def _migrate(self) -> None:
-        """Brings an index file made by an older swissbox up to INDEX_VERSION, in place."""
+        """Brings an index file made by an older swissbox up to INDEX_VERSION, in place (a
+        current one is only read: no write lock at every open)."""
         with self.lock:
+            if int(self.conn.execute("PRAGMA user_version").fetchone()[0]) == INDEX_VERSION:
+                return
             self.conn.execute("BEGIN IMMEDIATE")
             try:
                 version = int(self.conn.execute("PRAGMA user_version").fetchone()[0])
@@ -180,6 +184,26 @@ class Index:
     def close(self) -> None:
         with self.lock:
             self.conn.close()
+
+    def has_table(self, name: str) -> bool:
+        """Whether the optional side table `name` exists (seen.py and subscriptions.py make
+        theirs on first use; most indexes never get one), remembered once it does."""
+        if name in self._side_tables:
+            return True
+        with self.lock:
+            row = self.conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+            ).fetchone()
+        if row is not None:
+            self._side_tables.add(name)
+        return row is not None
+
+    def ensure_table(self, name: str, schema: str) -> None:
+        """Makes the optional side table `name` by `schema` (idempotent SQL) unless it exists."""
+        if name not in self._side_tables:
+            with self.lock:
+                self.conn.executescript(schema)
+            self._side_tables.add(name)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

@@ -10,7 +10,6 @@ gives the messages a new MODSEQ, so CONDSTORE clients notice it.
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Iterable
 
 from swissbox.mailstore.store import MailboxStore
@@ -25,7 +24,6 @@ CREATE TABLE IF NOT EXISTS user_seen (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS user_seen_by_message ON user_seen (folder_id, uid);
 """
-_READY: weakref.WeakSet[MailboxStore] = weakref.WeakSet()
 
 
 def user_key(user: str) -> str:
@@ -34,24 +32,12 @@ def user_key(user: str) -> str:
 
 
 def _ensure(box: MailboxStore) -> None:
-    if box in _READY:
-        return
-    with box.index.lock:
-        box.index.conn.executescript(SCHEMA)
-    _READY.add(box)
+    box.index.ensure_table("user_seen", SCHEMA)
 
 
 def _exists(box: MailboxStore) -> bool:
     """Whether anyone ever kept a read state in this mailbox (most never: no table then)."""
-    if box in _READY:
-        return True
-    with box.index.lock:
-        row = box.index.conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'user_seen'"
-        ).fetchone()
-    if row is not None:
-        _READY.add(box)
-    return row is not None
+    return box.index.has_table("user_seen")
 
 
 def snapshot(

@@ -9,33 +9,21 @@ folder created again under that name subscribed.
 
 from __future__ import annotations
 
-import weakref
-
 from swissbox.mailstore.store import MailboxStore
 
 SCHEMA = "CREATE TABLE IF NOT EXISTS kept_subscriptions (name TEXT PRIMARY KEY) WITHOUT ROWID"
-_READY: weakref.WeakSet[MailboxStore] = weakref.WeakSet()
 
 
 def _exists(box: MailboxStore) -> bool:
     """Whether a subscription was ever kept in this mailbox (most never: no table then)."""
-    if box in _READY:
-        return True
-    with box.index.lock:
-        row = box.index.conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'kept_subscriptions'"
-        ).fetchone()
-    if row is not None:
-        _READY.add(box)
-    return row is not None
+    return box.index.has_table("kept_subscriptions")
 
 
 def keep(box: MailboxStore, name: str) -> None:
     """Remembers `name` as subscribed after its folder went."""
+    box.index.ensure_table("kept_subscriptions", SCHEMA)
     with box.index.transaction() as conn:
-        conn.execute(SCHEMA)
         conn.execute("INSERT OR IGNORE INTO kept_subscriptions (name) VALUES (?)", (name,))
-    _READY.add(box)
 
 
 def forget(box: MailboxStore, name: str) -> bool:
