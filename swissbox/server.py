@@ -98,7 +98,7 @@ def build_services(ctx: Context) -> list[Service]:
     if s.smtp.enabled:
         smtp = SmtpService(ctx, filters)
         services.append(smtp)
-        watch_queue(ctx.config.data_dir / "queue")
+        watch_queue(ctx.config.queue_dir)
         if s.smtp.outbound_enabled:
             readiness.add("queue runner", lambda: None if _runner_alive(smtp) else "not running")
     if s.imap.enabled:

@@ -55,6 +55,20 @@ class Config:
         return bool(self.settings.store.url) or self.db_path.exists()
 
     @property
+    def blob_root(self) -> Path:
+        """The folder holding `mail/` and `queue/`: `[store] blob_path` or the data folder."""
+        blob = self.settings.store.blob_path
+        return self.relative(blob) if blob else self.data_dir
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.blob_root / "mail"
+
+    @property
+    def queue_dir(self) -> Path:
+        return self.blob_root / "queue"
+
+    @property
     def tls_dir(self) -> Path:
         return self.data_dir / "tls"
 

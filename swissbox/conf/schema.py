@@ -219,6 +219,9 @@ class StoreSettings:
     # Where the directory lives: empty for the embedded SQLite file in the data folder, or a
     # postgresql://user@host/db URL so that several `serve` front ends share one database.
     url: str = ""
+    # Where message files live (the mail folders and the outbound queue): empty for the data
+    # folder; with several front ends, one path that all of them mount (a shared filesystem).
+    blob_path: str = ""
 
 
 @dataclass

@@ -47,7 +47,7 @@ class JunkLearningService:
     def __init__(self, ctx: Context, rspamd: RspamdScanner) -> None:
         self.ctx = ctx
         self.rspamd = rspamd
-        self._root = ctx.config.data_dir / "mail"
+        self._root = ctx.config.mail_dir
         self._stop_observing: list[Callable[[], None]] = []
         self.learner: JunkLearner | None = None
 

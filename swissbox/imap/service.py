@@ -139,7 +139,7 @@ class ImapService:
 
         reactor: Any = _reactor
         self.reactor = reactor
-        self._store = shared_store(self.ctx.config.data_dir / "mail")
+        self._store = shared_store(self.ctx.config.mail_dir)
         self.hub = Hub(self._store)
         realm: Any = MailboxRealm(self._store, self.ctx.directory)
         checker: Any = MailboxChecker(self.ctx.authenticator)
@@ -214,4 +214,4 @@ class ImapService:
         if self._store is not None:
             self.hub.close()
             self._store = None
-            release_store(self.ctx.config.data_dir / "mail")
+            release_store(self.ctx.config.mail_dir)

@@ -47,7 +47,7 @@ class SmtpService:
         self.runner: QueueRunner | None = None
         self.runtime: Runtime | None = None
         self.dkim_keeper: DkimKeeper | None = None
-        self._store_root = ctx.config.data_dir / "mail"
+        self._store_root = ctx.config.mail_dir
 
     def outbound_settings(self) -> OutboundSettings:
         s = self.ctx.settings
@@ -100,7 +100,7 @@ class SmtpService:
         recovered = await loop.run_in_executor(None, self.store.recover)
         if recovered["added"] or recovered["removed"]:
             log.info("mail store recovery: %s", recovered)
-        self.queue = OutboundQueue(ctx.config.data_dir / "queue")
+        self.queue = OutboundQueue(ctx.config.queue_dir)
         limits = Limits.from_settings(smtp)
         self.tracker = ConnectionTracker(
             limits.max_connections_per_address, DataBudget(data_memory_cap(limits))
