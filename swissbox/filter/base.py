@@ -16,6 +16,7 @@ log = logging.getLogger("swissbox.filter")
 
 FILTER_UNAVAILABLE = "451 4.7.1 Message could not be checked now ({name}), try again later"
 UNCHECKED_FIELD = "X-Filter-Unchecked"
+UNAVAILABLE = "unavailable"  # the field's reason when a scanner failed
 
 
 class ScanError(Exception):
@@ -104,8 +105,10 @@ class Scanner(ABC):
             return Verdict(
                 Action.DEFER, FILTER_UNAVAILABLE.format(name=self.name), summary="unavailable"
             )
+        # the field travels with the message (to other domains too, on submission): it names
+        # the scanner, never the failure's text (addresses, ports, internal errors: the log's)
         return Verdict(
-            headers=(f"{UNCHECKED_FIELD}: {self.name} ({why})",),
+            headers=(f"{UNCHECKED_FIELD}: {self.name} ({UNAVAILABLE})",),
             summary="unchecked",
             unchecked=True,
         )
