@@ -70,6 +70,7 @@ class AcmeFiles:
         self.key = self.dir / "cert.key"
         self.state_file = self.dir / "state.json"
         self.request = self.dir / "renew.request"
+        self.challenges_file = self.dir / "challenges.json"
 
     @property
     def paths(self) -> CertPaths:
@@ -108,6 +109,20 @@ class AcmeFiles:
     def save_state(self, state: RenewalState) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
         write_atomic(self.state_file, json.dumps(asdict(state), indent=1).encode())
+
+    def challenges(self) -> list[tuple[str, str]]:
+        """DNS-01 records published and not yet withdrawn: (record name, value) pairs."""
+        try:
+            raw = json.loads(self.challenges_file.read_text())
+            return [(str(name), str(value)) for name, value in raw]
+        except (OSError, ValueError, TypeError):
+            return []
+
+    def save_challenges(self, records: list[tuple[str, str]]) -> None:
+        """Written before a record is published and after it is withdrawn, so that a server
+        stopped mid-order finds what it left in its zones (`AcmeService.start` takes it out)."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        write_atomic(self.challenges_file, json.dumps(sorted(set(records))).encode())
 
     def request_renewal(self, force: bool) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)

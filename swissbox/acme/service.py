@@ -24,7 +24,7 @@ from twisted.web.server import Request
 
 from swissbox.acme.files import AcmeFiles, RenewalState
 from swissbox.acme.issue import IssueError, Order, issue
-from swissbox.acme.plan import HTTP_01, NamePlan, renewal_reason, retry_delay, wanted_names
+from swissbox.acme.plan import DNS_01, HTTP_01, NamePlan, renewal_reason, retry_delay, wanted_names
 from swissbox.directory.mailrecords import canonical
 from swissbox.runtime import ZONE_CHANGED, Context
 from swissbox.tls import TlsError
@@ -82,6 +82,7 @@ class AcmeService:
         return {".well-known/acme-challenge": ChallengeResource(self.answers)}
 
     async def start(self) -> list[str]:
+        self.withdraw_leftovers()  # before `enabled`: ACME may have been turned off since
         if not self.settings.enabled:
             return []
         self._task = asyncio.ensure_future(self._run())
@@ -217,6 +218,7 @@ class AcmeService:
             self.answers[key] = value
             return
         zone, record = self._txt(key, value)
+        self.files.save_challenges([*self.files.challenges(), (key, value)])
         self.ctx.directory.change_records(zone, add=[record])
         self.ctx.emit(ZONE_CHANGED)  # answer it now, NOTIFY the secondaries
 
@@ -226,7 +228,22 @@ class AcmeService:
             return
         zone, (name, rtype, _ttl, rdata) = self._txt(key, value)
         self.ctx.directory.change_records(zone, delete=[(name, rtype, rdata)])
+        self.files.save_challenges([c for c in self.files.challenges() if c != (key, value)])
         self.ctx.emit(ZONE_CHANGED)
+
+    def withdraw_leftovers(self) -> None:
+        """Takes out the DNS-01 records a server stopped mid-order left in its zones (only
+        those it published itself: an operator's own `_acme-challenge` records stay)."""
+        for key, value in self.files.challenges():
+            try:
+                self.withdraw(DNS_01, "", key, value)
+            except (IssueError, LookupError) as exc:  # zone gone since: nothing left to take
+                log.info("acme: challenge record %s no longer in a hosted zone (%s)", key, exc)
+                self.files.save_challenges(
+                    [c for c in self.files.challenges() if c != (key, value)]
+                )
+            else:
+                log.info("acme: removed the challenge record %s left by an unfinished order", key)
 
     def _txt(self, name: str, value: str) -> tuple[str, tuple[str, str, int, str]]:
         zone = self.ctx.directory.zone_for(name)
