@@ -194,7 +194,7 @@ def cmd_domain_list(args: argparse.Namespace, env: CliEnv) -> int:
 
 def cmd_mail_enable(args: argparse.Namespace, env: CliEnv) -> int:
     service, records, made = enable_mail(
-        env.directory, env.config.data_dir, env.config.settings, args.domain, args.max_addresses
+        env.directory, env.config.dkim_dir, env.config.settings, args.domain, args.max_addresses
     )
     limit = "no limit" if service.max_addresses is None else f"at most {service.max_addresses}"
     print(
@@ -468,7 +468,7 @@ def _create_demo(env: CliEnv) -> dict[str, str]:
             DEMO_LOGIN, hashes["account"], DEMO_ORG, "legal", "Alice Demo", "+41 00 000 00 00"
         )
         d.add_domain(DEMO_DOMAIN, DEMO_ORG, hostname)
-        enable_mail(d, env.config.data_dir, settings, DEMO_DOMAIN)
+        enable_mail(d, env.config.dkim_dir, settings, DEMO_DOMAIN)
         d.add_mailbox(DEMO_ADDRESS, hashes["mailbox"])
         d.grant(DEMO_ADDRESS, DEMO_LOGIN)
         d.add_ddns_user(DEMO_DDNS_USER, hashes["ddns"], owner=DEMO_LOGIN)

@@ -69,6 +69,11 @@ class Config:
         return self.blob_root / "queue"
 
     @property
+    def dkim_dir(self) -> Path:
+        """DKIM private keys: beside the mail, so every front end that shares it signs."""
+        return self.blob_root / "dkim"
+
+    @property
     def tls_dir(self) -> Path:
         return self.data_dir / "tls"
 

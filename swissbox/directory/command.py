@@ -89,7 +89,7 @@ def cmd_domain_alias(args: argparse.Namespace, env: CliEnv) -> int:
         else:
             name = d.domain(args.alias_domain).name
             if d.mail_domain(name) is None:  # MX, SPF, DMARC, DKIM keys: as `mail enable`
-                _, records, made = enable_mail(d, env.config.data_dir, env.config.settings, name)
+                _, records, made = enable_mail(d, env.config.dkim_dir, env.config.settings, name)
                 published = len(records) + len(made)
             before = d.set_domain_alias(name, target)
     if target is None:

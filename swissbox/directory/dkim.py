@@ -1,5 +1,5 @@
-"""DKIM keys of mail domains: the private keys are files in the data folder (0600, never in
-the database); their selectors, dates and states are rows of `dkim_keys`; their public keys
+"""DKIM keys of mail domains: the private keys are files in `Config.dkim_dir` (the data folder,
+or `[store] blob_path` that several front ends share; 0600, never in the database); their selectors, dates and states are rows of `dkim_keys`; their public keys
 are `selector._domainkey` TXT records of the hosted zone.
 
 A key's life: made and published (`created`); seen in DNS by the server (`confirmed`); it
@@ -84,14 +84,14 @@ def state(key: DkimKey, keys: Sequence[DkimKey], now: float) -> str:
     return "published, waiting for caches"
 
 
-def key_path(data_dir: Path, domain: str, selector: str) -> Path:
-    return data_dir / "dkim" / domain / f"{selector}.pem"
+def key_path(key_dir: Path, domain: str, selector: str) -> Path:
+    return key_dir / domain / f"{selector}.pem"
 
 
 def write_key(path: Path, pem: bytes) -> None:
     """Writes a private key readable by its owner only (folders 0700, file 0600), durably."""
     for folder in (path.parent.parent, path.parent):
-        folder.mkdir(mode=0o700, exist_ok=True)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.chmod(folder, 0o700)
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -137,12 +137,12 @@ def _new_selectors(taken: set[str], now: float) -> dict[str, str]:
     raise Conflict(f"too many DKIM keys made on {day}; try again tomorrow")
 
 
-def _make_pair(data_dir: Path, domain: str, taken: set[str], now: float) -> dict[str, KeyPair]:
+def _make_pair(key_dir: Path, domain: str, taken: set[str], now: float) -> dict[str, KeyPair]:
     """New key pairs by selector, their private keys already on disk."""
     pairs = {}
     for algorithm, selector in _new_selectors(taken, now).items():
         pair = generate(algorithm)
-        write_key(key_path(data_dir, domain, selector), pair.private_pem)
+        write_key(key_path(key_dir, domain, selector), pair.private_pem)
         pairs[selector] = pair
     return pairs
 
@@ -167,7 +167,7 @@ def _publish(
 
 
 def ensure_keys(
-    directory: Directory, data_dir: Path, domain: str, now: int | None = None
+    directory: Directory, key_dir: Path, domain: str, now: int | None = None
 ) -> list[DkimKey]:
     """The first key pair of a mail domain (`mail enable`), unless it has live keys already
     (then their records are put back if missing); returns the keys made. Its records are
@@ -181,11 +181,11 @@ def ensure_keys(
         return []
     now = int(time.time()) if now is None else now
     taken = {k.selector for k in keys(directory, name)}
-    return _publish(directory, name, _make_pair(data_dir, name, taken, now), now, now)
+    return _publish(directory, name, _make_pair(key_dir, name, taken, now), now, now)
 
 
 def rotate(
-    directory: Directory, data_dir: Path, domain: str, now: int | None = None
+    directory: Directory, key_dir: Path, domain: str, now: int | None = None
 ) -> list[DkimKey]:
     """A new key pair for `domain`, published now and signing only once its records' TTL (or
     the zone's negative-caching TTL, whichever is longer) has passed; the current keys keep
@@ -202,7 +202,7 @@ def rotate(
         )
     taken = {k.selector for k in keys(directory, d.name)}
     sign_from = now + max(KEY_TTL, d.soa_minimum)
-    pairs = _make_pair(data_dir, d.name, taken, now)
+    pairs = _make_pair(key_dir, d.name, taken, now)
     return _publish(directory, d.name, pairs, now, sign_from)
 
 
@@ -220,7 +220,7 @@ def confirm(directory: Directory, domain: str, selector: str, now: int) -> bool:
 
 
 def retire_and_withdraw(
-    directory: Directory, data_dir: Path, now: int, keep_seconds: int
+    directory: Directory, key_dir: Path, now: int, keep_seconds: int
 ) -> list[tuple[DkimKey, str]]:
     """The housekeeping the server does: retires keys a newer ready key has replaced (their
     records stay `keep_seconds`), withdraws records past `withdraw_at` and removes those
@@ -258,6 +258,6 @@ def retire_and_withdraw(
                     ).rowcount
                     directory._apply_records(c, d.id, [(key.name, "TXT", key.record()[3])], ())
                 if changed:
-                    key_path(data_dir, domain, key.selector).unlink(missing_ok=True)
+                    key_path(key_dir, domain, key.selector).unlink(missing_ok=True)
                     done.append((key, "withdrawn"))
     return done

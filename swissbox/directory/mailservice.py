@@ -16,7 +16,7 @@ RecordTuple = tuple[str, str, int, str]
 
 def enable_mail(
     directory: Directory,
-    data_dir: Path,
+    key_dir: Path,
     settings: Any,
     domain: str,
     max_addresses: int | None = None,
@@ -39,5 +39,5 @@ def enable_mail(
         if stale:
             directory.change_records(name, delete=stale)
         service = directory.enable_email(name, max_addresses, records)
-        made = ensure_keys(directory, data_dir, name)
+        made = ensure_keys(directory, key_dir, name)
     return service, records, made

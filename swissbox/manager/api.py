@@ -54,7 +54,7 @@ class Manager:
     authenticator: Authenticator
     hash_params: HashParams
     hostname: str
-    data_dir: Any
+    dkim_dir: Any  # Config.dkim_dir: where `mail enable` writes the keys
     settings: Any
     trusted: Networks = ()
     plain_networks: Networks = ()

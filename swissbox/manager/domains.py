@@ -104,7 +104,7 @@ def enable_mail_service(call: Call) -> tuple[int, Any]:
     m = call.manager
     domain = domain_of(call.directory, call.org.name, call.path["domain"])
     service, records, made = enable_mail(
-        call.directory, m.data_dir, m.settings, domain.name, call.body.get("max_addresses")
+        call.directory, m.dkim_dir, m.settings, domain.name, call.body.get("max_addresses")
     )
     call.audit("mail.enable", domain.name, {"max_addresses": service.max_addresses})
     _changed(call)

@@ -65,7 +65,7 @@ def build_manager(ctx: Context) -> Manager:
         authenticator=ctx.authenticator,
         hash_params=HashParams.from_settings(s.auth),
         hostname=s.server.hostname,
-        data_dir=ctx.config.data_dir,
+        dkim_dir=ctx.config.dkim_dir,
         settings=s,
         trusted=trusted_networks(s.http.trusted_proxies),
         plain_networks=trusted_networks(s.http.plain_auth_networks),

@@ -57,7 +57,7 @@ def cmd_dkim_list(args: argparse.Namespace, env: CliEnv) -> int:
 
 
 def cmd_dkim_rotate(args: argparse.Namespace, env: CliEnv) -> int:
-    made = dkimkeys.rotate(env.directory, env.config.data_dir, args.domain)
+    made = dkimkeys.rotate(env.directory, env.config.dkim_dir, args.domain)
     for key in made:
         print(f"published {key.name} ({key.algorithm})")
     print(

@@ -126,7 +126,7 @@ class SmtpService:
         runtime.deliverer.redirect_sender = lambda sender, box: srs_sender(
             sender, box, runtime.routing, ctx.directory.is_mail_domain
         )
-        signer = DkimSigner(ctx.directory, ctx.config.data_dir)
+        signer = DkimSigner(ctx.directory, ctx.config.dkim_dir)
         if runtime.mailauth is not None:  # our checks are in the A-R: vouch for them on forwards
             authserv_id = runtime.mailauth.authserv_id
             runtime.sealer = lambda data, domain: signer.arc_seal(data, domain, authserv_id)
@@ -203,7 +203,7 @@ class SmtpService:
         outbound = self.outbound_settings()
         self.dkim_keeper = DkimKeeper(
             ctx.directory,
-            ctx.config.data_dir,
+            ctx.config.dkim_dir,
             make_resolver(outbound.nameservers),
             # a replaced key's record stays while mail it signed may still be queued anywhere
             keep_seconds=int(smtp.max_queue_age + 2 * 86400),

@@ -29,9 +29,9 @@ class DkimSigner:
     """Thread-safe enough for the loop: only called from it."""
 
     def __init__(
-        self, directory: Directory, data_dir: Path, clock: Callable[[], float] = time.time
+        self, directory: Directory, key_dir: Path, clock: Callable[[], float] = time.time
     ) -> None:
-        self.directory, self.data_dir, self.clock = directory, data_dir, clock
+        self.directory, self.key_dir, self.clock = directory, key_dir, clock
         self._keys: dict[str, tuple[float, list[SigningKey]]] = {}
         self._loaded: dict[tuple[str, str], SigningKey | None] = {}
         self._generation: object = None
@@ -87,7 +87,7 @@ class DkimSigner:
         unreadable, e.g. on a front end other than the one where the key was made."""
         ident = (key.domain, key.selector)
         if ident not in self._loaded:
-            path = dkimkeys.key_path(self.data_dir, key.domain, key.selector)
+            path = dkimkeys.key_path(self.key_dir, key.domain, key.selector)
             try:
                 self._loaded[ident] = load_key(
                     key.domain, key.selector, key.algorithm, path.read_bytes()
@@ -117,14 +117,14 @@ class DkimKeeper:
     def __init__(
         self,
         directory: Directory,
-        data_dir: Path,
+        key_dir: Path,
         resolver: dns.asyncresolver.Resolver,
         keep_seconds: int,
         interval: float = 600.0,
         pending_interval: float = 60.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.directory, self.data_dir, self.resolver = directory, data_dir, resolver
+        self.directory, self.key_dir, self.resolver = directory, key_dir, resolver
         self.keep_seconds, self.clock = keep_seconds, clock
         self.interval, self.pending_interval = interval, pending_interval
         self._task: asyncio.Task[None] | None = None
@@ -182,7 +182,7 @@ class DkimKeeper:
             None,
             dkimkeys.retire_and_withdraw,
             self.directory,
-            self.data_dir,
+            self.key_dir,
             int(self.clock()),
             self.keep_seconds,
         )
