@@ -305,6 +305,12 @@ class _Snapshot:
             )
         elif (self.data / DIRECTORY_DB).is_file():
             self.database(DIRECTORY_DB)  # first: the moment the snapshot begins
+        blobs = config.blob_root.resolve()
+        if not inside(blobs, self.data):
+            self.manifest.notes.append(
+                f"mail, the outbound queue and DKIM keys are under [store] blob_path ({blobs}),"
+                " which several front ends share: back it up with that filesystem's snapshots"
+            )
         self.mail()
         self.dav()
         self.rest()

@@ -338,6 +338,19 @@ def test_directory_in_postgresql_is_left_to_pg_dump(tmp_path: Path) -> None:
     assert any("pg_dump" in n for n in restored.notes)
 
 
+def test_a_shared_blob_path_is_named_as_not_in_the_snapshot(tmp_path: Path) -> None:
+    data, blobs = tmp_path / "data", tmp_path / "shared"
+    (blobs / "mail").mkdir(parents=True)
+    data.mkdir()
+    (data / "swissbox.toml").write_text(
+        '[server]\nhostname = "mx.example.test"\n'
+        f'[store]\nurl = "postgresql://swissbox@127.0.0.1:1/swissbox"\nblob_path = "{blobs}"\n'
+    )
+    result = take_backup(config(data), tmp_path / "bk")
+    assert any(str(blobs) in n and "blob_path" in n for n in result.manifest.notes)
+    assert [e.path for e in result.manifest.entries] == ["swissbox.toml"]
+
+
 def test_files_named_by_the_configuration_outside_the_data_folder(
     data: Path, tmp_path: Path
 ) -> None:
