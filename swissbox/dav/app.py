@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import radicale
 import radicale.config
@@ -17,7 +18,7 @@ from swissbox.auth import Authenticator
 from swissbox.dav.auth import Auth
 from swissbox.dav.book import DirectoryBook
 from swissbox.dav.rights import Rights
-from swissbox.dav.storage import Storage
+from swissbox.dav.storage import Storage, postgres_storage
 
 # Request bodies larger than this are refused with 413 (the site's LimitedRequest refuses
 # them first, with the same `[http] max_body`; Radicale's own limit is the last line).
@@ -36,8 +37,15 @@ PREDEFINED = {
 
 
 def radicale_config(
-    folder: Path, authenticator: Authenticator, book: DirectoryBook, max_body: int = MAX_BODY
+    folder: Path,
+    authenticator: Authenticator,
+    book: DirectoryBook,
+    max_body: int = MAX_BODY,
+    pool: Any = None,
 ) -> radicale.config.Configuration:
+    """`pool` (a psycopg pool over `[store] url`) puts the members' collections in
+    PostgreSQL; without it they are files under `folder`."""
+    storage = Storage.bound(book) if pool is None else postgres_storage(book, pool)
     cfg = radicale.config.load()
     cfg.update(
         {
@@ -54,7 +62,7 @@ def radicale_config(
             },
             "rights": {"type": Rights},
             "storage": {
-                "type": Storage.bound(book),
+                "type": storage,
                 "filesystem_folder": str(folder),
                 "predefined_collections": json.dumps(PREDEFINED),
             },
@@ -81,12 +89,17 @@ class _NoTraceback(logging.Filter):
 
 
 def build_application(
-    folder: Path, authenticator: Authenticator, book: DirectoryBook, max_body: int = MAX_BODY
+    folder: Path,
+    authenticator: Authenticator,
+    book: DirectoryBook,
+    max_body: int = MAX_BODY,
+    pool: Any = None,
 ) -> radicale.Application:
-    """The WSGI application serving `<folder>` (the `<data>/dav` directory)."""
+    """The WSGI application serving `<folder>` (the `<data>/dav` directory), or the
+    collections in PostgreSQL when given its `pool`."""
     radicale_log = logging.getLogger("radicale")
     radicale_log.setLevel(logging.WARNING)
     if not any(isinstance(f, _NoTraceback) for f in radicale_log.filters):
         radicale_log.addFilter(_NoTraceback())
     folder.mkdir(parents=True, exist_ok=True)
-    return radicale.Application(radicale_config(folder, authenticator, book, max_body))
+    return radicale.Application(radicale_config(folder, authenticator, book, max_body, pool))

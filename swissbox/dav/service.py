@@ -14,6 +14,7 @@ from twisted.web.wsgi import WSGIResource
 from swissbox.dav.app import build_application
 from swissbox.dav.book import DirectoryBook
 from swissbox.dav.memberhooks import MemberHooks
+from swissbox.dav.pgstorage import open_pool
 from swissbox.dav.privileges import ReadOnlyPrivileges
 from swissbox.dav.resource import DavResource, WellKnown
 from swissbox.dav.xmlguard import XmlDepthGuard
@@ -35,10 +36,12 @@ class DavService:
         folder = dav_folder(ctx)
         self.book = DirectoryBook(ctx.directory, folder / "directory.sqlite")
         max_body = ctx.settings.http.max_body
-        app = build_application(folder, ctx.authenticator, self.book, max_body)
+        url = ctx.settings.store.url
+        self.pool = open_pool(url, ctx.settings.dav.threads + 1) if url else None
+        app = build_application(folder, ctx.authenticator, self.book, max_body, self.pool)
         self.app = XmlDepthGuard(ReadOnlyPrivileges(app))
-        self.pool = ThreadPool(minthreads=1, maxthreads=ctx.settings.dav.threads, name="dav")
-        self.wsgi = WSGIResource(reactor, self.pool, self.app)
+        self.threads = ThreadPool(minthreads=1, maxthreads=ctx.settings.dav.threads, name="dav")
+        self.wsgi = WSGIResource(reactor, self.threads, self.app)
         trusted = trusted_networks(ctx.settings.http.trusted_proxies)
         plain = trusted_networks(ctx.settings.http.plain_auth_networks)
         self.resource = DavResource(self.wsgi, ctx.authenticator, ctx.loop, trusted, plain)
@@ -56,9 +59,11 @@ class DavService:
         }
 
     async def start(self) -> list[str]:
-        self.pool.start()
+        self.threads.start()
         return []
 
     async def stop(self) -> None:
-        await self.ctx.loop.run_in_executor(None, self.pool.stop)
+        await self.ctx.loop.run_in_executor(None, self.threads.stop)
+        if self.pool is not None:
+            await self.ctx.loop.run_in_executor(None, self.pool.close)
         self.book.close()

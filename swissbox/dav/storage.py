@@ -1,6 +1,7 @@
-"""Storage plugin: Radicale's file storage for the members' own collections (under
-`<data>/dav/`), plus one read-only directory address book per organization in which the
-principal is an internal member (see `collection.py`).
+"""Storage plugin: the members' own collections in Radicale's file storage (under
+`<data>/dav/`, `Storage`) or in PostgreSQL (`PostgresStorage`, see `pgstorage.py`), plus one
+read-only directory address book per organization in which the principal is an internal
+member (see `collection.py`), composed on top of either by `WithDirectory`.
 
 The directory collections are listed after the principal at depth 1 only when the file
 storage actually yielded the principal (Radicale creates principals on first login by
@@ -15,20 +16,22 @@ from typing import Any, ClassVar
 
 from radicale import item as radicale_item
 from radicale import pathutils, types
-from radicale.storage import BaseCollection, multifilesystem
+from radicale.storage import BaseCollection, BaseStorage, multifilesystem
 
 from swissbox.dav.book import DirectoryBook
 from swissbox.dav.collection import READ_ONLY, DirectoryCollection, parse_directory_name
+from swissbox.dav.pgstorage import PgStorage
 from swissbox.directory.visibility import view_for_role
 
 
-class Storage(multifilesystem.Storage):
-    """Bind a `DirectoryBook` with `Storage.bound(book)` before handing it to Radicale."""
+class WithDirectory(BaseStorage):
+    """The directory collections over the members' own storage (the next class in the MRO).
+    Bind a `DirectoryBook` with `bound(book)` before handing the class to Radicale."""
 
     book: ClassVar[DirectoryBook]
 
     @classmethod
-    def bound(cls, book: DirectoryBook) -> type[Storage]:
+    def bound(cls, book: DirectoryBook) -> type[WithDirectory]:
         return type("SwissboxStorage", (cls,), {"book": book})
 
     def directory_collection(self, owner: str, org_id: int) -> DirectoryCollection | None:
@@ -97,3 +100,17 @@ class Storage(multifilesystem.Storage):
         ):
             raise ValueError(READ_ONLY)
         super().move(item, to_collection, to_href)
+
+
+class Storage(WithDirectory, multifilesystem.Storage):
+    """Members' collections in files (the default)."""
+
+
+class PostgresStorage(WithDirectory, PgStorage):
+    """Members' collections in PostgreSQL (`[store] url`); bind the pool with `over(pool)`
+    as well as the book."""
+
+
+def postgres_storage(book: DirectoryBook, pool: Any) -> type[PostgresStorage]:
+    """`PostgresStorage` bound to the directory book and the connection pool."""
+    return type("SwissboxStorage", (PostgresStorage,), {"book": book, "pool": pool})

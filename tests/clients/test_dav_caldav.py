@@ -1,5 +1,6 @@
 """The `caldav` library against the running stack: discovery from the well-known URL,
-creating, querying by time range, and deleting events; over HTTPS with the local CA."""
+creating, querying by time range, and deleting events; over HTTPS with the local CA. Once
+with the members' collections in files, once in PostgreSQL (`[store] url`)."""
 
 from __future__ import annotations
 
@@ -21,9 +22,14 @@ def event(uid: str, start: str, summary: str) -> str:
     )
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with running_stack(tmp_path_factory.mktemp("caldav")) as s:
+@pytest.fixture(scope="module", params=["files", "postgresql"])
+def stack(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    overrides = {}
+    if request.param == "postgresql":
+        overrides["store"] = {"url": request.getfixturevalue("postgres").new_database()}
+    with running_stack(tmp_path_factory.mktemp("caldav"), **overrides) as s:
         yield s
 
 

@@ -126,7 +126,7 @@ def build_stack(tmp: Path, **overrides: Any) -> Stack:
     stack = Stack(tmp, **overrides)
     stack.init()
     config = load(data=str(stack.data))
-    with Directory(config.db_path) as d:
+    with Directory(config.directory_location) as d:
         d.add_org(ORG)
         for login, (role, name, phone) in PEOPLE.items():
             d.add_account(login, hash_secret(PASSWORDS[login], CHEAP), ORG, role, name, phone)
@@ -145,9 +145,9 @@ def build_stack(tmp: Path, **overrides: Any) -> Stack:
 
 
 @contextlib.contextmanager
-def running_stack(tmp: Path) -> Iterator[Stack]:
-    """`build_stack(tmp)`, started; stopped (and killed if need be) afterwards."""
-    stack = build_stack(tmp)
+def running_stack(tmp: Path, **overrides: Any) -> Iterator[Stack]:
+    """`build_stack(tmp, **overrides)`, started; stopped (and killed if need be) afterwards."""
+    stack = build_stack(tmp, **overrides)
     with stack:
         stack.start()
         yield stack
