@@ -47,6 +47,7 @@ PLUGIN_COMMANDS = (
     "swissbox.store.command",
     "swissbox.status",
     "swissbox.acme.command",
+    "swissbox.manager.command",
 )
 
 

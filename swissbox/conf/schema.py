@@ -293,6 +293,15 @@ class AcmeSettings:
 
 
 @dataclass
+class ManagerSettings:
+    """The admin API and web pages (swissbox.manager)."""
+
+    # Days the audit log keeps an entry; older ones are pruned once a day and by
+    # `swissbox audit prune`.
+    audit_days: int = bounded(400, 1, 36500)
+
+
+@dataclass
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     tls: TlsSettings = field(default_factory=TlsSettings)
@@ -309,3 +318,4 @@ class Settings:
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     acme: AcmeSettings = field(default_factory=AcmeSettings)
     filter: FilterSettings = field(default_factory=FilterSettings)
+    manager: ManagerSettings = field(default_factory=ManagerSettings)

@@ -20,7 +20,7 @@ import sys
 from typing import Any
 
 from swissbox.cliutil import CliEnv, CommandError
-from swissbox.directory.mailservice import enable_mail
+from swissbox.directory.domainalias import set_domain_alias
 
 OFF = "off"
 
@@ -80,18 +80,10 @@ def cmd_alias_list(args: argparse.Namespace, env: CliEnv) -> int:
 def cmd_domain_alias(args: argparse.Namespace, env: CliEnv) -> int:
     """Makes ALIASDOMAIN (a hosted domain) a mail domain whose addresses are TARGETDOMAIN's:
     its Email Service, mail DNS records and DKIM keys come with it, in the same transaction."""
-    d = env.directory
     target = _target(args.target)
-    published = 0
-    with d.transaction():
-        if target is None:
-            before = d.set_domain_alias(args.alias_domain, None)
-        else:
-            name = d.domain(args.alias_domain).name
-            if d.mail_domain(name) is None:  # MX, SPF, DMARC, DKIM keys: as `mail enable`
-                _, records, made = enable_mail(d, env.config.dkim_dir, env.config.settings, name)
-                published = len(records) + len(made)
-            before = d.set_domain_alias(name, target)
+    before, published = set_domain_alias(
+        env.directory, env.config.dkim_dir, env.config.settings, args.alias_domain, target
+    )
     if target is None:
         print(f"{args.alias_domain} is no longer a domain alias (was of {before})")
     else:

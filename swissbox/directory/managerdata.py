@@ -104,6 +104,26 @@ class ManagerDataStore:
                 (keep, login),
             ).rowcount
 
+    def account_sessions(self, login: str, idle: int) -> list[tuple[str, SessionRow]]:
+        """(digest, session) of each live session of `login`, most recently used first."""
+        now = int(time.time())
+        rows = self._db.all(
+            "SELECT s.*, a.login FROM manager_sessions s JOIN accounts a ON a.id = s.account_id"
+            " WHERE a.login = ? AND s.expires > ? AND s.last_seen > ?"
+            " ORDER BY s.last_seen DESC, s.created DESC",
+            (login, now, now - idle),
+        )
+        return [
+            (
+                str(r["digest"]),
+                SessionRow(
+                    r["login"], r["account_id"], r["csrf"], r["created"], r["last_seen"],
+                    r["expires"],
+                ),
+            )
+            for r in rows
+        ]  # fmt: skip
+
     # -- API tokens -------------------------------------------------------------------------
 
     @staticmethod
@@ -198,6 +218,11 @@ class ManagerDataStore:
                     json.dumps(detail or {}, sort_keys=True),
                 ),
             )
+
+    def prune_audit(self, before: int) -> int:
+        """Deletes the audit entries written before Unix time `before`; how many went."""
+        with self._db.write() as c:
+            return c.execute("DELETE FROM audit_log WHERE time < ?", (before,)).rowcount
 
     def audit_entries(
         self, org_id: int, before: int | None = None, limit: int = AUDIT_PAGE

@@ -58,6 +58,7 @@ class Manager:
     settings: Any
     trusted: Networks = ()
     plain_networks: Networks = ()
+    mail_dir: Any = None  # the mail store's root (Config.mail_dir)
     emit: Any = None  # Context.emit, called on the worker thread (member events)
     emit_on_loop: Any = None  # Context.emit run on the event loop (zone changes: DNS state)
 

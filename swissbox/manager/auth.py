@@ -44,6 +44,7 @@ class Principal:
     login: str
     session: SessionRow | None = None
     token: TokenRow | None = None
+    session_digest: str = ""  # the session's key in the directory (SHA-256 of the cookie)
 
     @property
     def via(self) -> str:
@@ -93,14 +94,15 @@ def identify_session(directory: Directory, request: Any) -> Principal:
     sid = session_cookie(request)
     if sid is None:
         raise ApiError(401, NOT_LOGGED_IN)
-    row = directory.session(digest(sid), SESSION_IDLE)
+    key = digest(sid)
+    row = directory.session(key, SESSION_IDLE)
     if row is None:
         raise ApiError(401, "the session has ended: log in again")
     problem = csrf.check(request.method, row.csrf, request.getHeader(csrf.HEADER))
     problem = problem or origin_problem(request)
     if problem is not None:
         raise refuse(problem)
-    return Principal(row.login, session=row)
+    return Principal(row.login, session=row, session_digest=key)
 
 
 def origin_problem(request: Any) -> str | None:

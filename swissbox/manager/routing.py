@@ -1,15 +1,18 @@
-"""Where mail goes besides mailboxes: a mailbox's forward and a mail domain's catch-all
-(`swissbox mailbox forward`, `swissbox mail catch-all`), on the organization's own domains."""
+"""Where mail goes besides mailboxes: a mailbox's forward, a mail domain's catch-all and
+domain aliases (`swissbox mailbox forward`, `swissbox mail catch-all`, `swissbox domain
+alias`), on the organization's own domains."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from swissbox.directory.domainalias import set_domain_alias
 from swissbox.manager.api import Call
 from swissbox.manager.endpoint import ADDRESS, DOMAIN, ORG_ID, Endpoint
-from swissbox.manager.schema import Bool, Doc, Obj, Str
+from swissbox.manager.schema import Bool, Doc, Int, Obj, Str
 from swissbox.manager.scope import domain_of, mailbox_of
-from swissbox.manager.views import OK
+from swissbox.manager.views import OK, listing
+from swissbox.runtime import ZONE_CHANGED
 
 TARGET = Str(min_length=3, max_length=320, description="a hosted or external address")
 FORWARD = Obj(
@@ -27,6 +30,19 @@ CATCH_ALL = Obj(
     open=True,
 )
 CATCH_ALL_IN = Obj({"target": TARGET}, required=("target",))
+DOMAIN_ALIAS = Obj(
+    {
+        "domain": Str(max_length=253),
+        "target": Str(max_length=253),
+        "records": Int(description="mail DNS records and DKIM keys published now"),
+    },
+    required=("domain", "target"),
+    open=True,
+)
+DOMAIN_ALIAS_IN = Obj(
+    {"target": Str(min_length=1, max_length=253, description="a mail domain of this organization")},
+    required=("target",),
+)
 
 
 def set_forward(call: Call) -> tuple[int, Any]:
@@ -72,8 +88,43 @@ def end_catch_all(call: Call) -> tuple[int, Any]:
     return 200, {"ok": True}
 
 
+def list_domain_aliases(call: Call) -> tuple[int, Any]:
+    assert call.org is not None
+    d = call.directory
+    ours = {x.name for x in d.domains(call.org.name)}
+    return 200, [
+        {"domain": alias, "target": target}
+        for alias, target in d.domain_aliases().items()
+        if alias in ours
+    ]
+
+
+def put_domain_alias(call: Call) -> tuple[int, Any]:
+    """Every address of `{domain}` reaches the same one of `target` (both this
+    organization's); the alias domain gets its Email Service and mail records if needed."""
+    assert call.org is not None
+    d, m = call.directory, call.manager
+    domain = domain_of(d, call.org.name, call.path["domain"])
+    target = domain_of(d, call.org.name, call.body["target"])
+    _, published = set_domain_alias(d, m.dkim_dir, m.settings, domain.name, target.name)
+    call.audit("domain.alias", domain.name, {"target": target.name})
+    if published and m.emit_on_loop is not None:
+        m.emit_on_loop(ZONE_CHANGED)
+    return 200, {"domain": domain.name, "target": target.name, "records": published}
+
+
+def end_domain_alias(call: Call) -> tuple[int, Any]:
+    assert call.org is not None
+    d, m = call.directory, call.manager
+    domain = domain_of(d, call.org.name, call.path["domain"])
+    set_domain_alias(d, m.dkim_dir, m.settings, domain.name, None)
+    call.audit("domain.alias.off", domain.name)
+    return 200, {"ok": True}
+
+
 F = "/orgs/{org_id}/mailboxes/{address}/forward"
 C = "/orgs/{org_id}/domains/{domain}/catch-all"
+DA = "/orgs/{org_id}/domains/{domain}/alias"
 ENDPOINTS = [
     Endpoint(
         "PUT",
@@ -109,6 +160,41 @@ ENDPOINTS = [
         C,
         end_catch_all,
         Doc("No catch-all", answers={200: OK}),
+        permission="mail:write",
+        params=[ORG_ID, DOMAIN],
+        tag="mail",
+    ),
+    Endpoint(
+        "GET",
+        "/orgs/{org_id}/domain-aliases",
+        list_domain_aliases,
+        Doc(
+            "Domain aliases of the organization (alias domain -> target domain)",
+            answers={200: listing(DOMAIN_ALIAS)},
+        ),
+        permission="mail:read",
+        params=[ORG_ID],
+        tag="mail",
+    ),
+    Endpoint(
+        "PUT",
+        DA,
+        put_domain_alias,
+        Doc(
+            "Make the domain an alias of another mail domain of the organization"
+            " (every address of it reaches the same one there)",
+            body=DOMAIN_ALIAS_IN,
+            answers={200: DOMAIN_ALIAS},
+        ),
+        permission="mail:write",
+        params=[ORG_ID, DOMAIN],
+        tag="mail",
+    ),
+    Endpoint(
+        "DELETE",
+        DA,
+        end_domain_alias,
+        Doc("The domain is no longer an alias", answers={200: OK}),
         permission="mail:write",
         params=[ORG_ID, DOMAIN],
         tag="mail",

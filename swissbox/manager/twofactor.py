@@ -179,7 +179,8 @@ def enrol(call: Call) -> tuple[int, Any]:
 
 
 def confirm(call: Call) -> tuple[int, Any]:
-    """The first code turns 2FA on and yields ten recovery codes, shown only this once."""
+    """The first code turns 2FA on and yields ten recovery codes, shown only this once; the
+    account's other sessions end (its API tokens stay: they are revoked one by one)."""
     _session_only(call)
     d = call.directory
     state = d.totp_state(call.login)
@@ -191,7 +192,10 @@ def confirm(call: Call) -> tuple[int, Any]:
         call.login, step, [totp.recovery_digest(c) for c in codes]
     ):
         raise refuse(WRONG_CODE)
-    call.audit("2fa.on", call.login)
+    # a session opened with the password alone (a thief's too) must not outlive this
+    assert call.principal is not None
+    ended = d.end_other_sessions(call.login, call.principal.session_digest)
+    call.audit("2fa.on", call.login, {"sessions_ended": ended})
     return 200, {"recovery_codes": codes}
 
 
@@ -302,7 +306,8 @@ ENDPOINTS = [
         "/me/2fa/confirm",
         confirm,
         Doc(
-            "Confirm with a first code: 2FA is on; ten recovery codes, shown only this once",
+            "Confirm with a first code: 2FA is on (your other sessions end); ten recovery"
+            " codes, shown only this once",
             body=CONFIRM,
             answers={200: RECOVERY_CODES},
         ),
