@@ -406,23 +406,28 @@ class PgStorage(BaseStorage):
 
     # -- writes -------------------------------------------------------------------------------
 
-    def _ensure(self, conn: Any, path: str, now: float) -> None:
-        """`path` and its ancestors exist (as plain collections when new), like makedirs."""
+    def _ensure(self, conn: Any, path: str, now: float) -> bool:
+        """`path` and its ancestors exist (as plain collections when new), like makedirs;
+        True when `path` itself was made."""
         parts = path.split("/")
+        made = False
         for n in range(1, len(parts) + 1):
-            here = "/".join(parts[:n])
-            conn.execute(
-                "INSERT INTO dav_collections (path, parent, props, modified)"
-                " VALUES (%s, %s, '{}', %s) ON CONFLICT (path) DO NOTHING",
-                (here, "/".join(parts[: n - 1]), now),
+            made = (
+                conn.execute(
+                    "INSERT INTO dav_collections (path, parent, props, modified)"
+                    " VALUES (%s, %s, '{}', %s) ON CONFLICT (path) DO NOTHING RETURNING id",
+                    ("/".join(parts[:n]), "/".join(parts[: n - 1]), now),
+                ).fetchone()
+                is not None
             )
+        return made
 
     def create_collection(
         self,
         href: str,
         items: Iterable[radicale_item.Item] | None = None,
         props: Mapping[str, str] | None = None,
-    ) -> tuple[PgCollection, dict[str, radicale_item.Item], list[str]]:
+    ) -> tuple[Any, dict[str, radicale_item.Item], list[str]]:
         sane = pathutils.strip_path(href)
         if not sane:
             raise ValueError("the root collection cannot be created")
@@ -430,7 +435,12 @@ class PgStorage(BaseStorage):
             _check_name(part)
         now = time.time()
         with self.connection() as conn, conn.transaction():
-            self._ensure(conn, sane, now)
+            made = self._ensure(conn, sane, now)
+            if not props and not made and "/" not in sane:
+                # A principal that exists already: Radicale then leaves its predefined
+                # collections alone (two first requests at once, on one front end or two,
+                # would otherwise both make them, the second emptying what the first stored).
+                return None, {}, []
             collection = self.collection_at(sane)
             assert collection is not None
             if not props:
