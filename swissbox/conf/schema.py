@@ -109,6 +109,9 @@ class SmtpSettings:
         default_factory=lambda: [60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0]
     )
     max_queue_age: float = bounded(5 * 86400.0, 60, 30 * 86400)
+    # Seconds a front end holds a queued message it is delivering (renewed while it works):
+    # after a crash, another front end takes the message over when this has run out.
+    queue_lease: float = bounded(60.0, 1, 3600)
     # Our MTA-STS policy (RFC 8461), served at https://mta-sts.DOMAIN/.well-known/mta-sts.txt:
     # "testing" (senders report TLS problems but deliver), "enforce", or "none" (withdrawn).
     mta_sts_mode: str = choice("testing", "testing", "enforce", "none")

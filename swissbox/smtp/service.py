@@ -15,6 +15,7 @@ from swissbox.conf import parse_hostport
 from swissbox.filter.pipeline import MailFilter
 from swissbox.mailstore import MailStore, release_store, shared_store
 from swissbox.mailstore.queue import OutboundQueue
+from swissbox.mailstore.queuestate import QueueState, state_location
 from swissbox.mailstore.sieving import Filter
 from swissbox.runtime import Context, fmt_addr, listen_tcp
 from swissbox.smtp.authcheck import InboundAuth
@@ -63,6 +64,7 @@ class SmtpService:
             ca_file=self._config_relative(s.smtp.outbound_ca_file),
             https_port=s.smtp.outbound_https_port,
             sts_cache=self.ctx.config.data_dir / "mta-sts-cache.json",
+            lease=s.smtp.queue_lease,
         )
 
     def inbound_auth(self) -> InboundAuth | None:
@@ -210,7 +212,8 @@ class SmtpService:
         )
         self.dkim_keeper.start()
         if smtp.outbound_enabled:
-            self.runner = QueueRunner(self.queue.root, outbound, self.bounce)
+            state = await loop.run_in_executor(None, QueueState.open, state_location(ctx.config))
+            self.runner = QueueRunner(self.queue, state, outbound, self.bounce)
             self.runner.start()
             relay = (
                 f"via {smtp.relay_host}" if smtp.relay_host else f"to MX port {smtp.outbound_port}"
@@ -232,7 +235,7 @@ class SmtpService:
     def _queued(self, queue_id: str) -> None:
         """Mail for other domains was queued: the runner looks now, not at its next pass."""
         if self.runner is not None:
-            self.runner.wake()
+            self.runner.wake(queue_id)
 
     async def stop(self) -> None:
         if self.dkim_keeper is not None:
@@ -241,6 +244,7 @@ class SmtpService:
         if self.runner is not None:
             runner, self.runner = self.runner, None
             await runner.stop()
+            await self.ctx.loop.run_in_executor(None, runner.state.close)
         await self._close_servers()
         if self.runtime is not None and self.runtime.mailauth is not None:
             self.runtime.mailauth.close()

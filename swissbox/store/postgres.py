@@ -99,11 +99,16 @@ class _PgTx(Tx):
 class PostgresDatabase(Database):
     dialect = "postgresql"
 
-    def __init__(self, url: str, name: str = "directory") -> None:
+    def __init__(self, url: str, name: str = "directory", *, serialized: bool = True) -> None:
+        """`serialized=False`: write transactions take neither the writers' lock nor advance
+        the generation, for a store whose writers exclude each other by row locks (the
+        outbound queue's claims: `FOR UPDATE SKIP LOCKED`) and whose frequent writes must not
+        wake the directory's readers."""
         import psycopg
 
         self.url = url
         self.name = name
+        self.serialized = serialized
         try:
             self._conn = psycopg.connect(url, autocommit=True, row_factory=_row_factory)
         except psycopg.Error as exc:
@@ -142,8 +147,9 @@ class PostgresDatabase(Database):
                     yield self._tx
                 return
             with self._conn.transaction():
-                self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
-                self._conn.execute("SELECT nextval('swissbox_generation')")
+                if self.serialized:
+                    self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+                    self._conn.execute("SELECT nextval('swissbox_generation')")
                 self._tx = _PgTx(self._conn)
                 try:
                     yield self._tx

@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from swissbox.mailauth.mtasts import parse_policy, parse_record
+from swissbox.mailstore.queuestate import QueueState
 from tests.conftest import require_tool
 from tests.integration.test_smtp_outbound import RemoteMx, wait_for
 from tests.support.stack import Stack, free_port
@@ -204,12 +205,16 @@ def submit(stack: Stack, to: list[str]) -> None:
 
 def queue_replies(stack: Stack) -> dict[str, str]:
     """Recipients still waiting in the queue, with the last reply each got."""
-    out = {}
-    for path in (stack.data / "queue").glob("*.state"):
-        for rcpt, s in json.loads(path.read_text())["recipients"].items():
-            if s["status"] == "pending":
-                out[rcpt] = s["reply"]
-    return out
+    state = QueueState.open(stack.data / "queue.db")
+    try:
+        return {
+            rcpt: s.reply
+            for entry in state.entries()
+            for rcpt, s in entry.recipients.items()
+            if s.status == "pending"
+        }
+    finally:
+        state.close()
 
 
 def test_outbound_honours_recipients_policies(world) -> None:

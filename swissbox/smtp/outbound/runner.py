@@ -1,5 +1,11 @@
-"""The queue runner: delivers `<data>/queue/*.msg` to other domains, retries on temporary
+"""The queue runner: delivers the outbound queue to other domains, retries on temporary
 failures along a schedule, and bounces what fails for good or outlives the queue lifetime.
+
+Every front end runs one; they share the queue's state (`mailstore.queuestate`) and its files
+(`mailstore.queue`). A pass adopts newly queued files, claims up to `concurrency` due messages
+with a lease (renewed while their delivery runs), delivers them, and records each outcome,
+which releases the claim. A front end that dies holding claims leaves them to lapse; any other
+runner then takes those messages.
 
 At-least-once: a message leaves the queue only after every recipient is `sent` or `failed`
 and the bounce (if any) is handed on; a crash between a remote 250 and the state write means
@@ -11,13 +17,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import secrets
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from swissbox import metrics
-from swissbox.mailstore.queue import QueuedMessage
+from swissbox.mailstore.queue import OutboundQueue, QueuedMessage, adopt_files
+from swissbox.mailstore.queuestate import Claimed, QueueState
 from swissbox.smtp.outbound import client, dsn
 from swissbox.smtp.outbound.mtasts import StsPolicies, StsRefused
 from swissbox.smtp.outbound.mx import Route, RouteError, make_resolver, routes
@@ -26,6 +36,8 @@ from swissbox.smtp.outbound.state import FAILED, SENT, DeliveryState, RecipientS
 log = logging.getLogger("swissbox.smtp.outbound")
 
 Bounce = Callable[[str, bytes], Awaitable[None]]
+
+SCAN_INTERVAL = 20.0  # seconds between scans of the folder for files without a state row
 
 
 @dataclass(frozen=True)
@@ -43,20 +55,26 @@ class OutboundSettings:
     ca_file: str = ""  # extra CAs for verified TLS (policy fetches, enforced STARTTLS)
     https_port: int = 443  # where policies are fetched
     sts_cache: Path | None = None  # policies kept across restarts
+    # How long a claimed message stays this runner's without renewal (renewed every third of
+    # it while its delivery runs): how soon another front end takes over after a crash.
+    lease: float = 60.0
 
 
 class QueueRunner:
     def __init__(
         self,
-        queue_dir: Path,
+        queue: OutboundQueue,
+        state: QueueState,
         settings: OutboundSettings,
         bounce: Bounce,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.dir = Path(queue_dir)
+        self.queue = queue
+        self.state = state
         self.settings = settings
         self.bounce = bounce
         self.clock = clock
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self.resolver = make_resolver(settings.nameservers)
         self.sts = (
             StsPolicies(self.resolver, settings.sts_cache, settings.ca_file, settings.https_port)
@@ -64,8 +82,9 @@ class QueueRunner:
             else None
         )
         self._wake = asyncio.Event()
+        self._fresh: set[str] = set()  # ids queued here, to adopt before the next claim
+        self._scanned = -1e18  # when the folder was last scanned for files without a row
         self._task: asyncio.Task[None] | None = None
-        self._busy: set[str] = set()
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -78,14 +97,21 @@ class QueueRunner:
             with contextlib.suppress(BaseException):
                 await self._task
             self._task = None
+            # what was in flight is due again at once for the other front ends
+            loop = asyncio.get_running_loop()
+            with contextlib.suppress(Exception):
+                await loop.run_in_executor(None, self.state.release, self.owner)
 
     @property
     def alive(self) -> bool:
         """True while the delivery loop runs (not before start, after stop or a crash)."""
         return self._task is not None and not self._task.done()
 
-    def wake(self) -> None:
-        """Something was queued: look now rather than at the next scheduled pass."""
+    def wake(self, queue_id: str | None = None) -> None:
+        """Something was queued (`queue_id`, when known): look now rather than at the next
+        scheduled pass. Thread-unsafe: call on the loop."""
+        if queue_id is not None:
+            self._fresh.add(queue_id)
         self._wake.set()
 
     async def _loop(self) -> None:
@@ -102,49 +128,72 @@ class QueueRunner:
     # -- one pass ---------------------------------------------------------------------------
 
     async def run_once(self) -> float:
-        """Attempts every due message; returns seconds until the next one is due."""
+        """Attempts the due messages this runner could claim; returns seconds until it should
+        look again."""
+        loop = asyncio.get_running_loop()
+        fresh, self._fresh = self._fresh, set()
+        scan = time.monotonic() - self._scanned >= SCAN_INTERVAL
+        await loop.run_in_executor(None, self._adopt, None if scan else fresh)
+        if scan:
+            self._scanned = time.monotonic()
         now = self.clock()
+        s = self.settings
+        claimed = await loop.run_in_executor(
+            None, self.state.claim, self.owner, now, s.lease, s.concurrency
+        )
+        if claimed:
+            renewing = asyncio.ensure_future(self._renew())
+            try:
+                await asyncio.gather(*(self._deliver_claimed(c) for c in claimed))
+            finally:
+                renewing.cancel()
+            if len(claimed) == s.concurrency:
+                return 0.0  # maybe more are due
+        next_due = await loop.run_in_executor(None, self.state.next_due)
+        return max(0.0, (next_due if next_due is not None else now + 30.0) - self.clock())
+
+    def _adopt(self, ids: set[str] | None) -> None:
+        if ids is None or ids:
+            added = adopt_files(self.queue, self.state, ids)
+            if ids is None and added:
+                log.info("outbound: adopted %d queued files", added)
+
+    async def _renew(self) -> None:
+        """Keeps this runner's claims while their deliveries run."""
         loop = asyncio.get_running_loop()
-        due, next_due = await loop.run_in_executor(None, self._scan, now, set(self._busy))
-        gate = asyncio.Semaphore(self.settings.concurrency)
+        while True:
+            await asyncio.sleep(self.settings.lease / 3)
+            try:
+                await loop.run_in_executor(
+                    None, self.state.renew, self.owner, self.clock() + self.settings.lease
+                )
+            except Exception:
+                log.exception("outbound: could not renew claims")
 
-        async def one(path: Path) -> float | None:
-            async with gate:
-                self._busy.add(path.stem)
-                try:
-                    return await self.deliver(path)
-                except Exception:
-                    log.exception("outbound: %s failed", path.stem)
-                    return self.clock() + self.settings.retry_schedule[0]
-                finally:
-                    self._busy.discard(path.stem)
+    async def _deliver_claimed(self, claimed: Claimed) -> None:
+        try:
+            await self.deliver(claimed)
+        except Exception:
+            log.exception("outbound: %s failed", claimed.id)
+            state = claimed.state
+            state.next_attempt = self.clock() + self.settings.retry_schedule[0]
+            loop = asyncio.get_running_loop()
+            with contextlib.suppress(Exception):
+                await loop.run_in_executor(None, self.state.record, self.owner, claimed.id, state)
 
-        for again in await asyncio.gather(*(one(p) for p in due)):
-            if again is not None:
-                next_due = min(next_due, again)
-        return max(0.0, next_due - self.clock())
-
-    def _scan(self, now: float, busy: set[str]) -> tuple[list[Path], float]:
-        """Blocking (reads every state file): the due messages, and when the next one is due."""
-        due, next_due = [], now + 30.0
-        for path in sorted(self.dir.glob("*.msg")):
-            if path.stem in busy:
-                continue
-            state = DeliveryState.load(path.with_suffix(".state"), [])
-            if state.next_attempt <= now:
-                due.append(path)
-            else:
-                next_due = min(next_due, state.next_attempt)
-        return due, next_due
-
-    async def deliver(self, path: Path) -> float | None:
+    async def deliver(self, claimed: Claimed) -> float | None:
         """One attempt for every pending recipient; the next attempt's time, or None when the
-        message has left the queue."""
+        message has left the queue (or was not ours to finish)."""
         loop = asyncio.get_running_loop()
-        queued = await loop.run_in_executor(None, QueuedMessage.read, path)
-        qid, sender, created, data = queued.id, queued.sender, queued.created, queued.data
-        state_path = path.with_suffix(".state")
-        state = DeliveryState.load(state_path, queued.recipients)
+        qid, sender, created, state = claimed.id, claimed.sender, claimed.created, claimed.state
+        try:
+            queued = await loop.run_in_executor(None, QueuedMessage.read, self.queue.path(qid))
+        except FileNotFoundError:
+            # the file is removed before the row: whoever removed it had finished the message
+            log.warning("outbound: %s has no file left; dropped from the queue state", qid)
+            await loop.run_in_executor(None, self.state.finish, self.owner, qid)
+            return None
+        data = queued.data
         by_domain: dict[str, list[str]] = {}
         for rcpt in state.pending():
             by_domain.setdefault(rcpt.rpartition("@")[2].lower(), []).append(rcpt)
@@ -165,7 +214,9 @@ class QueueRunner:
         if state.pending():
             schedule = self.settings.retry_schedule
             state.next_attempt = now + schedule[min(state.attempts - 1, len(schedule) - 1)]
-            await loop.run_in_executor(None, state.save, state_path)  # fsync: off the loop
+            if not await loop.run_in_executor(None, self.state.record, self.owner, qid, state):
+                log.warning("outbound: %s was taken over by another runner meanwhile", qid)
+                return None
             metrics.delivered("remote", "deferred", len(state.pending()))
             log.info(
                 "outbound: %s deferred (%d pending), next try in %.0fs",
@@ -175,16 +226,17 @@ class QueueRunner:
             )
             return state.next_attempt
         failed = state.failed()
+        # outcome recorded (the claim kept) before the bounce is handed on
+        if not await loop.run_in_executor(None, self.state.record, self.owner, qid, state, True):
+            log.warning("outbound: %s was taken over by another runner meanwhile", qid)
+            return None
         if failed and sender:
-            # outcome recorded before the bounce is handed on
-            await loop.run_in_executor(None, state.save, state_path)
             metrics.bounced()
             await self.bounce(
                 sender, dsn.bounce(self.settings.hostname, qid, sender, failed, data, created)
             )
-        path.unlink()
-        with contextlib.suppress(FileNotFoundError):
-            state_path.unlink()
+        await loop.run_in_executor(None, self.queue.remove, qid)
+        await loop.run_in_executor(None, self.state.finish, self.owner, qid)
         metrics.delivered("remote", "delivered", len(state.recipients) - len(failed))
         metrics.delivered("remote", "failed", len(failed))
         log.info(

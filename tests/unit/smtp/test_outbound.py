@@ -7,6 +7,7 @@ import email
 from pathlib import Path
 
 from swissbox.mailstore.queue import OutboundQueue
+from swissbox.mailstore.queuestate import QueueState
 from swissbox.smtp.outbound import dsn
 from swissbox.smtp.outbound.runner import OutboundSettings, QueueRunner
 from swissbox.smtp.outbound.state import RecipientState
@@ -34,7 +35,8 @@ def runner(tmp_path: Path, clock: Clock, bounces: list[tuple[str, bytes]]) -> Qu
         max_age=100.0,
         timeout=2.0,
     )
-    return QueueRunner(tmp_path / "queue", settings, bounce, clock=clock)
+    state = QueueState.open(tmp_path / "queue.db")
+    return QueueRunner(OutboundQueue(tmp_path / "queue"), state, settings, bounce, clock=clock)
 
 
 async def test_temporary_failures_retry_on_schedule_then_expire_and_bounce(tmp_path: Path) -> None:
