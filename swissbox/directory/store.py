@@ -44,6 +44,7 @@ from swissbox.directory.sendcounts import SendCountStore
 from swissbox.directory.sievescripts import SieveStore
 from swissbox.directory.twofactor import TwoFactorStore
 from swissbox.store import Row, Tx, is_postgres_url, open_database
+from swissbox.store.events import CHANNEL_DNS, notify_on_commit
 
 REALMS = ("account", "mailbox", "ddns")
 # The password of a mailbox nobody may log in to: no secret verifies against it (not PHC).
@@ -320,6 +321,7 @@ class Directory(AliasStore, SieveStore, SendCountStore, ManagerDataStore, TwoFac
                 "INSERT INTO records (domain_id, name, type, ttl, rdata) VALUES (?, ?, 'NS', ?, ?)",
                 (domain_id, name, 86400, ns + "."),
             )
+            self._zone_changed(c, name)
         return self.domain(name)
 
     def domain(self, name: str) -> Domain:
@@ -355,6 +357,7 @@ class Directory(AliasStore, SieveStore, SendCountStore, ManagerDataStore, TwoFac
             if c.execute("SELECT 1 FROM mailboxes WHERE domain_id = ?", (domain.id,)).fetchone():
                 raise Conflict(f"domain {domain.name!r} still has mailboxes; remove them first")
             c.execute("DELETE FROM domains WHERE id = ?", (domain.id,))
+            self._zone_changed(c, domain.name)
 
     def records(self, zone: str, name: str | None = None) -> list[Record]:
         domain = self.domain(zone)
@@ -430,12 +433,16 @@ class Directory(AliasStore, SieveStore, SendCountStore, ManagerDataStore, TwoFac
             others = ", ".join(sorted(t for t in counts if t != "CNAME"))
             raise Conflict(f"{name} would have a CNAME beside other records ({others})")
 
-    @staticmethod
-    def _bump(c: Tx, domain_id: int) -> int:
-        old = c.execute("SELECT serial FROM domains WHERE id = ?", (domain_id,)).fetchone()[0]
-        new = next_serial(int(old))
+    def _bump(self, c: Tx, domain_id: int) -> int:
+        row = c.execute("SELECT name, serial FROM domains WHERE id = ?", (domain_id,)).fetchone()
+        new = next_serial(int(row["serial"]))
         c.execute("UPDATE domains SET serial = ? WHERE id = ?", (new, domain_id))
+        self._zone_changed(c, row["name"])
         return new
+
+    def _zone_changed(self, c: Tx, zone: str) -> None:
+        """Every front end reloads the zone once this transaction commits (PostgreSQL)."""
+        notify_on_commit(self._db, c, CHANNEL_DNS, zone)
 
     def set_soa(self, zone: str, **fields: int | str) -> Domain:
         """Changes SOA fields (mname, rname, refresh, retry, expire, minimum, default_ttl)."""

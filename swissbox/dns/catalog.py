@@ -1,7 +1,7 @@
 """Keeps the ZoneSet in step with the directory database.
 
 `check()` is cheap when nothing was committed (one `Directory.generation()` call); after a
-commit by any process it reads the domains' serials and returns a Plan naming the zones whose
+commit by any process (or after `recheck()`: another front end's event) it reads the domains' serials and returns a Plan naming the zones whose
 serial moved (every record change bumps the serial in the same transaction), new ones and
 removed ones. `build(plan)` reads and builds those zones (slow for big zones; safe to run in a
 worker thread), `apply(plan, built)` swaps them in and returns the origins that changed.
@@ -37,11 +37,19 @@ class Catalog:
         self.directory = directory
         self.zones = ZoneSet()
         self._generation: object = None
+        self._recheck = False
+
+    def recheck(self) -> None:
+        """The next check reads the serials even when `generation()` has not moved: another
+        front end said it committed a change (its generation may have been read already,
+        while that transaction was still open)."""
+        self._recheck = True
 
     def check(self, force: bool = False) -> Plan | None:
         generation = self.directory.generation()
-        if generation == self._generation and not force:
+        if generation == self._generation and not force and not self._recheck:
             return None
+        self._recheck = False
         domains = {d.name: d for d in self.directory.domains()}
         current = self.zones.zones
         stale = [

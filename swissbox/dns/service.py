@@ -1,10 +1,18 @@
 """DnsService: the authoritative DNS server as a swissbox service (runtime.Service contract).
 
 Binds UDP and TCP on every `[server] listen` address at `[dns] port`. Zones come from the
-directory (through a read connection of its own) by a Catalog; before each batch of packets (and every REFRESH_INTERVAL seconds
-when idle) the catalog checks `Directory.generation()`, reloads zones whose serial moved,
-clears the wire cache, and sends NOTIFY for each changed zone to `[dns] notify` (and for every
-zone once at start, for changes made while the server was down).
+directory (through a read connection of its own) by a Catalog; before each batch of packets (and
+every REFRESH_INTERVAL seconds when idle) the catalog checks `Directory.generation()`, reloads
+zones whose serial moved, clears the wire cache, and sends NOTIFY for each changed zone to
+`[dns] notify` (and for every zone once at start, for changes made while the server was down).
+
+With several front ends on PostgreSQL, a zone change made anywhere (another front end, the CLI)
+arrives as an event on the bus (`CHANNEL_DNS`, sent when the writer commits) and is reloaded at
+once; the packets then skip the check (a database round trip each), which stays on the timer as
+the fallback for an event lost while the bus reconnected. Every front end that sees a new serial
+sends NOTIFY: the serial was bumped once, in the writer's transaction, and a secondary asked
+twice about the same serial (RFC 1996) transfers once; a front end that dies right after its
+commit still has its change announced by the others.
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from swissbox import metrics
@@ -25,6 +34,8 @@ from swissbox.dns.transfer import TransferPolicy
 from swissbox.dns.udp import UdpListener
 from swissbox.dns.update import Updater
 from swissbox.runtime import ZONE_CHANGED, Context, fmt_addr, listen_tcp, udp_socket
+from swissbox.store import is_postgres_url
+from swissbox.store.events import CHANNEL_DNS, release_bus, shared_bus
 
 log = logging.getLogger("swissbox.dns")
 
@@ -47,9 +58,12 @@ class DnsService:
         self.notifier = Notifier(parse_targets(list(s.dns.notify)), sources=self.addresses)
         self.udp: list[UdpListener] = []
         self.tcp: list[asyncio.Server] = []
+        # several front ends: other writers' changes come as events, not per-packet checks
+        self.shared = is_postgres_url(ctx.directory.location)
+        self._unsubscribe: Callable[[], None] | None = None
         self.tcp_state = TcpState(
             self.handle_tcp,
-            self.refresh,
+            self._before_batch,
             idle_timeout=float(s.dns.tcp_idle_timeout),
             max_connections=s.dns.tcp_max_connections,
             max_per_client=s.dns.tcp_max_per_client,
@@ -63,6 +77,22 @@ class DnsService:
         self.engine.handlers[OP_UPDATE] = Updater(ctx.directory, lambda zone: self.refresh()).handle
 
     # -- zone freshness ---------------------------------------------------------------------
+
+    def _before_batch(self) -> None:
+        if not self.shared:
+            self.refresh()
+
+    def _zone_event(self, payload: str) -> None:
+        """On the bus's thread: another front end (or the CLI) committed a zone change."""
+        with contextlib.suppress(RuntimeError):  # the loop is closing: nothing to answer
+            self.ctx.loop.call_soon_threadsafe(self._reload_told)
+
+    def _reload_told(self) -> None:
+        self.catalog.recheck()
+        try:
+            self.refresh()
+        except Exception:
+            log.exception("dns: zone refresh failed")
 
     def refresh(self) -> None:
         """Cheap unless the database changed; big zones are rebuilt in a worker thread (the
@@ -141,12 +171,15 @@ class DnsService:
 
     async def start(self) -> list[str]:
         loop = asyncio.get_running_loop()
+        # subscribed before the first load: a change committed meanwhile is not missed
+        bus = shared_bus(self.ctx.directory.location)
+        self._unsubscribe = bus.subscribe(CHANNEL_DNS, self._zone_event)
         self.catalog.refresh(force=True)
         lines: list[str] = []
         try:
             for address in self.addresses:
                 sock = udp_socket(address, self.port, "dns.port")
-                self.udp.append(UdpListener(loop, sock, self.engine.handle_udp, self.refresh))
+                self.udp.append(UdpListener(loop, sock, self.engine.handle_udp, self._before_batch))
                 lines.append(f"dns udp {fmt_addr(address, self.port)}")
             self.tcp = await listen_tcp(
                 loop,
@@ -170,6 +203,10 @@ class DnsService:
         return lines
 
     async def stop(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+            release_bus(self.ctx.directory.location)
         if self._warm_handle is not None:
             self._warm_handle.cancel()
             self._warm_handle = None

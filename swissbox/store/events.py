@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from swissbox.store.base import StoreError
+from swissbox.store.base import Database, StoreError, Tx
 from swissbox.store.open import is_postgres_url
 
 log = logging.getLogger("swissbox.store")
@@ -35,6 +35,13 @@ CHANNEL = re.compile(r"[a-z][a-z0-9_]{0,54}")  # lower case: LISTEN folds unquot
 POLL_SECONDS = 1.0  # the listener looks at its stop flag and new channels at least this often
 RECONNECT_FIRST, RECONNECT_MAX = 0.05, 2.0  # seconds between reconnection attempts
 SUBSCRIBE_WAIT = 5.0  # seconds subscribe() waits for its LISTEN to be in place
+
+CHANNEL_DNS = "swissbox_dns"  # a hosted zone changed (payload: its name)
+CHANNEL_LOCK = "swissbox_lock"  # a login was locked out (payload: the lock key)
+
+# Marks the events of this process: every bus from `shared_bus` and every `notify_on_commit`
+# carries it, so the process that made a change never hears about it again.
+PROCESS_ORIGIN = uuid.uuid4().hex[:16]
 
 Callback = Callable[[str], None]
 
@@ -46,6 +53,16 @@ def check_event(channel: str, payload: str) -> None:
     size = len(payload.encode("utf-8"))
     if size > MAX_PAYLOAD:
         raise ValueError(f"event payload of {size} bytes is over the {MAX_PAYLOAD}-byte limit")
+
+
+def notify_on_commit(db: Database, tx: Tx, channel: str, payload: str) -> None:
+    """An event that PostgreSQL sends when `tx` commits (and never if it rolls back), for
+    changes written through the storage seam: every writer, the CLI too, tells the front
+    ends without a bus of its own. Nothing on SQLite (one node). PostgreSQL sends identical
+    events of one transaction once."""
+    check_event(channel, payload)
+    if db.dialect == "postgresql":
+        tx.execute("SELECT pg_notify(?, ?)", (channel, f"{PROCESS_ORIGIN} {payload}"))
 
 
 class EventBus(ABC):
@@ -120,9 +137,10 @@ class PostgresBus(EventBus):
     """LISTEN/NOTIFY on a PostgreSQL database: one listening connection on its own thread
     (reconnects and listens again), one sending connection on another."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, origin: str | None = None) -> None:
         self.url = url
-        self.origin = uuid.uuid4().hex[:16]  # marks our own events, which the listener drops
+        # marks our own events, which the listener drops (a bus of its own unless given)
+        self.origin = origin or uuid.uuid4().hex[:16]
         self._wake_channel = f"swissbox_bus_{self.origin}"
         self._subscribers = _Subscribers()
         self._stop = threading.Event()
@@ -262,12 +280,12 @@ def _close_quietly(conn: Any) -> None:
             conn.close()
 
 
-def open_bus(location: str | Path) -> EventBus:
+def open_bus(location: str | Path, origin: str | None = None) -> EventBus:
     """LocalBus (in-process: publish reaches nobody else; SQLite means one node) or
     PostgresBus (one LISTEN connection on its own thread, reconnects; NOTIFY on its own
     sending connection)."""
     if is_postgres_url(location):
-        return PostgresBus(str(location))
+        return PostgresBus(str(location), origin)
     return LocalBus()
 
 
@@ -280,7 +298,7 @@ def shared_bus(location: str | Path) -> EventBus:
     key = str(location)
     with _shared_lock:
         entry = _shared.get(key)
-        bus, refs = entry if entry else (open_bus(location), 0)
+        bus, refs = entry if entry else (open_bus(location, PROCESS_ORIGIN), 0)
         _shared[key] = (bus, refs + 1)
         return bus
 

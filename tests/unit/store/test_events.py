@@ -12,12 +12,13 @@ from typing import Any
 import psycopg
 import pytest
 
-from swissbox.store import StoreError
+from swissbox.store import StoreError, open_database
 from swissbox.store.events import (
     MAX_PAYLOAD,
     EventBus,
     LocalBus,
     PostgresBus,
+    notify_on_commit,
     open_bus,
     release_bus,
     shared_bus,
@@ -219,3 +220,23 @@ def test_sqlite_gets_the_local_bus_and_one_bus_per_location(tmp_path: Path, url:
     assert first._stop.is_set()
     assert shared_bus(url) is not first
     release_bus(url)
+
+
+def test_an_event_of_a_transaction_is_sent_at_its_commit_only(
+    buses: tuple[PostgresBus, PostgresBus], url: str, tmp_path: Path
+) -> None:
+    _, b = buses
+    inbox = Inbox()
+    b.subscribe(CHANNEL, inbox)
+    with open_database(url, "events_test") as db:
+        with pytest.raises(RuntimeError), db.write() as tx:
+            notify_on_commit(db, tx, CHANNEL, "rolled back")
+            raise RuntimeError("refused")
+        with db.write() as tx:
+            notify_on_commit(db, tx, CHANNEL, "committed")
+            notify_on_commit(db, tx, CHANNEL, "committed")  # the same event once
+            assert inbox.got() == []  # not before the commit
+        eventually(lambda: inbox.got(), 10)
+        assert inbox.got() == ["committed"]
+    with open_database(tmp_path / "one.db") as lite, lite.write() as tx:
+        notify_on_commit(lite, tx, CHANNEL, "SQLite: one node, nobody to tell")
