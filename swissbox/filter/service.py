@@ -52,7 +52,7 @@ class JunkLearningService:
         self.learner: JunkLearner | None = None
 
     async def start(self) -> list[str]:
-        store = shared_store(self._root)
+        store = shared_store(self._root, self.ctx.settings.store.url)
         timeout = self.rspamd.policy.timeout
 
         def fetch(address: str, folder: str, uid: int) -> bytes:

@@ -54,7 +54,7 @@ def cmd_import(args: argparse.Namespace, env: CliEnv) -> int:
         raise CommandError(
             f"{source}: not a Maildir (no cur/ or new/ in it, nor in a .Folder or folder below)"
         )
-    store = MailStore(env.config.mail_dir)
+    store = MailStore(env.config.mail_dir, env.config.settings.store.url)
     box = open_mailbox(store, address)
     try:
         result = import_maildir(box, source)
@@ -124,7 +124,7 @@ def cmd_import_imap(args: argparse.Namespace, env: CliEnv) -> int:
         conn = connect(url, password, args.ca_file)
     except SourceError as exc:
         raise CommandError(str(exc)) from None
-    store = MailStore(env.config.mail_dir)
+    store = MailStore(env.config.mail_dir, env.config.settings.store.url)
     box = open_mailbox(store, address)
     budget = Budget(args.limit)
     try:
@@ -174,7 +174,7 @@ def cmd_restore(args: argparse.Namespace, env: CliEnv) -> int:
 
     address = _mailbox(env, args.address)
     since = parse_since(args.since) if args.since else None
-    store = MailStore(env.config.mail_dir)
+    store = MailStore(env.config.mail_dir, env.config.settings.store.url)
     box = open_mailbox(store, address)
     try:
         count = retention.restore(box, since)

@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import contextlib
 import imaplib
+import json
 import signal
-import sqlite3
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from swissbox.imap.source import (
     Fetched,
@@ -146,18 +147,23 @@ def _present(box: MailboxStore, folder: str) -> tuple[Counter[str], set[str]]:
     info = box.folder(folder)
     with box.index.lock:
         rows = box.index.conn.execute(
-            "SELECT json_extract(envelope, '$[9]'), internaldate, size FROM messages"
-            " WHERE folder_id = ?",
+            "SELECT envelope, internaldate, size FROM messages WHERE folder_id = ?",
             (info.id,),
         ).fetchall()
         imported = {
             r[0]
             for r in box.index.conn.execute(
-                "SELECT source_key FROM imported WHERE folder = ? AND source_key LIKE ?",
-                (folder, KEY_PREFIX + "%"),
+                "SELECT source_key FROM imported WHERE folder = ? AND substr(source_key, 1, ?) = ?",
+                (folder, len(KEY_PREFIX), KEY_PREFIX),
             )
         }
-    return Counter(message_key(r[0], r[1], r[2]) for r in rows), imported
+    return Counter(message_key(_message_id(r[0]), r[1], r[2]) for r in rows), imported
+
+
+def _message_id(envelope: str) -> str | None:
+    """The Message-ID field of an index envelope (JSON, RFC 3501 order: the tenth)."""
+    value = json.loads(envelope)
+    return value[9] if isinstance(value, list) and len(value) > 9 else None
 
 
 def _batches(todo: list[Fetched]) -> Iterator[list[Fetched]]:
@@ -252,8 +258,10 @@ def _copy_batch(
     ]
     keys = [(target, f.key) for f in kept]
 
-    def record(db: sqlite3.Connection) -> None:
-        db.executemany("INSERT OR IGNORE INTO imported (folder, source_key) VALUES (?, ?)", keys)
+    def record(db: Any) -> None:
+        db.executemany(
+            "INSERT INTO imported (folder, source_key) VALUES (?, ?) ON CONFLICT DO NOTHING", keys
+        )
 
     if messages:
         with interrupts_after():
@@ -270,8 +278,7 @@ def copy_mailbox(
 ) -> list[FolderResult]:
     """Copies every selectable folder in turn; SourceError when the source breaks off (what
     was committed stays: run again to continue)."""
-    with box.index.lock:
-        box.index.conn.executescript(SCHEMA)
+    box.index.ensure_table("imported", SCHEMA)
     refresh(box)
     results = []
     for source, target in target_names(folders):

@@ -58,7 +58,14 @@ class Hub:
     def _subscribe(self, address: str) -> None:
         key = _key(address)
         if key not in self._unsubscribe:
-            self._unsubscribe[key] = self.store.subscribe(address, self._arrived)
+            arrivals = self.store.subscribe(address, self._arrived)
+            changes = self.store.subscribe_changes(address, self._changed_elsewhere)
+
+            def unsubscribe() -> None:
+                arrivals()
+                changes()
+
+            self._unsubscribe[key] = unsubscribe
 
     def _release(self, key: str) -> None:
         """Stops listening to the store for `key` once no session needs it."""
@@ -104,6 +111,13 @@ class Hub:
         for s in self.sessions(address, folder):
             s.notice_new(uids)
         self._tell(address, folder, MESSAGE_NEW)
+
+    def _changed_elsewhere(self, address: str, folder: str, kind: str, uids: list[int]) -> None:
+        """Flags changed or messages expunged through another front end (shared index)."""
+        if kind == "expunge":
+            self.expunged(None, address, folder, uids)
+        else:
+            self.flags_changed(None, address, folder, uids)
 
     def _tell(self, address: str, folder: str, event: str) -> None:
         for w in self.watchers(address):

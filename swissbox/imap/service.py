@@ -139,7 +139,7 @@ class ImapService:
 
         reactor: Any = _reactor
         self.reactor = reactor
-        self._store = shared_store(self.ctx.config.mail_dir)
+        self._store = shared_store(self.ctx.config.mail_dir, self.ctx.settings.store.url)
         self.hub = Hub(self._store)
         realm: Any = MailboxRealm(self._store, self.ctx.directory)
         checker: Any = MailboxChecker(self.ctx.authenticator)

@@ -14,7 +14,7 @@ import shutil
 from swissbox.mailstore import retention
 from swissbox.mailstore.paths import INBOX, SEPARATOR, check_folder_name, folder_dir
 from swissbox.mailstore.query import refresh
-from swissbox.mailstore.store import MailboxStore, MailStoreError, NoSuchFolder
+from swissbox.mailstore.store import CHANGED, MailboxStore, MailStoreError, NoSuchFolder
 
 
 def _children(box: MailboxStore, name: str) -> list[str]:
@@ -36,6 +36,7 @@ def delete_folder(box: MailboxStore, name: str) -> None:
         box.index.delete_folder(info.name)
     shutil.rmtree(folder_dir(box.path, name), ignore_errors=True)
     box.forget_usage()
+    box.store.publish(box.address, name, CHANGED)
 
 
 def rename_folder(box: MailboxStore, old: str, new: str) -> None:
@@ -69,6 +70,7 @@ def rename_folder(box: MailboxStore, old: str, new: str) -> None:
             box.index.rename_folder(src, dst)
         for src, dst in moves:
             os.rename(folder_dir(box.path, src), folder_dir(box.path, dst))
+    box.store.publish(box.address, new, CHANGED)
 
 
 def set_subscribed(box: MailboxStore, name: str, subscribed: bool) -> None:
@@ -79,3 +81,4 @@ def set_subscribed(box: MailboxStore, name: str, subscribed: bool) -> None:
             raise NoSuchFolder(f"no folder {name!r}")
     with box.index.transaction():
         box.index.set_subscribed(name, subscribed)
+    box.store.publish(box.address, name, CHANGED)

@@ -13,10 +13,10 @@ from __future__ import annotations
 import base64
 import os
 import re
-import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from swissbox.mailstore.durable import fsync_dir as _fsync_dir
 from swissbox.mailstore.durable import place as _place
@@ -31,7 +31,7 @@ from swissbox.mailstore.paths import (
     split_name,
 )
 from swissbox.mailstore.query import refresh
-from swissbox.mailstore.store import MailboxStore, NoSuchFolder
+from swissbox.mailstore.store import CHANGED, MailboxStore, NoSuchFolder
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS imported (
@@ -111,8 +111,7 @@ def _keywords(path: Path) -> dict[str, str]:
 
 def import_maildir(box: MailboxStore, root: Path) -> ImportResult:
     result = ImportResult()
-    with box.index.lock:
-        box.index.conn.executescript(SCHEMA)
+    box.index.ensure_table("imported", SCHEMA)
     refresh(box)
     for name, src in source_folders(Path(root)):
         result.folders += 1
@@ -159,7 +158,7 @@ def add_messages(
     box: MailboxStore,
     folder: str,
     messages: list[NewMessage],
-    also: Callable[[sqlite3.Connection], None] | None = None,
+    also: Callable[[Any], None] | None = None,
 ) -> list[int]:
     """Writes the messages durably into `folder` and indexes them in one transaction (with
     `also(conn)` run inside it); returns their UIDs. For bulk paths (import, restore) that
@@ -182,6 +181,7 @@ def add_messages(
         if also is not None:
             also(conn)
     box.forget_usage()
+    box.store.publish(box.address, info.name, CHANGED)
     return list(range(first, first + len(placed)))
 
 
@@ -198,9 +198,9 @@ def _import_batch(
         recent = path.parent.name == "new"  # kept as it was: new/ stays new/
         messages.append(NewMessage(raw, frozenset(flags), mtime, recent))
 
-    def record(conn: sqlite3.Connection) -> None:
+    def record(conn: Any) -> None:
         conn.executemany(
-            "INSERT OR IGNORE INTO imported (folder, source_key) VALUES (?, ?)",
+            "INSERT INTO imported (folder, source_key) VALUES (?, ?) ON CONFLICT DO NOTHING",
             [(folder, source_key) for _m, source_key, _l, _p in batch],
         )
 

@@ -1,7 +1,9 @@
-"""The SQLite index of one mailbox: folders (UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ) and messages.
+"""The index of one mailbox: folders (UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ) and messages.
 
-One file per mailbox (`<mailbox>/swissbox-index.sqlite`, WAL, synchronous=FULL). Callers hold
-`lock` around every method; write methods run inside `transaction()`.
+One SQLite file per mailbox (`<mailbox>/swissbox-index.sqlite`, WAL, synchronous=FULL), or,
+with a PostgreSQL URL, one schema per mailbox in that database (`pgindex.py`). Either way
+`conn` has the sqlite3 surface the index modules use, and the SQL is written once. Callers
+hold `lock` around every method; write methods run inside `transaction()`.
 """
 
 from __future__ import annotations
@@ -66,6 +68,17 @@ CREATE TABLE IF NOT EXISTS vanished_horizon (
 # MODSEQ may be forgotten: those before version 1, and the oldest records pruned past
 # VANISHED_KEEP).
 INDEX_VERSION = 1
+# PostgreSQL only: the schema's version (SQLite keeps it in PRAGMA user_version), and the
+# covering index query.py makes on first use on SQLite (made here once, with the tables, so
+# that no front end takes a table lock for it later).
+PG_SCHEMA = """;
+CREATE TABLE IF NOT EXISTS index_meta (
+    one INTEGER PRIMARY KEY CHECK (one = 1),
+    version INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_light ON messages
+    (folder_id, uid, flags, modseq, internaldate, size, subdir, filename);
+"""
 VANISHED_KEEP = 20000  # expunge records kept per folder; older ones raise the horizon
 
 
@@ -137,17 +150,29 @@ def _row(row: tuple[Any, ...]) -> MessageInfo:
 
 
 class Index:
-    def __init__(self, path: Path) -> None:
+    """`Index(path)`: the SQLite file at `path`; `Index(path, url=..., address=...)`: the
+    mailbox's schema in the PostgreSQL database at `url` (`path` then only names it)."""
+
+    def __init__(self, path: Path, url: str | None = None, address: str = "") -> None:
         self.path = path
         self.lock = threading.RLock()
-        self.conn = sqlite3.connect(
-            str(path), isolation_level=None, check_same_thread=False, timeout=30.0
-        )
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA synchronous=FULL")
-        self.conn.execute("PRAGMA foreign_keys=ON")
-        self.conn.executescript(SCHEMA)
-        self._migrate()
+        self.conn: Any
+        if url:
+            from swissbox.mailstore.pgindex import PgIndexConnection
+
+            self.dialect = "postgresql"
+            self.conn = PgIndexConnection(url, address)
+            self._migrate_pg()
+        else:
+            self.dialect = "sqlite"
+            self.conn = sqlite3.connect(
+                str(path), isolation_level=None, check_same_thread=False, timeout=30.0
+            )
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=FULL")
+            self.conn.execute("PRAGMA foreign_keys=ON")
+            self.conn.executescript(SCHEMA)
+            self._migrate()
         self.vanished_keep = VANISHED_KEEP
         self._folders: dict[str, FolderInfo] | None = None
         self._ids: dict[str, tuple[int, int]] = {}  # name -> (id, uidvalidity); stable
@@ -162,17 +187,14 @@ class Index:
             self.conn.execute("BEGIN IMMEDIATE")
             try:
                 version = int(self.conn.execute("PRAGMA user_version").fetchone()[0])
-                if version > INDEX_VERSION:
-                    raise MailStoreError(
-                        f"{self.path}: index version {version} is newer than this swissbox"
-                        f" ({INDEX_VERSION}); upgrade swissbox"
-                    )
+                self._refuse_newer(version)
                 if version < 1:
                     # the expunges before now were never recorded: a client that last
                     # synchronised below a folder's current MODSEQ gets the whole range
                     self.conn.execute(
-                        "INSERT OR IGNORE INTO vanished_horizon (folder_id, modseq)"
-                        " SELECT id, highestmodseq FROM folders"
+                        "INSERT INTO vanished_horizon (folder_id, modseq)"
+                        " SELECT id, highestmodseq FROM folders WHERE true"
+                        " ON CONFLICT DO NOTHING"
                     )
                 if version < INDEX_VERSION:
                     self.conn.execute(f"PRAGMA user_version = {INDEX_VERSION}")
@@ -180,6 +202,29 @@ class Index:
                 self.conn.execute("ROLLBACK")
                 raise
             self.conn.execute("COMMIT")
+
+    def _migrate_pg(self) -> None:
+        """Makes the mailbox's schema at INDEX_VERSION on first use (table `index_meta` holds
+        the version: PostgreSQL indexes start at version 1, so nothing older exists)."""
+        with self.lock:
+            if not self.conn.exists():
+                with self.conn.transaction() as conn:  # under the mailbox's lock: made once
+                    conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{conn.schema}"')
+                    conn.executescript(SCHEMA + PG_SCHEMA)
+                    conn.execute(
+                        "INSERT INTO index_meta (one, version) VALUES (1, ?)"
+                        " ON CONFLICT DO NOTHING",
+                        (INDEX_VERSION,),
+                    )
+            (version,) = self.conn.execute("SELECT version FROM index_meta").fetchone()
+            self._refuse_newer(int(version))
+
+    def _refuse_newer(self, version: int) -> None:
+        if version > INDEX_VERSION:
+            raise MailStoreError(
+                f"{self.path}: index version {version} is newer than this swissbox"
+                f" ({INDEX_VERSION}); upgrade swissbox"
+            )
 
     def close(self) -> None:
         with self.lock:
@@ -191,32 +236,60 @@ class Index:
         if name in self._side_tables:
             return True
         with self.lock:
-            row = self.conn.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
-            ).fetchone()
-        if row is not None:
+            if self.dialect == "postgresql":
+                found = bool(self.conn.has_table(name))
+            else:
+                found = (
+                    self.conn.execute(
+                        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+                    ).fetchone()
+                    is not None
+                )
+        if found:
             self._side_tables.add(name)
-        return row is not None
+        return found
 
     def ensure_table(self, name: str, schema: str) -> None:
         """Makes the optional side table `name` by `schema` (idempotent SQL) unless it exists."""
-        if name not in self._side_tables:
+        if name not in self._side_tables and not (
+            self.dialect == "postgresql" and self.has_table(name)
+        ):
             with self.lock:
                 self.conn.executescript(schema)
             self._side_tables.add(name)
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def forget_cached(self, ids: bool = True) -> None:
+        """Drops the cached folder counters, and the folder ids unless `ids` is False (another
+        front end changed the index; ids change only when folders are made, renamed or go)."""
         with self.lock:
-            self.conn.execute("BEGIN IMMEDIATE")
+            self._folders = None
+            if ids:
+                self._ids.clear()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        """A write transaction, the mailbox's writers serialized (IMMEDIATE on SQLite, the
+        mailbox's advisory lock on PostgreSQL); yields the connection."""
+        with self.lock:
+            if self.dialect == "postgresql":
+                self.conn.begin()
+                self._folders = None  # another front end may have changed the counters
+            else:
+                self.conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self.conn
             except BaseException:
-                self.conn.execute("ROLLBACK")
+                if self.dialect == "postgresql":
+                    self.conn.rollback()
+                else:
+                    self.conn.execute("ROLLBACK")
                 self._folders = None
                 self._ids.clear()
                 raise
-            self.conn.execute("COMMIT")
+            if self.dialect == "postgresql":
+                self.conn.commit()
+            else:
+                self.conn.execute("COMMIT")
 
     # -- folders ------------------------------------------------------------------------
 
@@ -268,7 +341,7 @@ class Index:
         row = self.conn.execute(
             "SELECT MAX(uidvalidity), MAX(id) FROM ("
             " SELECT uidvalidity, id FROM folders"
-            " UNION ALL SELECT uidvalidity, folder_id FROM folder_high_water)"
+            " UNION ALL SELECT uidvalidity, folder_id FROM folder_high_water) AS ever"
         ).fetchone()
         return int(row[0] or 0), int(row[1] or 0)
 
@@ -276,8 +349,9 @@ class Index:
         """Inside a transaction: records the high water before a folder row can go."""
         validity, folder_id = self._high_water()
         self.conn.execute(
-            "INSERT OR REPLACE INTO folder_high_water (one, uidvalidity, folder_id)"
-            " VALUES (1, ?, ?)",
+            "INSERT INTO folder_high_water (one, uidvalidity, folder_id) VALUES (1, ?, ?)"
+            " ON CONFLICT (one) DO UPDATE"
+            " SET uidvalidity = excluded.uidvalidity, folder_id = excluded.folder_id",
             (validity, folder_id),
         )
 
@@ -388,7 +462,8 @@ class Index:
             "SELECT highestmodseq FROM folders WHERE id = ?", (folder_id,)
         ).fetchone()
         self.conn.executemany(
-            "INSERT OR REPLACE INTO vanished (folder_id, uid, modseq) VALUES (?, ?, ?)",
+            "INSERT INTO vanished (folder_id, uid, modseq) VALUES (?, ?, ?)"
+            " ON CONFLICT (folder_id, uid) DO UPDATE SET modseq = excluded.modseq",
             [(f, u, highest + 1) for f, u in pairs],
         )
         self._prune_vanished(folder_id)
@@ -414,7 +489,9 @@ class Index:
         )
         self.conn.execute(
             "INSERT INTO vanished_horizon (folder_id, modseq) VALUES (?, ?)"
-            " ON CONFLICT (folder_id) DO UPDATE SET modseq = MAX(modseq, excluded.modseq)",
+            " ON CONFLICT (folder_id) DO UPDATE SET modseq = CASE"
+            " WHEN excluded.modseq > vanished_horizon.modseq THEN excluded.modseq"
+            " ELSE vanished_horizon.modseq END",
             (folder_id, cut),
         )
 

@@ -1,6 +1,7 @@
 """Read paths the IMAP server needs to be fast on large folders (additive to `store.py`).
 
-Everything here reads the mailbox's SQLite index under its lock; nothing writes. Folder
+Everything here reads the mailbox's index (SQLite or PostgreSQL) under its lock; nothing
+writes. Folder
 counters are read fresh (another process, e.g. `swissbox mailbox import`, may have changed
 them since the index's in-memory cache was filled).
 """
@@ -30,8 +31,9 @@ def ensure_indexes(box: MailboxStore) -> None:
     messages does not read their envelopes and headers too (the table keeps them inline)."""
     if box in _INDEXED:
         return
-    with box.index.lock:
-        box.index.conn.execute(LIGHT_INDEX)
+    if box.index.dialect == "sqlite":  # PostgreSQL indexes are made with it (index.PG_SCHEMA)
+        with box.index.lock:
+            box.index.conn.execute(LIGHT_INDEX)
     _INDEXED.add(box)
 
 
@@ -133,12 +135,22 @@ def header_candidates(
             return box.index.conn.execute(
                 "SELECT uid, headers FROM messages WHERE folder_id = ? ORDER BY uid", (folder_id,)
             ).fetchall()
-        return box.index.conn.execute(
-            "SELECT uid, headers FROM messages WHERE folder_id = ?"
-            " AND (CAST(headers AS TEXT) LIKE ? ESCAPE '\\' OR instr(headers, X'3D3F') > 0)"
-            " ORDER BY uid",
-            (folder_id, "%" + _like_escape(needle) + "%"),
-        ).fetchall()
+        if box.index.dialect == "postgresql":
+            if not needle.isascii() or "\\" in needle:
+                # the escape encoding below shows such bytes otherwise: every message passes
+                return header_candidates(box, folder_id, None)
+            sql = (
+                "SELECT uid, headers FROM messages WHERE folder_id = ?"
+                " AND (encode(headers, 'escape') ILIKE ? ESCAPE '\\'"
+                " OR position('=?'::bytea in headers) > 0) ORDER BY uid"
+            )
+        else:
+            sql = (
+                "SELECT uid, headers FROM messages WHERE folder_id = ?"
+                " AND (CAST(headers AS TEXT) LIKE ? ESCAPE '\\' OR instr(headers, X'3D3F') > 0)"
+                " ORDER BY uid"
+            )
+        return box.index.conn.execute(sql, (folder_id, "%" + _like_escape(needle) + "%")).fetchall()
 
 
 def _like_escape(text: str) -> str:
@@ -149,7 +161,8 @@ def counts(box: MailboxStore, folder_id: int) -> tuple[int, int, int]:
     """(messages, unseen, bytes) of a folder."""
     with box.index.lock:
         r = box.index.conn.execute(
-            "SELECT COUNT(*), COALESCE(SUM(instr(' ' || flags || ' ', ' \\Seen ') = 0), 0),"
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN ' ' || flags || ' '"
+            " LIKE '% \\Seen %' ESCAPE '!' THEN 0 ELSE 1 END), 0),"
             " COALESCE(SUM(size), 0) FROM messages WHERE folder_id = ?",
             (folder_id,),
         ).fetchone()
@@ -161,7 +174,7 @@ def deleted_count(box: MailboxStore, folder_id: int) -> int:
     with box.index.lock:
         row = box.index.conn.execute(
             "SELECT COUNT(*) FROM messages WHERE folder_id = ?"
-            " AND instr(' ' || flags || ' ', ' \\Deleted ') > 0",
+            " AND ' ' || flags || ' ' LIKE '% \\Deleted %' ESCAPE '!'",
             (folder_id,),
         ).fetchone()
     return int(row[0])

@@ -43,8 +43,7 @@ def _area(box: MailboxStore) -> Path:
 
 
 def _ensure(box: MailboxStore) -> None:
-    with box.index.lock:
-        box.index.conn.executescript(SCHEMA)
+    box.index.ensure_table("expunged_messages", SCHEMA)
 
 
 def keep(box: MailboxStore, folder: str, rows: Iterable[MessageInfo]) -> int:

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from swissbox.mailstore.store import MailboxStore
+from swissbox.mailstore.store import FLAGS, MailboxStore
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS user_seen (
     folder_id INTEGER NOT NULL,
     uid INTEGER NOT NULL,
-    user TEXT NOT NULL,
-    PRIMARY KEY (folder_id, user, uid),
+    "user" TEXT NOT NULL,
+    PRIMARY KEY (folder_id, "user", uid),
     FOREIGN KEY (folder_id, uid) REFERENCES messages (folder_id, uid) ON DELETE CASCADE
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS user_seen_by_message ON user_seen (folder_id, uid);
@@ -48,10 +48,10 @@ def snapshot(
     if not _exists(box):
         return []
     wanted = set(uids)
-    sql = "SELECT uid, user FROM user_seen WHERE folder_id = ?"
+    sql = 'SELECT uid, "user" FROM user_seen WHERE folder_id = ?'
     args: tuple[int | str, ...] = (folder_id,)
     if user is not None:
-        sql, args = sql + " AND user = ?", (folder_id, user_key(user))
+        sql, args = sql + ' AND "user" = ?', (folder_id, user_key(user))
     with box.index.lock:
         rows = box.index.conn.execute(sql, args).fetchall()
     return [(uid, who) for uid, who in rows if uid in wanted]
@@ -67,8 +67,9 @@ def carry(
         return
     with box.index.transaction() as conn:
         conn.executemany(
-            "INSERT OR IGNORE INTO user_seen (folder_id, uid, user)"
-            " SELECT folder_id, uid, ? FROM messages WHERE folder_id = ? AND uid = ?",
+            'INSERT INTO user_seen (folder_id, uid, "user")'
+            " SELECT folder_id, uid, ? FROM messages WHERE folder_id = ? AND uid = ?"
+            " ON CONFLICT DO NOTHING",
             [(who, folder_id, uid) for uid, who in pairs],
         )
 
@@ -78,7 +79,7 @@ def seen_uids(box: MailboxStore, folder_id: int, user: str) -> set[int]:
     _ensure(box)
     with box.index.lock:
         rows = box.index.conn.execute(
-            "SELECT uid FROM user_seen WHERE folder_id = ? AND user = ?",
+            'SELECT uid FROM user_seen WHERE folder_id = ? AND "user" = ?',
             (folder_id, user_key(user)),
         ).fetchall()
     return {r[0] for r in rows}
@@ -88,7 +89,7 @@ def seen_count(box: MailboxStore, folder_id: int, user: str) -> int:
     _ensure(box)
     with box.index.lock:
         row = box.index.conn.execute(
-            "SELECT COUNT(*) FROM user_seen WHERE folder_id = ? AND user = ?",
+            'SELECT COUNT(*) FROM user_seen WHERE folder_id = ? AND "user" = ?',
             (folder_id, user_key(user)),
         ).fetchone()
     return int(row[0])
@@ -106,13 +107,14 @@ def set_seen(
         for uid in sorted(set(uids)):
             if seen:
                 n = conn.execute(
-                    "INSERT OR IGNORE INTO user_seen (folder_id, uid, user)"
-                    " SELECT folder_id, uid, ? FROM messages WHERE folder_id = ? AND uid = ?",
+                    'INSERT INTO user_seen (folder_id, uid, "user")'
+                    " SELECT folder_id, uid, ? FROM messages WHERE folder_id = ? AND uid = ?"
+                    " ON CONFLICT DO NOTHING",
                     (key, folder_id, uid),
                 ).rowcount
             else:
                 n = conn.execute(
-                    "DELETE FROM user_seen WHERE folder_id = ? AND user = ? AND uid = ?",
+                    'DELETE FROM user_seen WHERE folder_id = ? AND "user" = ? AND uid = ?',
                     (folder_id, key, uid),
                 ).rowcount
             if n:
@@ -124,4 +126,7 @@ def set_seen(
             "UPDATE messages SET modseq = ? WHERE folder_id = ? AND uid = ?",
             [(modseq, folder_id, uid) for uid in changed],
         )
+    names = [f.name for f in box.index.folders().values() if f.id == folder_id]
+    if names:
+        box.store.publish(box.address, names[0], FLAGS, changed)
     return changed, modseq

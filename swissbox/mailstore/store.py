@@ -1,4 +1,5 @@
-"""The mail store: Maildir++ folders per mailbox plus a SQLite index; the one delivery path.
+"""The mail store: Maildir++ folders per mailbox plus an index (SQLite file per mailbox, or a
+schema per mailbox in PostgreSQL for several front ends); the one delivery path.
 
 Delivery is two-phase: `begin()` -> `add_recipient()` -> `write()` -> `commit()` / `abort()`.
 Nothing reaches the disk before `commit()`. A commit writes `tmp/<key>`, fsyncs it, renames it
@@ -8,6 +9,10 @@ writer thread (one directory fsync and one index transaction per mailbox per bat
 
 On first open in a process every mailbox is reconciled with its files: a file without an index
 row gets a UID, a row without a file goes, so a crash at any point loses no acknowledged message.
+With a shared index (PostgreSQL) other front ends deliver meanwhile: the reconciliation runs
+under the mailbox's lock and leaves files younger than ADOPT_AFTER to their writer. Every index
+change is published on the event bus ("swissbox_mail"); the other front ends drop their caches
+and tell their sessions, as for their own changes (`events.py` in this folder).
 See README.md in this folder for the API the IMAP server builds on.
 """
 
@@ -22,6 +27,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from swissbox.mailstore.durable import fsync_dir
 from swissbox.mailstore.errors import MailStoreError, NoSuchFolder, QuotaExceeded
@@ -50,7 +56,15 @@ log = logging.getLogger("swissbox.mailstore")
 Callback = Callable[[str, str, list[int]], None]  # (address, folder, new uids)
 # (address, source folder, destination folder, uids in the destination)
 TransferObserver = Callable[[str, str, str, list[int]], None]
+ChangeCallback = Callable[[str, str, str, list[int]], None]  # (address, folder, kind, uids)
 TMP_MAX_AGE = 3600.0  # seconds before a leftover tmp/ file counts as a dead delivery
+# Shared index: a message file without an index row is adopted by recovery only once it is this
+# old (by ctime, which its rename into place set): younger, another front end is committing it.
+ADOPT_AFTER = 120.0
+CHANNEL = "swissbox_mail"
+# kinds of event: new messages, flag changes, expunges, anything else (folders, bulk imports)
+NEW, FLAGS, EXPUNGE, CHANGED = "new", "flags", "expunge", "changed"
+PAYLOAD_LIMIT = 6000  # bytes of one bus message (the bus takes at most 7,000)
 SPOOL_DIR = ".spool"  # under the store's root: same file system as the Maildirs
 
 __all__ = ["Delivered", "MailStoreError", "NoSuchFolder", "QuotaExceeded"]  # re-exported
@@ -90,7 +104,7 @@ class MailboxStore:
         self.address = address
         self.path = path
         _make_maildir(path)
-        self.index = Index(path / INDEX_NAME)
+        self.index = Index(path / INDEX_NAME, store.index_url, store._key(address))
         self._usage: int | None = None
 
     # -- folders ------------------------------------------------------------------------
@@ -119,7 +133,9 @@ class MailboxStore:
                     _make_maildir(folder_dir(self.path, parent))
                     self.index.create_folder(parent, subscribed)
             _make_maildir(folder_dir(self.path, name))
-            return self.index.create_folder(name, subscribed)
+            info = self.index.create_folder(name, subscribed)
+        self.store.publish(self.address, name, CHANGED)
+        return info
 
     def _ensure_folder(self, name: str) -> None:
         """Inside a transaction: an index row and the Maildir for `name`."""
@@ -228,6 +244,9 @@ class MailboxStore:
                 out.append(
                     MessageInfo(m.uid, m.key, "cur", name, new, modseq, m.internaldate, m.size)
                 )
+        self.store.publish(
+            self.address, info.name, FLAGS, [m.uid for m in out if m.modseq == modseq]
+        )
         return out, refused
 
     def expunge(self, folder: str, uids: Iterable[int] | None = None) -> list[int]:
@@ -248,6 +267,7 @@ class MailboxStore:
             self.index.delete(info.id, [m.uid for m in rows])
             self.index.bump(info.id)
         self._add_usage(-sum(m.size for m in rows))
+        self.store.publish(self.address, info.name, EXPUNGE, [m.uid for m in rows])
         return [m.uid for m in rows]
 
     def append(
@@ -320,12 +340,12 @@ class MailboxStore:
     def reconcile(self) -> dict[str, int]:
         """Makes index and files agree; returns counts {"added", "removed", "renamed"}."""
         counts = {"added": 0, "removed": 0, "renamed": 0}
-        names = set(DEFAULT_FOLDERS)
-        for entry in os.scandir(self.path):
-            name = folder_name_from_dir(entry.name) if entry.is_dir() else None
-            if name is not None and os.path.isdir(os.path.join(entry.path, "cur")):
-                names.add(name)
-        with self.index.transaction():
+        with self.index.transaction():  # folders listed under the lock: none is half made
+            names = set(DEFAULT_FOLDERS)
+            for entry in os.scandir(self.path):
+                name = folder_name_from_dir(entry.name) if entry.is_dir() else None
+                if name is not None and os.path.isdir(os.path.join(entry.path, "cur")):
+                    names.add(name)
             for name in self.index.folders():
                 if name not in names:
                     self.index.delete_folder(name)
@@ -345,14 +365,31 @@ class MailboxStore:
                     os.unlink(entry.path)
             except OSError:
                 pass
+        if self.index.dialect == "sqlite":
+            return self._reconcile_files(info, fdir, now)
+        # shared: under the mailbox's lock, rows and files are seen at one moment (a row
+        # committed means its file is in place; a file still without its row is left to
+        # the front end committing it, until ADOPT_AFTER)
+        with self.index.transaction():
+            return self._reconcile_files(info, fdir, now, in_transaction=True)
+
+    def _reconcile_files(
+        self, info: FolderInfo, fdir: Path, now: float, in_transaction: bool = False
+    ) -> dict[str, int]:
         files: dict[str, tuple[str, str, float]] = {}
+        young: set[str] = set()
         for subdir in ("new", "cur"):
             for entry in os.scandir(fdir / subdir):
                 if entry.name.startswith(".") or not entry.is_file():
                     continue
                 key, _ = split_name(entry.name)
-                files[key] = (subdir, entry.name, entry.stat().st_mtime)
+                stat = entry.stat()
+                files[key] = (subdir, entry.name, stat.st_mtime)
+                if in_transaction and now - stat.st_ctime < ADOPT_AFTER:
+                    young.add(key)
         rows = {m.key: m for m in self.index.messages(info.id)}
+        for key in young - rows.keys():
+            del files[key]
         gone = [m.uid for k, m in rows.items() if k not in files]
         renamed = [
             (m, files[k])
@@ -363,7 +400,7 @@ class MailboxStore:
         counts = {"added": len(new), "removed": len(gone), "renamed": len(renamed)}
         if not (gone or renamed or new):
             return counts
-        with self.index.transaction():
+        with contextlib.nullcontext() if in_transaction else self.index.transaction():
             if gone:
                 self.index.delete(info.id, gone)
             first, modseq = self.index.bump(info.id, len(new))
@@ -391,6 +428,7 @@ class MailboxStore:
                 len(gone),
             )
         self.forget_usage()
+        self.store.publish(self.address, info.name, CHANGED)
         return counts
 
 
@@ -463,16 +501,27 @@ class Delivery:
 
 class MailStore:
     """All mailboxes under `root` (`<data>/mail`). Thread-safe; share one per process
-    (see `shared_store`)."""
+    (see `shared_store`). `index_url`: a postgresql:// URL for the indexes (several front
+    ends over one database and one shared `root`); None: a SQLite file in each mailbox."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, index_url: str | None = None) -> None:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
+        self.index_url = index_url or None
         self._mailboxes: dict[str, MailboxStore] = {}
         self._lock = threading.Lock()
         self._subscribers: dict[str, list[tuple[Callback, asyncio.AbstractEventLoop | None]]] = {}
+        self._watchers: dict[
+            str, list[tuple[ChangeCallback, asyncio.AbstractEventLoop | None]]
+        ] = {}
         self._transfer_observers: list[TransferObserver] = []
         self.writer = Writer(self._notify)
+        self.bus: Any = None
+        self._stop_listening: Callable[[], None] | None = None
+        if self.index_url:
+            from swissbox.mailstore.events import listen
+
+            self.bus, self._stop_listening = listen(self.index_url, self._on_bus)
 
     # -- mailboxes ----------------------------------------------------------------------
 
@@ -537,9 +586,19 @@ class MailStore:
     # -- events -------------------------------------------------------------------------
 
     def subscribe(self, address: str, callback: Callback) -> Callable[[], None]:
-        """`callback(address, folder, uids)` after each commit of new messages to the mailbox,
-        on the event loop that was running when subscribing (else on the writer thread).
+        """`callback(address, folder, uids)` after each commit of new messages to the mailbox
+        (by this front end or, with a shared index, another), on the event loop that was
+        running when subscribing (else on the writer or bus thread).
         Returns the function that unsubscribes."""
+        return self._add(self._subscribers, address, callback)
+
+    def subscribe_changes(self, address: str, callback: ChangeCallback) -> Callable[[], None]:
+        """`callback(address, folder, kind, uids)` for flag changes (kind "flags") and
+        expunges ("expunge") that another front end made in the mailbox (this process's own
+        sessions tell each other directly), on the subscribing loop like `subscribe`."""
+        return self._add(self._watchers, address, callback)
+
+    def _add(self, table: dict[str, list[Any]], address: str, callback: Any) -> Callable[[], None]:
         try:
             loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
@@ -547,27 +606,64 @@ class MailStore:
         entry = (callback, loop)
         key = self._key(address)
         with self._lock:
-            self._subscribers.setdefault(key, []).append(entry)
+            table.setdefault(key, []).append(entry)
 
         def unsubscribe() -> None:
             with self._lock:
-                subs = self._subscribers.get(key, [])
+                subs = table.get(key, [])
                 if entry in subs:
                     subs.remove(entry)
 
         return unsubscribe
 
     def _notify(self, address: str, folder: str, uids: list[int]) -> None:
+        self._tell(self._subscribers, address, (address, folder, uids))
+        self.publish(address, folder, NEW, uids)
+
+    def _tell(self, table: dict[str, list[Any]], address: str, args: tuple[Any, ...]) -> None:
         with self._lock:
-            subs = list(self._subscribers.get(self._key(address), []))
+            subs = list(table.get(self._key(address), []))
         for callback, loop in subs:
             try:
                 if loop is None:
-                    callback(address, folder, uids)
+                    callback(*args)
                 elif not loop.is_closed():
-                    loop.call_soon_threadsafe(callback, address, folder, uids)
+                    loop.call_soon_threadsafe(callback, *args)
             except Exception:
-                log.exception("mail arrival callback failed")
+                log.exception("mail event callback failed")
+
+    # -- other front ends (the event bus) -------------------------------------------------
+
+    def publish(self, address: str, folder: str, kind: str, uids: Iterable[int] = ()) -> None:
+        """Tells the other front ends that the mailbox's index changed (after the commit)."""
+        if self.bus is None:
+            return
+        from swissbox.mailstore.events import payloads
+
+        try:
+            for payload in payloads(self._key(address), folder, kind, uids, PAYLOAD_LIMIT):
+                self.bus.publish(CHANNEL, payload)
+        except Exception:  # the change is committed; the others see it at their next read
+            log.warning("could not publish a mail index change", exc_info=True)
+
+    def _on_bus(self, payload: str) -> None:
+        """Another front end changed a mailbox's index: caches go, sessions are told."""
+        from swissbox.mailstore.events import parse
+
+        try:
+            address, folder, kind, uids = parse(payload)
+        except ValueError:
+            log.warning("ignored a malformed mail event %r", payload[:200])
+            return
+        with self._lock:
+            box = self._mailboxes.get(self._key(address))
+        if box is not None:
+            box.index.forget_cached(ids=kind == CHANGED)
+            box.forget_usage()
+        if kind == NEW:
+            self._tell(self._subscribers, address, (address, folder, uids))
+        elif kind in (FLAGS, EXPUNGE):
+            self._tell(self._watchers, address, (address, folder, kind, uids))
 
     def observe_transfers(self, observer: TransferObserver) -> Callable[[], None]:
         """`observer(address, source, dest, uids)` after every COPY or MOVE between folders of
@@ -603,6 +699,9 @@ class MailStore:
     def close(self) -> None:
         """Finishes pending commits, stops the writer thread, closes the indexes."""
         self.writer.close()
+        if self._stop_listening is not None:
+            self._stop_listening()
+            self._stop_listening = None
         with self._lock:
             for box in self._mailboxes.values():
                 box.index.close()
@@ -620,13 +719,14 @@ _shared: dict[Path, tuple[MailStore, int]] = {}
 _shared_lock = threading.Lock()
 
 
-def shared_store(root: Path) -> MailStore:
+def shared_store(root: Path, index_url: str | None = None) -> MailStore:
     """The process-wide store for `root` (SMTP and IMAP must share one, for arrival events).
-    Pair every call with `release_store(root)`."""
+    Pair every call with `release_store(root)`. `index_url`: see `MailStore` (the first
+    call's counts; every service passes `[store] url`)."""
     root = Path(root).resolve()
     with _shared_lock:
         entry = _shared.get(root)
-        store, refs = entry if entry else (MailStore(root), 0)
+        store, refs = entry if entry else (MailStore(root, index_url), 0)
         _shared[root] = (store, refs + 1)
         return store
 

@@ -23,7 +23,9 @@ def keep(box: MailboxStore, name: str) -> None:
     """Remembers `name` as subscribed after its folder went."""
     box.index.ensure_table("kept_subscriptions", SCHEMA)
     with box.index.transaction() as conn:
-        conn.execute("INSERT OR IGNORE INTO kept_subscriptions (name) VALUES (?)", (name,))
+        conn.execute(
+            "INSERT INTO kept_subscriptions (name) VALUES (?) ON CONFLICT DO NOTHING", (name,)
+        )
 
 
 def forget(box: MailboxStore, name: str) -> bool:

@@ -98,7 +98,7 @@ class SmtpService:
         smtp, hostname = settings.smtp, settings.server.hostname
         if settings.server.log_level != "debug":
             logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd: a line per command
-        self.store = shared_store(self._store_root)
+        self.store = shared_store(self._store_root, settings.store.url)
         recovered = await loop.run_in_executor(None, self.store.recover)
         if recovered["added"] or recovered["removed"]:
             log.info("mail store recovery: %s", recovered)

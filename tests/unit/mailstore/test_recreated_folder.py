@@ -49,7 +49,7 @@ def test_recreated_folder_gets_a_new_uidvalidity_and_id(
 
 
 def test_high_water_survives_reopening_and_deleting_the_newest_folder(
-    store: MailStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    store: MailStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, index_backend: str
 ) -> None:
     box = store.mailbox(ADDR)
     frozen = time.time()
@@ -64,7 +64,8 @@ def test_high_water_survives_reopening_and_deleting_the_newest_folder(
         folder_ops.delete_folder(box, "Tmp")
     path = box.path / INDEX_NAME
     store.close()
-    index = Index(path)  # a fresh process: only the database remembers
+    # a fresh process: only the database remembers
+    index = Index(path) if index_backend == "sqlite" else Index(path, index_backend, ADDR)
     with index.transaction():
         info = index.create_folder("Tmp")
     index.close()
