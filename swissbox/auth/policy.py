@@ -7,6 +7,21 @@ from swissbox.auth.hashing import HashParams, hash_secret
 MAX_SECRET = 1024
 
 
+# each realm's rule in words, for the forms that set one (check_password enforces it)
+RULES = {
+    "ddns": (
+        "at least 8 characters, only letters and digits (A-Z, a-z, 0-9), with an upper-case"
+        " letter, a lower-case letter and a digit"
+    ),
+}
+DEFAULT_RULE = "at least 8 characters, on one line"
+
+
+def rule(realm: str) -> str:
+    """The password rule of `realm` as a person reads it."""
+    return RULES.get(realm, DEFAULT_RULE)
+
+
 class WeakPassword(ValueError):
     """The new secret breaks its realm's rule; the message says which."""
 

@@ -19,32 +19,18 @@ from swissbox.http import send_answer
 from swissbox.manager import csrf
 from swissbox.manager import webpages as pages
 from swissbox.manager.api import ApiResource
+from swissbox.manager.auth import is_https
 from swissbox.manager.endpoint import ApiError
+from swissbox.manager.web_ddns import DdnsPages
+from swissbox.manager.web_mail import MailPages
+from swissbox.manager.web_teams import TeamPages
+from swissbox.manager.webflow import Answer, Redirect, Section, flash, leave_flash, take_flash
+from swissbox.manager.webflow import words as _words
 from swissbox.manager.webstyle import CSS
 
 log = logging.getLogger("swissbox.manager.web")
 PREFIX = b"/manager"
 CSRF_FIELD = b"csrf_token"
-FORM_OUTDATED = (
-    "This form is out of date or did not come from this site (its security token is missing"
-    " or wrong). Reload the page and try again."
-)
-Answer = tuple[int, bytes, dict[bytes, bytes]]
-
-
-class Redirect(Exception):
-    def __init__(self, to: str, headers: dict[bytes, bytes] | None = None) -> None:
-        super().__init__(to)
-        self.to, self.headers = to, headers or {}
-
-
-def _words(exc: ApiError) -> str:
-    """The refusal as a person reads it."""
-    if exc.reason in (csrf.MISSING, csrf.WRONG):
-        return FORM_OUTDATED
-    if exc.status == 403:
-        return f"Not allowed: {exc.reason or exc.error}."
-    return exc.error[:1].upper() + exc.error[1:] + ("" if exc.error.endswith(".") else ".")
 
 
 class WebResource(Resource):
@@ -57,6 +43,8 @@ class WebResource(Resource):
         self.devices = {"host": api.manager.hostname, **vars(MailPorts.from_settings(s))}
         self.devices["dav"] = f"https://{api.manager.hostname}:{s.http.tls_port}/dav/"
         self._running: set[asyncio.Future[None]] = set()
+        # groups of pages in their own modules (their routes join the table below)
+        self.sections: list[Section] = [MailPages(self), DdnsPages(self), TeamPages(self)]
 
     def render(self, request: Request) -> Any:
         task = asyncio.ensure_future(self._answer(request))
@@ -70,6 +58,8 @@ class WebResource(Resource):
             status, body, headers = await self._serve(request)
         except Redirect as r:
             status, body, headers = 303, b"", {b"location": r.to.encode(), **r.headers}
+            if r.notice:
+                leave_flash(request, r.notice, self.secure(request))
         except ApiError as exc:
             if exc.status == 401:  # no session or it ended: the way back is the login page
                 status, body = 401, pages.login_page(_words(exc))
@@ -97,6 +87,9 @@ class WebResource(Resource):
         request.setHeader(b"referrer-policy", b"same-origin")
         request.setHeader(b"content-length", str(len(body)).encode())
         send_answer(request, b"" if request.method == b"HEAD" else body)
+
+    def secure(self, request: Request) -> bool:
+        return is_https(request, self.api.manager.trusted)
 
     # -- calling the API's own path -------------------------------------------------------
 
@@ -145,6 +138,7 @@ class WebResource(Resource):
                 for k, v in args.items()
                 if v
             }
+            take_flash(request, self.secure(request))
         route = self._route(method, parts)
         if route is None:
             raise ApiError(404, "there is no such page")
@@ -181,6 +175,7 @@ class WebResource(Resource):
             ("GET", ["orgs", "#", "domains", "*", "records", "delete"], self.record_delete_form),
             ("POST", ["orgs", "#", "domains", "*", "records", "delete"], self.record_delete),
         ]
+        table += [route for section in self.sections for route in section.routes()]
         for m, shape, handler in table:
             if m != method or len(shape) != n:
                 continue
@@ -242,7 +237,7 @@ class WebResource(Resource):
     async def home(self, request: Request, form: dict[str, str], notice: str = "") -> Answer:
         login, token = await self.who(request)
         me = await self.call(request, "GET", "/me")
-        return 200, pages.home_page(me, token, notice), {}
+        return 200, pages.home_page(me, token, notice or flash(request)), {}
 
     # -- an organization and its members --------------------------------------------------
 
@@ -257,6 +252,7 @@ class WebResource(Resource):
         domains = None
         if "domains:read" in org.get("permissions", []):
             domains = await self.call(request, "GET", f"/orgs/{oid}/domains")
+        notice = notice or flash(request)
         page = pages.org_page(login, token, org, members, domains, notice, error)
         return status, page, {}
 
@@ -273,7 +269,7 @@ class WebResource(Resource):
             if exc.status in (401,) or exc.reason in (csrf.MISSING, csrf.WRONG):
                 raise
             return await self._org_view(request, oid, exc.status, error=_words(exc))
-        return await self._org_view(request, oid, notice=done)
+        raise Redirect(pages.url("orgs", oid), notice=done)
 
     async def member_add(self, request: Request, form: dict[str, str], oid: int) -> Answer:
         body = {k: form[k] for k in ("login", "role", "password", "name") if form.get(k)}
@@ -337,7 +333,7 @@ class WebResource(Resource):
             page = pages.remove_confirm_page(login, token, org, member, to, _words(exc))
             return exc.status, page, {}
         gone = " Their account was deleted." if answer.get("account_deleted") else ""
-        return await self._org_view(request, oid, notice=f"{member} was removed; {fate}.{gone}")
+        raise Redirect(pages.url("orgs", oid), notice=f"{member} was removed; {fate}.{gone}")
 
     # -- DNS records ----------------------------------------------------------------------
 
@@ -355,6 +351,7 @@ class WebResource(Resource):
         org = await self.call(request, "GET", f"/orgs/{oid}")
         records = await self.call(request, "GET", f"/orgs/{oid}/domains/{domain}/records")
         writable = "domains:write" in org.get("permissions", [])
+        notice = notice or flash(request)
         page = pages.domain_page(login, token, org, domain, records, writable, notice, error, typed)
         return status, page, {}
 
@@ -387,7 +384,7 @@ class WebResource(Resource):
         r = answer["record"]
         said = "was added" if answer.get("changed") else "was already there"
         notice = f"The {r['type']} record {r['name']} {said}."
-        return await self._domain_view(request, oid, domain, notice=notice)
+        raise Redirect(pages.url("orgs", oid, "domains", domain), notice=notice)
 
     async def record_delete_form(
         self, request: Request, form: dict[str, str], oid: int, domain: str
@@ -418,7 +415,7 @@ class WebResource(Resource):
             if n
             else "No such record: nothing was deleted."
         )
-        return await self._domain_view(request, oid, domain, notice=notice)
+        raise Redirect(pages.url("orgs", oid, "domains", domain), notice=notice)
 
     # -- the person's own page ------------------------------------------------------------
 
@@ -437,6 +434,7 @@ class WebResource(Resource):
         me = await self.call(request, "GET", "/me")
         apps = await self.call(request, "GET", "/me/app-passwords")
         state = await self.call(request, "GET", "/me/2fa")
+        notice = notice or flash(request)
         page = pages.me_page(
             me, token, apps, self.devices, notice, error, new_password,
             state, enrolment, recovery_codes,
@@ -459,7 +457,7 @@ class WebResource(Resource):
         if isinstance(answer, dict) and "recovery_codes" in answer:
             codes = answer["recovery_codes"]
             return await self.me(request, {}, notice=done, recovery_codes=codes)
-        return await self.me(request, {}, notice=done)
+        raise Redirect(pages.url("me"), notice=done)
 
     async def two_factor_start(self, request: Request, form: dict[str, str]) -> Answer:
         done = "Scan the code, then enter the code your app shows to finish."

@@ -16,6 +16,12 @@ ROLE_NAMES = {
     "external": "external member",
 }
 BASE = "/manager"
+# an organization's pages beyond its members: (permission needed, path part, link text)
+ORG_SECTIONS: list[tuple[str, str, str]] = [
+    ("mail:read", "mail", "Email Service: addresses, their users, aliases, restore"),
+    ("ddns:read", "ddns", "Dynamic DNS hosts"),
+    ("members:read", "teams", "Teams and the directory"),
+]
 
 
 def e(value: Any) -> str:
@@ -178,6 +184,7 @@ def org_page(
         rows.append(cells)
     heads = ("Login", "Name", "Role", "Remove") if admin else ("Login", "Name", "Role")
     body = f"<p>Your role here: {e(ROLE_NAMES.get(org.get('role', ''), ''))}.</p>"
+    body += org_sections(org)
     body += table("Members", heads, rows)
     if admin:
         inner = field("login", "Login (address) of the new member", "email", required=True)
@@ -196,6 +203,17 @@ def org_page(
         )
         body += f"<h2>Domains</h2><ul>{items or '<li>No domains yet.</li>'}</ul>"
     return layout(org["name"], body, login, csrf, notice=notice, error=error)
+
+
+def org_sections(org: dict[str, Any]) -> str:
+    """Links to the organization's other pages the caller's permissions open."""
+    allowed = org.get("permissions", [])
+    items = "".join(
+        f'<li><a href="{url("orgs", org["id"], part)}">{e(text)}</a></li>'
+        for permission, part, text in ORG_SECTIONS
+        if permission in allowed
+    )
+    return f'<nav aria-label="Pages of {e(org["name"])}"><ul>{items}</ul></nav>' if items else ""
 
 
 def remove_choice_page(

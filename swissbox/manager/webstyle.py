@@ -14,9 +14,9 @@ main { max-width: 60rem; margin: 0 auto; padding: 1rem; }
 a { color: var(--link); }
 :focus-visible { outline: 3px solid #f2a900; outline-offset: 2px; }
 label { display: block; font-weight: 600; }
-input[type=radio] + label { display: inline; font-weight: 400; margin-left: .3rem; }
+input[type=radio] + label, input[type=checkbox] + label { display: inline; font-weight: 400; margin-left: .3rem; }
 input, select, button { font: inherit; padding: .45rem .6rem; max-width: 100%; }
-input:not([type=radio]), select { width: 24rem; border: 1px solid #6b7785; border-radius: 4px; }
+input:not([type=radio]):not([type=checkbox]), select { width: 24rem; border: 1px solid #6b7785; border-radius: 4px; }
 button { border: 1px solid #0b4f9c; background: #0b4f9c; color: #fff; border-radius: 4px; cursor: pointer; }
 button.danger { background: var(--bad); border-color: var(--bad); }
 header button { background: transparent; color: var(--link); border: none; text-decoration: underline; padding: 0; }
@@ -27,6 +27,7 @@ td form p { margin: 0 0 .3rem; }
 td code { word-break: break-all; }
 .notice { border-left: 4px solid var(--good); background: #e8f5ec; padding: .5rem .8rem; }
 .error { border-left: 4px solid var(--bad); background: #fbe9ec; padding: .5rem .8rem; }
+.hint { margin-top: -.2rem; color: #3d4752; font-size: .95rem; }
 .once { border: 2px solid var(--good); padding: .5rem 1rem; }
 .sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
 fieldset { border: 1px solid #c5ced9; }
