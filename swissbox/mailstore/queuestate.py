@@ -21,11 +21,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from swissbox.store import Database, Tx, open_database
+from swissbox.store.events import notify_on_commit
 
 if TYPE_CHECKING:
     from swissbox.conf.loader import Config
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
+CHANNEL_QUEUE = "swissbox_queue"  # messages became claimable (adopted, or given back)
 STORE_NAME = "queue"
 SQLITE_FILE = "queue.db"  # in the data folder when [store] url is empty
 
@@ -177,6 +179,8 @@ class QueueState:
                         (env.id, rcpt, position, rs.status, rs.reply, rs.remote),
                     )
                 added.append(env.id)
+            if added:
+                notify_on_commit(self.db, tx, CHANNEL_QUEUE, "adopted")
         return added
 
     def ids(self) -> set[str]:
@@ -222,11 +226,14 @@ class QueueState:
         """Gives back every claim of `owner` (a runner stopping cleanly) without a new
         outcome: the messages are due again at once for any runner."""
         with self.db.write() as tx:
-            return tx.execute(
+            released = tx.execute(
                 "UPDATE queue_messages SET claimed_by = NULL, claimed_until = 0"
                 " WHERE claimed_by = ?",
                 (owner,),
             ).rowcount
+            if released:
+                notify_on_commit(self.db, tx, CHANNEL_QUEUE, "released")
+            return int(released)
 
     # -- outcomes ----------------------------------------------------------------------------
 
@@ -314,7 +321,10 @@ class QueueState:
             sql += f" AND id IN ({_marks(len(ids))})"
             args += tuple(ids)
         with self.db.write() as tx:
-            return tx.execute(sql, args).rowcount
+            changed = int(tx.execute(sql, args).rowcount)
+            if changed:
+                notify_on_commit(self.db, tx, CHANNEL_QUEUE, "rescheduled")
+            return changed
 
     @staticmethod
     def _recipients(tx: Tx, ids: list[str]) -> dict[str, dict[str, RecipientState]]:

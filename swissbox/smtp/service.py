@@ -29,6 +29,7 @@ from swissbox.smtp.routing import Routing
 from swissbox.smtp.session import ConnectionTracker, Limits, data_memory_cap, factory
 from swissbox.smtp.signing import DkimKeeper, DkimSigner
 from swissbox.smtp.submission import SubmissionHandler
+from swissbox.store.events import release_bus, shared_bus
 
 log = logging.getLogger("swissbox.smtp")
 
@@ -214,7 +215,7 @@ class SmtpService:
         if smtp.outbound_enabled:
             state = await loop.run_in_executor(None, QueueState.open, state_location(ctx.config))
             self.runner = QueueRunner(self.queue, state, outbound, self.bounce)
-            self.runner.start()
+            self.runner.start(shared_bus(state_location(ctx.config)))
             relay = (
                 f"via {smtp.relay_host}" if smtp.relay_host else f"to MX port {smtp.outbound_port}"
             )
@@ -244,6 +245,7 @@ class SmtpService:
         if self.runner is not None:
             runner, self.runner = self.runner, None
             await runner.stop()
+            release_bus(state_location(self.ctx.config))
             await self.ctx.loop.run_in_executor(None, runner.state.close)
         await self._close_servers()
         if self.runtime is not None and self.runtime.mailauth is not None:

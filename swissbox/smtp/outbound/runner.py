@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import secrets
@@ -27,11 +28,12 @@ from pathlib import Path
 
 from swissbox import metrics
 from swissbox.mailstore.queue import OutboundQueue, QueuedMessage, adopt_files
-from swissbox.mailstore.queuestate import Claimed, QueueState
+from swissbox.mailstore.queuestate import CHANNEL_QUEUE, Claimed, QueueState
 from swissbox.smtp.outbound import client, dsn
 from swissbox.smtp.outbound.mtasts import StsPolicies, StsRefused
 from swissbox.smtp.outbound.mx import Route, RouteError, make_resolver, routes
 from swissbox.smtp.outbound.state import FAILED, SENT, DeliveryState, RecipientState
+from swissbox.store.events import EventBus
 
 log = logging.getLogger("swissbox.smtp.outbound")
 
@@ -85,22 +87,40 @@ class QueueRunner:
         self._fresh: set[str] = set()  # ids queued here, to adopt before the next claim
         self._scanned = -1e18  # when the folder was last scanned for files without a row
         self._task: asyncio.Task[None] | None = None
+        self._in_flight: dict[str, asyncio.Future[None]] = {}
+        self._unsubscribe: Callable[[], None] | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
 
-    def start(self) -> None:
+    def start(self, bus: EventBus | None = None) -> None:
+        """`bus`: the front ends' event bus; a message adopted by another front end, or
+        given back by one that stops, wakes this runner at once."""
+        loop = asyncio.get_running_loop()
+        if bus is not None:
+
+            def heard(_: str) -> None:  # on the bus's thread
+                loop.call_soon_threadsafe(self.wake)
+
+            self._unsubscribe = bus.subscribe(CHANNEL_QUEUE, heard)
         self._task = asyncio.ensure_future(self._loop())
 
     async def stop(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(BaseException):
                 await self._task
             self._task = None
-            # what was in flight is due again at once for the other front ends
-            loop = asyncio.get_running_loop()
-            with contextlib.suppress(Exception):
-                await loop.run_in_executor(None, self.state.release, self.owner)
+        running = list(self._in_flight.values())
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+        # what was in flight is due again at once for the other front ends
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(Exception):
+            await loop.run_in_executor(None, self.state.release, self.owner)
 
     @property
     def alive(self) -> bool:
@@ -109,27 +129,32 @@ class QueueRunner:
 
     def wake(self, queue_id: str | None = None) -> None:
         """Something was queued (`queue_id`, when known): look now rather than at the next
-        scheduled pass. Thread-unsafe: call on the loop."""
+        scheduled pass. Call on the loop."""
         if queue_id is not None:
             self._fresh.add(queue_id)
         self._wake.set()
 
     async def _loop(self) -> None:
-        while True:
-            self._wake.clear()
-            try:
-                delay = await self.run_once()
-            except Exception:
-                log.exception("outbound: queue pass failed")
-                delay = 30.0
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=max(0.05, min(delay, 30.0)))
+        renewing = asyncio.ensure_future(self._renew())
+        try:
+            while True:
+                self._wake.clear()
+                try:
+                    delay = await self.run_once(wait=False)
+                except Exception:
+                    log.exception("outbound: queue pass failed")
+                    delay = 30.0
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=max(0.05, min(delay, 30.0)))
+        finally:
+            renewing.cancel()
 
     # -- one pass ---------------------------------------------------------------------------
 
-    async def run_once(self) -> float:
-        """Attempts the due messages this runner could claim; returns seconds until it should
-        look again."""
+    async def run_once(self, wait: bool = True) -> float:
+        """Adopts new files, claims due messages up to the free delivery slots and starts
+        them (`wait`: and waits for them); returns seconds until it should look again (a
+        finished delivery also wakes the loop)."""
         loop = asyncio.get_running_loop()
         fresh, self._fresh = self._fresh, set()
         scan = time.monotonic() - self._scanned >= SCAN_INTERVAL
@@ -138,19 +163,25 @@ class QueueRunner:
             self._scanned = time.monotonic()
         now = self.clock()
         s = self.settings
-        claimed = await loop.run_in_executor(
-            None, self.state.claim, self.owner, now, s.lease, s.concurrency
-        )
-        if claimed:
-            renewing = asyncio.ensure_future(self._renew())
-            try:
-                await asyncio.gather(*(self._deliver_claimed(c) for c in claimed))
-            finally:
-                renewing.cancel()
-            if len(claimed) == s.concurrency:
-                return 0.0  # maybe more are due
+        free = s.concurrency - len(self._in_flight)
+        started = []
+        if free > 0:
+            claimed = await loop.run_in_executor(
+                None, self.state.claim, self.owner, now, s.lease, free
+            )
+            for c in claimed:
+                task = asyncio.ensure_future(self._deliver_claimed(c))
+                self._in_flight[c.id] = task
+                task.add_done_callback(functools.partial(self._delivered, c.id))
+                started.append(task)
+        if wait and started:
+            await asyncio.gather(*started)
         next_due = await loop.run_in_executor(None, self.state.next_due)
         return max(0.0, (next_due if next_due is not None else now + 30.0) - self.clock())
+
+    def _delivered(self, qid: str, _: object = None) -> None:
+        self._in_flight.pop(qid, None)
+        self._wake.set()  # a slot is free; maybe more are due
 
     def _adopt(self, ids: set[str] | None) -> None:
         if ids is None or ids:
@@ -163,6 +194,8 @@ class QueueRunner:
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(self.settings.lease / 3)
+            if not self._in_flight:
+                continue
             try:
                 await loop.run_in_executor(
                     None, self.state.renew, self.owner, self.clock() + self.settings.lease
