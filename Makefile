@@ -26,7 +26,7 @@ test: venv
 
 ## make test-tools: Debian clients used by tests/clients, and PostgreSQL for the store
 ## tests (root; apt-get).
-TOOLS := bind9-dnsutils knot-dnsutils swaks ddclient inadyn isync vdirsyncer nsd knot postgresql \
+TOOLS := bind9-dnsutils knot-dnsutils curl swaks ddclient inadyn isync vdirsyncer nsd knot postgresql \
 	opendkim opendkim-tools libmail-srs-perl dovecot-sieve dovecot-core sieve-connect \
 	rspamd redis-server clamav clamav-daemon pebble dovecot-imapd offlineimap3 chromium
 test-tools:
