@@ -41,6 +41,7 @@ PLUGIN_COMMANDS = (
     "swissbox.imap.command",
     "swissbox.dav.command",
     "swissbox.smtp.command",
+    "swissbox.smtp.outbound.command",
     "swissbox.directory.command",
     "swissbox.directory.twofactorcmd",
     "swissbox.backup.command",

@@ -263,6 +263,19 @@ class QueueState:
                 )
         return True
 
+    def hold(self, owner: str, qid: str, now: float, lease: float) -> bool:
+        """Claims one message whether due or not (`swissbox queue delete`); False when it is
+        unknown or another holder's."""
+        with self.db.write() as tx:
+            return (
+                tx.execute(
+                    "UPDATE queue_messages SET claimed_by = ?, claimed_until = ?"
+                    " WHERE id = ? AND claimed_until < ?",
+                    (owner, now + lease, qid, now),
+                ).rowcount
+                > 0
+            )
+
     def finish(self, owner: str | None, qid: str) -> bool:
         """Removes a message that left the queue (`owner` None: whoever holds it)."""
         with self.db.write() as tx:
