@@ -6,14 +6,12 @@ authserv-id removed), and the reply or folder the DMARC result asks for under th
 from __future__ import annotations
 
 import logging
-import multiprocessing
 from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 from swissbox.directory import InvalidName, normalize_domain
 from swissbox.mailauth.authresults import strip_claiming
-from swissbox.mailauth.dkimverify import exit_with_parent
+from swissbox.mailauth.checkworker import CheckWorkers
 from swissbox.mailauth.resolver import DnsResolver, Resolver
 from swissbox.mailauth.verdict import authenticate
 from swissbox.mailstore import INBOX, JUNK
@@ -36,8 +34,10 @@ class InboundAuth:
     reject_action: str = "reject"  # reject | quarantine | mark
     temperror_action: str = "defer"  # defer | mark
     domain_actions: dict[str, str] = field(default_factory=dict)  # recipient domain -> action
-    verify_processes: int = 0  # worker processes checking DKIM signatures; 0: on the loop
-    _executor: ProcessPoolExecutor | None = field(default=None, init=False, repr=False)
+    verify_processes: int = 0  # worker processes running the checks; 0: on the loop
+    # the DNS the workers ask (their own resolvers): (servers or None for resolv.conf, timeout)
+    worker_dns: tuple[list[tuple[str, int]] | None, float] | None = None
+    _workers: CheckWorkers | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def from_settings(
@@ -57,23 +57,29 @@ class InboundAuth:
             domain, _, action = entry.partition("=")
             per_domain[_domain(domain.strip())] = action.strip()
         return cls(
-            resolver, hostname, reject_action, temperror_action, per_domain, verify_processes
+            resolver,
+            hostname,
+            reject_action,
+            temperror_action,
+            per_domain,
+            verify_processes,
+            (nameservers or None, timeout),
         )
 
-    def executor(self) -> ProcessPoolExecutor | None:
-        """The DKIM workers, started at the first message that needs them (spawned, not
-        forked: the server has threads)."""
-        if self.verify_processes and self._executor is None:
-            context = multiprocessing.get_context("spawn")
-            self._executor = ProcessPoolExecutor(
-                self.verify_processes, mp_context=context, initializer=exit_with_parent
+    def workers(self) -> CheckWorkers | None:
+        """The check workers (their processes start at the first message), when there are
+        to be any: `verify_processes` > 0 and the DNS known to them (`worker_dns`)."""
+        if self._workers is None and self.verify_processes and self.worker_dns is not None:
+            nameservers, timeout = self.worker_dns
+            self._workers = CheckWorkers(
+                self.verify_processes, nameservers, timeout, self.authserv_id, self.resolver
             )
-        return self._executor
+        return self._workers
 
     def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = None
+        if self._workers is not None:
+            self._workers.close()
+            self._workers = None
 
     def reject_action_for(self, recipients: Iterable[str]) -> str:
         """The action for a DMARC `reject` failure of one message to these recipients: their
@@ -90,15 +96,13 @@ class InboundAuth:
     async def check(
         self, data: bytes, client_ip: str, helo: str, mail_from: str, recipients: Iterable[str] = ()
     ) -> Decision:
-        verdict = await authenticate(
-            data,
-            self.resolver,
-            client_ip,
-            helo,
-            mail_from,
-            self.authserv_id,
-            executor=self.executor(),
-        )
+        workers = self.workers()
+        if workers is not None:
+            verdict = await workers.authenticate(data, client_ip, helo, mail_from)
+        else:
+            verdict = await authenticate(
+                data, self.resolver, client_ip, helo, mail_from, self.authserv_id
+            )
         marked = verdict.header + strip_claiming(data, self.authserv_id)
         dmarc = verdict.dmarc
         log.info(
