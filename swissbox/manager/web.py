@@ -21,6 +21,7 @@ from swissbox.manager import webpages as pages
 from swissbox.manager.api import ApiResource
 from swissbox.manager.auth import is_https
 from swissbox.manager.endpoint import ApiError
+from swissbox.manager.web_access import AccessPages
 from swissbox.manager.web_ddns import DdnsPages
 from swissbox.manager.web_mail import MailPages
 from swissbox.manager.web_teams import TeamPages
@@ -45,6 +46,7 @@ class WebResource(Resource):
         self._running: set[asyncio.Future[None]] = set()
         # groups of pages in their own modules (their routes join the table below)
         self.sections: list[Section] = [MailPages(self), DdnsPages(self), TeamPages(self)]
+        self.sections.append(AccessPages(self))
 
     def render(self, request: Request) -> Any:
         task = asyncio.ensure_future(self._answer(request))

@@ -21,6 +21,8 @@ ORG_SECTIONS: list[tuple[str, str, str]] = [
     ("mail:read", "mail", "Email Service: addresses, their users, aliases, restore"),
     ("ddns:read", "ddns", "Dynamic DNS hosts"),
     ("members:read", "teams", "Teams and the directory"),
+    ("tokens:read", "tokens", "API tokens"),
+    ("audit:read", "audit", "Audit log"),
 ]
 
 
@@ -92,7 +94,9 @@ def layout(
         logout = form(url("logout"), "", csrf, "Log out")
         nav = (
             f'<nav aria-label="Main"><a href="{url()}">Organizations</a> '
-            f'<a href="{url("me")}">My account ({e(login)})</a> {logout}</nav>'
+            f'<a href="{url("me")}">My account ({e(login)})</a> '
+            f'<a href="{url("me", "sessions")}">Sessions</a> '
+            f'<a href="{url("me", "devices")}">Devices</a> {logout}</nav>'
         )
     said = ""
     if notice:

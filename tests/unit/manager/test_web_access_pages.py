@@ -1,0 +1,96 @@
+"""The access pages' HTML and helpers (pure): values escaped, every form with its CSRF field,
+a label for each field, controls only with the permission; the new-token cookie opens only
+for the session it was made for; device settings come from the published records."""
+
+from __future__ import annotations
+
+import re
+
+from swissbox.autoconfig.documents import MailServer
+from swissbox.directory.mailrecords import MailPorts, mail_records
+from swissbox.manager import web_access as w
+
+NASTY = '<script>alert("x")</script>'
+ORG = {"id": 7, "name": "acme", "role": "admin", "permissions": ["org:read", "tokens:read"]}
+ADMIN = {**ORG, "permissions": ["org:read", "tokens:read", "tokens:write", "audit:read"]}
+TOKENS = [
+    {"id": 1, "name": NASTY, "login": "a@acme.test", "permissions": ["org:read"],
+     "created": 1, "last_used": None, "revoked": None},
+    {"id": 2, "name": "old", "login": "a@acme.test", "permissions": ["org:read"],
+     "created": 1, "last_used": 5, "revoked": 9},
+]  # fmt: skip
+
+
+def forms(html: str) -> list[str]:
+    return re.findall(r'<form method="post".*?</form>', html, re.S)
+
+
+def labelled(html: str) -> None:
+    ids = re.findall(r'<(?:input|select)[^>]* id="([^"]+)"', html)
+    assert len(ids) == len(set(ids)), ids
+    assert set(ids) <= set(re.findall(r'<label for="([^"]+)"', html))
+
+
+def test_tokens_page_escapes_and_offers_only_what_the_role_may() -> None:
+    html = w.tokens_page("a@acme.test", "tok-1", ADMIN, TOKENS).decode()
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert all('name="csrf_token" value="tok-1"' in f for f in forms(html))
+    # logout, one revoke (the revoked token has none), the new-token form
+    assert len(forms(html)) == 3
+    assert 'name="perm-audit:read"' in html and 'name="perm-members:write"' not in html
+    labelled(html)
+    reader = w.tokens_page("a@acme.test", "t", ORG, TOKENS).decode()
+    assert "Make token" not in reader and "Revoke" not in reader
+
+
+def test_the_new_token_is_shown_escaped() -> None:
+    new = {"id": 3, "name": NASTY, "token": "sbx_<b>"}
+    html = w.tokens_page("a@acme.test", "t", ADMIN, TOKENS, new=new).decode()
+    assert 'id="api-token">sbx_&lt;b&gt;<' in html and "shown only this once" in html
+
+
+def test_audit_page_links_older_entries_only_when_there_are_more() -> None:
+    entries = [
+        {"id": 9, "time": 0, "actor": NASTY, "via": "session", "action": "x", "detail": {"k": 1}}
+    ]
+    html = w.audit_page("a", "t", ADMIN, entries, more=True).decode()
+    assert "&lt;script&gt;" in html and "before=9" in html and "k=1" in html
+    assert "Older entries" not in w.audit_page("a", "t", ADMIN, entries, more=False).decode()
+
+
+def test_sessions_page_ends_others_not_this_browser() -> None:
+    sessions = [
+        {"id": "aa", "created": 1, "last_seen": 2, "expires": 3, "current": True},
+        {"id": "bb", "created": 1, "last_seen": 2, "expires": 3, "current": False},
+    ]
+    html = w.sessions_page("a", "t", sessions).decode()
+    assert "/manager/me/sessions/bb/end" in html and "/manager/me/sessions/aa/end" not in html
+    assert "End all other sessions" in html
+    alone = w.sessions_page("a", "t", sessions[:1]).decode()
+    assert "End all other sessions" not in alone
+
+
+def test_the_new_token_cookie_opens_for_its_session_only() -> None:
+    made = {"id": 4, "name": "ci", "token": "sbx_secret", "permissions": ["org:read"]}
+    cookie = w.new_token_cookie(b"session-a", made, secure=True)
+    assert b"HttpOnly" in cookie and b"SameSite=Strict" in cookie and b"Secure" in cookie
+    assert b"Path=/manager" in cookie and b"Max-Age=120" in cookie
+    value = cookie.split(b";", 1)[0].split(b"=", 1)[1]
+    assert w.read_new_token(b"session-a", value) == {"id": 4, "name": "ci", "token": "sbx_secret"}
+    assert w.read_new_token(b"session-b", value) is None
+    assert w.read_new_token(None, value) is None
+    data, _, sig = value.partition(b".")
+    assert w.read_new_token(b"session-a", data[:-2] + b"AA." + sig) is None
+    assert w.read_new_token(b"session-a", b"garbage") is None
+
+
+def test_device_settings_come_from_the_published_records() -> None:
+    ports = MailPorts(submission=10587, submissions=10465, imap=10143, imaps=10993, https=10443)
+    server = MailServer("mx.example.test", ports)
+    records = mail_records("acme.test", "mx.example.test", ports)
+    got = w.device_settings("a@acme.test", server, records)
+    assert got["host"] == "mx.example.test" and got["imaps"] == 10993
+    assert got["dav"] == "https://mx.example.test:10443/dav/"
+    html = w.devices_page("a", "t", [{"address": "a@acme.test"}], [got]).decode()
+    assert "port 10993 (TLS) or 10143 (STARTTLS)" in html
+    assert "/mail/config-v1.1.xml?emailaddress=a%40acme.test" in html
