@@ -1,25 +1,21 @@
 """The Email Service pages of `/manager/`: an organization's addresses (create with the
 mailbox realm's password rule, new password, delete after a confirmation), the members who
 may use each (several at once: one address for a team), forward, aliases, catch-all, and
-restoring deleted mail into a folder. Changes go through the API's dispatch (same checks,
-handlers and core rules); restore calls `swissbox.mailstore.retention` as `mailbox restore`."""
+restoring deleted mail into a folder. Every read and change goes through the API's dispatch
+(same checks, handlers and core rules; restore is `mailstore.retention.restore`, as
+`swissbox mailbox restore`)."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import email.parser
-import email.policy
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from twisted.web.server import Request
 
 from swissbox.auth.policy import rule as password_rule
 from swissbox.directory.mailboxrules import QUOTA_RULE
-from swissbox.http import client_address
-from swissbox.mailstore import release_store, retention, shared_store
 from swissbox.manager.endpoint import ApiError
 from swissbox.manager.webflow import (
     Answer,
@@ -39,8 +35,7 @@ ACCESS_NAMES = {
     "full": "full (read, send and manage)",
     "read": "read only",
 }
-RESTORED_FOLDER = retention.RESTORED
-HEADER_BYTES = 16 * 1024  # enough of a retained message to show its sender and subject
+RESTORED_FOLDER = "Restored"  # where mailstore.retention.restore puts them
 
 
 # -- HTML (pure) ------------------------------------------------------------------------------
@@ -50,6 +45,13 @@ def quota_text(quota: int | None) -> str:
     if not quota:
         return "no limit"
     return f"{quota / MB:g} MB" if quota % MB == 0 else f"{quota} bytes"
+
+
+def size_text(n: int) -> str:
+    for unit, size in (("GB", 1024 * MB), ("MB", MB), ("KB", 1024)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n} bytes"
 
 
 def rule_note(ident: str, realm: str) -> str:
@@ -184,13 +186,16 @@ def mailbox_page(
     forward: dict[str, Any] | None,
     notice: str = "",
     error: str = "",
+    used_bytes: int | None = None,
 ) -> bytes:
     oid, address = org["id"], box["address"]
     writable = "mail:write" in org.get("permissions", [])
     here = ("orgs", oid, "mailboxes", address)
     body = f'<p><a href="{url("orgs", oid, "mail")}">Back to the Email Service</a></p>'
+    used = f"{size_text(used_bytes)} used; q" if used_bytes is not None else "Q"
     body += (
-        f"<p>Quota: {e(quota_text(box.get('quota_bytes')))} (set when the address is created).</p>"
+        f"<p>{e(used)}uota: {e(quota_text(box.get('quota_bytes')))}"
+        " (set when the address is created).</p>"
     )
     rows = []
     for u in box["users"]:
@@ -289,16 +294,16 @@ def restore_page(
         return layout(f"Restore mail of {address}", body + "<p>No deleted mail to restore.</p>",
                       login, csrf, notice)  # fmt: skip
     rows = []
-    for n, k in enumerate(kept):
-        inner = hidden("since", repr(k["expunged"]))
-        button = f"Restore this and later ones ({n + 1} of {len(kept)})"
+    for n, k in enumerate(kept):  # newest first
+        when = dt.datetime.fromtimestamp(k["expunged"], dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+        button = f"Restore this one and those deleted after it ({n + 1} of {len(kept)})"
         rows.append(
             (
-                e(k["when"]),
+                e(when),
                 e(k["folder"]),
-                e(k["from"]),
-                e(k["subject"]),
-                form(action, inner, csrf, button),
+                e(k.get("from", "")),
+                e(k.get("subject", "")),
+                form(action, hidden("since", str(k["expunged"])), csrf, button),
             )
         )
     body += table(
@@ -306,46 +311,6 @@ def restore_page(
     )
     body += form(action, "", csrf, f"Restore all {len(kept)} messages")
     return layout(f"Restore mail of {address}", body, login, csrf, notice)
-
-
-# -- reading retained messages and restoring them (worker thread) -----------------------------
-
-
-def _summary(path: Path) -> tuple[str, str]:
-    """(From, Subject) of a retained message file, from its first bytes."""
-    try:
-        with path.open("rb") as f:
-            head = f.read(HEADER_BYTES)
-    except OSError:
-        return "", ""
-    head = head.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
-    msg = email.parser.BytesHeaderParser(policy=email.policy.default).parsebytes(head)
-    return str(msg.get("From", ""))[:200], str(msg.get("Subject", ""))[:300]
-
-
-def retained(mail_dir: Path, address: str) -> list[dict[str, Any]]:
-    store = shared_store(mail_dir)
-    try:
-        box = store.mailbox(address)
-        out = []
-        for _rid, folder, key, expunged in retention.pending(box):
-            sender, subject = _summary(box.path / retention.AREA / key)
-            when = dt.datetime.fromtimestamp(expunged, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
-            out.append(
-                {"folder": folder, "expunged": expunged, "when": when, "from": sender,
-                 "subject": subject}
-            )  # fmt: skip
-        return out
-    finally:
-        release_store(mail_dir)
-
-
-def restore(mail_dir: Path, address: str, since: float | None) -> int:
-    store = shared_store(mail_dir)
-    try:
-        return retention.restore(store.mailbox(address), since)
-    finally:
-        release_store(mail_dir)
 
 
 # -- the pages ----------------------------------------------------------------------------------
@@ -502,9 +467,13 @@ class MailPages(Section):
         if "members:read" in org.get("permissions", []):
             members = await self.web.call(request, "GET", f"/orgs/{oid}/members")
         _, forwards = await self._read(self._routing, [box["address"].rsplit("@", 1)[1]])
-        page = mailbox_page(
-            login, token, org, box, members, forwards.get(box["address"]), flash(request), error
+        usage = await self.web.call(
+            request, "GET", f"/orgs/{oid}/mailboxes/{segment(box['address'])}/usage"
         )
+        page = mailbox_page(
+            login, token, org, box, members, forwards.get(box["address"]), flash(request), error,
+            usage["used_bytes"],
+        )  # fmt: skip
         return status, page, {}
 
     def _box_refused(self, request: Request, oid: int, address: str) -> Any:
@@ -601,46 +570,39 @@ class MailPages(Section):
 
     # -- restore deleted mail -------------------------------------------------------------------
 
-    async def _restorable(
-        self, request: Request, oid: int, address: str
-    ) -> tuple[str, str, dict[str, Any], str, Path]:
-        login, token, org, box = await self._box(request, oid, address)
-        if "mail:write" not in org.get("permissions", []):
-            raise ApiError(403, "forbidden", "your role may not restore mail")
-        mail_dir = getattr(self.web.api.manager, "mail_dir", None)
-        if mail_dir is None:
-            raise ApiError(503, "this front end has no mail store to restore from")
-        return login, token, org, box["address"], Path(mail_dir)
-
     async def restore_list(
         self, request: Request, form: dict[str, str], oid: int, address: str
     ) -> Answer:
-        login, token, org, canonical, mail_dir = await self._restorable(request, oid, address)
-        kept = await self._read(retained, mail_dir, canonical)
+        login, token, org, box = await self._box(request, oid, address)
+        if "mail:write" not in org.get("permissions", []):
+            raise ApiError(403, "forbidden", "your role may not restore mail")
+        rest = f"/orgs/{oid}/mailboxes/{segment(box['address'])}/deleted"
+        kept = await self.web.call(request, "GET", rest)
         days = self.web.api.manager.settings.imap.expunged_retention_days
-        return 200, restore_page(login, token, org, canonical, kept, days, flash(request)), {}
+        page = restore_page(login, token, org, box["address"], kept, days, flash(request))
+        return 200, page, {}
 
     async def restore(
         self, request: Request, form: dict[str, str], oid: int, address: str
     ) -> Answer:
-        # the reads below take the API's own path with this POST request: its session, CSRF
-        # token and Origin are checked there as for any change
-        login, _, org, canonical, mail_dir = await self._restorable(request, oid, address)
-        since: float | None = None
-        if form.get("since"):
-            try:
-                since = float(form["since"])
-            except ValueError:
-                raise ApiError(400, "the time to restore from is not a number") from None
-        count = await self._read(restore, mail_dir, canonical, since)
-        client = client_address(request, self.web.api.manager.trusted) or ""
-        await self._read(
-            self.web.api.manager.directory.audit,
-            org["id"], login, "session", client, "mailbox.restore", canonical, {"restored": count},
-        )  # fmt: skip
-        notice = (
-            f"{count} messages were restored into the folder {RESTORED_FOLDER} of {canonical}."
-            if count
-            else "Nothing was restored: those messages exist in a folder already."
-        )
-        raise Redirect(url("orgs", oid, "mailboxes", canonical, "restore"), notice=notice)
+        body: dict[str, Any] = {}
+        since = form.get("since", "")
+        if since:
+            if not since.isascii() or not since.isdigit() or len(since) > 12:
+                raise ApiError(400, "the time to restore from is not a number")
+            body["since"] = int(since)
+        back = url("orgs", oid, "mailboxes", address, "restore")
+
+        def done(answer: dict[str, Any]) -> str:
+            if not answer["restored"]:
+                return "Nothing was restored: those messages are in a folder already."
+            return (
+                f"{answer['restored']} messages were restored into the folder"
+                f" {answer['folder']} of {address}."
+            )
+
+        async def refused(exc: ApiError) -> Answer:
+            raise exc
+
+        rest = f"/orgs/{oid}/mailboxes/{segment(address)}/restore"
+        return await self.change(request, "POST", rest, body, back, done, refused)
