@@ -94,7 +94,7 @@ def cmd_member_remove(args: argparse.Namespace, env: CliEnv) -> int:
     )
     login, target = removal.login, removal.transfer_to
     other_orgs = [m.org for m in d.memberships(login) if m.org != org]
-    collections = dav_data.collections(_dav_folder(env), login)
+    collections = dav_data.collections(dav_data.dav_place(env.config), login)
     fates, account_deleted = members.remove_member(d, removal)
     print(f"{login} removed from {org} (directory, teams, mailbox grants)")
     for line in mailbox_fate_lines(login, fates) or [f"  {login} used no mailbox of {org}"]:
@@ -105,7 +105,7 @@ def cmd_member_remove(args: argparse.Namespace, env: CliEnv) -> int:
             f"its {len(collections)} calendars and address books stay with it"
         )
         return 0
-    moved, count = settle_collections(_dav_folder(env), login, target)
+    moved, count = settle_collections(dav_data.dav_place(env.config), login, target)
     if target is not None:
         for old, new in moved:
             print(f"  {old} -> {target}/{new}")
@@ -225,7 +225,7 @@ def cmd_private(args: argparse.Namespace, env: CliEnv) -> int:
 
 def cmd_collections(args: argparse.Namespace, env: CliEnv) -> int:
     login = env.directory.account(args.login).login
-    found = dav_data.collections(_dav_folder(env), login)
+    found = dav_data.collections(dav_data.dav_place(env.config), login)
     rows = [
         {"name": c.name, "kind": c.kind, "displayname": c.displayname, "items": c.items}
         for c in found

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from swissbox.cliutil import CliEnv, CommandError
+from swissbox.dav.data import dav_place
 from swissbox.directory import NotFound
 
 
@@ -45,7 +46,7 @@ def cmd_dav_import(args: argparse.Namespace, env: CliEnv) -> int:
     rows, lines = [], []
     for name, tag, objects in parsed:
         try:
-            r = import_objects(env.config.data_dir / "dav", login, tag, objects, args.collection)
+            r = import_objects(dav_place(env.config), login, tag, objects, args.collection)
         except (ImportRefused, ValueError) as exc:
             raise CommandError(f"{name}: {exc}") from None
         rows.append({"file": name, "collection": r.collection, "added": r.added,

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,9 @@ from radicale import pathutils
 from swissbox.dav.app import MAX_RESOURCE, PREDEFINED
 from swissbox.dav.collection import parse_directory_name
 from swissbox.dav.data import _ensure_principal
+from swissbox.dav.pgdata import ensure_principal
+from swissbox.dav.pgstorage import OneConnection, PgStorage, migrate
+from swissbox.store import is_postgres_url
 
 CALENDAR, BOOK = "VCALENDAR", "VADDRESSBOOK"
 DEFAULT_COLLECTION = {CALENDAR: "calendar", BOOK: "contacts"}
@@ -117,15 +122,34 @@ def split(text: str) -> tuple[str, list[Any]]:
     return CALENDAR, out
 
 
-def _storage(folder: Path) -> tuple[Any, int]:
-    """Radicale's file storage over `folder`, and its limit on recurrence occurrences."""
+@contextmanager
+def _storage(place: Path | str) -> Iterator[tuple[Any, int]]:
+    """Radicale's file storage over the folder `place` (or ours on the PostgreSQL URL
+    `place`), and its limit on recurrence occurrences."""
     cfg = radicale.config.load()
-    cfg.update(
-        {"storage": {"type": "multifilesystem", "filesystem_folder": str(folder)}},
-        "swissbox",
-        privileged=True,
-    )
-    return radicale.storage.load(cfg), int(cfg.get("server", "max_vevent_rrule_occurrence"))
+    if not is_postgres_url(place):
+        cfg.update(
+            {"storage": {"type": "multifilesystem", "filesystem_folder": str(place)}},
+            "swissbox",
+            privileged=True,
+        )
+        yield radicale.storage.load(cfg), int(cfg.get("server", "max_vevent_rrule_occurrence"))
+        return
+    migrate(str(place))
+    pool = OneConnection(str(place))
+    try:
+        storage = PgStorage.over(pool)(cfg)
+        yield storage, int(cfg.get("server", "max_vevent_rrule_occurrence"))
+    finally:
+        pool.close()
+
+
+def _ensure_principal_in(place: Path | str, storage: Any, login: str) -> None:
+    if not is_postgres_url(place):
+        _ensure_principal(Path(place), login)
+        return
+    with storage.connection() as conn:
+        ensure_principal(conn, login, time.time())
 
 
 def _href(uid: str, tag: str, taken: set[str]) -> str:
@@ -139,18 +163,36 @@ def _href(uid: str, tag: str, taken: set[str]) -> str:
 
 
 def import_objects(
-    folder: Path, login: str, tag: str, objects: Iterable[Any], collection: str | None = None
+    place: Path | str,
+    login: str,
+    tag: str,
+    objects: Iterable[Any],
+    collection: str | None = None,
 ) -> ImportResult:
     """Writes the objects (from `split`) into `<login>/<collection>/` (the account's default
-    calendar or address book when None; a missing named collection is made)."""
+    calendar or address book when None; a missing named collection is made), in the
+    `<data>/dav` folder or the PostgreSQL URL `place` (`data.dav_place`)."""
     name = collection or DEFAULT_COLLECTION[tag]
     if not pathutils.is_safe_filesystem_path_component(name) or parse_directory_name(name):
         raise ImportRefused(f"{name!r}: not a name for a collection of yours")
-    storage, max_occurrences = _storage(folder)
+    with _storage(place) as (storage, max_occurrences):
+        return _import(place, storage, max_occurrences, login, name, tag, objects, collection)
+
+
+def _import(
+    place: Path | str,
+    storage: Any,
+    max_occurrences: int,
+    login: str,
+    name: str,
+    tag: str,
+    objects: Iterable[Any],
+    collection: str | None,
+) -> ImportResult:
     path = f"/{login}/{name}/"
     result = ImportResult(f"{login}/{name}")
     with storage.acquire_lock("w"):
-        _ensure_principal(folder, login)
+        _ensure_principal_in(place, storage, login)
         found = list(storage.discover(path))
         coll = found[0] if found else None
         if coll is None:

@@ -36,23 +36,33 @@ def send_role_summary(
 
 
 def settle_collections(
-    folder: Path, login: str, transfer_to: str | None
+    place: Path | str, login: str, transfer_to: str | None
 ) -> tuple[list[tuple[str, str]], int]:
-    """A deleted account's calendars and address books: handed to `transfer_to` ((old, new)
-    names moved, 0) or deleted ([], how many)."""
+    """A deleted account's calendars and address books (in the `<data>/dav` folder or the
+    PostgreSQL URL `place`): handed to `transfer_to` ((old, new) names moved, 0) or deleted
+    ([], how many)."""
     if transfer_to is not None:
-        return dav_data.transfer(folder, login, transfer_to), 0
-    return [], dav_data.delete(folder, login)
+        return dav_data.transfer(place, login, transfer_to), 0
+    return [], dav_data.delete(place, login)
 
 
 class MemberHooks:
-    def __init__(self, directory: Directory, data_dir: Path, hostname: str, book: Any) -> None:
+    def __init__(
+        self,
+        directory: Directory,
+        data_dir: Path,
+        hostname: str,
+        book: Any,
+        place: Path | str | None = None,
+    ) -> None:
+        """`place`: where the collections are (`data.dav_place`; `<data_dir>/dav` if None)."""
         self.directory, self.data_dir, self.hostname, self.book = (
             directory,
             data_dir,
             hostname,
             book,
         )
+        self.place = place if place is not None else data_dir / "dav"
 
     def role_changed(self, org: str, login: str, old: str, new: str) -> None:
         try:
@@ -64,7 +74,7 @@ class MemberHooks:
             log.exception("dav: could not send the role change summary to %s", login)
 
     def account_removed(self, login: str, transfer_to: str | None) -> None:
-        moved, deleted = settle_collections(self.data_dir / "dav", login, transfer_to)
+        moved, deleted = settle_collections(self.place, login, transfer_to)
         if transfer_to is not None:
             log.info("dav: %d collections of %s handed to %s", len(moved), login, transfer_to)
         else:

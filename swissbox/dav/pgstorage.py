@@ -526,15 +526,36 @@ def _null() -> Iterator[None]:
     yield
 
 
-def open_pool(url: str, size: int) -> Any:
-    """The plugin's connections (autocommit; at most `size`), the `dav` tables migrated first."""
-    from psycopg_pool import ConnectionPool
+class OneConnection:
+    """A pool of one connection (a command-line tool's: no pool threads to start and stop)."""
 
+    def __init__(self, url: str) -> None:
+        import psycopg
+
+        self.conn = psycopg.connect(url, autocommit=True)
+
+    @contextmanager
+    def connection(self) -> Iterator[Any]:
+        yield self.conn
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def migrate(url: str) -> None:
+    """The `dav` tables at this swissbox's version."""
     from swissbox.dav.sqlschema import MIGRATIONS
     from swissbox.store import open_database
 
     with open_database(url, name="dav") as db:
         db.migrate(MIGRATIONS)
+
+
+def open_pool(url: str, size: int) -> Any:
+    """The plugin's connections (autocommit; at most `size`), the `dav` tables migrated first."""
+    from psycopg_pool import ConnectionPool
+
+    migrate(url)
     return ConnectionPool(
         url, min_size=1, max_size=max(size, 2), kwargs={"autocommit": True}, name="dav", open=True
     )

@@ -13,6 +13,7 @@ from twisted.web.wsgi import WSGIResource
 
 from swissbox.dav.app import build_application
 from swissbox.dav.book import DirectoryBook
+from swissbox.dav.data import dav_place
 from swissbox.dav.memberhooks import MemberHooks
 from swissbox.dav.pgstorage import open_pool
 from swissbox.dav.privileges import ReadOnlyPrivileges
@@ -46,7 +47,11 @@ class DavService:
         plain = trusted_networks(ctx.settings.http.plain_auth_networks)
         self.resource = DavResource(self.wsgi, ctx.authenticator, ctx.loop, trusted, plain)
         hooks = MemberHooks(
-            ctx.directory, ctx.config.data_dir, ctx.settings.server.hostname, self.book
+            ctx.directory,
+            ctx.config.data_dir,
+            ctx.settings.server.hostname,
+            self.book,
+            dav_place(ctx.config),
         )
         ctx.on(MEMBER_ROLE_CHANGED, hooks.role_changed)  # from the admin API
         ctx.on(ACCOUNT_REMOVED, hooks.account_removed)

@@ -9,6 +9,7 @@ import random
 import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import caldav
@@ -43,9 +44,9 @@ def frontends(
     assert not (b.data / "dav" / "collection-root").exists()
 
 
-def client(stack: Stack) -> caldav.DAVClient:
+def client(stack: Stack, login: str = LOGIN) -> caldav.DAVClient:
     url = f"http://127.0.0.1:{stack.ports['http']}/dav/"
-    return caldav.DAVClient(url, username=LOGIN, password=PASSWORDS[LOGIN])
+    return caldav.DAVClient(url, username=login, password=PASSWORDS[login])
 
 
 def etags(http: DavHttp, login: str = LOGIN, path: str = CALENDAR) -> dict[str, str]:
@@ -185,3 +186,30 @@ def test_fifty_clients_on_both_front_ends(frontends: tuple[Stack, Stack, str]) -
     for href in random.sample(sorted(seen_a), 5):  # an etag is the one its GET answers
         status, headers, _ = https[0].request("GET", href, BUSY)
         assert status == 200 and headers["etag"] == seen_b[href]
+
+
+def test_import_list_and_hand_over_in_postgresql(
+    frontends: tuple[Stack, Stack, str], tmp_path: Path
+) -> None:
+    """The CLI's DAV verbs work on the PostgreSQL collections: `dav import` through A's data
+    folder is served by B, `account collections` counts it, and removing the member with
+    `--transfer-to` hands the calendars over, as B then serves them."""
+    a, b, _ = frontends
+    dave = "dave@example.test"
+    ics = tmp_path / "dave.ics"
+    ics.write_text(event("dentist", "20260312T140000Z", "Dentist"))
+    done = a.cli("dav", "import", dave, str(ics))
+    assert done.returncode == 0 and "1 new" in done.stdout, done.stderr
+    with client(b, dave) as cb:
+        found = cb.principal().calendars()[0].event_by_uid("dentist")
+        assert str(found.icalendar_component["summary"]) == "Dentist"
+    listed = b.cli("account", "collections", dave, check=True).stdout
+    assert "calendar\tcalendar\t1\tCalendar" in listed and "contacts\taddress book\t0" in listed
+    a.cli("org", "member", "remove", dave, "--transfer-to", LOGIN, "--confirm", dave, check=True)
+    http = DavHttp(b.ports["http"])
+    status, _, body = http.request("GET", f"{home(LOGIN)}calendar-from-dave/dentist.ics", LOGIN)
+    assert status == 200 and b"SUMMARY:Dentist" in body
+    mine = etags(http, LOGIN, home(LOGIN))
+    assert (
+        f"{home(LOGIN)}calendar-from-dave/" in mine and f"{home(LOGIN)}contacts-from-dave/" in mine
+    )
