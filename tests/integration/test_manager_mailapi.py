@@ -188,3 +188,41 @@ def test_removed_mail_is_listed_and_restored_into_restored(
     assert client.request("GET", f"/orgs/{org}/mailboxes/{BOX}/usage").json["used_bytes"] > 0
     audit = client.request("GET", f"/orgs/{org}/audit?limit=5").json
     assert any(a["action"] == "mailbox.restore" and a["detail"]["restored"] == 2 for a in audit)
+
+
+def test_fifty_clients_restoring_at_once_bring_each_message_back_once(
+    admin: tuple[Client, int], stack: Stack
+) -> None:
+    import concurrent.futures
+
+    client, org = admin
+    m = _imap(stack)
+    m.create("Busy")
+    for n in range(10):
+        assert m.append("Busy", None, None, _message(f"busy-{n}"))[0] == "OK"
+    m.select("Busy")
+    m.store("1:*", "+FLAGS", r"(\Deleted)")
+    m.expunge()
+    calls = [
+        ("POST", f"/orgs/{org}/mailboxes/{BOX}/restore", {}),
+        ("POST", f"/orgs/{org}/mailboxes/{OTHER_BOX}/restore", {}),  # another org's: 404
+        ("POST", f"/orgs/{org}/mailboxes/{BOX}/restore", {"since": -1}),  # invalid: 400
+        ("GET", f"/orgs/{org}/mailboxes/{BOX}/deleted", None),
+        ("PUT", f"/orgs/{org}/mailboxes/{BOX}/sieve", {"script": BROKEN}),  # 400
+    ] * 10
+
+    def send(call: tuple[str, str, object]) -> tuple[int, object]:
+        answer = client.request(*call)
+        return answer.status, answer.json
+
+    with concurrent.futures.ThreadPoolExecutor(50) as pool:
+        results = list(pool.map(send, calls))
+    restored = sum(body["restored"] for status, body in results[0::5] if status == 200)
+    assert [s for s, _ in results[0::5]] == [200] * 10 and restored == 10
+    assert {s for s, _ in results[1::5]} == {404} and {s for s, _ in results[2::5]} == {400}
+    assert {s for s, _ in results[3::5]} == {200} and {s for s, _ in results[4::5]} == {400}
+    m.select("Restored")
+    _, data = m.fetch("1:*", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+    got = [x[1].decode().split(":", 1)[1].strip() for x in data if isinstance(x, tuple)]
+    assert sorted(s for s in got if s.startswith("busy-")) == [f"busy-{n}" for n in range(10)]
+    m.logout()
