@@ -1303,12 +1303,20 @@ class Directory(AliasStore, SieveStore, SendCountStore, ManagerDataStore, TwoFac
             )
 
     def active_locks(self) -> dict[str, tuple[str, float]]:
-        """{key: (tag, until)} of lockouts not yet over; read again only after a commit."""
+        """{key: (tag, until)} of lockouts not yet over; on SQLite read again only after a
+        commit. On PostgreSQL always read: that is one query, as asking for the generation
+        is, and the generation moves before a writer commits, so a copy kept by it could miss
+        a lockout committed just after it was read."""
+        if self._db.dialect == "postgresql":
+            return self._read_locks()
         generation = self.generation()
         cached = self._locks_cache
         if cached is None or cached[0] != generation:
-            rows = self._all(
-                "SELECT key, tag, until_time FROM auth_locks WHERE until_time > ?", (time.time(),)
-            )
-            cached = self._locks_cache = (generation, {r[0]: (r[1], r[2]) for r in rows})
+            cached = self._locks_cache = (generation, self._read_locks())
         return cached[1]
+
+    def _read_locks(self) -> dict[str, tuple[str, float]]:
+        rows = self._all(
+            "SELECT key, tag, until_time FROM auth_locks WHERE until_time > ?", (time.time(),)
+        )
+        return {r[0]: (r[1], r[2]) for r in rows}

@@ -9,14 +9,17 @@ from __future__ import annotations
 import imaplib
 import re
 import smtplib
+import socket
 import ssl
 import subprocess
+import threading
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 import dns.message
 import dns.query
 import dns.rdatatype
+import psycopg
 import pytest
 
 from swissbox.directory import Directory
@@ -27,6 +30,8 @@ from tests.support.stack import Stack
 
 MAILBOX, MAILBOX_PW = "toto@example.test", "mailbox-pw-1"
 ADMIN = "admin@example.test"
+GUESSED, RACED, RIGHT_PW = "guessed@example.test", "raced@example.test", "right-pw-1"
+OTHER_ADDRESS = "127.0.0.2"  # another client: loopback is all of 127/8
 
 
 class Frontends(NamedTuple):
@@ -42,9 +47,13 @@ def pair(tmp_path_factory: pytest.TempPathFactory, postgres: Any) -> Iterator[Fr
     their own."""
     tmp_path = tmp_path_factory.mktemp("frontends")
     url = postgres.new_database()
-    a = Stack(tmp_path / "a", store={"url": url})
-    b = Stack(tmp_path / "b", store={"url": url})
-    a.provision(mailboxes={MAILBOX: MAILBOX_PW}, accounts={ADMIN: PASSWORD})
+    auth = {"failure_delay_base": 0.0}  # lockout tests fail on purpose; no waiting
+    a = Stack(tmp_path / "a", store={"url": url}, auth=auth)
+    b = Stack(tmp_path / "b", store={"url": url}, auth=auth)
+    a.provision(
+        mailboxes={MAILBOX: MAILBOX_PW, GUESSED: RIGHT_PW, RACED: RIGHT_PW},
+        accounts={ADMIN: PASSWORD},
+    )
     a.cli("org", "member", "set-role", ADMIN, "legal", check=True)
     a.cli(
         "ddns", "add", "nas.example.test", "--user", "router1", "--password-stdin",
@@ -161,3 +170,77 @@ def test_mail_to_a_mailbox_made_in_postgresql(frontends: tuple[Stack, Stack]) ->
         imap.select("INBOX")
         _, data = imap.fetch("1", "(BODY[HEADER.FIELDS (SUBJECT)])")
         assert b"over postgres" in data[0][1]  # type: ignore[index]
+
+
+class BoundIMAP4(imaplib.IMAP4):
+    """IMAP from a chosen loopback source address (imaplib has no source_address)."""
+
+    def __init__(self, port: int, source: str) -> None:
+        self.source = source
+        super().__init__("127.0.0.1", port, timeout=30)
+
+    def _create_socket(self, timeout: float | None) -> socket.socket:
+        return socket.create_connection((self.host, self.port), timeout, (self.source, 0))
+
+
+def imap_login(stack: Stack, address: str, password: str, source: str = "127.0.0.1") -> bool:
+    with BoundIMAP4(stack.ports["imap"], source) as imap:
+        imap.starttls(ssl.create_default_context(cafile=str(stack.ca_file)))
+        try:
+            imap.login(address, password)
+        except imaplib.IMAP4.error:
+            return False
+        return True
+
+
+def smtp_login(stack: Stack, address: str, password: str, source: str = "127.0.0.1") -> bool:
+    context = ssl.create_default_context(cafile=str(stack.ca_file))
+    with smtplib.SMTP(
+        "127.0.0.1", stack.ports["submission"], timeout=30, source_address=(source, 0)
+    ) as smtp:
+        smtp.starttls(context=context)
+        try:
+            smtp.login(address, password)
+        except smtplib.SMTPAuthenticationError:
+            return False
+        return True
+
+
+def test_a_lockout_on_a_holds_on_b_for_that_client_only(pair: Frontends) -> None:
+    a, b = pair.a, pair.b
+    assert imap_login(b, GUESSED, RIGHT_PW)  # the right password works at first
+    for n in range(3):  # five different wrong passwords at A, over IMAP and SMTP AUTH
+        assert not imap_login(a, GUESSED, f"wrong-{n}")
+    for n in range(3, 5):
+        assert not smtp_login(a, GUESSED, f"wrong-{n}")
+    assert not imap_login(a, GUESSED, RIGHT_PW)  # locked at A
+    assert not imap_login(b, GUESSED, RIGHT_PW)  # and at B, for this client address
+    assert not smtp_login(b, GUESSED, RIGHT_PW)
+    assert imap_login(b, GUESSED, RIGHT_PW, source=OTHER_ADDRESS)  # not for another client
+    assert smtp_login(b, GUESSED, RIGHT_PW, source=OTHER_ADDRESS)
+
+
+def waiting_for_a_lock(url: str) -> bool:
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+        ).fetchone()
+        return bool(row and row[0])
+
+
+def test_a_lockout_committed_while_b_reads_the_board_still_reaches_b(pair: Frontends) -> None:
+    """B reads the lockouts while A's transaction recording one is open (on PostgreSQL the
+    generation has already moved), so the generation alone cannot tell B of the commit."""
+    a, b = pair.a, pair.b
+    guesses = threading.Thread(
+        target=lambda: [imap_login(a, RACED, f"wrong-{n}") for n in range(5)], daemon=True
+    )
+    with psycopg.connect(pair.url) as holder:
+        holder.execute("LOCK TABLE auth_locks IN EXCLUSIVE MODE")  # reads pass, writes wait
+        guesses.start()
+        eventually(lambda: waiting_for_a_lock(pair.url), 30, "A never recorded the lockout")
+        assert imap_login(b, RACED, RIGHT_PW)  # not committed yet: B reads the board now
+        holder.rollback()
+    guesses.join(30)
+    eventually(lambda: not imap_login(b, RACED, RIGHT_PW), 10, "B never applied A's lockout")
