@@ -5,6 +5,7 @@ audit log is pruned by age (`swissbox audit prune`)."""
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Iterator
 
@@ -27,6 +28,15 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 "account", "add", login, "--org", "acme", "--role", "admin", "--password-stdin",
                 stdin=PASSWORD + "\n", check=True,
             )  # fmt: skip
+        # two audit entries written before this start: 500 and 10 days ago
+        with sqlite3.connect(s.data / "swissbox.db") as db:
+            for action, days in (("ancient.entry", 500), ("recent.entry", 10)):
+                db.execute(
+                    "INSERT INTO audit_log (time, org_id, actor, via, client, action, target,"
+                    " detail) VALUES (?, (SELECT id FROM orgs WHERE name = 'acme'), 'x', 'cli',"
+                    " '', ?, '', '{}')",
+                    (int(time.time()) - days * 86400, action),
+                )
         s.start()
         yield s
 
@@ -79,6 +89,19 @@ def test_turning_2fa_on_ends_the_other_sessions_and_keeps_tokens(stack: Stack) -
     assert elsewhere.request("GET", "/me").status == 401
     assert here.request("GET", "/me").status == 200
     assert script.request("GET", f"/orgs/{org}").status == 200
+
+
+def test_the_server_prunes_entries_older_than_audit_days(stack: Stack) -> None:
+    person = logged_in(stack, "sam@acme.test")
+    org = person.request("GET", "/orgs").json[0]["id"]
+
+    def actions() -> list[str]:
+        return [e["action"] for e in person.request("GET", f"/orgs/{org}/audit").json]
+
+    deadline = time.monotonic() + 10
+    while "ancient.entry" in actions() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "ancient.entry" not in actions() and "recent.entry" in actions()
 
 
 def test_audit_prune_verb_keeps_recent_entries(stack: Stack) -> None:
