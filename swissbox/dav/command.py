@@ -80,7 +80,7 @@ def cmd_member_set_role(args: argparse.Namespace, env: CliEnv) -> int:
         return 0
     settings = env.config.settings
     where = send_role_summary(
-        d, env.config.data_dir, settings.server.hostname, org, member.account.login, old, args.role
+        d, env.config, settings.server.hostname, org, member.account.login, old, args.role
     )
     print(f"summary mail {where}")
     return 0

@@ -9,6 +9,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from swissbox.conf import Config
 from swissbox.dav import data as dav_data
 from swissbox.dav.notify import recipient, role_change_message, send_notice
 from swissbox.directory import Directory
@@ -17,7 +18,13 @@ log = logging.getLogger("swissbox.dav")
 
 
 def send_role_summary(
-    directory: Directory, data_dir: Path, hostname: str, org: str, login: str, old: str, new: str
+    directory: Directory,
+    data_dir: Path | Config,
+    hostname: str,
+    org: str,
+    login: str,
+    old: str,
+    new: str,
 ) -> str:
     """Mails the member the summary of a role change (their own mailbox, else their login
     address); returns where it went. One place for the CLI and the admin API."""
@@ -50,7 +57,7 @@ class MemberHooks:
     def __init__(
         self,
         directory: Directory,
-        data_dir: Path,
+        data_dir: Path | Config,
         hostname: str,
         book: Any,
         place: Path | str | None = None,
@@ -62,7 +69,8 @@ class MemberHooks:
             hostname,
             book,
         )
-        self.place = place if place is not None else data_dir / "dav"
+        folder = data_dir.data_dir if isinstance(data_dir, Config) else data_dir
+        self.place = place if place is not None else folder / "dav"
 
     def role_changed(self, org: str, login: str, old: str, new: str) -> None:
         try:

@@ -13,6 +13,7 @@ import email.utils
 from email.message import EmailMessage
 from pathlib import Path
 
+from swissbox.conf import Config
 from swissbox.directory import ROLE_NAMES, Directory
 from swissbox.mailstore import MailStore
 from swissbox.mailstore.queue import OutboundQueue
@@ -74,12 +75,17 @@ def recipient(directory: Directory, org: str, login: str) -> tuple[str, bool]:
 
 
 def send_notice(
-    data_dir: Path, directory: Directory, address: str, hosted: bool, raw: bytes
+    config: Config | Path, directory: Directory, address: str, hosted: bool, raw: bytes
 ) -> str:
-    """Delivers `raw`; returns where it went (for the command's output)."""
+    """Delivers `raw` into the mail and queue folders of `config` ([store] blob_path and url
+    followed; a bare data folder means its own mail/ and queue/); returns where it went."""
+    if isinstance(config, Config):
+        mail_dir, queue_dir, url = config.mail_dir, config.queue_dir, config.settings.store.url
+    else:
+        mail_dir, queue_dir, url = config / "mail", config / "queue", ""
     if hosted:
         mailbox = directory.mailbox(address)
-        store = MailStore(data_dir / "mail")
+        store = MailStore(mail_dir, url)
         try:
             delivery = store.begin()
             delivery.add_recipient(address, quota_bytes=mailbox.quota_bytes if mailbox else None)
@@ -88,5 +94,5 @@ def send_notice(
         finally:
             store.close()
         return f"delivered to the mailbox {address}"
-    qid = OutboundQueue(data_dir / "queue").enqueue("", [address], raw)
+    qid = OutboundQueue(queue_dir).enqueue("", [address], raw)
     return f"queued for {address} (outbound queue id {qid})"

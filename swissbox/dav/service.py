@@ -48,7 +48,7 @@ class DavService:
         self.resource = DavResource(self.wsgi, ctx.authenticator, ctx.loop, trusted, plain)
         hooks = MemberHooks(
             ctx.directory,
-            ctx.config.data_dir,
+            ctx.config,  # the notice goes to Config.mail_dir / queue_dir
             ctx.settings.server.hostname,
             self.book,
             dav_place(ctx.config),
