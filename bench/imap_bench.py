@@ -9,6 +9,11 @@ RFC822.SIZE ENVELOPE)`, `UID SEARCH HEADER Subject`, 100 bodies (one command / o
 IDLE connections, and SELECT/FETCH times on a 100,000-message Maildir (--big).
 
     python bench/imap_bench.py [--shared DIR] [--skip-dovecot] [--idle 1000] [--big]
+    python bench/imap_bench.py --postgres [--skip-dovecot --idle 0]
+
+--postgres: the same rounds once more with `[store] url` on a throwaway PostgreSQL server
+(initdb in a temporary folder, as tests/support/postgres.py does), then a table of the
+PostgreSQL figures against the SQLite ones.
 
 Server state lives under $BENCH_WORK/swissbox-imap (default /tmp/bench-work), never in the repo.
 """
@@ -25,6 +30,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -52,8 +58,9 @@ def swissbox(data: Path, *args: str, stdin: str | None = None) -> str:
     return done.stdout
 
 
-def prepare(data: Path, port: int, maildir: Path) -> float:
-    """A fresh data folder with the Maildir imported; returns the import time."""
+def prepare(data: Path, port: int, maildir: Path, store_url: str = "") -> float:
+    """A fresh data folder with the Maildir imported; returns the import time. `store_url`:
+    directory and mail index in that PostgreSQL database."""
     if data.exists():
         shutil.rmtree(data)
     data.mkdir(parents=True)
@@ -73,6 +80,8 @@ def prepare(data: Path, port: int, maildir: Path) -> float:
     for section, values in ports.items():
         lines.append(f"[{section}]")
         lines += [f"{k} = {v}" for k, v in values.items()]
+    if store_url:
+        lines += ["[store]", f'url = "{store_url}"']
     (data / "swissbox.toml").write_text("\n".join(lines) + "\n")
     swissbox(data, "init")
     swissbox(data, "org", "add", "bench")
@@ -198,6 +207,43 @@ def big_round(port: int, count: int) -> dict[str, float]:
     return out
 
 
+def postgres_round(
+    shared: Path, source: Path, sqlite: dict[str, float], sqlite_cold: dict[str, float]
+) -> None:
+    """The swissbox rounds with `[store] url` on a throwaway PostgreSQL; prints the ratios."""
+    sys.path.insert(0, str(ROOT))
+    from tests.support.postgres import running_postgres
+
+    folder = Path(tempfile.mkdtemp(prefix="swissbox-bench-pg-"))
+    try:
+        with running_postgres(folder) as server:
+            port = free_port()
+            data = WORK / "swissbox-imap-pg"
+            took = prepare(data, port, source, server.new_database())
+            print(f"swissbox import of 10,000 messages, index on PostgreSQL: {took:.1f} s")
+            proc = serve(data, port)
+            try:
+                env = {"IMAP_USER": ADDRESS, "IMAP_PASS": PASSWORD, "TARGET_PID": str(proc.pid)}
+                out = harness(shared, "target", f"127.0.0.1:{port}", env=env)
+            finally:
+                stop(proc)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    print(out)
+    pg, pg_cold = figures(out, " median:", "warm"), figures(out, " cold:")
+    print(
+        "\n| step | SQLite warm | PostgreSQL warm | ratio | SQLite cold | PostgreSQL cold | ratio |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for key in sorted(k for k in set(sqlite) & set(pg) if k.endswith("_s")):
+        s, p = sqlite[key], pg[key]
+        sc, pc = sqlite_cold.get(key, 0), pg_cold.get(key, 0)
+        print(
+            f"| {key} | {s * 1000:.1f} ms | {p * 1000:.1f} ms | {p / s if s else 0:.2f}x"
+            f" | {sc * 1000:.1f} ms | {pc * 1000:.1f} ms | {pc / sc if sc else 0:.2f}x |"
+        )
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "bench")
@@ -205,6 +251,9 @@ def main() -> int:
     ap.add_argument("--idle", type=int, default=1000, help="idle IDLE connections (0: skip)")
     ap.add_argument("--big", action="store_true", help="also 100,000 messages (slow import)")
     ap.add_argument("--only-idle", action="store_true", help="skip the timed rounds")
+    ap.add_argument(
+        "--postgres", action="store_true", help="also with the index on PostgreSQL: the ratio"
+    )
     a = ap.parse_args()
 
     gen = harness(a.shared, "gen")
@@ -255,6 +304,9 @@ def main() -> int:
             )
     finally:
         stop(proc)
+
+    if a.postgres and not a.only_idle:
+        postgres_round(a.shared, source, ours, ours_cold)
 
     if a.big:
         big = 100_000

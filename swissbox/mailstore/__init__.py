@@ -1,4 +1,5 @@
-"""Maildir++ folders plus a SQLite index per mailbox; the one delivery path (see README.md)."""
+"""Maildir++ folders plus an index per mailbox (SQLite, or PostgreSQL for several front ends);
+the one delivery path (see README.md)."""
 
 from swissbox.mailstore.index import FolderInfo, MessageInfo
 from swissbox.mailstore.meta import Summary, summarize

@@ -157,13 +157,19 @@ def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def _has_flag(box: MailboxStore, name: str) -> str:
+    """SQL that is true when a message's flags hold the system flag \\`name` (`instr` is
+    SQLite's fastest way; PostgreSQL names it `strpos`)."""
+    find = "instr" if box.index.dialect == "sqlite" else "strpos"
+    return f"{find}(' ' || flags || ' ', ' \\{name} ') > 0"
+
+
 def counts(box: MailboxStore, folder_id: int) -> tuple[int, int, int]:
     """(messages, unseen, bytes) of a folder."""
     with box.index.lock:
         r = box.index.conn.execute(
-            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN ' ' || flags || ' '"
-            " LIKE '% \\Seen %' ESCAPE '!' THEN 0 ELSE 1 END), 0),"
-            " COALESCE(SUM(size), 0) FROM messages WHERE folder_id = ?",
+            f"SELECT COUNT(*), COALESCE(SUM(CASE WHEN {_has_flag(box, 'Seen')} THEN 0 ELSE 1"
+            " END), 0), COALESCE(SUM(size), 0) FROM messages WHERE folder_id = ?",
             (folder_id,),
         ).fetchone()
     return int(r[0]), int(r[1]), int(r[2])
@@ -174,7 +180,7 @@ def deleted_count(box: MailboxStore, folder_id: int) -> int:
     with box.index.lock:
         row = box.index.conn.execute(
             "SELECT COUNT(*) FROM messages WHERE folder_id = ?"
-            " AND ' ' || flags || ' ' LIKE '% \\Deleted %' ESCAPE '!'",
+            f" AND {_has_flag(box, 'Deleted')}",
             (folder_id,),
         ).fetchone()
     return int(row[0])
