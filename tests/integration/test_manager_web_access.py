@@ -205,6 +205,11 @@ def test_ending_a_session_in_one_browser_logs_the_other_out(stack: Stack, person
     ended = [b for b in (phone, tablet) if not _still_in(b)]
     assert len(ended) == 1  # exactly one of the other two is at the login page now
     ended[0].shot("ended-browser-at-login")
+    # the same form without its security field (as another site would post it): refused
+    forged = laptop.page.request.post(laptop.base + "me/sessions/end-others", form={"x": "1"})
+    assert forged.status == 403 and "out of date" in forged.text()
+    assert _still_in([b for b in (phone, tablet) if b not in ended][0])
+    laptop.page.goto(laptop.base + "me/sessions")
     laptop.page.get_by_role("button", name="End all other sessions").click()
     assert "1 other session ended" in laptop.notice()
     assert not _still_in(phone) and not _still_in(tablet)
