@@ -8,7 +8,7 @@ from typing import Any
 
 from swissbox.cliutil import CliEnv, CommandError
 from swissbox.directory.schema import MIGRATIONS
-from swissbox.store.copy import copy_tables, table_report, tables_of
+from swissbox.store.copy import TableSum, copy_tables, table_report, tables_of
 from swissbox.store.open import is_postgres_url, open_database
 
 
@@ -32,6 +32,7 @@ def cmd_migrate(args: argparse.Namespace, env: CliEnv) -> int:
     if before != after:
         differ = [a.table for a, b in zip(before, after, strict=True) if a != b]
         raise CommandError(f"copied, but these tables differ afterwards: {', '.join(differ)}")
+    after += _copy_dav(env, args.to)
     lines = [f"{t.table:<20} {t.rows:>8} rows  sha256 {t.sha256[:16]}" for t in after]
     lines.append(f"copied {rows} rows in {len(tables)} tables; source and target checksums agree")
     if is_postgres_url(args.to):
@@ -44,6 +45,25 @@ def cmd_migrate(args: argparse.Namespace, env: CliEnv) -> int:
     return 0
 
 
+def _copy_dav(env: CliEnv, to: str) -> list[TableSum]:
+    """The members' calendars and address books follow the directory: into the PostgreSQL
+    URL `to`, or from PostgreSQL back to `<data>/dav` (files)."""
+    from swissbox.dav.data import dav_place
+    from swissbox.dav.storemove import copy_dav
+
+    source = dav_place(env.config)
+    target: str | Path = to if is_postgres_url(to) else env.config.data_dir / "dav"
+    if not (is_postgres_url(source) or is_postgres_url(target)):
+        return []  # SQLite to SQLite: the collections stay the files they are
+    before, after = copy_dav(source, target)
+    if before != after:
+        raise CommandError("DAV collections copied, but they differ afterwards")
+    return [
+        TableSum("dav: collections", after.collections, after.sha256),
+        TableSum("dav: items", after.items, after.sha256),
+    ]
+
+
 def add_commands(sub: Any, common: argparse.ArgumentParser, groups: dict[str, Any]) -> None:
     p = sub.add_parser(
         "migrate",
@@ -51,7 +71,8 @@ def add_commands(sub: Any, common: argparse.ArgumentParser, groups: dict[str, An
         help="copy the directory to PostgreSQL (--to postgresql://...) or back to a SQLite file",
         description="Copies every table of the directory to LOCATION (a postgresql:// URL or a"
         " SQLite file), replacing what is there, and compares row counts and checksums of both"
-        " sides. Idempotent: run it again after a change and the target matches again. Stop"
+        " sides. The members' calendars and address books go with it (into PostgreSQL, or back"
+        " to the files under <data>/dav). Idempotent: run it again after a change and the target matches again. Stop"
         " writes (admin verbs, DDNS) while it runs, or run it again afterwards.",
     )
     p.add_argument("--to", required=True, metavar="LOCATION", help="postgresql:// URL or file")
