@@ -24,7 +24,7 @@ table { border-collapse: collapse; width: 100%; margin: 1rem 0; }
 caption { text-align: left; font-weight: 700; }
 th, td { border-bottom: 1px solid #c5ced9; padding: .4rem; text-align: left; vertical-align: top; }
 td form p { margin: 0 0 .3rem; }
-td code { word-break: break-all; }
+td code, p code { overflow-wrap: anywhere; }
 .notice { border-left: 4px solid var(--good); background: #e8f5ec; padding: .5rem .8rem; }
 .error { border-left: 4px solid var(--bad); background: #fbe9ec; padding: .5rem .8rem; }
 .hint { margin-top: -.2rem; color: #3d4752; font-size: .95rem; }
