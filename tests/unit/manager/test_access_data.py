@@ -57,3 +57,12 @@ def test_audit_entries_older_than_the_retention_go(d: Directory) -> None:
     assert prune(d, 400, now) == 0
     assert prune(d, 1, now + 2 * DAY) == 1
     assert d.audit_entries(org) == []
+
+
+def test_headers_of_a_removed_message_are_decoded_or_left_out() -> None:
+    from swissbox.manager.deletedmail import _headers
+
+    raw = b"Subject: =?utf-8?q?caf=C3=A9?=\r\nFrom: Ann <ann@example.org>\r\n"
+    assert _headers(raw) == {"subject": "café", "from": "Ann <ann@example.org>"}
+    assert _headers(b"X: y\r\n") == {}
+    assert _headers(b"Subject: \xff\xfe broken\r\nFrom: <<<@@>>>\r\n").keys() <= {"subject", "from"}
