@@ -1304,9 +1304,8 @@ class Directory(AliasStore, SieveStore, SendCountStore, ManagerDataStore, TwoFac
 
     def active_locks(self) -> dict[str, tuple[str, float]]:
         """{key: (tag, until)} of lockouts not yet over; on SQLite read again only after a
-        commit. On PostgreSQL always read: that is one query, as asking for the generation
-        is, and the generation moves before a writer commits, so a copy kept by it could miss
-        a lockout committed just after it was read."""
+        commit. On PostgreSQL always read: one query, as asking for the generation is (and
+        the generation moves with every directory write of every front end)."""
         if self._db.dialect == "postgresql":
             return self._read_locks()
         generation = self.generation()

@@ -5,7 +5,9 @@ Writers are serialized across every front end by a transaction-scoped advisory l
 gives the same guarantee as SQLite's IMMEDIATE transactions: check-then-write rules (a CNAME
 stands alone, an organization keeps a legal representative) hold without retries. Directory
 writes are rare (admin verbs, DDNS), so one lock costs nothing measurable.
-`generation()` reads a sequence that every write transaction advances.
+`generation()` reads a counter row that every serialized write transaction advances: a row,
+so that its new value is seen exactly when the rest of the transaction is (a sequence moves at
+once, before the commit, and a reader that looked in between kept a stale copy for good).
 """
 
 from __future__ import annotations
@@ -31,8 +33,11 @@ WRITE_LOCK = 0x5B0C_D1E0  # pg_advisory_xact_lock key of the directory's writers
 
 _SETUP = [
     "CREATE TABLE IF NOT EXISTS swissbox_schema (name TEXT PRIMARY KEY, version BIGINT NOT NULL)",
-    "CREATE SEQUENCE IF NOT EXISTS swissbox_generation",
+    "CREATE TABLE IF NOT EXISTS swissbox_commits"
+    " (id BIGINT PRIMARY KEY CHECK (id = 1), n BIGINT NOT NULL)",
+    "INSERT INTO swissbox_commits (id, n) VALUES (1, 0) ON CONFLICT (id) DO NOTHING",
 ]
+_NEXT_GENERATION = "UPDATE swissbox_commits SET n = n + 1 WHERE id = 1"
 _NOCASE = (
     'CREATE COLLATION IF NOT EXISTS "nocase"'
     " (provider = icu, locale = 'und-u-ks-level2', deterministic = false)"
@@ -125,7 +130,7 @@ class PostgresDatabase(Database):
     def _set_up(self) -> bool:
         row = self._conn.execute(
             "SELECT to_regclass('swissbox_schema') IS NOT NULL"
-            " AND to_regclass('swissbox_generation') IS NOT NULL"
+            " AND to_regclass('swissbox_commits') IS NOT NULL"
             " AND EXISTS (SELECT 1 FROM pg_collation WHERE collname = 'nocase')"
         ).fetchone()
         return bool(row and row[0])
@@ -149,7 +154,7 @@ class PostgresDatabase(Database):
             with self._conn.transaction():
                 if self.serialized:
                     self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
-                    self._conn.execute("SELECT nextval('swissbox_generation')")
+                    self._conn.execute(_NEXT_GENERATION)
                 self._tx = _PgTx(self._conn)
                 try:
                     yield self._tx
@@ -168,7 +173,7 @@ class PostgresDatabase(Database):
 
     def generation(self) -> int:
         with self._lock:
-            row = self._conn.execute("SELECT last_value FROM swissbox_generation").fetchone()
+            row = self._conn.execute("SELECT n FROM swissbox_commits WHERE id = 1").fetchone()
             return int(row[0]) if row is not None else 0
 
     def version(self) -> int:
@@ -195,7 +200,7 @@ class PostgresDatabase(Database):
                         " ON CONFLICT (name) DO UPDATE SET version = EXCLUDED.version",
                         (self.name, number),
                     )
-                    self._conn.execute("SELECT nextval('swissbox_generation')")
+                    self._conn.execute(_NEXT_GENERATION)
             return self.version()
 
     def close(self) -> None:
