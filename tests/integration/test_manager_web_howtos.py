@@ -29,7 +29,7 @@ from tests.support.stack import Stack
 ADA, BEA, CARL, PIA = (f"{n}@acme.test" for n in ("ada", "bea", "carl", "pia"))
 ROLES = {ADA: "admin", BEA: "collaborator", CARL: "collaborator", PIA: "collaborator"}
 BOX_PW = {BEA: "bea-mailbox-pw-1", PIA: "pia-mailbox-pw-1", CARL: "carl-mailbox-pw-1"}
-INFO = "info@acme.test"
+INFO, BOSS = "info@acme.test", "boss@other.test"
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +47,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             )  # fmt: skip
         for address, pw in BOX_PW.items():
             s.cli("mailbox", "add", address, "--password-stdin", stdin=pw + "\n", check=True)
+        s.cli("org", "add", "other", check=True)  # an organization ada is no member of
+        s.cli("domain", "add", "other.test", "--org", "other", check=True)
+        s.cli("mail", "enable", "other.test", check=True)
+        s.cli("mailbox", "add", BOSS, "--password-stdin", stdin="boss-mailbox-pw-1\n", check=True)
         s.start()
         yield s
 
@@ -367,3 +371,25 @@ def test_teams_and_private_directory_entries(stack: Stack, admin: Person, browse
     ada.page.get_by_role("button", name="Delete team Support").click()
     assert "The team Support was deleted" in status(ada)
     assert teams(stack) == {}
+
+
+def test_another_organizations_addresses_are_not_found(stack: Stack, admin: Person) -> None:
+    ada = admin
+    org_url = ada.page.url
+    root = ada.base.removesuffix("/manager/")
+    for path in ("", "/restore", "/delete"):
+        answer = ada.page.goto(f"{org_url}/mailboxes/{BOSS}{path}")
+        assert answer is not None and answer.status == 404, path
+    ada.page.goto(org_url + "/mail")
+    token = ada.page.locator("input[name=csrf_token]").first.get_attribute("value")
+    action = org_url.removeprefix(root) + f"/mailboxes/{BOSS}"
+    for path, form in (
+        ("/restore", {}),
+        ("/password", {"password": "taken-over-pw-1"}),
+        ("/users", {"login": ADA, "access": "full"}),
+        ("/delete", {"confirm": BOSS}),
+    ):
+        answer = ada.page.request.post(root + action + path, form={"csrf_token": token, **form})
+        assert answer.status == 404, (path, answer.status)
+    assert mailboxes(stack)[BOSS]["users"] == []
+    imap(stack, BOSS, "boss-mailbox-pw-1").logout()  # its password is unchanged
