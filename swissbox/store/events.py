@@ -37,7 +37,6 @@ RECONNECT_FIRST, RECONNECT_MAX = 0.05, 2.0  # seconds between reconnection attem
 SUBSCRIBE_WAIT = 5.0  # seconds subscribe() waits for its LISTEN to be in place
 
 CHANNEL_DNS = "swissbox_dns"  # a hosted zone changed (payload: its name)
-CHANNEL_LOCK = "swissbox_lock"  # a login was locked out (payload: the lock key)
 
 # Marks the events of this process: every bus from `shared_bus` and every `notify_on_commit`
 # carries it, so the process that made a change never hears about it again.
@@ -77,6 +76,12 @@ class EventBus(ABC):
     def subscribe(self, channel: str, callback: Callback) -> Callable[[], None]:
         """callback(payload) runs on the bus's own thread (hop to your loop yourself);
         returns the unsubscribe function."""
+
+    def on_reconnect(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """callback() on the bus's thread each time it listens again after a lost connection:
+        events sent meanwhile are lost, so drop what they would have dropped. Returns the
+        function that stops it. (Never called on a single node.)"""
+        return lambda: None
 
     @abstractmethod
     def close(self) -> None: ...
@@ -149,6 +154,7 @@ class PostgresBus(EventBus):
         self._pending: dict[str, threading.Event] = {}  # channels waiting for their LISTEN
         self._outbox: queue.SimpleQueue[tuple[str, str] | None] = queue.SimpleQueue()
         self.reconnects = 0  # listener connections made after the first (for tests)
+        self._reconnect_hooks: list[Callable[[], None]] = []
         self._listen_conn: Any = self._connect()  # a wrong URL fails here, not later
         self._listen_conn.execute(f"LISTEN {self._wake_channel}")
         self._send_conn: Any = None
@@ -179,9 +185,22 @@ class PostgresBus(EventBus):
                 return unsubscribe
             ready = self._pending.setdefault(channel, threading.Event())
         self._outbox.put((self._wake_channel, ""))  # the listener LISTENs between two waits
+        if threading.current_thread() is self._listener:
+            return unsubscribe  # from a callback: the listener cannot wait for itself
         if not ready.wait(SUBSCRIBE_WAIT):
             log.warning("event channel %s: not listening yet (database unreachable?)", channel)
         return unsubscribe
+
+    def on_reconnect(self, callback: Callable[[], None]) -> Callable[[], None]:
+        with self._lock:
+            self._reconnect_hooks.append(callback)
+
+        def stop() -> None:
+            with self._lock:
+                if callback in self._reconnect_hooks:
+                    self._reconnect_hooks.remove(callback)
+
+        return stop
 
     def close(self) -> None:
         if self._stop.is_set():
@@ -209,6 +228,7 @@ class PostgresBus(EventBus):
                     self._listen_new_channels()
                     self.reconnects += 1
                     log.info("event bus listening again")
+                    self._reconnected()
                 self._listen_new_channels()
                 delay = RECONNECT_FIRST
                 for note in self._listen_conn.notifies(timeout=POLL_SECONDS):
@@ -240,6 +260,15 @@ class PostgresBus(EventBus):
             self._listening.clear()
         _close_quietly(self._listen_conn)
         self._listen_conn = None
+
+    def _reconnected(self) -> None:
+        with self._lock:
+            hooks = list(self._reconnect_hooks)
+        for hook in hooks:
+            try:
+                hook()
+            except Exception:
+                log.exception("event bus reconnection hook failed")
 
     def _dispatch(self, channel: str, message: str) -> None:
         origin, _, payload = message.partition(" ")

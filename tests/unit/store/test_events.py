@@ -141,10 +141,12 @@ def test_a_killed_listen_connection_reconnects(
     buses: tuple[PostgresBus, PostgresBus], url: str
 ) -> None:
     a, b = buses
-    inbox = Inbox()
+    inbox, told = Inbox(), Inbox()
     b.subscribe(CHANNEL, inbox)
+    b.on_reconnect(lambda: told("events may have been lost"))
     terminate(url, b._listen_conn.info.backend_pid)
     eventually(lambda: b.reconnects >= 1, 10, "the listener never reconnected")
+    assert told.got() == ["events may have been lost"]
     a.publish(CHANNEL, "after the cut")
     eventually(lambda: inbox.got() == ["after the cut"], 10, "no event after reconnecting")
 
@@ -240,3 +242,19 @@ def test_an_event_of_a_transaction_is_sent_at_its_commit_only(
         assert inbox.got() == ["committed"]
     with open_database(tmp_path / "one.db") as lite, lite.write() as tx:
         notify_on_commit(lite, tx, CHANNEL, "SQLite: one node, nobody to tell")
+
+
+def test_a_callback_may_subscribe_to_another_channel(
+    buses: tuple[PostgresBus, PostgresBus],
+) -> None:
+    a, b = buses
+    later = Inbox()
+
+    def first(payload: str) -> None:
+        b.subscribe("swissbox_later", later)  # on the bus's own thread: must not stall it
+
+    b.subscribe(CHANNEL, first)
+    a.publish(CHANNEL, "go")
+    eventually(lambda: "swissbox_later" in b._listening, 10, "never listened")
+    a.publish("swissbox_later", "here")
+    eventually(lambda: later.got() == ["here"], 10)
