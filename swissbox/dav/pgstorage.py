@@ -557,5 +557,11 @@ def open_pool(url: str, size: int) -> Any:
 
     migrate(url)
     return ConnectionPool(
-        url, min_size=1, max_size=max(size, 2), kwargs={"autocommit": True}, name="dav", open=True
+        url,
+        min_size=1,
+        max_size=max(size, 2),
+        kwargs={"autocommit": True},
+        check=ConnectionPool.check_connection,  # one that broke (a restart) is replaced
+        name="dav",
+        open=True,
     )

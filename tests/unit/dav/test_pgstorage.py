@@ -203,3 +203,16 @@ def test_locks_hold_across_front_ends(fronts: tuple[PgStorage, PgStorage]) -> No
         assert not member.wait(0.5)
     assert member.wait(10)
     t3.join(10)
+
+
+def test_a_dropped_connection_is_replaced(fronts: tuple[PgStorage, PgStorage]) -> None:
+    """After PostgreSQL dropped the pool's connections (a restart, a failover), the next
+    request gets a fresh one instead of an error."""
+    a, b = fronts
+    calendar(a)
+    with b.connection() as conn:
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE pid <> pg_backend_pid() AND datname = current_database()"
+        )
+    assert found(a, f"/{ALICE}/calendar/") is not None
