@@ -257,9 +257,11 @@ def mailbox_page(
 def delete_page(login: str, csrf: str, org: dict[str, Any], address: str, error: str = "") -> bytes:
     oid = org["id"]
     body = (
-        f"<p>Delete the address <strong>{e(address)}</strong>? Mail to it is refused from then"
-        " on, its password and every member's access to it end, and aliases, forwards and app"
-        " passwords that name it stop working. This cannot be undone.</p>"
+        f"<p>Delete the address <strong>{e(address)}</strong>? At once, mail to it is no longer"
+        " accepted (the domain's catch-all takes it, if there is one), its password and app"
+        " passwords stop working, every member's use of it ends and its forward goes; these"
+        " cannot be brought back. The messages stored for it are not erased: if the address"
+        " is created again, whoever gets it finds them there.</p>"
     )
     inner = field(
         "confirm", f"Type {address} to confirm", "text", ident="f-confirm", required=True,
