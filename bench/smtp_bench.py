@@ -7,6 +7,7 @@ a message before answering 250. Prints each side's medians (accepted and deliver
 server CPU ms per message, RSS/PSS) and the swissbox/Postfix ratios.
 
     python bench/smtp_bench.py [--shared DIR] [--skip-postfix] [--port 2526] [--rounds 3]
+        [--store-url postgresql://...]   (directory and mail index in that database)
 
 Knobs of the harness (MESSAGES, SIZE, SESSIONS, PERSIST, CLIENT) pass through the environment.
 Server state lives under $BENCH_WORK/swissbox-smtp (default /tmp/bench-work), never in the repo.
@@ -71,7 +72,7 @@ def swissbox(data: Path, *args: str, stdin: str | None = None) -> None:
         raise SystemExit(f"swissbox {' '.join(args)}: {done.stdout}{done.stderr}")
 
 
-def prepare(data: Path, port: int, auth: bool = False) -> None:
+def prepare(data: Path, port: int, auth: bool = False, store_url: str = "") -> None:
     """A fresh data folder. `auth`: SPF/DKIM/DMARC checks at the MX, asking the bench server's
     own DNS, where bench.test's SPF allows 127.0.0.1 (DMARC passes through aligned SPF)."""
     if data.exists():
@@ -92,6 +93,8 @@ def prepare(data: Path, port: int, auth: bool = False) -> None:
     lines.insert(lines.index("[smtp]") + 1, "max_connections_per_address = 200")
     lines.insert(lines.index("[smtp]") + 1, f"inbound_auth = {'true' if auth else 'false'}")
     lines.insert(lines.index("[smtp]") + 1, f'inbound_resolvers = ["127.0.0.1:{dns_port}"]')
+    if store_url:
+        lines += ["[store]", f'url = "{store_url}"']
     (data / "swissbox.toml").write_text("\n".join(lines) + "\n")
     swissbox(data, "init")
     swissbox(data, "org", "add", "bench")
@@ -164,6 +167,7 @@ def main() -> int:
     p.add_argument(
         "--auth", choices=("on", "off"), default="off", help="SPF/DKIM/DMARC checks at the MX"
     )
+    p.add_argument("--store-url", default="", help="[store] url: a postgresql:// URL")
     a = p.parse_args()
     script = a.shared / "smtp" / "peer_smtp.sh"
     if not script.exists():
@@ -176,7 +180,7 @@ def main() -> int:
     work = Path(os.environ.get("BENCH_WORK", "/tmp/bench-work")) / "swissbox-smtp"
     data = work / "data"
     _taken.add(a.port)
-    prepare(data, a.port, auth=a.auth == "on")
+    prepare(data, a.port, auth=a.auth == "on", store_url=a.store_url)
     # One round each, alternating, so both sides see the same (shared, noisy) machine.
     env = dict(os.environ, ROUNDS="1")
     rows: dict[str, list[dict[str, float]]] = {"swissbox": [], "postfix": []}

@@ -12,7 +12,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -414,6 +414,38 @@ class Index:
                 json.dumps(summary.bodystructure),
                 summary.headers,
             ),
+        )
+
+    def insert_many(
+        self,
+        folder_id: int,
+        first_uid: int,
+        modseq: int,
+        entries: Sequence[tuple[str, str, str, Iterable[str], int, Summary]],
+    ) -> None:
+        """Inside a transaction: rows (key, subdir, filename, flags, internaldate, summary)
+        with the UIDs from `first_uid` on, all at `modseq`, in one statement."""
+        self.conn.executemany(
+            "INSERT INTO messages (folder_id, uid, key, subdir, filename, flags, modseq,"
+            " internaldate, size, envelope, bodystructure, headers)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    folder_id,
+                    first_uid + i,
+                    key,
+                    subdir,
+                    filename,
+                    encode_flags(flags),
+                    modseq,
+                    internaldate,
+                    summary.size,
+                    json.dumps(summary.envelope),
+                    json.dumps(summary.bodystructure),
+                    summary.headers,
+                )
+                for i, (key, subdir, filename, flags, internaldate, summary) in enumerate(entries)
+            ],
         )
 
     def messages(

@@ -12,6 +12,7 @@ serializes them on one machine (UIDs stay dense, check-then-write steps stay sou
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import threading
@@ -169,7 +170,10 @@ class PgIndexConnection:
         self._end("COMMIT")
 
     def rollback(self) -> None:
-        self._end("ROLLBACK")
+        """Never raises: a connection that broke mid-transaction rolled back by breaking (the
+        pool discards it), and the caller's own error is the one to see."""
+        with contextlib.suppress(Exception):
+            self._end("ROLLBACK")
 
     def _end(self, verb: str) -> None:
         conn, self._held = self._held, None
