@@ -35,5 +35,7 @@ fieldset { border: 1px solid #c5ced9; }
   thead { display: none; }
   tr, td { display: block; border: none; }
   tr { border-bottom: 1px solid #c5ced9; padding: .4rem 0; }
+  table, tbody { display: block; }
+  td input:not([type=radio]):not([type=checkbox]), td select { width: 100%; }
 }
 """

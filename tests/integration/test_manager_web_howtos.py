@@ -200,7 +200,9 @@ def test_delete_an_address_after_confirming(stack: Stack, admin: Person) -> None
 
 def test_aliases_and_catch_all(stack: Stack, admin: Person) -> None:
     ada = admin
+    ada.page.set_viewport_size({"width": 390, "height": 844})  # a phone
     ada.page.get_by_role("link", name="Email Service", exact=False).click()
+    assert ada.page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     ada.page.get_by_label("Alias address").fill("sales@acme.test")
     ada.page.get_by_label("Delivers to (addresses, separated by commas)").fill(f"{BEA}, {PIA}")
     ada.page.get_by_label("Users of the targets may send as the alias").uncheck()
@@ -392,4 +394,9 @@ def test_another_organizations_addresses_are_not_found(stack: Stack, admin: Pers
         answer = ada.page.request.post(root + action + path, form={"csrf_token": token, **form})
         assert answer.status == 404, (path, answer.status)
     assert mailboxes(stack)[BOSS]["users"] == []
+    # and a form of this organization sent without its security token changes nothing
+    own = org_url.removeprefix(root) + f"/mailboxes/{BEA}/users"
+    answer = ada.page.request.post(root + own, form={"login": ADA, "access": "full"})
+    assert answer.status == 403 and "security token" in answer.text()
+    assert ADA not in [u["login"] for u in mailboxes(stack)[BEA]["users"]]
     imap(stack, BOSS, "boss-mailbox-pw-1").logout()  # its password is unchanged
