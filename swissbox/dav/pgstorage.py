@@ -334,25 +334,37 @@ class PgStorage(BaseStorage):
             return
         if held.conn is not None:
             raise RuntimeError("the storage lock is taken before any other storage call")
-        suffix = "_shared" if mode == "r" else ""
-        if user:
-            keys = [("_shared", "%s, 0", (LOCK_SPACE,)),
-                    (suffix, "%s, hashtext(%s)", (LOCK_SPACE + 1, user))]  # fmt: skip
+        kind = "_shared" if mode == "r" else ""
+        lock: tuple[str, tuple[Any, ...]]
+        unlock: tuple[str, tuple[Any, ...]]
+        if user:  # one round trip each way; the storage-wide key first (a nested SELECT
+            # runs before the outer one), so no two requests take them in opposite orders
+            lock = (
+                f"SELECT pg_advisory_lock{kind}(%s, hashtext(%s))"
+                " FROM (SELECT pg_advisory_lock_shared(%s, 0)) AS storage_wide",
+                (LOCK_SPACE + 1, user, LOCK_SPACE),
+            )
+            unlock = (
+                f"SELECT pg_advisory_unlock{kind}(%s, hashtext(%s)),"
+                " pg_advisory_unlock_shared(%s, 0)",
+                (LOCK_SPACE + 1, user, LOCK_SPACE),
+            )
         else:
-            keys = [(suffix, "%s, 0", (LOCK_SPACE,))]
+            lock = (f"SELECT pg_advisory_lock{kind}(%s, 0)", (LOCK_SPACE,))
+            unlock = (f"SELECT pg_advisory_unlock{kind}(%s, 0)", (LOCK_SPACE,))
         with self.pool.connection() as conn:
-            taken: list[tuple[str, str, tuple[Any, ...]]] = []
             try:
-                for kind, spec, args_ in keys:
-                    conn.execute(f"SELECT pg_advisory_lock{kind}({spec})", args_)
-                    taken.append((kind, spec, args_))
+                conn.execute(*lock)
+            except BaseException:
+                conn.close()  # a lock it may have taken before failing ends with the session
+                raise
+            try:
                 held.conn, held.mode = conn, mode
                 yield
             finally:
                 held.conn, held.mode = None, ""
                 try:
-                    for kind, spec, args_ in reversed(taken):
-                        conn.execute(f"SELECT pg_advisory_unlock{kind}({spec})", args_)
+                    conn.execute(*unlock)
                 except Exception:
                     conn.close()  # the session's locks end with it; the pool drops it
                     raise
