@@ -1,12 +1,14 @@
 """The access pages of `/manager/`: an organization's API tokens (made with chosen
-permissions and shown once, listed, revoked) and its audit log (newest first, paged); a
+permissions and shown once, listed, revoked), its TSIG keys for nsupdate (the secret shown
+once, deleted) and its audit log (newest first, paged); a
 person's sessions (end one, or every other) and devices (IMAP, SMTP, CalDAV and CardDAV
 settings of each address, with its autoconfig link). Every read and change goes through the
-API (`/orgs/{id}/tokens`, `/orgs/{id}/audit`, `/me/sessions`); every change redirects with
-a notice (POST-redirect-GET: a reload repeats nothing). A new token rides to the page that
-shows it once in a cookie of its own (`NEW_TOKEN`: signed with the session cookie, HttpOnly,
-SameSite=Strict, Secure on HTTPS, Path=/manager, two minutes, cleared by that page): no more
-exposed than the session cookie beside it, which could make a token anyway; never in a URL."""
+API (`/orgs/{id}/tokens`, `/orgs/{id}/tsig`, `/orgs/{id}/audit`, `/me/sessions`); every
+change redirects with a notice (POST-redirect-GET: a reload repeats nothing). A new token or
+key rides to the page that shows it once in a cookie of its own (`NEW_SECRET`: signed with
+the session cookie, HttpOnly, SameSite=Strict, Secure on HTTPS, Path=/manager, two minutes,
+cleared by that page): no more exposed than the session cookie beside it, which could make
+one anyway; never in a URL."""
 
 from __future__ import annotations
 
@@ -36,10 +38,10 @@ from swissbox.manager.webflow import (
     segment,
     words,
 )
-from swissbox.manager.webpages import e, field, form, layout, table, url
+from swissbox.manager.webpages import e, field, form, layout, select, table, url
 
 AUDIT_PAGE = 50  # entries per page of the audit log
-NEW_TOKEN = b"swissbox_new_token"
+NEW_SECRET = b"swissbox_new_secret"
 PERMISSION_WORDS = {
     "org:read": "see the organization",
     "members:read": "see members and teams",
@@ -129,6 +131,54 @@ def tokens_page(
     return layout(f"API tokens of {org['name']}", body, login, csrf, notice=notice, error=error)
 
 
+def tsig_page(
+    login: str,
+    csrf: str,
+    org: dict[str, Any],
+    keys: list[dict[str, Any]],
+    zones: list[str],
+    notice: str = "",
+    error: str = "",
+    new: dict[str, Any] | None = None,
+) -> bytes:
+    oid = org["id"]
+    writable = "domains:write" in org.get("permissions", [])
+    body = back_to(org)
+    body += (
+        "<p>A TSIG key lets a script or router change DNS records of one zone with RFC 2136"
+        " UPDATE (<code>nsupdate -y ALGORITHM:NAME:SECRET</code>), optionally only names"
+        " matching a pattern.</p>"
+    )
+    if new is not None:
+        y = f"{new['algorithm']}:{new['name']}:{new['secret']}"
+        body += (
+            '<section class="once" aria-labelledby="new-key"><h2 id="new-key">Your new TSIG'
+            f" key</h2><p>Key <strong>{e(new['name'])}</strong> ({e(new['algorithm'])}),"
+            f' secret: <code id="tsig-secret">{e(new["secret"])}</code></p>'
+            f"<p>For nsupdate: <code>nsupdate -y {e(y)}</code></p>"
+            "<p>Copy it now: it is shown only this once.</p></section>"
+        )
+    rows = []
+    for k in keys:
+        cells = [e(k["name"]), e(k["zone"]), e(k.get("names") or "any name"), e(k["algorithm"])]
+        if writable:
+            cells.append(
+                form(url("orgs", oid, "tsig", k["name"], "delete"), "", csrf,
+                     f"Delete {k['name']}", danger=True)
+            )  # fmt: skip
+        rows.append(cells)
+    heads = ["Key", "Zone", "Names it may change", "Algorithm"] + (["Delete"] if writable else [])
+    body += table("TSIG keys", heads, rows) if rows else "<p>No TSIG keys yet.</p>"
+    if writable and zones:
+        inner = field("name", "Key name (e.g. router.example.org)", ident="f-key-name",
+                      required=True)  # fmt: skip
+        inner += select("zone", "Zone it may change", [(z, z) for z in zones], ident="f-key-zone")
+        inner += field("names", "Only these names (empty: any; e.g. *.dyn.example.org)",
+                       ident="f-key-names")  # fmt: skip
+        body += "<h2>Make a TSIG key</h2>" + form(url("orgs", oid, "tsig"), inner, csrf, "Make key")
+    return layout(f"TSIG keys of {org['name']}", body, login, csrf, notice=notice, error=error)
+
+
 def audit_page(
     login: str, csrf: str, org: dict[str, Any], entries: list[dict[str, Any]], more: bool
 ) -> bytes:
@@ -216,25 +266,26 @@ def devices_page(
     return layout("Your devices", body, login, csrf)
 
 
-# -- the new token's way to the page that shows it ----------------------------------------------
+# -- a new secret's way to the page that shows it ------------------------------------------------
 
 
 def _sign(session: bytes, data: bytes) -> str:
-    mac = hmac.new(session, b"new-api-token:" + data, hashlib.sha256).digest()
+    mac = hmac.new(session, b"new-secret:" + data, hashlib.sha256).digest()
     return base64.urlsafe_b64encode(mac).decode().rstrip("=")
 
 
-def new_token_cookie(session: bytes, made: dict[str, Any], secure: bool) -> bytes:
-    """The Set-Cookie value carrying a new token (id, name, token) to the next page."""
-    data = json.dumps({k: made[k] for k in ("id", "name", "token")}).encode()
+def secret_cookie(session: bytes, kind: str, shown: dict[str, Any], secure: bool) -> bytes:
+    """The Set-Cookie value carrying a new secret of `kind` ("token", "tsig") and what the
+    page shows with it to the next page."""
+    data = json.dumps({**shown, "kind": kind}).encode()
     value = base64.urlsafe_b64encode(data).decode().rstrip("=") + "." + _sign(session, data)
-    parts = [NEW_TOKEN + b"=" + value.encode(), b"Path=/manager", b"HttpOnly"]
+    parts = [NEW_SECRET + b"=" + value.encode(), b"Path=/manager", b"HttpOnly"]
     parts += [b"SameSite=Strict", b"Max-Age=120"] + ([b"Secure"] if secure else [])
     return b"; ".join(parts)
 
 
-def read_new_token(session: bytes | None, raw: bytes | None) -> dict[str, Any] | None:
-    """The token of a cookie this session's server made, else None."""
+def read_secret(session: bytes | None, raw: bytes | None, kind: str) -> dict[str, Any] | None:
+    """What a cookie this session's server made for a secret of `kind` carries, else None."""
     if not session or not raw:
         return None
     encoded, _, signature = raw.decode("ascii", "replace").partition(".")
@@ -248,11 +299,13 @@ def read_new_token(session: bytes | None, raw: bytes | None) -> dict[str, Any] |
         found = json.loads(data)
     except ValueError:
         return None
-    return found if isinstance(found, dict) else None
+    if not isinstance(found, dict) or found.pop("kind", None) != kind:
+        return None
+    return found
 
 
-def clear_new_token(secure: bool) -> bytes:
-    parts = [NEW_TOKEN + b"=", b"Path=/manager", b"HttpOnly", b"SameSite=Strict", b"Max-Age=0"]
+def clear_secret(secure: bool) -> bytes:
+    parts = [NEW_SECRET + b"=", b"Path=/manager", b"HttpOnly", b"SameSite=Strict", b"Max-Age=0"]
     return b"; ".join(parts + ([b"Secure"] if secure else []))
 
 
@@ -284,6 +337,9 @@ class AccessPages(Section):
             ("GET", ["orgs", "#", "tokens"], self.tokens),
             ("POST", ["orgs", "#", "tokens"], self.token_create),
             ("POST", ["orgs", "#", "tokens", "#", "revoke"], self.token_revoke),
+            ("GET", ["orgs", "#", "tsig"], self.keys),
+            ("POST", ["orgs", "#", "tsig"], self.key_create),
+            ("POST", ["orgs", "#", "tsig", "*", "delete"], self.key_delete),
             ("GET", ["orgs", "#", "audit"], self.audit),
             ("GET", ["me", "sessions"], self.sessions),
             ("POST", ["me", "sessions", "end-others"], self.end_others),
@@ -291,19 +347,27 @@ class AccessPages(Section):
             ("GET", ["me", "devices"], self.devices),
         ]
 
+    def take_secret(self, request: Request, kind: str) -> dict[str, Any] | None:
+        """The new secret this page shows once (its cookie is cleared either way)."""
+        raw = request.getCookie(NEW_SECRET)
+        if raw is None:
+            return None
+        request.cookies.append(clear_secret(self.web.secure(request)))
+        return read_secret(request.getCookie(SESSION_COOKIE), raw, kind)
+
+    def leave_secret(self, request: Request, kind: str, shown: dict[str, Any]) -> None:
+        session = request.getCookie(SESSION_COOKIE) or b""
+        request.cookies.append(secret_cookie(session, kind, shown, self.web.secure(request)))
+
     async def tokens(
         self, request: Request, form: dict[str, str], oid: int, status: int = 200, error: str = ""
     ) -> Answer:
         login, token, org = await self.org(request, oid)
         tokens = await self.web.call(request, "GET", f"/orgs/{oid}/tokens")
-        new = None
-        raw = request.getCookie(NEW_TOKEN)
-        if raw is not None:  # shown on this page once, then gone from the browser
-            request.cookies.append(clear_new_token(self.web.secure(request)))
-            new = read_new_token(request.getCookie(SESSION_COOKIE), raw)
-            live = {t["id"] for t in tokens if not t.get("revoked")}
-            if new is not None and new.get("id") not in live:
-                new = None
+        new = self.take_secret(request, "token")
+        live = {t["id"] for t in tokens if not t.get("revoked")}
+        if new is not None and new.get("id") not in live:
+            new = None
         page = tokens_page(login, token, org, tokens, flash(request), error, new)
         return status, page, {}
 
@@ -319,8 +383,7 @@ class AccessPages(Section):
             if passes_through(exc):
                 raise
             return await self.tokens(request, {}, oid, exc.status, words(exc))
-        session = request.getCookie(SESSION_COOKIE) or b""
-        request.cookies.append(new_token_cookie(session, made, self.web.secure(request)))
+        self.leave_secret(request, "token", {k: made[k] for k in ("id", "name", "token")})
         notice = f"The API token {made['name']} was made: copy it now, it is shown only once."
         raise Redirect(url("orgs", oid, "tokens"), notice=notice)
 
@@ -336,6 +399,44 @@ class AccessPages(Section):
         rest = f"/orgs/{oid}/tokens/{token_id}"
         back = url("orgs", oid, "tokens")
         return await self.change(request, "DELETE", rest, None, back, done, refused)
+
+    async def keys(
+        self, request: Request, form: dict[str, str], oid: int, status: int = 200, error: str = ""
+    ) -> Answer:
+        login, token, org = await self.org(request, oid)
+        keys = await self.web.call(request, "GET", f"/orgs/{oid}/tsig")
+        zones = [d["name"] for d in await self.web.call(request, "GET", f"/orgs/{oid}/domains")]
+        new = self.take_secret(request, "tsig")
+        if new is not None and new.get("name") not in {k["name"] for k in keys}:
+            new = None
+        page = tsig_page(login, token, org, keys, zones, flash(request), error, new)
+        return status, page, {}
+
+    async def key_create(self, request: Request, form: dict[str, str], oid: int) -> Answer:
+        body = {k: form[k] for k in ("name", "zone", "names") if form.get(k)}
+        if not body.get("name") or not body.get("zone"):
+            return await self.keys(request, {}, oid, 400, "Name the key and choose its zone.")
+        try:
+            made = await self.web.call(request, "POST", f"/orgs/{oid}/tsig", body)
+        except ApiError as exc:
+            if passes_through(exc):
+                raise
+            return await self.keys(request, {}, oid, exc.status, words(exc))
+        self.leave_secret(request, "tsig", {k: made[k] for k in ("name", "algorithm", "secret")})
+        notice = f"The TSIG key {made['name']} was made: copy its secret now, it is shown once."
+        raise Redirect(url("orgs", oid, "tsig"), notice=notice)
+
+    async def key_delete(
+        self, request: Request, form: dict[str, str], oid: int, name: str
+    ) -> Answer:
+        async def refused(exc: ApiError) -> Answer:
+            return await self.keys(request, {}, oid, exc.status, words(exc))
+
+        done = f"The TSIG key {name} was deleted: updates signed with it are refused now."
+        rest = f"/orgs/{oid}/tsig/{segment(name)}"
+        return await self.change(
+            request, "DELETE", rest, None, url("orgs", oid, "tsig"), done, refused
+        )
 
     async def audit(self, request: Request, form: dict[str, str], oid: int) -> Answer:
         login, token, org = await self.org(request, oid)

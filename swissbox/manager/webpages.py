@@ -22,6 +22,7 @@ ORG_SECTIONS: list[tuple[str, str, str]] = [
     ("ddns:read", "ddns", "Dynamic DNS hosts"),
     ("members:read", "teams", "Teams and the directory"),
     ("tokens:read", "tokens", "API tokens"),
+    ("domains:read", "tsig", "TSIG keys (DNS updates with nsupdate)"),
     ("audit:read", "audit", "Audit log"),
 ]
 

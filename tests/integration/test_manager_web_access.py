@@ -1,9 +1,10 @@
 """The access pages of `/manager/` in a real browser (Playwright driving Debian's chromium)
 against the running server, as a person uses them, each checked on the page AND in effect:
 an API token made in the browser works with http.client against /api/v1 with exactly the
-permissions ticked and stops working once revoked in the browser; the audit log pages
-newest first; ending a session in one browser makes the other browser's next page the login
-page; the devices page shows what autoconfig serves and an IMAP login on the shown port works.
+permissions ticked and stops working once revoked in the browser; a TSIG key made there
+signs nsupdate within its pattern until deleted there; the audit log pages newest first;
+ending a session in one browser makes the other browser's next page the login page; the
+devices page shows what autoconfig serves and an IMAP login on the shown port works.
 Screenshots under each test's tmp_path/screenshots."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import http.client
 import imaplib
 import re
 import ssl
+import subprocess
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -163,6 +165,49 @@ def test_a_token_with_nothing_ticked_is_refused_in_words(stack: Stack, person: A
     ada.page.get_by_label(re.compile(r"^org:read:")).uncheck()
     ada.page.get_by_role("button", name="Make token").click()
     assert "choose at least one" in ada.page.get_by_role("alert").inner_text()
+
+
+def nsupdate(stack: Stack, key: str, name: str) -> subprocess.CompletedProcess[str]:
+    script = (
+        f"server 127.0.0.1 {stack.ports['dns']}\nzone acme.test\n"
+        f"update add {name} 60 A 192.0.2.9\nsend\n"
+    )
+    return subprocess.run(
+        [require_tool("nsupdate"), "-y", key], input=script, capture_output=True, text=True,
+        timeout=30,
+    )  # fmt: skip
+
+
+def test_a_tsig_key_made_in_the_browser_signs_nsupdate_until_deleted(
+    stack: Stack, person: Any
+) -> None:
+    ada = person()
+    ada.log_in(ADA)
+    ada.open_org()
+    ada.page.get_by_role("link", name="TSIG keys (DNS updates with nsupdate)").click()
+    ada.page.get_by_label("Key name (e.g. router.example.org)").fill("router.acme.test")
+    ada.page.get_by_label("Zone it may change").select_option("acme.test")
+    ada.page.get_by_label("Only these names (empty: any; e.g. *.dyn.example.org)").fill(
+        "*.dyn.acme.test"
+    )
+    ada.page.get_by_role("button", name="Make key").click()
+    assert "router.acme.test was made" in ada.notice()
+    once = ada.page.get_by_role("region", name="Your new TSIG key").inner_text()
+    shown = re.search(r"nsupdate -y (\S+)", once)
+    assert shown is not None
+    key = shown.group(1)
+    ada.shot("tsig-key-shown-once")
+    assert nsupdate(stack, key, "nas.dyn.acme.test").returncode == 0
+    listed = stack.cli("dns", "list", "acme.test", check=True).stdout
+    assert "nas.dyn\t60\tIN\tA\t192.0.2.9" in listed
+    assert nsupdate(stack, key, "www.acme.test").returncode != 0  # outside its pattern
+    ada.page.reload()
+    assert key.rsplit(":", 1)[1] not in ada.page.content()  # shown once only
+    ada.page.get_by_role("button", name="Delete router.acme.test").click()
+    assert "router.acme.test was deleted" in ada.notice()
+    ada.shot("tsig-key-deleted")
+    assert nsupdate(stack, key, "nas2.dyn.acme.test").returncode != 0
+    assert "nas2.dyn" not in stack.cli("dns", "list", "acme.test", check=True).stdout
 
 
 def test_the_audit_log_newest_first_in_pages(stack: Stack, person: Any) -> None:

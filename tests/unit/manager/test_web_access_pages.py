@@ -70,18 +70,32 @@ def test_sessions_page_ends_others_not_this_browser() -> None:
     assert "End all other sessions" not in alone
 
 
-def test_the_new_token_cookie_opens_for_its_session_only() -> None:
-    made = {"id": 4, "name": "ci", "token": "sbx_secret", "permissions": ["org:read"]}
-    cookie = w.new_token_cookie(b"session-a", made, secure=True)
+def test_the_new_secret_cookie_opens_for_its_session_and_kind_only() -> None:
+    shown = {"id": 4, "name": "ci", "token": "sbx_secret"}
+    cookie = w.secret_cookie(b"session-a", "token", shown, secure=True)
     assert b"HttpOnly" in cookie and b"SameSite=Strict" in cookie and b"Secure" in cookie
     assert b"Path=/manager" in cookie and b"Max-Age=120" in cookie
     value = cookie.split(b";", 1)[0].split(b"=", 1)[1]
-    assert w.read_new_token(b"session-a", value) == {"id": 4, "name": "ci", "token": "sbx_secret"}
-    assert w.read_new_token(b"session-b", value) is None
-    assert w.read_new_token(None, value) is None
+    assert w.read_secret(b"session-a", value, "token") == shown
+    assert w.read_secret(b"session-a", value, "tsig") is None  # not for another page
+    assert w.read_secret(b"session-b", value, "token") is None
+    assert w.read_secret(None, value, "token") is None
     data, _, sig = value.partition(b".")
-    assert w.read_new_token(b"session-a", data[:-2] + b"AA." + sig) is None
-    assert w.read_new_token(b"session-a", b"garbage") is None
+    assert w.read_secret(b"session-a", data[:-2] + b"AA." + sig, "token") is None
+    assert w.read_secret(b"session-a", b"garbage", "token") is None
+
+
+def test_tsig_page_shows_a_new_secret_escaped_and_controls_with_the_permission() -> None:
+    writer = {**ORG, "permissions": ["domains:read", "domains:write"]}
+    keys = [{"name": NASTY, "zone": "acme.test", "algorithm": "hmac-sha256", "names": None}]
+    new = {"name": "k.", "algorithm": "hmac-sha256", "secret": "c2VjcmV0<"}
+    html = w.tsig_page("a", "tok", writer, keys, ["acme.test"], new=new).decode()
+    assert "&lt;script&gt;" in html and 'id="tsig-secret">c2VjcmV0&lt;<' in html
+    assert "nsupdate -y hmac-sha256:k.:c2VjcmV0&lt;" in html and "any name" in html
+    assert all('name="csrf_token" value="tok"' in f for f in forms(html))
+    labelled(html)
+    reader = w.tsig_page("a", "t", {**ORG, "permissions": ["domains:read"]}, keys, []).decode()
+    assert "Make key" not in reader and "Delete" not in reader
 
 
 def test_device_settings_come_from_the_published_records() -> None:
