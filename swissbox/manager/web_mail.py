@@ -3,7 +3,8 @@ mailbox realm's password rule, new password, delete after a confirmation), the m
 may use each (several at once: one address for a team), forward, aliases, catch-all, and
 restoring deleted mail into a folder. Every read and change goes through the API's dispatch
 (same checks, handlers and core rules; restore is `mailstore.retention.restore`, as
-`swissbox mailbox restore`)."""
+`swissbox mailbox restore`), except the catch-alls and forwards shown, which the API lists
+nowhere yet: they are read from the directory for the domains the API listed."""
 
 from __future__ import annotations
 

@@ -14,7 +14,6 @@ import json
 import smtplib
 import ssl
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import require_tool
-from tests.integration.test_manager_web import Person, browser  # noqa: F401 (fixture)
+from tests.integration.test_manager_web import Person, browser, eventually  # noqa: F401
 from tests.support.manager_client import PASSWORD
 from tests.support.stack import Stack
 
@@ -266,13 +265,6 @@ def dig(stack: Stack, name: str) -> str:
         capture_output=True, text=True, timeout=10, check=True,
     )  # fmt: skip
     return out.stdout.strip()
-
-
-def eventually(check: Any, timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (got := check()) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return got
 
 
 def test_a_dynamic_dns_host_with_its_user(stack: Stack, admin: Person) -> None:
