@@ -179,8 +179,7 @@ def deleted_count(box: MailboxStore, folder_id: int) -> int:
     """The folder's messages flagged \\Deleted (IMAP4rev2's STATUS DELETED)."""
     with box.index.lock:
         row = box.index.conn.execute(
-            "SELECT COUNT(*) FROM messages WHERE folder_id = ?"
-            f" AND {_has_flag(box, 'Deleted')}",
+            f"SELECT COUNT(*) FROM messages WHERE folder_id = ? AND {_has_flag(box, 'Deleted')}",
             (folder_id,),
         ).fetchone()
     return int(row[0])

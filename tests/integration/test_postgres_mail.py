@@ -6,12 +6,14 @@ on A; fifty deliveries at once through both get unique, dense UIDs and each mess
 from __future__ import annotations
 
 import imaplib
+import json
 import re
 import smtplib
 import ssl
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
@@ -187,3 +189,49 @@ def test_fifty_deliveries_at_once_through_both_get_dense_unique_uids(pair: Pair)
         got = sorted(int(u) for u in data[0].split())
         assert got == list(range(got[0], got[0] + 50))
         imap.logout()
+
+
+def flags(line: Any) -> bytes:
+    """A FETCH line without \\Recent (this session's, not the message's)."""
+    return bytes(line).replace(b" \\Recent", b"").replace(b"\\Recent", b"")
+
+
+def test_migrate_moves_the_mail_indexes_and_imap_sees_the_same_uids(
+    tmp_path: Path, postgres: Any
+) -> None:
+    """`swissbox migrate --to URL` on a box with mail: the indexes go too (one report row
+    per table and mailbox), and the box served from PostgreSQL has the same UIDs, flags and
+    UIDVALIDITY; files stay in place."""
+    url = postgres.new_database()
+    with Stack(tmp_path / "box") as stack:
+        stack.provision(mailboxes={MAILBOX: PASSWORD})
+        stack.start()
+        for n in range(3):
+            send(stack, f"before the move {n}")
+        imap = imap_login(stack)
+        _, data = imap.select("INBOX")
+        assert imap.uid("STORE", "2", "+FLAGS", r"(\Flagged $Work)")[0] == "OK"
+        _, before = imap.uid("FETCH", "1:*", "(UID FLAGS)")
+        validity = imap.response("UIDVALIDITY")[1]
+        imap.logout()
+        stack.stop()
+
+        result = stack.cli("migrate", "--to", url, "--json", check=True)
+        rows = {t["table"]: t["rows"] for t in json.loads(result.stdout)}
+        assert rows[f"mail {MAILBOX}: messages"] == 3
+        assert json.loads(stack.cli("migrate", "--to", url, "--json", check=True).stdout) == (
+            json.loads(result.stdout)
+        )  # idempotent
+
+        stack.settings["store"] = {"url": url}
+        stack.write_config()
+        index = next((stack.data / "mail").rglob("swissbox-index.sqlite"))
+        index.rename(index.with_suffix(".before-migration"))
+        stack.start()
+        imap = imap_login(stack)
+        imap.select("INBOX")
+        assert imap.response("UIDVALIDITY")[1] == validity
+        after = imap.uid("FETCH", "1:*", "(UID FLAGS)")[1]
+        assert [flags(line) for line in after] == [flags(line) for line in before]
+        imap.logout()
+        stack.stop()

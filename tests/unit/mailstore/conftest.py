@@ -1,8 +1,9 @@
 """The mail store's tests run once per index backend: SQLite files (the default) and, in a
 fresh PostgreSQL database per test on the session's one server, a schema per mailbox.
 
-A test module that makes a `MailStore` gets both; the PostgreSQL run gives every
-`MailStore(root)` of the test that database as its `index_url`."""
+A test module that makes a `MailStore` gets both (unless it names its own `INDEX_BACKENDS`);
+the PostgreSQL run gives every `MailStore(root)` of the test that database as its
+`index_url`."""
 
 from __future__ import annotations
 
@@ -19,9 +20,9 @@ BACKENDS = ["sqlite", "postgresql"]
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "index_backend" in metafunc.fixturenames:
         uses_store = hasattr(metafunc.module, "MailStore")
-        metafunc.parametrize(
-            "index_backend", BACKENDS if uses_store else BACKENDS[:1], indirect=True
-        )
+        default = BACKENDS if uses_store else ["sqlite"]
+        backends = getattr(metafunc.module, "INDEX_BACKENDS", default)
+        metafunc.parametrize("index_backend", backends, indirect=True)
 
 
 @pytest.fixture(autouse=True)
