@@ -33,6 +33,7 @@ def cmd_migrate(args: argparse.Namespace, env: CliEnv) -> int:
         differ = [a.table for a, b in zip(before, after, strict=True) if a != b]
         raise CommandError(f"copied, but these tables differ afterwards: {', '.join(differ)}")
     after += _copy_dav(env, args.to)
+    after += _copy_mail(env, args.to)
     lines = [f"{t.table:<20} {t.rows:>8} rows  sha256 {t.sha256[:16]}" for t in after]
     lines.append(f"copied {rows} rows in {len(tables)} tables; source and target checksums agree")
     if is_postgres_url(args.to):
@@ -62,6 +63,18 @@ def _copy_dav(env: CliEnv, to: str) -> list[TableSum]:
         TableSum("dav: collections", after.collections, after.sha256),
         TableSum("dav: items", after.items, after.sha256),
     ]
+
+
+def _copy_mail(env: CliEnv, to: str) -> list[TableSum]:
+    """The mailbox indexes follow the directory (the message files stay where they are)."""
+    from swissbox.mailstore.indexcopy import migrate_mail
+
+    try:
+        return migrate_mail(
+            env.config.mail_dir, env.config.settings.store.url, to if is_postgres_url(to) else None
+        )
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
 
 
 def add_commands(sub: Any, common: argparse.ArgumentParser, groups: dict[str, Any]) -> None:
