@@ -27,15 +27,9 @@ pytestmark = pytest.mark.tools
 LOGIN = "bob@example.test"
 
 
-@pytest.fixture(scope="module", params=["files", "postgresql"])
-def stack(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Stack]:
-    """Members' collections in files, then in PostgreSQL (`[store] url`)."""
-    overrides = {}
-    if request.param == "postgresql":
-        overrides["store"] = {"url": request.getfixturevalue("postgres").new_database()}
-    with running_stack(tmp_path_factory.mktemp("vdirsyncer"), **overrides) as s:
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with running_stack(tmp_path_factory.mktemp("vdirsyncer")) as s:
         yield s
 
 

@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import caldav
-import pytest
 
 from tests.integration.test_dav_service import DavHttp, home, parse_multistatus
 from tests.support.stack import Stack
@@ -103,17 +102,11 @@ MULTIGET = (
 )
 
 
-@pytest.mark.parametrize("backend", ["files", "postgresql"])
-def test_dav_import_and_read_back(
-    tmp_path: Path, request: pytest.FixtureRequest, backend: str
-) -> None:
+def test_dav_import_and_read_back(tmp_path: Path) -> None:
     ics, vcf = tmp_path / "calendar.ics", tmp_path / "contacts.vcf"
     ics.write_text(ICS)
     vcf.write_text(VCF)
-    overrides = {}
-    if backend == "postgresql":  # the members' collections in PostgreSQL ([store] url)
-        overrides["store"] = {"url": request.getfixturevalue("postgres").new_database()}
-    with Stack(tmp_path, **overrides) as stack:
+    with Stack(tmp_path) as stack:
         stack.provision(mailboxes={BOB: BOB_PW}, accounts={ALICE: ALICE_PW})
         stack.start()
         done = stack.cli("dav", "import", ALICE, str(ics), str(vcf), "--json")
