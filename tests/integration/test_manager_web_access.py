@@ -36,16 +36,25 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     with Stack(tmp, auth={"failure_delay_base": 0.01, "failure_delay_max": 0.05}) as s:
         s.init()
         s.cli("org", "add", "acme", check=True)
-        s.cli("domain", "add", "acme.test", "--org", "acme", check=True)
-        s.cli("mail", "enable", "acme.test", check=True)
-        for login, role in ((ADA, "admin"), (ZOE, "collaborator")):
-            s.cli(
-                "account", "add", login, "--org", "acme", "--role", role, "--password-stdin",
-                stdin=PASSWORD + "\n", check=True,
-            )  # fmt: skip
-        s.add_mailboxes({ADA: ADA_BOX_PW, SHARED: SHARED_PW})
-        s.cli("mailbox", "grant", SHARED, ADA, check=True)
+        s.cli(
+            "account", "add", ADA, "--org", "acme", "--role", "admin", "--password-stdin",
+            stdin=PASSWORD + "\n", check=True,
+        )  # fmt: skip
         s.start()
+        # the rest through the API (each CLI call is a Python start: seconds on a busy box)
+        admin = Client(s)
+        assert admin.login(ADA).status == 200
+        org = admin.request("GET", "/orgs").json[0]["id"]
+        for method, path, body in (
+            ("POST", "/domains", {"name": "acme.test"}),
+            ("PUT", "/domains/acme.test/mail", {}),
+            ("POST", "/members", {"login": ZOE, "role": "collaborator", "password": PASSWORD}),
+            ("POST", "/mailboxes", {"address": ADA, "password": ADA_BOX_PW}),
+            ("POST", "/mailboxes", {"address": SHARED, "password": SHARED_PW}),
+            ("PUT", f"/mailboxes/{SHARED}/users/{ADA}", {"access": "full"}),
+        ):
+            answer = admin.request(method, f"/orgs/{org}{path}", body)
+            assert answer.status in (200, 201), (path, answer)
         yield s
 
 
