@@ -103,13 +103,9 @@ class OutboundQueue:
     def remove(self, qid: str) -> None:
         """The message left the queue: its file goes (before its row, so that a crash in
         between leaves a row without a file, which is dropped, never a file that would be
-        adopted and sent again)."""
-        try:
-            self.path(qid).unlink()
-        except FileNotFoundError:
-            return
-        (self.root / f"{qid}.state").unlink(missing_ok=True)  # left by an older version
-        _fsync_dir(self.root)
+        adopted and sent again). Not fsynced, as before the state store: after a power cut
+        the file may be back and its message sent again (at least once, never lost)."""
+        self.path(qid).unlink(missing_ok=True)
 
 
 def adopt_files(queue: OutboundQueue, state: QueueState, ids: Iterable[str] | None = None) -> int:

@@ -158,13 +158,15 @@ class QueueRunner:
         loop = asyncio.get_running_loop()
         fresh, self._fresh = self._fresh, set()
         scan = time.monotonic() - self._scanned >= SCAN_INTERVAL
-        await loop.run_in_executor(None, self._adopt, None if scan else fresh)
+        if scan or fresh:
+            await loop.run_in_executor(None, self._adopt, None if scan else fresh)
         if scan:
             self._scanned = time.monotonic()
         now = self.clock()
         s = self.settings
         free = s.concurrency - len(self._in_flight)
         started = []
+        claimed = []
         if free > 0:
             claimed = await loop.run_in_executor(
                 None, self.state.claim, self.owner, now, s.lease, free
@@ -176,18 +178,27 @@ class QueueRunner:
                 started.append(task)
         if wait and started:
             await asyncio.gather(*started)
-        next_due = await loop.run_in_executor(None, self.state.next_due)
+        elif free <= 0 or len(claimed) == free:
+            return 30.0  # every slot busy: a finished delivery wakes the loop
+        next_due = await loop.run_in_executor(None, self.state.next_due, self.clock())
         return max(0.0, (next_due if next_due is not None else now + 30.0) - self.clock())
+
+    def _adopt(self, ids: set[str] | None) -> None:
+        added = adopt_files(self.queue, self.state, ids)
+        if ids is None and added:
+            log.info("outbound: adopted %d queued files", added)
 
     def _delivered(self, qid: str, _: object = None) -> None:
         self._in_flight.pop(qid, None)
-        self._wake.set()  # a slot is free; maybe more are due
+        # claim again once half the slots are free (one claim for several messages), or
+        # at once when nothing is in flight
+        if len(self._in_flight) <= self.settings.concurrency // 2:
+            self._wake.set()
 
-    def _adopt(self, ids: set[str] | None) -> None:
-        if ids is None or ids:
-            added = adopt_files(self.queue, self.state, ids)
-            if ids is None and added:
-                log.info("outbound: adopted %d queued files", added)
+    def _finish(self, qid: str) -> None:
+        """The message left the queue: file first, then row (see OutboundQueue.remove)."""
+        self.queue.remove(qid)
+        self.state.finish(self.owner, qid)
 
     async def _renew(self) -> None:
         """Keeps this runner's claims while their deliveries run."""
@@ -259,17 +270,18 @@ class QueueRunner:
             )
             return state.next_attempt
         failed = state.failed()
-        # outcome recorded (the claim kept) before the bounce is handed on
-        if not await loop.run_in_executor(None, self.state.record, self.owner, qid, state, True):
-            log.warning("outbound: %s was taken over by another runner meanwhile", qid)
-            return None
         if failed and sender:
+            # outcome recorded (the claim kept) before the bounce is handed on
+            if not await loop.run_in_executor(
+                None, self.state.record, self.owner, qid, state, True
+            ):
+                log.warning("outbound: %s was taken over by another runner meanwhile", qid)
+                return None
             metrics.bounced()
             await self.bounce(
                 sender, dsn.bounce(self.settings.hostname, qid, sender, failed, data, created)
             )
-        await loop.run_in_executor(None, self.queue.remove, qid)
-        await loop.run_in_executor(None, self.state.finish, self.owner, qid)
+        await loop.run_in_executor(None, self._finish, qid)
         metrics.delivered("remote", "delivered", len(state.recipients) - len(failed))
         metrics.delivered("remote", "failed", len(failed))
         log.info(

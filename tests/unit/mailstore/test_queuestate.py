@@ -32,7 +32,7 @@ def test_adopt_is_idempotent_and_claims_take_due_messages_once(store_location: s
         assert claimed.id == "A" and claimed.until == 230.0
         assert list(claimed.state.recipients) == ["x@r.test", "y@r.test"]
         assert state.claim("two", now=201.0, lease=30.0, limit=10) == []  # A is held
-        assert state.next_due() == 230.0  # when the claim on A lapses
+        assert state.next_due(201.0) == 230.0  # when the claim on A lapses
         claimed.state.recipients["x@r.test"] = RecipientState(SENT, "250 ok", "mx.r.test")
         claimed.state.attempts, claimed.state.next_attempt = 1, 260.0
         assert state.record("one", "A", claimed.state)
@@ -41,7 +41,7 @@ def test_adopt_is_idempotent_and_claims_take_due_messages_once(store_location: s
         assert entry_a.recipients["x@r.test"] == RecipientState(SENT, "250 ok", "mx.r.test")
         assert entry_a.recipients["y@r.test"].status == "pending"
         assert (entry_b.id, entry_b.attempts, entry_b.next_attempt) == ("B", 2, 500.0)
-        assert state.next_due() == 260.0
+        assert state.next_due(201.0) == 260.0
         assert [c.id for c in state.claim("two", now=600.0, lease=30.0, limit=10)] == ["A", "B"]
         assert state.finish("two", "B") and not state.finish("one", "A")  # A is two's
         assert state.ids() == {"A"}
