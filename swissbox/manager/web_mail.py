@@ -513,7 +513,9 @@ class MailPages(Section):
                 if passes_through(exc):
                     raise
                 said = f" ({', '.join(done)} did get it)" if done else ""
-                return await refused(ApiError(exc.status, f"{who}: {exc.error}{said}"))
+                return await refused(
+                    ApiError(exc.status, f"not granted to {who}: {exc.error}{said}")
+                )
             done.append(who)
         what = ACCESS_NAMES.get(access, access).split(" (")[0]
         notice = f"{', '.join(done)} may now use {address} ({what})."

@@ -32,7 +32,7 @@ from tests.support.stack import Stack
 ADA, BEA, CARL, PIA = (f"{n}@acme.test" for n in ("ada", "bea", "carl", "pia"))
 ROLES = {ADA: "admin", BEA: "collaborator", CARL: "collaborator", PIA: "collaborator"}
 BOX_PW = {BEA: "bea-mailbox-pw-1", PIA: "pia-mailbox-pw-1", CARL: "carl-mailbox-pw-1"}
-INFO, BOSS = "info@acme.test", "boss@other.test"
+INFO, BOSS, DESK = "info@acme.test", "boss@other.test", "desk@acme.test"
 CHEAP = HashParams(8, 1, 1)  # the server verifies any parameters a hash names
 
 
@@ -58,7 +58,7 @@ def provision(stack: Stack) -> None:
             enable_mail(d, config.dkim_dir, config.settings, domain, None)
         for login, role in ROLES.items():
             d.add_account(login, hash_secret(PASSWORD, CHEAP), "acme", role, "", "")
-        for address, pw in {**BOX_PW, BOSS: "boss-mailbox-pw-1"}.items():
+        for address, pw in {**BOX_PW, BOSS: "boss-mailbox-pw-1", DESK: "desk-mailbox-pw-1"}.items():
             d.add_mailbox(address, hash_secret(pw, CHEAP))
 
 
@@ -424,3 +424,18 @@ def test_another_organizations_addresses_are_not_found(stack: Stack, admin: Pers
     assert answer.status == 403 and "security token" in answer.text()
     assert ADA not in [u["login"] for u in mailboxes(stack)[BEA]["users"]]
     imap(stack, BOSS, "boss-mailbox-pw-1").logout()  # its password is unchanged
+
+
+def test_granting_several_members_says_who_got_it_when_one_is_refused(
+    stack: Stack, admin: Person
+) -> None:
+    ada = admin
+    ada.page.goto(ada.page.url + f"/mailboxes/{DESK}")
+    ada.page.get_by_label(BEA, exact=False).check()
+    ada.page.get_by_label(PIA, exact=False).check()
+    ada.page.get_by_label("Access", exact=True).select_option("own")  # one owner at most
+    ada.page.get_by_role("button", name="Grant access").click()
+    said = alert(ada)
+    assert said.startswith(f"Not granted to {PIA}: ") and f"({BEA} did get it)" in said, said
+    assert mailboxes(stack)[DESK]["users"] == [{"login": BEA, "access": "own"}]
+    ada.shot("mailbox-grant-partly-refused")
