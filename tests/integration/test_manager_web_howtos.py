@@ -337,6 +337,15 @@ def test_a_dynamic_dns_host_with_its_user(stack: Stack, admin: Person) -> None:
         "good 192.0.2.55"
     )
     assert eventually(lambda: dig(stack, "nas.acme.test") == "192.0.2.55")
+    # a second host for the same user: no password (the user has one)
+    ada.page.get_by_label("Host name (inside a domain of the organization)").fill("cam.acme.test")
+    ada.page.get_by_label("DDNS user name").fill("acmenas")
+    ada.page.get_by_role("button", name="Add host").click()
+    assert "cam.acme.test may now be updated by acmenas." in status(ada)
+    assert sorted(ddns_hosts(stack)) == [("cam.acme.test", "acmenas"), ("nas.acme.test", "acmenas")]
+    assert nic_update(stack, "acmenas", "NasPass456", "cam.acme.test", "192.0.2.56") == (
+        "good 192.0.2.56"
+    )
 
 
 def teams(stack: Stack) -> dict[str, list[str]]:
