@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import email
 from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
 
 from swissbox.mailstore.queue import OutboundQueue
 from swissbox.mailstore.queuestate import QueueState
@@ -83,3 +86,44 @@ def test_dsn_shape() -> None:
     assert kinds == ["text/plain", "message/delivery-status", "text/rfc822-headers"]
     assert b"Status: 5.1.1" in data and b"Remote-MTA: dns; mx.remote.test" in data
     assert b"body" not in data.split(b"text/rfc822-headers")[1]  # headers only, not the body
+
+
+async def test_a_message_queued_by_an_older_version_is_delivered_to_its_pending_recipients(
+    tmp_path: Path,
+) -> None:
+    """A `.msg` with the `.state` file older versions kept: the recipient already sent is not
+    sent again, the pending one is, and both files leave the queue."""
+    received: list[list[str]] = []
+
+    class Sink:
+        async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:  # noqa: N802
+            received.append(list(envelope.rcpt_tos))
+            return "250 2.0.0 ok"
+
+    port = free_port()
+    controller = Controller(Sink(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        queue = OutboundQueue(tmp_path / "queue")
+        qid = queue.enqueue(
+            "alice@example.test",
+            ["done@remote.test", "todo@remote.test"],
+            b"Subject: x\r\n\r\nx\r\n",
+        )
+        (tmp_path / "queue" / f"{qid}.state").write_text(
+            '{"attempts": 1, "next_attempt": 0, "recipients": {'
+            '"done@remote.test": {"status": "sent", "reply": "250 ok", "remote": "mx"},'
+            ' "todo@remote.test": {"status": "pending", "reply": "451 later", "remote": ""}}}'
+        )
+        settings = OutboundSettings(hostname="mx.example.test", relay=("127.0.0.1", port))
+
+        async def bounce(sender: str, data: bytes) -> None:
+            raise AssertionError("nothing failed")
+
+        state = QueueState.open(tmp_path / "queue.db")
+        await QueueRunner(queue, state, settings, bounce).run_once()
+        assert received == [["todo@remote.test"]]
+        assert not list((tmp_path / "queue").glob(f"{qid}.*")) and state.ids() == set()
+        state.close()
+    finally:
+        controller.stop()
