@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 from xml.sax.saxutils import escape
 
 from swissbox.directory.mailrecords import MailPorts
@@ -13,6 +14,12 @@ from swissbox.directory.mailrecords import MailPorts
 class MailServer:
     hostname: str
     ports: MailPorts
+
+    @classmethod
+    def from_settings(cls, s: Any) -> MailServer:
+        """The host and ports this configuration's clients are told (autoconfig, and the
+        Manager's devices page)."""
+        return cls(s.server.hostname, MailPorts.from_settings(s))
 
 
 def thunderbird(domain: str, server: MailServer) -> bytes:

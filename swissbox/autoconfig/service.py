@@ -17,7 +17,7 @@ from swissbox.autoconfig.documents import (
 )
 from swissbox.autoconfig.mtasts import MtaStsPolicy
 from swissbox.directory import Directory, split_address
-from swissbox.directory.mailrecords import MailPorts, MtaSts
+from swissbox.directory.mailrecords import MtaSts
 from swissbox.runtime import Context
 
 
@@ -87,7 +87,7 @@ class AutoconfigService:
 
     def __init__(self, ctx: Context) -> None:
         s = ctx.settings
-        server = MailServer(s.server.hostname, MailPorts.from_settings(s))
+        server = MailServer.from_settings(s)
         self.thunderbird = ThunderbirdConfig(ctx.directory, server)
         self.outlook = OutlookAutodiscover(ctx.directory, server)
         self.mta_sts = MtaStsPolicy(

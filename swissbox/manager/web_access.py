@@ -24,7 +24,7 @@ from urllib.parse import urlencode
 from twisted.web.server import Request
 
 from swissbox.autoconfig.documents import MailServer
-from swissbox.directory.mailrecords import MailPorts, configured_mail_records
+from swissbox.directory.mailrecords import configured_mail_records
 from swissbox.manager.auth import COOKIE as SESSION_COOKIE
 from swissbox.manager.endpoint import ApiError
 from swissbox.manager.permissions import PERMISSIONS
@@ -490,8 +490,7 @@ class AccessPages(Section):
         login, token = await self.web.who(request)
         me = await self.web.call(request, "GET", "/me")
         s = self.web.api.manager.settings
-        # the very host and ports autoconfig serves (swissbox.autoconfig.service builds it so)
-        server = MailServer(s.server.hostname, MailPorts.from_settings(s))
+        server = MailServer.from_settings(s)  # what autoconfig serves
         servers = [
             device_settings(
                 a["address"], server, configured_mail_records(a["address"].rsplit("@", 1)[1], s)
