@@ -7,9 +7,11 @@ U's key in the request's mode, so different members never wait for each other (t
 keep each member inside `/<U>/`), while a tool acting for nobody (`user=""`: the CLI, the
 migration) takes the storage-wide key itself. Every write is one transaction.
 
-The plugin keeps its own connection pool rather than the store's single shared connection:
-DAV writes are frequent and already serialized per member by the lock, and must not take
-the directory's writer lock nor advance the generation every directory cache watches.
+The plugin keeps its own connection pool rather than a store's single shared connection
+(`open_database(url, "dav")` only migrates the tables): the lock is a session lock, so each
+request needs a connection of its own for as long as Radicale holds it, and the DAV worker
+threads must not queue behind one another on one connection. Its writes take neither the
+directory's writer lock nor the generation every directory cache watches.
 """
 
 from __future__ import annotations
