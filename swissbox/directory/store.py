@@ -441,8 +441,9 @@ class Directory(AliasStore, SieveStore, SendCountStore, ManagerDataStore, TwoFac
         return new
 
     def _zone_changed(self, c: Tx, zone: str) -> None:
-        """Every front end reloads the zone once this transaction commits (PostgreSQL)."""
-        notify_on_commit(self._db, c, CHANNEL_DNS, zone)
+        """Every front end reloads the zone once this transaction commits (PostgreSQL); this
+        one too, whichever of its services wrote the change."""
+        notify_on_commit(self._db, c, CHANNEL_DNS, zone, to_this_process=True)
 
     def set_soa(self, zone: str, **fields: int | str) -> Domain:
         """Changes SOA fields (mname, rname, refresh, retry, expire, minimum, default_ttl)."""

@@ -83,7 +83,8 @@ class DnsService:
             self.refresh()
 
     def _zone_event(self, payload: str) -> None:
-        """On the bus's thread: another front end (or the CLI) committed a zone change."""
+        """On the bus's thread: a zone change was committed (by any front end, the CLI, or a
+        service of this one)."""
         with contextlib.suppress(RuntimeError):  # the loop is closing: nothing to answer
             self.ctx.loop.call_soon_threadsafe(self._reload_told)
 

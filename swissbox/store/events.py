@@ -41,6 +41,7 @@ CHANNEL_DNS = "swissbox_dns"  # a hosted zone changed (payload: its name)
 # Marks the events of this process: every bus from `shared_bus` and every `notify_on_commit`
 # carries it, so the process that made a change never hears about it again.
 PROCESS_ORIGIN = uuid.uuid4().hex[:16]
+ANY_ORIGIN = "-"  # an event every bus delivers, the publishing process's too
 
 Callback = Callable[[str], None]
 
@@ -54,14 +55,18 @@ def check_event(channel: str, payload: str) -> None:
         raise ValueError(f"event payload of {size} bytes is over the {MAX_PAYLOAD}-byte limit")
 
 
-def notify_on_commit(db: Database, tx: Tx, channel: str, payload: str) -> None:
+def notify_on_commit(
+    db: Database, tx: Tx, channel: str, payload: str, *, to_this_process: bool = False
+) -> None:
     """An event that PostgreSQL sends when `tx` commits (and never if it rolls back), for
     changes written through the storage seam: every writer, the CLI too, tells the front
     ends without a bus of its own. Nothing on SQLite (one node). PostgreSQL sends identical
-    events of one transaction once."""
+    events of one transaction once. `to_this_process`: this process's buses hear it too (for
+    a subscriber that must see every change, whichever of its neighbours wrote it)."""
     check_event(channel, payload)
     if db.dialect == "postgresql":
-        tx.execute("SELECT pg_notify(?, ?)", (channel, f"{PROCESS_ORIGIN} {payload}"))
+        origin = ANY_ORIGIN if to_this_process else PROCESS_ORIGIN
+        tx.execute("SELECT pg_notify(?, ?)", (channel, f"{origin} {payload}"))
 
 
 class EventBus(ABC):

@@ -258,3 +258,19 @@ def test_a_callback_may_subscribe_to_another_channel(
     eventually(lambda: "swissbox_later" in b._listening, 10, "never listened")
     a.publish("swissbox_later", "here")
     eventually(lambda: later.got() == ["here"], 10)
+
+
+def test_this_process_hears_its_own_commit_only_when_asked(url: str) -> None:
+    here = shared_bus(url)  # this process's bus: PROCESS_ORIGIN marks its own events
+    try:
+        inbox = Inbox()
+        here.subscribe(CHANNEL, inbox)
+        with open_database(url, "events_test") as db:
+            with db.write() as tx:
+                notify_on_commit(db, tx, CHANNEL, "for the others")
+            with db.write() as tx:
+                notify_on_commit(db, tx, CHANNEL, "for everyone", to_this_process=True)
+        eventually(lambda: inbox.got(), 10)
+        assert inbox.got() == ["for everyone"]  # the first was sent before it, and dropped
+    finally:
+        release_bus(url)
