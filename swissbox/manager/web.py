@@ -466,7 +466,10 @@ class WebResource(Resource):
         return await self._me_change(request, "POST", "/me/2fa", None, done)
 
     async def two_factor_confirm(self, request: Request, form: dict[str, str]) -> Answer:
-        done = "Two-factor authentication is on: logins now ask for a code after the password."
+        done = (
+            "Two-factor authentication is on: logins now ask for a code after the password;"
+            " your other sessions were logged out."
+        )
         body = {"code": form.get("code", "")}
         return await self._me_change(request, "POST", "/me/2fa/confirm", body, done)
 

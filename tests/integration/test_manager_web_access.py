@@ -14,6 +14,7 @@ import imaplib
 import re
 import ssl
 import subprocess
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,11 +23,13 @@ from typing import Any
 import pytest
 from playwright import sync_api
 
+from swissbox.auth import totp
 from tests.conftest import require_tool
 from tests.support.manager_client import PASSWORD, Client
 from tests.support.stack import Stack
 
 ADA, ZOE = "ada@acme.test", "zoe@acme.test"  # an administrator, a collaborator
+MAX = "max@acme.test"  # a collaborator who turns two-factor authentication on
 SHARED, ADA_BOX_PW, SHARED_PW = "team@acme.test", "ada-mailbox-pw-1", "team-mailbox-pw-1"
 
 
@@ -49,6 +52,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             ("POST", "/domains", {"name": "acme.test"}),
             ("PUT", "/domains/acme.test/mail", {}),
             ("POST", "/members", {"login": ZOE, "role": "collaborator", "password": PASSWORD}),
+            ("POST", "/members", {"login": MAX, "role": "collaborator", "password": PASSWORD}),
             ("POST", "/mailboxes", {"address": ADA, "password": ADA_BOX_PW}),
             ("POST", "/mailboxes", {"address": SHARED, "password": SHARED_PW}),
             ("PUT", f"/mailboxes/{SHARED}/users/{ADA}", {"access": "full"}),
@@ -269,6 +273,26 @@ def test_ending_a_session_in_one_browser_logs_the_other_out(stack: Stack, person
     assert not _still_in(phone) and not _still_in(tablet)
     laptop.page.goto(laptop.base + "me/devices")
     assert laptop.page.url.endswith("/me/devices")  # this browser stays logged in
+
+
+def test_turning_2fa_on_in_the_browser_logs_the_other_browser_out(
+    stack: Stack, person: Any
+) -> None:
+    laptop, phone = person(), person()
+    laptop.log_in(MAX)
+    phone.log_in(MAX)
+    laptop.page.get_by_role("link", name=f"My account ({MAX})").click()
+    laptop.page.get_by_role("button", name="Set up two-factor authentication").click()
+    secret = laptop.page.locator("#totp-secret").inner_text()
+    laptop.page.get_by_label("6-digit code the app shows now").fill(
+        totp.code_at(secret, time.time())
+    )
+    laptop.page.get_by_role("button", name="Turn on").click()
+    assert "your other sessions were logged out" in laptop.notice()
+    laptop.shot("2fa-on-others-out")
+    assert not _still_in(phone)
+    phone.shot("phone-at-login-after-2fa")
+    assert _still_in(laptop)
 
 
 def _still_in(browser: Person) -> bool:
