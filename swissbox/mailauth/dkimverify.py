@@ -11,20 +11,17 @@ or `rsa-sha1`, both refused by RFC 8301; expired or malformed signature).
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import threading
-import time
-from concurrent.futures import BrokenExecutor, Executor
 from dataclasses import dataclass, replace
 
 import dkim
 import dkim.canonicalization
+import dkim.util
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
 from dkim.canonicalization import CanonicalizationPolicy, InvalidCanonicalizationPolicyError
-from dkim.util import InvalidTagValueList, parse_tag_value
+from dkim.util import InvalidTagValueList
 
 from swissbox.mailauth.resolver import DnsTempError, Resolver
 
@@ -32,12 +29,15 @@ MAX_SIGNATURES = 10  # more than this on one message are not looked at (each cos
 MIN_RSA_BITS = 1024  # RFC 8301 3.2
 OFFLOAD_BYTES = 256 * 1024
 
-# Two speed-ups of dkimpy for the MX, where every message is verified on the event loop
-# (bench/mailauth_bench.py: 1.14 -> 0.8 ms CPU per 10 KB message with two signatures):
+# Speed-ups of dkimpy for the MX (bench/mailauth_bench.py: 1.14 -> 0.8 ms CPU per 10 KB
+# message with two signatures, then -> ... with the memos below), each giving dkimpy's answer:
 # - RSA verification by OpenSSL instead of dkimpy's pure-Python modular arithmetic (as
 #   mailauth.dkim does for signing); same answer, PKCS#1 v1.5 is deterministic.
 # - The relaxed canonical body and headers computed once per message, not once per signature
 #   (dual-signed mail, RFC 8463, carries two signatures over the same body).
+# - A tag list parsed once, not again by dkimpy (each signature's was parsed twice and each
+#   key record's four times per message), and a key record's key parsed once per record
+#   text, not at every message: both pure functions of the bytes, kept in bounded memos.
 _rsa_public: dict[tuple[int, int], rsa.RSAPublicKey] = {}
 _PURE_RSA_VERIFY = dkim.RSASSA_PKCS1_v1_5_verify
 
@@ -100,19 +100,39 @@ def _headers_once(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes
 _Relaxed.canonicalize_body = staticmethod(_body_once)
 _Relaxed.canonicalize_headers = staticmethod(_headers_once)
 
+MEMO_ENTRIES = 512
+_PARSE_TAGS = dkim.util.parse_tag_value
+_EVALUATE_PK = dkim.evaluate_pk
+_tags_parsed: dict[bytes, dict[bytes, bytes]] = {}
+_keys_evaluated: dict[tuple[object, bytes], tuple[object, ...]] = {}
 
-def exit_with_parent() -> None:
-    """Initializer of a DKIM worker process: it exits once the server that started it is gone
-    (a SIGKILLed server leaves the worker's queue pipes open in the worker itself, so it would
-    otherwise wait on them forever)."""
-    parent = os.getppid()
 
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1)
-        os._exit(0)
+def parse_tag_value(value: bytes) -> dict[bytes, bytes]:
+    """dkimpy's `parse_tag_value`, remembered per value (a fresh dict each time: callers may
+    change theirs); invalid lists raise as there, every time."""
+    found = _tags_parsed.get(value)
+    if found is None:
+        found = _PARSE_TAGS(value)
+        if len(_tags_parsed) >= MEMO_ENTRIES:
+            _tags_parsed.clear()
+        _tags_parsed[value] = found
+    return dict(found)
 
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+def _evaluate_pk(name: object, record: bytes) -> tuple[object, ...]:
+    """dkimpy's `evaluate_pk` (the key of a key record), remembered per record."""
+    key = (name, record)
+    found = _keys_evaluated.get(key)
+    if found is None:
+        found = tuple(_EVALUATE_PK(name, record))
+        if len(_keys_evaluated) >= MEMO_ENTRIES:
+            _keys_evaluated.clear()
+        _keys_evaluated[key] = found
+    return found
+
+
+dkim.parse_tag_value = parse_tag_value  # what DKIM.verify and evaluate_pk call
+dkim.evaluate_pk = _evaluate_pk  # what load_pk_from_dns calls
 
 
 @dataclass(frozen=True)
@@ -134,34 +154,26 @@ def _text(value: bytes | None) -> str:
     return (value or b"").decode("ascii", "replace")
 
 
-async def verify_all(
-    message: bytes, resolver: Resolver, executor: Executor | None = None
-) -> list[DkimResult]:
+async def verify_all(message: bytes, resolver: Resolver) -> list[DkimResult]:
     """One result per DKIM-Signature field, top first (at most MAX_SIGNATURES). Keys are
-    fetched first; the hashing and signature checks then run in `executor` when one is given
-    (a worker process: most of the MX's per-message CPU, moved off the event loop's core),
-    else in a worker thread for messages over OFFLOAD_BYTES (relaxed canonicalization of a
-    large body takes long enough to stall other sessions), else here."""
+    fetched first; the hashing and signature checks then run in a worker thread for messages
+    over OFFLOAD_BYTES (relaxed canonicalization of a large body takes long enough to stall
+    other sessions), else here. (The MX runs this in its check workers: checkworker.py.)"""
     head = _head(message)
     if b"dkim-signature" not in head.lower():  # unsigned: no parse (~0.2 ms/10 KB)
         return []
     try:
-        headers, _ = dkim.rfc822_parse(head + b"\r\n\r\n")
+        checker = dkim.DKIM(message, minkey=MIN_RSA_BITS)
     except dkim.DKIMException as exc:
         return [DkimResult("permerror", "", detail=f"message not readable: {exc}")]
-    fields = [v for k, v in headers if k.lower() == b"dkim-signature"][:MAX_SIGNATURES]
+    fields = [v for k, v in checker.headers if k.lower() == b"dkim-signature"][:MAX_SIGNATURES]
     prepared = [await _prepare(value, resolver) for value in fields]
     if all(isinstance(item, DkimResult) for item in prepared):
         return prepared  # type: ignore[return-value]  # decided without hashing
-    loop = asyncio.get_running_loop()
-    if executor is not None:
-        try:
-            return await loop.run_in_executor(executor, _finish_all, message, prepared)
-        except BrokenExecutor:  # a worker died (killed, out of memory): check here instead
-            pass
     if len(message) > OFFLOAD_BYTES:
-        return await loop.run_in_executor(None, _finish_all, message, prepared)
-    return _finish_all(message, prepared)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, _finish_all, checker, prepared)
+    return _finish_all(checker, prepared)
 
 
 _Prepared = DkimResult | tuple[DkimResult, dict[bytes, bytes], bytes]  # final, or (id, tags, key)
@@ -203,11 +215,7 @@ async def _prepare(value: bytes, resolver: Resolver) -> _Prepared:
     return ident, tags, record
 
 
-def _finish_all(message: bytes, prepared: list[_Prepared]) -> list[DkimResult]:
-    try:
-        checker = dkim.DKIM(message, minkey=MIN_RSA_BITS)
-    except dkim.DKIMException as exc:
-        return [DkimResult("permerror", "", detail=f"message not readable: {exc}")]
+def _finish_all(checker: dkim.DKIM, prepared: list[_Prepared]) -> list[DkimResult]:
     out = []
     for idx, item in enumerate(prepared):
         out.append(item if isinstance(item, DkimResult) else _finish(checker, idx, *item))

@@ -9,6 +9,7 @@ records mean no DMARC (6.6.3). `pct` sampling uses the `sample` number passed in
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,8 +42,10 @@ class DmarcResult:
     detail: str = ""
 
 
+@functools.lru_cache(maxsize=4096)
 def organizational_domain(domain: str) -> str:
-    """The registrable domain (RFC 7489 3.2); the name itself when it is a public suffix."""
+    """The registrable domain (RFC 7489 3.2); the name itself when it is a public suffix
+    (remembered: the list is fixed while the server runs)."""
     domain = domain.lower().rstrip(".")
     return _PSL.privatesuffix(domain) or domain
 

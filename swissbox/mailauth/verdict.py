@@ -4,7 +4,6 @@ DMARC for a received message, and the Authentication-Results field that says so.
 from __future__ import annotations
 
 import asyncio
-from concurrent.futures import Executor
 from dataclasses import dataclass
 
 from swissbox.mailauth.arcverify import ArcResult, verify_chain
@@ -33,13 +32,11 @@ async def authenticate(
     mail_from: str,
     authserv_id: str,
     sample: int | None = None,
-    executor: Executor | None = None,
 ) -> Verdict:
-    """Checks `message` (as received: before our own trace fields) from `client_ip`;
-    `executor`: where DKIM signatures are checked (dkimverify.verify_all)."""
+    """Checks `message` (as received: before our own trace fields) from `client_ip`."""
     spf, dkim, arc = await asyncio.gather(
         check_host(resolver, client_ip, mail_from, helo, authserv_id),
-        verify_all(message, resolver, executor),
+        verify_all(message, resolver),
         verify_chain(message, resolver),
     )
     dmarc = await evaluate(resolver, from_domain(message), spf, dkim, sample)
