@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -213,3 +214,62 @@ def test_import_list_and_hand_over_in_postgresql(
     assert (
         f"{home(LOGIN)}calendar-from-dave/" in mine and f"{home(LOGIN)}contacts-from-dave/" in mine
     )
+
+
+def test_b_keeps_serving_when_a_is_killed_mid_burst(frontends: tuple[Stack, Stack, str]) -> None:
+    """SIGKILL of A while ten clients write one member's calendar through A and B: a lock A
+    held dies with its connections, B goes on, and every acknowledged PUT is there."""
+    a, b, _ = frontends
+    member = "adam@example.test"
+    cal = f"{home(member)}calendar/"
+    https = {"a": DavHttp(a.ports["http"]), "b": DavHttp(b.ports["http"])}
+    acked: dict[str, str] = {}
+    unanswered: set[str] = set()
+    after_kill: list[str] = []
+    failures: list[str] = []
+    lock = threading.Lock()
+    killed = threading.Event()
+    done = threading.Event()
+
+    def writer(t: int) -> None:
+        n = 0
+        while not done.is_set():
+            n += 1
+            href = f"{cal}kill-{t}-{n}.ics"
+            side = "b" if killed.is_set() or n % 2 else "a"
+            try:
+                status, headers, body = https[side].request(
+                    "PUT", href, member, body=event(f"kill-{t}-{n}", "20260301T080000Z", "k"),
+                    headers={"Content-Type": "text/calendar"},
+                )  # fmt: skip
+            except OSError:  # A died under this request: not acknowledged (maybe stored)
+                with lock:
+                    unanswered.add(href)
+                continue
+            with lock:
+                if status == 201:
+                    acked[href] = headers["etag"]
+                    if killed.is_set() and side == "b":
+                        after_kill.append(href)
+                else:
+                    failures.append(f"{side} {href}: {status} {body[:200]!r}")
+
+    threads = [threading.Thread(target=writer, args=(t,)) for t in range(10)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 60
+    while len(acked) < 40:
+        assert time.monotonic() < deadline and not failures, failures
+        time.sleep(0.02)
+    a.kill()
+    killed.set()
+    while len(after_kill) < 40:
+        assert time.monotonic() < deadline and not failures, (len(after_kill), failures)
+        time.sleep(0.02)
+    done.set()
+    for t in threads:
+        t.join(timeout=60)
+    assert not failures, failures
+    stored = etags(https["b"], member, cal)
+    assert {h: stored.get(h) for h in acked} == acked  # every acknowledged PUT, as answered
+    assert set(stored) - set(acked) <= unanswered
