@@ -10,7 +10,7 @@ from swissbox.directory import ACCESS, DirectoryError, NotFound
 from swissbox.directory.mailboxrules import add_mailbox
 from swissbox.manager.api import Call
 from swissbox.manager.endpoint import ADDRESS, LOGIN, ORG_ID, Endpoint
-from swissbox.manager.schema import Arr, Bool, Doc, Int, Obj, Str
+from swissbox.manager.schema import Arr, Bool, Doc, Int, Obj, Param, Str
 from swissbox.manager.scope import mail_domain_of, mailbox_of, member_login
 from swissbox.manager.views import OK, PASSWORD, listing
 
@@ -41,6 +41,11 @@ ALIAS = Obj(
         "send_as": Bool(),
     },
     required=("address", "targets", "send_as"),
+    open=True,
+)
+ALIAS_LEFT = Obj(
+    {**ALIAS.properties, "removed": Bool(description="the alias went with its last target")},
+    required=("address", "targets", "removed"),
     open=True,
 )
 ALIAS_IN = Obj(
@@ -151,6 +156,26 @@ def add_alias(call: Call) -> tuple[int, Any]:
     return 201, {"address": alias.address, "targets": list(alias.targets), "send_as": alias.send_as}
 
 
+def remove_alias_target(call: Call) -> tuple[int, Any]:
+    """One target off an alias (as `swissbox alias del ALIAS TARGET`); the alias goes with
+    its last target."""
+    assert call.org is not None
+    d = call.directory
+    address, target = call.path["address"], call.path["target"]
+    mail_domain_of(d, call.org.name, address)
+    with d.transaction():
+        left = d.remove_alias(address, [target])
+    call.audit("alias.remove-target", address, {"target": target, "alias_gone": left is None})
+    if left is None:
+        return 200, {"address": address, "targets": [], "removed": True}
+    return 200, {
+        "address": left.address,
+        "targets": list(left.targets),
+        "send_as": left.send_as,
+        "removed": False,
+    }
+
+
 def remove_alias(call: Call) -> tuple[int, Any]:
     assert call.org is not None
     d = call.directory
@@ -165,6 +190,7 @@ def remove_alias(call: Call) -> tuple[int, Any]:
 
 
 M, A = "/orgs/{org_id}/mailboxes", "/orgs/{org_id}/aliases"
+TARGET_PARAM = Param("target", Str(min_length=3, max_length=320), description="alias target")
 ENDPOINTS = [
     Endpoint(
         "GET",
@@ -253,6 +279,18 @@ ENDPOINTS = [
         Doc("Remove an alias", answers={200: OK}),
         permission="mail:write",
         params=[ORG_ID, ADDRESS],
+        tag="mail",
+    ),
+    Endpoint(
+        "DELETE",
+        A + "/{address}/targets/{target}",
+        remove_alias_target,
+        Doc(
+            "Remove one target of an alias (the alias goes with its last one)",
+            answers={200: ALIAS_LEFT},
+        ),
+        permission="mail:write",
+        params=[ORG_ID, ADDRESS, TARGET_PARAM],
         tag="mail",
     ),
 ]

@@ -9,7 +9,7 @@ from typing import Any
 from swissbox.directory.domainalias import set_domain_alias
 from swissbox.manager.api import Call
 from swissbox.manager.endpoint import ADDRESS, DOMAIN, ORG_ID, Endpoint
-from swissbox.manager.schema import Bool, Doc, Int, Obj, Str
+from swissbox.manager.schema import Arr, Bool, Doc, Int, Obj, Str
 from swissbox.manager.scope import domain_of, mailbox_of
 from swissbox.manager.views import OK, listing
 from swissbox.runtime import ZONE_CHANGED
@@ -30,6 +30,17 @@ CATCH_ALL = Obj(
     open=True,
 )
 CATCH_ALL_IN = Obj({"target": TARGET}, required=("target",))
+ROUTE = Obj(
+    {
+        "address": Str(max_length=320),
+        "kind": Str(enum=("alias", "forward", "catch-all", "domain-alias")),
+        "targets": Arr(Str(max_length=320), max_items=100_000),
+        "send_as": Bool(),
+        "keep": Bool(),
+    },
+    required=("address", "kind", "targets"),
+    open=True,
+)
 DOMAIN_ALIAS = Obj(
     {
         "domain": Str(max_length=253),
@@ -86,6 +97,33 @@ def end_catch_all(call: Call) -> tuple[int, Any]:
         call.directory.set_catch_all(domain.name, None)
     call.audit("mail.catch-all.off", domain.name)
     return 200, {"ok": True}
+
+
+def list_routing(call: Call) -> tuple[int, Any]:
+    """Every address that is not a plain mailbox, as `swissbox alias list` shows them."""
+    assert call.org is not None
+    d = call.directory
+    rows: list[dict[str, Any]] = []
+    for domain in (x.name for x in d.domains(call.org.name)):
+        if not d.is_mail_domain(domain):
+            continue
+        for a in d.aliases(domain):
+            rows.append(
+                {"address": a.address, "kind": "alias", "targets": list(a.targets),
+                 "send_as": a.send_as}
+            )  # fmt: skip
+        for f in d.forwards(domain):
+            rows.append(
+                {"address": f.address, "kind": "forward", "targets": [f.target], "keep": f.keep}
+            )
+        for name, target in d.catch_alls(domain).items():
+            rows.append({"address": f"@{name}", "kind": "catch-all", "targets": [target]})
+        for alias, target in d.domain_aliases(domain).items():
+            if alias == domain:
+                rows.append(
+                    {"address": f"@{alias}", "kind": "domain-alias", "targets": [f"@{target}"]}
+                )
+    return 200, rows
 
 
 def list_domain_aliases(call: Call) -> tuple[int, Any]:
@@ -197,6 +235,19 @@ ENDPOINTS = [
         Doc("The domain is no longer an alias", answers={200: OK}),
         permission="mail:write",
         params=[ORG_ID, DOMAIN],
+        tag="mail",
+    ),
+    Endpoint(
+        "GET",
+        "/orgs/{org_id}/routing",
+        list_routing,
+        Doc(
+            "Aliases, forwards, catch-alls and domain aliases of the organization's mail"
+            " domains (as `swissbox alias list`)",
+            answers={200: listing(ROUTE)},
+        ),
+        permission="mail:read",
+        params=[ORG_ID],
         tag="mail",
     ),
 ]

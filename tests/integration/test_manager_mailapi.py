@@ -6,6 +6,7 @@ and restored (seen over IMAP afterwards) and a mailbox's usage; each with its re
 from __future__ import annotations
 
 import imaplib
+import json
 import ssl
 from collections.abc import Iterator
 
@@ -237,3 +238,44 @@ def test_fifty_clients_restoring_at_once_bring_each_message_back_once(
     got = [x[1].decode().split(":", 1)[1].strip() for x in data if isinstance(x, tuple)]
     assert sorted(s for s in got if s.startswith("busy-")) == [f"busy-{n}" for n in range(10)]
     m.logout()
+
+
+def test_routing_lists_what_alias_list_shows_and_targets_go_one_by_one(
+    admin: tuple[Client, int], stack: Stack
+) -> None:
+    client, org = admin
+    made = client.request(
+        "POST",
+        f"/orgs/{org}/aliases",
+        {"address": "sales@acme.test", "targets": [BOX, "x@example.org"]},
+    )
+    assert made.status == 201
+    fwd = {"target": "dora@example.net", "keep": True}
+    assert client.request("PUT", f"/orgs/{org}/mailboxes/{BOX}/forward", fwd).status == 200
+    assert (
+        client.request("PUT", f"/orgs/{org}/domains/acme.test/catch-all", {"target": BOX}).status
+        == 200
+    )
+    rows = client.request("GET", f"/orgs/{org}/routing").json
+    cli = json.loads(stack.cli("alias", "list", "acme.test", "--json", check=True).stdout)
+    assert rows == cli
+    assert {r["kind"] for r in rows} == {"alias", "forward", "catch-all"}
+    path = f"/orgs/{org}/aliases/sales@acme.test/targets"
+    assert client.request("DELETE", f"{path}/nobody@example.org").status == 404
+    one = client.request("DELETE", f"{path}/x@example.org")
+    assert one.json == {
+        "address": "sales@acme.test",
+        "targets": [BOX],
+        "send_as": True,
+        "removed": False,
+    }
+    last = client.request("DELETE", f"{path}/{BOX}")
+    assert last.json["removed"] is True
+    assert all(
+        r["address"] != "sales@acme.test"
+        for r in client.request("GET", f"/orgs/{org}/routing").json
+    )
+    client.request("DELETE", f"/orgs/{org}/mailboxes/{BOX}/forward")
+    client.request("DELETE", f"/orgs/{org}/domains/acme.test/catch-all")
+    # another organization's rows are not listed, nor its aliases reachable
+    assert client.request("DELETE", f"/orgs/{org}/aliases/a@other.test/targets/{BOX}").status == 404
