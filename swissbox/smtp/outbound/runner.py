@@ -172,6 +172,8 @@ class QueueRunner:
                 None, self.state.claim, self.owner, now, s.lease, free
             )
             for c in claimed:
+                if c.id in self._in_flight:
+                    continue  # still in delivery here (its lease had lapsed): only renewed
                 task = asyncio.ensure_future(self._deliver_claimed(c))
                 self._in_flight[c.id] = task
                 task.add_done_callback(functools.partial(self._delivered, c.id))

@@ -3,7 +3,9 @@ null-sender messages never bounce, and the DSN's shape."""
 
 from __future__ import annotations
 
+import asyncio
 import email
+import time
 from pathlib import Path
 from typing import Any
 
@@ -126,4 +128,56 @@ async def test_a_message_queued_by_an_older_version_is_delivered_to_its_pending_
         assert not list((tmp_path / "queue").glob(f"{qid}.*")) and state.ids() == set()
         state.close()
     finally:
+        controller.stop()
+
+
+async def test_a_delivery_longer_than_the_lease_keeps_its_claim(tmp_path: Path) -> None:
+    """The runner renews its lease while the remote server is slow: nobody else can claim the
+    message meanwhile, and it is sent once."""
+    received: list[float] = []
+    attempts: list[str] = []  # RCPTs: every delivery that started
+
+    class SlowSink:
+        async def handle_RCPT(  # noqa: N802
+            self, server: object, session: object, envelope: Any, address: str, options: Any
+        ) -> str:
+            attempts.append(address)
+            envelope.rcpt_tos.append(address)
+            return "250 OK"
+
+        async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:  # noqa: N802
+            await asyncio.sleep(1.5)
+            received.append(time.time())
+            return "250 2.0.0 ok"
+
+    port = free_port()
+    controller = Controller(SlowSink(), hostname="127.0.0.1", port=port)
+    controller.start()
+    queue = OutboundQueue(tmp_path / "queue")
+    queue.enqueue("alice@example.test", ["bob@remote.test"], b"Subject: x\r\n\r\nx\r\n")
+    settings = OutboundSettings(hostname="mx.example.test", relay=("127.0.0.1", port), lease=0.6)
+
+    async def bounce(sender: str, data: bytes) -> None:
+        raise AssertionError("nothing failed")
+
+    state = QueueState.open(tmp_path / "queue.db")
+    other = QueueState.open(tmp_path / "queue.db")  # another front end's connection
+    runner = QueueRunner(queue, state, settings, bounce)
+    runner.start()
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = time.monotonic() + 10
+        while not received:
+            assert time.monotonic() < deadline, "never delivered"
+            taken = await loop.run_in_executor(None, other.claim, "other", time.time(), 60, 5)
+            assert taken == [], "claimed by a second runner while the first delivered it"
+            await asyncio.sleep(0.1)
+        while state.ids() or runner._in_flight:
+            assert time.monotonic() < deadline, "never left the queue"
+            await asyncio.sleep(0.05)
+        assert len(received) == 1 and attempts == ["bob@remote.test"]
+    finally:
+        await runner.stop()
+        state.close()
+        other.close()
         controller.stop()
