@@ -216,3 +216,13 @@ def test_a_dropped_connection_is_replaced(fronts: tuple[PgStorage, PgStorage]) -
             " WHERE pid <> pg_backend_pid() AND datname = current_database()"
         )
     assert found(a, f"/{ALICE}/calendar/") is not None
+
+
+def test_postgresql_probes_the_front_ends_connections(fronts: tuple[PgStorage, PgStorage]) -> None:
+    """A vanished front end's locks are freed once PostgreSQL's keepalives find it gone."""
+    a, _ = fronts
+    with a.connection() as conn:
+        idle, count = (
+            conn.execute(f"SHOW tcp_keepalives_{k}").fetchone()[0] for k in ("idle", "count")
+        )
+    assert (idle, count) == ("30", "3")
