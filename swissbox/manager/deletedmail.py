@@ -62,7 +62,7 @@ def _restore_lock(address: str) -> threading.Lock:
 def _mailbox(call: Call, address: str) -> Iterator[MailboxStore]:
     """The mailbox on the process-wide mail store the IMAP and SMTP services share."""
     root = call.manager.mail_dir
-    store = shared_store(root)
+    store = shared_store(root, call.manager.settings.store.url)
     try:
         yield store.mailbox(address)
     finally:
