@@ -209,15 +209,18 @@ def sessions_page(
     login: str, csrf: str, sessions: list[dict[str, Any]], notice: str = "", error: str = ""
 ) -> bytes:
     rows = []
-    for s in sessions:
+    ordered = sorted(sessions, key=lambda s: not s["current"])  # this browser's first
+    for n, s in enumerate(ordered, start=1):
         end = (
             "this browser"
             if s["current"]
-            else form(url("me", "sessions", s["id"], "end"), "", csrf, "End", danger=True)
-        )
+            else form(url("me", "sessions", s["id"], "end"), "", csrf, f"End session {n}",
+                      danger=True)
+        )  # fmt: skip
         rows.append(
             (
-                e(when(s["created"])) + (" (this browser)" if s["current"] else ""),
+                f"Session {n}" + (" (this browser)" if s["current"] else ""),
+                e(when(s["created"])),
                 e(when(s["last_seen"])),
                 e(when(s["expires"])),
                 end,
@@ -228,7 +231,8 @@ def sessions_page(
         " or every one but this browser's (API tokens and app passwords stay: revoke those"
         " on their own pages).</p>"
     )
-    body += table("Your sessions", ("Logged in", "Last used", "Ends", "End"), rows)
+    heads = ("Session", "Logged in", "Last used", "Ends", "End")
+    body += table("Your sessions (this browser's first)", heads, rows)
     if any(not s["current"] for s in sessions):
         body += form(
             url("me", "sessions", "end-others"), "", csrf, "End all other sessions", danger=True

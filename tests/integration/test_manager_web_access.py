@@ -252,13 +252,18 @@ def test_ending_a_session_in_one_browser_logs_the_other_out(stack: Stack, person
     for browser in (laptop, phone, tablet):
         browser.log_in(ZOE)
     laptop.page.get_by_role("link", name="Sessions").click()
-    table = laptop.page.get_by_role("table", name="Your sessions")
+    table = laptop.page.get_by_role("table", name="Your sessions (this browser's first)")
     assert table.locator("tbody tr").count() == 3 and "this browser" in table.inner_text()
     laptop.shot("sessions")
-    # the most recently used other session first after this one: end the first "End"
-    laptop.page.get_by_role("button", name="End", exact=True).first.click()
+    # this browser's session is listed first; end the next one
+    laptop.page.get_by_role("button", name="End session 2").click()
     assert "That session was ended" in laptop.notice()
-    assert laptop.page.get_by_role("table", name="Your sessions").locator("tbody tr").count() == 2
+    assert (
+        laptop.page.get_by_role("table", name="Your sessions (this browser's first)")
+        .locator("tbody tr")
+        .count()
+        == 2
+    )
     laptop.shot("session-ended")
     ended = [b for b in (phone, tablet) if not _still_in(b)]
     assert len(ended) == 1  # exactly one of the other two is at the login page now

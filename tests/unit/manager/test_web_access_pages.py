@@ -63,8 +63,9 @@ def test_sessions_page_ends_others_not_this_browser() -> None:
         {"id": "aa", "created": 1, "last_seen": 2, "expires": 3, "current": True},
         {"id": "bb", "created": 1, "last_seen": 2, "expires": 3, "current": False},
     ]
-    html = w.sessions_page("a", "t", sessions).decode()
+    html = w.sessions_page("a", "t", sessions[::-1]).decode()
     assert "/manager/me/sessions/bb/end" in html and "/manager/me/sessions/aa/end" not in html
+    assert html.index("Session 1 (this browser)") < html.index("End session 2")
     assert "End all other sessions" in html
     alone = w.sessions_page("a", "t", sessions[:1]).decode()
     assert "End all other sessions" not in alone
