@@ -21,6 +21,7 @@ from swissbox.manager.scope import mailbox_of
 from swissbox.manager.views import listing
 
 HEADER_BYTES = 32 * 1024  # enough for any header a person reads in a list
+LIST_DEFAULT, LIST_MAX = 200, 1000  # messages one listing reads the headers of
 DELETED = Obj(
     {
         "id": Int(),
@@ -86,7 +87,8 @@ def list_deleted(call: Call) -> tuple[int, Any]:
     assert call.org is not None
     mailbox = mailbox_of(call.directory, call.org.name, call.path["address"])
     with _mailbox(call, mailbox.address) as box:
-        rows = retention.pending(box, call.query.get("since"))
+        rows = retention.pending(box, call.query.get("since"))  # oldest first
+        rows = rows[-call.query.get("limit", LIST_DEFAULT) :]
         area = box.path / retention.AREA
         out = []
         for rid, folder, key, expunged in rows:
@@ -129,9 +131,19 @@ ENDPOINTS = [
         M + "/deleted",
         list_deleted,
         Doc(
-            "Removed mail still kept (newest first): what POST .../restore brings back",
+            "Removed mail still kept, newest first (`limit`, default"
+            f" {LIST_DEFAULT}): what POST .../restore brings back",
             answers={200: listing(DELETED)},
-            query=[Param("since", SINCE, "query", False)],
+            query=[
+                Param("since", SINCE, "query", False),
+                Param(
+                    "limit",
+                    Int(minimum=1, maximum=LIST_MAX),
+                    "query",
+                    False,
+                    f"the newest this many (default {LIST_DEFAULT})",
+                ),
+            ],
         ),
         permission="mail:read",
         params=[ORG_ID, ADDRESS],

@@ -186,6 +186,8 @@ def test_removed_mail_is_listed_and_restored_into_restored(
         ("lost-one", "INBOX"),
     ]
     assert listed.json[0]["from"] == "Ann <ann@example.org>"
+    newest = client.request("GET", f"/orgs/{org}/mailboxes/{BOX}/deleted?limit=1").json
+    assert [x["subject"] for x in newest] == ["lost-two"]
     later = listed.json[0]["expunged"] + 3600
     assert client.request("GET", f"/orgs/{org}/mailboxes/{BOX}/deleted?since={later}").json == []
 
