@@ -3,7 +3,7 @@
 read-only directory address book per organization in which the principal is an internal
 member (see `collection.py`), composed on top of either by `WithDirectory`.
 
-The directory collections are listed after the principal at depth 1 only when the file
+The directory collections are listed after the principal at depth 1 only when the members'
 storage actually yielded the principal (Radicale creates principals on first login by
 checking for exactly that); their names are reserved: creating or moving onto them fails.
 """
@@ -107,8 +107,8 @@ class Storage(WithDirectory, multifilesystem.Storage):
 
 
 class PostgresStorage(WithDirectory, PgStorage):
-    """Members' collections in PostgreSQL (`[store] url`); bind the pool with `over(pool)`
-    as well as the book."""
+    """Members' collections in PostgreSQL (`[store] url`); `postgres_storage(book, pool)`
+    binds both."""
 
 
 def postgres_storage(book: DirectoryBook, pool: Any) -> type[PostgresStorage]:
