@@ -236,7 +236,12 @@ class QueueRunner:
             queued = await loop.run_in_executor(None, QueuedMessage.read, self.queue.path(qid))
         except FileNotFoundError:
             # the file is removed before the row: whoever removed it had finished the message
-            log.warning("outbound: %s has no file left; dropped from the queue state", qid)
+            log.warning(
+                "outbound: %s has no file left here, so it was finished; dropped from the"
+                " queue state (if this repeats: every front end must see the same [store]"
+                " blob_path)",
+                qid,
+            )
             await loop.run_in_executor(None, self.state.finish, self.owner, qid)
             return None
         data = queued.data
