@@ -256,9 +256,11 @@ class PgCollection(BaseCollection):
         now = time.time()
         with self._storage.connection() as conn, conn.transaction():
             if href is None:
+                if self._id is None:
+                    raise ValueError("the root collection cannot be deleted")
                 conn.execute(
                     "DELETE FROM dav_collections WHERE path = %s OR starts_with(path, %s)",
-                    (self._path, self._path + "/" if self._path else ""),
+                    (self._path, self._path + "/"),
                 )
                 return
             _check_name(href)

@@ -226,3 +226,11 @@ def test_postgresql_probes_the_front_ends_connections(fronts: tuple[PgStorage, P
             conn.execute(f"SHOW tcp_keepalives_{k}").fetchone()[0] for k in ("idle", "count")
         )
     assert (idle, count) == ("30", "3")
+
+
+def test_the_root_is_never_deleted(fronts: tuple[PgStorage, PgStorage]) -> None:
+    a, b = fronts
+    calendar(a)
+    with a.acquire_lock("w"), pytest.raises(ValueError):
+        found(a, "/").delete()
+    assert found(b, f"/{ALICE}/calendar/") is not None
