@@ -74,6 +74,8 @@ class Deliverer:
         self.on_queued = on_queued
         self.sieve = sieve
         self.redirect_sender = redirect_sender
+        # the ARC set a redirected copy carries (message, the mailbox's domain), as forwards
+        self.redirect_sealer: Callable[[bytes, str], bytes] | None = None
 
     async def prepare(self, data: bytes) -> bytes:
         if self.tnef_mode == "off" or not looks_tnef(data):
@@ -207,8 +209,10 @@ class Deliverer:
             new_sender = sender
             if self.redirect_sender is not None:
                 new_sender = self.redirect_sender(sender, mailbox.address)
-            head = f"Delivered-To: {mailbox.address}\r\n".encode()
-            sent.append((new_sender, filing.redirects, head + data))
+            copy = f"Delivered-To: {mailbox.address}\r\n".encode() + data
+            if self.redirect_sealer is not None:
+                copy = self.redirect_sealer(copy, mailbox.address.rpartition("@")[2])
+            sent.append((new_sender, filing.redirects, copy))
         if filing.vacation is not None:
             sent.append(("", [filing.vacation_to], filing.vacation))
         if filing.reject is not None and sender:

@@ -133,6 +133,7 @@ class SmtpService:
         if runtime.mailauth is not None:  # our checks are in the A-R: vouch for them on forwards
             authserv_id = runtime.mailauth.authserv_id
             runtime.sealer = lambda data, domain: signer.arc_seal(data, domain, authserv_id)
+            runtime.deliverer.redirect_sealer = runtime.sealer  # Sieve redirects, likewise
         tls = ctx.certs.ssl_context()
         common: dict[str, Any] = dict(
             limits=limits,
