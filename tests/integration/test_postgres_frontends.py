@@ -1,19 +1,22 @@
-"""The directory on PostgreSQL, as an operator meets it: `[store] url` in swissbox.toml, the
-CLI provisioning into it, and two `swissbox serve` front ends over the same database — a zone
-change through front end A (dyndns2, RFC 2136 UPDATE, the admin API) or the CLI is in front end
-B's next DNS answers once the event bus tells B; mail to a mailbox the CLI made in PostgreSQL
-is accepted and read back over IMAP."""
+"""Two `swissbox serve` front ends over one PostgreSQL (`[store] url`) and one blob_path, as an
+operator runs them: the CLI provisions into the database; a zone change through front end A
+(dyndns2, RFC 2136 UPDATE, the admin API) or the CLI is in B's next DNS answers once the event
+bus tells B, and real secondaries (NSD from A, Knot from B) get each serial once; a lockout
+decided on A holds on B; a SIGKILL of A mid-burst loses no acknowledged message."""
 
 from __future__ import annotations
 
 import imaplib
 import re
+import signal
 import smtplib
 import socket
 import ssl
 import subprocess
 import threading
+from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import dns.message
@@ -23,15 +26,39 @@ import psycopg
 import pytest
 
 from swissbox.directory import Directory
+from tests.clients.test_dns_secondary import dig as secondary_dig
+from tests.clients.test_dns_secondary import knot_config, nsd_config
 from tests.conftest import require_tool
 from tests.support.manager_client import PASSWORD, Client
 from tests.support.polling import eventually
 from tests.support.stack import Stack
+from tests.unit.dns.kit import free_port
 
+ZONE = "example.test"
 MAILBOX, MAILBOX_PW = "toto@example.test", "mailbox-pw-1"
 ADMIN = "admin@example.test"
 GUESSED, RACED, RIGHT_PW = "guessed@example.test", "raced@example.test", "right-pw-1"
+SPRAYED, BUSY = "sprayed@example.test", "busy@example.test"
 OTHER_ADDRESS = "127.0.0.2"  # another client: loopback is all of 127/8
+
+
+class Secondary(NamedTuple):
+    """A real secondary server (NSD or Knot) on its own loopback address."""
+
+    name: str
+    addr: str
+    port: int
+    folder: Path
+
+    def answer(self, name: str, rtype: str = "A") -> str:
+        return secondary_dig(self.addr, self.port, name, rtype)
+
+    def serial(self) -> int:
+        soa = self.answer(ZONE, "SOA").split()
+        return int(soa[2]) if len(soa) > 2 else 0
+
+    def logs(self) -> str:
+        return "\n".join(p.read_text()[-3000:] for p in self.folder.glob("*.log"))
 
 
 class Frontends(NamedTuple):
@@ -39,19 +66,33 @@ class Frontends(NamedTuple):
     b: Stack
     url: str
     tsig: str  # name:secret of a TSIG key for example.test
+    nsd: Secondary  # pulls from A (started by the test that uses it)
+    knot: Secondary  # pulls from B
 
 
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory: pytest.TempPathFactory, postgres: Any) -> Iterator[Frontends]:
     """One pair for the module (starting two front ends costs seconds); tests use names of
-    their own."""
+    their own, and the test that kills front end A comes last."""
     tmp_path = tmp_path_factory.mktemp("frontends")
     url = postgres.new_database()
-    auth = {"failure_delay_base": 0.0}  # lockout tests fail on purpose; no waiting
-    a = Stack(tmp_path / "a", store={"url": url}, auth=auth)
-    b = Stack(tmp_path / "b", store={"url": url}, auth=auth)
+    nsd = Secondary("nsd", "127.0.0.2", free_port("127.0.0.2"), tmp_path / "nsd")
+    knot = Secondary("knot", "127.0.0.3", free_port("127.0.0.3"), tmp_path / "knot")
+    settings: dict[str, Any] = {
+        "store": {"url": url, "blob_path": str(tmp_path / "blobs")},  # one mail store
+        "auth": {"failure_delay_base": 0.0, "failure_delay_max": 0.0},  # lockout tests
+        "smtp": {"max_connections_per_address": 100},  # bursts come from one address
+        "dns": {
+            "allow_transfer": ["127.0.0.0/8"],
+            "notify": [f"{s.addr}:{s.port}" for s in (nsd, knot)],
+        },
+    }
+    a, b = Stack(tmp_path / "a", **settings), Stack(tmp_path / "b", **settings)
     a.provision(
-        mailboxes={MAILBOX: MAILBOX_PW, GUESSED: RIGHT_PW, RACED: RIGHT_PW},
+        mailboxes={
+            MAILBOX: MAILBOX_PW,
+            **{box: RIGHT_PW for box in (GUESSED, RACED, SPRAYED, BUSY)},
+        },
         accounts={ADMIN: PASSWORD},
     )
     a.cli("org", "member", "set-role", ADMIN, "legal", check=True)
@@ -66,7 +107,7 @@ def pair(tmp_path_factory: pytest.TempPathFactory, postgres: Any) -> Iterator[Fr
     with a, b:
         a.start()
         b.start()
-        yield Frontends(a, b, url, f"hmac-sha256:fe.key:{secret}")
+        yield Frontends(a, b, url, f"hmac-sha256:fe.key:{secret}", nsd, knot)
         assert a.stop() == 0 and b.stop() == 0
 
 
@@ -244,3 +285,168 @@ def test_a_lockout_committed_while_b_reads_the_board_still_reaches_b(pair: Front
         holder.rollback()
     guesses.join(30)
     eventually(lambda: not imap_login(b, RACED, RIGHT_PW), 10, "B never applied A's lockout")
+
+
+def test_fifty_logins_at_once_on_both_front_ends_right_and_wrong(pair: Frontends) -> None:
+    """25 clients guess one mailbox's password through A and B at once while 25 others log in
+    to another mailbox with the right one: the guessed mailbox ends locked on both front ends
+    for the guessers' address, every rightful login went through."""
+    a, b = pair.a, pair.b
+    guesser, owner = "127.0.0.3", "127.0.0.4"
+    results: dict[str, list[bool]] = {"guess": [], "right": []}
+    lock = threading.Lock()
+    start = threading.Barrier(50)
+
+    def client(n: int) -> None:
+        stack = a if n % 2 else b
+        login = smtp_login if n % 3 == 0 else imap_login
+        start.wait()
+        if n < 25:
+            ok = login(stack, SPRAYED, f"guess-{n}", source=guesser)
+            kind = "guess"
+        else:
+            ok = login(stack, BUSY, RIGHT_PW, source=owner)
+            kind = "right"
+        with lock:
+            results[kind].append(ok)
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert results["guess"] == [False] * 25
+    assert results["right"] == [True] * 25
+    for stack in (a, b):
+        assert not imap_login(stack, SPRAYED, RIGHT_PW, source=guesser)
+        assert imap_login(stack, SPRAYED, RIGHT_PW, source=owner)
+
+
+@pytest.fixture
+def secondaries(pair: Frontends) -> Iterator[tuple[Secondary, Secondary]]:
+    """NSD pulling the zone from front end A, Knot from front end B; both front ends NOTIFY
+    both."""
+    procs = []
+    try:
+        for sec, primary, make in (
+            (pair.nsd, pair.a, nsd_config),
+            (pair.knot, pair.b, knot_config),
+        ):
+            sec.folder.mkdir()
+            cmd = make(sec.folder, sec.addr, sec.port, primary.ports["dns"])
+            log = (sec.folder / "stdout.log").open("w")
+            procs.append((subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT), log))
+        yield pair.nsd, pair.knot
+    finally:
+        for proc, log in procs:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            log.close()
+
+
+def acked_notifies(stack: Stack, serial: int) -> set[str]:
+    """The secondaries that acknowledged this front end's NOTIFY of `serial` (its log)."""
+    pattern = rf"NOTIFY {re.escape(ZONE)} serial {serial} acknowledged by ([0-9.:]+)"
+    return set(re.findall(pattern, stack.log()))
+
+
+@pytest.mark.tools
+def test_a_change_through_either_front_end_reaches_both_secondaries_once(
+    pair: Frontends, secondaries: tuple[Secondary, Secondary]
+) -> None:
+    a, b = pair.a, pair.b
+    nsd, knot = secondaries
+    start = soa_serial(a)
+    for sec in (nsd, knot):
+        eventually(lambda sec=sec: sec.serial() == start, 20, f"{sec.name} loads the zone")
+
+    nsupdate(a, pair.tsig, "update add sec1.example.test 60 A 192.0.2.51")  # through A
+    for sec in (nsd, knot):  # Knot pulls from B, which heard of it over the bus
+        eventually(lambda sec=sec: sec.answer("sec1.example.test") == "192.0.2.51", 15, sec.logs())
+        assert sec.serial() == start + 1  # one change, one serial bump
+
+    r = subprocess.run(
+        [require_tool("curl"), "-sS", "-u", "router1:Router1Pass", "-A", "swissbox-test/1.0",
+         f"http://127.0.0.1:{b.ports['http']}/nic/update?hostname=nas.example.test&myip=192.0.2.52"],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert r.stdout.strip() == "good 192.0.2.52", r.stderr  # through B
+    for sec in (nsd, knot):  # NSD pulls from A, which heard of it over the bus
+        eventually(lambda sec=sec: sec.answer("nas.example.test") == "192.0.2.52", 15, sec.logs())
+        assert sec.serial() == start + 2
+
+    # Both front ends announced both serials to both secondaries (RFC 1996: a secondary asked
+    # again about a serial it has does not transfer again); a dying writer loses no NOTIFY.
+    targets = {f"{s.addr}:{s.port}" for s in (nsd, knot)}
+    for serial in (start + 1, start + 2):
+        for stack in (a, b):
+            eventually(
+                lambda s=stack, n=serial: acked_notifies(s, n) == targets, 15, stack.log()[-3000:]
+            )
+
+
+def inbox_subjects(stack: Stack) -> list[str]:
+    with imaplib.IMAP4("127.0.0.1", stack.ports["imap"], timeout=30) as imap:
+        imap.starttls(ssl_context=ssl.create_default_context(cafile=str(stack.ca_file)))
+        imap.login(MAILBOX, MAILBOX_PW)
+        imap.select("INBOX", readonly=True)
+        status, data = imap.uid("FETCH", "1:*", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        assert status == "OK"
+        lines = [item[1].decode().strip() for item in data if isinstance(item, tuple)]
+        return [line.removeprefix("Subject: ") for line in lines]
+
+
+CLIENTS, MESSAGES_EACH, KILL_AFTER = 50, 4, 20  # KILL_AFTER: 250s from A before it dies
+
+
+def test_last_every_acknowledged_message_survives_a_sigkill_of_a(pair: Frontends) -> None:
+    """Fifty SMTP clients deliver through A and B (one PostgreSQL, one blob_path); A is
+    SIGKILLed mid-burst. Every message that got a 250 is on B over IMAP, once, and B goes on
+    serving. (Last in the module: A stays dead.)"""
+    a, b = pair.a, pair.b
+    acknowledged: list[str] = []
+    from_a = threading.Semaphore(0)
+    lock = threading.Lock()
+
+    def client(n: int) -> None:
+        stack = a if n % 2 else b
+        try:
+            with smtplib.SMTP("127.0.0.1", stack.ports["smtp_mx"], timeout=60) as mx:
+                for k in range(MESSAGES_EACH):
+                    subject = f"burst {n}-{k} via {'A' if stack is a else 'B'}"
+                    raw = f"From: far@away.example\r\nSubject: {subject}\r\n\r\nx\r\n".encode()
+                    mx.sendmail("far@away.example", [MAILBOX], raw)  # raises unless 250
+                    with lock:
+                        acknowledged.append(subject)
+                    if stack is a:
+                        from_a.release()
+        except (smtplib.SMTPException, OSError):
+            pass  # A died under this client: what had no 250 yet may be lost
+
+    threads = [threading.Thread(target=client, args=(n,), daemon=True) for n in range(CLIENTS)]
+    for t in threads:
+        t.start()
+    for _ in range(KILL_AFTER):
+        assert from_a.acquire(timeout=60), "front end A acknowledged too few messages"
+    a.kill()  # SIGKILL, mid-burst
+    for t in threads:
+        t.join(120)
+    assert not any(t.is_alive() for t in threads)
+
+    with lock:
+        acked = Counter(acknowledged)
+    via_a = [s for s in acked if s.endswith("via A")]
+    assert len(via_a) >= KILL_AFTER and len(acked) > len(via_a)  # both front ends took mail
+    assert len(via_a) < CLIENTS // 2 * MESSAGES_EACH  # A really died mid-burst
+    on_b = Counter(inbox_subjects(b))
+    lost = [s for s in acked if on_b[s] != 1]
+    assert not lost, f"acknowledged but not on B exactly once: {lost[:5]}"
+
+    with smtplib.SMTP("127.0.0.1", b.ports["smtp_mx"], timeout=30) as mx:  # B keeps serving
+        raw = b"From: far@away.example\r\nSubject: after the kill\r\n\r\nx\r\n"
+        mx.sendmail("far@away.example", [MAILBOX], raw)
+    eventually(lambda: "after the kill" in inbox_subjects(b), 10, "B stopped serving")
