@@ -3,8 +3,12 @@
 A publisher calls `publish(channel, payload)` after its transaction committed; every other bus
 subscribed to that channel (another front end, or another bus in this process) runs its
 callbacks with the payload. The publishing bus never hears its own events: its process already
-acted locally. Delivery is at most once and only while connected: a front end that was cut off
-may have missed events, so a subscriber keeps a cheap fallback check (`Database.generation()`).
+acted locally (`shared_bus` gives every bus of a process the same mark). A change written
+through the storage seam may instead send its event inside the writing transaction
+(`notify_on_commit`): PostgreSQL sends it at the commit and never on rollback, from any writer,
+the CLI too. Delivery is at most once and only while connected: a front end that was cut off
+may have missed events, so a subscriber keeps a cheap fallback check (`Database.generation()`)
+or drops its caches when told (`on_reconnect`).
 
 `LocalBus` is the single-node bus (SQLite): a publish reaches nobody else. `PostgresBus` has two
 threads with a connection each: the listener (LISTEN, reconnects with backoff and listens again)
