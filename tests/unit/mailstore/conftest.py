@@ -1,5 +1,6 @@
-"""The mail store's tests run once per index backend: SQLite files (the default) and, in a
-fresh PostgreSQL database per test on the session's one server, a schema per mailbox.
+"""The mail store's tests run once per index backend: SQLite files (the default) and a schema
+per mailbox in PostgreSQL (one database per test module on the session's one server; the
+mailbox schemas are dropped after each test, cheaper than a database per test).
 
 A test module that makes a `MailStore` gets both (unless it names its own `INDEX_BACKENDS`);
 the PostgreSQL run gives every `MailStore(root)` of the test that database as its
@@ -15,6 +16,12 @@ import pytest
 from swissbox.mailstore import store as store_module
 
 BACKENDS = ["sqlite", "postgresql"]
+DROP_MAILBOX_SCHEMAS = """
+DO $$ DECLARE s text; BEGIN
+  FOR s IN SELECT nspname FROM pg_namespace WHERE nspname LIKE 'mbx\\_%' LOOP
+    EXECUTE format('DROP SCHEMA %I CASCADE', s);
+  END LOOP;
+END $$"""
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -25,15 +32,26 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("index_backend", backends, indirect=True)
 
 
+@pytest.fixture(scope="module")
+def module_database(request: pytest.FixtureRequest) -> Iterator[str]:
+    url: str = request.getfixturevalue("postgres").new_database()
+    yield url
+    release_url(url)
+
+
 @pytest.fixture(autouse=True)
 def index_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     if request.param == "sqlite":
         yield "sqlite"
         return
-    url = request.getfixturevalue("postgres").new_database()
+    url: str = request.getfixturevalue("module_database")
     with_url(monkeypatch, url)
     yield url
     release_url(url)
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(DROP_MAILBOX_SCHEMAS)
 
 
 def with_url(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
