@@ -34,6 +34,7 @@ def cmd_migrate(args: argparse.Namespace, env: CliEnv) -> int:
         raise CommandError(f"copied, but these tables differ afterwards: {', '.join(differ)}")
     after += _copy_dav(env, args.to)
     after += _copy_mail(env, args.to)
+    after += _copy_queue(env, args.to)
     lines = [f"{t.table:<20} {t.rows:>8} rows  sha256 {t.sha256[:16]}" for t in after]
     lines.append(f"copied {rows} rows in {len(tables)} tables; source and target checksums agree")
     if is_postgres_url(args.to):
@@ -73,6 +74,22 @@ def _copy_mail(env: CliEnv, to: str) -> list[TableSum]:
         return migrate_mail(
             env.config.mail_dir, env.config.settings.store.url, to if is_postgres_url(to) else None
         )
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def _copy_queue(env: CliEnv, to: str) -> list[TableSum]:
+    """The outbound queue's delivery state follows (its message files stay where they are)."""
+    from swissbox.mailstore.queuestate import SQLITE_FILE, migrate_state, state_location
+
+    source = state_location(env.config)
+    target: str | Path = to if is_postgres_url(to) else env.config.data_dir / SQLITE_FILE
+    if str(source) == str(target) or not (is_postgres_url(source) or is_postgres_url(target)):
+        return []
+    try:
+        return [
+            TableSum(f"queue: {t.table}", t.rows, t.sha256) for t in migrate_state(source, target)
+        ]
     except ValueError as exc:
         raise CommandError(str(exc)) from None
 

@@ -65,7 +65,9 @@ def copy_tables(source: Database, target: Database, tables: Sequence[str]) -> No
             for row in rows:
                 tx.execute(sql, tuple(row))
             if target.dialect == "postgresql" and "id" in columns:
-                tx.execute(
-                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
-                    f" (SELECT MAX(id) FROM {table}))"
-                )
+                sequence = tx.one("SELECT pg_get_serial_sequence(?, 'id')", (table,))
+                if sequence is not None and sequence[0]:  # (a text `id` has none)
+                    tx.execute(
+                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
+                        f" (SELECT MAX(id) FROM {table}))"
+                    )
