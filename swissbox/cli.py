@@ -9,6 +9,7 @@ import secrets
 import sqlite3
 import string
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,15 @@ from swissbox.directory import (
     normalize_domain,
 )
 from swissbox.directory.ddnsrules import add_ddns_host
-from swissbox.directory.mailboxrules import QUOTA_RULE, check_quota
+from swissbox.directory.mailboxrules import (
+    QUOTA_RULE,
+    SIZE_RULE,
+    check_quota,
+    delete_mailbox,
+    parse_size,
+    quota_words,
+    set_quota,
+)
 from swissbox.directory.mailservice import enable_mail
 from swissbox.store import StoreError
 from swissbox.tls import TlsError, check_certificate, configured_paths, make_local_ca
@@ -219,6 +228,38 @@ def cmd_mailbox_add(args: argparse.Namespace, env: CliEnv) -> int:
     return 0
 
 
+def cmd_mailbox_quota(args: argparse.Namespace, env: CliEnv) -> int:
+    try:
+        quota = parse_size(args.size)
+    except DirectoryError as exc:
+        raise CommandError(str(exc)) from None
+    mailbox = set_quota(env.directory, args.address, quota)
+    print(f"quota of {mailbox.address}: {quota_words(mailbox.quota_bytes)}")
+    return 0
+
+
+def cmd_mailbox_delete(args: argparse.Namespace, env: CliEnv) -> int:
+    from swissbox.mailstore import MailStore
+
+    store = MailStore(env.config.mail_dir, env.config.settings.store.url)
+    try:
+        days = env.config.settings.imap.expunged_retention_days
+        done = delete_mailbox(env.directory, store, args.address, days, args.erase)
+    finally:
+        store.close()
+    print(f"mailbox {done.address} deleted: mail to it is refused, its sessions end")
+    for alias in done.aliases:
+        print(f"alias {alias} no longer delivers to it")
+    for domain in done.catch_alls:
+        print(f"{domain} has no catch-all any more (it was {done.address})")
+    if done.erase_after is None:
+        print("its mail was erased")
+    else:
+        until = time.strftime("%Y-%m-%d", time.gmtime(done.erase_after))
+        print(f"its mail is out of reach and erased on {until} (--erase: at once)")
+    return 0
+
+
 def _change_password(
     args: argparse.Namespace, env: CliEnv, realm: str, identifier: str, what: str
 ) -> int:
@@ -303,6 +344,16 @@ def cmd_ddns_add(args: argparse.Namespace, env: CliEnv) -> int:
     print(f"DDNS host {host.hostname} (zone {host.zone}) may be updated by {args.user}")
     if rtype is not None:
         print(f"{host.hostname} {rtype} {ipaddress.ip_address(args.ip)}")
+    return 0
+
+
+def cmd_ddns_delete(args: argparse.Namespace, env: CliEnv) -> int:
+    host = env.directory.ddns_host(args.hostname)
+    user_gone = env.directory.remove_ddns_host(args.hostname)
+    name = host.hostname if host is not None else args.hostname
+    print(f"DDNS host {name} removed with its address records")
+    if user_gone and host is not None:
+        print(f"DDNS user {host.username} removed with its last host")
     return 0
 
 
@@ -418,6 +469,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("login")
     p = verb(mbx, "list", cmd_mailbox_list, "list mailboxes")
     p.add_argument("--domain")
+    p = verb(mbx, "quota", cmd_mailbox_quota, "change a mailbox's quota")
+    p.add_argument("address")
+    p.add_argument("size", metavar="SIZE", help=f"{SIZE_RULE}, or none")
+    p = verb(
+        mbx,
+        "delete",
+        cmd_mailbox_delete,
+        "delete a mailbox; its mail is kept out of reach, then erased",
+        aliases=["del"],
+    )
+    p.add_argument("address")
+    p.add_argument("--erase", action="store_true", help="erase its mail now, not after the days")
 
     ddns = group("ddns", "dynamic DNS hosts (the ddns realm)")
     p = verb(ddns, "add", cmd_ddns_add, "a host name a DDNS user may update")
@@ -429,6 +492,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = verb(ddns, "passwd", cmd_ddns_passwd, "change a DDNS user's password")
     p.add_argument("user")
     p.add_argument("--password-stdin", action="store_true")
+    p = verb(
+        ddns, "delete", cmd_ddns_delete, "remove a host and its address records", aliases=["del"]
+    )
+    p.add_argument("hostname")
     p = verb(ddns, "list", cmd_ddns_list, "list DDNS hosts")
     p.add_argument("--user")
 

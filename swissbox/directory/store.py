@@ -603,6 +603,21 @@ class Directory(AliasStore, SieveStore, SendCountStore, ManagerDataStore, TwoFac
         with self._write() as c:
             c.execute("DELETE FROM mailboxes WHERE id = ?", (mailbox.id,))
 
+    def set_mailbox_quota(self, address: str, quota_bytes: int | None) -> Mailbox:
+        """Sets the mailbox's quota (None: no limit); deliveries from then on are checked
+        against it (mail already held stays, even over a lower quota)."""
+        mailbox = self.mailbox(address)
+        if mailbox is None:
+            raise NotFound(f"no mailbox {address!r}")
+        with self._write() as c:
+            c.execute(
+                "UPDATE mailboxes SET quota_bytes = ? WHERE id = ?", (quota_bytes, mailbox.id)
+            )
+        changed = self.mailbox(mailbox.address)
+        if changed is None:
+            raise NotFound(f"no mailbox {address!r}")
+        return changed
+
     # -- who may use a mailbox ----------------------------------------------------------------
     # An account uses a mailbox through a grant with an access of model.ACCESS: "own" (its own
     # mailbox: that mailbox's password stands for the person, see usable_mailboxes), "full"
@@ -820,6 +835,28 @@ class Directory(AliasStore, SieveStore, SendCountStore, ManagerDataStore, TwoFac
                 self._HOST_SQL + " WHERE u.username = ? ORDER BY h.hostname", (username,)
             )
         return [self._host(r) for r in rows]
+
+    def remove_ddns_host(self, hostname: str) -> bool:
+        """Ends dynamic DNS for `hostname`: its A/AAAA records go (one serial bump) with the
+        host, and its DDNS user with its last host (a user without hosts could only be
+        taken over by whoever adds a host for that name). Returns whether the user went."""
+        host = self.ddns_host(hostname)
+        if host is None:
+            raise NotFound(f"{hostname!r} is not a DDNS host")
+        with self._write() as c:
+            row = c.execute(
+                "SELECT domain_id, user_id FROM ddns_hosts WHERE id = ?", (host.id,)
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"{host.hostname!r} is not a DDNS host")
+            c.execute("DELETE FROM ddns_hosts WHERE id = ?", (host.id,))
+            self._apply_records(
+                c, row[0], [(host.hostname, "A", None), (host.hostname, "AAAA", None)], []
+            )
+            last = c.execute("SELECT 1 FROM ddns_hosts WHERE user_id = ?", (row[1],)).fetchone()
+            if last is None:
+                c.execute("DELETE FROM ddns_users WHERE id = ?", (row[1],))
+        return last is None
 
     def set_ddns_addresses(
         self, host: DdnsHost, addresses: Mapping[str, str | None], ttl: int, offline: bool

@@ -96,6 +96,11 @@ def _make_maildir(path: Path) -> None:
         fsync_dir(parent)
 
 
+def _dir_id(path: Path) -> tuple[int, int]:
+    st = os.stat(path)
+    return st.st_dev, st.st_ino
+
+
 class MailboxStore:
     """One mailbox: its Maildir++ folders and its index. Get it from `MailStore.mailbox()`."""
 
@@ -104,8 +109,17 @@ class MailboxStore:
         self.address = address
         self.path = path
         _make_maildir(path)
+        self._dir_id = _dir_id(path)
         self.index = Index(path / INDEX_NAME, store.index_url, store._key(address))
         self._usage: int | None = None
+
+    def still_here(self) -> bool:
+        """False once this mailbox was deleted (by this process or another): its folder was
+        moved away (`removal.retire`), so it is no longer the one at its path."""
+        try:
+            return _dir_id(self.path) == self._dir_id
+        except OSError:
+            return False
 
     # -- folders ------------------------------------------------------------------------
 
@@ -535,6 +549,10 @@ class MailStore:
         key = self._key(address)
         with self._lock:
             box = self._mailboxes.get(key)
+            if box is not None and not box.still_here():  # deleted: the address starts anew
+                del self._mailboxes[key]
+                box.index.close()
+                box = None
             if box is None:
                 box = MailboxStore(self, address, mailbox_dir(self.root, address))
                 box.reconcile()

@@ -107,10 +107,47 @@ def add_host(call: Call) -> tuple[int, Any]:
     }
 
 
+def remove_host(call: Call) -> tuple[int, Any]:
+    """As `swissbox ddns delete`: the host's A/AAAA records go (the next DNS answer has
+    none), /nic/update for it is refused, and its user goes with its last host."""
+    name = call.path["hostname"].strip().rstrip(".").lower()
+    host = next((h for h in _org_hosts(call) if h.hostname == name), None)
+    if host is None:
+        raise NotFound(f"no DDNS host {call.path['hostname']!r} in this organization")
+    user_removed = call.directory.remove_ddns_host(host.hostname)
+    call.audit("ddns.remove", host.hostname, {"user": host.username, "user_removed": user_removed})
+    if call.manager.emit_on_loop is not None:
+        call.manager.emit_on_loop(ZONE_CHANGED)
+    return 200, {"ok": True, "user": host.username, "user_removed": user_removed}
+
+
 USER = Param("user", Str(min_length=1, max_length=64), description="DDNS user name")
 USER_PASSWORD = Obj({"password": HOST_IN.properties["password"]}, required=("password",))
 
+HOSTNAME = Param("hostname", Str(min_length=1, max_length=253), description="DDNS host name")
+REMOVED = Obj(
+    {
+        "ok": Bool(),
+        "user": Str(max_length=64),
+        "user_removed": Bool(description="the DDNS user went with its last host"),
+    },
+    required=("ok", "user", "user_removed"),
+)
+
 ENDPOINTS = [
+    Endpoint(
+        "DELETE",
+        "/orgs/{org_id}/ddns/{hostname}",
+        remove_host,
+        Doc(
+            "Remove a DDNS host: its address records go and updates for it are refused"
+            " (its user goes with its last host)",
+            answers={200: REMOVED},
+        ),
+        permission="ddns:write",
+        params=[ORG_ID, HOSTNAME],
+        tag="ddns",
+    ),
     Endpoint(
         "PUT",
         "/orgs/{org_id}/ddns/users/{user}/password",

@@ -7,7 +7,8 @@ from typing import Any
 
 from swissbox.auth import WeakPassword, hashed_new_secret
 from swissbox.directory import ACCESS, DirectoryError, NotFound
-from swissbox.directory.mailboxrules import add_mailbox
+from swissbox.directory.mailboxrules import add_mailbox, delete_mailbox, set_quota
+from swissbox.mailstore import release_store, shared_store
 from swissbox.manager.api import Call
 from swissbox.manager.endpoint import ADDRESS, LOGIN, ORG_ID, Endpoint
 from swissbox.manager.schema import Arr, Bool, Doc, Int, Obj, Param, Str
@@ -31,6 +32,17 @@ MAILBOX_IN = Obj(
         "quota_bytes": Int(minimum=1, maximum=2**62, nullable=True),
     },
     required=("address", "password"),
+)
+MAILBOX_CHANGE = Obj({"quota_bytes": MAILBOX_IN.properties["quota_bytes"]})
+ERASE = Str(enum=("true", "false"), description="true: erase its mail now, not after the days")
+MAILBOX_DELETED = Obj(
+    {
+        "ok": Bool(),
+        "erase_after": Int(nullable=True, description="when its mail is erased (null: it was)"),
+        "aliases": Arr(Str(max_length=320), max_items=100_000),
+        "catch_alls": Arr(Str(max_length=253), max_items=100_000),
+    },
+    required=("ok", "erase_after", "aliases", "catch_alls"),
 )
 GRANT = Obj({"access": Str(enum=ACCESS)}, required=("access",))
 TARGET = Str(min_length=1, max_length=320)
@@ -97,11 +109,36 @@ def create_mailbox(call: Call) -> tuple[int, Any]:
 
 
 def remove_mailbox(call: Call) -> tuple[int, Any]:
+    """As `swissbox mailbox delete`: the address stops, its mail moves out of reach (on the
+    server's shared mail store, so its open IMAP sessions end at their next command)."""
     assert call.org is not None
     mailbox = mailbox_of(call.directory, call.org.name, call.path["address"])
-    call.directory.remove_mailbox(mailbox.address)
-    call.audit("mailbox.remove", mailbox.address)
-    return 200, {"ok": True}
+    erase = call.query.get("erase") == "true"
+    root, settings = call.manager.mail_dir, call.manager.settings
+    store = shared_store(root, settings.store.url)
+    try:
+        days = settings.imap.expunged_retention_days
+        done = delete_mailbox(call.directory, store, mailbox.address, days, erase)
+    finally:
+        release_store(root)
+    details = {"erase": erase, "aliases": list(done.aliases), "catch_alls": list(done.catch_alls)}
+    call.audit("mailbox.remove", mailbox.address, details)
+    return 200, {
+        "ok": True,
+        "erase_after": done.erase_after,
+        "aliases": list(done.aliases),
+        "catch_alls": list(done.catch_alls),
+    }
+
+
+def change_mailbox(call: Call) -> tuple[int, Any]:
+    """A new quota (null: no limit), as `swissbox mailbox quota`."""
+    assert call.org is not None
+    mailbox = mailbox_of(call.directory, call.org.name, call.path["address"])
+    if "quota_bytes" in call.body:
+        mailbox = set_quota(call.directory, mailbox.address, call.body["quota_bytes"])
+        call.audit("mailbox.quota", mailbox.address, {"quota_bytes": mailbox.quota_bytes})
+    return 200, _mailbox_json(call, [mailbox])[0]
 
 
 def set_password(call: Call) -> tuple[int, Any]:
@@ -214,7 +251,26 @@ ENDPOINTS = [
         "DELETE",
         M + "/{address}",
         remove_mailbox,
-        Doc("Delete a mailbox", answers={200: OK}),
+        Doc(
+            "Delete a mailbox: its mail is moved out of reach at once and erased after"
+            " `[imap] expunged_retention_days` (`erase=true`: now); an address created again"
+            " starts empty. Alias targets and catch-alls naming it are removed",
+            answers={200: MAILBOX_DELETED},
+            query=[Param("erase", ERASE, "query", False)],
+        ),
+        permission="mail:write",
+        params=[ORG_ID, ADDRESS],
+        tag="mail",
+    ),
+    Endpoint(
+        "PATCH",
+        M + "/{address}",
+        change_mailbox,
+        Doc(
+            "Change a mailbox's quota (null: no limit), as `swissbox mailbox quota`",
+            body=MAILBOX_CHANGE,
+            answers={200: MAILBOX},
+        ),
         permission="mail:write",
         params=[ORG_ID, ADDRESS],
         tag="mail",

@@ -39,11 +39,15 @@ def ddns_page(
         f" <code>{e(update_url)}?hostname=HOST&amp;myip=ADDRESS</code> with the DDNS user"
         " name and password (HTTP Basic authentication, as dyndns2 clients do).</p>"
     )
-    rows = [
-        (e(h["hostname"]), e(h["zone"]), e(h["user"]), "offline" if h.get("offline") else "online")
-        for h in hosts
-    ]
-    heads = ("Host", "Zone", "DDNS user", "State")
+    rows = []
+    for h in hosts:
+        cells = [e(h["hostname"]), e(h["zone"]), e(h["user"])]
+        cells.append("offline" if h.get("offline") else "online")
+        if writable:
+            link = url("orgs", oid, "ddns", h["hostname"], "delete")
+            cells.append(f'<a href="{link}">Remove {e(h["hostname"])}…</a>')
+        rows.append(cells)
+    heads = ["Host", "Zone", "DDNS user", "State"] + (["Remove"] if writable else [])
     body += table("Dynamic DNS hosts", heads, rows) if rows else "<p>No dynamic DNS hosts yet.</p>"
     if not writable:
         return layout("Dynamic DNS", body, login, csrf, notice, error)
@@ -83,6 +87,26 @@ def ddns_page(
     return layout("Dynamic DNS", body, login, csrf, notice, error)
 
 
+def remove_page(
+    login: str, csrf: str, org: dict[str, Any], host: dict[str, Any], last: bool, error: str = ""
+) -> bytes:
+    """The confirmation step of removing a DDNS host."""
+    oid, name = org["id"], host["hostname"]
+    body = (
+        f"<p>Remove the dynamic DNS host <strong>{e(name)}</strong>? Its address records"
+        f" (A, AAAA) are deleted at once, so {e(name)} no longer resolves, and updates for it"
+        " from routers are refused.</p>"
+    )
+    if last:
+        body += (
+            f"<p>It is the last host of the DDNS user <strong>{e(host['user'])}</strong>: the"
+            " user and its password go too.</p>"
+        )
+    body += form(url("orgs", oid, "ddns", name, "delete"), "", csrf, f"Remove {name}", True)
+    body += f'<p><a href="{url("orgs", oid, "ddns")}">Cancel</a></p>'
+    return layout(f"Remove {name}", body, login, csrf, error=error)
+
+
 # -- the pages ----------------------------------------------------------------------------------
 
 
@@ -92,6 +116,8 @@ class DdnsPages(Section):
             ("GET", ["orgs", "#", "ddns"], self.hosts),
             ("POST", ["orgs", "#", "ddns"], self.add),
             ("POST", ["orgs", "#", "ddns", "password"], self.password),
+            ("GET", ["orgs", "#", "ddns", "*", "delete"], self.remove_form),
+            ("POST", ["orgs", "#", "ddns", "*", "delete"], self.remove),
         ]
 
     def update_url(self) -> str:
@@ -148,3 +174,33 @@ class DdnsPages(Section):
             f"{user} has a new password: give it to the router or NAS that updates its hosts.",
             refused,
         )  # fmt: skip
+
+    async def remove_form(
+        self, request: Request, form: dict[str, str], oid: int, hostname: str
+    ) -> Answer:
+        login, token, org = await self.org(request, oid)
+        if "ddns:write" not in org.get("permissions", []):
+            raise ApiError(403, "forbidden", "your role may not remove DDNS hosts")
+        hosts = await self.web.call(request, "GET", f"/orgs/{oid}/ddns")
+        found = [h for h in hosts if h["hostname"] == hostname.strip().rstrip(".").lower()]
+        if not found:
+            raise ApiError(404, f"no DDNS host {hostname} in {org['name']}")
+        last = sum(h["user"] == found[0]["user"] for h in hosts) == 1
+        return 200, remove_page(login, token, org, found[0], last), {}
+
+    async def remove(
+        self, request: Request, form: dict[str, str], oid: int, hostname: str
+    ) -> Answer:
+        async def refused(exc: ApiError) -> Answer:
+            return await self.hosts(request, {}, oid, exc.status, words(exc))
+
+        def done(answer: dict[str, Any]) -> str:
+            gone = (
+                f"; the DDNS user {answer['user']} went with it" if answer["user_removed"] else ""
+            )
+            return f"{hostname} was removed: its address records are gone{gone}."
+
+        rest = f"/orgs/{oid}/ddns/{segment(hostname)}"
+        return await self.change(
+            request, "DELETE", rest, None, url("orgs", oid, "ddns"), done, refused
+        )

@@ -194,10 +194,19 @@ def mailbox_page(
     here = ("orgs", oid, "mailboxes", address)
     body = f'<p><a href="{url("orgs", oid, "mail")}">Back to the Email Service</a></p>'
     used = f"{size_text(used_bytes)} used; q" if used_bytes is not None else "Q"
-    body += (
-        f"<p>{e(used)}uota: {e(quota_text(box.get('quota_bytes')))}"
-        " (set when the address is created).</p>"
-    )
+    body += f"<p>{e(used)}uota: {e(quota_text(box.get('quota_bytes')))}.</p>"
+    if writable:
+        quota = box.get("quota_bytes")
+        shown = str(quota // MB) if quota and quota % MB == 0 else ""
+        inner = field(
+            "quota_mb", "Quota in MB (empty: no limit)", "number", shown, ident="f-box-quota",
+            min=1, inputmode="numeric", aria_describedby="quota-note",
+        )  # fmt: skip
+        inner += (
+            '<p id="quota-note" class="hint">Mail arriving over the quota is refused; mail'
+            " already held stays.</p>"
+        )
+        body += form(url(*here, "quota"), inner, csrf, "Set quota")
     rows = []
     for u in box["users"]:
         cells = [e(u["login"]), e(ACCESS_NAMES.get(u["access"], u["access"]))]
@@ -255,19 +264,34 @@ def mailbox_page(
     return layout(address, body, login, csrf, notice, error)
 
 
-def delete_page(login: str, csrf: str, org: dict[str, Any], address: str, error: str = "") -> bytes:
+def delete_page(
+    login: str,
+    csrf: str,
+    org: dict[str, Any],
+    address: str,
+    error: str = "",
+    days: int | None = None,
+) -> bytes:
+    """The confirmation step; `days`: how long the messages are held ([imap]
+    expunged_retention_days)."""
+    held = f"{days} days" if days is not None else "the retention period"
     oid = org["id"]
     body = (
         f"<p>Delete the address <strong>{e(address)}</strong>? At once, mail to it is no longer"
         " accepted (the domain's catch-all takes it, if there is one), its password and app"
-        " passwords stop working, every member's use of it ends and its forward goes; these"
-        " cannot be brought back. The messages stored for it are not erased: if the address"
-        " is created again, whoever gets it finds them there.</p>"
+        " passwords stop working, its open sessions end, every member's use of it ends, its"
+        " forward goes and aliases or a catch-all naming it no longer deliver to it; these"
+        " cannot be brought back.</p>"
+        f"<p>Its messages are moved out of reach at once and erased after {e(held)}"
+        " (or now, if you tick the box below). If the address is created again, it starts"
+        " empty.</p>"
     )
     inner = field(
         "confirm", f"Type {address} to confirm", "text", ident="f-confirm", required=True,
         autocomplete="off",
     )  # fmt: skip
+    # the API reads `erase` as its query parameter (the form's fields are the request's args)
+    inner += checkbox("erase", "Erase its messages now (they cannot come back)", "true", "f-erase")
     body += form(
         url("orgs", oid, "mailboxes", address, "delete"), inner, csrf, f"Delete {address}", True
     )
@@ -330,6 +354,7 @@ class MailPages(Section):
             ("POST", ["orgs", "#", "mail", "catch-all", "remove"], self.catch_all_off),
             ("GET", ["orgs", "#", "mailboxes", "*"], self.mailbox),
             ("POST", ["orgs", "#", "mailboxes", "*", "password"], self.password),
+            ("POST", ["orgs", "#", "mailboxes", "*", "quota"], self.quota),
             ("POST", ["orgs", "#", "mailboxes", "*", "users"], self.grant),
             ("POST", ["orgs", "#", "mailboxes", "*", "users", "*", "revoke"], self.revoke),
             ("POST", ["orgs", "#", "mailboxes", "*", "forward"], self.forward),
@@ -557,20 +582,48 @@ class MailPages(Section):
         login, token, org, box = await self._box(request, oid, address)
         if "mail:write" not in org.get("permissions", []):
             raise ApiError(403, "forbidden", "your role may not delete addresses")
-        return 200, delete_page(login, token, org, box["address"]), {}
+        return 200, delete_page(login, token, org, box["address"], days=self._days()), {}
+
+    def _days(self) -> int:
+        return int(self.web.api.manager.settings.imap.expunged_retention_days)
 
     async def delete(
         self, request: Request, form: dict[str, str], oid: int, address: str
     ) -> Answer:
         async def again(exc: ApiError) -> Answer:
             login, token, org, box = await self._box(request, oid, address)
-            return exc.status, delete_page(login, token, org, box["address"], words(exc)), {}
+            page = delete_page(login, token, org, box["address"], words(exc), self._days())
+            return exc.status, page, {}
 
         if form.get("confirm", "").lower() != address.lower():
             return await again(ApiError(400, f"type {address} to confirm; nothing was deleted"))
+
+        def done(answer: dict[str, Any]) -> str:
+            after = answer.get("erase_after")
+            if after is None:
+                kept = "its messages were erased"
+            else:
+                day = dt.datetime.fromtimestamp(after, dt.UTC).strftime("%Y-%m-%d")
+                kept = f"its messages are out of reach and erased on {day}"
+            also = [f"alias {a} no longer delivers to it" for a in answer.get("aliases", [])]
+            also += [f"{d} has no catch-all now" for d in answer.get("catch_alls", [])]
+            return f"{address} was deleted; " + "; ".join([kept, *also]) + "."
+
         return await self.change(
             request, "DELETE", f"/orgs/{oid}/mailboxes/{segment(address)}", None,
-            url("orgs", oid, "mail"), f"{address} was deleted.", again,
+            url("orgs", oid, "mail"), done, again,
+        )  # fmt: skip
+
+    async def quota(self, request: Request, form: dict[str, str], oid: int, address: str) -> Answer:
+        text = form.get("quota_mb", "")
+        refused = self._box_refused(request, oid, address)
+        if text and (not text.isascii() or not text.isdigit() or len(text) > 12 or int(text) == 0):
+            return await refused(ApiError(400, f"Quota in MB: {QUOTA_RULE}"))
+        quota = int(text) * MB if text else None
+        rest = f"/orgs/{oid}/mailboxes/{segment(address)}"
+        return await self.change(
+            request, "PATCH", rest, {"quota_bytes": quota}, url("orgs", oid, "mailboxes", address),
+            f"The quota of {address} is now {quota_text(quota)}.", refused,
         )  # fmt: skip
 
     # -- restore deleted mail -------------------------------------------------------------------
