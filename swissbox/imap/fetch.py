@@ -27,7 +27,7 @@ from swissbox.imap.parser import (
     parse_seqset,
 )
 from swissbox.mailstore import query
-from swissbox.mailstore.paths import folder_dir
+from swissbox.mailstore.paths import folder_dir, renamed
 
 STREAM_AFTER = 20  # body FETCHes over this many messages go through a producer
 STREAM_META_AFTER = 2000  # and any FETCH over this many
@@ -104,7 +104,13 @@ def _read_file(path: str, size: int) -> bytes:
     try:
         fd = os.open(path, os.O_RDONLY)
     except FileNotFoundError:
-        return b""
+        moved = renamed(path)  # a flag change through another front end renamed it
+        if moved is None:
+            return b""
+        try:
+            fd = os.open(moved, os.O_RDONLY)
+        except FileNotFoundError:
+            return b""
     try:
         chunks = []
         while chunk := os.read(fd, size + 1):

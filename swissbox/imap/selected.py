@@ -4,8 +4,10 @@ SEARCH (index data, header prefilter; ESEARCH, SEARCHRES `$`, WITHIN, CONTEXT=SE
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import time
+from pathlib import Path
 from typing import Any
 
 from twisted.internet import defer
@@ -42,7 +44,7 @@ from swissbox.mailstore import (
     retention,
     seen,
 )
-from swissbox.mailstore.paths import folder_dir
+from swissbox.mailstore.paths import folder_dir, renamed
 
 CHARSETS = (b"UTF-8", b"US-ASCII")  # what SEARCH, SORT and THREAD keys may be written in
 BADCHARSET = b"[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset"
@@ -332,6 +334,9 @@ class SelectedCommands(SearchUpdates, SharedCommands):
                 try:
                     return bytes(p.read_bytes())
                 except FileNotFoundError:
+                    moved = renamed(str(p))  # another front end's flag change renamed it
+                    with contextlib.suppress(FileNotFoundError):
+                        return Path(moved).read_bytes() if moved else b""
                     return b""
 
             cand = Candidate(

@@ -133,6 +133,24 @@ def split_name(filename: str) -> tuple[str, str]:
     return key, info if sep else ""
 
 
+def renamed(path: str) -> str | None:
+    """Where the message file `path` (`<folder>/<new|cur>/<name>`) is now, after a flag change
+    renamed it (the key part of a name never changes), or None when it is gone. Another
+    front end may rename it between a session's read of the index row and its open."""
+    folder = os.path.dirname(os.path.dirname(path))
+    key = split_name(os.path.basename(path))[0]
+    for subdir in ("cur", "new"):
+        try:
+            entries = os.scandir(os.path.join(folder, subdir))
+        except FileNotFoundError:
+            continue
+        with entries:
+            for entry in entries:
+                if split_name(entry.name)[0] == key:
+                    return entry.path
+    return None
+
+
 def file_name(key: str, flags: frozenset[str] | set[str], subdir: str) -> str:
     """Files in new/ carry no info; files in cur/ carry `:2,` and their flag letters."""
     if subdir == "new":
