@@ -280,7 +280,12 @@ class PgCollection(BaseCollection):
             return super().sync(old_token)
         token = f"{SYNC_PREFIX}{self._id}/{self._seq}"
         if not old_token:
-            return token, [row[0] for row in self._rows()]
+            with self._storage.connection() as conn:
+                rows = conn.execute(
+                    "SELECT href FROM dav_items WHERE collection_id = %s ORDER BY href",
+                    (self._id,),
+                ).fetchall()
+            return token, [row[0] for row in rows]
         prefix = f"{SYNC_PREFIX}{self._id}/"
         since = old_token[len(prefix) :] if old_token.startswith(prefix) else ""
         if not since.isdigit() or len(since) > 18:
