@@ -218,7 +218,7 @@ def test_delete_an_address_after_confirming(stack: Stack, admin: Person) -> None
     ada.page.get_by_role("button", name="Create address").click()
     assert "old@acme.test" in mailboxes(stack)
     ada.page.get_by_role("link", name="Delete old@acme.test…").click()
-    assert "The messages stored for it are not erased" in ada.text()
+    assert "Its messages are moved out of reach at once" in ada.text()
     ada.shot("mailbox-delete-confirm")
     ada.page.get_by_label("Type old@acme.test to confirm").fill("info@acme.test")
     ada.page.get_by_role("button", name="Delete old@acme.test").click()
