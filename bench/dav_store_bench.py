@@ -24,6 +24,7 @@ import base64
 import http.client
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -238,6 +239,8 @@ def main() -> None:
                     s.__exit__(None, None, None)
     finally:
         server.stop()
+        shutil.rmtree(pg_folder, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
