@@ -75,6 +75,7 @@ MAX_AUTH_FAILURES = 3
 MAX_PIPELINED = 1 << 20  # bytes read ahead while a command is still running
 NO_EXPUNGE_DURING = {b"FETCH", b"STORE", b"SEARCH", b"SORT", b"THREAD"}
 STATES = ("unauth", "auth", "select")
+MAILBOX_DELETED = "[UNAVAILABLE] The mailbox {address} was deleted"
 
 
 class Reply(Exception):
@@ -278,6 +279,17 @@ class SessionBase(IMAP4Server):
         (shared.SharedCommands)."""
         return False
 
+    def end_if_deleted(self) -> bool:
+        """True, after a BYE, when the session's mailbox was deleted since it logged in
+        (`MailboxStore.still_here`): nothing of it is read any more."""
+        account = self.account
+        if account is None or account.box.still_here():
+            return False
+        self.untagged(b"BYE " + MAILBOX_DELETED.format(address=account.address).encode())
+        self.flush_out()
+        self.close()
+        return True
+
     def close(self) -> None:
         self.mode = "closed"
         self.transport.loseConnection()
@@ -429,6 +441,8 @@ class SessionBase(IMAP4Server):
 
     def push(self) -> None:
         if self.mode == "idle" and not self.busy:
+            if self.end_if_deleted():
+                return
             self.sync(allow_expunge=True)
             self.flush_out()
 

@@ -179,7 +179,7 @@ class ImapService:
         store = self._store
 
         def work() -> int:
-            from swissbox.mailstore import retention
+            from swissbox.mailstore import removal, retention
 
             total = 0
             if store is None:
@@ -189,6 +189,12 @@ class ImapService:
                     total += retention.purge(store.mailbox(address), days)
                 except Exception:
                     log.exception("retention purge failed for %s", address)
+            try:  # deleted mailboxes' mail, held as long as expunged messages
+                erased = removal.purge(store.root, store.index_url, days)
+                if erased:
+                    log.info("erased the mail of %d deleted mailboxes", erased)
+            except Exception:
+                log.exception("erasing deleted mailboxes' mail failed")
             return total
 
         d = threads.deferToThread(work)

@@ -49,7 +49,6 @@ RIGHTS_OF_ACCESS = {"own": FULL_RIGHTS, "full": FULL_RIGHTS, "read": READ_RIGHTS
 SEND_AS_ACCESS = ("own", "full")  # what a proxy login (authorization identity) needs
 GRANTS_BY_ADMIN = "[CANNOT] Grants are set by the administrator (swissbox mailbox grant)"
 REVOKED = "[NOPERM] Access to {address} was revoked"
-DELETED = "[UNAVAILABLE] The mailbox {address} was deleted"
 
 
 def split_shared(name: str) -> tuple[str, str] | None:
@@ -157,10 +156,7 @@ class SharedCommands(SessionBase):
 
     def check_access(self, tag: bytes) -> bool:
         """Before each command of a logged-in session; True when it was answered here."""
-        if self.account is not None and not self.account.box.still_here():
-            self.untagged(b"BYE " + DELETED.format(address=self.account.address).encode())
-            self.flush_out()
-            self.close()
+        if self.end_if_deleted():
             return True
         access = self.access
         if access is None or not (access.proxied or access.shared()):

@@ -56,8 +56,7 @@ def retire(store: MailStore, address: str, erase: bool = False, now: int | None 
     source = mailbox_dir(store.root, key)
     with store._lock:
         box = store._mailboxes.pop(key, None)
-    if box is not None:
-        box.index.close()
+    folders = [f.name for f in box.folders()] if box is not None else []
     holding = store.root / HOLDING
     held: Path | None = None
     if source.is_dir():
@@ -82,9 +81,13 @@ def retire(store: MailStore, address: str, erase: bool = False, now: int | None 
             note = {"address": key, "deleted": now, "schema": schema}
             (held / NOTE).write_text(json.dumps(note), encoding="utf-8")
         retired = Retired(key, now, held, schema)
+    if box is not None:
+        box.index.close()
     from swissbox.mailstore.store import CHANGED
 
     store.publish(key, "INBOX", CHANGED)  # other front ends drop their caches of it
+    for folder in folders:  # wakes this process's idling sessions: they find it gone
+        store._tell(store._subscribers, key, (key, folder, []))
     return retired
 
 

@@ -211,6 +211,23 @@ def test_the_cli_deletes_while_the_server_runs_and_mailbox_add_starts_empty(
     new.logout()
 
 
+def test_an_idling_session_of_a_deleted_address_is_ended_at_once(
+    stack: Stack, admin: tuple[Client, int]
+) -> None:
+    client, org = admin
+    box = "ida@acme.test"
+    add_box(client, org, box)
+    deliver(stack, box, "ida private")
+    idle = imap(stack, box)
+    idle.select("INBOX")
+    idle.send(b"i1 IDLE\r\n")
+    assert idle.readline().startswith(b"+")
+    assert client.request("DELETE", f"/orgs/{org}/mailboxes/{box}").status == 200
+    line = idle.readline()  # at once: no command needed (the socket's timeout is 10 s)
+    assert line.startswith(b"* BYE [UNAVAILABLE]") and b"was deleted" in line, line
+    assert idle.readline() == b""  # closed
+
+
 def test_the_web_page_deletes_and_erases_at_once(stack: Stack, admin: tuple[Client, int]) -> None:
     client, org = admin
     box = "erin@acme.test"
