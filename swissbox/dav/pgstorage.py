@@ -394,6 +394,16 @@ class PgStorage(BaseStorage):
             ).fetchone()
         return PgCollection(self, row) if row is not None else None
 
+    def _collections_at(self, paths: list[str]) -> dict[str, PgCollection]:
+        """The collections at `paths` that exist, in one query (a path and its parent: an
+        item's lookup needs no second round trip)."""
+        with self.connection() as conn:
+            rows = conn.execute(
+                f"SELECT {_COLLECTION_COLUMNS} FROM dav_collections WHERE path = ANY(%s)",
+                (paths,),
+            ).fetchall()
+        return {row[1]: PgCollection(self, row) for row in rows}
+
     def children(self, path: str) -> list[PgCollection]:
         with self.connection() as conn:
             rows = conn.execute(
@@ -411,10 +421,11 @@ class PgStorage(BaseStorage):
         user_groups: set[str] = set(),  # noqa: B006 (Radicale's signature)
     ) -> Iterator[types.CollectionOrItem]:
         sane = pathutils.strip_path(path)
-        collection = self.collection_at(sane)
+        parent, _, href = sane.rpartition("/")
+        found = self._collections_at([sane, parent]) if sane else {"": PgCollection(self, None)}
+        collection = found.get(sane)
         if collection is None:
-            parent, _, href = sane.rpartition("/")
-            owner = self.collection_at(parent) if parent else None
+            owner = found.get(parent) if parent else None
             item = owner.get_one(href) if owner is not None else None
             if item is not None:
                 yield item
