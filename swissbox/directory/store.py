@@ -600,8 +600,9 @@ class Directory(AliasStore, SieveStore, SendCountStore, ManagerDataStore, TwoFac
         mailbox = self.mailbox(address)
         if mailbox is None:
             raise NotFound(f"no mailbox {address!r}")
-        with self._write() as c:
-            c.execute("DELETE FROM mailboxes WHERE id = ?", (mailbox.id,))
+        with self._write() as c:  # gone meanwhile (a concurrent delete): not found either
+            if not c.execute("DELETE FROM mailboxes WHERE id = ?", (mailbox.id,)).rowcount:
+                raise NotFound(f"no mailbox {address!r}")
 
     def set_mailbox_quota(self, address: str, quota_bytes: int | None) -> Mailbox:
         """Sets the mailbox's quota (None: no limit); deliveries from then on are checked

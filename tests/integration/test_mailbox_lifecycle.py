@@ -257,6 +257,47 @@ def _boxes(client: Client, org: int) -> list[dict[str, Any]]:
     return answer
 
 
+def test_fifty_clients_deleting_and_changing_mailboxes_at_once(
+    stack: Stack, admin: tuple[Client, int]
+) -> None:
+    import concurrent.futures
+
+    client, org = admin
+    boxes = [f"crowd{n}@acme.test" for n in range(8)]
+    for box in boxes:
+        add_box(client, org, box)
+        deliver(stack, box, f"{box} private")
+    M = f"/orgs/{org}/mailboxes"
+    calls: list[tuple[str, str, object]] = []
+    for box in boxes:
+        calls += [
+            ("DELETE", f"{M}/{box}", None),  # one 200, the other 404
+            ("DELETE", f"{M}/{box}", None),
+            ("PATCH", f"{M}/{box}", {"quota_bytes": 4096}),  # 200, or 404 once deleted
+            ("PATCH", f"{M}/{box}", {"quota_bytes": -1}),  # always 400
+            ("DELETE", f"{M}/{box}?erase=maybe", None),  # always 400
+            ("DELETE", f"/orgs/{org}/ddns/none-{box.split('@')[0]}.acme.test", None),  # 404
+        ]
+    calls += [("DELETE", f"{M}/nobody@acme.test", None)] * 2
+
+    def send(call: tuple[str, str, object]) -> int:
+        return Client.request(client, *call).status
+
+    with concurrent.futures.ThreadPoolExecutor(50) as pool:
+        statuses = list(pool.map(send, calls))
+    for n, box in enumerate(boxes):
+        mine = statuses[n * 6 : n * 6 + 6]
+        assert sorted(mine[:2]) == [200, 404], (box, mine)
+        assert mine[2] in (200, 404) and mine[3:] == [400, 400, 404], (box, mine)
+        assert len(held(stack, box)) == 1
+    assert statuses[-2:] == [404, 404]
+    for box in boxes[:2]:
+        add_box(client, org, box)
+        m = imap(stack, box)
+        assert all_messages(m) == 0
+        m.logout()
+
+
 # -- quota ----------------------------------------------------------------------------------
 
 
