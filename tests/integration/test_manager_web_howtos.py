@@ -217,6 +217,13 @@ def test_delete_an_address_after_confirming(stack: Stack, admin: Person) -> None
     ada.page.get_by_label("Its password").fill("old-mailbox-pw-1")
     ada.page.get_by_role("button", name="Create address").click()
     assert "old@acme.test" in mailboxes(stack)
+    # its quota changed on its page, as `swissbox mailbox quota` would
+    ada.page.get_by_label("Quota in MB (empty: no limit)").fill("5")
+    ada.page.get_by_role("button", name="Set quota").click()
+    assert "The quota of old@acme.test is now 5 MB" in status(ada)
+    with directory(stack) as d:
+        changed = d.mailbox("old@acme.test")
+        assert changed is not None and changed.quota_bytes == 5 * 1024 * 1024
     ada.page.get_by_role("link", name="Delete old@acme.test…").click()
     assert "Its messages are moved out of reach at once" in ada.text()
     ada.shot("mailbox-delete-confirm")
@@ -346,6 +353,16 @@ def test_a_dynamic_dns_host_with_its_user(stack: Stack, admin: Person) -> None:
     assert nic_update(stack, "acmenas", "NasPass456", "cam.acme.test", "192.0.2.56") == (
         "good 192.0.2.56"
     )
+    assert eventually(lambda: dig(stack, "cam.acme.test") == "192.0.2.56")
+    # removed after a confirmation: no longer resolves, and the router's update is refused
+    ada.page.get_by_role("link", name="Remove cam.acme.test…").click()
+    assert "no longer resolves" in ada.text()
+    ada.shot("ddns-remove-confirm")
+    ada.page.get_by_role("button", name="Remove cam.acme.test").click()
+    assert "cam.acme.test was removed: its address records are gone." in status(ada)
+    assert ddns_hosts(stack) == [("nas.acme.test", "acmenas")]
+    assert eventually(lambda: dig(stack, "cam.acme.test") == "")
+    assert nic_update(stack, "acmenas", "NasPass456", "cam.acme.test", "192.0.2.57") == "nohost"
 
 
 def teams(stack: Stack) -> dict[str, list[str]]:
