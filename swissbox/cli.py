@@ -32,6 +32,7 @@ from swissbox.directory.mailboxrules import (
     QUOTA_RULE,
     SIZE_RULE,
     check_quota,
+    create_mailbox,
     delete_mailbox,
     parse_size,
     quota_words,
@@ -223,7 +224,13 @@ def cmd_mailbox_add(args: argparse.Namespace, env: CliEnv) -> int:
     except DirectoryError:
         raise CommandError(f"--quota: {QUOTA_RULE}") from None
     password_hash = _new_secret(args, env, "mailbox")
-    mailbox = env.directory.add_mailbox(args.address, password_hash, args.quota)
+    from swissbox.mailstore import MailStore
+
+    store = MailStore(env.config.mail_dir, env.config.settings.store.url)
+    try:
+        mailbox = create_mailbox(env.directory, args.address, password_hash, args.quota, store)
+    finally:
+        store.close()
     print(f"mailbox {mailbox.address} created")
     return 0
 

@@ -52,14 +52,36 @@ def quota_words(quota_bytes: int | None) -> str:
 
 
 def add_mailbox(
-    d: Directory, address: str, password: str, params: HashParams, quota_bytes: int | None = None
+    d: Directory,
+    address: str,
+    password: str,
+    params: HashParams,
+    quota_bytes: int | None = None,
+    store: MailStore | None = None,
 ) -> Mailbox:
     check_quota(quota_bytes)
     try:
         password_hash = hashed_new_secret("mailbox", password, params)
     except WeakPassword as exc:
         raise DirectoryError(str(exc)) from None
-    return d.add_mailbox(address, password_hash, quota_bytes)
+    return create_mailbox(d, address, password_hash, quota_bytes, store)
+
+
+def create_mailbox(
+    d: Directory,
+    address: str,
+    password_hash: str,
+    quota_bytes: int | None = None,
+    store: MailStore | None = None,
+) -> Mailbox:
+    """The mailbox's row and, given the mail store, a start with no mail: anything found at
+    the address (from a delete made before deletes moved mail away, or a delivery already
+    past RCPT when the old mailbox went) is held out of reach as a deleted mailbox's is."""
+    with d.transaction():
+        mailbox = d.add_mailbox(address, password_hash, quota_bytes)
+        if store is not None:
+            retire(store, mailbox.address)
+    return mailbox
 
 
 def set_quota(d: Directory, address: str, quota_bytes: int | None) -> Mailbox:

@@ -97,13 +97,19 @@ def create_mailbox(call: Call) -> tuple[int, Any]:
     assert call.org is not None
     body = call.body
     mail_domain_of(call.directory, call.org.name, body["address"])
-    mailbox = add_mailbox(
-        call.directory,
-        body["address"],
-        body["password"],
-        call.manager.hash_params,
-        body.get("quota_bytes"),
-    )
+    root = call.manager.mail_dir
+    store = shared_store(root, call.manager.settings.store.url)
+    try:
+        mailbox = add_mailbox(
+            call.directory,
+            body["address"],
+            body["password"],
+            call.manager.hash_params,
+            body.get("quota_bytes"),
+            store,
+        )
+    finally:
+        release_store(root)
     call.audit("mailbox.add", mailbox.address, {"quota_bytes": mailbox.quota_bytes})
     return 201, _mailbox_json(call, [mailbox])[0]
 

@@ -211,6 +211,29 @@ def test_the_cli_deletes_while_the_server_runs_and_mailbox_add_starts_empty(
     new.logout()
 
 
+def test_mail_left_by_a_delete_of_older_versions_is_not_handed_to_the_new_holder(
+    stack: Stack, admin: tuple[Client, int]
+) -> None:
+    """Deletes before this version left the mail in place; creating the address moves it."""
+    from swissbox.conf import load
+    from swissbox.directory import Directory
+
+    client, org = admin
+    for box, again in (("lea@acme.test", "cli"), ("leo@acme.test", "api")):
+        add_box(client, org, box)
+        deliver(stack, box, f"{box} left behind")
+        with Directory(load(data=str(stack.data)).db_path) as d:
+            d.remove_mailbox(box)  # the row only, as the old delete did
+        if again == "cli":
+            stack.cli("mailbox", "add", box, "--password-stdin", stdin=BOX_PW + "\n", check=True)
+        else:
+            add_box(client, org, box)
+        m = imap(stack, box)
+        assert all_messages(m) == 0, box
+        m.logout()
+        assert len(held(stack, box)) == 1
+
+
 def test_an_idling_session_of_a_deleted_address_is_ended_at_once(
     stack: Stack, admin: tuple[Client, int]
 ) -> None:
