@@ -39,8 +39,8 @@ def pair(tmp_path_factory: pytest.TempPathFactory, postgres: Any) -> Iterator[Pa
     a.provision(mailboxes={MAILBOX: PASSWORD})
     b.init()
     with a, b:
-        a.start()
-        b.start()
+        a.start(timeout=90)  # slow when the machine is busy
+        b.start(timeout=90)  # slow when the machine is busy
         yield Pair(a, b)
         assert a.stop() == 0 and b.stop() == 0
     assert not list((tmp / "blobs").rglob("swissbox-index.sqlite"))  # every index in PostgreSQL
@@ -205,7 +205,7 @@ def test_migrate_moves_the_mail_indexes_and_imap_sees_the_same_uids(
     url = postgres.new_database()
     with Stack(tmp_path / "box") as stack:
         stack.provision(mailboxes={MAILBOX: PASSWORD})
-        stack.start()
+        stack.start(timeout=90)  # slow when the machine is busy
         for n in range(3):
             send(stack, f"before the move {n}")
         imap = imap_login(stack)
@@ -227,7 +227,7 @@ def test_migrate_moves_the_mail_indexes_and_imap_sees_the_same_uids(
         stack.write_config()
         index = next((stack.data / "mail").rglob("swissbox-index.sqlite"))
         index.rename(index.with_suffix(".before-migration"))
-        stack.start()
+        stack.start(timeout=90)  # slow when the machine is busy
         imap = imap_login(stack)
         imap.select("INBOX")
         assert imap.response("UIDVALIDITY")[1] == validity
