@@ -40,6 +40,7 @@ def pages(org: dict[str, object]) -> list[str]:
         web_ddns.ddns_page(*args, HOSTS, MEMBERS, "https://mx/nic/update").decode(),
         web_teams.teams_page(*args, TEAMS, MEMBERS).decode(),
         web_teams.team_delete_page(*args, NASTY).decode(),
+        web_ddns.remove_page(*args, HOSTS[0], True).decode(),
     ]
 
 
@@ -102,3 +103,16 @@ def test_a_flash_notice_opens_only_for_its_session() -> None:
     assert webflow.read_flash(None, value) == ""
     assert webflow.flash_cookie(None, "x", True) is None
     assert b"Secure" not in (webflow.flash_cookie(b"s", "x", False) or b"")
+
+
+def test_the_quota_form_shows_the_quota_and_the_delete_page_says_what_happens_to_mail() -> None:
+    args = ("ada@acme.test", "tok-123", ADMIN)
+    box = web_mail.mailbox_page(*args, BOX, MEMBERS, None).decode()
+    assert 'name="quota_mb" type="number" value="50"' in box
+    assert 'action="/manager/orgs/7/mailboxes/info@acme.test/quota"' in box
+    gone = web_mail.delete_page(*args, "info@acme.test", days=30).decode()
+    assert "erased after 30 days" in gone and "starts empty" in gone
+    assert 'name="erase" value="true"' in gone
+    last = web_ddns.remove_page(*args, HOSTS[0], True).decode()
+    assert "the user and its password go too" in last
+    assert "go too" not in web_ddns.remove_page(*args, HOSTS[0], False).decode()
