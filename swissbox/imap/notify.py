@@ -60,10 +60,12 @@ class Hub:
         if key not in self._unsubscribe:
             arrivals = self.store.subscribe(address, self._arrived)
             changes = self.store.subscribe_changes(address, self._changed_elsewhere)
+            lists = self.store.subscribe_lists(address, self._listed_elsewhere)
 
             def unsubscribe() -> None:
                 arrivals()
                 changes()
+                lists()
 
             self._unsubscribe[key] = unsubscribe
 
@@ -119,6 +121,10 @@ class Hub:
         else:
             self.flags_changed(None, address, folder, uids)
 
+    def _listed_elsewhere(self, address: str, kind: str, name: str, old: str | None) -> None:
+        """A folder made, deleted, renamed or (un)subscribed through another front end."""
+        self.listed(None, address, kind, name, old)
+
     def _tell(self, address: str, folder: str, event: str) -> None:
         for w in self.watchers(address):
             w.notice_mailbox(folder, event)
@@ -141,10 +147,13 @@ class Hub:
         self, origin: Any, address: str, kind: str, name: str, old: str | None = None
     ) -> None:
         """A folder `kind` = created, deleted, renamed (from `old`), subscribed or
-        unsubscribed: told to the other watching sessions (the origin knows)."""
+        unsubscribed: told to the other watching sessions (the origin knows), and to those of
+        the other front ends (a shared index) when it happened here."""
         for w in self.watchers(address):
             if w is not origin:
                 w.notice_list(kind, name, old)
+        if origin is not None:
+            self.store.publish_list(address, kind, name, old)
 
     def close(self) -> None:
         for unsubscribe in self._unsubscribe.values():

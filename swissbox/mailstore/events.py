@@ -65,6 +65,19 @@ def payloads(
     yield json.dumps({**head, "u": ",".join(chunk)})
 
 
+def list_payload(address: str, kind: str, name: str, old: str | None) -> str:
+    """A folder-list change (IMAP NOTIFY's MailboxName/SubscriptionChange): `kind` is
+    created, deleted, renamed (from `old`), subscribed or unsubscribed."""
+    return json.dumps({"a": address, "f": name, "k": "listed", "u": "", "e": kind, "o": old})
+
+
+def list_event(payload: str) -> tuple[str, str | None]:
+    """(kind, old name) of a folder-list change message."""
+    data = json.loads(payload)
+    old = data.get("o")
+    return str(data["e"]), (str(old) if old is not None else None)
+
+
 def parse(payload: str) -> tuple[str, str, str, list[int]]:
     """(address, folder, kind, uids) of a bus message; ValueError when malformed."""
     try:

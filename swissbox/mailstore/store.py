@@ -57,6 +57,7 @@ Callback = Callable[[str, str, list[int]], None]  # (address, folder, new uids)
 # (address, source folder, destination folder, uids in the destination)
 TransferObserver = Callable[[str, str, str, list[int]], None]
 ChangeCallback = Callable[[str, str, str, list[int]], None]  # (address, folder, kind, uids)
+ListCallback = Callable[[str, str, str, str | None], None]  # (address, kind, name, old name)
 TMP_MAX_AGE = 3600.0  # seconds before a leftover tmp/ file counts as a dead delivery
 # Shared index: a message file without an index row is adopted by recovery only once it is this
 # old (by ctime, which its rename into place set): younger, another front end is committing it.
@@ -64,6 +65,7 @@ ADOPT_AFTER = 120.0
 CHANNEL = "swissbox_mail"
 # kinds of event: new messages, flag changes, expunges, anything else (folders, bulk imports)
 NEW, FLAGS, EXPUNGE, CHANGED = "new", "flags", "expunge", "changed"
+LISTED = "listed"  # a folder-list change told to IMAP NOTIFY sessions (publish_list)
 PAYLOAD_LIMIT = 6000  # bytes of one bus message (the bus takes at most 7,000)
 SPOOL_DIR = ".spool"  # under the store's root: same file system as the Maildirs
 
@@ -528,6 +530,9 @@ class MailStore:
         self._watchers: dict[
             str, list[tuple[ChangeCallback, asyncio.AbstractEventLoop | None]]
         ] = {}
+        self._list_watchers: dict[
+            str, list[tuple[ListCallback, asyncio.AbstractEventLoop | None]]
+        ] = {}
         self._transfer_observers: list[TransferObserver] = []
         self.writer = Writer(self._notify)
         self.bus: Any = None
@@ -616,6 +621,23 @@ class MailStore:
         sessions tell each other directly), on the subscribing loop like `subscribe`."""
         return self._add(self._watchers, address, callback)
 
+    def subscribe_lists(self, address: str, callback: ListCallback) -> Callable[[], None]:
+        """`callback(address, kind, name, old)` for folder-list changes another front end
+        told with `publish_list` (like `subscribe_changes`)."""
+        return self._add(self._list_watchers, address, callback)
+
+    def publish_list(self, address: str, kind: str, name: str, old: str | None = None) -> None:
+        """Tells the other front ends' NOTIFY sessions that a folder was created, deleted,
+        renamed (from `old`), subscribed or unsubscribed."""
+        if self.bus is None:
+            return
+        from swissbox.mailstore.events import list_payload
+
+        try:
+            self.bus.publish(CHANNEL, list_payload(self._key(address), kind, name, old))
+        except Exception:  # too long a name for one message, or the bus is gone
+            log.warning("could not publish a folder-list change", exc_info=True)
+
     def _add(self, table: dict[str, list[Any]], address: str, callback: Any) -> Callable[[], None]:
         try:
             loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
@@ -676,9 +698,17 @@ class MailStore:
         with self._lock:
             box = self._mailboxes.get(self._key(address))
         if box is not None:
-            box.index.forget_cached(ids=kind == CHANGED)
+            box.index.forget_cached(ids=kind in (CHANGED, LISTED))
             box.forget_usage()
-        if kind == NEW:
+        if kind == LISTED:
+            from swissbox.mailstore.events import list_event
+
+            try:
+                event, old = list_event(payload)
+            except (KeyError, ValueError):
+                return
+            self._tell(self._list_watchers, address, (address, event, folder, old))
+        elif kind == NEW:
             self._tell(self._subscribers, address, (address, folder, uids))
         elif kind in (FLAGS, EXPUNGE):
             self._tell(self._watchers, address, (address, folder, kind, uids))

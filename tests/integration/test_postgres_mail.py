@@ -235,3 +235,25 @@ def test_migrate_moves_the_mail_indexes_and_imap_sees_the_same_uids(
         assert [flags(line) for line in after] == [flags(line) for line in before]
         imap.logout()
         stack.stop()
+
+
+def test_a_folder_made_through_a_is_told_to_a_notify_session_on_b(pair: Pair) -> None:
+    b_imap = imap_login(pair.b)
+    tag = b_imap._new_tag().decode()
+    b_imap.send(f"{tag} NOTIFY SET (PERSONAL (MailboxName SubscriptionChange))\r\n".encode())
+    while not (line := b_imap.readline()).startswith(tag.encode()):
+        pass
+    assert b" OK" in line, line
+    tag = idle(b_imap)
+    a_imap = imap_login(pair.a)
+    made_at = time.monotonic()
+    assert a_imap.create("Remote")[0] == "OK"
+    line = read_until(b_imap, rb'^\* LIST .*"Remote"', made_at + WAKE_DEADLINE)
+    assert line == b'* LIST () "/" "Remote"\r\n'
+    renamed_at = time.monotonic()
+    assert a_imap.rename("Remote", "Moved")[0] == "OK"
+    line = read_until(b_imap, rb'^\* LIST .*"Moved"', renamed_at + WAKE_DEADLINE)
+    assert b'"OLDNAME" ("Remote")' in line
+    done(b_imap, tag)
+    a_imap.logout()
+    b_imap.logout()

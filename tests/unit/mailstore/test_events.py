@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from swissbox.mailstore.events import parse, payloads, ranges
+from swissbox.mailstore.events import list_event, list_payload, parse, payloads, ranges
 
 
 def test_uids_travel_as_ranges() -> None:
@@ -34,3 +34,10 @@ def test_a_large_scattered_expunge_is_split_under_the_limit() -> None:
 def test_malformed_events_are_refused(payload: str) -> None:
     with pytest.raises(ValueError):
         parse(payload)
+
+
+def test_folder_list_changes_carry_their_kind_and_old_name() -> None:
+    payload = list_payload("toto@abc.xyz", "renamed", "Moved", "Remote")
+    assert parse(payload) == ("toto@abc.xyz", "Moved", "listed", [])
+    assert list_event(payload) == ("renamed", "Remote")
+    assert list_event(list_payload("toto@abc.xyz", "created", "New", None)) == ("created", None)
