@@ -56,7 +56,9 @@ def retire(store: MailStore, address: str, erase: bool = False, now: int | None 
     source = mailbox_dir(store.root, key)
     with store._lock:
         box = store._mailboxes.pop(key, None)
-    folders = [f.name for f in box.folders()] if box is not None else []
+    folders: list[str] = []
+    if box is not None and box.still_here():  # else retired already (another process)
+        folders = [f.name for f in box.folders()]
     holding = store.root / HOLDING
     held: Path | None = None
     if source.is_dir():

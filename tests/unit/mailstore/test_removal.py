@@ -35,6 +35,8 @@ def test_a_retired_mailbox_opens_anew_and_empty_in_a_store_that_had_it_open(
         retired = removal.retire(cli, ADDRESS, now=1_000_000)
         assert not old.still_here()
         assert retired.held is not None and retired.held.name == "dora@example.test-1000000"
+        # the server, with the retired mailbox still in its cache, finds nothing more to hold
+        assert removal.retire(server, ADDRESS, now=1_000_001).held is None
         assert count(server) == 0 and count(cli) == 0  # the address starts empty
         deliver(server)
         assert count(server) == 1 and server.mailbox(ADDRESS).usage() > 0
