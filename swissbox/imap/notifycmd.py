@@ -181,6 +181,8 @@ class NotifyCommands(FetchCommands, SharedCommands):
         spec = self.notify_spec
         if self.busy or self.mode not in ("command", "idle") or spec is None:
             return
+        if self.end_if_deleted():  # told by the mailbox's deletion: nothing left to report
+            return
         if spec.selected and self.selected is not None:
             self.sync(allow_expunge=self.mode == "idle" or not spec.delayed)
         else:

@@ -251,6 +251,22 @@ def test_an_idling_session_of_a_deleted_address_is_ended_at_once(
     assert idle.readline() == b""  # closed
 
 
+def test_a_notify_session_of_a_deleted_address_is_ended_at_once(
+    stack: Stack, admin: tuple[Client, int]
+) -> None:
+    client, org = admin
+    box = "nora@acme.test"
+    add_box(client, org, box)
+    deliver(stack, box, "nora private")
+    watcher = imap(stack, box)
+    watcher.send(b"n1 NOTIFY SET (personal (MessageNew MessageExpunge))\r\n")
+    assert watcher.readline().startswith(b"n1 OK")
+    assert client.request("DELETE", f"/orgs/{org}/mailboxes/{box}").status == 200
+    line = watcher.readline()  # not a STATUS of the deleted mailbox's folders
+    assert line.startswith(b"* BYE [UNAVAILABLE]"), line
+    assert watcher.readline() == b""
+
+
 def test_the_web_page_deletes_and_erases_at_once(stack: Stack, admin: tuple[Client, int]) -> None:
     client, org = admin
     box = "erin@acme.test"
