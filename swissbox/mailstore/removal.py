@@ -85,11 +85,12 @@ def retire(store: MailStore, address: str, erase: bool = False, now: int | None 
         retired = Retired(key, now, held, schema)
     if box is not None:
         box.index.close()
-    from swissbox.mailstore.store import CHANGED
+    from swissbox.mailstore.store import CHANGED, NEW
 
     store.publish(key, "INBOX", CHANGED)  # other front ends drop their caches of it
-    for folder in folders:  # wakes this process's idling sessions: they find it gone
+    for folder in folders:  # wakes idling sessions here and elsewhere: they find it gone
         store._tell(store._subscribers, key, (key, folder, []))
+        store.publish(key, folder, NEW, [])
     return retired
 
 

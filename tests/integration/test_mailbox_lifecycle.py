@@ -442,11 +442,16 @@ def test_a_removed_ddns_host_no_longer_resolves_and_its_updates_are_refused(
 
 
 def test_on_postgresql_the_index_schema_is_held_then_erased(tmp_path: Path, postgres: Any) -> None:
+    """Two front ends over one database and one blob path: deleted through A, the sessions
+    on B end too (an idling one at once), and B's address created again starts empty."""
     import psycopg
 
     url = postgres.new_database()
-    with Stack(tmp_path / "pg", store={"url": url, "blob_path": str(tmp_path / "blobs")}) as s:
+    store = {"url": url, "blob_path": str(tmp_path / "blobs")}
+    with Stack(tmp_path / "a", store=store) as s, Stack(tmp_path / "b", store=store) as b:
         _setup(s)
+        b.init()
+        b.start()
         client = Client(s)
         client.login(ADMIN)
         org = client.request("GET", "/orgs").json[0]["id"]
@@ -455,13 +460,24 @@ def test_on_postgresql_the_index_schema_is_held_then_erased(tmp_path: Path, post
         deliver(s, box, "pia private")
         old = imap(s, box)
         assert subjects(old) == ["pia private"]
+        idle_b = imap(b, box)
+        assert subjects(idle_b) == ["pia private"]
+        idle_b.send(b"i1 IDLE\r\n")
+        assert idle_b.readline().startswith(b"+")
         assert client.request("DELETE", f"/orgs/{org}/mailboxes/{box}").status == 200
         with pytest.raises(imaplib.IMAP4.abort, match="was deleted"):
             old.noop()
-        add_box(client, org, box)
-        new = imap(s, box)
-        assert subjects(new) == [] and all_messages(new) == 0
-        new.logout()
+        line = idle_b.readline()  # B heard it on the bus
+        assert line.startswith(b"* BYE [UNAVAILABLE]"), line
+        on_b = Client(b)
+        on_b.login(ADMIN)
+        made = on_b.request("POST", f"/orgs/{org}/mailboxes", {"address": box, "password": BOX_PW})
+        assert made.status == 201, made
+        for stack in (s, b):
+            new = imap(stack, box)
+            assert subjects(new) == [] and all_messages(new) == 0
+            new.logout()
+        assert "Traceback" not in b.log()
         [(path, note)] = [
             (p, n) for p, n in removal.held(tmp_path / "blobs" / "mail") if n["address"] == box
         ]
