@@ -120,7 +120,7 @@ def plan(
     forwarded: dict[tuple[str, str], list[str]] = {}  # (sender, forwarding domain) -> targets
     stamps: list[str] = []
     been_here = delivered_to(data) if any(r.via for r in recipients) else set()
-    may_forward = not junk and forward_allowed(data, routing.hostname)
+    may_forward: bool | None = None  # asked at the first forward (reads the header)
 
     def local(box: Mailbox) -> None:
         if box.id not in seen_boxes:
@@ -148,7 +148,10 @@ def plan(
                 seen_remote.add(target.lower())
                 if not forwarder:  # a bounce going home: the sender as it is
                     out.remote.append(target)
-                elif may_forward:
+                elif may_forward or (
+                    may_forward is None
+                    and (may_forward := not junk and forward_allowed(data, routing.hostname))
+                ):
                     new_sender = srs_sender(sender, forwarder, routing, hosted)
                     key = (new_sender, forwarder.rpartition("@")[2].lower())
                     forwarded.setdefault(key, []).append(target)
