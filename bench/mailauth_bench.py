@@ -8,7 +8,9 @@ signed by our signer, with DNS answered from memory (the CPU the MX spends, with
 Measured 2026-12-04 (2 vCPU shared VM, other work running), 1,000 messages:
     1.16 ms CPU per message (858 msg/s on one core), all of it on the event loop;
     0.76-0.85 ms after RSA verification by OpenSSL and the canonical body/headers computed
-    once per message instead of once per signature (swissbox.mailauth.dkimverify).
+    once per message instead of once per signature (swissbox.mailauth.dkimverify);
+    0.61 ms (0.81-0.85 before, A/B twice, load 7) with dkimpy's tag lists and key records
+    parsed once, the message once, SPF networks and From: domains remembered.
 """
 
 from __future__ import annotations
