@@ -31,8 +31,10 @@ dkimpy's parsing memoised, A/B against the commit before, each run 3 alternating
     after,  load 5-6:   on 401/s, off 605/s, Postfix 429/s -> 0.93x, 3.28 ms (Postfix 3.50)
     before, load 6:     on 274/s, off 520/s, Postfix 449/s -> 0.61x, 4.70 ms (Postfix 3.21)
     after,  load 6-7:   on 330/s, off 539/s, Postfix 374/s -> 0.88x, 4.09 ms (Postfix 4.28)
-    (delivered/s ratios after: 1.10, 1.05, 0.99.) Server CPU with checks on is now below
-    Postfix's; the rate is 0.88-1.09x, not yet >= 1.0x every run. Where the rest goes: the
+    before, load 0.3-6: on 336/s, off 654/s, Postfix 483/s -> 0.70x, 3.77 ms (Postfix 2.75)
+    after,  load 6-7:   on 347/s, off 623/s, Postfix 402/s -> 0.86x, 4.01 ms (Postfix 3.74)
+    (delivered/s ratios after: 1.10, 1.05, 0.99, 0.93.) Server CPU with checks on is now near
+    Postfix's; the rate is 0.86-1.09x, not yet >= 1.0x every run. Where the rest goes: the
     worker spends ~1.0 ms CPU a message (0.6 in dkimpy's hashing and canonicalization), the
     server's main thread ~1.1 ms (~0.9 with checks off), the mail store's threads ~0.6.
 """
