@@ -109,15 +109,11 @@ class PostgresDatabase(Database):
         the generation, for a store whose writers exclude each other by row locks (the
         outbound queue's claims: `FOR UPDATE SKIP LOCKED`) and whose frequent writes must not
         wake the directory's readers."""
-        import psycopg
 
         self.url = url
         self.name = name
         self.serialized = serialized
-        try:
-            self._conn = psycopg.connect(url, autocommit=True, row_factory=_row_factory)
-        except psycopg.Error as exc:
-            raise StoreError(f"cannot connect to PostgreSQL: {exc}".strip()) from None
+        self._conn = self._connect()
         self._lock = threading.RLock()
         self._tx: _PgTx | None = None
         if not self._set_up():  # (checked first: the lock would wait for a running writer)
@@ -126,6 +122,36 @@ class PostgresDatabase(Database):
                 for statement in _SETUP:
                     self._conn.execute(statement)
                 self._conn.execute(_NOCASE)
+
+    def _connect(self) -> Any:
+        import psycopg
+
+        try:
+            return psycopg.connect(self.url, autocommit=True, row_factory=_row_factory)
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot connect to PostgreSQL: {exc}".strip()) from None
+
+    def _live(self) -> Any:
+        """The connection, opened again when PostgreSQL dropped it (a restart, a failover to
+        a replica behind the same name): psycopg marks a lost connection closed. Caller holds
+        the lock and is outside a transaction."""
+        if self._conn.closed and self._tx is None:
+            self._conn = self._connect()
+        return self._conn
+
+    def _query(self, sql: str, args: Sequence[Any]) -> Any:
+        """One statement; outside a transaction (`_tx` is set only while this thread, holding
+        the lock, writes) it is tried again once on a fresh connection when the connection
+        was lost: a lone statement either committed before the loss or did nothing."""
+        import psycopg
+
+        conn = self._live()
+        try:
+            return conn.execute(translate(sql), tuple(args))
+        except psycopg.OperationalError:
+            if not conn.closed or self._tx is not None:
+                raise
+            return self._live().execute(translate(sql), tuple(args))
 
     def _set_up(self) -> bool:
         row = self._conn.execute(
@@ -137,12 +163,12 @@ class PostgresDatabase(Database):
 
     def one(self, sql: str, args: Sequence[Any] = ()) -> Row | None:
         with self._lock:
-            row: Row | None = self._conn.execute(translate(sql), tuple(args)).fetchone()
+            row: Row | None = self._query(sql, args).fetchone()
             return row
 
     def all(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
         with self._lock:
-            return list(self._conn.execute(translate(sql), tuple(args)).fetchall())
+            return list(self._query(sql, args).fetchall())
 
     @contextmanager
     def write(self) -> Iterator[Tx]:
@@ -151,7 +177,7 @@ class PostgresDatabase(Database):
                 with self._conn.transaction():  # a savepoint inside the open transaction
                     yield self._tx
                 return
-            with self._conn.transaction():
+            with self._live().transaction():
                 if self.serialized:
                     self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
                     self._conn.execute(_NEXT_GENERATION)
@@ -167,14 +193,13 @@ class PostgresDatabase(Database):
             if self._tx is not None:
                 yield self._tx
                 return
-            with self._conn.transaction():
+            with self._live().transaction():
                 self._conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 yield _PgTx(self._conn)
 
     def generation(self) -> int:
-        with self._lock:
-            row = self._conn.execute("SELECT n FROM swissbox_commits WHERE id = 1").fetchone()
-            return int(row[0]) if row is not None else 0
+        row = self.one("SELECT n FROM swissbox_commits WHERE id = 1")
+        return int(row[0]) if row is not None else 0
 
     def version(self) -> int:
         row = self.one("SELECT version FROM swissbox_schema WHERE name = ?", (self.name,))
