@@ -3,14 +3,11 @@ mailbox realm's password rule, new password, delete after a confirmation), the m
 may use each (several at once: one address for a team), forward, aliases, catch-all, and
 restoring deleted mail into a folder. Every read and change goes through the API's dispatch
 (same checks, handlers and core rules; restore is `mailstore.retention.restore`, as
-`swissbox mailbox restore`), except the catch-alls and forwards shown, which the API lists
-nowhere yet: they are read from the directory for the domains the API listed."""
+`swissbox mailbox restore`; the catch-alls and forwards shown are the API's routing list)."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-from collections.abc import Callable
 from typing import Any
 
 from twisted.web.server import Request
@@ -365,9 +362,6 @@ class MailPages(Section):
             ("POST", ["orgs", "#", "mailboxes", "*", "restore"], self.restore),
         ]
 
-    async def _read(self, fn: Callable[..., Any], *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(self.web.api.pool, fn, *args)
-
     # -- the overview -------------------------------------------------------------------------
 
     async def overview(
@@ -387,21 +381,24 @@ class MailPages(Section):
         ]
         boxes = await self.web.call(request, "GET", f"/orgs/{oid}/mailboxes")
         aliases = await self.web.call(request, "GET", f"/orgs/{oid}/aliases")
-        catch_alls, forwards = await self._read(self._routing, domains)
+        catch_alls, forwards = await self._routing(request, oid)
         page = mail_page(
             login, token, org, domains, boxes, aliases, catch_alls, forwards,
             flash(request), error, typed,
         )  # fmt: skip
         return status, page, {}
 
-    def _routing(self, domains: list[str]) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
-        """Catch-alls and forwards of these domains (the organization's, as the API listed)."""
-        d = self.web.api.manager.directory
-        catch, forwards = {}, {}
-        for name in domains:
-            catch.update(d.catch_alls(name))
-            for f in d.forwards(name):
-                forwards[f.address] = {"target": f.target, "keep": f.keep}
+    async def _routing(
+        self, request: Request, oid: int
+    ) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
+        """({domain: catch-all target}, {address: forward}) as the API's routing list has them."""
+        catch: dict[str, str] = {}
+        forwards: dict[str, dict[str, Any]] = {}
+        for r in await self.web.call(request, "GET", f"/orgs/{oid}/routing"):
+            if r["kind"] == "catch-all":
+                catch[r["address"].removeprefix("@")] = r["targets"][0]
+            elif r["kind"] == "forward":
+                forwards[r["address"]] = {"target": r["targets"][0], "keep": r.get("keep", False)}
         return catch, forwards
 
     def _refused(self, request: Request, oid: int, typed: dict[str, str] | None = None) -> Any:
@@ -494,7 +491,7 @@ class MailPages(Section):
         members: list[dict[str, Any]] = []
         if "members:read" in org.get("permissions", []):
             members = await self.web.call(request, "GET", f"/orgs/{oid}/members")
-        _, forwards = await self._read(self._routing, [box["address"].rsplit("@", 1)[1]])
+        _, forwards = await self._routing(request, oid)
         usage = await self.web.call(
             request, "GET", f"/orgs/{oid}/mailboxes/{segment(box['address'])}/usage"
         )
