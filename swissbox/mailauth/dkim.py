@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import email.utils
-import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -20,6 +19,8 @@ import dkim
 import dkim.crypto
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa, utils
+
+from swissbox.mailauth.memo import short_memo
 
 ALGORITHMS = ("ed25519", "rsa")
 RSA_BITS = 2048
@@ -173,7 +174,7 @@ def from_domain(message: bytes) -> str | None:
     return _one_domain(values[0])
 
 
-@functools.lru_cache(maxsize=4096)
+@short_memo(4096)
 def _one_domain(value: str) -> str | None:
     """The one domain of the addresses in a From: field's value (remembered: senders write
     the same From: again and again, and the email package's parser takes ~0.1 ms)."""

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
 from dkim.canonicalization import CanonicalizationPolicy, InvalidCanonicalizationPolicyError
 from dkim.util import InvalidTagValueList
 
+from swissbox.mailauth.memo import LONGEST
 from swissbox.mailauth.resolver import DnsTempError, Resolver
 
 MAX_SIGNATURES = 10  # more than this on one message are not looked at (each costs a lookup)
@@ -113,6 +114,8 @@ def parse_tag_value(value: bytes) -> dict[bytes, bytes]:
     found = _tags_parsed.get(value)
     if found is None:
         found = _PARSE_TAGS(value)
+        if len(value) > LONGEST:
+            return found
         if len(_tags_parsed) >= MEMO_ENTRIES:
             _tags_parsed.clear()
         _tags_parsed[value] = found
@@ -125,6 +128,8 @@ def _evaluate_pk(name: object, record: bytes) -> tuple[object, ...]:
     found = _keys_evaluated.get(key)
     if found is None:
         found = tuple(_EVALUATE_PK(name, record))
+        if len(record) > LONGEST:
+            return found
         if len(_keys_evaluated) >= MEMO_ENTRIES:
             _keys_evaluated.clear()
         _keys_evaluated[key] = found

@@ -9,7 +9,6 @@ records mean no DMARC (6.6.3). `pct` sampling uses the `sample` number passed in
 
 from __future__ import annotations
 
-import functools
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from dataclasses import dataclass
 from publicsuffixlist import PublicSuffixList
 
 from swissbox.mailauth.dkimverify import DkimResult
+from swissbox.mailauth.memo import short_memo
 from swissbox.mailauth.resolver import DnsTempError, Resolver
 from swissbox.mailauth.spf import SpfResult
 
@@ -42,7 +42,7 @@ class DmarcResult:
     detail: str = ""
 
 
-@functools.lru_cache(maxsize=4096)
+@short_memo(4096)
 def organizational_domain(domain: str) -> str:
     """The registrable domain (RFC 7489 3.2); the name itself when it is a public suffix
     (remembered: the list is fixed while the server runs)."""

@@ -18,6 +18,7 @@ import time
 import urllib.parse
 from dataclasses import dataclass, field
 
+from swissbox.mailauth.memo import short_memo
 from swissbox.mailauth.resolver import DnsTempError, Resolver
 
 PASS, FAIL, SOFTFAIL, NEUTRAL, NONE, TEMPERROR, PERMERROR = (
@@ -157,7 +158,7 @@ def _in_network(
     return ip in _network(other, bits)
 
 
-@functools.lru_cache(maxsize=1024)
+@short_memo(1024)
 def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     """`text` as an IP address, None when it is not one (remembered, as `_network`)."""
     try:
