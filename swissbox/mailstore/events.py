@@ -16,12 +16,17 @@ from swissbox.store.events import release_bus, shared_bus
 CHANNEL = "swissbox_mail"
 
 
-def listen(url: str, callback: Callable[[str], None]) -> tuple[Any, Callable[[], None]]:
-    """(the process-wide bus of `url`, the function that stops listening and releases it)."""
+def listen(
+    url: str, callback: Callable[[str], None], on_reconnect: Callable[[], None]
+) -> tuple[Any, Callable[[], None]]:
+    """(the process-wide bus of `url`, the function that stops listening and releases it).
+    `on_reconnect()` runs each time the bus listens again: events may have been lost."""
     bus = shared_bus(url)
     unsubscribe = bus.subscribe(CHANNEL, callback)
+    unhook = bus.on_reconnect(on_reconnect)
 
     def stop() -> None:
+        unhook()
         unsubscribe()
         release_bus(url)
 

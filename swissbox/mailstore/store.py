@@ -540,7 +540,7 @@ class MailStore:
         if self.index_url:
             from swissbox.mailstore.events import listen
 
-            self.bus, self._stop_listening = listen(self.index_url, self._on_bus)
+            self.bus, self._stop_listening = listen(self.index_url, self._on_bus, self._forget_all)
 
     # -- mailboxes ----------------------------------------------------------------------
 
@@ -712,6 +712,15 @@ class MailStore:
             self._tell(self._subscribers, address, (address, folder, uids))
         elif kind in (FLAGS, EXPUNGE):
             self._tell(self._watchers, address, (address, folder, kind, uids))
+
+    def _forget_all(self) -> None:
+        """The bus listens again after a cut: other front ends' events may have been lost,
+        so every mailbox's cached counters and usage are read afresh."""
+        with self._lock:
+            boxes = list(self._mailboxes.values())
+        for box in boxes:
+            box.index.forget_cached()
+            box.forget_usage()
 
     def observe_transfers(self, observer: TransferObserver) -> Callable[[], None]:
         """`observer(address, source, dest, uids)` after every COPY or MOVE between folders of
