@@ -40,7 +40,7 @@ LOCK_SPACE = 0x5B0C_DA7
 SERVER_KEEPALIVES = (
     "-c tcp_keepalives_idle=30 -c tcp_keepalives_interval=10 -c tcp_keepalives_count=3"
 )
-_ITEM_COLUMNS = "href, uid, etag, name, component, start_time, end_time, modified, text"
+ITEM_COLUMNS = "href, uid, etag, name, component, start_time, end_time, modified, text"
 _COLLECTION_COLUMNS = "id, path, props, seq, pruned, modified"
 
 
@@ -142,7 +142,7 @@ class PgCollection(BaseCollection):
         with self._storage.connection() as conn:
             return list(
                 conn.execute(
-                    f"SELECT {_ITEM_COLUMNS} FROM dav_items WHERE collection_id = %s{where}"
+                    f"SELECT {ITEM_COLUMNS} FROM dav_items WHERE collection_id = %s{where}"
                     " ORDER BY href",
                     (self._id, *args),
                 ).fetchall()
@@ -237,7 +237,7 @@ class PgCollection(BaseCollection):
             old_rows = self._rows(" AND href = %s", (href,))
             old = self._item(old_rows[0]) if old_rows else None
             conn.execute(
-                f"INSERT INTO dav_items (collection_id, {_ITEM_COLUMNS})"
+                f"INSERT INTO dav_items (collection_id, {ITEM_COLUMNS})"
                 " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
                 " ON CONFLICT (collection_id, href) DO UPDATE SET uid = EXCLUDED.uid,"
                 " etag = EXCLUDED.etag, name = EXCLUDED.name, component = EXCLUDED.component,"
@@ -525,7 +525,7 @@ class PgStorage(BaseStorage):
             rows.append((collection._id, href, uid_, etag, name, component, start, end, now, text))
         with conn.cursor() as cur:
             cur.executemany(
-                f"INSERT INTO dav_items (collection_id, {_ITEM_COLUMNS})"
+                f"INSERT INTO dav_items (collection_id, {ITEM_COLUMNS})"
                 " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 rows,
             )

@@ -27,7 +27,7 @@ import radicale.storage
 from radicale import pathutils
 from radicale.storage import BaseCollection
 
-from swissbox.dav.pgstorage import OneConnection, PgStorage, migrate
+from swissbox.dav.pgstorage import ITEM_COLUMNS, OneConnection, PgStorage, item_values, migrate
 from swissbox.store import is_postgres_url
 
 
@@ -120,14 +120,18 @@ def _write_postgres(storage: PgStorage, collections: list[Collected]) -> None:
                 " VALUES (%s, %s, %s, %s) RETURNING id",
                 (c.path, c.path.rpartition("/")[0], json.dumps(c.props, sort_keys=True), now),
             ).fetchone()
+            rows = []
+            for i in c.items:  # the columns and checks of PgCollection.upload
+                uid, etag, name, component, start, end, text = item_values(i)
+                rows.append(
+                    (row[0], i.href, uid, etag, name, component, start, end, _epoch(i), text)
+                )
             with conn.cursor() as cur:
                 cur.executemany(
-                    "INSERT INTO dav_items (collection_id, href, uid, etag, name, component,"
-                    " start_time, end_time, modified, text)"
+                    f"INSERT INTO dav_items (collection_id, {ITEM_COLUMNS})"
                     " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                    [(row[0], i.href, i.uid, i.etag, i.name, i.component_name, *i.time_range,
-                      _epoch(i), i.serialize()) for i in c.items],
-                )  # fmt: skip
+                    rows,
+                )
 
 
 def _write_files(storage: Any, folder: Path, collections: list[Collected]) -> None:
