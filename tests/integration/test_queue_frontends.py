@@ -9,7 +9,6 @@ import asyncio
 import smtplib
 import ssl
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from email.message import EmailMessage
@@ -21,6 +20,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from swissbox.mailstore.queuestate import QueueState
+from tests.support.polling import eventually
 from tests.support.stack import Stack, free_port
 
 ALICE, PASSWORD = "alice@example.test", "alice-mailbox-pw"
@@ -61,13 +61,6 @@ class SinkMx:
     def count(self, prefix: str) -> int:
         with self.lock:
             return sum(n for s, n in self.subjects.items() if s.startswith(prefix))
-
-
-def eventually(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.05)
 
 
 @pytest.fixture
