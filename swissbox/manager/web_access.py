@@ -12,10 +12,6 @@ one anyway; never in a URL."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import hmac
 import json
 import time
 from typing import Any
@@ -33,8 +29,11 @@ from swissbox.manager.webflow import (
     Redirect,
     Route,
     Section,
+    cleared_cookie,
     flash,
+    open_sealed,
     passes_through,
+    sealed_cookie,
     segment,
     words,
 )
@@ -273,31 +272,17 @@ def devices_page(
 # -- a new secret's way to the page that shows it ------------------------------------------------
 
 
-def _sign(session: bytes, data: bytes) -> str:
-    mac = hmac.new(session, b"new-secret:" + data, hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(mac).decode().rstrip("=")
-
-
 def secret_cookie(session: bytes, kind: str, shown: dict[str, Any], secure: bool) -> bytes:
     """The Set-Cookie value carrying a new secret of `kind` ("token", "tsig") and what the
     page shows with it to the next page."""
     data = json.dumps({**shown, "kind": kind}).encode()
-    value = base64.urlsafe_b64encode(data).decode().rstrip("=") + "." + _sign(session, data)
-    parts = [NEW_SECRET + b"=" + value.encode(), b"Path=/manager", b"HttpOnly"]
-    parts += [b"SameSite=Strict", b"Max-Age=120"] + ([b"Secure"] if secure else [])
-    return b"; ".join(parts)
+    return sealed_cookie(NEW_SECRET, b"new-secret", session, data, secure)
 
 
 def read_secret(session: bytes | None, raw: bytes | None, kind: str) -> dict[str, Any] | None:
     """What a cookie this session's server made for a secret of `kind` carries, else None."""
-    if not session or not raw:
-        return None
-    encoded, _, signature = raw.decode("ascii", "replace").partition(".")
-    try:
-        data = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
-    except (binascii.Error, ValueError):
-        return None
-    if not hmac.compare_digest(signature, _sign(session, data)):
+    data = open_sealed(b"new-secret", session, raw)
+    if data is None:
         return None
     try:
         found = json.loads(data)
@@ -309,8 +294,7 @@ def read_secret(session: bytes | None, raw: bytes | None, kind: str) -> dict[str
 
 
 def clear_secret(secure: bool) -> bytes:
-    parts = [NEW_SECRET + b"=", b"Path=/manager", b"HttpOnly", b"SameSite=Strict", b"Max-Age=0"]
-    return b"; ".join(parts + ([b"Secure"] if secure else []))
+    return cleared_cookie(NEW_SECRET, secure)
 
 
 # -- the settings each address's devices use ---------------------------------------------------

@@ -61,46 +61,59 @@ def segment(value: Any) -> str:
     return quote(str(value), safe="@")
 
 
-# -- the flash message ----------------------------------------------------------------------
-# It rides in a cookie to the next page, signed with the session cookie's value (secret,
-# HttpOnly): another site, a sibling host or another session cannot plant a message.
+# -- cookies that carry something to the next page ------------------------------------------
+# Signed with the session cookie's value (secret, HttpOnly) and a purpose: another site, a
+# sibling host, another session or another kind of cookie cannot plant one.
 
 
-def _signature(session: bytes, text: bytes) -> str:
-    mac = hmac.new(session, b"flash:" + text, hashlib.sha256).digest()[:18]
-    return base64.urlsafe_b64encode(mac).decode()
+def _signature(session: bytes, purpose: bytes, data: bytes) -> str:
+    mac = hmac.new(session, purpose + b":" + data, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).decode().rstrip("=")
+
+
+def sealed_cookie(name: bytes, purpose: bytes, session: bytes, data: bytes, secure: bool) -> bytes:
+    """The Set-Cookie value carrying `data` to the next page of this session (two minutes)."""
+    value = base64.urlsafe_b64encode(data).decode().rstrip("=") + "."
+    value += _signature(session, purpose, data)
+    parts = [name + b"=" + value.encode(), b"Path=/manager", b"HttpOnly", b"SameSite=Strict"]
+    parts.append(b"Max-Age=120")
+    return b"; ".join(parts + ([b"Secure"] if secure else []))
+
+
+def open_sealed(purpose: bytes, session: bytes | None, raw: bytes | None) -> bytes | None:
+    """The data of a cookie `sealed_cookie` made for this session and purpose, else None."""
+    if not session or not raw:
+        return None
+    encoded, _, signature = raw.decode("ascii", "replace").partition(".")
+    try:
+        data = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+    except (binascii.Error, ValueError):
+        return None
+    if not hmac.compare_digest(signature, _signature(session, purpose, data)):
+        return None
+    return data
+
+
+def cleared_cookie(name: bytes, secure: bool) -> bytes:
+    parts = [name + b"=", b"Path=/manager", b"HttpOnly", b"SameSite=Strict", b"Max-Age=0"]
+    return b"; ".join(parts + ([b"Secure"] if secure else []))
 
 
 def flash_cookie(session: bytes | None, notice: str, secure: bool) -> bytes | None:
     """The Set-Cookie value carrying `notice` to the next page (None without a session)."""
     if not session or not notice:
         return None
-    text = notice[:FLASH_MAX].encode()
-    value = base64.urlsafe_b64encode(text).decode().rstrip("=") + "." + _signature(session, text)
-    parts = [FLASH + b"=" + value.encode(), b"Path=/manager", b"HttpOnly", b"SameSite=Strict"]
-    parts.append(b"Max-Age=120")
-    if secure:
-        parts.append(b"Secure")
-    return b"; ".join(parts)
+    return sealed_cookie(FLASH, b"flash", session, notice[:FLASH_MAX].encode(), secure)
 
 
 def clear_cookie(secure: bool) -> bytes:
-    parts = [FLASH + b"=", b"Path=/manager", b"HttpOnly", b"SameSite=Strict", b"Max-Age=0"]
-    return b"; ".join(parts + ([b"Secure"] if secure else []))
+    return cleared_cookie(FLASH, secure)
 
 
 def read_flash(session: bytes | None, raw: bytes | None) -> str:
     """The notice of a flash cookie made for this session, else ""."""
-    if not session or not raw:
-        return ""
-    data, _, signature = raw.decode("ascii", "replace").partition(".")
-    try:
-        text = base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))
-    except (binascii.Error, ValueError):
-        return ""
-    if not hmac.compare_digest(signature, _signature(session, text)):
-        return ""
-    return text.decode("utf-8", "replace")[:FLASH_MAX]
+    text = open_sealed(b"flash", session, raw)
+    return "" if text is None else text.decode("utf-8", "replace")[:FLASH_MAX]
 
 
 def take_flash(request: Request, secure: bool) -> None:

@@ -9,6 +9,7 @@ import re
 from swissbox.autoconfig.documents import MailServer
 from swissbox.directory.mailrecords import MailPorts, mail_records
 from swissbox.manager import web_access as w
+from swissbox.manager import webflow
 
 NASTY = '<script>alert("x")</script>'
 ORG = {"id": 7, "name": "acme", "role": "admin", "permissions": ["org:read", "tokens:read"]}
@@ -84,6 +85,10 @@ def test_the_new_secret_cookie_opens_for_its_session_and_kind_only() -> None:
     data, _, sig = value.partition(b".")
     assert w.read_secret(b"session-a", data[:-2] + b"AA." + sig, "token") is None
     assert w.read_secret(b"session-a", b"garbage", "token") is None
+    # the flash cookie is signed with the same session, for another purpose: it opens neither way
+    flash = webflow.flash_cookie(b"session-a", '{"kind": "token"}', True) or b""
+    assert w.read_secret(b"session-a", flash.split(b";", 1)[0].split(b"=", 1)[1], "token") is None
+    assert webflow.read_flash(b"session-a", value) == ""
 
 
 def test_tsig_page_shows_a_new_secret_escaped_and_controls_with_the_permission() -> None:
