@@ -396,24 +396,9 @@ class Index:
         internaldate: int,
         summary: Summary,
     ) -> None:
-        self.conn.execute(
-            "INSERT INTO messages (folder_id, uid, key, subdir, filename, flags, modseq,"
-            " internaldate, size, envelope, bodystructure, headers)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                folder_id,
-                uid,
-                key,
-                subdir,
-                filename,
-                encode_flags(flags),
-                modseq,
-                internaldate,
-                summary.size,
-                json.dumps(summary.envelope),
-                json.dumps(summary.bodystructure),
-                summary.headers,
-            ),
+        """Inside a transaction: one row (see `insert_many`)."""
+        self.insert_many(
+            folder_id, uid, modseq, [(key, subdir, filename, flags, internaldate, summary)]
         )
 
     def insert_many(
