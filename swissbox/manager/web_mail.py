@@ -39,6 +39,15 @@ RESTORED_FOLDER = "Restored"  # where mailstore.retention.restore puts them
 # -- HTML (pure) ------------------------------------------------------------------------------
 
 
+def quota_bytes(text: str) -> int | None:
+    """The quota typed in MB in bytes (empty: no limit); a 400 unless a positive whole number."""
+    if not text:
+        return None
+    if not text.isascii() or not text.isdigit() or len(text) > 12 or int(text) == 0:
+        raise ApiError(400, f"Quota in MB: {QUOTA_RULE}")
+    return int(text) * MB
+
+
 def quota_text(quota: int | None) -> str:
     if not quota:
         return "no limit"
@@ -416,11 +425,12 @@ class MailPages(Section):
         refused = self._refused(request, oid, typed)
         if not body["address"] or not body["password"]:
             return await refused(ApiError(400, "enter the address and its password"))
-        quota = form.get("quota_mb", "")
-        if quota:
-            if not quota.isascii() or not quota.isdigit() or len(quota) > 12 or int(quota) == 0:
-                return await refused(ApiError(400, f"Quota in MB: {QUOTA_RULE}"))
-            body["quota_bytes"] = int(quota) * MB
+        try:
+            quota = quota_bytes(form.get("quota_mb", ""))
+        except ApiError as exc:
+            return await refused(exc)
+        if quota is not None:
+            body["quota_bytes"] = quota
         back = url("orgs", oid, "mailboxes", body["address"].strip().lower())
         done = f"{body['address']} was created with its password. Give members its use below."
         return await self.change(
@@ -612,11 +622,11 @@ class MailPages(Section):
         )  # fmt: skip
 
     async def quota(self, request: Request, form: dict[str, str], oid: int, address: str) -> Answer:
-        text = form.get("quota_mb", "")
         refused = self._box_refused(request, oid, address)
-        if text and (not text.isascii() or not text.isdigit() or len(text) > 12 or int(text) == 0):
-            return await refused(ApiError(400, f"Quota in MB: {QUOTA_RULE}"))
-        quota = int(text) * MB if text else None
+        try:
+            quota = quota_bytes(form.get("quota_mb", ""))
+        except ApiError as exc:
+            return await refused(exc)
         rest = f"/orgs/{oid}/mailboxes/{segment(address)}"
         return await self.change(
             request, "PATCH", rest, {"quota_bytes": quota}, url("orgs", oid, "mailboxes", address),

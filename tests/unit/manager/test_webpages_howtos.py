@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from swissbox.auth.policy import check_ddns_password, rule
 from swissbox.manager import web_ddns, web_mail, web_teams, webflow
+from swissbox.manager.endpoint import ApiError
 
 NASTY = '<script>alert("x")</script>'
 ADMIN = {"id": 7, "name": "acme", "role": "admin"}
@@ -116,3 +119,12 @@ def test_the_quota_form_shows_the_quota_and_the_delete_page_says_what_happens_to
     last = web_ddns.remove_page(*args, HOSTS[0], True).decode()
     assert "the user and its password go too" in last
     assert "go too" not in web_ddns.remove_page(*args, HOSTS[0], False).decode()
+
+
+def test_the_quota_typed_in_mb_is_read_in_one_place() -> None:
+    assert web_mail.quota_bytes("") is None
+    assert web_mail.quota_bytes("500") == 500 * 1024 * 1024
+    for typed in ("0", "-1", "1.5", "١٢", "5M", "1" * 13):
+        with pytest.raises(ApiError) as refused:
+            web_mail.quota_bytes(typed)
+        assert refused.value.status == 400 and "Quota in MB" in refused.value.error
