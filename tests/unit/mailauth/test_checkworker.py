@@ -6,6 +6,7 @@ outlive its server."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -201,3 +202,27 @@ def test_a_worker_exits_when_its_server_is_killed(tmp_path) -> None:  # type: ig
             return True
 
     eventually(gone, timeout=10, what="the worker exits")
+
+
+async def test_answers_to_messages_checked_at_once_reach_their_senders(world) -> None:  # type: ignore[no-untyped-def]
+    """Thirty messages at once through one worker, passing, failing and waiting on a silent
+    DNS server mixed (so the worker answers out of order): each gets the loop's answer."""
+    messages, server = world
+    here = DnsResolver([server], TIMEOUT)
+    kinds = [
+        (messages[0], "127.0.0.1", "alice@sender.test"),
+        (messages[1], "192.0.2.9", "alice@sender.test"),
+        (messages[2], "127.0.0.1", "alice@silent.test"),
+    ]
+    expected = [await authenticate(m, here, ip, "h", s, MX) for m, ip, s in kinds]
+    assert len({(v.spf.result, v.dmarc.result) for v in expected}) == 3
+    pool = workers(server)
+    try:
+        assert await pool.authenticate(*kinds[0][:2], "h", kinds[0][2]) == expected[0]  # started
+        got = await asyncio.gather(
+            *(pool.authenticate(*kinds[i % 3][:2], "h", kinds[i % 3][2]) for i in range(30))
+        )
+        assert got == [expected[i % 3] for i in range(30)]
+        assert pool.fallbacks == 0
+    finally:
+        pool.close()
