@@ -13,9 +13,10 @@ from email.parser import BytesHeaderParser
 from email.policy import default as default_policy
 from typing import Any
 
-from swissbox.mailstore import MailboxStore, release_store, retention, shared_store
+from swissbox.mailstore import MailboxStore, retention
 from swissbox.manager.api import Call
 from swissbox.manager.endpoint import ADDRESS, ORG_ID, Endpoint
+from swissbox.manager.mail import mail_store
 from swissbox.manager.schema import Doc, Int, Obj, Param, Str
 from swissbox.manager.scope import mailbox_of
 from swissbox.manager.views import listing
@@ -62,12 +63,8 @@ def _restore_lock(address: str) -> threading.Lock:
 @contextlib.contextmanager
 def _mailbox(call: Call, address: str) -> Iterator[MailboxStore]:
     """The mailbox on the process-wide mail store the IMAP and SMTP services share."""
-    root = call.manager.mail_dir
-    store = shared_store(root, call.manager.settings.store.url)
-    try:
+    with mail_store(call) as store:
         yield store.mailbox(address)
-    finally:
-        release_store(root)
 
 
 def _headers(raw: bytes) -> dict[str, str]:

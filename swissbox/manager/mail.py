@@ -3,12 +3,14 @@ organization's own mail domains only."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from swissbox.auth import WeakPassword, hashed_new_secret
 from swissbox.directory import ACCESS, DirectoryError, NotFound
 from swissbox.directory.mailboxrules import add_mailbox, delete_mailbox, set_quota
-from swissbox.mailstore import release_store, shared_store
+from swissbox.mailstore import MailStore, release_store, shared_store
 from swissbox.manager.api import Call
 from swissbox.manager.endpoint import ADDRESS, LOGIN, ORG_ID, Endpoint
 from swissbox.manager.schema import Arr, Bool, Doc, Int, Obj, Param, Str
@@ -93,13 +95,22 @@ def list_mailboxes(call: Call) -> tuple[int, Any]:
     return 200, _mailbox_json(call, boxes)
 
 
+@contextlib.contextmanager
+def mail_store(call: Call) -> Iterator[MailStore]:
+    """The process-wide mail store the IMAP and SMTP services share, held for the block."""
+    root = call.manager.mail_dir
+    store = shared_store(root, call.manager.settings.store.url)
+    try:
+        yield store
+    finally:
+        release_store(root)
+
+
 def create_mailbox(call: Call) -> tuple[int, Any]:
     assert call.org is not None
     body = call.body
     mail_domain_of(call.directory, call.org.name, body["address"])
-    root = call.manager.mail_dir
-    store = shared_store(root, call.manager.settings.store.url)
-    try:
+    with mail_store(call) as store:
         mailbox = add_mailbox(
             call.directory,
             body["address"],
@@ -108,8 +119,6 @@ def create_mailbox(call: Call) -> tuple[int, Any]:
             body.get("quota_bytes"),
             store,
         )
-    finally:
-        release_store(root)
     call.audit("mailbox.add", mailbox.address, {"quota_bytes": mailbox.quota_bytes})
     return 201, _mailbox_json(call, [mailbox])[0]
 
@@ -120,13 +129,9 @@ def remove_mailbox(call: Call) -> tuple[int, Any]:
     assert call.org is not None
     mailbox = mailbox_of(call.directory, call.org.name, call.path["address"])
     erase = call.query.get("erase") == "true"
-    root, settings = call.manager.mail_dir, call.manager.settings
-    store = shared_store(root, settings.store.url)
-    try:
-        days = settings.imap.expunged_retention_days
+    days = call.manager.settings.imap.expunged_retention_days
+    with mail_store(call) as store:
         done = delete_mailbox(call.directory, store, mailbox.address, days, erase)
-    finally:
-        release_store(root)
     details = {"erase": erase, "aliases": list(done.aliases), "catch_alls": list(done.catch_alls)}
     call.audit("mailbox.remove", mailbox.address, details)
     return 200, {
