@@ -176,8 +176,7 @@ def add_messages(
         _fsync_dir(fdir / sub)
     with box.index.transaction() as conn:
         first, modseq = box.index.bump(info.id, len(placed))
-        for i, (key, subdir, name, flags, idate, summary) in enumerate(placed):
-            box.index.insert(info.id, first + i, key, subdir, name, flags, modseq, idate, summary)
+        box.index.insert_many(info.id, first, modseq, placed)
         if also is not None:
             also(conn)
     box.forget_usage()
