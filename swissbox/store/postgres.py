@@ -101,6 +101,10 @@ class _PgTx(Tx):
         return Result(rows, cursor.rowcount)
 
 
+def _is_read(sql: str) -> bool:
+    return sql.lstrip()[:6].upper() == "SELECT"
+
+
 class PostgresDatabase(Database):
     dialect = "postgresql"
 
@@ -140,16 +144,16 @@ class PostgresDatabase(Database):
         return self._conn
 
     def _query(self, sql: str, args: Sequence[Any]) -> Any:
-        """One statement; outside a transaction (`_tx` is set only while this thread, holding
-        the lock, writes) it is tried again once on a fresh connection when the connection
-        was lost: a lone statement either committed before the loss or did nothing."""
+        """One statement; a SELECT outside a transaction (`_tx` is set only while this thread,
+        holding the lock, writes) is tried again once on a fresh connection when the connection
+        was lost (a write is not: it may have committed just before the loss)."""
         import psycopg
 
         conn = self._live()
         try:
             return conn.execute(translate(sql), tuple(args))
         except psycopg.OperationalError:
-            if not conn.closed or self._tx is not None:
+            if not conn.closed or self._tx is not None or not _is_read(sql):
                 raise
             return self._live().execute(translate(sql), tuple(args))
 
