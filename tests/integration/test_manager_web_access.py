@@ -21,10 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright import sync_api
 
 from swissbox.auth import totp
 from tests.conftest import require_tool
+from tests.integration import test_manager_web as web
+from tests.integration.test_manager_web import browser  # noqa: F401
 from tests.support.manager_client import PASSWORD, Client
 from tests.support.stack import Stack
 
@@ -62,49 +63,19 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield s
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    chromium = require_tool("chromium")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium, headless=True)
-        yield b
-        b.close()
+class Person(web.Person):
+    """test_manager_web's person; a login must reach the home page."""
 
-
-class Person:
-    """One browser context (its own cookies) of one person, with screenshots."""
-
-    def __init__(self, browser: Any, stack: Stack, shots: Path) -> None:
-        self.stack, self.shots = stack, shots
-        self.base = f"https://127.0.0.1:{stack.ports['https']}/manager/"
-        self.context = browser.new_context(ignore_https_errors=True)
-        self.context.set_default_timeout(10_000)
-        self.page = self.context.new_page()
-
-    def shot(self, name: str) -> None:
-        self.shots.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(path=str(self.shots / f"{name}.png"), full_page=True)
-
-    def log_in(self, login: str) -> None:
-        self.page.goto(self.base + "login")
-        self.page.get_by_label("Login (your address)").fill(login)
-        self.page.get_by_label("Password").fill(PASSWORD)
-        self.page.get_by_role("button", name="Log in").click()
+    def log_in(self, login: str, password: str = PASSWORD) -> None:
+        super().log_in(login, password)
         assert self.page.url.endswith("/manager/")
-
-    def open_org(self) -> None:
-        self.page.goto(self.base)
-        self.page.get_by_role("link", name="acme", exact=True).click()
-
-    def text(self) -> str:
-        return str(self.page.inner_text("main"))
 
     def notice(self) -> str:
         return str(self.page.get_by_role("status").inner_text())
 
 
 @pytest.fixture
-def person(browser: Any, stack: Stack, tmp_path: Path) -> Iterator[Any]:
+def person(browser: Any, stack: Stack, tmp_path: Path) -> Iterator[Any]:  # noqa: F811
     made: list[Person] = []
 
     def make() -> Person:
@@ -249,8 +220,8 @@ def test_the_audit_log_newest_first_in_pages(stack: Stack, person: Any) -> None:
 
 def test_ending_a_session_in_one_browser_logs_the_other_out(stack: Stack, person: Any) -> None:
     laptop, phone, tablet = person(), person(), person()
-    for browser in (laptop, phone, tablet):
-        browser.log_in(ZOE)
+    for device in (laptop, phone, tablet):
+        device.log_in(ZOE)
     laptop.page.get_by_role("link", name="Sessions").click()
     table = laptop.page.get_by_role("table", name="Your sessions (this browser's first)")
     assert table.locator("tbody tr").count() == 3 and "this browser" in table.inner_text()
@@ -300,9 +271,9 @@ def test_turning_2fa_on_in_the_browser_logs_the_other_browser_out(
     assert _still_in(laptop)
 
 
-def _still_in(browser: Person) -> bool:
-    browser.page.goto(browser.base + "me")
-    return not browser.page.get_by_role("button", name="Log in").is_visible()
+def _still_in(p: Person) -> bool:
+    p.page.goto(p.base + "me")
+    return not p.page.get_by_role("button", name="Log in").is_visible()
 
 
 def test_devices_show_what_autoconfig_serves_and_work(stack: Stack, person: Any) -> None:
