@@ -216,13 +216,20 @@ class QueueRunner:
             except Exception:
                 log.exception("outbound: could not renew claims")
 
+    def _retry_at(self, attempts: int, now: float) -> float:
+        """When to try again after `attempts` attempts (the schedule's last step repeats)."""
+        schedule = self.settings.retry_schedule
+        return now + schedule[min(attempts - 1, len(schedule) - 1)]
+
     async def _deliver_claimed(self, claimed: Claimed) -> None:
         try:
             await self.deliver(claimed)
         except Exception:
             log.exception("outbound: %s failed", claimed.id)
             state = claimed.state
-            state.next_attempt = self.clock() + self.settings.retry_schedule[0]
+            # an attempt like any other: later tries back off along the schedule
+            state.attempts += 1
+            state.next_attempt = self._retry_at(state.attempts, self.clock())
             loop = asyncio.get_running_loop()
             with contextlib.suppress(Exception):
                 await loop.run_in_executor(None, self.state.record, self.owner, claimed.id, state)
@@ -263,8 +270,7 @@ class QueueRunner:
                     state.recipients[rcpt].remote,
                 )
         if state.pending():
-            schedule = self.settings.retry_schedule
-            state.next_attempt = now + schedule[min(state.attempts - 1, len(schedule) - 1)]
+            state.next_attempt = self._retry_at(state.attempts, now)
             if not await loop.run_in_executor(None, self.state.record, self.owner, qid, state):
                 log.warning("outbound: %s was taken over by another runner meanwhile", qid)
                 return None

@@ -65,6 +65,25 @@ async def test_temporary_failures_retry_on_schedule_then_expire_and_bounce(tmp_p
     assert "bob@remote.test" in text and "4.4.7 delivery time expired" in text
 
 
+async def test_a_delivery_that_raises_backs_off_along_the_schedule(tmp_path: Path) -> None:
+    """A bug while delivering one message counts as an attempt (before: retried after the
+    schedule's first step forever, attempts never counted)."""
+    queue = OutboundQueue(tmp_path / "queue")
+    queue.enqueue("alice@example.test", ["bob@remote.test"], b"Subject: hi\r\n\r\nbody\r\n")
+    clock = Clock(queue.list()[0].created + 1)
+    r = runner(tmp_path, clock, [])
+
+    async def broken(*args: Any) -> None:
+        raise RuntimeError("a bug in delivery")
+
+    r._attempt_domain = broken  # type: ignore[method-assign]
+    assert await r.run_once() == 10.0
+    clock.now += 10
+    assert await r.run_once() == 20.0
+    clock.now += 20
+    assert await r.run_once() == 20.0  # the last step repeats
+
+
 async def test_null_sender_never_bounces(tmp_path: Path) -> None:
     queue = OutboundQueue(tmp_path / "queue")
     queue.enqueue("", ["bob@remote.test"], b"Subject: bounce\r\n\r\nx\r\n")
