@@ -126,7 +126,8 @@ def set_seen(
             "UPDATE messages SET modseq = ? WHERE folder_id = ? AND uid = ?",
             [(modseq, folder_id, uid) for uid in changed],
         )
-    names = [f.name for f in box.index.folders().values() if f.id == folder_id]
-    if names:
-        box.store.publish(box.address, names[0], FLAGS, changed)
+    if box.store.bus is not None:  # other front ends to tell: only then look up the name
+        names = [f.name for f in box.index.folders().values() if f.id == folder_id]
+        if names:
+            box.store.publish(box.address, names[0], FLAGS, changed)
     return changed, modseq
