@@ -9,10 +9,8 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -24,6 +22,7 @@ from swissbox.mailauth import dkim as sbdkim
 from swissbox.mailauth.checkworker import CheckWorkers
 from swissbox.mailauth.resolver import DnsResolver
 from swissbox.mailauth.verdict import authenticate
+from tests.support.loopdns import udp_dns
 from tests.support.polling import eventually
 
 MX = "mx.example.test"
@@ -43,38 +42,22 @@ MESSAGE = (
 def dns_server(records: dict[str, list[str]]) -> Iterator[tuple[str, int]]:
     """TXT records on a loopback UDP server; names under silent.test are never answered,
     other unknown names are NXDOMAIN."""
-    server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    server.bind(("127.0.0.1", 0))
-    server.settimeout(0.1)
-    stop = threading.Event()
 
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                data, peer = server.recvfrom(4096)
-            except TimeoutError:
-                continue
-            query = DNSRecord.parse(data)
-            name = str(query.q.qname).rstrip(".").lower()
-            if name.endswith("silent.test"):
-                continue
-            reply = query.reply()
-            found = records.get(name) if query.q.qtype == QTYPE.TXT else None
-            if found is None and name not in records:
-                reply.header.rcode = RCODE.NXDOMAIN
-            for text in found or []:
-                chunks = [text[i : i + 255] for i in range(0, len(text), 255)]
-                reply.add_answer(RR(query.q.qname, QTYPE.TXT, rdata=TXT(chunks), ttl=60))
-            server.sendto(reply.pack(), peer)
+    def answer(query: DNSRecord) -> DNSRecord | None:
+        name = str(query.q.qname).rstrip(".").lower()
+        if name.endswith("silent.test"):
+            return None
+        reply = query.reply()
+        found = records.get(name) if query.q.qtype == QTYPE.TXT else None
+        if found is None and name not in records:
+            reply.header.rcode = RCODE.NXDOMAIN
+        for text in found or []:
+            chunks = [text[i : i + 255] for i in range(0, len(text), 255)]
+            reply.add_answer(RR(query.q.qname, QTYPE.TXT, rdata=TXT(chunks), ttl=60))
+        return reply
 
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield "127.0.0.1", server.getsockname()[1]
-    finally:
-        stop.set()
-        thread.join()
-        server.close()
+    with udp_dns(answer) as address:
+        yield address
 
 
 @pytest.fixture(scope="module")

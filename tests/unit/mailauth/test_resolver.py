@@ -27,41 +27,25 @@ async def test_silent_server_is_a_temperror() -> None:
 async def test_answers_are_kept_for_their_ttl_and_asked_again_after() -> None:
     """A DNS server on loopback that counts the questions it is asked: the second lookup of
     a name within its TTL is answered without asking; after the TTL the server is asked again."""
-    import threading
-
     from dnslib import QTYPE, RR, TXT, DNSRecord
 
+    from tests.support.loopdns import udp_dns
+
     asked: list[str] = []
-    server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    server.bind(("127.0.0.1", 0))
-    server.settimeout(0.1)
-    stop = threading.Event()
 
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                data, peer = server.recvfrom(4096)
-            except TimeoutError:
-                continue
-            query = DNSRecord.parse(data)
-            asked.append(str(query.q.qname))
-            reply = query.reply()
-            reply.add_answer(RR(query.q.qname, QTYPE.TXT, rdata=TXT("v=spf1 -all"), ttl=60))
-            server.sendto(reply.pack(), peer)
+    def answer(query: DNSRecord) -> DNSRecord:
+        asked.append(str(query.q.qname))
+        reply = query.reply()
+        reply.add_answer(RR(query.q.qname, QTYPE.TXT, rdata=TXT("v=spf1 -all"), ttl=60))
+        return reply
 
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
     now = [1000.0]
-    resolver = DnsResolver([("127.0.0.1", server.getsockname()[1])], clock=lambda: now[0])
-    resolver._resolver.cache = None  # only our own keeping is under test here
-    try:
+    with udp_dns(answer) as address:
+        resolver = DnsResolver([address], clock=lambda: now[0])
+        resolver._resolver.cache = None  # only our own keeping is under test here
         assert await resolver.lookup("sender.test", "TXT") == ["v=spf1 -all"]
         assert await resolver.lookup("Sender.Test.", "TXT") == ["v=spf1 -all"]
         assert asked == ["sender.test."]
         now[0] += 61
         assert await resolver.lookup("sender.test", "TXT") == ["v=spf1 -all"]
         assert asked == ["sender.test.", "sender.test."]
-    finally:
-        stop.set()
-        thread.join(5)
-        server.close()
