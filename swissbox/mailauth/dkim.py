@@ -20,6 +20,7 @@ import dkim.crypto
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa, utils
 
+from swissbox.mailauth import canon  # noqa: F401  (installs the fast canonicalization)
 from swissbox.mailauth.memo import short_memo
 
 ALGORITHMS = ("ed25519", "rsa")

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
 from dkim.canonicalization import CanonicalizationPolicy, InvalidCanonicalizationPolicyError
 from dkim.util import InvalidTagValueList
 
+from swissbox.mailauth import canon  # noqa: F401  (installs the fast canonicalization)
 from swissbox.mailauth.memo import LONGEST
 from swissbox.mailauth.resolver import DnsTempError, Resolver
 
@@ -34,8 +35,8 @@ OFFLOAD_BYTES = 256 * 1024
 # message with two signatures; 0.61 with the memos below), each giving dkimpy's answer:
 # - RSA verification by OpenSSL instead of dkimpy's pure-Python modular arithmetic (as
 #   mailauth.dkim does for signing); same answer, PKCS#1 v1.5 is deterministic.
-# - The relaxed canonical body and headers computed once per message, not once per signature
-#   (dual-signed mail, RFC 8463, carries two signatures over the same body).
+# - The relaxed canonical body and headers computed once per message, not once per signature,
+#   and without dkimpy's regular expressions (swissbox.mailauth.canon).
 # - A tag list parsed once, not again by dkimpy (each signature's was parsed twice and each
 #   key record's four times per message), and a key record's key parsed once per record
 #   text, not at every message: both pure functions of the bytes, kept in bounded memos.
@@ -66,40 +67,6 @@ def _openssl_rsa_verify(digest: object, signature: bytes, public_key: dict[str, 
 
 
 dkim.RSASSA_PKCS1_v1_5_verify = _openssl_rsa_verify  # what DKIM.verify_sig_process calls
-
-_Relaxed = dkim.canonicalization.Relaxed
-_relaxed_body, _relaxed_headers = _Relaxed.canonicalize_body, _Relaxed.canonicalize_headers
-_last_body: tuple[object, bytes] = (None, b"")
-_last_headers: list[tuple[object, list[tuple[bytes, bytes]]]] = []  # a few, newest last
-
-
-def _body_once(body: bytes) -> bytes:
-    """The last body's canonical form again when asked for the same object (it is held here
-    until the next message, so its identity cannot be reused by another)."""
-    global _last_body
-    last = _last_body
-    if last[0] is body:
-        return last[1]
-    done = _relaxed_body(body)
-    _last_body = (body, done)
-    return done
-
-
-def _headers_once(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
-    """Likewise for the header list (dkimpy asks for it and for each signature field's own
-    one-element list in turn, so a few are kept)."""
-    global _last_headers
-    kept = _last_headers
-    for seen, done in kept:
-        if seen is headers:
-            return list(done)
-    done = _relaxed_headers(headers)
-    _last_headers = [*kept[-3:], (headers, done)]
-    return list(done)
-
-
-_Relaxed.canonicalize_body = staticmethod(_body_once)
-_Relaxed.canonicalize_headers = staticmethod(_headers_once)
 
 MEMO_ENTRIES = 512
 _PARSE_TAGS = dkim.util.parse_tag_value
