@@ -1,6 +1,7 @@
-"""dkimpy's message split and relaxed canonicalization (RFC 6376 3.4.2, 3.4.4), the same bytes
-computed with bytes methods instead of regular expressions, and once per message instead of
-once per signature. Installed into dkimpy on import (signing and verifying both use it).
+"""dkimpy's message split, relaxed canonicalization (RFC 6376 3.4.2, 3.4.4) and b= removal,
+the same bytes computed with bytes methods or simpler regular expressions, and once per
+message instead of once per signature. Installed into dkimpy on import (signing, verifying
+and ARC all use it).
 
 Why: on a 10 KB message dkimpy's regular expressions were half of the MX's check CPU
 (bench/mailauth_bench.py: compressing whitespace 0.23 ms, trailing whitespace 0.1 ms,
@@ -10,12 +11,21 @@ does for any input; tests/unit/mailauth/test_canon.py compares them on random by
 
 from __future__ import annotations
 
+import re
+
 import dkim
 import dkim.canonicalization as _dc
 
 _ORIGINAL_PARSE = dkim.rfc822_parse
 _ORIGINAL_BODY = _dc.Relaxed.canonicalize_body
 _ORIGINAL_HEADERS = _dc.Relaxed.canonicalize_headers
+_ORIGINAL_BTAG = dkim.RE_BTAG
+
+# dkimpy's RE_BTAG (the b= value of a signature field, emptied before hashing the field)
+# without its nested optional groups: FWS there, `(?:(?:\s*\r?\n)?\s+)?`, matches exactly
+# the runs of whitespace, so "(FWS base64-char)*" is the longest run of whitespace and
+# base64 characters that ends in a base64 character. 2.6 us instead of 23 for an RSA-2048 b=.
+BTAG = re.compile(rb"([;\s]b\s*=)(?:[\sa-zA-Z0-9+/=]*[a-zA-Z0-9+/=])?(?:\r?\n\Z)?")
 
 
 def compress_whitespace(content: bytes) -> bytes:
@@ -102,3 +112,4 @@ def _headers_once(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes
 _dc.Relaxed.canonicalize_body = staticmethod(_body_once)
 _dc.Relaxed.canonicalize_headers = staticmethod(_headers_once)
 dkim.rfc822_parse = rfc822_parse  # what DKIM.__init__ (via set_message) calls
+dkim.RE_BTAG = BTAG  # what hash_headers and ARC's signing use

@@ -52,3 +52,32 @@ def test_a_mail_shaped_message_takes_the_fast_split() -> None:
     assert got is not None and got == body
     assert headers == [[b"From", b" a@b.test\r\n"], [b"Subject", b" x\r\n folded\r\n"]]
     assert canon.relaxed_body(got) == b"line one with tabs\r\n\r\nlast\r\n"
+
+
+SIGNATURE_PIECES = st.lists(
+    st.sampled_from(
+        [
+            b" ",
+            b"\t",
+            b"\r",
+            b"\n",
+            b"\r\n",
+            b";",
+            b"b",
+            b"=",
+            b"bh=",
+            b"b=",
+            b"A",
+            b"+/",
+            b"-",
+            b":",
+        ]
+    ),
+    max_size=40,
+).map(b"".join)
+
+
+@settings(max_examples=5000)
+@given(SIGNATURE_PIECES)
+def test_b_tag_removal_is_dkimpys(value: bytes) -> None:
+    assert canon.BTAG.sub(rb"\1", value) == canon._ORIGINAL_BTAG.sub(rb"\1", value)
