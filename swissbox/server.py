@@ -7,6 +7,7 @@ aiosmtpd/asyncio services and Twisted services (IMAP, HTTP) share one thread.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -132,6 +133,18 @@ def _runner_alive(smtp: Any) -> bool:
     return runner is not None and bool(runner.alive)
 
 
+GC_THRESHOLDS = (20_000, 20, 20)  # Python's (700, 10, 10) collects every few messages
+
+
+def settle_garbage_collector() -> None:
+    """Once every service runs: what exists now (modules, settings, caches) is moved out of the
+    collector's reach (`gc.freeze`), and young objects are collected less often. A message's
+    objects die by reference counting; the cyclic collector only ever found the long-lived
+    ones again and again (2-3% of the server's CPU under SMTP load, perf)."""
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
 def serve(config: Config) -> int:
     """Runs every enabled service until SIGTERM/SIGINT; returns the process exit status."""
     server = config.settings.server
@@ -189,6 +202,7 @@ def serve(config: Config) -> int:
             for line in lines:
                 log.info("listening: %s", line)
         log.info("ready (data in %s)", config.data_dir)
+        settle_garbage_collector()
 
     def on_signal() -> None:
         asyncio.ensure_future(shutdown())
