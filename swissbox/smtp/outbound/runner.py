@@ -222,23 +222,42 @@ class QueueRunner:
         return now + schedule[min(attempts - 1, len(schedule) - 1)]
 
     async def _deliver_claimed(self, claimed: Claimed) -> None:
+        state = claimed.state
+        attempts = state.attempts
         try:
             await self.deliver(claimed)
-        except Exception:
+        except Exception as exc:
             log.exception("outbound: %s failed", claimed.id)
-            state = claimed.state
-            # an attempt like any other: later tries back off along the schedule
-            state.attempts += 1
+            # an attempt like any other: later tries back off along the schedule, and a
+            # message that keeps failing so expires and bounces after max_age
+            note = f"local error while delivering ({exc.__class__.__name__})"
+            state.attempts = attempts
+            try:
+                await self._settle(claimed, await self._data(claimed.id), note)
+                return
+            except Exception:
+                log.exception("outbound: %s could not be settled either", claimed.id)
+            state.attempts = attempts + 1
             state.next_attempt = self._retry_at(state.attempts, self.clock())
             loop = asyncio.get_running_loop()
             with contextlib.suppress(Exception):
                 await loop.run_in_executor(None, self.state.record, self.owner, claimed.id, state)
 
+    async def _data(self, qid: str) -> bytes:
+        """The queued message's bytes; empty when they cannot be read (the bounce then
+        carries no headers of it)."""
+        loop = asyncio.get_running_loop()
+        try:
+            queued = await loop.run_in_executor(None, QueuedMessage.read, self.queue.path(qid))
+        except Exception:
+            return b""
+        return queued.data
+
     async def deliver(self, claimed: Claimed) -> float | None:
         """One attempt for every pending recipient; the next attempt's time, or None when the
         message has left the queue (or was not ours to finish)."""
         loop = asyncio.get_running_loop()
-        qid, sender, created, state = claimed.id, claimed.sender, claimed.created, claimed.state
+        qid, sender, state = claimed.id, claimed.sender, claimed.state
         try:
             queued = await loop.run_in_executor(None, QueuedMessage.read, self.queue.path(qid))
         except FileNotFoundError:
@@ -259,11 +278,19 @@ class QueueRunner:
         for domain, rcpts in by_domain.items():
             await self._attempt_domain(domain, rcpts, sender, data, state)
         metrics.delivery_time("remote", started)
+        return await self._settle(claimed, data)
+
+    async def _settle(self, claimed: Claimed, data: bytes, note: str = "") -> float | None:
+        """After an attempt: expires what outlived max_age, then records the next attempt's
+        time (returned), or bounces what failed and finishes the message (None). `note`:
+        why the attempt failed when no recipient's reply says it."""
+        loop = asyncio.get_running_loop()
+        qid, sender, created, state = claimed.id, claimed.sender, claimed.created, claimed.state
         state.attempts += 1
         now = self.clock()
         if state.pending() and now - created > self.settings.max_age:
             for rcpt in state.pending():
-                last = state.recipients[rcpt].reply or "no attempt succeeded"
+                last = state.recipients[rcpt].reply or note or "no attempt succeeded"
                 state.recipients[rcpt] = RecipientState(
                     FAILED,
                     f"4.4.7 delivery time expired; last: {last}",

@@ -84,6 +84,29 @@ async def test_a_delivery_that_raises_backs_off_along_the_schedule(tmp_path: Pat
     assert await r.run_once() == 20.0  # the last step repeats
 
 
+async def test_a_delivery_that_keeps_raising_expires_and_bounces(tmp_path: Path) -> None:
+    """Past max_age a message whose delivery raises every time is bounced like any other
+    (before: retried forever, the sender never told)."""
+    queue = OutboundQueue(tmp_path / "queue")
+    qid = queue.enqueue("alice@example.test", ["bob@remote.test"], b"Subject: hi\r\n\r\nbody\r\n")
+    clock = Clock(queue.list()[0].created + 1)
+    bounces: list[tuple[str, bytes]] = []
+    r = runner(tmp_path, clock, bounces)
+
+    async def broken(*args: Any) -> None:
+        raise RuntimeError("a bug in delivery")
+
+    r._attempt_domain = broken  # type: ignore[method-assign]
+    assert await r.run_once() == 10.0
+    clock.now += 200  # past max_age
+    await r.run_once()
+    assert not list((tmp_path / "queue").glob(f"{qid}.*"))
+    ((sender, data),) = bounces
+    text = email.message_from_bytes(data).as_string()
+    assert sender == "alice@example.test" and "Subject: hi" in text
+    assert "4.4.7 delivery time expired; last: local error while delivering (RuntimeError)" in text
+
+
 async def test_null_sender_never_bounces(tmp_path: Path) -> None:
     queue = OutboundQueue(tmp_path / "queue")
     queue.enqueue("", ["bob@remote.test"], b"Subject: bounce\r\n\r\nx\r\n")
