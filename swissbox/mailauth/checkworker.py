@@ -8,11 +8,14 @@ messages at once. Frames both ways are a 4-byte length and a pickle: the request
 `(id, message, client_ip, helo, mail_from)`, the answer `(id, Verdict | None, error text)`.
 The worker ends when the server's end of the socket closes (the server exited or was killed).
 
-`CheckWorkers.authenticate` answers as `authenticate` on the server's loop would: a worker that
-dies, cannot be started or does not answer within `deadline` seconds (hung) is killed and the
-message checked on the server's loop instead; a new worker is started for later messages (at
-most one start per RESTART_INTERVAL). An exception raised by the checks themselves is raised
-here as `CheckFailed`, as it would have been on the loop.
+`CheckWorkers.authenticate` answers as `authenticate` on the server's loop would. A worker that
+dies or does not answer within `deadline` seconds (hung) while checking a message is killed and
+that message is not checked anywhere else (`CheckUnavailable`: the MX answers 451, the sender
+tries again later), since it may be what killed or hung the worker, and would do the same to
+the server's loop. A new worker is started for later messages (at most one start per
+RESTART_INTERVAL); messages arriving while none may start, or when none can be started at all,
+are checked on the server's loop. An exception raised by the checks themselves is raised here
+as `CheckFailed`, as it would have been on the loop.
 """
 
 from __future__ import annotations
@@ -44,6 +47,10 @@ DEFAULT_DEADLINE = 120.0  # a worker silent this long on one message is taken as
 
 class CheckFailed(Exception):
     """The checks raised in the worker (a bug, as on the loop): the text of that error."""
+
+
+class CheckUnavailable(Exception):
+    """The worker checking this message died or hung: the message is to be deferred."""
 
 
 class _WorkerGone(Exception):
@@ -209,18 +216,28 @@ class CheckWorkers:
             try:
                 verdict, error = await asyncio.wait_for(waiter, self.deadline)
             except _WorkerGone:
-                log.warning("mailauth: check worker %d died, checking here", worker.process.pid)
+                log.error(
+                    "mailauth: check worker %d died while checking a message from <%s> at %s;"
+                    " the message is deferred",
+                    worker.process.pid,
+                    mail_from,
+                    client_ip,
+                )
+                raise CheckUnavailable("the check worker died") from None
             except TimeoutError:
                 log.error(
-                    "mailauth: check worker %d silent for %gs, killed; checking here",
+                    "mailauth: check worker %d silent for %gs on a message from <%s> at %s,"
+                    " killed; the message is deferred",
                     worker.process.pid,
                     self.deadline,
+                    mail_from,
+                    client_ip,
                 )
                 worker.kill()
-            else:
-                if verdict is None:
-                    raise CheckFailed(error)
-                return verdict
+                raise CheckUnavailable("the check worker hung") from None
+            if verdict is None:
+                raise CheckFailed(error)
+            return verdict
         self.fallbacks += 1
         return await authenticate(
             message, self.fallback, client_ip, helo, mail_from, self.authserv_id

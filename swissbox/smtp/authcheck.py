@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from swissbox.directory import InvalidName, normalize_domain
 from swissbox.mailauth.authresults import strip_claiming
-from swissbox.mailauth.checkworker import CheckWorkers
+from swissbox.mailauth.checkworker import CheckUnavailable, CheckWorkers
 from swissbox.mailauth.resolver import DnsResolver, Resolver
 from swissbox.mailauth.verdict import authenticate
 from swissbox.mailstore import INBOX, JUNK
@@ -98,7 +98,10 @@ class InboundAuth:
     ) -> Decision:
         workers = self.workers()
         if workers is not None:
-            verdict = await workers.authenticate(data, client_ip, helo, mail_from)
+            try:
+                verdict = await workers.authenticate(data, client_ip, helo, mail_from)
+            except CheckUnavailable:
+                return Decision(data, replies.CHECK_UNAVAILABLE)
         else:
             verdict = await authenticate(
                 data, self.resolver, client_ip, helo, mail_from, self.authserv_id

@@ -28,6 +28,7 @@ NO_MEMORY = "452 4.3.1 Insufficient system resources, try again later"
 LOCAL_ERROR = "451 4.3.0 Local error in processing, try again later"
 TLS_FAILED = "454 4.7.0 TLS handshake failed"
 AUTH_TEMP_FAILURE = "454 4.7.0 Temporary authentication failure"
+CHECK_UNAVAILABLE = "451 4.7.0 The message could not be checked now, try again later"
 DMARC_TEMPERROR = "451 4.7.0 DMARC of {domain} could not be checked now (DNS), try again later"
 
 # 5xx: permanent

@@ -77,3 +77,16 @@ async def test_marked_dmarc_reject_is_never_forwarded() -> None:
     other = b"Authentication-Results: mx.other.test; dmarc=fail (p=reject dis=REJECT)\r\n\r\nx\r\n"
     assert forward_allowed(other, MX)
     assert not forward_allowed(other, "mx.other.test")
+
+
+async def test_a_message_whose_check_worker_died_or_hung_is_deferred() -> None:
+    from swissbox.mailauth.checkworker import CheckUnavailable
+
+    class Gone:
+        async def authenticate(self, *args: object) -> None:
+            raise CheckUnavailable("the check worker hung")
+
+    auth = InboundAuth(FakeResolver(RECORDS), MX)
+    auth._workers = Gone()  # type: ignore[assignment]
+    decision = await auth.check(mail("good.test"), "192.0.2.1", "mta.test", "a@good.test")
+    assert decision.reply == replies.CHECK_UNAVAILABLE and decision.reply.startswith("451 4.7.0")
