@@ -538,6 +538,12 @@ class PgStorage(BaseStorage):
         assert item.href
         now = time.time()
         with self.connection() as conn, conn.transaction():
+            # both collections' rows first, in id order: two moves in opposite directions
+            # would otherwise each hold one and wait for the other (a deadlock)
+            conn.execute(
+                "SELECT id FROM dav_collections WHERE id IN (%s, %s) ORDER BY id FOR UPDATE",
+                (source._id, to_collection._id),
+            )
             conn.execute(
                 "DELETE FROM dav_items WHERE collection_id = %s AND href = %s",
                 (to_collection._id, to_href),

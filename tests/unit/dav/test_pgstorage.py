@@ -234,3 +234,49 @@ def test_the_root_is_never_deleted(fronts: tuple[PgStorage, PgStorage]) -> None:
     with a.acquire_lock("w"), pytest.raises(ValueError):
         found(a, "/").delete()
     assert found(b, f"/{ALICE}/calendar/") is not None
+
+
+def test_moves_in_opposite_directions_at_once_never_deadlock(
+    fronts: tuple[PgStorage, PgStorage],
+) -> None:
+    """Alice's front end moves her items into Bob's calendar while Bob's moves his into
+    Alice's (different members: their locks do not keep them apart). Before, each move
+    locked its target collection's row, then its source's: PostgreSQL found a deadlock and
+    one request failed."""
+    a, b = fronts
+    mine, theirs = calendar(a, ALICE), calendar(b, BOB)
+    rounds = 12
+    with a.acquire_lock("w", ALICE):
+        for n in range(rounds):
+            mine.upload(f"a{n}.ics", item(f"a{n}"))
+    with b.acquire_lock("w", BOB):
+        for n in range(rounds):
+            theirs.upload(f"b{n}.ics", item(f"b{n}"))
+    start = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def mover(storage: PgStorage, login: str, source: str, target: str, prefix: str) -> None:
+        try:
+            for n in range(rounds):
+                start.wait(10)
+                with storage.acquire_lock("w", login):
+                    moving = found(storage, f"/{source}/calendar/{prefix}{n}.ics")
+                    storage.move(
+                        moving, found(storage, f"/{target}/calendar/"), f"m{prefix}{n}.ics"
+                    )
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+            start.abort()
+
+    threads = [
+        threading.Thread(target=mover, args=(a, ALICE, ALICE, BOB, "a")),
+        threading.Thread(target=mover, args=(b, BOB, BOB, ALICE, "b")),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    with a.acquire_lock("r"):
+        in_alice = sorted(i.href for i in found(a, f"/{ALICE}/calendar/").get_all())
+    assert in_alice == sorted(f"mb{n}.ics" for n in range(rounds))
