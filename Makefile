@@ -20,9 +20,11 @@ run: venv
 	$(BIN)/swissbox demo --data $(DATA)
 	exec $(BIN)/swissbox serve --data $(DATA)
 
-## make test: the whole pytest suite.
+## make test: the whole pytest suite, one pytest-xdist worker per core (at most TEST_JOBS),
+## each test file on one worker (its module fixtures start once).
+TEST_JOBS ?= 4
 test: venv
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --maxprocesses $(TEST_JOBS) --dist loadfile
 
 ## make test-tools: Debian clients used by tests/clients, and PostgreSQL for the store
 ## tests (root; apt-get).

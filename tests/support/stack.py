@@ -5,6 +5,7 @@ on free loopback ports, with cheap Argon2 parameters so tests stay fast.
 from __future__ import annotations
 
 import os
+import random
 import re
 import signal
 import socket
@@ -31,18 +32,36 @@ PORT_KEYS = {
 CHEAP_ARGON2 = {"argon2_memory_kib": 8, "argon2_iterations": 1, "argon2_lanes": 1}
 
 
+XDIST_PORTS = (10_000, 2_000)  # first port, ports per pytest-xdist worker (below 32768)
+
+
+def _worker_ports() -> range | None:
+    """Under pytest-xdist, this worker's own block of ports, below the kernel's ephemeral
+    range: a port picked here and released until its server binds it can then be neither
+    another worker's pick nor a port the kernel hands to someone's bind(0) or connect()."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw") or not worker[2:].isdigit():
+        return None
+    first, size = XDIST_PORTS
+    start = first + int(worker[2:]) * size
+    return range(start, start + size) if start + size <= 32_768 else None
+
+
 def free_port(kind: int = socket.SOCK_STREAM, host: str = "127.0.0.1") -> int:
     """A port free for both TCP and UDP on `host` right now."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, kind) as s:
-            s.bind((host, 0))
-            port = int(s.getsockname()[1])
-        other = socket.SOCK_DGRAM if kind == socket.SOCK_STREAM else socket.SOCK_STREAM
-        with socket.socket(socket.AF_INET, other) as s:
-            try:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    other = socket.SOCK_DGRAM if kind == socket.SOCK_STREAM else socket.SOCK_STREAM
+    block = _worker_ports()
+    for _ in range(200):
+        port = random.choice(block) if block is not None else 0
+        try:
+            with socket.socket(family, kind) as s:
                 s.bind((host, port))
-            except OSError:
-                continue
+                port = int(s.getsockname()[1])
+                with socket.socket(family, other) as t:
+                    t.bind((host, port))
+        except OSError:
+            continue
         return port
     raise RuntimeError("no free port")
 

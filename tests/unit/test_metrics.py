@@ -45,6 +45,7 @@ def answer(name: str, qtype: str, rcode: int = RCODE.NOERROR, opcode: int = 0) -
         (b"\x00\x01\x80", ("none", "FORMERR")),  # shorter than a header
         (answer("a." * 60 + "test", "TXT")[:40], ("none", "NOERROR")),  # cut in the name
     ],
+    ids=lambda value: "-".join(value) if isinstance(value, tuple) else "packet",
 )
 def test_describe_answer(packet: bytes, expected: tuple[str, str]) -> None:
     assert metrics.describe_answer(packet[2:]) == expected

@@ -23,6 +23,7 @@ from swissbox.dns.resolver import Resolver
 from swissbox.dns.transfer import TransferPolicy
 from swissbox.dns.zone import ZoneSet, ZoneView
 from swissbox.runtime import Context
+from tests.support.stack import free_port as stack_free_port
 
 ZONE = "example.test"
 SERIAL = 2026010101
@@ -114,17 +115,7 @@ def ask(r: Resolver, name: str, qtype: str = "A", *, tcp: bool = False, **kw: An
 
 
 def free_port(host: str = "127.0.0.1") -> int:
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-            u.bind((host, 0))
-            port = int(u.getsockname()[1])
-            with socket.socket() as t:
-                try:
-                    t.bind((host, port))
-                except OSError:
-                    continue
-            return port
-    raise RuntimeError("no free port")
+    return stack_free_port(socket.SOCK_DGRAM, host)
 
 
 def make_directory(path: Path, sample: list[tuple[str, str, str, int]] = SAMPLE) -> Directory:
