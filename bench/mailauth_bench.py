@@ -11,6 +11,9 @@ Measured 2026-12-04 (2 vCPU shared VM, other work running), 1,000 messages:
     once per message instead of once per signature (swissbox.mailauth.dkimverify);
     0.61 ms (0.81-0.85 before, A/B twice, load 7) with dkimpy's tag lists and key records
     parsed once, the message once, SPF networks and From: domains remembered.
+    0.30 ms (0.57 for the commit before, same run, quiet machine) with the canonical body and
+    headers, the message split and the b= removal computed without dkimpy's regular
+    expressions (swissbox.mailauth.canon).
 """
 
 from __future__ import annotations

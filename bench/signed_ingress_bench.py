@@ -37,6 +37,24 @@ dkimpy's parsing memoised, A/B against the commit before, each run 3 alternating
     Postfix's; the rate is 0.86-1.09x, not yet >= 1.0x every run. Where the rest goes: the
     worker spends ~1.0 ms CPU a message (0.6 in dkimpy's hashing and canonicalization), the
     server's main thread ~1.1 ms (~0.9 with checks off), the mail store's threads ~0.6.
+Session 5 (2026-12-04): DKIM canonicalization and the message split without dkimpy's regular
+expressions (mailauth/canon.py: the worker's check 0.57 -> 0.30 ms CPU per message in
+bench/mailauth_bench.py), b= removal likewise, the cyclic GC settled after startup. Three runs
+right after one another, load 0.6-7 (other work came and went), accepted/s medians:
+    before (0ff1089), 3 rounds: on 429/s, off 577/s, Postfix 488/s -> 0.88x, 3.15 ms CPU/msg
+                                (Postfix 2.82); rounds 0.86, 0.80, 1.28
+    after, 5 rounds:            on 664/s, off 936/s, Postfix 564/s -> 1.18x, 1.83 ms (2.89);
+                                rounds 0.74, 1.14, 1.26, 1.57, 0.97
+    after, 3 rounds:            on 568/s, off 789/s, Postfix 548/s -> 1.04x, 2.22 ms (2.46);
+                                rounds 0.79, 1.13, 1.17
+    after, 3 rounds:            on 604/s, off 809/s, Postfix 466/s -> 1.30x, 2.13 ms (2.96);
+                                rounds 0.59, 1.30, 1.67
+Postfix's rate swings 354-915/s from round to round on this machine (so does ours, less):
+single rounds still fall either side of 1.0x; the medians are above it and swissbox's CPU per
+message is now 0.63-0.90x Postfix's. Where a message's CPU goes now (6,000 messages, checks
+on): main thread ~0.95 ms, mail store threads ~1.25 ms (1.0 of it in the kernel: creating,
+writing and fsyncing the files; on this ext4 without a journal, inode allocation after recent
+deletions alone was ~25% of the server's samples in perf), check worker ~0.56 ms.
 """
 
 from __future__ import annotations
