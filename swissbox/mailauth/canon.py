@@ -71,10 +71,10 @@ def rfc822_parse(message: bytes) -> tuple[list[list[bytes]], bytes]:
     as it is instead of split into lines and joined again."""
     end = message.find(b"\r\n\r\n")
     if end < 0 or message.startswith((b"\r\n", b"\n")):
-        return _ORIGINAL_PARSE(message)  # type: ignore[no-any-return]
+        return _ORIGINAL_PARSE(message)
     head, body = message[: end + 2], message[end + 4 :]
     if b"\n" in head.replace(b"\r\n", b"") or body.count(b"\n") != body.count(b"\r\n"):
-        return _ORIGINAL_PARSE(message)  # type: ignore[no-any-return]
+        return _ORIGINAL_PARSE(message)
     headers, _ = _ORIGINAL_PARSE(head + b"\r\n")
     return headers, body
 
