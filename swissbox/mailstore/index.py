@@ -174,6 +174,7 @@ class Index:
             self.conn.executescript(SCHEMA)
             self._migrate()
         self.vanished_keep = VANISHED_KEEP
+        self._version = -1  # SQLite's data_version when the caches below were last valid
         self._folders: dict[str, FolderInfo] | None = None
         self._ids: dict[str, tuple[int, int]] = {}  # name -> (id, uidvalidity); stable
         self._side_tables: set[str] = set()  # optional tables seen to exist (never dropped)
@@ -276,6 +277,7 @@ class Index:
                 self._folders = None  # another front end may have changed the counters
             else:
                 self.conn.execute("BEGIN IMMEDIATE")
+                self._others_committed()
             try:
                 yield self.conn
             except BaseException:
@@ -293,8 +295,21 @@ class Index:
 
     # -- folders ------------------------------------------------------------------------
 
+    def _others_committed(self) -> None:
+        """SQLite: when another connection (the CLI beside the server: import, restore) has
+        committed since the caches were filled, they go (PRAGMA data_version, ~2 us).
+        PostgreSQL front ends hear of each other's changes on the event bus instead."""
+        if self.dialect != "sqlite":
+            return
+        version = int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+        if version != self._version:
+            self._version = version
+            self._folders = None
+            self._ids.clear()
+
     def folders(self) -> dict[str, FolderInfo]:
         with self.lock:
+            self._others_committed()
             if self._folders is None:
                 rows = self.conn.execute(
                     "SELECT id, name, uidvalidity, uidnext, highestmodseq, subscribed FROM folders"

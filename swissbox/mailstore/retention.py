@@ -9,10 +9,11 @@ index records folder, flags, internal date and time of removal.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from swissbox.mailstore.paths import folder_dir
 from swissbox.mailstore.store import MailboxStore, NoSuchFolder
 
 AREA = "swissbox-expunged"
+LOCK_FILE = ".restore.lock"  # in AREA; held by restore()
 RESTORED = "Restored"
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS expunged_messages (
@@ -40,6 +42,21 @@ def _area(box: MailboxStore) -> Path:
     path = box.path / AREA
     path.mkdir(mode=0o700, exist_ok=True)
     return path
+
+
+@contextlib.contextmanager
+def _one_restore(box: MailboxStore) -> Iterator[None]:
+    """One restore of a mailbox at a time, across threads, processes (the CLI beside the
+    server) and front ends sharing the mail folder: an exclusive flock on a file in the
+    retained area (on NFS, Linux clients emulate it with byte-range locks). A restore reads
+    the retained rows, appends, then forgets them, so two at once bring each message back
+    twice."""
+    with open(_area(box) / LOCK_FILE, "ab") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _ensure(box: MailboxStore) -> None:
@@ -123,7 +140,14 @@ def restore(box: MailboxStore, since: float | None = None) -> int:
     Each message comes back once, by content: of retained copies with the same bytes (a
     client's move is COPY + EXPUNGE, then the copy is deleted too) only the most recently
     expunged one is restored, and none whose bytes still exist in any folder. The copies
-    not restored are forgotten with the restored ones."""
+    not restored are forgotten with the restored ones. Restores of one mailbox run one
+    after another, wherever they are started."""
+    with _one_restore(box):
+        box.index.forget_cached()  # what a restore elsewhere made (the Restored folder)
+        return _restore(box, since)
+
+
+def _restore(box: MailboxStore, since: float | None) -> int:
     _ensure(box)
     try:
         box.folder(RESTORED)

@@ -7,7 +7,6 @@ see the new messages)."""
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Iterator
 from email.parser import BytesHeaderParser
 from email.policy import default as default_policy
@@ -45,19 +44,6 @@ USAGE = Obj(
     },
     required=("address", "used_bytes", "quota_bytes"),
 )
-
-
-_restoring: dict[str, threading.Lock] = {}
-_restoring_guard = threading.Lock()
-
-
-def _restore_lock(address: str) -> threading.Lock:
-    """One restore of a mailbox at a time in this process: `retention.restore` reads the
-    kept rows, appends, then forgets them, so two at once bring every message back twice.
-    (Several front ends, or the CLI beside the server, can still overlap: the claim would
-    have to move into the mail store.)"""
-    with _restoring_guard:
-        return _restoring.setdefault(address.lower(), threading.Lock())
 
 
 @contextlib.contextmanager
@@ -103,8 +89,8 @@ def restore(call: Call) -> tuple[int, Any]:
     assert call.org is not None
     mailbox = mailbox_of(call.directory, call.org.name, call.path["address"])
     since = (call.body or {}).get("since")
-    with _restore_lock(mailbox.address), _mailbox(call, mailbox.address) as box:
-        count = retention.restore(box, since)
+    with _mailbox(call, mailbox.address) as box:
+        count = retention.restore(box, since)  # one at a time per mailbox, across processes
     call.audit("mailbox.restore", mailbox.address, {"restored": count, "since": since})
     return 200, {"restored": count, "folder": retention.RESTORED}
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -67,3 +70,47 @@ def test_different_messages_all_come_back(store: MailStore) -> None:
     delete(box, INBOX, [1, 2, 3])
     assert retention.restore(box) == 3
     assert len(box.messages(retention.RESTORED)) == 3
+
+
+RESTORER = """
+import sys, time
+from pathlib import Path
+from swissbox.mailstore import MailStore, retention
+store = MailStore(Path(sys.argv[1]), sys.argv[4] or None)
+box = store.mailbox(sys.argv[2])
+while time.time() < float(sys.argv[3]):  # start together
+    time.sleep(0.001)
+print(retention.restore(box))
+store.close()
+"""
+
+
+def test_restores_started_in_several_processes_at_once_bring_each_message_back_once(
+    tmp_path: Path, index_backend: str
+) -> None:
+    """The CLI beside the server, or two front ends: before, only restores within one process
+    waited for each other, and each process brought every message back (or failed making
+    the Restored folder another had just made)."""
+    store = MailStore(tmp_path / "mail")  # the processes below open the same mailbox
+    url = "" if index_backend == "sqlite" else index_backend
+    try:
+        box = store.mailbox(ADDR)
+        for n in range(10):
+            box.append(INBOX, message(f"m{n}"))
+        delete(box, INBOX, list(range(1, 11)))
+        start = time.time() + 1.5
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", RESTORER, str(tmp_path / "mail"), ADDR, str(start), url],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(4)
+        ]
+        counts = sorted(int(p.communicate(timeout=60)[0] or -1) for p in procs)
+        assert counts == [0, 0, 0, 10]
+        box.index.forget_cached()  # what the others made (on PostgreSQL told by the bus)
+        restored = [box.fetch(retention.RESTORED, m.uid) for m in box.messages(retention.RESTORED)]
+        assert sorted(restored) == sorted(message(f"m{n}") for n in range(10))
+    finally:
+        store.close()
