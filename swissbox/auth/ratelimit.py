@@ -12,8 +12,10 @@ The same wrong secret tried again (a client cycling SASL mechanisms, a phone ret
 once. A change of the stored secret (an admin sets a new password) ends the identifier's
 lockouts: callers pass a fingerprint of the stored hash as `tag`.
 
-Counting is per process; a lockout, once decided, is also published to an optional shared
-`LockBoard` (the directory's database), so that it holds on every front end.
+Counting is per process; with a shared `LockBoard` (the directory's database) each new
+failure of a pair or an address is also recorded there and the lockout decided on what every
+front end counted (on PostgreSQL; N front ends no longer grant N times the guesses), and a
+lockout, once decided, is published there, so that it holds on every front end.
 
 Thread-safe; time is injectable so tests can make lockouts expire without sleeping.
 """
@@ -48,6 +50,11 @@ class LockBoard(Protocol):
 
     def active_locks(self) -> dict[str, tuple[str, float]]:
         """{key: (tag, until)} of the lockouts not yet over; cheap when nothing changed."""
+        ...
+
+    def count_failure(self, key: str, window: float) -> int | None:
+        """Records a failure under `key`; the failures every front end recorded under it in
+        the last `window` seconds, or None when counts are not shared."""
         ...
 
 
@@ -177,6 +184,7 @@ class RateLimiter:
         digest = self._digest(realm, name, secret)
         window = self.lockout_seconds
         published: list[tuple[str, str]] = []  # (board key, tag) of lockouts decided now
+        pair_key, addr_key = _key("pair", realm, name, addr), _key("addr", addr)
         with self._lock:
             self._bound(now)
             ident = self._identity(realm, identifier, tag, create=True)
@@ -189,17 +197,8 @@ class RateLimiter:
                     if c.locked_until > now or now - c.last <= window
                 }
             pair = ident.pairs.setdefault(addr, _Counter())
-            if pair.count(now, digest, window) and pair.failures >= self.max_per_identifier:
-                pair.locked_until, pair.failures = now + window, 0
-                published.append((_key("pair", realm, name, addr), ident.tag))
-                log.warning(
-                    "auth %s: %r locked out from %s for %.0f s after %d failures",
-                    realm,
-                    name,
-                    addr or "-",
-                    window,
-                    self.max_per_identifier,
-                )
+            pair_new = pair.count(now, digest, window)
+            pair_seen = pair.failures
             ident.failing = {a: t for a, t in ident.failing.items() if now - t <= window}
             ident.failing[addr] = now
             if len(ident.failing) >= self.distributed_addresses and ident.locked_until <= now:
@@ -213,17 +212,40 @@ class RateLimiter:
                     window,
                     len(ident.failing),
                 )
-            if addr:
-                counter = self._addresses.setdefault(addr, _Counter())
-                if counter.count(now, digest, window) and counter.failures >= self.max_per_address:
-                    counter.locked_until, counter.failures = now + window, 0
-                    published.append((_key("addr", addr), ""))
-                    log.warning(
-                        "auth: client %s locked out for %.0f s after failures on %d attempts",
-                        addr,
-                        window,
-                        self.max_per_address,
-                    )
+            counter = self._addresses.setdefault(addr, _Counter()) if addr else None
+            addr_new = counter is not None and counter.count(now, digest, window)
+            addr_seen = counter.failures if counter is not None else 0
+        # what every front end counted, where they share the counts (outside the lock: I/O)
+        if pair_new:
+            pair_seen = max(pair_seen, self._shared_count(pair_key, window))
+        if addr_new:
+            addr_seen = max(addr_seen, self._shared_count(addr_key, window))
+        with self._lock:
+            if pair_new and pair_seen >= self.max_per_identifier and pair.locked_until <= now:
+                pair.locked_until, pair.failures = now + window, 0
+                published.append((pair_key, ident.tag))
+                log.warning(
+                    "auth %s: %r locked out from %s for %.0f s after %d failures",
+                    realm,
+                    name,
+                    addr or "-",
+                    window,
+                    self.max_per_identifier,
+                )
+            if (
+                counter is not None
+                and addr_new
+                and addr_seen >= self.max_per_address
+                and counter.locked_until <= now
+            ):
+                counter.locked_until, counter.failures = now + window, 0
+                published.append((addr_key, ""))
+                log.warning(
+                    "auth: client %s locked out for %.0f s after failures on %d attempts",
+                    addr,
+                    window,
+                    self.max_per_address,
+                )
             failures = max(pair.failures, 1)
         metrics.lockouts(key for key, _ in published)
         if published and self.board is not None:
@@ -252,6 +274,17 @@ class RateLimiter:
                     ident.good.pop(next(iter(ident.good)))
 
     # -- internals -------------------------------------------------------------------------
+
+    def _shared_count(self, key: str, window: float) -> int:
+        """The failures under `key` every front end recorded, this one included (0 when the
+        board does not share counts, or failed: the local count decides then)."""
+        if self.board is None:
+            return 0
+        try:
+            return self.board.count_failure(key, window) or 0
+        except Exception:
+            log.exception("auth: could not count a failure with the other front ends")
+            return 0
 
     def _identity(self, realm: str, identifier: str, tag: str, create: bool) -> _Identity | None:
         key = (realm, _name(identifier))

@@ -292,4 +292,13 @@ MIGRATIONS: list[str] = [
         expires INTEGER NOT NULL
     );
     """,
+    # 11: failed logins counted by every front end together (auth.ratelimit's per-address and
+    # per-(identifier, address) counts), on PostgreSQL: one row per failure, by key and time.
+    """
+    CREATE TABLE auth_failures (
+        key TEXT NOT NULL,
+        at_time REAL NOT NULL
+    );
+    CREATE INDEX auth_failures_by_key ON auth_failures (key, at_time);
+    """,
 ]

@@ -49,6 +49,8 @@ from swissbox.store.events import CHANNEL_DNS, notify_on_commit
 REALMS = ("account", "mailbox", "ddns")
 # The password of a mailbox nobody may log in to: no secret verifies against it (not PHC).
 DISABLED_HASH = "!disabled"
+FAILURE_PRUNE_INTERVAL = 60.0  # seconds between two prunings of old auth_failures rows
+FAILURE_KEEP = 3600.0  # rows younger than this stay, whatever the caller's window
 
 
 class MailboxFate(NamedTuple):
@@ -73,6 +75,7 @@ class Directory(AliasStore, SieveStore, SendCountStore, ManagerDataStore, TwoFac
         self.location: Path | str = location if is_postgres_url(location) else Path(location)
         self._db = open_database(self.location, "directory")
         self._locks_cache: tuple[Any, dict[str, tuple[str, float]]] | None = None
+        self._failures_pruned = 0.0  # when this front end last dropped old auth_failures
         try:
             self._db.migrate(MIGRATIONS)
         except BaseException:
@@ -1340,6 +1343,29 @@ class Directory(AliasStore, SieveStore, SendCountStore, ManagerDataStore, TwoFac
                 " until_time = excluded.until_time",
                 (key, tag, until),
             )
+
+    def count_failure(self, key: str, window: float) -> int | None:
+        """Records one failed login under `key` (auth.ratelimit.LockBoard) and returns how
+        many every front end recorded in the last `window` seconds; None on SQLite, where
+        one server process counts them all itself. One statement outside the writers' lock
+        and the generation: a guessing attack must not wake every front end's caches."""
+        if self._db.dialect != "postgresql":
+            return None
+        now = time.time()
+        if now - self._failures_pruned > FAILURE_PRUNE_INTERVAL:
+            self._failures_pruned = now
+            self._db.one(
+                "WITH gone AS (DELETE FROM auth_failures WHERE at_time <= ? RETURNING 1)"
+                " SELECT COUNT(*) FROM gone",
+                (now - max(window, FAILURE_KEEP),),
+            )
+        row = self._db.one(
+            "WITH added AS (INSERT INTO auth_failures (key, at_time) VALUES (?, ?) RETURNING 1)"
+            " SELECT (SELECT COUNT(*) FROM auth_failures WHERE key = ? AND at_time > ?)"
+            " + (SELECT COUNT(*) FROM added)",
+            (key, now, key, now - window),
+        )
+        return int(row[0]) if row is not None else None
 
     def active_locks(self) -> dict[str, tuple[str, float]]:
         """{key: (tag, until)} of lockouts not yet over; on SQLite read again only after a

@@ -40,6 +40,7 @@ ADMIN = "admin@example.test"
 GUESSED, RACED, RIGHT_PW = "guessed@example.test", "raced@example.test", "right-pw-1"
 SPRAYED, BUSY = "sprayed@example.test", "busy@example.test"
 OTHER_ADDRESS = "127.0.0.2"  # another client: loopback is all of 127/8
+SPLIT, SPLITTER = "split@example.test", "127.0.0.3"  # guesses spread over both front ends
 
 
 class Secondary(NamedTuple):
@@ -91,7 +92,7 @@ def pair(tmp_path_factory: pytest.TempPathFactory, postgres: Any) -> Iterator[Fr
     a.provision(
         mailboxes={
             MAILBOX: MAILBOX_PW,
-            **{box: RIGHT_PW for box in (GUESSED, RACED, SPRAYED, BUSY)},
+            **{box: RIGHT_PW for box in (GUESSED, RACED, SPRAYED, BUSY, SPLIT)},
         },
         accounts={ADMIN: PASSWORD},
     )
@@ -259,6 +260,19 @@ def test_a_lockout_on_a_holds_on_b_for_that_client_only(pair: Frontends) -> None
     assert not smtp_login(b, GUESSED, RIGHT_PW)
     assert imap_login(b, GUESSED, RIGHT_PW, source=OTHER_ADDRESS)  # not for another client
     assert smtp_login(b, GUESSED, RIGHT_PW, source=OTHER_ADDRESS)
+
+
+def test_guesses_spread_over_both_front_ends_add_up_to_one_lockout(pair: Frontends) -> None:
+    """Three wrong passwords at A, two at B: the client is locked out on both, as five at one
+    front end would (before, each front end counted its own five)."""
+    a, b = pair.a, pair.b
+    for n in range(3):
+        assert not imap_login(a, SPLIT, f"wrong-{n}", source=SPLITTER)
+    for n in range(3, 5):
+        assert not smtp_login(b, SPLIT, f"wrong-{n}", source=SPLITTER)
+    assert not imap_login(a, SPLIT, RIGHT_PW, source=SPLITTER)
+    assert not imap_login(b, SPLIT, RIGHT_PW, source=SPLITTER)
+    assert imap_login(b, SPLIT, RIGHT_PW, source=OTHER_ADDRESS)
 
 
 def waiting_for_a_lock(url: str) -> bool:

@@ -294,3 +294,45 @@ def test_a_lockout_holds_on_every_front_end(store_location: str) -> None:
         # an admin sets a new password: the lockout ends on every front end
         a_db.set_secret_hash("mailbox", "toto@abc.xyz", hash_secret("brand-new-pw", CHEAP))
         assert front_b.authenticate("mailbox", "toto@abc.xyz", "brand-new-pw", "203.0.113.9")
+
+
+def test_failures_on_every_front_end_add_up_to_one_lockout(postgres) -> None:  # type: ignore[no-untyped-def]
+    """Three wrong passwords at A and two at B from one client lock that client out on both
+    (before, each front end allowed its own five: N front ends, N times the guesses); the
+    per-address count adds up the same way. The owner elsewhere still gets in."""
+    url = postgres.new_database()
+    with Directory(url) as a_db, Directory(url) as b_db:
+        a_db.add_org("acme")
+        a_db.add_domain("abc.xyz", "acme", "ns.abc.xyz")
+        a_db.enable_email("abc.xyz")
+        a_db.add_mailbox("toto@abc.xyz", hash_secret("mailbox-pw-2", CHEAP))
+        a_db.add_mailbox("titi@abc.xyz", hash_secret("mailbox-pw-3", CHEAP))
+
+        def front(db: Directory) -> Authenticator:
+            limits = RateLimiter(max_per_identifier=5, max_per_address=8, delay_base=0.0, board=db)
+            return Authenticator(db, CHEAP, limits)
+
+        a, b = front(a_db), front(b_db)
+        guesser = "203.0.113.9"
+        for i in range(3):
+            assert not a.authenticate("mailbox", "toto@abc.xyz", f"bad{i}", guesser).locked
+        for i in range(3, 5):
+            assert not b.authenticate("mailbox", "toto@abc.xyz", f"bad{i}", guesser).locked
+        for side in (a, b):
+            refused = side.authenticate("mailbox", "toto@abc.xyz", "mailbox-pw-2", guesser)
+            assert not refused.ok and refused.locked
+        assert a.authenticate("mailbox", "toto@abc.xyz", "mailbox-pw-2", "198.51.100.1").ok
+        # the address: 5 failures counted above, 3 more on another mailbox across both
+        assert not a.authenticate("mailbox", "titi@abc.xyz", "bad-a", guesser).locked
+        assert not b.authenticate("mailbox", "titi@abc.xyz", "bad-b", guesser).locked
+        assert not b.authenticate("mailbox", "titi@abc.xyz", "bad-c", guesser).ok
+        refused = a.authenticate("mailbox", "titi@abc.xyz", "mailbox-pw-3", guesser)
+        assert not refused.ok and refused.locked
+        # one count, whichever front end records
+        assert b_db.count_failure("probe", 300.0) == 1
+        assert a_db.count_failure("probe", 300.0) == 2
+
+
+def test_sqlite_keeps_failure_counts_in_the_server(tmp_path: Path) -> None:
+    with Directory(str(tmp_path / "db.sqlite")) as db:
+        assert db.count_failure("addr\x00203.0.113.9", 300.0) is None
