@@ -23,6 +23,8 @@ class SessionRow:
     created: int
     last_seen: int
     expires: int
+    client: str = ""  # the address the session was started from
+    agent: str = ""  # the browser's User-Agent then
 
 
 @dataclass(frozen=True)
@@ -55,8 +57,11 @@ class ManagerDataStore:
 
     # -- sessions ---------------------------------------------------------------------------
 
-    def create_session(self, digest: str, login: str, csrf: str, lifetime: int) -> None:
-        """A new session for account `login` (drops that account's expired ones)."""
+    def create_session(
+        self, digest: str, login: str, csrf: str, lifetime: int, client: str = "", agent: str = ""
+    ) -> None:
+        """A new session for account `login` (drops that account's expired ones), started
+        from address `client` by a browser calling itself `agent`."""
         now = int(time.time())
         with self._db.write() as c:
             row = c.one("SELECT id FROM accounts WHERE login = ?", (login,))
@@ -65,8 +70,8 @@ class ManagerDataStore:
             c.execute("DELETE FROM manager_sessions WHERE expires <= ?", (now,))
             c.execute(
                 "INSERT INTO manager_sessions (digest, account_id, csrf, created, last_seen,"
-                " expires) VALUES (?, ?, ?, ?, ?, ?)",
-                (digest, row[0], csrf, now, now, now + lifetime),
+                " expires, client, agent) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (digest, row[0], csrf, now, now, now + lifetime, client[:64], agent[:300]),
             )
 
     def session(self, digest: str, idle: int) -> SessionRow | None:
@@ -86,8 +91,9 @@ class ManagerDataStore:
                     "UPDATE manager_sessions SET last_seen = ? WHERE digest = ?", (now, digest)
                 )
         return SessionRow(
-            row["login"], row["account_id"], row["csrf"], row["created"], now, row["expires"]
-        )
+            row["login"], row["account_id"], row["csrf"], row["created"], now, row["expires"],
+            row["client"], row["agent"],
+        )  # fmt: skip
 
     def end_session(self, digest: str) -> bool:
         with self._db.write() as c:
@@ -118,7 +124,7 @@ class ManagerDataStore:
                 str(r["digest"]),
                 SessionRow(
                     r["login"], r["account_id"], r["csrf"], r["created"], r["last_seen"],
-                    r["expires"],
+                    r["expires"], r["client"], r["agent"],
                 ),
             )
             for r in rows

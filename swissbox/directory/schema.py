@@ -301,4 +301,10 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX auth_failures_by_key ON auth_failures (key, at_time);
     """,
+    # 12: where each Manager session began: the client's address and its browser's
+    # User-Agent (cut to 300 characters), so that a member can tell sessions apart.
+    """
+    ALTER TABLE manager_sessions ADD COLUMN client TEXT NOT NULL DEFAULT '';
+    ALTER TABLE manager_sessions ADD COLUMN agent TEXT NOT NULL DEFAULT '';
+    """,
 ]

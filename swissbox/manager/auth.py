@@ -105,18 +105,27 @@ def identify_session(directory: Directory, request: Any) -> Principal:
     return Principal(row.login, session=row, session_digest=key)
 
 
+def user_agent(request: Any) -> str:
+    """The request's User-Agent header as text (empty when none)."""
+    value = request.getHeader(b"user-agent") or b""
+    return bytes(value).decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
 def origin_problem(request: Any) -> str | None:
     """`csrf.cross_site` for this request (its Origin against its Host header)."""
     return csrf.cross_site(request.method, request.getHeader(b"origin"), request.getHeader(b"host"))
 
 
-def start_session(directory: Directory, login: str, old_sid: str | None) -> tuple[str, str, int]:
-    """A new session for `login`: (session id, CSRF token, expiry). The old one, if the
-    browser had one, ends: a planted session id never becomes a logged-in one."""
+def start_session(
+    directory: Directory, login: str, old_sid: str | None, client: str = "", agent: str = ""
+) -> tuple[str, str, int]:
+    """A new session for `login`: (session id, CSRF token, expiry), remembering the client's
+    address and User-Agent. The old one, if the browser had one, ends: a planted session id
+    never becomes a logged-in one."""
     if old_sid:
         directory.end_session(digest(old_sid))
     sid, token = new_secret(), new_secret()
-    directory.create_session(digest(sid), login, token, SESSION_LIFETIME)
+    directory.create_session(digest(sid), login, token, SESSION_LIFETIME, client, agent)
     return sid, token, int(time.time()) + SESSION_LIFETIME
 
 

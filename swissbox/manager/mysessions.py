@@ -1,5 +1,5 @@
 """`/me/sessions`: the caller's own browser sessions (when each began, was last used and
-ends), ending one, or every one but this. A session is named by a public id derived from
+ends, and from which address and browser it began), ending one, or every one but this. A session is named by a public id derived from
 its directory key, never by the key or the cookie. Ending needs a session (an API token
 cannot log its maker out)."""
 
@@ -25,8 +25,10 @@ SESSION = Obj(
         "last_seen": Int(),
         "expires": Int(),
         "current": Bool(description="the session this request came with"),
+        "client": Str(max_length=64, description="the address it was started from"),
+        "agent": Str(max_length=300, description="the browser's User-Agent then"),
     },
-    required=("id", "created", "last_seen", "expires", "current"),
+    required=("id", "created", "last_seen", "expires", "current", "client", "agent"),
     open=True,
 )
 ENDED = Obj({"ended": Int()}, required=("ended",))
@@ -51,6 +53,8 @@ def list_sessions(call: Call) -> tuple[int, Any]:
             "last_seen": s.last_seen,
             "expires": s.expires,
             "current": key == current,
+            "client": s.client,
+            "agent": s.agent,
         }
         for key, s in call.directory.account_sessions(call.login, SESSION_IDLE)
     ]

@@ -17,6 +17,7 @@ from swissbox.manager.auth import (
     origin_problem,
     session_cookie,
     start_session,
+    user_agent,
 )
 from swissbox.manager.endpoint import ApiError, Endpoint, refuse
 from swissbox.manager.permissions import effective
@@ -82,7 +83,13 @@ async def login(call: Call, request: Any) -> tuple[int, Any]:
     if await loop.run_in_executor(None, m.directory.two_factor_on, result.identifier):
         return await loop.run_in_executor(None, begin_second_step, call, result.identifier)
     sid, csrf_token, expires = await loop.run_in_executor(
-        None, start_session, m.directory, result.identifier, session_cookie(request)
+        None,
+        start_session,
+        m.directory,
+        result.identifier,
+        session_cookie(request),
+        call.client,
+        user_agent(request),
     )
     call.cookies.append(cookie_header(sid, call.secure))
     call.principal = Principal(result.identifier)

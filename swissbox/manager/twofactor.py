@@ -29,6 +29,7 @@ from swissbox.manager.auth import (
     origin_problem,
     session_cookie,
     start_session,
+    user_agent,
 )
 from swissbox.manager.endpoint import ApiError, Endpoint, Param, refuse
 from swissbox.manager.schema import Arr, Bool, Doc, Int, Obj, Str
@@ -143,7 +144,13 @@ async def second_step(call: Call, request: Any) -> tuple[int, Any]:
     limiter.success(REALM, login, call.client)
     await loop.run_in_executor(None, m.directory.end_pending_login, pending)
     sid, csrf_token, expires = await loop.run_in_executor(
-        None, start_session, m.directory, login, session_cookie(request)
+        None,
+        start_session,
+        m.directory,
+        login,
+        session_cookie(request),
+        call.client,
+        user_agent(request),
     )
     call.cookies.append(cookie_header(sid, call.secure))
     call.principal = Principal(login)

@@ -204,6 +204,23 @@ def audit_page(
     return layout(f"Audit log of {org['name']}", body, login, csrf)
 
 
+_BROWSERS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"),
+             ("Chrome/", "Chrome"), ("Safari/", "Safari"), ("curl/", "curl"))  # fmt: skip
+_SYSTEMS = (("Android", "Android"), ("iPhone", "iPhone"), ("iPad", "iPad"),
+            ("Windows", "Windows"), ("Mac OS X", "macOS"), ("CrOS", "ChromeOS"),
+            ("Linux", "Linux"))  # fmt: skip
+
+
+def browser_name(agent: str) -> str:
+    """'Firefox on Linux' from a User-Agent (the first known names in it; the order matters:
+    Edge and Opera also say Chrome, Chrome also says Safari, Android also says Linux)."""
+    browser = next((name for mark, name in _BROWSERS if mark in agent), "")
+    system = next((name for mark, name in _SYSTEMS if mark in agent), "")
+    if browser and system:
+        return f"{browser} on {system}"
+    return browser or system or (agent[:40] if agent else "unknown browser")
+
+
 def sessions_page(
     login: str, csrf: str, sessions: list[dict[str, Any]], notice: str = "", error: str = ""
 ) -> bytes:
@@ -219,6 +236,8 @@ def sessions_page(
         rows.append(
             (
                 f"Session {n}" + (" (this browser)" if s["current"] else ""),
+                f'<span title="{e(s.get("agent", ""))}">{e(browser_name(s.get("agent", "")))}'
+                f"</span>, {e(s.get('client') or 'address unknown')}",
                 e(when(s["created"])),
                 e(when(s["last_seen"])),
                 e(when(s["expires"])),
@@ -230,7 +249,7 @@ def sessions_page(
         " or every one but this browser's (API tokens and app passwords stay: revoke those"
         " on their own pages).</p>"
     )
-    heads = ("Session", "Logged in", "Last used", "Ends", "End")
+    heads = ("Session", "Browser, address", "Logged in", "Last used", "Ends", "End")
     body += table("Your sessions (this browser's first)", heads, rows)
     if any(not s["current"] for s in sessions):
         body += form(

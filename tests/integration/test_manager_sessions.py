@@ -119,3 +119,15 @@ def test_audit_prune_verb_keeps_recent_entries(stack: Stack) -> None:
     assert '"pruned": 0' in kept.stdout and '"days": 400' in kept.stdout
     assert len(person.request("GET", f"/orgs/{org}/audit").json) == before
     assert stack.cli("audit", "prune", "--days", "0").returncode != 0
+
+
+def test_each_session_shows_the_address_and_browser_it_began_from(stack: Stack) -> None:
+    firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+    browser = Client(stack)
+    body = {"login": "tia@acme.test", "password": PASSWORD}  # (uma turns 2FA on above)
+    answer = browser.request("POST", "/session", body, {"User-Agent": firefox})
+    assert answer.status == 200
+    browser.cookie = answer.headers["set-cookie"].split(";", 1)[0]
+    browser.csrf = answer.json["csrf_token"]
+    (mine,) = [s for s in browser.request("GET", "/me/sessions").json if s["current"]]
+    assert mine["client"] == "127.0.0.1" and mine["agent"] == firefox

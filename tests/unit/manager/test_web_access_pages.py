@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from swissbox.autoconfig.documents import MailServer
 from swissbox.directory.mailrecords import MailPorts, mail_records
 from swissbox.manager import web_access as w
@@ -70,6 +72,26 @@ def test_sessions_page_ends_others_not_this_browser() -> None:
     assert "End all other sessions" in html
     alone = w.sessions_page("a", "t", sessions[:1]).decode()
     assert "End all other sessions" not in alone
+
+
+@pytest.mark.parametrize(
+    ("agent", "shown"),
+    [
+        ("Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0", "Firefox on Linux"),
+        ("Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/126.0 Mobile Safari/537.36",
+         "Chrome on Android"),
+        ("Mozilla/5.0 (Windows NT 10.0) AppleWebKit/537.36 Chrome/126.0 Safari/537.36 Edg/126.0",
+         "Edge on Windows"),
+        ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) Version/17.5 Safari/604.1",
+         "Safari on iPhone"),
+        ("curl/8.5.0", "curl"),
+        ("", "unknown browser"),
+    ],
+)  # fmt: skip
+def test_sessions_page_names_each_browser_and_address(agent: str, shown: str) -> None:
+    session = {"id": "aa", "created": 1, "last_seen": 2, "expires": 3, "current": True}
+    html = w.sessions_page("a", "t", [{**session, "agent": agent, "client": "192.0.2.7"}])
+    assert f"{shown}</span>, 192.0.2.7" in html.decode()
 
 
 def test_the_new_secret_cookie_opens_for_its_session_and_kind_only() -> None:
