@@ -8,7 +8,7 @@ messages at once. Frames both ways are a 4-byte length and a pickle: the request
 `(id, message, client_ip, helo, mail_from)`, the answer `(id, Verdict | None, error text)`.
 The worker ends when the server's end of the socket closes (the server exited or was killed).
 
-`CheckWorkers.authenticate` answers as `authenticate` on the server's loop would. A worker that
+Workers start with the server (`start`), or at the first message. `CheckWorkers.authenticate` answers as `authenticate` on the server's loop would. A worker that
 dies or does not answer within `deadline` seconds (hung) while checking a message is killed and
 that message is not checked anywhere else (`CheckUnavailable`: the MX answers 451, the sender
 tries again later), since it may be what killed or hung the worker, and would do the same to
@@ -151,6 +151,12 @@ class CheckWorkers:
         self._next = 0
         self._ids = 0
         self.fallbacks = 0  # messages checked on the loop because a worker failed
+
+    async def start(self) -> None:
+        """Starts every worker now (the server calls it as it starts listening), so that the
+        first messages do not wait for a process to start."""
+        for _ in range(self.count):
+            await self._worker()
 
     async def _worker(self) -> _Worker | None:
         """The next slot's worker, started when it has none (or it died) and may be."""

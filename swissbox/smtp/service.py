@@ -49,6 +49,7 @@ class SmtpService:
         self.runner: QueueRunner | None = None
         self.runtime: Runtime | None = None
         self.dkim_keeper: DkimKeeper | None = None
+        self._starting: asyncio.Task[None] | None = None  # the check workers' start
         self._store_root = ctx.config.mail_dir
 
     def outbound_settings(self) -> OutboundSettings:
@@ -204,6 +205,9 @@ class SmtpService:
             release_store(self._store_root)
             self.store = None
             raise
+        workers = runtime.mailauth.workers() if runtime.mailauth is not None else None
+        if workers is not None:
+            self._starting = loop.create_task(workers.start())
         outbound = self.outbound_settings()
         self.dkim_keeper = DkimKeeper(
             ctx.directory,
@@ -249,6 +253,11 @@ class SmtpService:
             release_bus(state_location(self.ctx.config))
             await self.ctx.loop.run_in_executor(None, runner.state.close)
         await self._close_servers()
+        if self._starting is not None:
+            self._starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._starting
+            self._starting = None
         if self.runtime is not None and self.runtime.mailauth is not None:
             self.runtime.mailauth.close()
         if self.store is not None:

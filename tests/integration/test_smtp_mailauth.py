@@ -23,6 +23,7 @@ import pytest
 from swissbox.mailauth import dkim as sbdkim
 from tests.conftest import require_tool
 from tests.support.milter import Milter
+from tests.support.polling import eventually
 from tests.support.stack import Stack, free_port
 
 BOB, BOB_PW = "bob@example.test", "bob-mailbox-pw"
@@ -154,6 +155,27 @@ def results(msg: email.message.Message) -> str:
     ours = [v for v in msg.get_all("Authentication-Results", []) if v.lower().startswith(MX_ID)]
     assert len(ours) == 1, msg.get_all("Authentication-Results")
     return " ".join(ours[0].split())
+
+
+def check_workers_of(pid: int) -> list[int]:
+    """The check worker processes the server `pid` runs (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == pid and b"swissbox.mailauth.checkworker" in cmdline:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_the_check_worker_starts_with_the_server(world: tuple[Stack, dict]) -> None:
+    """Before any message arrives (the first ones do not wait for a process to start)."""
+    stack, _ = world
+    assert stack.proc is not None
+    eventually(lambda: check_workers_of(stack.proc.pid), 20, "no check worker started")
 
 
 def test_signed_mail_passes_and_forged_results_are_removed(world: tuple[Stack, dict]) -> None:
