@@ -139,7 +139,13 @@ def renamed(path: str) -> str | None:
     front end may rename it between a session's read of the index row and its open."""
     folder = os.path.dirname(os.path.dirname(path))
     key = split_name(os.path.basename(path))[0]
-    for subdir in ("cur", "new"):
+    # the names this store gives (new/KEY, cur/KEY:2,<sorted letters>): a few stats, where
+    # listing a large folder for each vanished file made a FETCH over many of them quadratic
+    for name in _names_of(key):
+        candidate = os.path.join(folder, name)
+        if os.path.exists(candidate):
+            return candidate
+    for subdir in ("cur", "new"):  # a name another Maildir program gave (other letters)
         try:
             entries = os.scandir(os.path.join(folder, subdir))
         except FileNotFoundError:
@@ -149,6 +155,18 @@ def renamed(path: str) -> str | None:
                 if split_name(entry.name)[0] == key:
                     return entry.path
     return None
+
+
+_LETTER_SETS = [
+    "".join(combo)
+    for n in range(len(FLAG_LETTERS) + 1)
+    for combo in itertools.combinations(sorted(FLAG_LETTERS.values()), n)
+]
+
+
+def _names_of(key: str) -> list[str]:
+    """Every name `file_name` can give the message `key`, as `<subdir>/<name>`."""
+    return [f"new/{key}"] + [f"cur/{key}:2,{letters}" for letters in _LETTER_SETS]
 
 
 def file_name(key: str, flags: frozenset[str] | set[str], subdir: str) -> str:
