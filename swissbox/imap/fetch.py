@@ -27,7 +27,7 @@ from swissbox.imap.parser import (
     parse_seqset,
 )
 from swissbox.mailstore import query
-from swissbox.mailstore.paths import folder_dir, renamed
+from swissbox.mailstore.paths import folder_dir, read_message
 
 STREAM_AFTER = 20  # body FETCHes over this many messages go through a producer
 STREAM_META_AFTER = 2000  # and any FETCH over this many
@@ -96,28 +96,6 @@ class _Streamer:
     def stopProducing(self) -> None:  # noqa: N802
         self.paused = True
         self._finish(Failure(ConnectionError("connection lost during FETCH")))
-
-
-def _read_file(path: str, size: int) -> bytes:
-    """A message file's bytes (b"" when it is gone), `size` the expected length: plain os
-    calls, no buffered file object (a FETCH of one body is mostly this)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except FileNotFoundError:
-        moved = renamed(path)  # a flag change through another front end renamed it
-        if moved is None:
-            return b""
-        try:
-            fd = os.open(moved, os.O_RDONLY)
-        except FileNotFoundError:
-            return b""
-    try:
-        chunks = []
-        while chunk := os.read(fd, size + 1):
-            chunks.append(chunk)
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
 
 
 class FetchCommands(SessionBase):
@@ -268,7 +246,7 @@ class FetchCommands(SessionBase):
                             if fdir is None:
                                 fdir = str(folder_dir(box.box.path, box.name))
                             path = os.path.join(fdir, r[col["subdir"]], r[col["filename"]])
-                            raw = _read_file(path, r[4])
+                            raw = read_message(path, r[4])
                         source = raw
                     parts.append(self._section(item, source))
             if want_modseq or (self.condstore and u in changed):

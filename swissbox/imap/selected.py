@@ -4,10 +4,8 @@ SEARCH (index data, header prefilter; ESEARCH, SEARCHRES `$`, WITHIN, CONTEXT=SE
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import time
-from pathlib import Path
 from typing import Any
 
 from twisted.internet import defer
@@ -44,7 +42,7 @@ from swissbox.mailstore import (
     retention,
     seen,
 )
-from swissbox.mailstore.paths import folder_dir, renamed
+from swissbox.mailstore.paths import folder_dir, read_message
 
 CHARSETS = (b"UTF-8", b"US-ASCII")  # what SEARCH, SORT and THREAD keys may be written in
 BADCHARSET = b"[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset"
@@ -328,16 +326,7 @@ class SelectedCommands(SearchUpdates, SharedCommands):
             seq = box.seq_of(r[0])
             if seq is None:
                 continue
-            path = fdir / r[5] / r[6]
-
-            def load_body(p: Any = path) -> bytes:
-                try:
-                    return bytes(p.read_bytes())
-                except FileNotFoundError:
-                    moved = renamed(str(p))  # another front end's flag change renamed it
-                    with contextlib.suppress(FileNotFoundError):
-                        return Path(moved).read_bytes() if moved else b""
-                    return b""
+            load_body = functools.partial(read_message, str(fdir / r[5] / r[6]), r[3])
 
             cand = Candidate(
                 seq,

@@ -184,3 +184,26 @@ def flags_from_info(info: str) -> set[str]:
 def size_from_key(key: str) -> int | None:
     m = re.search(r",S=(\d+)", key)
     return int(m.group(1)) if m else None
+
+
+def read_message(path: str, size: int) -> bytes:
+    """A message file's bytes (b"" when it is gone; followed when another front end's flag
+    change renamed it), `size` the expected length: plain os calls, no buffered file
+    object (an IMAP FETCH of one body is mostly this)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        moved = renamed(path)
+        if moved is None:
+            return b""
+        try:
+            fd = os.open(moved, os.O_RDONLY)
+        except FileNotFoundError:
+            return b""
+    try:
+        chunks = []
+        while chunk := os.read(fd, size + 1):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)

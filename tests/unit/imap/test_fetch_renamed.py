@@ -1,4 +1,4 @@
-"""A FETCH reads the message file named by the index row; another front end's STORE may
+"""A FETCH (and a SEARCH over bodies) reads the message file named by the index row; another front end's STORE may
 rename it (new/KEY -> cur/KEY:2,S) between that read and the open: the body is then read
 under its new name, not answered empty."""
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from swissbox.imap.fetch import _read_file
+from swissbox.mailstore.paths import read_message
 
 RAW = b"Subject: hi\r\n\r\nbody\r\n"
 
@@ -19,14 +19,14 @@ def test_a_file_renamed_by_a_flag_change_is_still_read(tmp_path: Path) -> None:
     (tmp_path / "new" / "1700000000.M1P1Q1.host,S=21").rename(
         tmp_path / "cur" / "1700000000.M1P1Q1.host,S=21:2,S"
     )
-    assert _read_file(old, len(RAW)) == RAW
+    assert read_message(old, len(RAW)) == RAW
     # renamed again (cur -> cur with other flags)
     (tmp_path / "cur" / "1700000000.M1P1Q1.host,S=21:2,S").rename(
         tmp_path / "cur" / "1700000000.M1P1Q1.host,S=21:2,FS"
     )
-    assert _read_file(str(tmp_path / "cur" / "1700000000.M1P1Q1.host,S=21:2,S"), 21) == RAW
+    assert read_message(str(tmp_path / "cur" / "1700000000.M1P1Q1.host,S=21:2,S"), 21) == RAW
 
 
 def test_a_file_that_is_gone_reads_empty(tmp_path: Path) -> None:
     (tmp_path / "cur").mkdir()
-    assert _read_file(str(tmp_path / "cur" / "nothing:2,S"), 10) == b""
+    assert read_message(str(tmp_path / "cur" / "nothing:2,S"), 10) == b""
