@@ -2,7 +2,7 @@
 
 A batch is five steps over plain data, each its own function: `plan` (quota, summary, file
 names), `place` (write + fsync + rename every copy, in parallel), `sync_dirs` (one fsync per
-directory), `index` (one transaction per mailbox), then `answer` and the arrival events.
+directory), `index` (one transaction per mailbox), then the arrival events and `answer`.
 
 Answers are per job: a job whose future was cancelled before the writer took it (its sender
 went away) is dropped unwritten; once taken, its future is running and can no longer be
@@ -324,10 +324,12 @@ class Writer:
         copies = plan(batch)
         sync_dirs(pool, place(pool, copies), batch)
         indexed = index(batch)
-        for job in batch:
-            answer(job)
+        # the arrival events first: they reach the sessions' loops before the answers do, so
+        # that another session's command after the sender's OK (APPEND, SMTP 250) sees them
         for (address, folder), uids in arrivals(indexed).items():
             self.notify(address, folder, uids)
+        for job in batch:
+            answer(job)
 
     def close(self) -> None:
         """Finishes the queued jobs, then stops the thread."""
