@@ -327,7 +327,10 @@ class Writer:
         # the arrival events first: they reach the sessions' loops before the answers do, so
         # that another session's command after the sender's OK (APPEND, SMTP 250) sees them
         for (address, folder), uids in arrivals(indexed).items():
-            self.notify(address, folder, uids)
+            try:
+                self.notify(address, folder, uids)
+            except Exception:  # committed: the answers must go out whatever a listener does
+                log.exception("mail store: arrival event for %s/%s failed", address, folder)
         for job in batch:
             answer(job)
 

@@ -171,3 +171,22 @@ def test_fifty_at_once_right_and_wrong_mixed(store: MailStore) -> None:
             assert isinstance(result, list) and result[0].folder == INBOX, result
             assert n in stored
     assert stored_numbers(store, "small@abc.xyz") == []
+
+
+async def test_a_failing_arrival_listener_never_holds_back_the_answer(tmp_path: Path) -> None:
+    """Sessions are told of new mail before the deliverer is answered; a listener that raises
+    must not turn a committed delivery into an error (the sender would send it again)."""
+    store = MailStore(tmp_path / "mail")
+    try:
+
+        def broken(*args: object) -> None:
+            raise RuntimeError("a listener's bug")
+
+        store.writer.notify = broken
+        delivery = store.begin()
+        delivery.add_recipient(ADDR)
+        delivery.write(message(1))
+        done = await asyncio.wait_for(delivery.commit(), 30)
+        assert [d.address for d in done] == [ADDR] and stored_numbers(store) == [1]
+    finally:
+        store.close()
