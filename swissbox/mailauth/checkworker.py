@@ -8,8 +8,9 @@ messages at once. Frames both ways are a 4-byte length and a pickle: the request
 `(id, message, client_ip, helo, mail_from)`, the answer `(id, Verdict | None, error text)`.
 The worker ends when the server's end of the socket closes (the server exited or was killed).
 
-Workers start with the server (`start`), or at the first message. `CheckWorkers.authenticate` answers as `authenticate` on the server's loop would. A worker that
-dies or does not answer within `deadline` seconds (hung) while checking a message is killed and
+Workers start with the server (`start`; a message arriving while one starts is checked on the
+server's loop), or at the first message. `CheckWorkers.authenticate` answers as `authenticate`
+on the server's loop would. A worker that dies or does not answer within `deadline` seconds (hung) while checking a message is killed and
 that message is not checked anywhere else (`CheckUnavailable`: the MX answers 451, the sender
 tries again later), since it may be what killed or hung the worker, and would do the same to
 the server's loop. A new worker is started for later messages (at most one start per

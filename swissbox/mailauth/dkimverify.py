@@ -15,7 +15,6 @@ import re
 from dataclasses import dataclass, replace
 
 import dkim
-import dkim.canonicalization
 import dkim.util
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes

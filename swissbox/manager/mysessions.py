@@ -1,7 +1,7 @@
 """`/me/sessions`: the caller's own browser sessions (when each began, was last used and
-ends, and from which address and browser it began), ending one, or every one but this. A session is named by a public id derived from
-its directory key, never by the key or the cookie. Ending needs a session (an API token
-cannot log its maker out)."""
+ends, and from which address and browser it began), ending one, or every one but this. A
+session is named by a public id derived from its directory key, never by the key or the
+cookie. Ending needs a session (an API token cannot log its maker out)."""
 
 from __future__ import annotations
 
